@@ -1,0 +1,16 @@
+"""Prefect blocks: where credentials and connections live. The only bridge from Prefect to the client."""
+
+from blocks.instantly import InstantlyCredentials, resolve_credentials
+from blocks.postgres import PostgresSource
+from blocks.warehouse import DuckDBWarehouse, resolve_warehouse
+
+__all__ = [
+    "BLOCK_TYPES",
+    "DuckDBWarehouse",
+    "InstantlyCredentials",
+    "PostgresSource",
+    "resolve_credentials",
+    "resolve_warehouse",
+]
+
+BLOCK_TYPES = (InstantlyCredentials, DuckDBWarehouse, PostgresSource)

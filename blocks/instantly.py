@@ -1,0 +1,104 @@
+"""`InstantlyCredentials`: an Instantly API key, base URL, optional workspace and rate budget."""
+
+from __future__ import annotations
+
+import os
+
+from prefect.blocks.core import Block
+from pydantic import Field, SecretStr
+
+from instantly_client import DEFAULT_BASE_URL, InstantlyClient
+from ops_instantly.errors import OpsError
+
+# Defaults well below the workspace ceiling (100 req/s and 6,000 req/min, shared by every key and tool:
+# docs/instantly-api-notes.md §6), leaving headroom for the team's other tools.
+DEFAULT_RATE_PER_SECOND = 50.0
+DEFAULT_RATE_PER_MINUTE = 3000.0
+
+
+class InstantlyCredentials(Block):
+    """Credentials for one Instantly workspace.
+
+    Example:
+        ```python
+        from blocks import InstantlyCredentials
+
+        creds = InstantlyCredentials.load("production")
+        with creds.get_client() as client:
+            print([c.name for c in client.campaigns.list()])
+        ```
+    """
+
+    _block_type_name = "Instantly Credentials"
+    _block_type_slug = "instantly-credentials"
+    _description = "An Instantly.ai API v2 key, its base URL, workspace and request budget."
+    _code_example = 'creds = InstantlyCredentials.load("production")\nclient = creds.get_client()'
+
+    api_key: SecretStr = Field(..., description="Instantly API v2 key (Settings, Integrations, API Keys).")
+    base_url: str = Field(DEFAULT_BASE_URL, description="API base URL, ending in /api/v2.")
+    workspace_id: str | None = Field(
+        None, description="Optional workspace id, sent as x-as-workspace (agency keys acting on a sub-workspace)."
+    )
+    rate_per_second: float = Field(
+        DEFAULT_RATE_PER_SECOND, gt=0, le=100, description="Requests per second this process may send."
+    )
+    rate_per_minute: float = Field(
+        DEFAULT_RATE_PER_MINUTE, gt=0, le=6000, description="Requests per minute this process may send."
+    )
+
+    @classmethod
+    def from_env(cls) -> InstantlyCredentials:
+        """Build credentials from INSTANTLY_API_KEY, INSTANTLY_BASE_URL and INSTANTLY_RATE_PER_*."""
+        key = os.environ.get("INSTANTLY_API_KEY", "").strip()
+        if not key:
+            raise OpsError(
+                "No Instantly API key: INSTANTLY_API_KEY is not set and no credentials block was named.",
+                hint="export INSTANTLY_API_KEY=... or pass --credentials BLOCK (see `ops-instantly login`)",
+            )
+        try:
+            return cls(
+                api_key=SecretStr(key),
+                base_url=os.environ.get("INSTANTLY_BASE_URL", DEFAULT_BASE_URL).strip() or DEFAULT_BASE_URL,
+                workspace_id=os.environ.get("INSTANTLY_WORKSPACE_ID") or None,
+                rate_per_second=float(os.environ.get("INSTANTLY_RATE_PER_SECOND", DEFAULT_RATE_PER_SECOND)),
+                rate_per_minute=float(os.environ.get("INSTANTLY_RATE_PER_MINUTE", DEFAULT_RATE_PER_MINUTE)),
+            )
+        except ValueError as exc:
+            raise OpsError(f"Invalid INSTANTLY_* setting: {_first_error(exc)}") from None
+
+    def get_client(self) -> InstantlyClient:
+        """A client for this workspace; requests share the workspace's rate budget in this process."""
+        return InstantlyClient(
+            api_key=self.api_key.get_secret_value(),
+            base_url=self.base_url,
+            workspace_id=self.workspace_id,
+            rate_per_second=self.rate_per_second,
+            rate_per_minute=self.rate_per_minute,
+        )
+
+    @property
+    def workspace_key(self) -> str:
+        """A stable, secret-free name for the workspace (used as the push ledger's workspace column)."""
+        import hashlib
+
+        if self.workspace_id:
+            return self.workspace_id
+        digest = hashlib.sha256(self.api_key.get_secret_value().encode()).hexdigest()[:12]
+        return f"{self.base_url.rstrip('/')}#{digest}"
+
+
+def resolve_credentials(block_name: str | None = None) -> InstantlyCredentials:
+    """Load the named block, or fall back to the INSTANTLY_* environment when no name is given."""
+    if not block_name:
+        return InstantlyCredentials.from_env()
+    try:
+        return InstantlyCredentials.load(block_name)
+    except ValueError as exc:
+        raise OpsError(
+            f"No InstantlyCredentials block named {block_name!r}.",
+            hint="create it with `ops-instantly login --name NAME` or in the Prefect UI",
+        ) from exc
+
+
+def _first_error(exc: ValueError) -> str:
+    return str(exc).splitlines()[0]

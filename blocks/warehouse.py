@@ -1,0 +1,52 @@
+"""`DuckDBWarehouse`: where the warehouse file lives."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from prefect.blocks.core import Block
+from pydantic import Field
+
+from warehouse.db import Warehouse
+
+DEFAULT_WAREHOUSE = "./warehouse.duckdb"
+
+
+def default_warehouse_path() -> str:
+    """`OPS_WAREHOUSE` when set, else ./warehouse.duckdb."""
+    return os.environ.get("OPS_WAREHOUSE") or DEFAULT_WAREHOUSE
+
+
+class DuckDBWarehouse(Block):
+    """The DuckDB file that holds the source tables, Instantly data and the engagement views.
+
+    Example:
+        ```python
+        from blocks import DuckDBWarehouse
+
+        wh = DuckDBWarehouse.load("default").get_warehouse()
+        with wh.connect(read_only=True) as con:
+            con.sql("select * from ops.sync_runs").show()
+        ```
+    """
+
+    _block_type_name = "DuckDB Warehouse"
+    _block_type_slug = "duckdb-warehouse"
+    _description = "Path of the ops-instantly DuckDB warehouse file."
+    _code_example = 'wh = DuckDBWarehouse.load("default").get_warehouse()'
+
+    path: str = Field(default_factory=default_warehouse_path, description="Path of the DuckDB file.")
+
+    def get_warehouse(self) -> Warehouse:
+        """The warehouse, migrated on first write."""
+        return Warehouse(Path(self.path).expanduser())
+
+
+def resolve_warehouse(block_name: str | None = None, path: str | None = None) -> Warehouse:
+    """A warehouse from an explicit path, a named block, or the default path."""
+    if path:
+        return Warehouse(Path(path).expanduser())
+    if block_name:
+        return DuckDBWarehouse.load(block_name).get_warehouse()
+    return DuckDBWarehouse().get_warehouse()

@@ -1,0 +1,45 @@
+"""`ops-instantly`: the command line. Every error is one line and a non-zero exit, never a traceback.
+
+Set OPS_DEBUG=1 to see the traceback of an unexpected error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from ops_instantly._paths import ensure_repo_on_path
+from ops_instantly.errors import one_line
+
+ensure_repo_on_path()
+
+from ops_instantly.cli import sandbox as _sandbox  # noqa: E402,F401  (registers commands)
+from ops_instantly.cli import setup as _setup  # noqa: E402,F401
+from ops_instantly.cli._app import app  # noqa: E402
+
+__all__ = ["app", "main"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI, turning every failure into a one-line error and an exit code."""
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("OPS_DEBUG"):
+            raise
+        click.echo(f"error: {one_line(exc)}", err=True)
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)

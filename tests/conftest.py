@@ -1,0 +1,55 @@
+"""Shared fixtures: a real sandbox over HTTP, real DuckDB files, real Postgres, one Prefect harness."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Prefect reads its settings at import: give the test session its own PREFECT_HOME (two processes sharing one
+# can hit "database is locked") and a start-up timeout that survives a loaded 2-core machine.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="ops-instantly-test-prefect-")
+os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "240"
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.pop("PREFECT_API_URL", None)
+for _var in ("INSTANTLY_API_KEY", "INSTANTLY_BASE_URL", "OPS_WAREHOUSE"):
+    os.environ.pop(_var, None)
+
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tests.services import postgres_available, require_service  # noqa: E402
+
+POSTGRES_URL = os.environ.get("OPS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def sandbox() -> Iterator[object]:
+    """A fresh sandbox server on a free loopback port."""
+    from instantly_sandbox import SandboxServer
+
+    with SandboxServer(port=0, seed=7) as server:
+        yield server
+
+
+@pytest.fixture
+def warehouse_path(tmp_path: Path) -> Path:
+    """Path of a new DuckDB warehouse file."""
+    return tmp_path / "warehouse.duckdb"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """URL of the real Postgres test database (skips when absent, fails in CI)."""
+    require_service("Postgres at 127.0.0.1:5432", postgres_available(POSTGRES_URL))
+    return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One temporary Prefect API for the whole test session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=240):
+        yield
