@@ -17,6 +17,7 @@ ensure_repo_on_path()
 
 from ops_instantly.cli import sandbox as _sandbox  # noqa: E402,F401  (registers commands)
 from ops_instantly.cli import setup as _setup  # noqa: E402,F401
+from ops_instantly.cli import webhooks as _webhooks  # noqa: E402,F401
 from ops_instantly.cli._app import app  # noqa: E402
 
 __all__ = ["app", "main"]

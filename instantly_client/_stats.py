@@ -1,0 +1,70 @@
+"""Request statistics: counts and an EWMA of latency, for sizing concurrency."""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+
+__all__ = ["ClientStats", "StatsRecorder"]
+
+EWMA_ALPHA = 0.2  # weight of the newest sample
+
+
+@dataclass(frozen=True)
+class ClientStats:
+    """A snapshot of one client's request statistics.
+
+    Attributes:
+        requests: HTTP attempts that got a response (retries included).
+        retries: attempts that were retried.
+        rate_limited: responses with HTTP 429.
+        transport_errors: attempts that got no response (timeouts, connection errors).
+        latency_ewma: exponentially weighted mean latency in seconds (``None`` before the first response).
+    """
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    transport_errors: int = 0
+    latency_ewma: float | None = None
+
+    def suggested_concurrency(self, rate_per_second: float, *, minimum: int = 1, maximum: int = 64) -> int:
+        """Workers needed to use ``rate_per_second`` at the observed latency (Little's law), clamped."""
+        if self.latency_ewma is None:
+            return minimum
+        return max(minimum, min(maximum, math.ceil(rate_per_second * self.latency_ewma)))
+
+
+class StatsRecorder:
+    """Thread-safe accumulator behind :class:`ClientStats`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stats = ClientStats()
+
+    def record_response(self, status_code: int, latency: float) -> None:
+        with self._lock:
+            s = self._stats
+            ewma = latency if s.latency_ewma is None else EWMA_ALPHA * latency + (1 - EWMA_ALPHA) * s.latency_ewma
+            self._stats = ClientStats(
+                requests=s.requests + 1,
+                retries=s.retries,
+                rate_limited=s.rate_limited + (status_code == 429),
+                transport_errors=s.transport_errors,
+                latency_ewma=ewma,
+            )
+
+    def record_transport_error(self) -> None:
+        with self._lock:
+            s = self._stats
+            self._stats = ClientStats(s.requests, s.retries, s.rate_limited, s.transport_errors + 1, s.latency_ewma)
+
+    def record_retry(self, _attempt: int) -> None:
+        with self._lock:
+            s = self._stats
+            self._stats = ClientStats(s.requests, s.retries + 1, s.rate_limited, s.transport_errors, s.latency_ewma)
+
+    def snapshot(self) -> ClientStats:
+        with self._lock:
+            return self._stats

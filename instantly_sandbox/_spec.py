@@ -1,0 +1,210 @@
+"""The OpenAPI document as the single source of request rules and response shapes.
+
+Bodies, query strings and path params are validated with jsonschema (Draft 2020-12, which OpenAPI 3.1 schemas
+are) after `$ref`s into `components` are inlined. Messages mimic Fastify/AJV (`body/leads/0 must NOT have
+additional properties`) because the real API is a Fastify app (its error envelope gives it away).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+SPEC_PATH = Path(__file__).parent / "spec" / "instantly-openapi-v2.json"
+
+_UUID = re.compile(r"^(?:urn:uuid:)?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$", re.I)  # ajv-formats
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:?\d{2})$")
+_EMAIL = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S*$")
+
+FORMATS = FormatChecker(formats=())
+
+
+@FORMATS.checks("uuid")
+def _is_uuid(value: object) -> bool:
+    return not isinstance(value, str) or bool(_UUID.match(value))
+
+
+@FORMATS.checks("date-time")
+def _is_date_time(value: object) -> bool:
+    return not isinstance(value, str) or bool(_DATE_TIME.match(value))
+
+
+@FORMATS.checks("date", raises=ValueError)
+def _is_date(value: object) -> bool:
+    if isinstance(value, str):
+        date.fromisoformat(value)
+    return True
+
+
+@FORMATS.checks("email")
+def _is_email(value: object) -> bool:
+    return not isinstance(value, str) or bool(_EMAIL.match(value))
+
+
+@FORMATS.checks("uri")
+def _is_uri(value: object) -> bool:
+    return not isinstance(value, str) or bool(_URI.match(value))
+
+
+@cache
+def document() -> dict[str, Any]:
+    with SPEC_PATH.open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def deref(node: Any, _seen: tuple[str, ...] = ()) -> Any:
+    """Inline `#/components/...` references (the document uses no other kind)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            if ref in _seen:
+                return {}
+            target: Any = document()
+            for part in ref[2:].split("/"):
+                target = target[part]
+            rest = {k: v for k, v in node.items() if k != "$ref"}
+            merged = deref(copy.deepcopy(target), (*_seen, ref))
+            merged.update(deref(rest, _seen))
+            return merged
+        return {k: deref(v, _seen) for k, v in node.items()}
+    if isinstance(node, list):
+        return [deref(v, _seen) for v in node]
+    return node
+
+
+def operation(method: str, template: str) -> dict[str, Any]:
+    return document()["paths"][template][method.lower()]
+
+
+@cache
+def _validator(schema_json: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema_json), format_checker=FORMATS)
+
+
+def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
+    return _validator(json.dumps(deref(schema), sort_keys=True))
+
+
+def request_body_schema(method: str, template: str) -> dict[str, Any] | None:
+    body = operation(method, template).get("requestBody")
+    if not body:
+        return None
+    return body.get("content", {}).get("application/json", {}).get("schema")
+
+
+def response_schema(method: str, template: str, status: int) -> dict[str, Any] | None:
+    resp = operation(method, template)["responses"].get(str(status))
+    if not resp:
+        return None
+    schema = resp.get("content", {}).get("application/json", {}).get("schema")
+    return deref(schema) if schema is not None else None
+
+
+def ajv_message(err: ValidationError, prefix: str) -> str:
+    """Render one jsonschema error the way AJV (via Fastify) words it."""
+    where = prefix + "".join(f"/{p}" for p in err.absolute_path)
+    kw, val = err.validator, err.validator_value
+    if kw == "required":
+        missing = next((r for r in val if isinstance(err.instance, dict) and r not in err.instance), val[0])
+        return f"{where} must have required property '{missing}'"
+    if kw == "additionalProperties":
+        return f"{where} must NOT have additional properties"
+    if kw == "type":
+        return f"{where} must be {','.join(val) if isinstance(val, list) else val}"
+    if kw == "enum":
+        return f"{where} must be equal to one of the allowed values"
+    if kw == "const":
+        return f"{where} must be equal to constant"
+    if kw in ("minItems", "maxItems"):
+        word = "fewer" if kw == "minItems" else "more"
+        return f"{where} must NOT have {word} than {val} items"
+    if kw in ("minProperties", "maxProperties"):
+        word = "fewer" if kw == "minProperties" else "more"
+        return f"{where} must NOT have {word} than {val} properties"
+    if kw in ("minLength", "maxLength"):
+        word = "fewer" if kw == "minLength" else "more"
+        return f"{where} must NOT have {word} than {val} characters"
+    if kw == "minimum":
+        return f"{where} must be >= {val}"
+    if kw == "maximum":
+        return f"{where} must be <= {val}"
+    if kw == "pattern":
+        return f'{where} must match pattern "{val}"'
+    if kw == "format":
+        return f'{where} must match format "{val}"'
+    if kw == "anyOf":
+        return f"{where} must match a schema in anyOf"
+    if kw == "oneOf":
+        return f"{where} must match exactly one schema in oneOf"
+    return f"{where} {err.message}"
+
+
+def first_error(schema: dict[str, Any], instance: Any, prefix: str) -> str | None:
+    """AJV stops at the first error (Fastify's default allErrors=false); report one, AJV-worded."""
+    errors = list(validator_for(schema).iter_errors(instance))
+    if not errors:
+        return None
+    root_type = [e for e in errors if e.validator == "type" and not e.absolute_path]
+    err = root_type[0] if root_type else min(errors, key=lambda e: len(e.absolute_path) == 0)
+    return ajv_message(err, prefix)
+
+
+def _coerce(raw: list[str], schema: dict[str, Any]) -> Any:
+    """Fastify coerces query strings to the declared type (coerceTypes: 'array')."""
+    types = schema.get("type")
+    types = types if isinstance(types, list) else [types]
+    if "array" in types:
+        item = schema.get("items", {})
+        return [_coerce([v], item) for v in raw]
+    value = raw[0]
+    for t in types:
+        try:
+            if t == "integer" and re.fullmatch(r"[+-]?\d+", value):
+                return int(value)
+            if t == "number":
+                num = float(value)
+                return int(num) if num.is_integer() else num
+            if t == "boolean" and value in ("true", "false"):
+                return value == "true"
+        except ValueError:
+            continue
+    return value
+
+
+def parse_query(method: str, template: str, query: dict[str, list[str]]) -> tuple[dict[str, Any], str | None]:
+    """Coerce and validate query params against the operation's parameter schemas."""
+    out: dict[str, Any] = {}
+    for param in operation(method, template).get("parameters", []):
+        if param.get("in") != "query":
+            continue
+        name, schema = param["name"], deref(param.get("schema", {}))
+        if name not in query:
+            if param.get("required"):
+                return out, f"querystring must have required property '{name}'"
+            continue
+        value = _coerce(query[name], schema)
+        err = first_error(schema, value, f"querystring/{name}")
+        if err:
+            return out, err
+        out[name] = value
+    for name, values in query.items():
+        out.setdefault(name, values[0])  # undeclared params are passed through, as Fastify does
+    return out, None
+
+
+def check_path_params(method: str, template: str, params: dict[str, str]) -> str | None:
+    for param in operation(method, template).get("parameters", []):
+        if param.get("in") == "path" and param["name"] in params:
+            err = first_error(param.get("schema", {}), params[param["name"]], f"params/{param['name']}")
+            if err:
+                return err
+    return None

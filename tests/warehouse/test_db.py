@@ -1,0 +1,82 @@
+"""The warehouse: migrations applied once and in order, run history, lock errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ops_instantly.errors import OpsError
+from warehouse.db import Warehouse, WarehouseLockedError, migrations
+
+
+def test_migrations_are_numbered_uniquely_and_in_order() -> None:
+    versions = [version for version, _, _ in migrations()]
+    assert versions == sorted(versions)
+    assert versions[0] == 1
+    assert len(set(versions)) == len(versions)
+
+
+def test_write_connection_applies_every_migration_once(warehouse_path: Path) -> None:
+    wh = Warehouse(warehouse_path)
+    with wh.connect() as con:
+        first = con.execute("SELECT version FROM main._migrations ORDER BY version").fetchall()
+    with wh.connect() as con:
+        second = con.execute("SELECT version FROM main._migrations ORDER BY version").fetchall()
+        schemas = {r[0] for r in con.execute("SELECT schema_name FROM information_schema.schemata").fetchall()}
+    assert first == second == [(v,) for v, _, _ in migrations()]
+    assert {"instantly", "ops"} <= schemas
+
+
+def test_run_history_records_start_and_finish(warehouse_path: Path) -> None:
+    wh = Warehouse(warehouse_path)
+    wh.start_run("run-1", "push_leads")
+    with wh.connect(read_only=True) as con:
+        assert con.execute("SELECT status FROM ops.sync_runs WHERE run_id='run-1'").fetchone() == ("running",)
+    wh.finish_run("run-1", "completed", {"created": 3})
+    with wh.connect(read_only=True) as con:
+        status, counts, finished = con.execute(
+            "SELECT status, counts, finished_at FROM ops.sync_runs WHERE run_id='run-1'"
+        ).fetchone()
+    assert status == "completed"
+    assert json.loads(counts) == {"created": 3}
+    assert finished is not None
+
+
+def test_read_only_connection_to_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(OpsError, match="No warehouse at"), Warehouse(tmp_path / "nope.duckdb").connect(read_only=True):
+        pass
+
+
+def test_a_file_locked_by_another_process_gives_a_one_line_error(warehouse_path: Path) -> None:
+    duckdb.connect(str(warehouse_path)).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import duckdb, sys, time
+                con = duckdb.connect({str(warehouse_path)!r})
+                print("locked", flush=True)
+                time.sleep(30)
+                """
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(WarehouseLockedError) as err, Warehouse(warehouse_path, lock_timeout=0.5).connect():
+            pass
+        assert "locked by another process" in str(err.value)
+        assert "\n" not in str(err.value)
+    finally:
+        holder.kill()
+        holder.wait()

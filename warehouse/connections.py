@@ -1,0 +1,106 @@
+"""Connections: which source table feeds which Instantly campaigns (table `ops.connections`, migration 0004).
+
+`ops-instantly connect-table` writes them after checking each campaign against the API; scheduled push and
+sync runs read them with :func:`list_connections`, so they need no arguments.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+__all__ = ["Connection", "list_connections", "remove_connections", "save_connection"]
+
+_COLUMNS = "table_name, campaign_id, campaign_name, source, key_column, mapping, created_at"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One source table feeding one campaign.
+
+    Attributes:
+        table_name: the Ops table, as given to `--table` (e.g. `ops.prospects`).
+        campaign_id: the Instantly campaign id (checked against the API when connected).
+        campaign_name: the campaign's name when it was connected (display only).
+        source: where the table is read from (a source block or URL name); `None` means the warehouse.
+        key_column: the table's key column; `None` means the push default.
+        mapping: the column mapping (the content of the `--mapping` file), or `None` for the default.
+        created_at: when the connection was recorded.
+    """
+
+    table_name: str
+    campaign_id: str
+    campaign_name: str
+    source: str | None = None
+    key_column: str | None = None
+    mapping: dict[str, Any] | None = None
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def _has_table(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ops' AND table_name = 'connections'"
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def list_connections(con: duckdb.DuckDBPyConnection, table_name: str | None = None) -> list[Connection]:
+    """Every connection (or those of one table), ordered by table and campaign name.
+
+    Works on a read-only connection; returns `[]` when the warehouse predates migration 0004.
+    """
+    if not _has_table(con):
+        return []
+    sql = f"SELECT {_COLUMNS} FROM ops.connections"
+    params: list[Any] = []
+    if table_name:
+        sql += " WHERE table_name = ?"
+        params.append(table_name)
+    rows = con.execute(sql + " ORDER BY table_name, campaign_name, campaign_id", params).fetchall()
+    return [
+        Connection(
+            table_name=r[0],
+            campaign_id=r[1],
+            campaign_name=r[2],
+            source=r[3],
+            key_column=r[4],
+            mapping=json.loads(r[5]) if r[5] else None,
+            created_at=r[6],
+        )
+        for r in rows
+    ]
+
+
+def save_connection(con: duckdb.DuckDBPyConnection, connection: Connection) -> None:
+    """Insert or replace the connection of (table_name, campaign_id)."""
+    con.execute(
+        f"INSERT OR REPLACE INTO ops.connections ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            connection.table_name,
+            connection.campaign_id,
+            connection.campaign_name,
+            connection.source,
+            connection.key_column,
+            json.dumps(connection.mapping) if connection.mapping is not None else None,
+            connection.created_at,
+        ],
+    )
+
+
+def remove_connections(
+    con: duckdb.DuckDBPyConnection, table_name: str, campaign_ids: list[str] | None = None
+) -> int:
+    """Remove a table's connections (all of them, or those to `campaign_ids`). Returns how many went."""
+    sql = "DELETE FROM ops.connections WHERE table_name = ?"
+    params: list[Any] = [table_name]
+    if campaign_ids:
+        sql += f" AND campaign_id IN ({', '.join('?' for _ in campaign_ids)})"
+        params.extend(campaign_ids)
+    before = con.execute("SELECT count(*) FROM ops.connections").fetchone()
+    con.execute(sql, params)
+    after = con.execute("SELECT count(*) FROM ops.connections").fetchone()
+    return int(before[0] if before else 0) - int(after[0] if after else 0)
