@@ -5,6 +5,7 @@ from __future__ import annotations
 import json as jsonlib
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -145,6 +146,7 @@ class InstantlyClient:
         )
         self._limiter: Limiter = limiter or self._make_limiter("", rate_per_second, rate_per_minute)
         self._endpoint_limiters: dict[str, Limiter] = {}
+        self._endpoint_limiters_lock = threading.Lock()
 
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if workspace_id:
@@ -229,11 +231,12 @@ class InstantlyClient:
 
     def _endpoint_limiter(self, name: str, *, per_minute: float) -> Limiter:
         """A per-endpoint limiter on top of the workspace one (e.g. GET /emails: 20/min)."""
-        limiter = self._endpoint_limiters.get(name)
-        if limiter is None:
-            limiter = self._make_limiter(f"|endpoint:{name}", None, per_minute)
-            self._endpoint_limiters[name] = limiter
-        return limiter
+        with self._endpoint_limiters_lock:
+            limiter = self._endpoint_limiters.get(name)
+            if limiter is None:
+                limiter = self._make_limiter(f"|endpoint:{name}", None, per_minute)
+                self._endpoint_limiters[name] = limiter
+            return limiter
 
     def _redact(self, text: str | None) -> str | None:
         if text is None:
@@ -303,7 +306,9 @@ class InstantlyClient:
         if isinstance(exc, httpx.TimeoutException):
             return RequestTimeoutError(f"request timed out ({kind})", method=method, path=path)
         detail = self._redact(str(exc)) or kind
-        return ConnectionFailedError(f"could not reach {self.base_url} ({kind}: {detail})", method=method, path=path)
+        return ConnectionFailedError(
+            f"could not reach {self.base_url} ({kind}: {detail})", method=method, path=path
+        )
 
     def _handle(self, response: httpx.Response, method: str, path: str, idempotent: bool) -> Any:
         status = response.status_code

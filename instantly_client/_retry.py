@@ -57,7 +57,9 @@ class Verdict(enum.Enum):
     OUTCOME_UNKNOWN = "outcome_unknown"
 
 
-def classify(*, idempotent: bool, status_code: int | None = None, exc: BaseException | None = None) -> Verdict:
+def classify(
+    *, idempotent: bool, status_code: int | None = None, exc: BaseException | None = None
+) -> Verdict:
     """Decide "retry or fail" for one attempt: a response status or a transport exception (pure)."""
     if exc is not None:
         if isinstance(exc, _NOT_SENT):
@@ -120,7 +122,7 @@ def backoff_wait(
     """
     if retry_after is not None:
         return min(retry_after, max_retry_after)
-    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
+    ceiling = min(cap, base * (2.0 ** max(0, attempt - 1)))
     return rand() * ceiling
 
 

@@ -46,7 +46,11 @@ class StatsRecorder:
     def record_response(self, status_code: int, latency: float) -> None:
         with self._lock:
             s = self._stats
-            ewma = latency if s.latency_ewma is None else EWMA_ALPHA * latency + (1 - EWMA_ALPHA) * s.latency_ewma
+            ewma = (
+                latency
+                if s.latency_ewma is None
+                else EWMA_ALPHA * latency + (1 - EWMA_ALPHA) * s.latency_ewma
+            )
             self._stats = ClientStats(
                 requests=s.requests + 1,
                 retries=s.retries,
@@ -58,12 +62,16 @@ class StatsRecorder:
     def record_transport_error(self) -> None:
         with self._lock:
             s = self._stats
-            self._stats = ClientStats(s.requests, s.retries, s.rate_limited, s.transport_errors + 1, s.latency_ewma)
+            self._stats = ClientStats(
+                s.requests, s.retries, s.rate_limited, s.transport_errors + 1, s.latency_ewma
+            )
 
     def record_retry(self, _attempt: int) -> None:
         with self._lock:
             s = self._stats
-            self._stats = ClientStats(s.requests, s.retries + 1, s.rate_limited, s.transport_errors, s.latency_ewma)
+            self._stats = ClientStats(
+                s.requests, s.retries + 1, s.rate_limited, s.transport_errors, s.latency_ewma
+            )
 
     def snapshot(self) -> ClientStats:
         with self._lock:

@@ -76,16 +76,16 @@ class InstantlyError(Exception):
         return self._render()
 
 
-class MissingAPIKeyError(InstantlyError, ValueError):
-    """The client was constructed without an API key."""
-
-    default_hint = "set INSTANTLY_API_KEY or pass api_key="
-
-
 class AuthenticationError(InstantlyError):
     """HTTP 401: the API key is missing, invalid or revoked."""
 
     default_hint = "check the API key (INSTANTLY_API_KEY); it may be invalid or revoked"
+
+
+class MissingAPIKeyError(AuthenticationError, ValueError):
+    """The client was constructed without an API key (raised before any request)."""
+
+    default_hint = "set INSTANTLY_API_KEY or pass api_key="
 
 
 class PaymentRequiredError(InstantlyError):

@@ -157,7 +157,11 @@ def nearest_timezone(name: str, *, now: datetime | None = None) -> str | None:
         moment = moment.replace(tzinfo=UTC)
     january = datetime(moment.year, 1, 15, 12, tzinfo=UTC)
     july = datetime(moment.year, 7, 15, 12, tzinfo=UTC)
-    target = (_offset_minutes(source, moment), _offset_minutes(source, january), _offset_minutes(source, july))
+    target = (
+        _offset_minutes(source, moment),
+        _offset_minutes(source, january),
+        _offset_minutes(source, july),
+    )
     continent = name.split("/", 1)[0]
 
     best: tuple[int, bool, int, int] | None = None
@@ -167,7 +171,9 @@ def nearest_timezone(name: str, *, now: datetime | None = None) -> str | None:
         if zone is None:
             continue
         now_off = _offset_minutes(zone, moment)
-        seasonal = abs(_offset_minutes(zone, january) - target[1]) + abs(_offset_minutes(zone, july) - target[2])
+        seasonal = abs(_offset_minutes(zone, january) - target[1]) + abs(
+            _offset_minutes(zone, july) - target[2]
+        )
         key = (abs(now_off - target[0]), candidate.split("/", 1)[0] != continent, seasonal, index)
         if best is None or key < best:
             best, best_name = key, candidate

@@ -47,7 +47,12 @@ class Campaigns(Resource):
         """
         filters = {"search": search, "status": status, "exclude_status": exclude_status, "tag_ids": tag_ids}
         return self._pages(
-            "GET", "/campaigns", Campaign, cursor_in="query", filters=filters, limit=limit,
+            "GET",
+            "/campaigns",
+            Campaign,
+            cursor_in="query",
+            filters=filters,
+            limit=limit,
             starting_after=starting_after,
         )
 
@@ -64,7 +69,11 @@ class Campaigns(Resource):
         """Every campaign matching the filters (fetches pages lazily); arguments as in :meth:`pages`."""
         return self._items(
             self.pages(
-                search=search, status=status, exclude_status=exclude_status, tag_ids=tag_ids, limit=limit,
+                search=search,
+                status=status,
+                exclude_status=exclude_status,
+                tag_ids=tag_ids,
+                limit=limit,
                 starting_after=starting_after,
             )
         )
@@ -83,7 +92,9 @@ class Campaigns(Resource):
         body = to_body(CampaignPatch, changes, what="campaign changes")
         if not body:
             raise ValidationError("campaign changes are empty: PATCH needs at least one field")
-        return Campaign.model_validate(self._request("PATCH", f"/campaigns/{path_id(campaign_id)}", json=body))
+        return Campaign.model_validate(
+            self._request("PATCH", f"/campaigns/{path_id(campaign_id)}", json=body)
+        )
 
     def delete(self, campaign_id: str) -> Campaign:
         """``DELETE /campaigns/{id}`` (no body). Returns the deleted campaign."""
@@ -116,11 +127,15 @@ class Campaigns(Resource):
                 return self.get(id_or_name)
             except NotFoundError as exc:
                 raise NotFoundError(
-                    f"campaign {id_or_name!r} not found", status_code=exc.status_code, server_message=exc.server_message
+                    f"campaign {id_or_name!r} not found",
+                    status_code=exc.status_code,
+                    server_message=exc.server_message,
                 ) from exc
         matches = [c for c in self.list(search=id_or_name) if c.name == id_or_name]
         if not matches:
-            raise NotFoundError(f"no campaign named {id_or_name!r}", hint="check the name, or pass the campaign id")
+            raise NotFoundError(
+                f"no campaign named {id_or_name!r}", hint="check the name, or pass the campaign id"
+            )
         if len(matches) > 1:
             ids = ", ".join(str(c.id) for c in matches)
             raise AmbiguousNameError(f"{len(matches)} campaigns are named {id_or_name!r} (ids: {ids})")

@@ -67,12 +67,12 @@ class Leads(Resource):
         if isinstance(leads, str | bytes | Mapping):
             raise ValidationError("leads must be a sequence of LeadIn or dicts")
         if not 1 <= len(leads) <= MAX_LEADS_PER_ADD:
-            raise ValidationError(f"leads.add takes 1 to {MAX_LEADS_PER_ADD} leads per call, got {len(leads)}")
+            raise ValidationError(
+                f"leads.add takes 1 to {MAX_LEADS_PER_ADD} leads per call, got {len(leads)}"
+            )
         items = [to_body(LeadIn, lead, what=f"lead at index {i}") for i, lead in enumerate(leads)]
-        if campaign_id is not None:
-            missing = [i for i, item in enumerate(items) if not item.get("email")]
-            if missing:
-                raise ValidationError(f"leads added to a campaign need an email; missing at index {missing[:10]}")
+        # A campaign lead without an email is not rejected here: the API skips it and counts it in
+        # invalid_email_count, so one bad row does not sink the batch.
         body: dict[str, Any] = {"leads": items}
         options = {
             "campaign_id": campaign_id,
@@ -136,7 +136,12 @@ class Leads(Resource):
             **more_filters,
         }
         return self._pages(
-            "POST", "/leads/list", Lead, cursor_in="body", filters=filters, limit=limit,
+            "POST",
+            "/leads/list",
+            Lead,
+            cursor_in="body",
+            filters=filters,
+            limit=limit,
             starting_after=starting_after,
         )
 

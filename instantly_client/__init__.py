@@ -1,0 +1,135 @@
+"""A typed client for the Instantly.ai API v2: httpx, pydantic and tenacity, nothing else.
+
+Example:
+    ```python
+    from instantly_client import InstantlyClient, LeadIn
+
+    with InstantlyClient(api_key=key) as client:
+        result = client.leads.add(campaign_id=cid, leads=[LeadIn(email="a@b.co")], skip_if_in_campaign=True)
+        for page in client.leads.pages(campaign=cid):
+            ...
+    ```
+"""
+
+from ._client import DEFAULT_BASE_URL, USER_AGENT, InstantlyClient
+from ._pagination import Page
+from ._ratelimit import CallableLimiter, Limiter, RateLimiter, shared_limiter
+from ._stats import ClientStats
+from ._version import __version__
+from .errors import (
+    AmbiguousNameError,
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConnectionFailedError,
+    InstantlyError,
+    JobTimeoutError,
+    MissingAPIKeyError,
+    NotFoundError,
+    OutcomeUnknownError,
+    PayloadTooLargeError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTimeoutError,
+    ServerError,
+    ValidationError,
+)
+from .models import (
+    CAMPAIGN_TIMEZONES,
+    JOB_TERMINAL_STATUSES,
+    WEBHOOK_EVENT_TYPES,
+    Account,
+    BackgroundJob,
+    BulkAddResult,
+    Campaign,
+    CampaignAnalytics,
+    CampaignAnalyticsOverview,
+    CampaignDailyAnalytics,
+    CampaignIn,
+    CampaignPatch,
+    CampaignSchedule,
+    CampaignSequence,
+    CampaignStatus,
+    CampaignStepAnalytics,
+    CreatedLead,
+    Email,
+    InterestStatus,
+    Lead,
+    LeadIn,
+    LeadPatch,
+    LeadStatus,
+    Schedule,
+    ScheduleTiming,
+    SequenceStep,
+    StepVariant,
+    Webhook,
+    WebhookEventType,
+    WebhookIn,
+    WebhookTestResult,
+    nearest_timezone,
+)
+from .resources.leads import MAX_LEADS_PER_ADD
+
+__all__ = [
+    "CAMPAIGN_TIMEZONES",
+    "DEFAULT_BASE_URL",
+    "JOB_TERMINAL_STATUSES",
+    "MAX_LEADS_PER_ADD",
+    "USER_AGENT",
+    "WEBHOOK_EVENT_TYPES",
+    "APIStatusError",
+    "Account",
+    "AmbiguousNameError",
+    "AuthenticationError",
+    "BackgroundJob",
+    "BadRequestError",
+    "BulkAddResult",
+    "CallableLimiter",
+    "Campaign",
+    "CampaignAnalytics",
+    "CampaignAnalyticsOverview",
+    "CampaignDailyAnalytics",
+    "CampaignIn",
+    "CampaignPatch",
+    "CampaignSchedule",
+    "CampaignSequence",
+    "CampaignStatus",
+    "CampaignStepAnalytics",
+    "ClientStats",
+    "ConnectionFailedError",
+    "CreatedLead",
+    "Email",
+    "InstantlyClient",
+    "InstantlyError",
+    "InterestStatus",
+    "JobTimeoutError",
+    "Lead",
+    "LeadIn",
+    "LeadPatch",
+    "LeadStatus",
+    "Limiter",
+    "MissingAPIKeyError",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "Page",
+    "PayloadTooLargeError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RateLimiter",
+    "RequestTimeoutError",
+    "Schedule",
+    "ScheduleTiming",
+    "SequenceStep",
+    "ServerError",
+    "StepVariant",
+    "ValidationError",
+    "Webhook",
+    "WebhookEventType",
+    "WebhookIn",
+    "WebhookTestResult",
+    "__version__",
+    "nearest_timezone",
+    "shared_limiter",
+]
