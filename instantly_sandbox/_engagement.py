@@ -135,7 +135,9 @@ def _tick(state: State, campaign: dict[str, Any], t: int, tick: int) -> None:
         return
     allowance = math.ceil(remaining / max(1, math.ceil(minutes_left * MS_PER_MINUTE / tick)))
     batch: list[tuple[str, int]] = []
-    take = [_take_new, _take_followups] if campaign.get("prioritize_new_leads") else [_take_followups, _take_new]
+    take = (
+        [_take_new, _take_followups] if campaign.get("prioritize_new_leads") else [_take_followups, _take_new]
+    )
     for taker in take:
         taker(state, campaign, s, t, day, allowance, batch)
     for i, (lead_id, step) in enumerate(batch):
@@ -143,7 +145,9 @@ def _tick(state: State, campaign: dict[str, Any], t: int, tick: int) -> None:
     s["sent_by_day"][day] = s["sent_by_day"].get(day, 0) + len(batch)
 
 
-def _take_followups(state: State, campaign: dict, s: dict, t: int, day: str, allowance: int, batch: list) -> None:
+def _take_followups(
+    state: State, campaign: dict, s: dict, t: int, day: str, allowance: int, batch: list
+) -> None:
     heap = s["followups"]
     while heap and heap[0][0] <= t and len(batch) < allowance:
         _, lead_id, step = heapq.heappop(heap)
@@ -185,7 +189,9 @@ def _send(state: State, campaign: dict, lead: dict, step: int, ts: int, accounts
     s["rr"] += 1
     subject = render(chosen.get("subject", ""), lead)
     body = render(chosen.get("body", ""), lead)
-    state.append_event(ts, "sent", lid, cid, step, variant, {"eaccount": account, "subject": subject, "body": body})
+    state.append_event(
+        ts, "sent", lid, cid, step, variant, {"eaccount": account, "subject": subject, "body": body}
+    )
     lead["_next_step"] = step + 1
     if rng.random() < cfg["bounce_rate"]:
         lead["_stopped"] = True
@@ -193,14 +199,17 @@ def _send(state: State, campaign: dict, lead: dict, step: int, ts: int, accounts
         return
     _react(state, campaign, lead, step, variant, ts, account, subject)
     if step + 1 < len(steps):
-        delay = float(spec.get("delay") or 0) * DELAY_UNIT_MS.get(spec.get("delay_unit") or "days", MS_PER_DAY)
+        delay = float(spec.get("delay") or 0) * DELAY_UNIT_MS.get(
+            spec.get("delay_unit") or "days", MS_PER_DAY
+        )
         heapq.heappush(s["followups"], [ts + int(delay), lid, step + 1])
     else:
         state.append_event(ts, "completed", lid, cid, step, variant)
 
 
-def _react(state: State, campaign: dict, lead: dict, step: int, variant: int, ts: int, account: str,
-           subject: str) -> None:
+def _react(
+    state: State, campaign: dict, lead: dict, step: int, variant: int, ts: int, account: str, subject: str
+) -> None:
     cfg, rng, cid, lid = state.config, state.rng, campaign["id"], lead["id"]
     later = state.schedule
     if campaign.get("open_tracking", True) and rng.random() < cfg["open_rate"]:
@@ -226,7 +235,15 @@ def _react(state: State, campaign: dict, lead: dict, step: int, variant: int, ts
             decided = replied + rng.randint(5, 600) * MS_PER_MINUTE
             later(decided, "interest", lid, cid, step, variant, {"value": value})
             if value == 2 and rng.random() < cfg["meeting_completed_rate"]:
-                later(decided + rng.randint(2, 7) * MS_PER_DAY, "interest", lid, cid, step, variant, {"value": 3})
+                later(
+                    decided + rng.randint(2, 7) * MS_PER_DAY,
+                    "interest",
+                    lid,
+                    cid,
+                    step,
+                    variant,
+                    {"value": 3},
+                )
     elif rng.random() < cfg["auto_reply_rate"]:
         auto = ts + rng.randint(1, 5) * MS_PER_MINUTE
         later(auto, "auto_reply", lid, cid, step, variant, {**reply, "text": AUTO_REPLY_TEXT})
@@ -236,8 +253,12 @@ def _react(state: State, campaign: dict, lead: dict, step: int, variant: int, ts
 
 def _pick_interest(cfg: dict[str, float], draw: float) -> int | None:
     acc = 0.0
-    for key, value in (("interested_rate", 1), ("meeting_booked_rate", 2), ("not_interested_rate", -1),
-                       ("wrong_person_rate", -2)):
+    for key, value in (
+        ("interested_rate", 1),
+        ("meeting_booked_rate", 2),
+        ("not_interested_rate", -1),
+        ("wrong_person_rate", -2),
+    ):
         acc += cfg[key]
         if draw < acc:
             return value
@@ -250,7 +271,11 @@ def _complete_campaigns(state: State, now: int) -> None:
         if campaign["status"] != 1 or has_work(campaign):
             continue
         ids = state.by_campaign.get(campaign["id"]) or []
-        if ids and all(state.leads[i]["status"] != 1 for i in ids) and not _pending_for(state, campaign["id"]):
+        if (
+            ids
+            and all(state.leads[i]["status"] != 1 for i in ids)
+            and not _pending_for(state, campaign["id"])
+        ):
             campaign["status"] = 3
             state.append_event(now, "campaign_completed", None, campaign["id"])
 

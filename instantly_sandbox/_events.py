@@ -43,8 +43,17 @@ class Event:
     data: dict[str, Any] | None = None
 
     def to_list(self) -> list[Any]:
-        return [self.id, self.ts, self.kind, self.lead_id, self.campaign_id, self.step, self.variant, self.first,
-                self.data]
+        return [
+            self.id,
+            self.ts,
+            self.kind,
+            self.lead_id,
+            self.campaign_id,
+            self.step,
+            self.variant,
+            self.first,
+            self.data,
+        ]
 
     @classmethod
     def from_list(cls, row: list[Any]) -> Event:

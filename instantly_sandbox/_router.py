@@ -31,7 +31,11 @@ class ApiError(Exception):
     def __init__(self, status: int, message: str, body: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
-        self.body = body or {"statusCode": status, "error": self.REASONS.get(status, "Error"), "message": message}
+        self.body = body or {
+            "statusCode": status,
+            "error": self.REASONS.get(status, "Error"),
+            "message": message,
+        }
 
 
 def not_found(message: str = "Resource not found") -> ApiError:
@@ -71,15 +75,21 @@ class Route:
     regex: re.Pattern[str]
     static: bool
     status: int
+    locked: bool = True
 
 
 ROUTES: list[Route] = []
 
 
-def route(method: str, template: str, *, status: int = 200) -> Callable[[Handler], Handler]:
+def route(
+    method: str, template: str, *, status: int = 200, locked: bool = True
+) -> Callable[[Handler], Handler]:
+    """Register a handler; `locked=False` handlers take the state lock themselves (slow outbound calls)."""
+
     def register(fn: Handler) -> Handler:
         pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
-        ROUTES.append(Route(method, template, fn, re.compile(f"^{pattern}$"), "{" not in template, status))
+        regex = re.compile(f"^{pattern}$")
+        ROUTES.append(Route(method, template, fn, regex, "{" not in template, status, locked))
         return fn
 
     return register
@@ -99,3 +109,27 @@ def match(method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
             if r.method == method:
                 return r, m.groupdict(), True
     return None, {}, path_exists
+
+
+DEFAULT_LIMIT = 100  # SPEC documents limit 1-100 but no default
+
+
+def paginate(
+    items: list[dict[str, Any]],
+    starting_after: str | None,
+    limit: int | None,
+    key: Callable[[dict[str, Any]], str] = lambda item: item["id"],
+) -> dict[str, Any]:
+    """`{items, next_starting_after}` over items already sorted by `key`.
+
+    Quirk (SK-CONV): a full page carries `next_starting_after` even when it is the last page with data; the
+    follow-up request then returns `{items: []}` without a cursor.
+    """
+    limit = limit or DEFAULT_LIMIT
+    if starting_after:
+        items = [item for item in items if key(item) > starting_after]
+    page = items[:limit]
+    out: dict[str, Any] = {"items": page}
+    if len(page) == limit:
+        out["next_starting_after"] = key(page[-1])
+    return out

@@ -148,14 +148,42 @@ def ajv_message(err: ValidationError, prefix: str) -> str:
     return f"{where} {err.message}"
 
 
+# AJV evaluates keywords in this order at each level (type first, then `required` before descending into
+# properties), and stops at the first failure.
+_KEYWORD_RANK = {
+    "type": 0,
+    "enum": 1,
+    "const": 1,
+    "required": 2,
+    "minProperties": 2,
+    "maxProperties": 2,
+    "minItems": 2,
+    "maxItems": 2,
+    "additionalProperties": 3,
+    "properties": 4,
+    "items": 4,
+}
+
+
+def _ajv_order(err: ValidationError) -> tuple[int, ...]:
+    path = list(err.absolute_schema_path)
+    ranks, after_properties = [], False
+    for part in path:
+        if after_properties:  # a property name, not a keyword
+            after_properties = False
+            ranks.append(0)
+            continue
+        ranks.append(_KEYWORD_RANK.get(str(part), 5) if isinstance(part, str) else 0)
+        after_properties = part == "properties"
+    return tuple(ranks)
+
+
 def first_error(schema: dict[str, Any], instance: Any, prefix: str) -> str | None:
-    """AJV stops at the first error (Fastify's default allErrors=false); report one, AJV-worded."""
+    """AJV stops at the first error (Fastify's default allErrors=false); report that one, AJV-worded."""
     errors = list(validator_for(schema).iter_errors(instance))
     if not errors:
         return None
-    root_type = [e for e in errors if e.validator == "type" and not e.absolute_path]
-    err = root_type[0] if root_type else min(errors, key=lambda e: len(e.absolute_path) == 0)
-    return ajv_message(err, prefix)
+    return ajv_message(min(errors, key=_ajv_order), prefix)
 
 
 def _coerce(raw: list[str], schema: dict[str, Any]) -> Any:

@@ -67,7 +67,9 @@ class State:
         self.by_email: dict[str, set[str]] = {}
         self.events: list[Event] = []
         self.events_by_campaign: dict[str, list[Event]] = {}
-        self.pending: list[list[Any]] = []  # heap of [ts, seq, kind, lead_id, campaign_id, step, variant, data]
+        self.pending: list[
+            list[Any]
+        ] = []  # heap of [ts, seq, kind, lead_id, campaign_id, step, variant, data]
         self.pending_seq = 0
         self.processed_until = now
         self.webhooks: dict[str, dict[str, Any]] = {}
@@ -106,9 +108,19 @@ class State:
                 "stat_warmup_score": 95 - i,
                 "enable_slow_ramp": False,
                 "timestamp_warmup_start": created,
-                "warmup": {"limit": 40, "increment": "disabled", "reply_rate": 30,
-                           "advanced": {"warm_ctd": False, "open_rate": 0.95, "read_emulation": True,
-                                        "weekday_only": True, "important_rate": 0.8, "spam_save_rate": 0.02}},
+                "warmup": {
+                    "limit": 40,
+                    "increment": "disabled",
+                    "reply_rate": 30,
+                    "advanced": {
+                        "warm_ctd": False,
+                        "open_rate": 0.95,
+                        "read_emulation": True,
+                        "weekday_only": True,
+                        "important_rate": 0.8,
+                        "spam_save_rate": 0.02,
+                    },
+                },
             }
 
     def add_block_entry(self, value: str) -> dict[str, Any]:
@@ -164,8 +176,16 @@ class State:
         return [self.leads[i] for i in self.by_email.get(email.lower(), ()) if i in self.leads]
 
     # -- events ----------------------------------------------------------------------------------------------
-    def append_event(self, ts: int, kind: str, lead_id: str | None, campaign_id: str | None, step: int | None = None,
-                     variant: int | None = None, data: dict[str, Any] | None = None) -> Event | None:
+    def append_event(
+        self,
+        ts: int,
+        kind: str,
+        lead_id: str | None,
+        campaign_id: str | None,
+        step: int | None = None,
+        variant: int | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> Event | None:
         lead = self.leads.get(lead_id) if lead_id else None
         if lead_id and lead is None:
             return None  # the lead was deleted before this engagement happened
@@ -173,6 +193,12 @@ class State:
         if lead is not None:
             ev.first = first_flags(lead, ev)
             apply_event(lead, ev)
+            if kind == "sent":  # webhook payloads of later opens/clicks/replies quote the email they react to
+                lead.setdefault("_sent", {})[str(step)] = [
+                    ev.id,
+                    (data or {}).get("subject"),
+                    (data or {}).get("body"),
+                ]
         self.events.append(ev)
         if campaign_id:
             self.events_by_campaign.setdefault(campaign_id, []).append(ev)
@@ -181,8 +207,16 @@ class State:
             listener(ev, lead, campaign)
         return ev
 
-    def schedule(self, ts: int, kind: str, lead_id: str, campaign_id: str, step: int | None, variant: int | None,
-                 data: dict[str, Any] | None = None) -> None:
+    def schedule(
+        self,
+        ts: int,
+        kind: str,
+        lead_id: str,
+        campaign_id: str,
+        step: int | None,
+        variant: int | None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
         """Queue an engagement event that happens once the simulated clock reaches `ts`."""
         self.pending_seq += 1
         heapq.heappush(self.pending, [ts, self.pending_seq, kind, lead_id, campaign_id, step, variant, data])

@@ -1,0 +1,159 @@
+"""Rate limiting and fault injection for /api/v2 requests (never /_sandbox).
+
+Fault knobs (constructor args of SandboxServer, `GET/POST /_sandbox/faults` at runtime):
+    fail_rate        fraction answered 500/502/503 BEFORE processing (nothing written)
+    reset_rate       fraction reset AFTER processing (the write happened; the client sees a dropped socket)
+    timeout_rate     fraction processed, then held `timeout_seconds` before answering (client times out)
+    timeout_seconds  default 5.0
+    burst_429        the next N requests get 429
+    latency_ms       added latency, plus uniform `latency_jitter_ms`
+    path_prefix      restrict the knobs above to paths starting with this (e.g. "/api/v2/leads/add")
+    rules            targeted faults: [{"path_prefix": "/api/v2/leads/add", "method": "POST",
+                     "action": "fail"|"reset"|"timeout"|"429", "nth": [3], "times": N, "rate": F,
+                     "status": 503}]: `nth` counts matching requests from 1 ("fail the 3rd bulk add"),
+                     `times` fires on the first N matches, `rate` on a seeded random fraction.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from ._router import ApiError
+
+KNOBS = {
+    "fail_rate": float,
+    "reset_rate": float,
+    "timeout_rate": float,
+    "timeout_seconds": float,
+    "burst_429": int,
+    "latency_ms": float,
+    "latency_jitter_ms": float,
+    "path_prefix": str,
+    "rules": list,
+}
+ACTIONS = ("fail", "reset", "timeout", "429")
+
+
+@dataclass
+class Decision:
+    pre: str | None = None  # "fail" or "429"
+    status: int = 503
+    post: str | None = None  # "reset" or "timeout"
+    delay: float = 0.0
+
+
+class Faults:
+    def __init__(self, seed: int = 0, **knobs: Any) -> None:
+        self._rng = random.Random(f"faults-{seed}")
+        self._lock = threading.Lock()
+        self.knobs: dict[str, Any] = {
+            "fail_rate": 0.0,
+            "reset_rate": 0.0,
+            "timeout_rate": 0.0,
+            "timeout_seconds": 5.0,
+            "burst_429": 0,
+            "latency_ms": 0.0,
+            "latency_jitter_ms": 0.0,
+            "path_prefix": None,
+            "rules": [],
+        }
+        self.configure(knobs)
+
+    def configure(self, body: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(body) - set(KNOBS))
+        if unknown:
+            raise ApiError(400, f"unknown fault knob(s): {', '.join(unknown)}")
+        with self._lock:
+            for key, value in body.items():
+                if value is None or key == "rules":
+                    self.knobs[key] = value if key != "rules" else [self._rule(r) for r in value or []]
+                else:
+                    self.knobs[key] = KNOBS[key](value)
+        return self.to_json()
+
+    @staticmethod
+    def _rule(rule: dict[str, Any]) -> dict[str, Any]:
+        if rule.get("action") not in ACTIONS:
+            raise ApiError(400, f"rule action must be one of {', '.join(ACTIONS)}")
+        return {
+            "path_prefix": "/api/v2",
+            "method": None,
+            "nth": None,
+            "times": None,
+            "rate": None,
+            "status": 503,
+            **rule,
+            "seen": 0,
+            "fired": 0,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        with self._lock:
+            return {k: (list(v) if isinstance(v, list) else v) for k, v in self.knobs.items()}
+
+    def decide(self, method: str, path: str) -> Decision:
+        d = Decision()
+        with self._lock:
+            k = self.knobs
+            d.delay = (k["latency_ms"] + self._rng.uniform(0, k["latency_jitter_ms"] or 0)) / 1000
+            for rule in k["rules"]:
+                if not path.startswith(rule["path_prefix"]) or rule["method"] not in (None, method):
+                    continue
+                rule["seen"] += 1
+                fire = (
+                    (rule["nth"] and rule["seen"] in rule["nth"])
+                    or (rule["times"] and rule["fired"] < rule["times"])
+                    or (rule["rate"] and self._rng.random() < rule["rate"])
+                )
+                if fire:
+                    rule["fired"] += 1
+                    self._apply(d, rule["action"], int(rule.get("status") or 503))
+            if k["path_prefix"] and not path.startswith(k["path_prefix"]):
+                return d
+            if k["burst_429"] > 0:
+                k["burst_429"] -= 1
+                d.pre = d.pre or "429"
+            if k["fail_rate"] and self._rng.random() < k["fail_rate"]:
+                self._apply(d, "fail", self._rng.choice((500, 502, 503)))
+            if k["reset_rate"] and self._rng.random() < k["reset_rate"]:
+                self._apply(d, "reset", 0)
+            if k["timeout_rate"] and self._rng.random() < k["timeout_rate"]:
+                self._apply(d, "timeout", 0)
+        return d
+
+    @staticmethod
+    def _apply(d: Decision, action: str, status: int) -> None:
+        if action in ("fail", "429") and d.pre is None:
+            d.pre, d.status = action, status
+        elif action in ("reset", "timeout") and d.post is None:
+            d.post = action
+
+    def timeout_seconds(self) -> float:
+        return float(self.knobs["timeout_seconds"])
+
+
+class RateLimiter:
+    """Sliding windows over real wall time: at most `per_second` in any 1 s and `per_minute` in any 60 s."""
+
+    def __init__(self, per_second: float, per_minute: float) -> None:
+        self.per_second, self.per_minute = per_second, per_minute
+        self._hits: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            while self._hits and now - self._hits[0] >= 60:
+                self._hits.popleft()
+            if len(self._hits) >= self.per_minute:
+                return False
+            recent = sum(1 for t in self._hits if now - t < 1)
+            if recent >= self.per_second:
+                return False
+            self._hits.append(now)
+            return True

@@ -1,0 +1,232 @@
+"""The HTTP layer: a stdlib ThreadingHTTPServer (HTTP/1.1 keep-alive) that routes, authenticates, rate-limits,
+validates against the OpenAPI document, injects faults and serialises responses."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from . import _spec
+from ._faults import Faults, RateLimiter
+from ._router import ApiError, Request, Response, match
+from ._state import State
+from ._webhooks import Dispatcher
+
+EMAILS_PER_MINUTE = 20  # SPEC GET /api/v2/emails: "a rate limit of 20 requests per minute"
+JSON_BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+class Sandbox:
+    """Everything behind the socket: state, limits, faults, stats and the request pipeline."""
+
+    def __init__(
+        self,
+        *,
+        seed: int,
+        rate_per_second: float,
+        rate_per_minute: float,
+        api_keys: list[str] | None,
+        state_file: str | Path | None,
+        faults: dict[str, Any],
+    ) -> None:
+        self.state = State(seed)
+        self.state_file = Path(state_file) if state_file else None
+        if self.state_file and self.state_file.exists():
+            self.state.load(self.state_file)
+        self.api_keys = set(api_keys or ["sandbox-key"])
+        self.limiter = RateLimiter(rate_per_second, rate_per_minute)
+        self.emails_limiter = RateLimiter(EMAILS_PER_MINUTE, EMAILS_PER_MINUTE)
+        self.faults = Faults(seed, **faults)
+        self.stats: dict[str, Any] = Counter()
+        self.per_path: Counter[str] = Counter()
+        self.dispatcher = Dispatcher(self.state, self.stats)
+        self.url = ""
+
+    def save(self) -> None:
+        if self.state_file:
+            self.state.save(self.state_file)
+
+    # -- pipeline ------------------------------------------------------------------------------------------
+    def handle(
+        self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], raw: bytes
+    ) -> tuple[int, Any]:
+        route, params, exists = match(method, path)
+        if route is None:
+            return 404, {
+                "message": f"Route {method}:{path} not found",
+                "error": "Not Found",
+                "statusCode": 404,
+            }
+        admin = path.startswith("/_sandbox/")
+        try:
+            if not admin:
+                self._guard(method, route.template, headers)
+            body = self._body(method, headers, raw)
+            req = Request(method, path, route.template, params, {}, body, headers, query)
+            if not admin:
+                self._validate(req)
+            else:
+                req.query = {k: v[0] for k, v in query.items()}
+            if route.locked:
+                with self.state.lock:
+                    result = route.handler(self, req)
+            else:
+                result = route.handler(self, req)
+        except ApiError as exc:
+            return exc.status, exc.body
+        if isinstance(result, Response):
+            return result.status, result.body
+        return route.status, result
+
+    def _guard(self, method: str, template: str, headers: dict[str, str]) -> None:
+        auth = headers.get("authorization", "")
+        if not auth:
+            raise ApiError(401, "Missing Authorization header")
+        scheme, _, key = auth.partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key:
+            raise ApiError(401, "Invalid Authorization header format, expected 'Bearer <api key>'")
+        if key.startswith("sandbox-unpaid"):
+            raise ApiError(402, "Workspace does not have an active paid plan")
+        if key not in self.api_keys and not key.startswith("sandbox-readonly"):
+            raise ApiError(401, "Invalid API key")
+        if key.startswith("sandbox-readonly") and method != "GET" and template != "/api/v2/leads/list":
+            raise ApiError(403, "API key does not have the required scope for this operation")
+        if not self.limiter.allow() or (template == "/api/v2/emails" and not self.emails_limiter.allow()):
+            self.stats["rate_limited"] += 1
+            raise ApiError(429, "Rate limit exceeded")
+
+    @staticmethod
+    def _body(method: str, headers: dict[str, str], raw: bytes) -> Any:
+        ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+        if not raw.strip():
+            if ctype == "application/json" and method in JSON_BODY_METHODS:
+                # Fastify FST_ERR_CTP_EMPTY_JSON_BODY (notes §10.5: send bodyless calls without this header)
+                raise ApiError(400, "Body cannot be empty when content-type is set to 'application/json'")
+            return None
+        if ctype != "application/json":
+            raise ApiError(415, f"Unsupported Media Type: {ctype or 'none'}")
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise ApiError(
+                400, "Body is not valid JSON but content-type is set to 'application/json'"
+            ) from exc
+
+    @staticmethod
+    def _validate(req: Request) -> None:
+        err = _spec.check_path_params(req.method, req.template, req.params)
+        if err:
+            raise ApiError(400, err)
+        req.query, err = _spec.parse_query(req.method, req.template, req.raw_query)
+        if err:
+            raise ApiError(400, err)
+        schema = _spec.request_body_schema(req.method, req.template)
+        if schema is None:
+            return
+        required = (_spec.operation(req.method, req.template).get("requestBody") or {}).get("required")
+        if req.body is None and not required:
+            return
+        err = _spec.first_error(schema, req.body, "body")
+        if err:
+            raise ApiError(400, err)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    wbufsize = 1 << 16  # headers and body leave in one send (no Nagle / delayed-ACK stalls)
+    disable_nagle_algorithm = True
+    server_version = "instantly-sandbox"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    do_POST = do_PATCH = do_DELETE = do_PUT = do_GET
+
+    def _handle(self) -> None:
+        sb: Sandbox = self.server.sandbox  # type: ignore[attr-defined]
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        query = parse_qs(url.query, keep_blank_values=True)
+        if not url.path.startswith("/api/v2"):
+            status, body = sb.handle(self.command, url.path, query, headers, raw)
+            self._send(status, body)
+            return
+        decision = sb.faults.decide(self.command, url.path)
+        if decision.delay:
+            time.sleep(decision.delay)
+        sb.stats["requests"] += 1
+        if decision.pre == "429":
+            sb.stats["faults_burst_429"] += 1
+            sb.stats["rate_limited"] += 1
+            self._send(429, ApiError(429, "Rate limit exceeded").body)
+            return
+        if decision.pre == "fail":
+            sb.stats[f"faults_{decision.status}"] += 1
+            self._send(decision.status, ApiError(decision.status, "Injected fault (sandbox)").body)
+            return
+        status, body = sb.handle(self.command, url.path, query, headers, raw)
+        route, _, _ = match(self.command, url.path)
+        sb.per_path[f"{self.command} {route.template if route else url.path}"] += 1
+        sb.stats[f"status_{status}"] += 1
+        if decision.post == "reset":
+            sb.stats["faults_reset"] += 1
+            self._reset()
+            return
+        if decision.post == "timeout":
+            sb.stats["faults_timeout"] += 1
+            time.sleep(sb.faults.timeout_seconds())
+        self._send(status, body)
+
+    def _send(self, status: int, body: Any) -> None:
+        data = b"" if body is None else json.dumps(body).encode()
+        try:
+            self.send_response(status)
+            if body is not None:
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _reset(self) -> None:
+        """Drop the connection with a TCP RST: the client sees a connection error, the write happened."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, addr: tuple[str, int], sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        super().__init__(addr, _Handler)
+
+
+def start(host: str, port: int, sandbox: Sandbox) -> tuple[_HTTPServer, threading.Thread]:
+    httpd = _HTTPServer((host, port), sandbox)
+    sandbox.url = f"http://{host}:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), name="instantly-sandbox", daemon=True)
+    thread.start()
+    return httpd, thread

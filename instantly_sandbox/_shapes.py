@@ -1,0 +1,194 @@
+"""Build stored entities and shape them as the SPEC's response schemas (`additionalProperties: false`)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from ._events import Event
+from ._state import State
+from ._util import iso
+
+LEAD_CORE = (
+    "email",
+    "first_name",
+    "last_name",
+    "company_name",
+    "job_title",
+    "phone",
+    "website",
+    "personalization",
+)
+PAYLOAD_COPIES = {  # SPEC Lead.payload examples carry camelCase copies of the core fields
+    "first_name": "firstName",
+    "last_name": "lastName",
+    "company_name": "companyName",
+    "job_title": "jobTitle",
+    "website": "website",
+    "phone": "phone",
+    "personalization": "personalization",
+}
+
+
+# SPEC quirk: these are `type: [null, ...]` with an `enum` that lacks null, so null is invalid; omit instead.
+OMIT_WHEN_NULL = {"not_sending_status", "event_type", "lt_interest_status"}
+
+
+def public(entity: dict[str, Any]) -> dict[str, Any]:
+    """Drop the sandbox's internal `_` keys (and nulls the SPEC's enums do not allow)."""
+    return {
+        k: v
+        for k, v in entity.items()
+        if not k.startswith("_") and (v is not None or k not in OMIT_WHEN_NULL)
+    }
+
+
+def company_domain(email: str | None, website: str | None) -> str:
+    if email and "@" in email:
+        return email.rsplit("@", 1)[1].lower()
+    if website:
+        host = website.split("//", 1)[-1].split("/", 1)[0]
+        return host.removeprefix("www.").lower()
+    return ""
+
+
+def refresh_payload(lead: dict[str, Any], custom: dict[str, Any] | None = None) -> None:
+    payload = dict(lead.get("payload") or {})
+    for field, copy_name in PAYLOAD_COPIES.items():
+        if lead.get(field) is not None:
+            payload[copy_name] = lead[field]
+    if custom:
+        payload.update(custom)
+    lead["payload"] = payload
+
+
+def build_lead(state: State, fields: dict[str, Any], *, campaign_id: str | None, list_id: str | None) -> dict:
+    now = iso(state.now())
+    lead: dict[str, Any] = {
+        "id": state.new_id(),
+        "timestamp_created": now,
+        "timestamp_updated": now,
+        "organization": state.workspace_id,
+        "campaign": campaign_id,
+        "list_id": list_id,
+        "status": 1,
+        **{k: fields.get(k) for k in LEAD_CORE},
+        "email_open_count": 0,
+        "email_reply_count": 0,
+        "email_click_count": 0,
+        "company_domain": company_domain(fields.get("email"), fields.get("website")),
+        "status_summary": {},
+        "payload": {},
+        "status_summary_subseq": {},
+        "last_step_from": None,
+        "last_step_id": None,
+        "last_step_timestamp_executed": None,
+        "email_opened_step": None,
+        "email_opened_variant": None,
+        "email_replied_step": None,
+        "email_replied_variant": None,
+        "email_clicked_step": None,
+        "email_clicked_variant": None,
+        "subsequence_id": None,
+        "verification_status": 1,
+        "pl_value_lead": fields.get("pl_value_lead"),
+        "timestamp_added_subsequence": None,
+        "timestamp_last_contact": None,
+        "timestamp_last_open": None,
+        "timestamp_last_reply": None,
+        "timestamp_last_interest_change": None,
+        "timestamp_last_click": None,
+        "last_contacted_from": None,
+        "uploaded_by_user": state.user_id,
+        "upload_method": "api",
+        "assigned_to": fields.get("assigned_to"),
+        "is_website_visitor": False,
+        "timestamp_last_touch": None,
+        "esp_code": 1 if lead_domain_is_google(fields.get("email")) else 999,
+        "esg_code": 0,
+        "_firsts": set(),
+        "_next_step": 0,
+        "_stopped": False,
+    }
+    if fields.get("lt_interest_status") is not None:
+        lead["lt_interest_status"] = fields["lt_interest_status"]
+    refresh_payload(lead, fields.get("custom_variables"))
+    return lead
+
+
+def lead_domain_is_google(email: str | None) -> bool:
+    return bool(email) and email.lower().endswith(("@gmail.com", "@googlemail.com"))
+
+
+def raw_lead(lead: dict[str, Any]) -> dict[str, Any]:
+    """`/_sandbox/leads` row: what tests need to check exactly-once pushes and derived counters."""
+    return {
+        "id": lead["id"],
+        "email": lead.get("email"),
+        "campaign": lead.get("campaign"),
+        "list_id": lead.get("list_id"),
+        "status": lead["status"],
+        "payload": lead.get("payload"),
+        "email_open_count": lead["email_open_count"],
+        "email_reply_count": lead["email_reply_count"],
+        "email_click_count": lead["email_click_count"],
+        "lt_interest_status": lead.get("lt_interest_status"),
+        "next_step": lead.get("_next_step"),
+    }
+
+
+def thread_id(ev: Event) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"thread/{ev.lead_id}/{ev.campaign_id}/{ev.step}"))
+
+
+def email_record(state: State, ev: Event) -> dict[str, Any]:
+    """GET /emails item, derived from a sent / replied / auto_reply event."""
+    lead = state.leads.get(ev.lead_id or "") or {}
+    data = ev.data or {}
+    lead_email = lead.get("email") or data.get("lead_email") or ""
+    received = ev.kind != "sent"
+    text = data.get("text") if received else data.get("body", "")
+    host = "mail." + lead_email.rsplit("@", 1)[-1] if received else "sandbox.instantly"
+    return {
+        "id": ev.id,
+        "timestamp_created": iso(ev.ts),
+        "timestamp_email": iso(ev.ts),
+        "message_id": f"<{ev.id}@{host}>",
+        "subject": data.get("subject", ""),
+        "from_address_email": lead_email if received else data.get("eaccount"),
+        "to_address_email_list": data.get("eaccount", "") if received else lead_email,
+        "body": {"text": text or "", "html": f"<div>{text or ''}</div>"},
+        "organization_id": state.workspace_id,
+        "campaign_id": ev.campaign_id,
+        "subsequence_id": None,
+        "list_id": None,
+        "lead": lead_email or None,
+        "lead_id": ev.lead_id,
+        "eaccount": data.get("eaccount", ""),
+        "ue_type": 2 if received else 1,  # 1 Sent from campaign, 2 Received
+        "step": None if ev.step is None else str(ev.step),
+        "is_unread": 1 if received else 0,
+        "is_auto_reply": 1 if ev.kind == "auto_reply" else 0,
+        "i_status": lead.get("lt_interest_status") if received else None,
+        "thread_id": thread_id(ev),
+        "content_preview": (text or "")[:100],
+    }
+
+
+def job(
+    state: State, kind: str, entity_id: str | None, entity_type: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    now = iso(state.now())
+    return {
+        "id": state.ids.object_id(state.now()),
+        "workspace_id": state.workspace_id,
+        "user_id": state.user_id,
+        "type": kind,
+        "entity_id": entity_id,
+        "entity_type": entity_type,
+        "data": data,
+        "progress": 100,
+        "status": "success",  # the sandbox runs jobs synchronously
+        "created_at": now,
+        "updated_at": now,
+    }
