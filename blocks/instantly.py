@@ -37,7 +37,8 @@ class InstantlyCredentials(Block):
     api_key: SecretStr = Field(..., description="Instantly API v2 key (Settings, Integrations, API Keys).")
     base_url: str = Field(DEFAULT_BASE_URL, description="API base URL, ending in /api/v2.")
     workspace_id: str | None = Field(
-        None, description="Optional workspace id, sent as x-as-workspace (agency keys acting on a sub-workspace)."
+        None,
+        description="Optional workspace id, sent as x-as-workspace (agency keys acting on a sub-workspace).",
     )
     rate_per_second: float = Field(
         DEFAULT_RATE_PER_SECOND, gt=0, le=100, description="Requests per second this process may send."

@@ -141,7 +141,9 @@ class WebhookReceiver:
         return 200, "ok"
 
     def start(self) -> WebhookReceiver:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-receiver", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="webhook-receiver", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -83,7 +83,9 @@ class Warehouse:
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection; a write connection applies pending migrations first."""
         if read_only and not self.path.exists():
-            raise OpsError(f"No warehouse at {self.path}", hint="run a push or sync first, or set OPS_WAREHOUSE")
+            raise OpsError(
+                f"No warehouse at {self.path}", hint="run a push or sync first, or set OPS_WAREHOUSE"
+            )
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         con = self._open(read_only)
@@ -102,7 +104,9 @@ class Warehouse:
                 return duckdb.connect(str(self.path), read_only=read_only)
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
-                    raise OpsError(f"Cannot open the warehouse {self.path}: {str(exc).splitlines()[0]}") from None
+                    raise OpsError(
+                        f"Cannot open the warehouse {self.path}: {str(exc).splitlines()[0]}"
+                    ) from None
                 if time.monotonic() >= deadline:
                     raise WarehouseLockedError(
                         f"The warehouse {self.path} is locked by another process.",
@@ -122,7 +126,9 @@ class Warehouse:
                 [run_id, flow, _now()],
             )
 
-    def finish_run(self, run_id: str, status: str, counts: dict[str, Any], message: str | None = None) -> None:
+    def finish_run(
+        self, run_id: str, status: str, counts: dict[str, Any], message: str | None = None
+    ) -> None:
         """Record a run's outcome and counts in ops.sync_runs."""
         with self.connect() as con:
             con.execute(

@@ -32,7 +32,9 @@ def listen(
     host: str = typer.Option("127.0.0.1", help="Interface (put a TLS proxy in front for Instantly)."),
     secret_env: str = typer.Option("OPS_WEBHOOK_SECRET", help=SECRET_ENV_HELP),
     insecure: bool = typer.Option(False, help="Accept deliveries without the secret header."),
-    warehouse: str | None = typer.Option(None, help="DuckDB file (default OPS_WAREHOUSE or ./warehouse.duckdb)."),
+    warehouse: str | None = typer.Option(
+        None, help="DuckDB file (default OPS_WAREHOUSE or ./warehouse.duckdb)."
+    ),
 ) -> None:
     """Receive webhook deliveries into instantly.webhook_events (deduplicated).
 
@@ -62,7 +64,9 @@ def subscribe(
     campaign: str | None = typer.Option(None, help="Campaign id or name (default: every campaign)."),
     name: str = typer.Option("ops-instantly", help="Subscription name."),
     secret_env: str = typer.Option("OPS_WEBHOOK_SECRET", help=SECRET_ENV_HELP),
-    credentials: str | None = typer.Option(None, help="InstantlyCredentials block (default: INSTANTLY_* env)."),
+    credentials: str | None = typer.Option(
+        None, help="InstantlyCredentials block (default: INSTANTLY_* env)."
+    ),
 ) -> None:
     """Create a webhook subscription that sends the shared secret as a header.
 
@@ -88,7 +92,9 @@ def subscribe(
 
 @webhooks_app.command("list")
 def list_hooks(
-    credentials: str | None = typer.Option(None, help="InstantlyCredentials block (default: INSTANTLY_* env)."),
+    credentials: str | None = typer.Option(
+        None, help="InstantlyCredentials block (default: INSTANTLY_* env)."
+    ),
 ) -> None:
     """List webhook subscriptions (headers are not shown).
 
@@ -98,13 +104,17 @@ def list_hooks(
 
     with resolve_credentials(credentials).get_client() as client:
         for hook in client.webhooks.list():
-            typer.echo(f"{hook.id}  {hook.event_type or 'custom'}  {hook.target_hook_url}  status={hook.status}")
+            typer.echo(
+                f"{hook.id}  {hook.event_type or 'custom'}  {hook.target_hook_url}  status={hook.status}"
+            )
 
 
 @webhooks_app.command("delete")
 def delete_hook(
     webhook_id: str = typer.Argument(..., help="Webhook id."),
-    credentials: str | None = typer.Option(None, help="InstantlyCredentials block (default: INSTANTLY_* env)."),
+    credentials: str | None = typer.Option(
+        None, help="InstantlyCredentials block (default: INSTANTLY_* env)."
+    ),
 ) -> None:
     """Delete a webhook subscription.
 

@@ -22,7 +22,9 @@ SCHEDULE = {
 
 def _client(sandbox, **kwargs) -> InstantlyClient:
     # A private limiter per test: the rate budget must not leak between tests sharing a process.
-    return InstantlyClient(api_key=sandbox.api_key, base_url=sandbox.base_url, workspace_id=sandbox.url, **kwargs)
+    return InstantlyClient(
+        api_key=sandbox.api_key, base_url=sandbox.base_url, workspace_id=sandbox.url, **kwargs
+    )
 
 
 def _faults(sandbox, **knobs) -> None:

@@ -28,7 +28,9 @@ def test_write_connection_applies_every_migration_once(warehouse_path: Path) -> 
         first = con.execute("SELECT version FROM main._migrations ORDER BY version").fetchall()
     with wh.connect() as con:
         second = con.execute("SELECT version FROM main._migrations ORDER BY version").fetchall()
-        schemas = {r[0] for r in con.execute("SELECT schema_name FROM information_schema.schemata").fetchall()}
+        schemas = {
+            r[0] for r in con.execute("SELECT schema_name FROM information_schema.schemata").fetchall()
+        }
     assert first == second == [(v,) for v, _, _ in migrations()]
     assert {"instantly", "ops"} <= schemas
 
@@ -49,7 +51,10 @@ def test_run_history_records_start_and_finish(warehouse_path: Path) -> None:
 
 
 def test_read_only_connection_to_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(OpsError, match="No warehouse at"), Warehouse(tmp_path / "nope.duckdb").connect(read_only=True):
+    with (
+        pytest.raises(OpsError, match="No warehouse at"),
+        Warehouse(tmp_path / "nope.duckdb").connect(read_only=True),
+    ):
         pass
 
 
@@ -73,7 +78,10 @@ def test_a_file_locked_by_another_process_gives_a_one_line_error(warehouse_path:
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        with pytest.raises(WarehouseLockedError) as err, Warehouse(warehouse_path, lock_timeout=0.5).connect():
+        with (
+            pytest.raises(WarehouseLockedError) as err,
+            Warehouse(warehouse_path, lock_timeout=0.5).connect(),
+        ):
             pass
         assert "locked by another process" in str(err.value)
         assert "\n" not in str(err.value)
