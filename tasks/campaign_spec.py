@@ -1,8 +1,9 @@
-"""Campaign specs: the YAML/flag form of a campaign, checked and turned into API bodies (pure, no I/O but reading
-the file).
+"""Campaign specs: the YAML/flag form of a campaign, checked and turned into API bodies (pure, but for
+reading the file).
 
-A spec reads the way people describe a campaign (`days: [mon, tue]`, `from: "09:00"`, one `subject`/`body` per
-step) and becomes the API's shape (`days: {"0": false, "1": true, ...}`, `timing: {from, to}`, `sequences[0].steps`).
+A spec reads the way people describe a campaign (`days: [mon, tue]`, `from: "09:00"`, one `subject`/`body`
+per step) and becomes the API's shape (`days: {"0": false, "1": true, ...}`, `timing: {from, to}`,
+`sequences[0].steps`).
 Every problem is an `OpsError` with one line that names the field.
 """
 
@@ -31,7 +32,9 @@ __all__ = [
     "create_body",
     "load_campaign_file",
     "parse_days",
+    "parse_spec",
     "patch_body",
+    "read_yaml",
 ]
 
 # SPEC campaign_schedule.schedules[].days is keyed "0".."6"; "0" is Sunday (SKL-ASM: Mon-Fri is "1".."5").
@@ -160,6 +163,14 @@ class ScheduleSpec(_Spec):
     start_date: date | None = Field(None, description="First sending day, YYYY-MM-DD (campaign timezone).")
     end_date: date | None = Field(None, description="Last sending day, YYYY-MM-DD (campaign timezone).")
 
+    @field_validator("from_", "to", mode="before")
+    @classmethod
+    def _yaml_sexagesimal(cls, value: Any) -> Any:
+        # YAML 1.1 reads an unquoted 09:00 as the base-60 integer 540; turn it back into "09:00".
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+            return f"{value // 60:02d}:{value % 60:02d}"
+        return value
+
     def is_empty(self) -> bool:
         return not self.model_dump(exclude_none=True)
 
@@ -241,7 +252,9 @@ def _schedule(spec: ScheduleSpec, base: dict[str, Any] | None) -> dict[str, Any]
     timezone = spec.timezone or current.get("timezone")
     if not timezone:
         raise OpsError("The schedule needs a timezone.", hint="e.g. timezone: America/Detroit")
-    days = parse_days(spec.days) if spec.days is not None else current.get("days") or parse_days(list(WEEKDAYS))
+    days = (
+        parse_days(spec.days) if spec.days is not None else current.get("days") or parse_days(list(WEEKDAYS))
+    )
     start = _hhmm(spec.from_ or timing.get("from") or "09:00", "from")
     end = _hhmm(spec.to or timing.get("to") or "17:00", "to")
     if start >= end:
@@ -263,8 +276,19 @@ def _schedule(spec: ScheduleSpec, base: dict[str, Any] | None) -> dict[str, Any]
         elif base.get(key):
             out[key] = base[key]
     if out.get("start_date") and out.get("end_date") and out["start_date"] > out["end_date"]:
-        raise OpsError(f"The schedule's start_date {out['start_date']} is after its end_date {out['end_date']}.")
+        raise OpsError(
+            f"The schedule's start_date {out['start_date']} is after its end_date {out['end_date']}."
+        )
     return out
+
+
+def _api_step(step: StepSpec) -> dict[str, Any]:
+    return {
+        "type": "email",
+        "delay": step.delay,
+        "delay_unit": step.delay_unit,
+        "variants": step.api_variants(),
+    }
 
 
 def _fields(changes: CampaignChanges) -> dict[str, Any]:
@@ -277,7 +301,12 @@ def _fields(changes: CampaignChanges) -> dict[str, Any]:
         body["sequences"] = [
             {
                 "steps": [
-                    {"type": "email", "delay": s.delay, "delay_unit": s.delay_unit, "variants": s.api_variants()}
+                    {
+                        "type": "email",
+                        "delay": s.delay,
+                        "delay_unit": s.delay_unit,
+                        "variants": s.api_variants(),
+                    }
                     for s in changes.sequence
                 ]
             }
@@ -331,8 +360,8 @@ def parse_spec(data: Any, model: type[CampaignChanges], source: str) -> Campaign
         raise OpsError(f"{source}: {_first_error(exc)}") from None
 
 
-def load_campaign_file(path: str | Path, model: type[CampaignChanges] = CampaignSpec) -> CampaignChanges:
-    """Read and validate a campaign YAML file (see examples/campaign.yaml)."""
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """The mapping in a YAML file; a missing file, bad YAML or a non-mapping is one `OpsError` line."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -345,4 +374,11 @@ def load_campaign_file(path: str | Path, model: type[CampaignChanges] = Campaign
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise OpsError(f"{path} is not valid YAML{where}: {problem}") from None
-    return parse_spec(data, model, str(path))
+    if not isinstance(data, dict):
+        raise OpsError(f"{path}: expected a mapping of campaign fields (name, schedule, sequence ...).")
+    return data
+
+
+def load_campaign_file(path: str | Path, model: type[CampaignChanges] = CampaignSpec) -> CampaignChanges:
+    """Read and validate a campaign YAML file (see examples/campaign.yaml)."""
+    return parse_spec(read_yaml(path), model, str(path))

@@ -2,12 +2,13 @@
 scripts, no network) and as markdown for a Prefect artifact.
 
 Sources (named in the report itself):
-- daily sent / opened / replied: `instantly.campaign_daily_analytics` (`sent`, `unique_opened`, `unique_replies`);
-- daily bounced: the API has no daily bounce count, so it is the leads now marked Bounced (`instantly.leads.status
-  = -1`) counted on the day they were last contacted: an approximation, labelled as such;
-- funnel: `instantly.leads`, one row per lead (contacted = has a last-contact time, opened / replied = open / reply
-  count > 0, interested = Interested, Meeting Booked, Meeting Completed or Won); when no leads were pulled for a
-  campaign, the latest `instantly.campaign_analytics` snapshot (which has no interested count).
+- daily sent / opened / replied: `instantly.campaign_daily_analytics` (`sent`, `unique_opened`,
+  `unique_replies`);
+- daily bounced: the API has no daily bounce count, so it is the leads now marked Bounced
+  (`instantly.leads.status = -1`) counted on the day they were last contacted: an approximation, labelled so;
+- funnel: `instantly.leads`, one row per lead (contacted = has a last-contact time, opened / replied = open /
+  reply count > 0, interested = Interested, Meeting Booked, Meeting Completed or Won); when no leads were
+  pulled for a campaign, the latest `instantly.campaign_analytics` snapshot (it has no interested count).
 """
 
 from __future__ import annotations
@@ -19,12 +20,17 @@ from pathlib import Path
 
 import duckdb
 from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from ops_instantly.errors import OpsError
+from warehouse.db import Warehouse
 
 __all__ = [
     "CampaignReport",
     "DayRow",
     "Funnel",
     "collect_report",
+    "read_reports",
     "render_html",
     "render_markdown",
     "write_report",
@@ -77,7 +83,9 @@ class CampaignReport:
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'instantly'").fetchall()
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'instantly'"
+    ).fetchall()
     return {r[0] for r in rows}
 
 
@@ -85,7 +93,9 @@ def _campaign_list(con: duckdb.DuckDBPyConnection, tables: set[str]) -> list[tup
     """(id, name, status label) of every campaign the warehouse knows, by name."""
     found: dict[str, tuple[str, str | None]] = {}
     if "campaigns" in tables:
-        for cid, name, label in con.execute("SELECT id, name, status_label FROM instantly.campaigns").fetchall():
+        for cid, name, label in con.execute(
+            "SELECT id, name, status_label FROM instantly.campaigns"
+        ).fetchall():
             found[cid] = (name or cid, label)
     for table in ("campaign_daily_analytics", "campaign_analytics", "leads"):
         if table in tables:
@@ -100,8 +110,9 @@ def _days(con: duckdb.DuckDBPyConnection, tables: set[str], cid: str) -> tuple[l
     counts: dict[date, dict[str, int]] = {}
     if "campaign_daily_analytics" in tables:
         for day, sent, opened, replied in con.execute(
-            "SELECT date, coalesce(sent, 0), coalesce(unique_opened, opened, 0), coalesce(unique_replies, replies, 0)"
-            " FROM instantly.campaign_daily_analytics WHERE campaign_id = ? ORDER BY date",
+            "SELECT date, coalesce(sent, 0), coalesce(unique_opened, opened, 0),"
+            " coalesce(unique_replies, replies, 0) FROM instantly.campaign_daily_analytics"
+            " WHERE campaign_id = ? ORDER BY date",
             [cid],
         ).fetchall():
             counts[day] = {"sent": sent, "opened": opened, "replied": replied}
@@ -162,9 +173,8 @@ def _matches(wanted: list[str], cid: str, name: str) -> bool:
     return any(w == cid or w.lower() == name.lower() for w in wanted)
 
 
-@task(name="collect-report")
-def collect_report(con: duckdb.DuckDBPyConnection, campaigns: list[str] | None = None) -> list[CampaignReport]:
-    """Read each campaign's daily numbers and funnel from the warehouse.
+def read_reports(con: duckdb.DuckDBPyConnection, campaigns: list[str] | None = None) -> list[CampaignReport]:
+    """Each campaign's daily numbers and funnel, read from a warehouse connection.
 
     Args:
         con: a (read-only) warehouse connection.
@@ -173,8 +183,6 @@ def collect_report(con: duckdb.DuckDBPyConnection, campaigns: list[str] | None =
     Raises:
         OpsError: a named campaign is not in the warehouse.
     """
-    from ops_instantly.errors import OpsError
-
     tables = _tables(con)
     known = _campaign_list(con, tables)
     if campaigns:
@@ -182,7 +190,7 @@ def collect_report(con: duckdb.DuckDBPyConnection, campaigns: list[str] | None =
         if missing:
             raise OpsError(
                 f"Campaign {missing[0]!r} is not in the warehouse.",
-                hint="run `ops-instantly sync` first, or check the id/name with `ops-instantly campaigns list`",
+                hint="run `ops-instantly sync` first, or check the name with `ops-instantly campaigns list`",
             )
         known = [k for k in known if _matches(campaigns, k[0], k[1])]
     reports = []
@@ -190,6 +198,17 @@ def collect_report(con: duckdb.DuckDBPyConnection, campaigns: list[str] | None =
         days, bounced_source = _days(con, tables, cid)
         reports.append(CampaignReport(cid, name, label, days, _funnel(con, tables, cid), bounced_source))
     return reports
+
+
+@task(name="collect-report", cache_policy=NO_CACHE)
+def collect_report(warehouse: Warehouse, campaigns: list[str] | None = None) -> list[CampaignReport]:
+    """Read the report's numbers from the warehouse (a read-only connection, held for milliseconds).
+
+    Raises:
+        OpsError: no warehouse file, or a named campaign is not in it.
+    """
+    with warehouse.connect(read_only=True) as con:
+        return read_reports(con, campaigns)
 
 
 # -- rendering ----------------------------------------------------------------------------------------------
@@ -206,7 +225,9 @@ def _svg_daily(report: CampaignReport, width: int = 720, height: int = 260) -> s
         f"<title>{html.escape(title)}</title>",
     ]
     if not days:
-        out.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle">No daily data yet</text></svg>')
+        out.append(
+            f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle">No daily data yet</text></svg>'
+        )
         return "".join(out)
     series = [(n, c) for n, c in SERIES if n != "bounced" or days[0].bounced is not None]
     peak = max(max(int(getattr(d, n) or 0) for n, _ in series) for d in days) or 1
@@ -269,7 +290,8 @@ _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#222;max-width:780px}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2.5rem;border-top:1px solid #ddd;padding-top:1rem}
 svg text{font-size:12px;fill:#333}.grid{stroke:#e5e5e5}.muted{color:#777;font-size:.85rem}
-table{border-collapse:collapse;font-size:.9rem}td,th{padding:.2rem .6rem;text-align:right;border-bottom:1px solid #eee}
+table{border-collapse:collapse;font-size:.9rem}
+td,th{padding:.2rem .6rem;text-align:right;border-bottom:1px solid #eee}
 td:first-child,th:first-child{text-align:left}
 """
 
@@ -298,8 +320,9 @@ def render_html(reports: list[CampaignReport], *, generated_at: datetime | None 
         )
         parts.append("<h3>Funnel</h3>" + _svg_funnel(r))
         if r.funnel:
+            leads = r.funnel.leads
             cells = "".join(
-                f"<tr><td>{label}</td><td>{'n/a' if v is None else v}</td><td>{_pct(v, r.funnel.leads)}</td></tr>"
+                f"<tr><td>{label}</td><td>{'n/a' if v is None else v}</td><td>{_pct(v, leads)}</td></tr>"
                 for label, v in r.funnel.stages()
             )
             parts.append(f"<table><tr><th>Stage</th><th>Leads</th><th>of all</th></tr>{cells}</table>")

@@ -9,6 +9,7 @@ import tempfile
 # can hit "database is locked") and a start-up timeout that survives a loaded 2-core machine.
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="ops-instantly-test-prefect-")
 os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "240"
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("PREFECT_API_URL", None)
 for _var in ("INSTANTLY_API_KEY", "INSTANTLY_BASE_URL", "OPS_WAREHOUSE"):

@@ -53,7 +53,9 @@ def prefect_server(home: Path, *, startup_timeout: float = 180.0) -> Iterator[di
         deadline = time.monotonic() + startup_timeout
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"prefect server exited early: {(home / 'server.log').read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"prefect server exited early: {(home / 'server.log').read_text()[-2000:]}"
+                )
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
                     break

@@ -34,7 +34,9 @@ def test_prefect_yaml_declares_the_three_deployments_without_secrets() -> None:
 
 def _run(args: list[str], env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(args, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout)
-    assert result.returncode == 0, f"{' '.join(args[:4])} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    assert result.returncode == 0, (
+        f"{' '.join(args[:4])} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
     return result
 
 
@@ -56,11 +58,17 @@ def _seed_campaign(sandbox) -> str:
                     ]
                 },
                 "sequences": [
-                    {"steps": [{"type": "email", "delay": 2, "variants": [{"subject": "Hi", "body": "Hello"}]}]}
+                    {
+                        "steps": [
+                            {"type": "email", "delay": 2, "variants": [{"subject": "Hi", "body": "Hello"}]}
+                        ]
+                    }
                 ],
             }
         )
-        client.leads.add(campaign_id=campaign.id, leads=[{"email": f"lead{i}@example.com"} for i in range(40)])
+        client.leads.add(
+            campaign_id=campaign.id, leads=[{"email": f"lead{i}@example.com"} for i in range(40)]
+        )
         client.campaigns.activate(campaign.id)
     httpx.post(f"{sandbox.url}/_sandbox/advance", json={"days": 10}).raise_for_status()
     return str(campaign.id)
@@ -114,7 +122,9 @@ def test_a_deployed_sync_runs_on_a_worker_and_writes_the_warehouse(sandbox, tmp_
             worker_log.close()
         assert state == "COMPLETED", (tmp_path / "worker.log").read_text()[-4000:]
 
-        parameters = httpx.get(f"{env['PREFECT_API_URL']}/flow_runs/{run_id}", timeout=10).json()["parameters"]
+        parameters = httpx.get(f"{env['PREFECT_API_URL']}/flow_runs/{run_id}", timeout=10).json()[
+            "parameters"
+        ]
         assert sandbox.api_key not in str(parameters)
 
     con = duckdb.connect(str(warehouse), read_only=True)

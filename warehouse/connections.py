@@ -43,7 +43,8 @@ class Connection:
 
 def _has_table(con: duckdb.DuckDBPyConnection) -> bool:
     row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ops' AND table_name = 'connections'"
+        "SELECT count(*) FROM information_schema.tables"
+        " WHERE table_schema = 'ops' AND table_name = 'connections'"
     ).fetchone()
     return bool(row and row[0])
 

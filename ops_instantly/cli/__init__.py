@@ -15,8 +15,20 @@ from ops_instantly.errors import one_line
 
 ensure_repo_on_path()
 
+# Prefect's ephemeral API (used when no PREFECT_API_URL is set) needs 20-30 s to start on a small machine,
+# and its telemetry heartbeat can hit "database is locked" on SQLite: give it time, turn telemetry off.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from ops_instantly.cli import accounts as _accounts  # noqa: E402,F401
+from ops_instantly.cli import campaigns as _campaigns  # noqa: E402,F401
+from ops_instantly.cli import connect as _connect  # noqa: E402,F401
+from ops_instantly.cli import login as _login  # noqa: E402,F401
+from ops_instantly.cli import push as _push  # noqa: E402,F401
+from ops_instantly.cli import report as _report  # noqa: E402,F401
 from ops_instantly.cli import sandbox as _sandbox  # noqa: E402,F401  (registers commands)
 from ops_instantly.cli import setup as _setup  # noqa: E402,F401
+from ops_instantly.cli import sync as _sync  # noqa: E402,F401
 from ops_instantly.cli import webhooks as _webhooks  # noqa: E402,F401
 from ops_instantly.cli._app import app  # noqa: E402
 

@@ -1,0 +1,173 @@
+"""`push_leads`: push an Ops table to one or more Instantly campaigns, exactly once, with per-row outcomes.
+
+Example:
+    ```python
+    from flows.push_leads import PushParams, push_leads
+
+    push_leads(PushParams(source="leads.csv", campaigns=["Q3 founders"]))
+    ```
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from prefect import flow, task
+from prefect.cache_policies import NONE
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from blocks import PostgresSource, resolve_credentials, resolve_warehouse
+from ops_instantly.errors import OpsError
+from tasks.extract import SourceSpec, describe_source, extract_source, redact_url, source_kind
+from tasks.mapping import load_mapping_file, resolve_mapping
+from tasks.push import (
+    ArtifactProgress,
+    preview_push,
+    publish_dry_run,
+    publish_push_artifacts,
+    push_to_campaign,
+    resolve_campaigns,
+)
+from tasks.push_plan import MAX_LEADS_PER_ADD, SKIP_HINT
+
+__all__ = ["PushParams", "push_leads"]
+
+
+class PushParams(BaseModel):
+    """What to push where. The Prefect UI shows this as the run form."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str | None = Field(
+        None,
+        description="CSV or Parquet path, duckdb:///path.duckdb, or postgresql://user@host/db "
+        "(put passwords in source_url or a Postgres Source block).",
+    )
+    source_url: SecretStr | None = Field(None, description="A source URL holding a password (kept secret).")
+    source_block: str | None = Field(None, description="Postgres Source block with the connection URL.")
+    table: str | None = Field(None, description="Table to read (DuckDB, Postgres); names the warehouse copy.")
+    query: str | None = Field(None, description="Postgres query to read instead of a table.")
+    key: str | None = Field(None, description="Column with a stable row key (default: the normalised email).")
+    campaigns: list[str] = Field(..., min_length=1, description="Campaign ids or exact names.")
+    mapping: str | None = Field(None, description="YAML/JSON mapping file: fields, rename, exclude.")
+    skip_if: Literal["in_campaign", "in_workspace", "none"] = Field(
+        "in_campaign", description=f"Skip leads already in a campaign / the workspace. {SKIP_HINT}."
+    )
+    dry_run: bool = Field(False, description="Show the mapping, validation and first payloads; send nothing.")
+    batch_size: int = Field(MAX_LEADS_PER_ADD, ge=1, le=MAX_LEADS_PER_ADD, description="Leads per bulk add.")
+    timeout: float = Field(30.0, gt=0, le=600, description="Seconds to wait for each API response.")
+    credentials: str | None = Field(
+        None, description="InstantlyCredentials block (default: INSTANTLY_* env)."
+    )
+    warehouse: str | None = Field(
+        None, description="DuckDB file (default: OPS_WAREHOUSE or ./warehouse.duckdb)."
+    )
+
+
+@task(name="resolve_source", retries=0, cache_policy=NONE)
+def resolve_source(params: PushParams) -> SourceSpec:
+    """The source to read, with the Postgres URL from source_url or the Postgres Source block."""
+    schema = "public"
+    url = params.source_url.get_secret_value() if params.source_url else params.source
+    if params.source_block:
+        try:
+            block = PostgresSource.load(params.source_block)
+        except ValueError:
+            raise OpsError(
+                f"No Postgres Source block named {params.source_block!r}.",
+                hint="create it with `ops-instantly connect` or in the Prefect UI",
+            ) from None
+        url, schema = block.url.get_secret_value(), block.schema_name
+    if not url:
+        raise OpsError("No source given.", hint="pass --source PATH_OR_URL (or --source-block NAME)")
+    if source_kind(url) == "postgres" and not (params.table or params.query):
+        raise OpsError(f"Reading {redact_url(url)} needs --table or --query.", hint="add --table NAME")
+    return SourceSpec(source=url, table=params.table, query=params.query, schema=schema)
+
+
+def _run_id() -> str:
+    from prefect.runtime import flow_run
+
+    return str(flow_run.get_id() or uuid.uuid4())
+
+
+@flow(name="push-leads", log_prints=True)
+def push_leads(params: PushParams) -> dict[str, Any]:
+    """Extract the table, map and validate it, and push it to every campaign exactly once.
+
+    Returns a JSON-able summary: run id, table, rows and per-campaign outcome counts (or the dry-run preview).
+    """
+    run_id = _run_id()
+    warehouse = resolve_warehouse(None, params.warehouse)
+    spec = resolve_source(params)
+    overrides = load_mapping_file(params.mapping)
+    mapping = resolve_mapping(describe_source(spec), overrides)
+
+    if params.dry_run:
+        table = extract_source(
+            spec, warehouse, email_column=mapping.email_column, key_column=params.key, run_id=run_id
+        )
+        preview = preview_push(warehouse, table, mapping)
+        publish_dry_run(preview)
+        return {
+            "run_id": run_id,
+            "dry_run": True,
+            "table": table.name,
+            "rows": table.row_count,
+            "mapping": preview.mapping,
+            "validation": preview.validation,
+            "examples": preview.examples,
+            "payloads": preview.payloads,
+        }
+
+    credentials = resolve_credentials(params.credentials)
+    campaigns = resolve_campaigns(credentials, params.campaigns)
+    warehouse.start_run(run_id, "push-leads")
+    try:
+        table = extract_source(
+            spec, warehouse, email_column=mapping.email_column, key_column=params.key, run_id=run_id
+        )
+        progress = ArtifactProgress(table.row_count, len(campaigns))
+        reports = [
+            push_to_campaign(
+                credentials,
+                warehouse,
+                table,
+                mapping,
+                campaign,
+                run_id=run_id,
+                skip_mode=params.skip_if,
+                batch_size=params.batch_size,
+                timeout=params.timeout,
+                listeners=[progress],
+            )
+            for campaign in campaigns
+        ]
+    except BaseException as exc:
+        warehouse.finish_run(run_id, "failed", {}, message=str(exc)[:500])
+        raise
+    counts = {r.campaign_id: dict(r.counts) for r in reports}
+    warehouse.finish_run(
+        run_id, "completed", {"table": table.name, "rows": table.row_count, "outcomes": counts}
+    )
+    publish_push_artifacts(table, reports, run_id)
+    return {
+        "run_id": run_id,
+        "dry_run": False,
+        "table": table.name,
+        "rows": table.row_count,
+        "skip_hint": SKIP_HINT if any(r.counts.get("skipped") for r in reports) else None,
+        "campaigns": [
+            {
+                "id": r.campaign_id,
+                "name": r.campaign_name,
+                "counts": dict(r.counts),
+                "requests": r.requests,
+                "reconciled": r.reconciled,
+                "unresolved": r.unresolved,
+                "seconds": round(r.seconds, 2),
+            }
+            for r in reports
+        ],
+    }

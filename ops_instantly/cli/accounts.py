@@ -1,0 +1,60 @@
+"""`ops-instantly accounts`: the workspace's sending accounts, their status, warmup and daily limit."""
+
+from __future__ import annotations
+
+import typer
+
+from ops_instantly.cli._app import app
+from ops_instantly.cli._support import CREDENTIALS_OPTION, api_errors, load_credentials, number, print_table
+
+# SPEC components.schemas.Account.status x-enumDescriptions.
+ACCOUNT_STATUS = {
+    1: "Active",
+    2: "Paused",
+    3: "Maintenance (auto-resumes)",
+    -1: "Connection Error",
+    -2: "Soft Bounce Error",
+    -3: "Sending Error",
+}
+# SPEC components.schemas.Account.warmup_status x-enumDescriptions.
+WARMUP_STATUS = {
+    0: "Paused",
+    1: "Active",
+    -1: "Banned",
+    -2: "Spam Folder Unknown",
+    -3: "Permanent Suspension",
+}
+
+
+def _label(labels: dict[int, str], code: int | None) -> str | None:
+    if code is None:
+        return None
+    return labels.get(int(code), f"Unknown ({code})")
+
+
+@app.command()
+def accounts(
+    search: str | None = typer.Option(None, help="Only accounts whose email contains this."),
+    credentials: str | None = CREDENTIALS_OPTION,
+) -> None:
+    """List sending accounts: email, status, warmup status and daily limit.
+
+    Example: ops-instantly accounts --credentials production
+    """
+    with api_errors():
+        creds = load_credentials(credentials)
+        with creds.get_client() as client:
+            rows = list(client.accounts.list(search=search))
+    print_table(
+        f"{len(rows)} sending account(s)",
+        ["email", "status", "warmup", "daily limit"],
+        [
+            (
+                a.email,
+                _label(ACCOUNT_STATUS, a.status),
+                _label(WARMUP_STATUS, a.warmup_status),
+                number(a.daily_limit),
+            )
+            for a in rows
+        ],
+    )

@@ -1,0 +1,312 @@
+"""`ops-instantly campaigns`: list, show, create, update, activate, pause, duplicate, delete and validate.
+
+Commands that change a campaign run the flows in flows/manage_campaigns.py (so they are recorded in Prefect);
+commands that only read call the client directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ops_instantly.cli._app import app
+from ops_instantly.cli._support import (
+    CREDENTIALS_OPTION,
+    api_errors,
+    load_credentials,
+    number,
+    print_table,
+    run_flow,
+)
+from ops_instantly.errors import OpsError
+
+campaigns_app = typer.Typer(
+    help="Create and run Instantly campaigns.\n\n"
+    "Example: ops-instantly campaigns create --file examples/campaign.yaml",
+    no_args_is_help=True,
+)
+app.add_typer(campaigns_app, name="campaigns")
+
+CAMPAIGN_ARG = typer.Argument(..., help="Campaign id or exact name.", metavar="ID_OR_NAME")
+
+
+def _resolve(campaign: str, credentials: str | None) -> Any:
+    """The campaign, read before a flow runs: an unknown campaign or a bad key fails here, in one line."""
+    from tasks.campaigns import fetch_campaign, summarize
+
+    with api_errors():
+        return summarize(fetch_campaign.fn(load_credentials(credentials), campaign))
+
+
+# -- reading -------------------------------------------------------------------------------------------------
+
+
+@campaigns_app.command("list")
+def list_(
+    search: str | None = typer.Option(None, help="Only campaigns whose name contains this."),
+    credentials: str | None = CREDENTIALS_OPTION,
+) -> None:
+    """List the workspace's campaigns: id, name, status and daily limit.
+
+    Example: ops-instantly campaigns list --search "Q3"
+    """
+    from tasks.campaigns import list_campaigns
+
+    with api_errors():
+        rows = list_campaigns.fn(load_credentials(credentials), search=search)
+    print_table(
+        f"{len(rows)} campaign(s)",
+        ["id", "name", "status", "daily limit"],
+        [(c.id, c.name, c.status_label, number(c.daily_limit)) for c in rows],
+    )
+
+
+@campaigns_app.command("show")
+def show(campaign: str = CAMPAIGN_ARG, credentials: str | None = CREDENTIALS_OPTION) -> None:
+    """Show a campaign's settings: status, schedule, steps, limits and tracking.
+
+    Example: ops-instantly campaigns show "Q3 founders"
+    """
+    from tasks.campaigns import fetch_campaign, summarize
+
+    with api_errors():
+        found = fetch_campaign.fn(load_credentials(credentials), campaign)
+    summary = summarize(found)
+    schedule = ((found.campaign_schedule or {}).get("schedules") or [{}])[0]
+    days = schedule.get("days") or {}
+    names = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+    on = ",".join(names[int(k)] for k in sorted(days) if days[k] and k.isdigit() and int(k) < 7)
+    timing = schedule.get("timing") or {}
+    lines = [
+        ("id", summary.id),
+        ("name", summary.name),
+        ("status", summary.status_label),
+        ("daily limit", number(found.daily_limit)),
+        ("timezone", schedule.get("timezone")),
+        ("days", on or None),
+        ("hours", f"{timing.get('from')}-{timing.get('to')}" if timing else None),
+        ("steps", summary.steps),
+        ("open tracking", found.open_tracking),
+        ("link tracking", found.link_tracking),
+        ("stop on reply", found.stop_on_reply),
+        ("senders", ", ".join(found.email_list or []) or None),
+    ]
+    for key, value in lines:
+        typer.echo(f"{key + ':':15}{'-' if value is None else value}")
+
+
+@campaigns_app.command("validate")
+def validate(campaign: str = CAMPAIGN_ARG, credentials: str | None = CREDENTIALS_OPTION) -> None:
+    """Check that a campaign exists; print its name, status and counts (leads, contacted, replies).
+
+    Example: ops-instantly campaigns validate "Q3 founders"
+    """
+    from tasks.campaigns import check_campaign
+
+    with api_errors():
+        check = check_campaign.fn(load_credentials(credentials), campaign)
+    typer.echo(
+        f"ok: {check.name!r} ({check.id}) is {check.status_label}; "
+        f"leads {check.leads}, contacted {check.contacted}, replies {check.replies}"
+    )
+
+
+# -- changing ------------------------------------------------------------------------------------------------
+
+
+def _spec_data(
+    file: Path | None,
+    *,
+    name: str | None,
+    timezone: str | None,
+    days: str | None,
+    start: str | None,
+    end: str | None,
+    daily_limit: int | None,
+    open_tracking: bool | None,
+    link_tracking: bool | None,
+    stop_on_reply: bool | None,
+    subject: str | None,
+    body: str | None,
+) -> dict[str, Any]:
+    """The file's mapping with the flags laid over it (flags win)."""
+    from tasks.campaign_spec import read_yaml
+
+    data: dict[str, Any] = read_yaml(file) if file else {}
+    flags = {
+        "name": name,
+        "daily_limit": daily_limit,
+        "open_tracking": open_tracking,
+        "link_tracking": link_tracking,
+        "stop_on_reply": stop_on_reply,
+    }
+    data.update({k: v for k, v in flags.items() if v is not None})
+    schedule = {"timezone": timezone, "days": days, "from": start, "to": end}
+    if any(v is not None for v in schedule.values()):
+        current = data.get("schedule")
+        data["schedule"] = {**(current if isinstance(current, dict) else {}), **_set(schedule)}
+    if subject is not None or body is not None:
+        if not (subject and body):
+            raise OpsError("--subject and --body go together (a one-step sequence).")
+        data["sequence"] = [{"subject": subject, "body": body}]
+    return data
+
+
+def _set(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+FILE_OPTION = typer.Option(
+    None, "--file", "-f", help="Campaign YAML (see examples/campaign.yaml).", metavar="FILE"
+)
+NAME_OPTION = typer.Option(None, help="Campaign name.")
+TIMEZONE_OPTION = typer.Option(None, help="One of Instantly's timezones, e.g. America/Detroit.")
+DAYS_OPTION = typer.Option(None, help='Sending days: "mon-fri", "mon,wed,fri" or "1-5" ("0" = Sunday).')
+FROM_OPTION = typer.Option(None, "--from", help="Sending window start, HH:MM.")
+TO_OPTION = typer.Option(None, "--to", help="Sending window end, HH:MM.")
+LIMIT_OPTION = typer.Option(None, min=1, help="Emails the campaign may send per day.")
+OPEN_OPTION = typer.Option(None, "--open-tracking/--no-open-tracking", help="Track opens.")
+LINK_OPTION = typer.Option(None, "--link-tracking/--no-link-tracking", help="Track link clicks.")
+STOP_OPTION = typer.Option(None, "--stop-on-reply/--no-stop-on-reply", help="Stop a lead's emails on reply.")
+SUBJECT_OPTION = typer.Option(None, help="Subject of a one-step sequence (with --body).")
+BODY_OPTION = typer.Option(None, help="Body of a one-step sequence (with --subject).")
+
+
+@campaigns_app.command("create")
+def create(
+    file: Path | None = FILE_OPTION,
+    name: str | None = NAME_OPTION,
+    timezone: str | None = TIMEZONE_OPTION,
+    days: str | None = DAYS_OPTION,
+    start: str | None = FROM_OPTION,
+    end: str | None = TO_OPTION,
+    daily_limit: int | None = LIMIT_OPTION,
+    open_tracking: bool | None = OPEN_OPTION,
+    link_tracking: bool | None = LINK_OPTION,
+    stop_on_reply: bool | None = STOP_OPTION,
+    subject: str | None = SUBJECT_OPTION,
+    body: str | None = BODY_OPTION,
+    credentials: str | None = CREDENTIALS_OPTION,
+) -> None:
+    """Create a campaign (a Draft: nothing is sent until `campaigns activate`). Flags override the file.
+
+    Example: ops-instantly campaigns create --file examples/campaign.yaml
+    """
+    from flows.manage_campaigns import create_campaign
+    from tasks.campaign_spec import CampaignSpec, create_body, parse_spec
+
+    data = _spec_data(
+        file, name=name, timezone=timezone, days=days, start=start, end=end, daily_limit=daily_limit,
+        open_tracking=open_tracking, link_tracking=link_tracking, stop_on_reply=stop_on_reply,
+        subject=subject, body=body,
+    )  # fmt: skip
+    spec = parse_spec(data, CampaignSpec, str(file) if file else "campaign")
+    create_body(spec)  # fail fast (timezone, days, times) before any API call
+    created = run_flow(create_campaign, spec, credentials_block=credentials)
+    typer.echo(f"created {created.name!r} ({created.id}), status {created.status_label}")
+
+
+@campaigns_app.command("update")
+def update(
+    campaign: str = CAMPAIGN_ARG,
+    file: Path | None = FILE_OPTION,
+    name: str | None = NAME_OPTION,
+    timezone: str | None = TIMEZONE_OPTION,
+    days: str | None = DAYS_OPTION,
+    start: str | None = FROM_OPTION,
+    end: str | None = TO_OPTION,
+    daily_limit: int | None = LIMIT_OPTION,
+    open_tracking: bool | None = OPEN_OPTION,
+    link_tracking: bool | None = LINK_OPTION,
+    stop_on_reply: bool | None = STOP_OPTION,
+    subject: str | None = SUBJECT_OPTION,
+    body: str | None = BODY_OPTION,
+    credentials: str | None = CREDENTIALS_OPTION,
+) -> None:
+    """Change a campaign: only the fields in the file or flags change (a schedule change keeps unset parts).
+
+    Example: ops-instantly campaigns update "Q3 founders" --daily-limit 80 --timezone America/Chicago
+    """
+    from flows.manage_campaigns import UpdateCampaignParams, update_campaign
+    from tasks.campaign_spec import CampaignChanges, check_timezone, parse_days, parse_spec
+
+    data = _spec_data(
+        file, name=name, timezone=timezone, days=days, start=start, end=end, daily_limit=daily_limit,
+        open_tracking=open_tracking, link_tracking=link_tracking, stop_on_reply=stop_on_reply,
+        subject=subject, body=body,
+    )  # fmt: skip
+    if not data:
+        raise OpsError("Nothing to update.", hint="pass --file or an option such as --daily-limit 80")
+    changes = parse_spec(data, CampaignChanges, str(file) if file else "campaign")
+    if changes.schedule is not None:  # fail fast, before any API call
+        if changes.schedule.timezone:
+            check_timezone(changes.schedule.timezone)
+        if changes.schedule.days is not None:
+            parse_days(changes.schedule.days)
+    params = UpdateCampaignParams(campaign=_resolve(campaign, credentials).id, changes=changes)
+    updated = run_flow(update_campaign, params, credentials_block=credentials)
+    typer.echo(f"updated {updated.name!r} ({updated.id}), status {updated.status_label}")
+
+
+@campaigns_app.command("activate")
+def activate(campaign: str = CAMPAIGN_ARG, credentials: str | None = CREDENTIALS_OPTION) -> None:
+    """Start (or resume) sending.
+
+    Example: ops-instantly campaigns activate "Q3 founders"
+    """
+    from flows.manage_campaigns import CampaignRef, activate_campaign
+
+    found = _resolve(campaign, credentials)
+    result = run_flow(activate_campaign, CampaignRef(campaign=found.id), credentials_block=credentials)
+    typer.echo(f"{result.name!r} ({result.id}) is {result.status_label}")
+
+
+@campaigns_app.command("pause")
+def pause(campaign: str = CAMPAIGN_ARG, credentials: str | None = CREDENTIALS_OPTION) -> None:
+    """Stop sending until activated again.
+
+    Example: ops-instantly campaigns pause "Q3 founders"
+    """
+    from flows.manage_campaigns import CampaignRef, pause_campaign
+
+    found = _resolve(campaign, credentials)
+    result = run_flow(pause_campaign, CampaignRef(campaign=found.id), credentials_block=credentials)
+    typer.echo(f"{result.name!r} ({result.id}) is {result.status_label}")
+
+
+@campaigns_app.command("duplicate")
+def duplicate(
+    campaign: str = CAMPAIGN_ARG,
+    name: str | None = typer.Option(None, help='Name of the copy (default: "<name> (copy)").'),
+    credentials: str | None = CREDENTIALS_OPTION,
+) -> None:
+    """Copy a campaign's settings and steps (not its leads) into a new Draft.
+
+    Example: ops-instantly campaigns duplicate "Q3 founders" --name "Q4 founders"
+    """
+    from flows.manage_campaigns import DuplicateCampaignParams, duplicate_campaign
+
+    params = DuplicateCampaignParams(campaign=_resolve(campaign, credentials).id, name=name)
+    copy = run_flow(duplicate_campaign, params, credentials_block=credentials)
+    typer.echo(f"created {copy.name!r} ({copy.id}), status {copy.status_label}")
+
+
+@campaigns_app.command("delete")
+def delete(
+    campaign: str = CAMPAIGN_ARG,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    credentials: str | None = CREDENTIALS_OPTION,
+) -> None:
+    """Delete a campaign (asks first; there is no undo).
+
+    Example: ops-instantly campaigns delete "Old test" --yes
+    """
+    from flows.manage_campaigns import CampaignRef, delete_campaign
+
+    found = _resolve(campaign, credentials)
+    if not yes:
+        typer.confirm(f"Delete campaign {found.name!r} ({found.id}, {found.status_label})?", abort=True)
+    deleted = run_flow(delete_campaign, CampaignRef(campaign=found.id), credentials_block=credentials)
+    typer.echo(f"deleted {deleted.name!r} ({deleted.id})")

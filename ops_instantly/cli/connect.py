@@ -1,0 +1,146 @@
+"""`ops-instantly connect-table` and `connections`: which source table feeds which campaigns.
+
+Scheduled push and sync runs read these connections (`warehouse.connections.list_connections`), so they run
+without arguments. A campaign is connected only after it is checked against the API (`campaigns validate`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ops_instantly.cli._app import app
+from ops_instantly.cli._support import (
+    CREDENTIALS_OPTION,
+    WAREHOUSE_HELP,
+    api_errors,
+    load_credentials,
+    print_table,
+)
+from ops_instantly.errors import OpsError
+
+
+def _mapping(path: Path | None) -> dict[str, Any] | None:
+    """The mapping file's content, shape-checked by the push half's parser (fields / rename / exclude)."""
+    if path is None:
+        return None
+    import yaml
+
+    from tasks.mapping import parse_overrides
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        raise OpsError(f"Cannot read the mapping file {path}: {exc.strerror}.") from None
+    except yaml.YAMLError as exc:
+        raise OpsError(f"{path} is not valid YAML or JSON: {' '.join(str(exc).split())[:200]}") from None
+    parse_overrides(data, origin=str(path))
+    return data or {}
+
+
+@app.command("connect-table")
+def connect_table(
+    table: str = typer.Option(..., help="The Ops table (as for push --table), e.g. ops.prospects."),
+    campaign: list[str] = typer.Option(..., help="Campaign id or name; repeat for several campaigns."),
+    mapping: Path | None = typer.Option(None, help="Mapping file (YAML/JSON: fields, rename, exclude)."),
+    source: str | None = typer.Option(None, help="Where the table is read from (as for push --source)."),
+    key: str | None = typer.Option(None, help="The table's key column (as for push --key)."),
+    warehouse: str | None = typer.Option(None, help=WAREHOUSE_HELP),
+    credentials: str | None = CREDENTIALS_OPTION,
+) -> None:
+    """Connect a source table to one or more campaigns, after checking each campaign exists.
+
+    Example: ops-instantly connect-table --table ops.prospects --campaign "Q3 founders" --key id
+    """
+    from blocks import resolve_warehouse
+    from tasks.campaigns import check_campaign
+    from warehouse.connections import Connection, save_connection
+
+    table = table.strip()
+    if not table:
+        raise OpsError("--table is empty.")
+    mapping_data = _mapping(mapping)
+    creds = load_credentials(credentials)
+    checks = []
+    with api_errors():
+        for wanted in dict.fromkeys(campaign):  # each campaign once, in the order given
+            checks.append(check_campaign.fn(creds, wanted))
+    with resolve_warehouse(path=warehouse).connect() as con:
+        for check in checks:
+            save_connection(
+                con,
+                Connection(
+                    table_name=table,
+                    campaign_id=check.id,
+                    campaign_name=check.name,
+                    source=source,
+                    key_column=key,
+                    mapping=mapping_data,
+                ),
+            )
+    for check in checks:
+        typer.echo(
+            f"connected {table} -> {check.name!r} ({check.id}, {check.status_label}; "
+            f"leads {check.leads}, contacted {check.contacted}, replies {check.replies})"
+        )
+
+
+@app.command("connections")
+def connections(
+    table: str | None = typer.Option(None, help="Only this table's connections (required with --remove)."),
+    remove: bool = typer.Option(False, "--remove", help="Remove the table's connections instead of listing."),
+    campaign: list[str] | None = typer.Option(
+        None, help="With --remove: only the connection to this campaign id or name (repeatable)."
+    ),
+    warehouse: str | None = typer.Option(None, help=WAREHOUSE_HELP),
+) -> None:
+    """List the table-to-campaign connections, or remove them with --remove.
+
+    Example: ops-instantly connections --table ops.prospects --remove --campaign "Q3 founders"
+    """
+    from blocks import resolve_warehouse
+    from warehouse.connections import list_connections, remove_connections
+
+    wh = resolve_warehouse(path=warehouse)
+    if remove:
+        if not table:
+            raise OpsError(
+                "--remove needs --table.", hint="e.g. ops-instantly connections --table ops.x --remove"
+            )
+        with wh.connect() as con:
+            current = list_connections(con, table)
+            ids = None
+            if campaign:
+                ids = [
+                    c.campaign_id for c in current if c.campaign_id in campaign or c.campaign_name in campaign
+                ]
+                if not ids:
+                    raise OpsError(f"{table} is not connected to {', '.join(map(repr, campaign))}.")
+            elif not current:
+                raise OpsError(f"{table} has no connections.")
+            removed = remove_connections(con, table, ids)
+        typer.echo(f"removed {removed} connection(s) of {table}")
+        return
+    if not wh.path.exists():
+        typer.echo("No connections yet (no warehouse file).")
+        return
+    with wh.connect(read_only=True) as con:
+        rows = list_connections(con, table)
+    print_table(
+        f"{len(rows)} connection(s)",
+        ["table", "campaign", "campaign id", "source", "key", "mapping", "since"],
+        [
+            (
+                c.table_name,
+                c.campaign_name,
+                c.campaign_id,
+                c.source,
+                c.key_column,
+                "file" if c.mapping is not None else "auto",
+                f"{c.created_at:%Y-%m-%d %H:%M}",
+            )
+            for c in rows
+        ],
+    )

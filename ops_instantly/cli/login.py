@@ -1,0 +1,86 @@
+"""`ops-instantly login`: check an Instantly API key and save it in an InstantlyCredentials block."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+import typer
+
+from ops_instantly.cli._app import app
+from ops_instantly.cli._support import api_errors, require_prefect_api
+from ops_instantly.errors import OpsError
+
+_BLOCK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")  # Prefect block names: lowercase letters, digits, dashes
+
+
+def _api_key(given: str | None) -> str:
+    key = (given or os.environ.get("INSTANTLY_API_KEY") or "").strip()
+    if key:
+        return key
+    if not sys.stdin.isatty():
+        raise OpsError(
+            "No API key given.",
+            hint="pass --api-key, set INSTANTLY_API_KEY, or run it in a terminal",
+        )
+    key = typer.prompt("Instantly API key", hide_input=True).strip()
+    if not key:
+        raise OpsError("No API key given.")
+    return key
+
+
+@app.command()
+def login(
+    name: str = typer.Option("default", "--name", "-n", help="Block name (one per workspace)."),
+    api_key: str | None = typer.Option(
+        None, help="API key (default: INSTANTLY_API_KEY, else asked for, hidden).", show_default=False
+    ),
+    base_url: str | None = typer.Option(
+        None, help="API base URL (default: INSTANTLY_BASE_URL, else the real API)."
+    ),
+    workspace_id: str | None = typer.Option(None, help="Sub-workspace id, for agency keys (x-as-workspace)."),
+    rate_per_second: float | None = typer.Option(
+        None, min=0.1, max=100, help="This process's request budget."
+    ),
+    rate_per_minute: float | None = typer.Option(
+        None, min=1, max=6000, help="This process's request budget."
+    ),
+) -> None:
+    """Check an API key against Instantly and save it as an InstantlyCredentials block.
+
+    The key is never printed. Flows and commands then take --credentials NAME.
+
+    Example: ops-instantly login --name production
+    """
+    from pydantic import SecretStr
+
+    from blocks import InstantlyCredentials
+    from blocks.instantly import DEFAULT_RATE_PER_MINUTE, DEFAULT_RATE_PER_SECOND
+    from instantly_client import DEFAULT_BASE_URL
+
+    if not _BLOCK_NAME.match(name):
+        raise OpsError(
+            f"Invalid block name {name!r}: use lowercase letters, digits and dashes (e.g. production)."
+        )
+    require_prefect_api()
+    creds = InstantlyCredentials(
+        api_key=SecretStr(_api_key(api_key)),
+        base_url=(base_url or os.environ.get("INSTANTLY_BASE_URL") or DEFAULT_BASE_URL).strip(),
+        workspace_id=workspace_id,
+        rate_per_second=rate_per_second or DEFAULT_RATE_PER_SECOND,
+        rate_per_minute=rate_per_minute or DEFAULT_RATE_PER_MINUTE,
+    )
+    with api_errors(), creds.get_client() as client:
+        # One cheap read proves the key, the plan and the campaigns:read scope (401 / 402 / 403 otherwise).
+        first = next(iter(client.campaigns.pages(limit=1)), None)
+    seen = "at least one campaign" if first is not None and first.items else "no campaigns yet"
+    try:
+        creds.save(name, overwrite=True)
+    except Exception as exc:
+        raise OpsError(
+            f"Could not save the block {name!r} to the Prefect API: {' '.join(str(exc).split())[:200]}",
+            hint="check PREFECT_API_URL and that the server is up",
+        ) from None
+    typer.echo(f"Key accepted by {creds.base_url} ({seen}); saved as InstantlyCredentials block {name!r}.")
+    typer.echo(f"Use it with --credentials {name} (flows: credentials_block={name!r}).")

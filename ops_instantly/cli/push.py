@@ -1,0 +1,185 @@
+"""`ops-instantly push`: push an Ops table to Instantly campaigns, exactly once, with a progress bar."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import typer
+
+from ops_instantly.cli._app import app
+from ops_instantly.cli._support import CREDENTIALS_OPTION, WAREHOUSE_HELP, console, run_flow
+from ops_instantly.errors import OpsError
+
+_OUTCOMES = ("created", "updated", "unchanged", "duplicate", "skipped", "blocklisted", "invalid", "rejected")
+
+
+@app.command()
+def push(
+    source: str | None = typer.Option(
+        None,
+        "--source",
+        "-s",
+        help="CSV or Parquet path, duckdb:///path.duckdb (with --table), or postgresql://user@host/db "
+        "(with --table or --query).",
+        metavar="SOURCE",
+    ),
+    table: str | None = typer.Option(
+        None, "--table", "-t", help="Table to read; names ops.<table>.", metavar="NAME"
+    ),
+    key: str | None = typer.Option(
+        None,
+        "--key",
+        help="Column holding a stable row key (default: the normalised email).",
+        metavar="COLUMN",
+    ),
+    campaign: list[str] = typer.Option(
+        ..., "--campaign", help="Campaign id or exact name (repeatable).", metavar="ID_OR_NAME"
+    ),
+    mapping: str | None = typer.Option(
+        None,
+        "--mapping",
+        help="YAML/JSON file: `fields: {email: COLUMN}`, `rename: {COLUMN: var_name}`, `exclude: [COLUMN]`.",
+        metavar="FILE",
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show the mapping, validation summary and first payloads; send nothing."
+    ),
+    skip_if: str = typer.Option(
+        "in_campaign",
+        "--skip-if",
+        help="in_campaign (default) skips leads already in ANY campaign, so pushing one table to several "
+        "campaigns needs `none`; in_workspace skips leads anywhere in the workspace.",
+        metavar="in_campaign|in_workspace|none",
+    ),
+    query: str | None = typer.Option(
+        None, "--query", help="Postgres query to read instead of --table.", metavar="SQL"
+    ),
+    source_block: str | None = typer.Option(
+        None, "--source-block", help="Postgres Source block with the connection URL.", metavar="BLOCK"
+    ),
+    batch_size: int = typer.Option(1000, min=1, max=1000, help="Leads per bulk add (the API allows 1,000)."),
+    timeout: float = typer.Option(30.0, min=0.1, help="Seconds to wait for each API response."),
+    credentials: str | None = CREDENTIALS_OPTION,
+    warehouse: str | None = typer.Option(None, help=WAREHOUSE_HELP, metavar="PATH"),
+) -> None:
+    """Push a table to Instantly campaigns as leads, exactly once; re-runs send only new or changed rows.
+
+    Every row gets an outcome in ops.push_results (created, updated, unchanged, duplicate, skipped,
+    blocklisted, invalid, rejected) with a reason.
+
+    Example: ops-instantly push --source leads.csv --campaign "Q3 founders"
+    """
+    from pydantic import SecretStr
+
+    from flows.push_leads import PushParams, push_leads
+    from tasks.extract import redact_url
+
+    if skip_if not in ("in_campaign", "in_workspace", "none"):
+        raise OpsError(
+            f"--skip-if {skip_if!r} is not a choice.", hint="use in_campaign, in_workspace or none"
+        )
+    if not source and not source_block:
+        raise OpsError("No source given.", hint="pass --source PATH_OR_URL (or --source-block NAME)")
+    secret = source is not None and redact_url(source) != source
+    params = PushParams(
+        source=redact_url(source) if source else None,
+        source_url=SecretStr(source) if secret and source else None,
+        source_block=source_block,
+        table=table,
+        query=query,
+        key=key,
+        campaigns=campaign,
+        mapping=mapping,
+        skip_if=skip_if,  # type: ignore[arg-type]
+        dry_run=dry_run,
+        batch_size=batch_size,
+        timeout=timeout,
+        credentials=credentials,
+        warehouse=warehouse,
+    )
+    if dry_run:
+        _print_dry_run(run_flow(push_leads, params))
+        return
+    with _ProgressBar() as bar:
+        from tasks.push import listening
+
+        with listening(bar):
+            result = run_flow(push_leads, params)
+    _print_summary(result)
+
+
+class _ProgressBar:
+    """A rich progress bar per campaign, on stderr (PushListener)."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self._tasks: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> _ProgressBar:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def on_progress(self, campaign: str, done: int, total: int) -> None:
+        with self._lock:
+            task = self._tasks.get(campaign)
+            if task is None:
+                task = self._tasks[campaign] = self._progress.add_task(f"push to {campaign}", total=total)
+            self._progress.update(task, completed=min(done, total), total=total)
+
+    def on_batch(self, report: Any) -> None:
+        return None
+
+
+def _print_summary(result: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    out = console()
+    summary = Table(title=f"Push of ops.{result['table']} ({result['rows']:,} rows)", title_justify="left")
+    summary.add_column("campaign")
+    for name in _OUTCOMES:
+        summary.add_column(name, justify="right")
+    summary.add_column("requests", justify="right")
+    for c in result["campaigns"]:
+        summary.add_row(c["name"], *(f"{c['counts'].get(o, 0):,}" for o in _OUTCOMES), f"{c['requests']:,}")
+    out.print(summary)
+    if result.get("skip_hint"):
+        out.print(f"Some rows were skipped: {result['skip_hint']}.")
+    if any(c["unresolved"] for c in result["campaigns"]):
+        out.print("Some outcomes are still unknown (timeouts or 5xx): run the same push again to reconcile.")
+    out.print(f"Per-row outcomes: SELECT * FROM ops.push_results WHERE run_id = '{result['run_id']}'")
+
+
+def _print_dry_run(result: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    out = console()
+    mapping = Table(title=f"Mapping of ops.{result['table']} ({result['rows']:,} rows)", title_justify="left")
+    mapping.add_column("column")
+    mapping.add_column("sent as")
+    for column, target in result["mapping"]:
+        mapping.add_row(column, target)
+    out.print(mapping)
+    validation = ", ".join(f"{k}: {v:,}" for k, v in sorted(result["validation"].items()))
+    out.print(f"Validation: {validation}")
+    for example in result["examples"]:
+        out.print(f"  {example}")
+    out.print("First payloads:")
+    for payload in result["payloads"]:
+        out.print(json.dumps(payload, ensure_ascii=False), markup=False, highlight=False)
+    out.print("Dry run: nothing was sent.")

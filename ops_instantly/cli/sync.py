@@ -1,0 +1,89 @@
+"""`ops-instantly sync`: pull Instantly engagement into the warehouse and join it onto the source tables."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import typer
+
+from ops_instantly.cli._app import app
+from ops_instantly.cli._support import CREDENTIALS_OPTION, WAREHOUSE_HELP, run_flow
+from ops_instantly.errors import OpsError
+
+
+@app.command()
+def sync(
+    campaign: list[str] | None = typer.Option(
+        None,
+        "--campaign",
+        help="Campaign id or name (repeatable; default: every campaign).",
+        metavar="ID_OR_NAME",
+    ),
+    lookback_days: int = typer.Option(
+        14, min=0, max=366, help="Days of daily analytics re-pulled each sync."
+    ),
+    since: str | None = typer.Option(
+        None, help="Backfill daily analytics and replies from this date (YYYY-MM-DD).", metavar="DATE"
+    ),
+    credentials: str | None = CREDENTIALS_OPTION,
+    warehouse: str | None = typer.Option(None, help=WAREHOUSE_HELP, metavar="PATH"),
+    write_back: bool = typer.Option(
+        False, "--write-back", help="Also add/update the engagement columns on the Postgres source table."
+    ),
+    source_url: str | None = typer.Option(
+        None, help="Postgres URL for --write-back (or set --source-block).", metavar="URL"
+    ),
+    source_block: str | None = typer.Option(
+        None, help="PostgresSource block for --write-back.", metavar="BLOCK"
+    ),
+    write_back_table: list[str] | None = typer.Option(
+        None,
+        help="Postgres table to write back (repeatable; default: every table pushed from that database).",
+    ),
+) -> None:
+    """Sync campaigns, leads, daily analytics and replies into DuckDB, then refresh ops.<table>_engagement.
+
+    Re-runs never duplicate rows; unchanged rows keep their _loaded_at. The warehouse is locked for
+    seconds only, while loading.
+
+    Example: ops-instantly sync --campaign "Q3 founders" --lookback-days 14
+    """
+    from pydantic import SecretStr
+
+    from flows.sync_engagement import SyncParams, sync_engagement
+
+    if write_back and not (source_url or source_block):
+        raise OpsError(
+            "--write-back needs the Postgres source.", hint="add --source-url URL or --source-block NAME"
+        )
+    params = SyncParams(
+        campaigns=campaign or [],
+        lookback_days=lookback_days,
+        since=_date(since) if since else None,
+        credentials_block=credentials,
+        warehouse_path=warehouse,
+        write_back=write_back,
+        source_url=SecretStr(source_url) if source_url else None,
+        source_block=source_block,
+        write_back_tables=write_back_table or [],
+    )
+    result = run_flow(sync_engagement, params)
+    for table in ("campaigns", "leads", "campaign_analytics", "campaign_daily_analytics", "emails"):
+        counts = result.counts.get(table)
+        if counts:
+            typer.echo(
+                f"instantly.{table}: {counts['inserted']} new, {counts['updated']} updated, "
+                f"{counts['unchanged']} unchanged"
+            )
+    for view in result.counts.get("views") or []:
+        typer.echo(f"view {view} refreshed")
+    for table, rows in (result.counts.get("write_back") or {}).items():
+        typer.echo(f"wrote engagement to {table}: {rows} rows changed")
+    typer.echo(f"run {result.run_id} (as of {result.as_of.isoformat()})")
+
+
+def _date(text: str) -> date:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise OpsError(f"--since {text!r} is not a date.", hint="use YYYY-MM-DD, e.g. 2026-01-31") from None

@@ -1,0 +1,168 @@
+"""Campaign tasks: create, change, start, stop, copy, delete and check campaigns through the client.
+
+Each task takes the workspace's `InstantlyCredentials` block and opens its own client (clients of one
+workspace share the process's rate limiter). The spec-to-body logic is pure: `tasks/campaign_spec.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel
+
+from blocks import InstantlyCredentials
+from instantly_client.models import Campaign, CampaignStatus
+from tasks.campaign_spec import CampaignChanges, CampaignSpec, create_body, patch_body
+
+__all__ = [
+    "CampaignCheck",
+    "CampaignSummary",
+    "activate_campaign",
+    "check_campaign",
+    "create_campaign",
+    "delete_campaign",
+    "duplicate_campaign",
+    "fetch_campaign",
+    "list_campaigns",
+    "pause_campaign",
+    "summarize",
+    "update_campaign",
+]
+
+
+class CampaignSummary(BaseModel):
+    """What the commands print about a campaign."""
+
+    id: str
+    name: str
+    status: int | None = None
+    status_label: str | None = None
+    daily_limit: float | None = None
+    timezone: str | None = None
+    steps: int = 0
+
+
+class CampaignCheck(CampaignSummary):
+    """A campaign confirmed to exist, with its counts from `GET /campaigns/analytics`."""
+
+    leads: int = 0
+    contacted: int = 0
+    replies: int = 0
+
+
+def _unknown(status: int | None) -> str | None:
+    return None if status is None else f"Unknown ({status})"
+
+
+def summarize(campaign: Campaign) -> CampaignSummary:
+    """The printable summary of an API campaign (pure)."""
+    schedules = (campaign.campaign_schedule or {}).get("schedules") or [{}]
+    steps = ((campaign.sequences or [{}])[0] or {}).get("steps") or []
+    return CampaignSummary(
+        id=str(campaign.id),
+        name=campaign.name or "",
+        status=campaign.status,
+        status_label=CampaignStatus.label_for(campaign.status)
+        or (None if campaign.status is None else "Unknown"),
+        daily_limit=campaign.daily_limit,
+        timezone=schedules[0].get("timezone"),
+        steps=len(steps),
+    )
+
+
+# Write tasks are not retried here: the client retries what is safe (writes only on 429), and a write whose
+# outcome is unknown must be reconciled by reading back, not resent (docs/ARCHITECTURE.md).
+_TASK: dict[str, Any] = {"cache_policy": NO_CACHE, "retries": 0}
+
+
+@task(name="list-campaigns", **_TASK)
+def list_campaigns(
+    credentials: InstantlyCredentials, search: str | None = None, status: int | None = None
+) -> list[CampaignSummary]:
+    """Every campaign of the workspace (optionally filtered by name search or status code)."""
+    with credentials.get_client() as client:
+        return [summarize(c) for c in client.campaigns.list(search=search, status=status)]
+
+
+@task(name="fetch-campaign", **_TASK)
+def fetch_campaign(credentials: InstantlyCredentials, id_or_name: str) -> Campaign:
+    """The campaign with this id or exact name (NotFoundError / AmbiguousNameError otherwise)."""
+    with credentials.get_client() as client:
+        return client.campaigns.find(id_or_name)
+
+
+@task(name="check-campaign", **_TASK)
+def check_campaign(credentials: InstantlyCredentials, id_or_name: str) -> CampaignCheck:
+    """Confirm a campaign exists and read its counts (leads, contacted, replies).
+
+    `GET /campaigns/analytics` returns `[]` until a campaign has sent (SK-AN), so the counts are then 0.
+    """
+    with credentials.get_client() as client:
+        campaign = client.campaigns.find(id_or_name)
+        rows = client.analytics.campaigns(ids=[str(campaign.id)])
+    row = next((r for r in rows if r.campaign_id == campaign.id), rows[0] if len(rows) == 1 else None)
+    counts = {}
+    if row is not None:
+        counts = {
+            "leads": row.leads_count or 0,
+            "contacted": row.contacted_count or 0,
+            "replies": row.reply_count_unique if row.reply_count_unique is not None else row.reply_count or 0,
+        }
+    return CampaignCheck(**summarize(campaign).model_dump(), **counts)
+
+
+@task(name="create-campaign", **_TASK)
+def create_campaign(credentials: InstantlyCredentials, spec: CampaignSpec) -> CampaignSummary:
+    """Create a campaign from a spec; the API makes it a Draft (nothing is sent until it is activated)."""
+    body = create_body(spec)  # checked before any request: timezone, days, times, steps
+    with credentials.get_client() as client:
+        return summarize(client.campaigns.create(body))
+
+
+@task(name="update-campaign", **_TASK)
+def update_campaign(
+    credentials: InstantlyCredentials, id_or_name: str, changes: CampaignChanges
+) -> CampaignSummary:
+    """Change a campaign's fields; schedule changes are merged into its current schedule."""
+    with credentials.get_client() as client:
+        campaign = client.campaigns.find(id_or_name)
+        body = patch_body(changes, campaign.campaign_schedule)
+        return summarize(client.campaigns.update(str(campaign.id), body))
+
+
+@task(name="activate-campaign", **_TASK)
+def activate_campaign(credentials: InstantlyCredentials, id_or_name: str) -> CampaignSummary:
+    """Start (or resume) sending."""
+    with credentials.get_client() as client:
+        campaign = client.campaigns.find(id_or_name)
+        return summarize(client.campaigns.activate(str(campaign.id)))
+
+
+@task(name="pause-campaign", **_TASK)
+def pause_campaign(credentials: InstantlyCredentials, id_or_name: str) -> CampaignSummary:
+    """Stop sending until activated again."""
+    with credentials.get_client() as client:
+        campaign = client.campaigns.find(id_or_name)
+        return summarize(client.campaigns.pause(str(campaign.id)))
+
+
+@task(name="duplicate-campaign", **_TASK)
+def duplicate_campaign(
+    credentials: InstantlyCredentials, id_or_name: str, name: str | None = None
+) -> CampaignSummary:
+    """Copy a campaign (the API names the copy "<name> (copy)" unless `name` is given)."""
+    with credentials.get_client() as client:
+        campaign = client.campaigns.find(id_or_name)
+        return summarize(client.campaigns.duplicate(str(campaign.id), name=name))
+
+
+@task(name="delete-campaign", **_TASK)
+def delete_campaign(credentials: InstantlyCredentials, id_or_name: str) -> CampaignSummary:
+    """Delete a campaign. Returns what it was."""
+    with credentials.get_client() as client:
+        campaign = client.campaigns.find(id_or_name)
+        deleted = client.campaigns.delete(str(campaign.id))
+    # The API returns the deleted campaign; fall back to what we read if its body is sparse.
+    return summarize(deleted if deleted.id else campaign)

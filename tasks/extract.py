@@ -1,0 +1,383 @@
+"""Extract an Ops table (CSV, Parquet, DuckDB or Postgres) into the warehouse as `ops.<table>`.
+
+The copy keeps every source column and adds `_row_key` (the --key column as text, else lower(trim(email))),
+`_loaded_at` and `_run_id`. It replaces the previous copy in one statement, so a crash leaves the old one.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import duckdb
+from prefect import task
+from prefect.cache_policies import NONE
+
+from ops_instantly.errors import OpsError
+from tasks.mapping import INTERNAL_COLUMNS, custom_variable_name
+from warehouse.db import Warehouse
+
+PG_CHUNK_ROWS = 10_000  # rows per fetchmany from the server-side cursor: bounded memory
+_CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """Where rows come from.
+
+    Attributes:
+        source: a CSV/Parquet path, `duckdb:///path.duckdb`, or a `postgresql://` URL (may hold a password).
+        table: table to read (DuckDB, Postgres) and the warehouse name; optional for files.
+        query: a Postgres query instead of a table.
+        schema: default Postgres schema for an unqualified table.
+    """
+
+    source: str
+    table: str | None = None
+    query: str | None = None
+    schema: str = "public"
+
+    @property
+    def kind(self) -> str:
+        return source_kind(self.source)
+
+    @property
+    def display(self) -> str:
+        return redact_url(self.source)
+
+
+@dataclass(frozen=True)
+class ExtractedTable:
+    """The warehouse copy of a source: `ops.<name>` with row_count rows."""
+
+    name: str
+    row_count: int
+    columns: tuple[str, ...]
+    key_column: str | None
+    email_column: str
+
+
+def source_kind(source: str) -> str:
+    """`postgres`, `duckdb`, `parquet` or `csv` (pure)."""
+    lowered = source.lower()
+    if lowered.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        return "postgres"
+    if lowered.startswith("duckdb://") or lowered.endswith((".duckdb", ".ddb")):
+        return "duckdb"
+    if lowered.endswith(_PARQUET_SUFFIXES):
+        return "parquet"
+    if lowered.endswith(_CSV_SUFFIXES):
+        return "csv"
+    raise OpsError(
+        f"Cannot tell what kind of source {redact_url(source)!r} is.",
+        hint="use a .csv or .parquet path, duckdb:///path.duckdb or postgresql://user@host/db",
+    )
+
+
+def table_name_for(spec: SourceSpec) -> str:
+    """The snake_case warehouse name: --table without its schema, else the file stem (pure)."""
+    if spec.table:
+        base = spec.table.rsplit(".", 1)[-1]
+    elif spec.kind in ("csv", "parquet"):
+        base = Path(spec.source).name.split(".")[0]
+    elif spec.query:
+        base = "query"
+    else:
+        raise OpsError(f"--table is needed to read from {spec.display}.", hint="add --table NAME")
+    return custom_variable_name(base)
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password (pure): postgresql://u:secret@h/db -> postgresql://u@h/db."""
+    if "://" not in url:
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}@{host}" if parts.username else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def duckdb_path(source: str) -> Path:
+    """The file of duckdb:///abs/path.duckdb or duckdb://rel/path.duckdb (pure)."""
+    rest = source[len("duckdb://") :] if source.lower().startswith("duckdb://") else source
+    return Path(rest).expanduser()
+
+
+def detect_encoding(path: Path, chunk: int = 1 << 20) -> str:
+    """`utf-8` (a BOM is fine), `utf-16`, or `latin-1` when the bytes are not valid UTF-8."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        fh.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while block := fh.read(chunk):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "latin-1"
+    return "utf-8"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _qualified(name: str) -> str:
+    return ".".join(_ident(part) for part in name.split("."))
+
+
+def _file_relation(spec: SourceSpec) -> str:
+    """A DuckDB table expression reading a CSV or Parquet file."""
+    path = Path(spec.source).expanduser()
+    if not path.is_file():
+        raise OpsError(f"No such file: {path}.", hint="check the --source path")
+    if spec.kind == "parquet":
+        return f"read_parquet({_literal(str(path))})"
+    encoding = detect_encoding(path)
+    return f"read_csv({_literal(str(path))}, all_varchar=true, header=true, encoding={_literal(encoding)})"
+
+
+def _duckdb_error(spec: SourceSpec, exc: duckdb.Error) -> OpsError:
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    hint = "check the delimiter, quoting and encoding (save it as UTF-8 CSV)" if spec.kind == "csv" else None
+    return OpsError(f"Cannot read {spec.display}: {first}", hint=hint or "check the source")
+
+
+# -- Postgres ---------------------------------------------------------------------------------------------
+
+# Postgres type OID -> DuckDB column type; anything else is stored as text (JSON for arrays and json/jsonb).
+_PG_TYPES = {
+    16: "BOOLEAN",
+    20: "BIGINT",
+    21: "BIGINT",
+    23: "BIGINT",
+    700: "DOUBLE",
+    701: "DOUBLE",
+    1700: "DOUBLE",
+    1082: "DATE",
+    1114: "TIMESTAMP",
+    1184: "TIMESTAMPTZ",
+}
+
+
+def _pg_value(value: Any, duck_type: str) -> Any:
+    if value is None or duck_type != "VARCHAR":
+        return float(value) if duck_type == "DOUBLE" and value is not None else value
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def _pg_connect(url: str) -> Any:
+    import psycopg
+
+    try:
+        return psycopg.connect(url, connect_timeout=10)
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise OpsError(
+            f"Cannot connect to Postgres at {redact_url(url)}: {first}",
+            hint="check that the server is up and the URL or --source-block credentials are right",
+        ) from None
+
+
+def _pg_select(spec: SourceSpec) -> Any:
+    from psycopg import sql
+
+    if spec.query:
+        return sql.SQL(spec.query.strip().rstrip(";"))  # the user's own query, run with their credentials
+    assert spec.table
+    parts = spec.table.split(".")
+    if len(parts) == 1:
+        parts = [spec.schema, parts[0]]
+    return sql.SQL("SELECT * FROM {}").format(sql.Identifier(*parts))
+
+
+def _pg_rows(spec: SourceSpec) -> Iterator[tuple[list[tuple[str, str]], list[tuple[Any, ...]]]]:
+    """Yield (columns as (name, duckdb type), chunk of rows), reading with a server-side cursor."""
+    import psycopg
+
+    with _pg_connect(spec.source) as con:
+        try:
+            with con.cursor(name="ops_instantly_extract") as cur:
+                cur.itersize = PG_CHUNK_ROWS
+                cur.execute(_pg_select(spec))
+                columns = [(d.name, _PG_TYPES.get(d.type_code, "VARCHAR")) for d in cur.description or []]
+                yielded = False
+                while rows := cur.fetchmany(PG_CHUNK_ROWS):
+                    yielded = True
+                    yield columns, rows
+                if not yielded:
+                    yield columns, []
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise OpsError(
+                f"Cannot read from Postgres {spec.display}: {first}", hint="check --table/--query"
+            ) from None
+
+
+def _describe_postgres(spec: SourceSpec) -> list[str]:
+    import psycopg
+    from psycopg import sql
+
+    with _pg_connect(spec.source) as con:
+        try:
+            cur = con.execute(sql.SQL("SELECT * FROM ({}) AS q LIMIT 0").format(_pg_select(spec)))
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise OpsError(
+                f"Cannot read from Postgres {spec.display}: {first}", hint="check --table/--query"
+            ) from None
+        return [d.name for d in cur.description or []]
+
+
+def _load_postgres(spec: SourceSpec, con: duckdb.DuckDBPyConnection, staging: str) -> None:
+    import polars as pl
+
+    created = False
+    for columns, rows in _pg_rows(spec):
+        if not created:
+            cols = ", ".join(f"{_ident(n)} {t}" for n, t in columns)
+            con.execute(f"CREATE OR REPLACE TABLE {staging} ({cols})")
+            created = True
+        if not rows:
+            continue
+        data = {n: [_pg_value(r[i], t) for r in rows] for i, (n, t) in enumerate(columns)}
+        frame = pl.DataFrame({n: pl.Series(n, v, strict=False) for n, v in data.items()})
+        con.register("pg_chunk", frame)
+        try:
+            con.execute(f"INSERT INTO {staging} BY NAME SELECT * FROM pg_chunk")
+        finally:
+            con.unregister("pg_chunk")
+
+
+# -- tasks ------------------------------------------------------------------------------------------------
+
+
+def source_columns(spec: SourceSpec) -> list[str]:
+    """The source's column names, read from its header or schema (no rows copied)."""
+    if spec.kind == "postgres":
+        return _describe_postgres(spec)
+    con = duckdb.connect()
+    try:
+        relation = _attach_relation(con, spec, None)
+        return _columns(con, relation)
+    except duckdb.Error as exc:
+        raise _duckdb_error(spec, exc) from None
+    finally:
+        con.close()
+
+
+def _attach_relation(con: duckdb.DuckDBPyConnection, spec: SourceSpec, warehouse: Warehouse | None) -> str:
+    if spec.kind in ("csv", "parquet"):
+        return _file_relation(spec)
+    path = duckdb_path(spec.source)
+    if not spec.table:
+        raise OpsError(f"--table is needed to read from {spec.display}.", hint="add --table NAME")
+    if warehouse is not None and path.resolve() == warehouse.path.resolve():
+        return _qualified(spec.table)  # the warehouse itself: the connection is already on it
+    if not path.is_file():
+        raise OpsError(f"No such DuckDB file: {path}.", hint="check the --source path")
+    con.execute(f"ATTACH {_literal(str(path))} AS src (READ_ONLY)")
+    return "src." + _qualified(spec.table)
+
+
+@task(name="describe_source", retries=0, cache_policy=NONE)
+def describe_source(spec: SourceSpec) -> list[str]:
+    """The source's columns, so the mapping can be resolved before anything is copied."""
+    columns = source_columns(spec)
+    if not columns or columns == ["column0"]:
+        raise OpsError(f"The source {spec.display} is empty (no header).", hint="check the file")
+    return columns
+
+
+@task(name="extract_source", retries=0, cache_policy=NONE)
+def extract_source(
+    spec: SourceSpec, warehouse: Warehouse, *, email_column: str, key_column: str | None, run_id: str
+) -> ExtractedTable:
+    """Copy the source into `ops.<table>` with `_row_key`, `_loaded_at` and `_run_id`; record it.
+
+    Raises:
+        OpsError: unreadable source, unknown --key column, or no rows.
+    """
+    name = table_name_for(spec)
+    target = f"ops.{_ident(name)}"
+    staging = f"ops.{_ident('_staging_' + name)}"
+    if key_column:
+        row_key = f"NULLIF(CAST({_ident(key_column)} AS VARCHAR), '')"
+    else:
+        row_key = f"NULLIF(lower(trim(CAST({_ident(email_column)} AS VARCHAR))), '')"
+    with warehouse.connect() as con:
+        try:
+            if spec.kind == "postgres":
+                _load_postgres(spec, con, staging)
+                relation = staging
+            else:
+                relation = _attach_relation(con, spec, warehouse)
+            columns = [c for c in _columns(con, relation)]
+            if key_column and key_column not in columns:
+                raise OpsError(
+                    f"The --key column {key_column!r} is not in {spec.display}.",
+                    hint=f"pick one of: {', '.join(columns[:15])}",
+                )
+            keep = ", ".join(_ident(c) for c in columns if c not in INTERNAL_COLUMNS)
+            con.execute(
+                f"CREATE OR REPLACE TABLE {target} AS SELECT {keep}, {row_key} AS _row_key, "
+                f"now() AS _loaded_at, CAST(? AS VARCHAR) AS _run_id FROM {relation}",
+                [run_id],
+            )
+            if spec.kind == "postgres":
+                con.execute(f"DROP TABLE IF EXISTS {staging}")
+            count = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]  # type: ignore[index]
+            if count == 0:
+                raise OpsError(
+                    f"The source {spec.display} has no rows.", hint="check the file, table or query"
+                )
+            con.execute(
+                "INSERT OR REPLACE INTO ops.source_tables VALUES (?, ?, ?, ?, ?, now(), ?)",
+                [name, spec.display, key_column, email_column, count, run_id],
+            )
+        except duckdb.Error as exc:
+            raise _duckdb_error(spec, exc) from None
+        finally:
+            if spec.kind == "duckdb" and _attached(con):
+                con.execute("DETACH src")
+    return ExtractedTable(
+        name=name,
+        row_count=int(count),
+        columns=tuple(c for c in columns if c not in INTERNAL_COLUMNS),
+        key_column=key_column,
+        email_column=email_column,
+    )
+
+
+def _attached(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        return bool(
+            con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = 'src'").fetchone()[0]
+        )  # type: ignore[index]
+    except duckdb.Error:
+        return False
+
+
+def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    con.execute(f"SELECT * FROM {relation} LIMIT 0")
+    return [d[0] for d in con.description or []]

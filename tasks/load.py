@@ -1,0 +1,127 @@
+"""Warehouse side of the sync: read what the pull needs, then load a whole run in one transaction.
+
+Both tasks hold DuckDB's write lock for seconds only: the API is never called while a connection is open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import duckdb
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from ops_instantly.errors import OpsError
+from tasks.pull import PulledData
+from tasks.pull_transform import KEYS, frame, parse_timestamp
+from warehouse.db import Warehouse
+from warehouse.merge import merge_frame
+from warehouse.views import create_engagement_views
+
+DAILY_STREAM = "daily_analytics"
+EMAILS_STREAM = "emails"
+ALL_SCOPE = "*"
+LOAD_ORDER = ("campaigns", "leads", "campaign_analytics", "campaign_daily_analytics", "emails")
+
+
+@dataclass
+class SyncState:
+    """What the pull needs from the warehouse before it starts."""
+
+    known_ids: dict[str, list[str]] = field(default_factory=dict)
+    daily_last_end: dict[str, date] = field(default_factory=dict)
+    email_watermark: datetime | None = None
+
+
+@task(name="read_sync_state", retries=0, cache_policy=NO_CACHE)
+def read_sync_state(warehouse: Warehouse, workspace: str) -> SyncState:
+    """Lead ids per campaign from the push ledger, and the committed daily/email checkpoints.
+
+    Opens a write connection (briefly) so that pending migrations are applied first.
+    """
+    state = SyncState()
+    with warehouse.connect() as con:
+        if _table_exists(con, "ops", "push_ledger"):
+            rows = con.execute(
+                "SELECT campaign_id, lead_id FROM ops.push_ledger"
+                " WHERE workspace = ? AND lead_id IS NOT NULL",
+                [workspace],
+            ).fetchall()
+            known: dict[str, list[str]] = defaultdict(list)
+            for campaign_id, lead_id in rows:
+                known[campaign_id].append(lead_id)
+            state.known_ids = dict(known)
+        for stream, scope, value in con.execute(
+            "SELECT stream, scope, value FROM instantly.sync_checkpoints WHERE workspace = ?", [workspace]
+        ).fetchall():
+            if stream == DAILY_STREAM and value:
+                state.daily_last_end[scope] = date.fromisoformat(value)
+            elif stream == EMAILS_STREAM and value:
+                state.email_watermark = parse_timestamp(value)
+    return state
+
+
+@task(name="load_sync", retries=0, cache_policy=NO_CACHE)
+def load_sync(warehouse: Warehouse, pulled: PulledData, *, workspace: str, run_id: str) -> dict[str, Any]:
+    """Merge every pulled table, advance the checkpoints and refresh the engagement views, atomically.
+
+    Everything happens in one transaction: if anything fails the warehouse keeps its previous state.
+
+    Returns:
+        Per table `{inserted, updated, unchanged}`, and the engagement views refreshed.
+    """
+    counts: dict[str, Any] = {}
+    with warehouse.connect() as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table in LOAD_ORDER:
+                rows = pulled.rows.get(table)
+                if rows is None:
+                    continue
+                merged = merge_frame(con, f"instantly.{table}", frame(table, rows), KEYS[table], run_id)
+                counts[table] = merged.as_dict()
+            checkpoints = [(DAILY_STREAM, cid, end.isoformat()) for cid, end in pulled.daily_ends.items()]
+            if pulled.email_watermark is not None:
+                checkpoints.append((EMAILS_STREAM, ALL_SCOPE, pulled.email_watermark.isoformat()))
+            _save_checkpoints(con, workspace, run_id, checkpoints)
+            counts["views"] = create_engagement_views(con)
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            _rollback(con)
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise OpsError(
+                f"Loading the sync into {warehouse.path} failed, nothing was changed: {first}",
+                hint="the warehouse keeps its previous state; report this with the run id",
+            ) from exc
+        except BaseException:
+            _rollback(con)
+            raise
+    return counts
+
+
+def _save_checkpoints(
+    con: duckdb.DuckDBPyConnection, workspace: str, run_id: str, rows: Sequence[tuple[str, str, str]]
+) -> None:
+    for stream, scope, value in rows:
+        con.execute(
+            "INSERT OR REPLACE INTO instantly.sync_checkpoints VALUES (?, ?, ?, ?, ?, now())",
+            [workspace, stream, scope, value, run_id],
+        )
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended the transaction
+        con.execute("ROLLBACK")

@@ -1,0 +1,166 @@
+"""The leads pull: a full scan made fast by fanning out cursor chains across and within campaigns.
+
+Every campaign's id range is cut into chains (see `tasks/pull_plan.py`) and all chains of all campaigns
+run in one thread pool sized from the rate budget and the observed latency; the client's shared limiter
+paces them. Each page is staged on disk with a checkpoint, so an interrupted pull resumes. Ledger leads the
+scan did not return (an old lead out of id order, or one that moved campaign) are then fetched by id, 100
+per request, in parallel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from instantly_client import InstantlyClient
+from tasks.pull_plan import (
+    DEFAULT_LEADS_PER_CHAIN,
+    ScanChain,
+    chain_size,
+    chunk,
+    plan_chains,
+    worker_count,
+)
+from tasks.pull_staging import Staging
+
+STREAM = "leads"
+PLAN_FILE = "leads-plan.json"
+
+
+@dataclass
+class LeadsPull:
+    """What the leads pull did."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    chains: int = 0
+    chains_resumed: int = 0
+    fetched_by_id: int = 0
+    workers: int = 0
+
+
+def dump(model: Any) -> dict[str, Any]:
+    """A read model as the API sent it: declared fields and unknown ones alike."""
+    return dict(model.model_dump(mode="json", by_alias=True))
+
+
+def pull_lead_records(
+    client: InstantlyClient,
+    campaign_ids: Iterable[str],
+    known_ids: Mapping[str, Iterable[str]],
+    staging: Staging,
+    *,
+    leads_per_chain: int = DEFAULT_LEADS_PER_CHAIN,
+    max_workers: int | None = None,
+) -> LeadsPull:
+    """Pull every lead of the campaigns; returns the records deduplicated on id.
+
+    Args:
+        client: the API client (thread-safe; its limiter paces all threads).
+        campaign_ids: campaigns to scan.
+        known_ids: lead ids per campaign from the push ledger (chain boundaries, then fetched by id if
+            the scan missed them).
+        staging: where pages and checkpoints are kept until the load.
+        leads_per_chain: at most this many known leads per chain (fewer when that keeps more threads
+            busy; see `chain_size`).
+        max_workers: cap on threads (default: from the rate budget and latency).
+    """
+    campaigns = list(dict.fromkeys(campaign_ids))
+    known = {cid: sorted(set(known_ids.get(cid, ()))) for cid in campaigns}
+    planned_workers = _workers(client, sum(map(len, known.values())) // 100 + len(campaigns), max_workers)
+    size = chain_size(sum(map(len, known.values())), planned_workers, cap=leads_per_chain)
+    chains = _load_or_plan(staging, campaigns, known, size)
+    result = LeadsPull(chains=len(chains))
+    todo = []
+    for chain in chains:
+        checkpoint = staging.checkpoint(STREAM, chain.key)
+        if checkpoint.done:
+            result.chains_resumed += 1
+        else:
+            result.chains_resumed += checkpoint.pages > 0
+            todo.append(chain)
+    result.workers = _workers(client, len(todo), max_workers)
+    _run_all(todo, lambda chain: _walk(client, staging, chain), result.workers)
+
+    seen: dict[str, dict[str, Any]] = {}
+    for record in staging.items(STREAM):
+        seen[record["id"]] = record
+    missing = [lead_id for cid in campaigns for lead_id in known[cid] if lead_id not in seen]
+    if missing:
+        # Ledger leads the scan did not return: fetch them by id, 100 per request, in parallel.
+        batches = chunk(sorted(set(missing)))
+        workers = _workers(client, len(batches), max_workers)
+        _run_all(list(enumerate(batches)), lambda job: _fetch_ids(client, staging, *job), workers)
+        for record in staging.items(STREAM):
+            seen[record["id"]] = record
+        result.fetched_by_id = len(missing)
+    result.records = list(seen.values())
+    return result
+
+
+def _load_or_plan(
+    staging: Staging, campaigns: list[str], known: dict[str, list[str]], leads_per_chain: int
+) -> list[ScanChain]:
+    """The chains of a resumed run come from its saved plan, so checkpoints match their slices."""
+    path = staging.root / PLAN_FILE
+    saved: dict[str, list[list[str | None]]] = json.loads(path.read_text()) if path.exists() else {}
+    chains: list[ScanChain] = []
+    for cid in campaigns:
+        if cid in saved:
+            chains += [ScanChain(cid, i, after, until) for i, (after, until) in enumerate(saved[cid])]
+        else:
+            planned = plan_chains(cid, known[cid], leads_per_chain=leads_per_chain)
+            saved[cid] = [[c.after, c.until] for c in planned]
+            chains += planned
+    staging.root.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(saved))
+    return chains
+
+
+def _walk(client: InstantlyClient, staging: Staging, chain: ScanChain) -> None:
+    """Walk one chain's cursor from its checkpoint to the end of its slice, staging each page."""
+    checkpoint = staging.checkpoint(STREAM, chain.key)
+    if checkpoint.pages and checkpoint.cursor is None:
+        staging.finish(STREAM, chain.key)  # the last page was staged but the finish mark was not
+        return
+    cursor = checkpoint.cursor if checkpoint.pages else chain.after
+    for page in client.leads.pages(campaign=chain.campaign_id, starting_after=cursor, limit=100):
+        records = [dump(lead) for lead in page.items]
+        staging.save_page(
+            STREAM, chain.key, [r for r in records if chain.holds(str(r.get("id")))], page.next_starting_after
+        )
+        if any(chain.is_past_end(str(r.get("id"))) for r in records):
+            break  # this page reached the next chain's slice
+    staging.finish(STREAM, chain.key)
+
+
+def _fetch_ids(client: InstantlyClient, staging: Staging, index: int, ids: list[str]) -> None:
+    digest = hashlib.sha256(",".join(ids).encode()).hexdigest()[:10]
+    key = f"by-id.{index:05d}.{digest}"
+    if staging.checkpoint(STREAM, key).done:
+        return
+    records = [dump(lead) for lead in client.leads.list(ids=ids, limit=100)]
+    staging.save_page(STREAM, key, records, None)
+    staging.finish(STREAM, key)
+
+
+def _workers(client: InstantlyClient, tasks: int, cap: int | None) -> int:
+    workers = worker_count(client.rate_per_second, client.stats.latency_ewma, tasks=max(tasks, 1))
+    return min(workers, cap) if cap else workers
+
+
+def _run_all(jobs: list[Any], run: Callable[[Any], None], workers: int) -> None:
+    """Run every job; the first failure is raised once the pool has stopped."""
+    if not jobs:
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pull") as pool:
+        futures = [pool.submit(run, job) for job in jobs]
+        _, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in pending:
+            future.cancel()  # a failure (an expired key, a 402) would fail every other job too
+    for future in futures:
+        if future.done() and not future.cancelled() and future.exception() is not None:
+            raise future.exception()  # type: ignore[misc]

@@ -1,0 +1,281 @@
+"""Push tasks: resolve campaigns, preview a dry run, push one table to one campaign, publish artifacts.
+
+Retries stay at 0: request-level retries live in the client, and the ledger makes a re-run safe.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NONE
+
+from blocks import InstantlyCredentials
+from instantly_client import InstantlyClient
+from instantly_client.errors import AmbiguousNameError, InstantlyError, NotFoundError
+from ops_instantly.errors import OpsError
+from tasks.extract import ExtractedTable
+from tasks.mapping import ColumnMapping, build_lead
+from tasks.push_engine import BatchReport, CampaignPush, CampaignReport, PushListener, PushTarget
+from tasks.push_plan import OUTCOMES, SKIP_HINT
+from tasks.validate import RowValidator
+from warehouse import ledger
+from warehouse.db import Warehouse
+from warehouse.ledger import LedgerScope
+
+_TASK: dict[str, Any] = {"retries": 0, "cache_policy": NONE}
+_listeners: list[PushListener] = []
+_listeners_lock = threading.Lock()
+
+
+@contextmanager
+def listening(listener: PushListener) -> Iterator[None]:
+    """Send this process's push progress to `listener` while the block runs (the CLI's progress bar)."""
+    with _listeners_lock:
+        _listeners.append(listener)
+    try:
+        yield
+    finally:
+        with _listeners_lock:
+            _listeners.remove(listener)
+
+
+@dataclass(frozen=True)
+class CampaignRef:
+    """A campaign resolved from an id or a name."""
+
+    id: str
+    name: str
+
+
+@dataclass
+class DryRunPreview:
+    """What a dry run shows: the mapping, the validation summary and the first payloads."""
+
+    table: str
+    rows: int
+    mapping: list[tuple[str, str]]
+    validation: dict[str, int]
+    examples: list[str] = field(default_factory=list)
+    payloads: list[dict[str, Any]] = field(default_factory=list)
+
+
+@task(name="resolve_campaigns", **_TASK)
+def resolve_campaigns(credentials: InstantlyCredentials, ids_or_names: Sequence[str]) -> list[CampaignRef]:
+    """Look every campaign up (by id or exact name) before anything is sent.
+
+    Raises:
+        OpsError: an unknown or ambiguous campaign, or the API refused the key.
+    """
+    found: list[CampaignRef] = []
+    with credentials.get_client() as client:
+        for wanted in ids_or_names:
+            try:
+                campaign = client.campaigns.find(wanted)
+            except (NotFoundError, AmbiguousNameError) as exc:
+                raise OpsError(
+                    f"Unknown campaign {wanted!r}: {exc.message}.",
+                    hint="check the id or exact name with `ops-instantly campaigns list`",
+                ) from None
+            except InstantlyError as exc:
+                raise OpsError(f"Cannot look up campaign {wanted!r}: {exc}", hint=exc.hint) from None
+            ref = CampaignRef(id=str(campaign.id), name=campaign.name or str(campaign.id))
+            if ref not in found:
+                found.append(ref)
+    return found
+
+
+@task(name="preview_push", **_TASK)
+def preview_push(
+    warehouse: Warehouse, table: ExtractedTable, mapping: ColumnMapping, *, payloads: int = 3
+) -> DryRunPreview:
+    """Validate every row and keep the first payloads, sending nothing."""
+    validator = RowValidator(key_given=table.key_column is not None)
+    preview = DryRunPreview(table=table.name, rows=table.row_count, mapping=mapping.rows(), validation={})
+    # No campaign: the ledger join matches nothing, so this reads the source rows only.
+    scope = LedgerScope("", "", table.name, "")
+    step = 5_000
+    for start in range(0, table.row_count, step):
+        with warehouse.connect() as con:
+            rows = ledger.read_slice(con, scope, mapping.columns, start, start + step)
+        for row in rows:
+            rowid, row_key, values = row[0], row[1], row[7:]  # see ledger.read_slice for the layout
+            lead = build_lead(dict(zip(mapping.columns, values, strict=True)), mapping)
+            rejection = validator.check(lead, row_key, rowid + 1)
+            if rejection is not None and len(preview.examples) < 10:
+                preview.examples.append(f"{rejection.outcome}: {rejection.reason}")
+            if rejection is None and len(preview.payloads) < payloads:
+                preview.payloads.append(lead)
+    preview.validation = dict(validator.counts)
+    return preview
+
+
+@task(name="push_to_campaign", **_TASK)
+def push_to_campaign(
+    credentials: InstantlyCredentials,
+    warehouse: Warehouse,
+    table: ExtractedTable,
+    mapping: ColumnMapping,
+    campaign: CampaignRef,
+    *,
+    run_id: str,
+    skip_mode: str,
+    batch_size: int,
+    timeout: float = 30.0,
+    listeners: Sequence[PushListener] = (),
+) -> CampaignReport:
+    """Push every row of `ops.<table>` to one campaign, exactly once, recording per-row outcomes."""
+    target = PushTarget(
+        scope=LedgerScope(credentials.workspace_key, campaign.id, table.name, run_id),
+        campaign_name=campaign.name,
+        mapping=mapping,
+        key_given=table.key_column is not None,
+        row_count=table.row_count,
+        skip_mode=skip_mode,
+        batch_size=batch_size,
+    )
+    with _listeners_lock:
+        everyone = [*listeners, *_listeners]
+    with _client(credentials, timeout) as client:
+        return CampaignPush(client, warehouse, target, everyone).run()
+
+
+def _client(credentials: InstantlyCredentials, timeout: float) -> InstantlyClient:
+    """The block's client, with this push's response timeout (a bulk add of 1,000 leads can be slow)."""
+    return InstantlyClient(
+        api_key=credentials.api_key.get_secret_value(),
+        base_url=credentials.base_url,
+        workspace_id=credentials.workspace_id,
+        rate_per_second=credentials.rate_per_second,
+        rate_per_minute=credentials.rate_per_minute,
+        timeout=timeout,
+    )
+
+
+# -- Prefect artifacts --------------------------------------------------------------------------------
+
+
+class ArtifactProgress:
+    """A Prefect progress artifact, updated at most every `interval` seconds (thread-safe)."""
+
+    def __init__(self, total: int, campaigns: int, interval: float = 1.0) -> None:
+        from prefect.artifacts import create_progress_artifact
+
+        self.total = max(1, total * max(1, campaigns))
+        self.interval = interval
+        self._done: dict[str, int] = {}
+        self._last = 0.0
+        self._lock = threading.Lock()
+        self.artifact_id = create_progress_artifact(
+            progress=0.0, key="push-progress", description="Rows of the table pushed (all campaigns)."
+        )
+
+    def on_progress(self, campaign: str, done: int, total: int) -> None:
+        from prefect.artifacts import update_progress_artifact
+
+        with self._lock:
+            self._done[campaign] = done
+            now = time.monotonic()
+            if now - self._last < self.interval and sum(self._done.values()) < self.total:
+                return
+            self._last = now
+            percent = min(100.0, 100.0 * sum(self._done.values()) / self.total)
+        update_progress_artifact(artifact_id=self.artifact_id, progress=percent)
+
+    def on_batch(self, report: BatchReport) -> None:
+        return None
+
+
+def batch_rows(reports: Sequence[CampaignReport], limit: int = 500) -> list[dict[str, Any]]:
+    """Per-request counts for the table artifact (updates summed into one line per campaign)."""
+    out: list[dict[str, Any]] = []
+    for report in reports:
+        updates: Counter[str] = Counter()
+        patches = 0
+        for batch in report.batches:
+            if batch.kind == "update":
+                updates.update(batch.counts)
+                patches += 1
+                continue
+            counts = {k: batch.counts.get(k, 0) for k in _BATCH_COLUMNS}
+            out.append(
+                {"campaign": report.campaign_name, "batch": batch.batch_id, "rows": batch.rows, **counts}
+            )
+        if patches:
+            counts = {k: updates.get(k, 0) for k in _BATCH_COLUMNS}
+            out.append(
+                {"campaign": report.campaign_name, "batch": f"{patches} PATCH", "rows": patches, **counts}
+            )
+    return out[:limit]
+
+
+_BATCH_COLUMNS = (
+    "created",
+    "updated",
+    "duplicate",
+    "skipped",
+    "blocklisted",
+    "invalid",
+    "rejected",
+    "unknown",
+)
+
+
+def summary_markdown(table: ExtractedTable, reports: Sequence[CampaignReport], run_id: str) -> str:
+    """The markdown summary artifact: outcomes per campaign, and what to do about skipped rows."""
+    lines = [
+        f"# Push of `ops.{table.name}` ({table.row_count:,} rows)",
+        "",
+        "| campaign | " + " | ".join(OUTCOMES) + " | requests | seconds |",
+        "|---|" + "---:|" * (len(OUTCOMES) + 2),
+    ]
+    for r in reports:
+        cells = " | ".join(f"{r.counts.get(o, 0):,}" for o in OUTCOMES)
+        lines.append(f"| {r.campaign_name} | {cells} | {r.requests:,} | {r.seconds:.1f} |")
+    if any(r.counts.get("skipped") for r in reports):
+        lines += ["", f"**Skipped rows:** {SKIP_HINT}."]
+    if any(r.unresolved for r in reports):
+        lines += [
+            "",
+            "**Some outcomes are still unknown** (timeouts or 5xx); run the push again to reconcile.",
+        ]
+    lines += [
+        "",
+        f"Per-row outcomes: `SELECT * FROM ops.push_results WHERE run_id = '{run_id}'`.",
+    ]
+    return "\n".join(lines)
+
+
+@task(name="publish_push_artifacts", **_TASK)
+def publish_push_artifacts(table: ExtractedTable, reports: Sequence[CampaignReport], run_id: str) -> None:
+    """A table artifact of per-batch counts and a markdown summary artifact."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    rows = batch_rows(reports)
+    if rows:
+        create_table_artifact(table=rows, key="push-batches", description="Counts per request of this push.")
+    create_markdown_artifact(
+        markdown=summary_markdown(table, reports, run_id), key="push-summary", description="Push summary."
+    )
+
+
+@task(name="publish_dry_run", **_TASK)
+def publish_dry_run(preview: DryRunPreview) -> None:
+    """A markdown artifact with the detected mapping, the validation summary and the first payloads."""
+    import json
+
+    from prefect.artifacts import create_markdown_artifact
+
+    lines = [f"# Dry run of `ops.{preview.table}` ({preview.rows:,} rows): nothing sent", ""]
+    lines += ["| column | to |", "|---|---|", *[f"| {c} | {t} |" for c, t in preview.mapping]]
+    lines += ["", "## Validation", ""]
+    lines += [f"- {k}: {v:,}" for k, v in sorted(preview.validation.items())]
+    lines += ["", *[f"- {e}" for e in preview.examples], "", "## First payloads", "", "```json"]
+    lines += [json.dumps(p, indent=2, ensure_ascii=False) for p in preview.payloads] + ["```"]
+    create_markdown_artifact(markdown="\n".join(lines), key="push-dry-run", description="Push dry run.")

@@ -1,0 +1,213 @@
+"""Pure decisions of the push: what to do with a row, how many requests to keep in flight, and how to
+attribute a bulk-add response to the rows that were sent. No I/O here, so all of it is table-tested.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+MAX_LEADS_PER_ADD = 1000  # SPEC POST /leads/add leads maxItems
+SKIP_MODES = ("in_campaign", "in_workspace", "none")
+OUTCOMES = ("created", "updated", "unchanged", "duplicate", "skipped", "blocklisted", "invalid", "rejected")
+
+SKIP_HINT = (
+    "skip_if_in_campaign skips a lead that is already in ANY campaign (SPEC POST /leads/add); "
+    "to push one table to several campaigns use --skip-if none"
+)
+_SKIP_REASONS = {
+    "in_campaign": "skipped: already in another campaign (skip_if_in_campaign); use --skip-if none to add it",
+    "in_workspace": "skipped: already in the workspace (skip_if_in_workspace); use --skip-if none to add it",
+    "none": "skipped by the API",
+}
+REASONS = {
+    "duplicate": "already in this campaign",
+    "blocklisted": "on the workspace blocklist",
+    "invalid": "the API rejected the email as invalid",
+    "unexplained": "not created, and the API's counts do not say why",
+    "ambiguous": "not created: blocklisted or invalid email (the API's counts do not say which)",
+}
+
+
+def skip_flags(mode: str) -> dict[str, bool]:
+    """The /leads/add flags for a --skip-if mode (skip_if_in_workspace overrides the others: SPEC)."""
+    if mode not in SKIP_MODES:
+        raise ValueError(f"skip mode must be one of {', '.join(SKIP_MODES)}, got {mode!r}")
+    return {"skip_if_in_campaign": mode == "in_campaign", "skip_if_in_workspace": mode == "in_workspace"}
+
+
+def skip_reason(mode: str) -> str:
+    return _SKIP_REASONS[mode]
+
+
+def chunked(items: Sequence[T], size: int) -> Iterator[list[T]]:
+    """Consecutive chunks of at most `size` items."""
+    if size < 1:
+        raise ValueError("chunk size must be >= 1")
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def in_flight_target(
+    rate_per_second: float,
+    rate_per_minute: float | None,
+    latency: float | None,
+    *,
+    overhead: float = 0.0,
+    headroom: float = 1.2,
+    minimum: int = 2,
+    maximum: int = 64,
+) -> int:
+    """Requests to keep in flight so the rate budget stays busy: ceil(rate x (latency + overhead) x 1.2).
+
+    The client's limiter paces request starts, so sizing a little high costs only waiting threads, while
+    sizing low leaves budget unused (Little's law). `overhead` is time a finished request waits for us
+    (the ledger write) before its slot is refilled. Before any latency is observed, start at `minimum`.
+    """
+    rate = rate_per_second if rate_per_minute is None else min(rate_per_second, rate_per_minute / 60.0)
+    if latency is None or not math.isfinite(latency) or latency <= 0:
+        return minimum
+    wanted = math.ceil(rate * (latency + max(0.0, overhead)) * headroom)
+    return max(minimum, min(maximum, wanted))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a valid row: `add`, `update` (PATCH lead_id) or `keep` (report `outcome`)."""
+
+    action: str
+    outcome: str | None = None
+    reason: str | None = None
+    lead_id: str | None = None
+
+
+def decide(
+    state: str | None,
+    ledger_hash: str | None,
+    ledger_lead_id: str | None,
+    ledger_outcome: str | None,
+    ledger_email: str | None,
+    *,
+    payload_hash: str,
+    email: str,
+    skip_mode: str,
+) -> Decision:
+    """Decide a valid row's action from its ledger entry (None: never pushed to this campaign)."""
+    if state is None:
+        return Decision("add")
+    if state == "done":
+        if ledger_email and ledger_email != email:
+            return Decision("add", reason=f"email changed from {ledger_email}: added as a new lead")
+        if ledger_hash == payload_hash:
+            return Decision("keep", "unchanged", lead_id=ledger_lead_id)
+        return Decision("update", lead_id=ledger_lead_id) if ledger_lead_id else Decision("add")
+    if state == "rejected":
+        retry_skip = ledger_outcome == "skipped" and skip_mode == "none"
+        if ledger_hash == payload_hash and not retry_skip:
+            outcome = ledger_outcome or "rejected"
+            return Decision("keep", outcome, f"{outcome} on an earlier run; unchanged since, so not resent")
+        if ledger_lead_id:
+            return Decision("update", lead_id=ledger_lead_id)
+        return Decision("add")
+    # pending / sent / unknown are reconciled before planning; reaching here is a bug.
+    raise ValueError(f"row in ledger state {state!r} must be reconciled before it is planned")
+
+
+@dataclass(frozen=True)
+class AddCounts:
+    """The counters of a bulk-add response that explain rows that were not created."""
+
+    duplicated: int = 0
+    skipped: int = 0
+    blocklisted: int = 0
+    invalid: int = 0
+
+    @classmethod
+    def of(cls, result: Any) -> AddCounts:
+        def n(name: str) -> int:
+            return int(getattr(result, name, 0) or 0)
+
+        return cls(
+            duplicated=n("duplicated_leads") + n("duplicate_email_count"),
+            skipped=n("skipped_count"),
+            blocklisted=n("in_blocklist"),
+            invalid=n("invalid_email_count"),
+        )
+
+
+def created_by_index(sent: int, created: Sequence[Any]) -> dict[int, str]:
+    """Position in the request -> new lead id, from created_leads[].index (positions outside are ignored)."""
+    out: dict[int, str] = {}
+    for lead in created:
+        index, lead_id = getattr(lead, "index", None), getattr(lead, "id", None)
+        if isinstance(index, int) and 0 <= index < sent and lead_id:
+            out[index] = str(lead_id)
+    return out
+
+
+def needs_campaign_lookup(leftover: int, counts: AddCounts) -> bool:
+    """Whether rows not created must be looked up in the campaign (to find duplicates and their lead ids).
+
+    Only when every leftover row is provably blocklisted, or provably invalid, is no lookup needed.
+    """
+    if leftover == 0:
+        return False
+    if counts.duplicated == 0 and counts.skipped == 0:
+        return not (
+            (counts.blocklisted == leftover and counts.invalid == 0)
+            or (counts.invalid == leftover and counts.blocklisted == 0)
+        )
+    return True
+
+
+def attribute_leftover(
+    leftover: Sequence[int],
+    counts: AddCounts,
+    in_campaign: Mapping[int, str],
+    elsewhere: set[int] | None,
+    *,
+    skip_mode: str,
+) -> dict[int, tuple[str, str | None, str]]:
+    """Outcome, lead id and reason for each row sent but not created.
+
+    Args:
+        leftover: request positions of the rows not in created_leads.
+        counts: the response's counters.
+        in_campaign: positions found in this campaign by a contacts lookup -> lead id (duplicates).
+        elsewhere: positions found in another campaign of the workspace, or None when not looked up.
+        skip_mode: the --skip-if mode of the request.
+    """
+    out: dict[int, tuple[str, str | None, str]] = {}
+    rest = []
+    for i in leftover:
+        if i in in_campaign:
+            out[i] = ("duplicate", in_campaign[i], REASONS["duplicate"])
+        else:
+            rest.append(i)
+    kinds = {"skipped": counts.skipped, "blocklisted": counts.blocklisted, "invalid": counts.invalid}
+    nonzero = [k for k, n in kinds.items() if n > 0]
+    if len(nonzero) == 1:
+        kind = nonzero[0]
+        take = set(rest[: kinds[kind]])
+        for i in rest:
+            if i in take:
+                out[i] = (kind, None, skip_reason(skip_mode) if kind == "skipped" else REASONS[kind])
+            else:
+                out[i] = ("rejected", None, REASONS["unexplained"])
+        return out
+    for i in rest:
+        if not nonzero:
+            out[i] = ("rejected", None, REASONS["unexplained"])
+        elif counts.skipped and elsewhere is not None and i in elsewhere:
+            out[i] = ("skipped", None, skip_reason(skip_mode))
+        elif counts.blocklisted and not counts.invalid:
+            out[i] = ("blocklisted", None, REASONS["blocklisted"])
+        elif counts.invalid and not counts.blocklisted:
+            out[i] = ("invalid", None, REASONS["invalid"])
+        else:
+            out[i] = ("rejected", None, REASONS["ambiguous"])
+    return out

@@ -1,0 +1,81 @@
+"""The sync's result, its markdown artifact, and recording a failed run."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from ops_instantly.errors import one_line
+from warehouse.db import Warehouse
+
+ARTIFACT_KEY = "sync-engagement"
+TABLES = ("campaigns", "leads", "campaign_analytics", "campaign_daily_analytics", "emails")
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one sync did: its run id (see ops.sync_runs), the API's "today", and counts per table."""
+
+    run_id: str
+    as_of: date
+    counts: dict[str, Any]
+
+
+def pull_summary(lead_stats: dict[str, Any], resumed_from: str | None, api_stats: Any) -> dict[str, Any]:
+    """The pull's own numbers for ops.sync_runs.counts: chains, resume, requests, 429s, latency."""
+    api = dataclasses.asdict(api_stats) if dataclasses.is_dataclass(api_stats) else dict(api_stats)
+    return {**lead_stats, "resumed_from": resumed_from, "api": api}
+
+
+def render_markdown(result: SyncResult) -> str:
+    """The run summary as markdown (pure)."""
+    lines = [
+        f"# Instantly sync `{result.run_id}`",
+        "",
+        f"As of {result.as_of.isoformat()} (UTC).",
+        "",
+        "| table | inserted | updated | unchanged |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for table in TABLES:
+        c = result.counts.get(table)
+        if c:
+            lines.append(f"| instantly.{table} | {c['inserted']} | {c['updated']} | {c['unchanged']} |")
+    views = result.counts.get("views") or []
+    if views:
+        lines += ["", "Engagement views: " + ", ".join(f"`{v}`" for v in views)]
+    pull = result.counts.get("pull") or {}
+    api = pull.get("api") or {}
+    if api:
+        lines += [
+            "",
+            f"API: {api.get('requests', 0)} requests, {api.get('rate_limited', 0)} answered 429, "
+            f"{api.get('retries', 0)} retries; leads scanned in {pull.get('chains', 0)} chains on "
+            f"{pull.get('workers', 0)} threads ({pull.get('chains_resumed', 0)} resumed).",
+        ]
+    write_back = result.counts.get("write_back")
+    if write_back:
+        lines += [
+            "",
+            "Written back to Postgres: " + ", ".join(f"{t}: {n} rows" for t, n in write_back.items()),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+@task(name="publish_sync_summary", retries=0, cache_policy=NO_CACHE)
+def publish_summary(result: SyncResult) -> None:
+    """Publish the run summary as the `sync-engagement` markdown artifact."""
+    create_markdown_artifact(key=ARTIFACT_KEY, markdown=render_markdown(result), description="Instantly sync")
+
+
+def record_failure(warehouse: Warehouse, run_id: str, exc: BaseException) -> None:
+    """Mark the run failed in ops.sync_runs; never hides the original error (e.g. if the file is locked)."""
+    with contextlib.suppress(Exception):
+        warehouse.finish_run(run_id, "failed", {}, message=one_line(exc))

@@ -1,0 +1,105 @@
+"""Row-by-row validation before anything is sent (pure). Every rejected row gets an outcome and a reason."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_EMAIL_LENGTH = 254  # RFC 5321: the longest address a mail server must accept
+MAX_LOCAL_PART = 64  # RFC 5321 local-part limit
+MAX_FIELD_LENGTH = 1_000  # our choice for names, titles, phones, websites
+MAX_LONG_TEXT = 5_000  # our choice for personalization and custom variable values
+
+_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_TLD = re.compile(r"^(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$")
+_LONG_FIELDS = {"personalization"}
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a row is not sent: outcome is `invalid`, `duplicate` or `rejected`."""
+
+    outcome: str
+    reason: str
+
+
+def email_problem(email: str | None) -> str | None:
+    """Why an (already normalised) email is unusable, or None when it looks deliverable in form."""
+    if not email:
+        return "missing email"
+    if len(email) > MAX_EMAIL_LENGTH:
+        return f"email longer than {MAX_EMAIL_LENGTH} characters"
+    local, at, domain = email.rpartition("@")
+    if not at or not local or not domain:
+        return f"invalid email {_show(email)}: no @"
+    if len(local) > MAX_LOCAL_PART or not _LOCAL.match(local):
+        return f"invalid email {_show(email)}: bad local part"
+    labels = domain.split(".")
+    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or not _TLD.match(labels[-1]):
+        return f"invalid email {_show(email)}: bad domain"
+    return None
+
+
+def length_problem(lead: Mapping[str, Any]) -> str | None:
+    """The first over-long value of a lead payload, or None."""
+    for name, value in lead.items():
+        if name in ("email", "custom_variables") or not isinstance(value, str):
+            continue
+        limit = MAX_LONG_TEXT if name in _LONG_FIELDS else MAX_FIELD_LENGTH
+        if len(value) > limit:
+            return f"{name} is {len(value):,} characters (max {limit:,})"
+    for name, value in (lead.get("custom_variables") or {}).items():
+        if isinstance(value, str) and len(value) > MAX_LONG_TEXT:
+            return f"custom variable {name} is {len(value):,} characters (max {MAX_LONG_TEXT:,})"
+    return None
+
+
+@dataclass
+class RowValidator:
+    """Validates rows in source order, remembering emails and keys already seen (case/space-insensitive).
+
+    Args:
+        key_given: the row key comes from a --key column (so it must be present and unique).
+    """
+
+    key_given: bool = False
+    _emails: dict[str, int] = field(default_factory=dict)
+    _keys: dict[str, int] = field(default_factory=dict)
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def check(self, lead: Mapping[str, Any], row_key: str | None, row_number: int) -> Rejection | None:
+        """None when the row can be sent; otherwise the outcome and reason (row_number is 1-based)."""
+        rejection = self._check(lead, row_key, row_number)
+        self.counts[rejection.outcome if rejection else "valid"] += 1
+        return rejection
+
+    def _check(self, lead: Mapping[str, Any], row_key: str | None, row_number: int) -> Rejection | None:
+        if self.key_given and not row_key:
+            return Rejection("rejected", f"row {row_number}: the key column is blank")
+        email = lead.get("email")
+        problem = email_problem(email)
+        if problem:
+            return Rejection("invalid", f"row {row_number}: {problem}")
+        too_long = length_problem(lead)
+        if too_long:
+            return Rejection("rejected", f"row {row_number}: {too_long}")
+        if self.key_given and row_key is not None:
+            first_key = self._keys.setdefault(row_key, row_number)
+            if first_key != row_number:
+                return Rejection(
+                    "duplicate", f"row {row_number}: key {_show(row_key)} repeats row {first_key}"
+                )
+        first = self._emails.setdefault(email, row_number)
+        if first != row_number:
+            return Rejection(
+                "duplicate", f"row {row_number}: same email as row {first} (case and spaces ignored)"
+            )
+        return None
+
+
+def _show(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "…")

@@ -1,0 +1,176 @@
+"""Optional write-back: the engagement columns added to (if missing) and updated on a Postgres source table.
+
+All tables are written in one Postgres transaction. Rows are matched on the table's key column as recorded
+in ops.source_tables (compared as text, as the warehouse's `_row_key` is), or on the normalised email when
+the table has no key column. Only rows whose engagement changed are updated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from pydantic import SecretStr
+
+from ops_instantly.errors import OpsError
+from tasks.extract import redact_url
+from warehouse.db import Warehouse
+from warehouse.merge import quote_ident
+from warehouse.views import ENGAGEMENT_COLUMNS, SourceTable, source_tables
+
+# Postgres types of the engagement columns (ENGAGEMENT_COLUMNS order).
+PG_TYPES: dict[str, str] = {
+    "instantly_status": "text",
+    "instantly_email_status": "text",
+    "instantly_last_contacted": "timestamptz",
+    "instantly_reply_count": "integer",
+    "instantly_open_count": "integer",
+    "instantly_click_count": "integer",
+    "instantly_interest_status": "text",
+    "instantly_lead_id": "text",
+    "instantly_campaigns": "text[]",
+}
+
+
+@dataclass(frozen=True)
+class WriteBackTarget:
+    """Where to write: a Postgres URL (a secret), its default schema, and which source tables."""
+
+    url: SecretStr
+    schema: str = "public"
+    tables: tuple[str, ...] = ()
+
+    @classmethod
+    def resolve(cls, url: SecretStr | None, block: str | None, tables: Sequence[str] = ()) -> WriteBackTarget:
+        """From `--source-block` (a PostgresSource block) or `--source-url`."""
+        if block:
+            from blocks import PostgresSource
+
+            try:
+                source = PostgresSource.load(block)
+            except ValueError as exc:
+                raise OpsError(
+                    f"No PostgresSource block named {block!r}.", hint="create it in the Prefect UI"
+                ) from exc
+            return cls(url=source.url, schema=source.schema_name, tables=tuple(tables))
+        if url is None or not url.get_secret_value():
+            raise OpsError(
+                "Write-back needs the Postgres source.",
+                hint="pass --source-url postgresql://... or --source-block NAME",
+            )
+        return cls(url=url, tables=tuple(tables))
+
+
+def plan_tables(tables: Sequence[SourceTable], target: WriteBackTarget) -> list[tuple[SourceTable, str]]:
+    """(source table, Postgres table) pairs to write (pure).
+
+    Named tables are taken as given (`schema.table` or a table in the target's schema); otherwise every
+    source table extracted from this Postgres database (same URL, password aside) is written.
+    """
+    by_name = {t.name: t for t in tables}
+    if target.tables:
+        chosen = []
+        for name in target.tables:
+            short = name.rsplit(".", 1)[-1]
+            if short not in by_name:
+                raise OpsError(
+                    f"No source table {short!r} in the warehouse to write back.",
+                    hint="push it first; known tables: " + (", ".join(sorted(by_name)) or "none"),
+                )
+            chosen.append((by_name[short], name if "." in name else f"{target.schema}.{name}"))
+        return chosen
+    url = redact_url(target.url.get_secret_value())
+    return [(t, f"{target.schema}.{t.name}") for t in tables if t.source == url]
+
+
+def read_engagement(warehouse: Warehouse, table: SourceTable) -> list[tuple[Any, ...]]:
+    """(row key, engagement columns...) for every row of the table's engagement view."""
+    cols = ", ".join(quote_ident(c) for c in ENGAGEMENT_COLUMNS)
+    view = f"ops.{quote_ident(table.name + '_engagement')}"
+    with warehouse.connect(read_only=True) as con:
+        return con.execute(f"SELECT _row_key, {cols} FROM {view} WHERE _row_key IS NOT NULL").fetchall()
+
+
+@task(name="write_back_engagement", retries=0, cache_policy=NO_CACHE)
+def write_back_engagement(warehouse: Warehouse, target: WriteBackTarget) -> dict[str, int]:
+    """Write the engagement columns to the Postgres source tables, in one transaction.
+
+    Returns:
+        Rows updated per Postgres table.
+
+    Raises:
+        OpsError: no table to write, a table missing in Postgres, or a Postgres error (nothing written).
+    """
+    import psycopg
+
+    with warehouse.connect(read_only=True) as con:
+        tables = source_tables(con)
+    pairs = plan_tables(tables, target)
+    if not pairs:
+        raise OpsError(
+            "No source table in the warehouse was extracted from this Postgres database.",
+            hint="push a Postgres table first, or name it with --write-back-table",
+        )
+    data = {pg: (table, read_engagement(warehouse, table)) for table, pg in pairs}
+    updated: dict[str, int] = {}
+    try:
+        with psycopg.connect(target.url.get_secret_value(), connect_timeout=10) as pg, pg.transaction():
+            for pg_table, (table, rows) in data.items():
+                updated[pg_table] = _write_table(pg, pg_table, table, rows)
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise OpsError(
+            f"Write-back to Postgres failed, nothing was written: {first}",
+            hint="check the table exists and the user may ALTER and UPDATE it",
+        ) from None
+    return updated
+
+
+def _write_table(pg: Any, pg_table: str, table: SourceTable, rows: list[tuple[Any, ...]]) -> int:
+    from psycopg import sql
+
+    schema, name = pg_table.rsplit(".", 1)
+    target = sql.Identifier(schema, name)
+    if pg.execute("SELECT to_regclass(%s)", [f'"{schema}"."{name}"']).fetchone()[0] is None:
+        raise OpsError(
+            f"The Postgres table {pg_table} does not exist.", hint="name it with --write-back-table"
+        )
+    for column in ENGAGEMENT_COLUMNS:
+        pg.execute(
+            sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} " + PG_TYPES[column]).format(
+                target, sql.Identifier(column)
+            )
+        )
+    columns = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(PG_TYPES[c])) for c in ENGAGEMENT_COLUMNS
+    )
+    pg.execute(
+        sql.SQL("CREATE TEMP TABLE _ops_engagement (row_key text PRIMARY KEY, {}) ON COMMIT DROP").format(
+            columns
+        )
+    )
+    with pg.cursor().copy(
+        sql.SQL("COPY _ops_engagement (row_key, {}) FROM STDIN").format(
+            sql.SQL(", ").join(sql.Identifier(c) for c in ENGAGEMENT_COLUMNS)
+        )
+    ) as copy:
+        for row in rows:
+            copy.write_row([*row[:-1], list(row[-1] or [])])
+    if table.key_column:
+        match = sql.SQL("CAST(t.{} AS text) = e.row_key").format(sql.Identifier(table.key_column))
+    else:
+        match = sql.SQL("lower(trim(t.{})) = e.row_key").format(sql.Identifier(table.email_column or "email"))
+    sets = sql.SQL(", ").join(sql.SQL("{0} = e.{0}").format(sql.Identifier(c)) for c in ENGAGEMENT_COLUMNS)
+    changed = sql.SQL(" OR ").join(
+        sql.SQL("t.{0} IS DISTINCT FROM e.{0}").format(sql.Identifier(c)) for c in ENGAGEMENT_COLUMNS
+    )
+    cur = pg.execute(
+        sql.SQL("UPDATE {} AS t SET {} FROM _ops_engagement e WHERE {} AND ({})").format(
+            target, sets, match, changed
+        )
+    )
+    pg.execute("DROP TABLE _ops_engagement")
+    return int(cur.rowcount)

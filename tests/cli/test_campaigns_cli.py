@@ -1,0 +1,232 @@
+"""`ops-instantly campaigns ...` and `accounts` in-process against the sandbox over real HTTP."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from instantly_client import InstantlyClient, NotFoundError
+from tests.cli._cli_helpers import assert_one_line_error, run_cli
+
+EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "campaign.yaml")
+MY_COMMANDS = [
+    ["campaigns"],
+    *[
+        ["campaigns", c]
+        for c in ("list", "show", "create", "update", "activate", "pause", "delete", "duplicate")
+    ],
+    ["campaigns", "validate"],
+    ["accounts"],
+    ["login"],
+    ["connect-table"],
+    ["connections"],
+    ["report"],
+]
+
+
+@pytest.fixture
+def env(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("INSTANTLY_API_KEY", "sandbox-key")
+    monkeypatch.setenv("INSTANTLY_BASE_URL", sandbox.base_url)
+    return sandbox
+
+
+@pytest.fixture
+def client(env: Any) -> Any:
+    with InstantlyClient(api_key="sandbox-key", base_url=env.base_url) as c:
+        yield c
+
+
+def _id(text: str) -> str:
+    match = re.search(r"\(([0-9a-f-]{36})", text)
+    assert match, text
+    return match.group(1)
+
+
+@pytest.mark.parametrize("command", MY_COMMANDS, ids=" ".join)
+def test_every_command_help_has_an_example(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    result = run_cli(capsys, *command, "--help")
+    assert result.code == 0
+    assert "Example: ops-instantly" in result.out
+
+
+def test_campaign_commands_round_trip_through_the_sandbox(
+    env: Any, client: Any, prefect_harness: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    created = run_cli(capsys, "campaigns", "create", "--file", EXAMPLE)
+    assert created.code == 0, created.err
+    cid = _id(created.out)
+    campaign = client.campaigns.get(cid)
+    assert (campaign.name, campaign.status, campaign.daily_limit) == ("Q3 founders outreach", 0, 50)
+    assert len(campaign.sequences[0]["steps"]) == 3
+    assert campaign.campaign_schedule["schedules"][0]["timezone"] == "America/Detroit"
+
+    listed = run_cli(capsys, "campaigns", "list")
+    assert (
+        listed.code == 0
+        and cid in listed.out
+        and "Q3 founders outreach" in listed.out
+        and "Draft" in listed.out
+    )
+
+    updated = run_cli(
+        capsys, "campaigns", "update", "Q3 founders outreach", "--daily-limit", "80", "--days", "mon-wed",
+        "--no-open-tracking",
+    )  # fmt: skip
+    assert updated.code == 0, updated.err
+    campaign = client.campaigns.get(cid)
+    assert campaign.daily_limit == 80 and campaign.open_tracking is False
+    schedule = campaign.campaign_schedule["schedules"][0]
+    assert schedule["days"] == {
+        "0": False,
+        "1": True,
+        "2": True,
+        "3": True,
+        "4": False,
+        "5": False,
+        "6": False,
+    }
+    assert schedule["timing"] == {"from": "09:00", "to": "17:00"}  # unchanged parts kept
+
+    shown = run_cli(capsys, "campaigns", "show", cid)
+    assert shown.code == 0 and "mon,tue,wed" in shown.out and "09:00-17:00" in shown.out
+
+    assert run_cli(capsys, "campaigns", "activate", cid).code == 0
+    assert client.campaigns.get(cid).status == 1
+    assert run_cli(capsys, "campaigns", "pause", "Q3 founders outreach").code == 0
+    assert client.campaigns.get(cid).status == 2
+
+    validated = run_cli(capsys, "campaigns", "validate", "Q3 founders outreach")
+    assert validated.code == 0
+    assert f"'Q3 founders outreach' ({cid}) is Paused; leads 0, contacted 0, replies 0" in validated.out
+
+    copied = run_cli(capsys, "campaigns", "duplicate", cid, "--name", "Q4 founders")
+    assert copied.code == 0, copied.err
+    copy_id = _id(copied.out)
+    assert copy_id != cid and client.campaigns.get(copy_id).name == "Q4 founders"
+
+    deleted = run_cli(capsys, "campaigns", "delete", copy_id, "--yes")
+    assert deleted.code == 0, deleted.err
+    with pytest.raises(NotFoundError):
+        client.campaigns.get(copy_id)
+    assert [c.id for c in client.campaigns.list()] == [cid]
+
+
+def test_delete_asks_first_and_keeps_the_campaign_on_no(
+    env: Any, client: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schedule = {
+        "name": "s",
+        "timing": {"from": "09:00", "to": "17:00"},
+        "days": {"1": True},
+        "timezone": "America/Chicago",
+    }
+    cid = client.campaigns.create({"name": "Keep me", "campaign_schedule": {"schedules": [schedule]}}).id
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    result = run_cli(capsys, "campaigns", "delete", "Keep me")
+    assert result.code != 0 and "Delete campaign 'Keep me'" in result.out
+    assert client.campaigns.get(cid).name == "Keep me"
+
+
+def test_accounts_lists_status_warmup_and_daily_limit(
+    env: Any, client: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    accounts = list(client.accounts.list())
+    assert accounts, "the sandbox seeds sending accounts"
+    result = run_cli(capsys, "accounts")
+    assert result.code == 0, result.err
+    for account in accounts:
+        assert account.email in result.out
+    assert "warmup" in result.out and "daily limit" in result.out
+
+
+# -- bad input: one line, non-zero exit, never a traceback -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (
+            ["campaigns", "create", "--file", EXAMPLE, "--timezone", "America/New_York"],
+            [
+                "Timezone 'America/New_York' is not in Instantly's list;",
+                "use 'America/Detroit' (same UTC offset)",
+            ],
+        ),
+        (
+            ["campaigns", "update", "anything", "--timezone", "Europe/London"],
+            ["use 'Europe/Isle_of_Man'"],
+        ),
+        (
+            ["campaigns", "create", "--name", "x", "--timezone", "America/Chicago", "--days", "funday"],
+            ["funday"],
+        ),
+        (
+            ["campaigns", "create", "--file", "/nonexistent/campaign.yaml"],
+            ["Cannot read /nonexistent/campaign.yaml"],
+        ),
+        (["campaigns", "validate", "No such campaign"], ["no campaign named 'No such campaign'"]),
+        (["campaigns", "show", "019a0000-0000-7000-8000-000000000000"], ["not found"]),
+        (["campaigns", "activate", "No such campaign"], ["no campaign named"]),
+        (["campaigns", "delete", "No such campaign", "--yes"], ["no campaign named"]),
+        (["connect-table", "--table", "ops.t", "--campaign", "No such campaign"], ["no campaign named"]),
+        (["report", "--warehouse", "/nonexistent/w.duckdb"], ["No warehouse at /nonexistent/w.duckdb"]),
+        (["campaigns", "update", "x"], ["Nothing to update"]),
+    ],
+)
+def test_bad_input_is_one_line_and_a_non_zero_exit(
+    env: Any, args: list[str], fragments: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert_one_line_error(run_cli(capsys, *args), *fragments)
+
+
+def test_bad_yaml_file_is_one_line(env: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [oops\nschedule: {\n")
+    assert_one_line_error(
+        run_cli(capsys, "campaigns", "create", "--file", str(bad)), "is not valid YAML at line"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "fragments"),
+    [
+        ("wrong-key", ["rejected the API key", "HTTP 401"]),
+        ("sandbox-unpaid", ["no active paid plan", "HTTP 402"]),
+    ],
+)
+def test_api_refusals_are_explained_in_words(
+    env: Any,
+    key: str,
+    fragments: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("INSTANTLY_API_KEY", key)
+    for args in (["campaigns", "list"], ["accounts"], ["campaigns", "validate", "x"]):
+        assert_one_line_error(run_cli(capsys, *args), *fragments)
+
+
+def test_missing_scope_inside_a_flow_is_one_line_without_traceback(
+    env: Any, prefect_harness: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("INSTANTLY_API_KEY", "sandbox-readonly-1")  # reads pass, writes get 403
+    result = run_cli(capsys, "campaigns", "create", "--file", EXAMPLE)
+    assert_one_line_error(result, "lacks the scope", "HTTP 403")
+
+
+def test_missing_block_is_one_line(prefect_harness: None, capsys: pytest.CaptureFixture[str]) -> None:
+    result = run_cli(capsys, "campaigns", "list", "--credentials", "no-such-block")
+    assert_one_line_error(result, "No InstantlyCredentials block named 'no-such-block'")
+
+
+def test_no_reachable_prefect_api_is_one_line(env: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        result = run_cli(capsys, "campaigns", "pause", "anything-at-all", "--credentials", "default")
+    assert_one_line_error(result, "No reachable Prefect API at http://127.0.0.1:9/api")

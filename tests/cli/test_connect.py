@@ -1,0 +1,95 @@
+"""`ops-instantly connect-table` and `connections`: campaigns are checked, then recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from instantly_client import InstantlyClient
+from tests.cli._cli_helpers import assert_one_line_error, run_cli
+from warehouse.connections import list_connections
+from warehouse.db import Warehouse
+
+SCHEDULE = {
+    "name": "s",
+    "timing": {"from": "09:00", "to": "17:00"},
+    "days": {"1": True},
+    "timezone": "America/Chicago",
+}
+
+
+@pytest.fixture
+def campaigns(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.setenv("INSTANTLY_API_KEY", "sandbox-key")
+    monkeypatch.setenv("INSTANTLY_BASE_URL", sandbox.base_url)
+    with InstantlyClient(api_key="sandbox-key", base_url=sandbox.base_url) as client:
+        return {
+            name: str(
+                client.campaigns.create({"name": name, "campaign_schedule": {"schedules": [SCHEDULE]}}).id
+            )
+            for name in ("Founders", "Agencies")
+        }
+
+
+def test_connect_table_records_each_validated_campaign(
+    campaigns: dict[str, str], warehouse_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("fields:\n  email: Work Email\nexclude: [Notes]\n")
+    result = run_cli(
+        capsys, "connect-table", "--table", "ops.prospects", "--campaign", "Founders",
+        "--campaign", campaigns["Agencies"], "--key", "id", "--mapping", str(mapping),
+        "--warehouse", str(warehouse_path),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert (
+        "connected ops.prospects -> 'Founders'" in result.out
+        and "leads 0, contacted 0, replies 0" in result.out
+    )
+
+    with Warehouse(warehouse_path).connect(read_only=True) as con:
+        rows = list_connections(con)
+    assert [(c.table_name, c.campaign_name, c.campaign_id) for c in rows] == [
+        ("ops.prospects", "Agencies", campaigns["Agencies"]),
+        ("ops.prospects", "Founders", campaigns["Founders"]),
+    ]
+    assert rows[0].key_column == "id" and rows[0].mapping == {
+        "fields": {"email": "Work Email"},
+        "exclude": ["Notes"],
+    }
+
+    listed = run_cli(capsys, "connections", "--warehouse", str(warehouse_path))
+    assert listed.code == 0 and "2 connection(s)" in listed.out and campaigns["Founders"] in listed.out
+
+    removed = run_cli(
+        capsys, "connections", "--table", "ops.prospects", "--remove", "--campaign", "Founders",
+        "--warehouse", str(warehouse_path),
+    )  # fmt: skip
+    assert removed.code == 0 and "removed 1 connection(s)" in removed.out
+    with Warehouse(warehouse_path).connect(read_only=True) as con:
+        assert [c.campaign_name for c in list_connections(con)] == ["Agencies"]
+
+
+def test_an_unknown_campaign_connects_nothing(
+    campaigns: dict[str, str], warehouse_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run_cli(
+        capsys, "connect-table", "--table", "ops.prospects", "--campaign", "Founders", "--campaign", "Nope",
+        "--warehouse", str(warehouse_path),
+    )  # fmt: skip
+    assert_one_line_error(result, "no campaign named 'Nope'")
+    assert not warehouse_path.exists()  # checked before anything is written
+
+
+def test_a_bad_mapping_file_is_one_line(
+    campaigns: dict[str, str], warehouse_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("colums: {}\n")
+    result = run_cli(
+        capsys, "connect-table", "--table", "t", "--campaign", "Founders", "--mapping", str(mapping),
+        "--warehouse", str(warehouse_path),
+    )  # fmt: skip
+    assert_one_line_error(result, "colums")

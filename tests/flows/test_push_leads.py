@@ -1,0 +1,269 @@
+"""The push_leads flow end to end: real Prefect (test harness), the sandbox over HTTP, DuckDB and Postgres."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flows.push_leads import PushParams, push_leads
+from ops_instantly._paths import REPO_ROOT
+from tests.cli._cli_helpers import assert_one_line_error, run_cli
+from tests.tasks.push_helpers import (
+    HEADER,
+    MessyTable,
+    assert_campaign_matches,
+    campaign_leads,
+    make_campaign,
+    messy_table,
+    query,
+    request_count,
+    set_faults,
+    write_csv,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::UserWarning")]
+
+
+@pytest.fixture
+def env(prefect_harness: None, sandbox: Any, warehouse_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """INSTANTLY_* pointing at the sandbox and OPS_WAREHOUSE at a fresh file."""
+    monkeypatch.setenv("INSTANTLY_API_KEY", sandbox.api_key)
+    monkeypatch.setenv("INSTANTLY_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("OPS_WAREHOUSE", str(warehouse_path))
+    return sandbox
+
+
+def outcomes(path: Path, run_id: str) -> dict[str, int]:
+    rows = query(path, "SELECT outcome, count(*) FROM ops.push_results WHERE run_id = ? GROUP BY 1", [run_id])
+    return dict(rows)
+
+
+def check_results(path: Path, run_id: str, table: MessyTable) -> None:
+    """Every source row has exactly one outcome; every row not created says why."""
+    assert outcomes(path, run_id) == {
+        "created": len(table.expected),
+        "invalid": table.invalid,
+        "duplicate": table.duplicates,
+    }
+    missing_reason = query(path, "SELECT count(*) FROM ops.push_results WHERE run_id = ? AND outcome <> 'created' "
+                           "AND (reason IS NULL OR reason = '')", [run_id])  # fmt: skip
+    assert missing_reason == [(0,)]
+    lead_ids = query(path, "SELECT count(DISTINCT lead_id) FROM ops.push_results WHERE run_id = ? "
+                     "AND outcome = 'created'", [run_id])  # fmt: skip
+    assert lead_ids == [(len(table.expected),)]
+
+
+def test_a_messy_csv_lands_exactly_once_and_reruns_send_only_changes(
+    env: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    campaign = make_campaign(env, "Q3 founders")
+    table = messy_table(10_000)
+    csv = write_csv(tmp_path / "Ops Leads.csv", table)
+
+    first = push_leads(PushParams(source=str(csv), campaigns=["Q3 founders"]))
+
+    assert first["table"] == "ops_leads" and first["rows"] == 10_000
+    assert_campaign_matches(campaign_leads(env, campaign), table)
+    check_results(warehouse_path, first["run_id"], table)
+    invalid = query(warehouse_path, "SELECT reason FROM ops.push_results WHERE outcome = 'invalid' ORDER BY 1")
+    assert any("missing email" in r for (r,) in invalid) and any("invalid email" in r for (r,) in invalid)
+    assert query(warehouse_path, "SELECT status FROM ops.sync_runs WHERE run_id = ?", [first["run_id"]]) == [
+        ("completed",)
+    ]
+
+    adds = request_count(env)
+    second = push_leads(PushParams(source=str(csv), campaigns=[campaign]))
+    assert request_count(env) == adds  # no lead sent
+    assert second["campaigns"][0]["counts"]["unchanged"] == len(table.expected)
+
+    changed = next(iter(table.expected.values()))
+    changed["Job Title"] = "Chief Everything Officer"
+    write_csv(csv, table)
+    third = push_leads(PushParams(source=str(csv), campaigns=[campaign]))
+    assert request_count(env) == adds
+    assert request_count(env, "PATCH /api/v2/leads/{id}") == 1
+    assert third["campaigns"][0]["counts"]["updated"] == 1
+    assert_campaign_matches(campaign_leads(env, campaign), table)
+
+
+@pytest.fixture
+def pg_messy(postgres_url: str) -> Iterator[tuple[str, MessyTable]]:
+    """The messy rows in a real, uniquely named Postgres table (typed: date, text[], integer)."""
+    import psycopg
+
+    name = f"push_flow_{uuid.uuid4().hex[:10]}"
+    table = messy_table(10_000, seed=2)
+    columns = ", ".join(f'"{c}" {t}' for c, t in zip(HEADER, ["text"] * 5 + ["date", "text[]", "integer", "text"],
+                                                    strict=True))  # fmt: skip
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute(f"CREATE TABLE {name} ({columns})")
+        with con.cursor().copy(f"COPY {name} FROM STDIN") as copy:
+            for row in table.rows:
+                copy.write_row([row[c] for c in HEADER])
+    yield name, table
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def test_the_same_rows_from_postgres_land_exactly_once(
+    env: Any, postgres_url: str, pg_messy: tuple[str, MessyTable], warehouse_path: Path
+) -> None:
+    name, table = pg_messy
+    campaign = make_campaign(env, "From Postgres")
+    result = push_leads(PushParams(source=postgres_url, table=name, campaigns=[campaign]))
+    assert_campaign_matches(campaign_leads(env, campaign), table)
+    check_results(warehouse_path, result["run_id"], table)
+    assert query(warehouse_path, "SELECT source FROM ops.source_tables WHERE table_name = ?", [name]) == [
+        (postgres_url,)
+    ]
+
+
+def test_faults_during_the_flow_leave_every_lead_exactly_once(env: Any, tmp_path: Path, warehouse_path: Path) -> None:
+    campaign = make_campaign(env, "Faulty")
+    table = messy_table(3_000, seed=3)
+    csv = write_csv(tmp_path / "faulty.csv", table)
+    set_faults(env, fail_rate=0.1, reset_rate=0.1, timeout_rate=0.1, timeout_seconds=1.0,
+               path_prefix="/api/v2/leads")  # fmt: skip
+    result = push_leads(PushParams(source=str(csv), campaigns=[campaign], batch_size=200, timeout=0.5))
+    set_faults(env, fail_rate=0, reset_rate=0, timeout_rate=0)
+    assert_campaign_matches(campaign_leads(env, campaign), table)
+    check_results(warehouse_path, result["run_id"], table)
+
+
+def test_one_table_to_two_campaigns_with_skip_if_none(env: Any, tmp_path: Path) -> None:
+    first, second = make_campaign(env, "One"), make_campaign(env, "Two")
+    table = messy_table(500, seed=4)
+    csv = write_csv(tmp_path / "two.csv", table)
+    result = push_leads(PushParams(source=str(csv), campaigns=["One", second], skip_if="none"))
+    assert [c["name"] for c in result["campaigns"]] == ["One", "Two"]
+    assert result["skip_hint"] is None
+    assert_campaign_matches(campaign_leads(env, first), table)
+    assert_campaign_matches(campaign_leads(env, second), table)
+
+
+def test_a_dry_run_shows_the_mapping_and_sends_nothing(env: Any, tmp_path: Path, warehouse_path: Path) -> None:
+    make_campaign(env, "Dry")
+    table = messy_table(300, seed=5)
+    csv = write_csv(tmp_path / "dry.csv", table)
+    result = push_leads(PushParams(source=str(csv), campaigns=["Dry"], dry_run=True))
+    assert ("Email Address", "email") in [tuple(m) for m in result["mapping"]]
+    assert ("Notes (internal)", "custom_variables.notes_internal") in [tuple(m) for m in result["mapping"]]
+    assert result["validation"] == {"valid": len(table.expected), "invalid": table.invalid,
+                                    "duplicate": table.duplicates}  # fmt: skip
+    assert len(result["payloads"]) == 3 and result["payloads"][0]["email"] == next(iter(table.expected))
+    assert request_count(env) == 0 and request_count(env, "GET /api/v2/campaigns") == 0
+    assert query(warehouse_path, "SELECT count(*) FROM ops.push_ledger") == [(0,)]
+
+
+# -- bad input: one line, non-zero exit, nothing sent -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "extra", "fragments"),
+    [
+        ("nomail.csv", "name,company\nA,B\n", [], ["No email column", "name, company"]),
+        ("empty.csv", "", [], ["is empty"]),
+        ("header.csv", "email,name\n", [], ["has no rows"]),
+        ("ok.csv", "email\na@x.co\n", ["--campaign", "No such campaign"], ["Unknown campaign 'No such campaign'"]),
+        ("ok.csv", "email\na@x.co\n", ["--mapping", "MAPPING"], ["Invalid mapping file", "unknown key(s) colums"]),
+        ("ok.csv", "email\na@x.co\n", ["--skip-if", "always"], ["--skip-if 'always'"]),
+    ],
+)
+def test_bad_input_is_one_line_and_sends_nothing(
+    env: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    content: str,
+    extra: list[str],
+    fragments: list[str],
+) -> None:
+    make_campaign(env, "Real")
+    path = tmp_path / name
+    path.write_text(content)
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("colums: {}\n")
+    args = [a.replace("MAPPING", str(mapping)) for a in extra]
+    if "--campaign" not in args:
+        args += ["--campaign", "Real"]
+    result = run_cli(capsys, "push", "--source", str(path), *args)
+    assert_one_line_error(result, *fragments)
+    assert request_count(env) == 0
+
+
+def test_an_unreachable_postgres_is_one_line_and_hides_the_password(
+    env: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_campaign(env, "Real")
+    url = "postgresql://postgres:hunter2@127.0.0.1:1/test"
+    result = run_cli(capsys, "push", "--source", url, "--table", "leads", "--campaign", "Real")
+    assert_one_line_error(result, "Cannot connect to Postgres", "postgresql://postgres@127.0.0.1:1/test")
+    assert "hunter2" not in result.err + result.out
+    assert request_count(env) == 0
+
+
+# -- kill -9 at random points, then re-run: still exactly once --------------------------------------------
+
+
+def _push_process(env: dict[str, str], csv: Path, campaign: str) -> subprocess.Popen[bytes]:
+    code = "from ops_instantly.cli import main; main()"
+    return subprocess.Popen(
+        [sys.executable, "-c", code, "push", "--source", str(csv), "--campaign", campaign, "--batch-size", "100"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_killing_the_push_at_random_points_never_duplicates_or_loses_a_lead(
+    prefect_harness: None, sandbox: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    campaign = make_campaign(sandbox, "Kill me")
+    table = messy_table(3_000, seed=6)
+    csv = write_csv(tmp_path / "kill.csv", table)
+    set_faults(sandbox, latency_ms=150, latency_jitter_ms=100)
+    env = {
+        **os.environ,
+        "INSTANTLY_API_KEY": sandbox.api_key,
+        "INSTANTLY_BASE_URL": sandbox.base_url,
+        "INSTANTLY_RATE_PER_SECOND": "6",  # ~29 bulk adds take ~5 s: room to kill mid-push
+        "OPS_WAREHOUSE": str(warehouse_path),
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    seed = int(os.environ.get("OPS_KILL_SEED", time.time_ns() % 10_000))
+    rng = random.Random(seed)
+    kills = []
+    for _ in range(3):
+        adds_before = request_count(sandbox)
+        proc = _push_process(env, csv, campaign)
+        # Wait for the push to start sending, then kill it after a random further delay.
+        deadline = time.monotonic() + 60
+        while request_count(sandbox) == adds_before and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 2.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        kills.append((len(campaign_leads(sandbox, campaign)), proc.returncode))
+    final = _push_process(env, csv, campaign)
+    _, err = final.communicate(timeout=120)
+    assert final.returncode == 0, err.decode()[-2000:]
+    context = f"seed={seed} leads after each kill={kills}"
+    assert kills[0][0] < len(table.expected), context  # the first kill really interrupted the push
+    print(context)
+    assert_campaign_matches(campaign_leads(sandbox, campaign), table)
+    open_rows = query(warehouse_path, "SELECT count(*) FROM ops.push_ledger WHERE state <> 'done'")
+    assert open_rows == [(0,)], context

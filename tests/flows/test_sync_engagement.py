@@ -1,0 +1,373 @@
+"""The sync_engagement flow end to end: sandbox over HTTP, real DuckDB, real Postgres, real Prefect runs."""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from datetime import timedelta
+
+import duckdb
+import httpx
+import pytest
+
+from flows.push_leads import PushParams, push_leads
+from flows.sync_engagement import SyncParams, sync_engagement
+from instantly_client import InstantlyClient
+from tasks.engagement import email_status, most_advanced_email_status
+from tasks.pull_transform import parse_timestamp
+from tests.instantly_sandbox.helpers import schedule, sequence
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+LEAD_FIELDS = (
+    "status",
+    "lt_interest_status",
+    "email_open_count",
+    "email_reply_count",
+    "email_click_count",
+    "timestamp_last_contact",
+    "timestamp_last_open",
+    "timestamp_last_reply",
+    "timestamp_last_click",
+    "timestamp_updated",
+)
+DAILY_FIELDS = ("sent", "opened", "unique_opened", "replies", "unique_replies", "clicks", "unique_clicks")
+
+
+@pytest.fixture
+def env(sandbox, monkeypatch):
+    monkeypatch.setenv("INSTANTLY_API_KEY", sandbox.api_key)
+    monkeypatch.setenv("INSTANTLY_BASE_URL", sandbox.base_url)
+    return sandbox
+
+
+@pytest.fixture
+def client(env):
+    with InstantlyClient(api_key=env.api_key, base_url=env.base_url) as client:
+        yield client
+
+
+def _campaign(client, name, leads):
+    campaign = client.campaigns.create(
+        {"name": name, "campaign_schedule": schedule(), "sequences": sequence(2, 3)}
+    )
+    if leads:
+        client.leads.add(campaign_id=campaign.id, leads=[{"email": e} for e in leads])
+    return campaign
+
+
+def _advance(sandbox, days):
+    httpx.post(f"{sandbox.url}/_sandbox/advance", json={"days": days}, timeout=120).raise_for_status()
+
+
+def _sql(path, query, params=None):
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(query, params or []).fetchall()
+
+
+@pytest.fixture
+def three_weeks(env, client):
+    """Two active campaigns, 21 simulated days later."""
+    a = _campaign(client, "Alpha", [f"a{i}@alpha{i % 5}.com" for i in range(40)])
+    b = _campaign(client, "Beta", [f"b{i}@beta.io" for i in range(25)])
+    for campaign in (a, b):
+        client.campaigns.activate(campaign.id)
+    _advance(env, 21)
+    return a, b
+
+
+def test_sync_numbers_equal_the_sandboxs_after_three_weeks(three_weeks, client, warehouse_path):
+    result = sync_engagement(SyncParams(warehouse_path=str(warehouse_path)))
+
+    api_leads = {lead.id: lead for c in three_weeks for lead in client.leads.list(campaign=c.id)}
+    rows = _sql(warehouse_path, f"SELECT id, {', '.join(LEAD_FIELDS)}, email_status FROM instantly.leads")
+    assert len(rows) == len(api_leads) == 65
+    for row in rows:
+        lead = api_leads[row[0]]
+        expected = [getattr(lead, f) for f in LEAD_FIELDS]
+        expected = [
+            parse_timestamp(v) if f.startswith("timestamp") else v
+            for f, v in zip(LEAD_FIELDS, expected, strict=True)
+        ]
+        assert list(row[1:-1]) == expected
+        assert row[-1] == email_status(lead.model_dump())
+    assert any(r[4] for r in rows), "three weeks should bring some replies"
+
+    for campaign in three_weeks:
+        api_daily = client.analytics.daily(
+            campaign_id=campaign.id, start_date="2000-01-01", end_date=result.as_of + timedelta(days=1)
+        )
+        got = _sql(
+            warehouse_path,
+            f"SELECT date, {', '.join(DAILY_FIELDS)} FROM instantly.campaign_daily_analytics"
+            " WHERE campaign_id = ? ORDER BY date",
+            [campaign.id],
+        )
+        assert got == [
+            (parse_timestamp(d.date + "T00:00:00Z").date(), *(getattr(d, f) for f in DAILY_FIELDS))
+            for d in api_daily
+        ]
+        [totals] = client.analytics.campaigns(ids=[campaign.id])
+        snapshot = _sql(
+            warehouse_path,
+            "SELECT emails_sent_count, open_count, reply_count, link_click_count, leads_count, snapshot_date"
+            " FROM instantly.campaign_analytics WHERE campaign_id = ?",
+            [campaign.id],
+        )
+        assert snapshot == [
+            (totals.emails_sent_count, totals.open_count, totals.reply_count, totals.link_click_count,
+             totals.leads_count, result.as_of)
+        ]  # fmt: skip
+        sums = _sql(
+            warehouse_path,
+            "SELECT sum(sent), sum(opened), sum(replies), sum(clicks) FROM instantly.campaign_daily_analytics"
+            " WHERE campaign_id = ?",
+            [campaign.id],
+        )
+        assert sums == [
+            (totals.emails_sent_count, totals.open_count, totals.reply_count, totals.link_click_count)
+        ]
+
+    replies = _sql(
+        warehouse_path, "SELECT count(*), count(body_text), count(DISTINCT lead_id) FROM instantly.emails"
+    )
+    api_replies = list(client.emails.list(email_type="received"))
+    assert replies[0][0] == len(api_replies) > 0
+    assert replies[0][1] == replies[0][0]
+    run = _sql(warehouse_path, "SELECT flow, status, counts->>'$.leads.inserted' FROM ops.sync_runs")
+    assert run == [("sync-engagement", "completed", "65")]
+
+
+def _snapshot(path):
+    tables = ["campaigns", "leads", "campaign_analytics", "campaign_daily_analytics", "emails"]
+    return {t: sorted(_sql(path, f"SELECT * FROM instantly.{t}"), key=str) for t in tables}
+
+
+def test_a_second_sync_adds_nothing_and_changes_nothing_that_did_not_change(three_weeks, env, warehouse_path):
+    params = SyncParams(warehouse_path=str(warehouse_path))
+    sync_engagement(params)
+    before = _snapshot(warehouse_path)
+    second = sync_engagement(params)
+    assert _snapshot(warehouse_path) == before  # same rows, same _loaded_at and _run_id
+    for table in ("leads", "campaign_daily_analytics", "campaigns"):
+        assert second.counts[table]["inserted"] == second.counts[table]["updated"] == 0
+
+    # Two more simulated days: only what changed is rewritten, stamped with the third run.
+    _advance(env, 2)
+    third = sync_engagement(params)
+    after = _sql(warehouse_path, "SELECT _run_id, count(*) FROM instantly.leads GROUP BY ALL")
+    changed = dict(after).get(third.run_id, 0)
+    assert changed == third.counts["leads"]["updated"]
+    assert sum(n for _, n in after) == 65
+    dupes = _sql(
+        warehouse_path,
+        "SELECT count(*) - count(DISTINCT (campaign_id, date)) FROM instantly.campaign_daily_analytics",
+    )
+    assert dupes == [(0,)]
+    assert [r[0] for r in _sql(warehouse_path, "SELECT status FROM ops.sync_runs ORDER BY started_at")] == [
+        "completed"
+    ] * 3
+
+
+def _write_csv(path, rows):
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "email", "name"])
+        writer.writerows(rows)
+
+
+def _expected_engagement(client, campaigns):
+    """Per normalised email, from the API: (email status, reply count, open count, campaign names)."""
+    leads = {}
+    for campaign in campaigns:
+        for lead in client.leads.list(campaign=campaign.id):
+            leads.setdefault(lead.email.lower(), []).append((campaign.name, lead))
+    out = {}
+    for email, found in leads.items():
+        out[email] = (
+            most_advanced_email_status(email_status(lead.model_dump()) for _, lead in found),
+            sum(lead.email_reply_count for _, lead in found),
+            sum(lead.email_open_count for _, lead in found),
+            sorted(name for name, _ in found),
+        )
+    return out
+
+
+def test_a_table_pushed_to_two_campaigns_gets_one_engagement_row_per_source_row(
+    env, client, warehouse_path, tmp_path
+):
+    a = _campaign(client, "North", [])
+    b = _campaign(client, "South", [])
+    source = tmp_path / "prospects.csv"
+    _write_csv(source, [(i, f"P{i}@Prospects.io", f"P{i}") for i in range(30)])
+    push_leads(
+        PushParams(
+            source=str(source),
+            key="id",
+            campaigns=[a.id, b.id],
+            skip_if="none",
+            warehouse=str(warehouse_path),
+        )
+    )
+    client.campaigns.activate(a.id)
+    client.campaigns.activate(b.id)
+    _advance(env, 14)
+    sync_engagement(SyncParams(warehouse_path=str(warehouse_path)))
+
+    rows = _sql(
+        warehouse_path,
+        "SELECT id, email, name, instantly_email_status, instantly_reply_count, instantly_open_count,"
+        " instantly_campaigns, instantly_lead_id FROM ops.prospects_engagement ORDER BY id",
+    )
+    expected = _expected_engagement(client, [a, b])
+    assert sorted(int(r[0]) for r in rows) == list(range(30))  # the CSV's columns arrive as text
+    for row in rows:
+        assert row[3:7] == expected[row[1].lower()]
+        assert row[7] is not None
+    per_campaign = _sql(
+        warehouse_path,
+        "SELECT count(*), count(DISTINCT (id, instantly_campaign_id)), min(instantly_link)"
+        " FROM ops.prospects_engagement_by_campaign",
+    )
+    assert per_campaign == [(60, 60, "ledger")]
+
+
+def test_postgres_source_gets_its_engagement_columns_written_back(env, client, warehouse_path, postgres_url):
+    import psycopg
+
+    table = f"people_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as pg:
+        pg.execute(f"CREATE TABLE {table} (id integer PRIMARY KEY, email text, name text)")
+        pg.execute(
+            f"INSERT INTO {table} SELECT g, 'w' || g || '@writeback.dev', 'W' || g"
+            " FROM generate_series(1, 20) g"
+        )
+    try:
+        campaign = _campaign(client, "Writeback", [])
+        push_leads(
+            PushParams(
+                source=postgres_url,
+                table=table,
+                key="id",
+                campaigns=[campaign.id],
+                warehouse=str(warehouse_path),
+            )
+        )
+        client.campaigns.activate(campaign.id)
+        _advance(env, 10)
+        params = SyncParams(warehouse_path=str(warehouse_path), write_back=True, source_url=postgres_url)
+        result = sync_engagement(params)
+        assert result.counts["write_back"] == {f"public.{table}": 20}
+        view = _sql(
+            warehouse_path,
+            "SELECT id, instantly_email_status, instantly_reply_count, instantly_open_count,"
+            f" instantly_lead_id, instantly_campaigns FROM ops.{table}_engagement ORDER BY id",
+        )
+        with psycopg.connect(postgres_url) as pg:
+            written = pg.execute(
+                f"SELECT id, instantly_email_status, instantly_reply_count, instantly_open_count,"
+                f" instantly_lead_id, instantly_campaigns FROM {table} ORDER BY id"
+            ).fetchall()
+        assert written == view
+        assert {r[5][0] for r in written} == {"Writeback"}
+        # Nothing changed: a second write-back updates no row.
+        assert sync_engagement(params).counts["write_back"] == {f"public.{table}": 0}
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as pg:
+            pg.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "words"),
+    [
+        ({"campaigns": ["No such campaign"]}, "NotFoundError", "No such campaign"),
+        ({"key": "expired-key"}, "AuthenticationError", "401"),
+        ({"key": "sandbox-unpaid-workspace"}, "PaymentRequiredError", "402"),
+    ],
+)
+def test_bad_input_fails_in_one_line_and_leaves_the_warehouse_as_it_was(
+    three_weeks, monkeypatch, warehouse_path, change, error, words
+):
+    sync_engagement(SyncParams(warehouse_path=str(warehouse_path)))
+    before = _snapshot(warehouse_path)
+    if "key" in change:
+        monkeypatch.setenv("INSTANTLY_API_KEY", change["key"])
+    with pytest.raises(Exception) as info:
+        sync_engagement(SyncParams(warehouse_path=str(warehouse_path), campaigns=change.get("campaigns", [])))
+    assert type(info.value).__name__ == error
+    assert words in str(info.value) and "\n" not in str(info.value)
+    assert _snapshot(warehouse_path) == before
+    status, message = _sql(warehouse_path, "SELECT status, message FROM ops.sync_runs ORDER BY started_at")[
+        -1
+    ]
+    assert status == "failed" and words in message
+
+
+def test_a_warehouse_locked_by_another_process_is_a_one_line_error(env, warehouse_path):
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(warehouse_path)!r}); print('ok', flush=True);"
+            " time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        with pytest.raises(Exception) as info:
+            sync_engagement(SyncParams(warehouse_path=str(warehouse_path), lock_timeout_seconds=0.5))
+        assert type(info.value).__name__ == "WarehouseLockedError"
+        assert "locked by another process" in str(info.value) and "\n" not in str(info.value)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_failed_load_rolls_back_every_table(warehouse_path):
+    from datetime import date
+
+    from tasks.load import load_sync
+    from tasks.pull import PulledData
+    from tasks.pull_transform import campaign_row, lead_row
+    from warehouse.db import Warehouse
+
+    warehouse = Warehouse(warehouse_path)
+    bad_daily = {"campaign_id": None, "date": date(2026, 3, 1), "_hash": "x"}  # violates NOT NULL
+    pulled = PulledData(
+        rows={
+            "campaigns": [campaign_row({"id": "c1", "name": "C"})],
+            "leads": [lead_row({"id": "L1", "campaign": "c1"})],
+            "campaign_daily_analytics": [bad_daily],
+        },
+        daily_ends={"c1": date(2026, 3, 1)},
+    )
+    with pytest.raises(Exception) as info:
+        load_sync.fn(warehouse, pulled, workspace="ws", run_id="r1")
+    assert "nothing was changed" in str(info.value)
+    counts = _sql(
+        warehouse_path,
+        "SELECT (SELECT count(*) FROM instantly.campaigns), (SELECT count(*) FROM instantly.leads),"
+        " (SELECT count(*) FROM instantly.sync_checkpoints)",
+    )
+    assert counts == [(0, 0, 0)]
+
+
+def test_cli_sync_prints_what_changed_and_fails_in_one_line(three_weeks, warehouse_path, capsys):
+    from ops_instantly.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["sync", "--warehouse", str(warehouse_path), "--lookback-days", "7"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert "instantly.leads: 65 new, 0 updated, 0 unchanged" in out
+
+    with pytest.raises(SystemExit) as failed:
+        main(["sync", "--warehouse", str(warehouse_path), "--campaign", "Nope"])
+    assert failed.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "Nope" in err and "\n" not in err

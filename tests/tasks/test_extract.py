@@ -1,0 +1,237 @@
+"""Extracting sources into ops.<table>: real files, real DuckDB, real Postgres."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from ops_instantly.errors import OpsError
+from tasks.extract import (
+    SourceSpec,
+    describe_source,
+    detect_encoding,
+    extract_source,
+    redact_url,
+    source_kind,
+    table_name_for,
+)
+from tasks.mapping import resolve_mapping
+from tests.tasks.push_helpers import query
+from warehouse.db import Warehouse
+
+
+def _extract(spec: SourceSpec, wh: Warehouse, key: str | None = None):  # type: ignore[no-untyped-def]
+    mapping = resolve_mapping(describe_source.fn(spec))
+    return mapping, extract_source.fn(spec, wh, email_column=mapping.email_column, key_column=key, run_id="r1")
+
+
+@pytest.mark.parametrize(
+    ("source", "kind"),
+    [
+        ("leads.csv", "csv"),
+        ("/x/Leads.TSV", "csv"),
+        ("a.csv.gz", "csv"),
+        ("a.parquet", "parquet"),
+        ("duckdb:///tmp/x.duckdb", "duckdb"),
+        ("x.duckdb", "duckdb"),
+        ("postgresql://u:p@h/db", "postgres"),
+        ("postgres://h/db", "postgres"),
+    ],
+)
+def test_source_kinds(source: str, kind: str) -> None:
+    assert source_kind(source) == kind
+
+
+def test_an_unknown_source_kind_is_a_one_line_error_without_the_password() -> None:
+    with pytest.raises(OpsError) as exc:
+        source_kind("mysql://u:secret@h/db")
+    assert "secret" not in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("spec", "name"),
+    [
+        (SourceSpec("data/Q3 Leads.csv"), "q3_leads"),
+        (SourceSpec("x.parquet", table="Override"), "override"),
+        (SourceSpec("postgresql://h/db", table="crm.Contacts"), "contacts"),
+        (SourceSpec("postgresql://h/db", query="select 1"), "query"),
+    ],
+)
+def test_table_names_are_snake_case(spec: SourceSpec, name: str) -> None:
+    assert table_name_for(spec) == name
+
+
+def test_redact_url_drops_only_the_password() -> None:
+    assert redact_url("postgresql://bob:s3cret@db.local:5433/crm?sslmode=require") == (
+        "postgresql://bob@db.local:5433/crm?sslmode=require"
+    )
+    assert redact_url("postgresql://bob@db/crm") == "postgresql://bob@db/crm"
+    assert redact_url("leads.csv") == "leads.csv"
+
+
+@pytest.mark.parametrize(
+    ("raw", "encoding"),
+    [
+        ("\ufeffemail\nä@x.co\n".encode(), "utf-8"),
+        ("email\nä@x.co\n".encode("latin-1"), "latin-1"),
+        ("email\nä@x.co\n".encode("utf-16"), "utf-16"),
+        (b"email\na@x.co\n", "utf-8"),
+    ],
+)
+def test_detect_encoding(tmp_path: Path, raw: bytes, encoding: str) -> None:
+    path = tmp_path / "f.csv"
+    path.write_bytes(raw)
+    assert detect_encoding(path) == encoding
+
+
+def test_a_bom_latin1_semicolon_csv_is_read_with_row_keys(tmp_path: Path, warehouse_path: Path) -> None:
+    path = tmp_path / "Leads Export.csv"
+    path.write_bytes("E-mail;Prénom;Ville\n  Zoë@Example.com ;Zoë;Köln\nbob@x.co;Bob;\n".encode("latin-1"))
+    mapping, table = _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
+    assert mapping.email_column == "E-mail"
+    assert table.name == "leads_export" and table.row_count == 2
+    rows = query(warehouse_path, 'SELECT "E-mail", "Prénom", "Ville", _row_key, _run_id FROM ops.leads_export')
+    assert rows == [("  Zoë@Example.com ", "Zoë", "Köln", "zoë@example.com", "r1"), ("bob@x.co", "Bob", None,
+                                                                                     "bob@x.co", "r1")]  # fmt: skip
+    assert query(warehouse_path, "SELECT table_name, source, key_column, email_column, row_count FROM "
+                 "ops.source_tables") == [("leads_export", str(path), None, "E-mail", 2)]  # fmt: skip
+
+
+def test_a_utf8_bom_does_not_end_up_in_the_first_column_name(tmp_path: Path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_text("Email,Name\na@x.co,A\n", encoding="utf-8-sig")
+    assert describe_source.fn(SourceSpec(str(path))) == ["Email", "Name"]
+
+
+def test_a_key_column_becomes_the_row_key(tmp_path: Path, warehouse_path: Path) -> None:
+    path = tmp_path / "k.csv"
+    path.write_text("id,email\n7,a@x.co\n,b@x.co\n")
+    _, table = _extract(SourceSpec(str(path)), Warehouse(warehouse_path), key="id")
+    assert table.key_column == "id"
+    assert query(warehouse_path, "SELECT _row_key FROM ops.k") == [("7",), (None,)]
+
+
+def test_an_unknown_key_column_is_refused(tmp_path: Path, warehouse_path: Path) -> None:
+    path = tmp_path / "k.csv"
+    path.write_text("email\na@x.co\n")
+    with pytest.raises(OpsError, match="--key column 'nope'"):
+        _extract(SourceSpec(str(path)), Warehouse(warehouse_path), key="nope")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        (b"email,name\n", "has no rows"),
+        (b"name,company\nA,B\n", "No email column"),
+    ],
+)
+def test_bad_files_are_one_line_errors(tmp_path: Path, warehouse_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(OpsError, match=message):
+        _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
+
+
+def test_a_missing_file_is_a_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(OpsError, match="No such file"):
+        describe_source.fn(SourceSpec(str(tmp_path / "nope.csv")))
+
+
+def test_a_re_extract_replaces_the_table(tmp_path: Path, warehouse_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    wh = Warehouse(warehouse_path)
+    path.write_text("email\na@x.co\nb@x.co\n")
+    _extract(SourceSpec(str(path)), wh)
+    path.write_text("email\nc@x.co\n")
+    _extract(SourceSpec(str(path)), wh)
+    assert query(warehouse_path, "SELECT email FROM ops.t") == [("c@x.co",)]
+
+
+def test_parquet_keeps_types_for_coercion(tmp_path: Path, warehouse_path: Path) -> None:
+    path = tmp_path / "p.parquet"
+    pl.DataFrame(
+        {"email": ["a@x.co"], "joined": [dt.date(2024, 3, 1)], "tags": [["a", "b"]], "n": [3]}
+    ).write_parquet(path)
+    mapping, _ = _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
+    assert mapping.custom == {"joined": "joined", "tags": "tags", "n": "n"}
+    assert query(warehouse_path, "SELECT joined, tags, n FROM ops.p") == [(dt.date(2024, 3, 1), ["a", "b"], 3)]
+
+
+def test_a_duckdb_file_table_is_copied(tmp_path: Path, warehouse_path: Path) -> None:
+    src = tmp_path / "crm.duckdb"
+    con = duckdb.connect(str(src))
+    con.execute("CREATE SCHEMA sales; CREATE TABLE sales.people AS SELECT 'a@x.co' AS email, 1 AS id")
+    con.close()
+    spec = SourceSpec(f"duckdb:///{src}", table="sales.people")
+    _, table = _extract(spec, Warehouse(warehouse_path))
+    assert table.name == "people"
+    assert query(warehouse_path, "SELECT email, id, _row_key FROM ops.people") == [("a@x.co", 1, "a@x.co")]
+
+
+def test_a_duckdb_source_needs_a_table(tmp_path: Path) -> None:
+    with pytest.raises(OpsError, match="--table is needed"):
+        describe_source.fn(SourceSpec(f"duckdb:///{tmp_path}/x.duckdb"))
+
+
+# -- Postgres ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pg_table(postgres_url: str) -> Iterator[str]:
+    """A uniquely named table in the test database, dropped afterwards."""
+    import psycopg
+
+    name = f"push_extract_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute(
+            f"CREATE TABLE {name} (id serial, email text, joined date, tags text[], meta jsonb, score numeric, "
+            "seen timestamptz, ok boolean, uid uuid)"
+        )
+        con.execute(
+            f"INSERT INTO {name} (email, joined, tags, meta, score, seen, ok, uid) "
+            "SELECT 'p' || g || '@x.co', DATE '2024-01-01' + g, ARRAY['a', 'b' || g], "
+            "jsonb_build_object('k', g), g / 2.0, TIMESTAMPTZ '2024-01-01 00:00+00', g % 2 = 0, "
+            "'00000000-0000-0000-0000-000000000001' FROM generate_series(1, 25000) AS g"
+        )
+    yield name
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def test_postgres_is_read_in_chunks_with_types_kept(postgres_url: str, pg_table: str, warehouse_path: Path) -> None:
+    spec = SourceSpec(postgres_url, table=pg_table)
+    mapping, table = _extract(spec, Warehouse(warehouse_path), key="id")
+    assert table.row_count == 25000  # more than two fetchmany chunks
+    row = query(warehouse_path, f"SELECT email, joined, tags, meta, score, seen, ok, uid, _row_key FROM ops.{pg_table} "
+                "WHERE id = 2")[0]  # fmt: skip
+    assert row[:3] == ("p2@x.co", dt.date(2024, 1, 3), '["a", "b2"]')
+    assert json.loads(row[3]) == {"k": 2} and row[4] == 1.0 and row[6] is True
+    assert row[7] == "00000000-0000-0000-0000-000000000001" and row[8] == "2"
+    assert "seen" in mapping.custom.values()
+
+
+def test_a_postgres_query_can_replace_the_table(postgres_url: str, pg_table: str, warehouse_path: Path) -> None:
+    spec = SourceSpec(postgres_url, query=f"SELECT email FROM {pg_table} WHERE id <= 10;")
+    _, table = _extract(spec, Warehouse(warehouse_path))
+    assert (table.name, table.row_count) == ("query", 10)
+
+
+def test_an_unreachable_postgres_is_a_one_line_error_without_the_password(warehouse_path: Path) -> None:
+    spec = SourceSpec("postgresql://postgres:hunter2@127.0.0.1:1/test", table="x")
+    with pytest.raises(OpsError) as exc:
+        describe_source.fn(spec)
+    assert "Cannot connect to Postgres at postgresql://postgres@127.0.0.1:1/test" in exc.value.message
+    assert "hunter2" not in str(exc.value)
+
+
+def test_an_unknown_postgres_table_is_a_one_line_error(postgres_url: str) -> None:
+    with pytest.raises(OpsError, match="Cannot read from Postgres"):
+        describe_source.fn(SourceSpec(postgres_url, table="no_such_table_here"))

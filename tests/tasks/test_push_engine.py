@@ -1,0 +1,210 @@
+"""The push engine against the sandbox over real HTTP, with a real DuckDB warehouse (no Prefect needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from instantly_client import InstantlyClient
+from ops_instantly.errors import OpsError
+from tasks.extract import SourceSpec, describe_source, extract_source
+from tasks.mapping import build_lead, payload_hash, resolve_mapping
+from tasks.push_engine import CampaignPush, CampaignReport, PushTarget
+from tests.tasks.push_helpers import campaign_leads, make_campaign, query, request_count, set_faults
+from warehouse import ledger
+from warehouse.db import Warehouse
+from warehouse.ledger import LedgerRow, LedgerScope
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+def write_rows(path: Path, n: int, *, changed: dict[int, str] | None = None, extra: str = "") -> Path:
+    changed = changed or {}
+    lines = ["email,first_name,score" + (",note" if extra else "")]
+    for i in range(n):
+        line = f"u{i}@ex.com,{changed.get(i, 'A')},{i}" + (f",{extra}" if extra else "")
+        lines.append(line)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def push(
+    sandbox: Any,
+    wh: Warehouse,
+    csv: Path,
+    campaign_id: str,
+    *,
+    run_id: str,
+    batch_size: int = 100,
+    skip_mode: str = "in_campaign",
+    timeout: float = 5.0,
+    slice_rows: int = 700,
+) -> CampaignReport:
+    spec = SourceSpec(str(csv))
+    mapping = resolve_mapping(describe_source.fn(spec))
+    table = extract_source.fn(spec, wh, email_column=mapping.email_column, key_column=None, run_id=run_id)
+    target = PushTarget(
+        scope=LedgerScope("ws", campaign_id, table.name, run_id),
+        campaign_name=campaign_id[:8],
+        mapping=mapping,
+        key_given=False,
+        row_count=table.row_count,
+        skip_mode=skip_mode,
+        batch_size=batch_size,
+        slice_rows=slice_rows,
+    )
+    with InstantlyClient(api_key="sandbox-key", base_url=sandbox.base_url, timeout=timeout, max_retries=8) as c:
+        return CampaignPush(c, wh, target).run()
+
+
+def assert_exactly_once(sandbox: Any, campaign_id: str, n: int) -> None:
+    emails = [lead["email"] for lead in campaign_leads(sandbox, campaign_id)]
+    assert len(emails) == len(set(emails)) == n
+    assert set(emails) == {f"u{i}@ex.com" for i in range(n)}
+
+
+def test_faults_never_duplicate_or_lose_a_lead(sandbox: Any, tmp_path: Path, warehouse_path: Path) -> None:
+    campaign = make_campaign(sandbox, "Faults")
+    wh = Warehouse(warehouse_path)
+    csv = write_rows(tmp_path / "leads.csv", 2000)
+    # 5xx before processing, connections reset after processing, and responses held past the timeout.
+    set_faults(sandbox, fail_rate=0.15, reset_rate=0.15, timeout_rate=0.1, timeout_seconds=1.5)
+    report = push(sandbox, wh, csv, campaign, run_id="run-1", timeout=0.5)
+    set_faults(sandbox, fail_rate=0, reset_rate=0, timeout_rate=0)
+    assert_exactly_once(sandbox, campaign, 2000)
+    assert report.counts == {"created": 2000} and report.unresolved == 0
+    assert report.reconciled > 0  # some batches really had an unknown outcome
+    # One outcome per row, and the ledger has nothing left open.
+    assert query(warehouse_path, "SELECT count(*), count(DISTINCT row_key) FROM ops.push_results") == [(2000, 2000)]
+    assert query(warehouse_path, "SELECT state, count(*) FROM ops.push_ledger GROUP BY 1") == [("done", 2000)]
+
+
+def test_a_crash_after_writing_intents_is_reconciled_before_anything_is_resent(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    campaign = make_campaign(sandbox, "Crash")
+    wh = Warehouse(warehouse_path)
+    csv = write_rows(tmp_path / "leads.csv", 300)
+    spec = SourceSpec(str(csv))
+    mapping = resolve_mapping(describe_source.fn(spec))
+    extract_source.fn(spec, wh, email_column="email", key_column=None, run_id="crashed")
+    # The crashed run wrote intents for rows 0-199; rows 0-99 reached Instantly before it died.
+    leads = [build_lead({"email": f"u{i}@ex.com", "first_name": "A", "score": str(i)}, mapping) for i in range(200)]
+    scope = LedgerScope("ws", campaign, "leads", "crashed")
+    with wh.connect() as con:
+        ledger.upsert(con, scope, [LedgerRow(f"u{i}@ex.com", f"u{i}@ex.com", None, payload_hash(lead), "pending",
+                                             None, "b1") for i, lead in enumerate(leads)])  # fmt: skip
+    resp = httpx.post(f"{sandbox.base_url}/leads/add", headers={"Authorization": "Bearer sandbox-key"},
+                      json={"campaign_id": campaign, "leads": leads[:100]})  # fmt: skip
+    assert resp.json()["leads_uploaded"] == 100
+    adds_before = request_count(sandbox)
+
+    report = push(sandbox, wh, csv, campaign, run_id="rerun")
+
+    assert_exactly_once(sandbox, campaign, 300)
+    assert report.reconciled == 200
+    assert report.counts == {"created": 300}
+    assert request_count(sandbox) - adds_before == 2  # only rows 100-299 were sent, in two batches
+    reasons = query(warehouse_path, "SELECT count(*) FROM ops.push_results WHERE reason LIKE '%earlier attempt%'")
+    assert reasons == [(100,)]
+
+
+def test_a_rerun_sends_nothing_and_a_changed_row_is_patched(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    campaign = make_campaign(sandbox, "Updates")
+    wh = Warehouse(warehouse_path)
+    csv = write_rows(tmp_path / "leads.csv", 500)
+    push(sandbox, wh, csv, campaign, run_id="r1")
+    adds = request_count(sandbox)
+
+    second = push(sandbox, wh, csv, campaign, run_id="r2")
+    assert second.counts == {"unchanged": 500} and second.requests == 0
+    assert request_count(sandbox) == adds
+
+    write_rows(csv, 500, changed={7: "Changed"})
+    third = push(sandbox, wh, csv, campaign, run_id="r3")
+    assert third.counts == {"unchanged": 499, "updated": 1}
+    assert request_count(sandbox) == adds
+    assert request_count(sandbox, "PATCH /api/v2/leads/{id}") == 1
+    lead = next(x for x in campaign_leads(sandbox, campaign) if x["email"] == "u7@ex.com")
+    assert lead["payload"]["firstName"] == "Changed"
+    assert_exactly_once(sandbox, campaign, 500)
+
+
+def test_blocklisted_rows_are_reported_and_retried_only_when_they_change(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    campaign = make_campaign(sandbox, "Blocklist")
+    httpx.post(f"{sandbox.url}/_sandbox/blocklist", json={"entries": ["u3@ex.com", "u4@ex.com"]})
+    wh = Warehouse(warehouse_path)
+    csv = write_rows(tmp_path / "leads.csv", 50)
+    first = push(sandbox, wh, csv, campaign, run_id="r1")
+    assert first.counts == {"created": 48, "blocklisted": 2}
+    assert query(warehouse_path, "SELECT row_key, reason FROM ops.push_results WHERE outcome = 'blocklisted' "
+                 "ORDER BY 1") == [("u3@ex.com", "on the workspace blocklist"), ("u4@ex.com",
+                                                                                  "on the workspace blocklist")]  # fmt: skip
+    adds = request_count(sandbox)
+    second = push(sandbox, wh, csv, campaign, run_id="r2")
+    assert second.counts == {"unchanged": 48, "blocklisted": 2} and request_count(sandbox) == adds
+    write_rows(csv, 50, changed={3: "New name"})
+    third = push(sandbox, wh, csv, campaign, run_id="r3")
+    assert third.counts == {"unchanged": 48, "blocklisted": 2} and request_count(sandbox) == adds + 1
+
+
+def test_two_campaigns_need_skip_if_none_and_skipped_rows_say_so(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    first, second = make_campaign(sandbox, "First"), make_campaign(sandbox, "Second")
+    wh = Warehouse(warehouse_path)
+    csv = write_rows(tmp_path / "leads.csv", 120)
+    push(sandbox, wh, csv, first, run_id="r1")
+    skipped = push(sandbox, wh, csv, second, run_id="r1")
+    assert skipped.counts == {"skipped": 120}
+    reason = query(warehouse_path, "SELECT DISTINCT reason FROM ops.push_results WHERE outcome = 'skipped'")
+    assert reason == [(skipped_reason := reason[0][0],)] and "--skip-if none" in skipped_reason
+    assert campaign_leads(sandbox, second) == []
+    # The same rows again with --skip-if none: the skipped rows are now added (no data change needed).
+    added = push(sandbox, wh, csv, second, run_id="r2", skip_mode="none")
+    assert added.counts == {"created": 120}
+    assert_exactly_once(sandbox, first, 120)
+    assert_exactly_once(sandbox, second, 120)
+
+
+def test_rows_already_in_the_campaign_are_duplicates_with_their_lead_id(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    campaign = make_campaign(sandbox, "Existing")
+    httpx.post(f"{sandbox.base_url}/leads/add", headers={"Authorization": "Bearer sandbox-key"},
+               json={"campaign_id": campaign, "leads": [{"email": "u1@ex.com"}]})  # fmt: skip
+    wh = Warehouse(warehouse_path)
+    report = push(sandbox, wh, write_rows(tmp_path / "leads.csv", 5), campaign, run_id="r1", skip_mode="none")
+    assert report.counts == {"created": 4, "duplicate": 1}
+    (lead_id,) = query(warehouse_path, "SELECT lead_id FROM ops.push_ledger WHERE row_key = 'u1@ex.com'")[0]
+    assert lead_id == next(x["id"] for x in campaign_leads(sandbox, campaign) if x["email"] == "u1@ex.com")
+
+
+def test_a_refused_batch_is_split_until_the_halves_are_accepted(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    campaign = make_campaign(sandbox, "Split")
+    set_faults(sandbox, rules=[{"path_prefix": "/api/v2/leads/add", "action": "fail", "status": 413, "nth": [1]}])
+    wh = Warehouse(warehouse_path)
+    report = push(sandbox, wh, write_rows(tmp_path / "leads.csv", 100), campaign, run_id="r1")
+    assert report.counts == {"created": 100}
+    assert request_count(sandbox) == 2  # the refused request (never routed), then two halves of 50
+    assert_exactly_once(sandbox, campaign, 100)
+
+
+def test_a_deleted_campaign_stops_the_push_and_leaves_no_open_intent(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    campaign = make_campaign(sandbox, "Gone")
+    httpx.delete(f"{sandbox.base_url}/campaigns/{campaign}", headers={"Authorization": "Bearer sandbox-key"})
+    wh = Warehouse(warehouse_path)
+    with pytest.raises(OpsError, match="stopped"):
+        push(sandbox, wh, write_rows(tmp_path / "leads.csv", 10), campaign, run_id="r1")
+    assert query(warehouse_path, "SELECT count(*) FROM ops.push_ledger") == [(0,)]

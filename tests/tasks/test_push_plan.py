@@ -1,0 +1,158 @@
+"""The push's pure decisions: row actions, concurrency sizing, chunking, response attribution."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from tasks.push_plan import (
+    AddCounts,
+    attribute_leftover,
+    chunked,
+    created_by_index,
+    decide,
+    in_flight_target,
+    needs_campaign_lookup,
+    skip_flags,
+)
+
+
+@pytest.mark.parametrize(
+    ("size", "n", "chunks"),
+    [(1000, 0, []), (1000, 1, [1]), (1000, 1000, [1000]), (1000, 1001, [1000, 1]), (3, 8, [3, 3, 2])],
+)
+def test_chunked_never_exceeds_the_size_and_keeps_order(size: int, n: int, chunks: list[int]) -> None:
+    out = list(chunked(list(range(n)), size))
+    assert [len(c) for c in out] == chunks
+    assert [x for c in out for x in c] == list(range(n))
+
+
+def test_chunked_refuses_a_zero_size() -> None:
+    with pytest.raises(ValueError):
+        list(chunked([1], 0))
+
+
+@pytest.mark.parametrize(
+    ("rps", "rpm", "latency", "overhead", "expected"),
+    [
+        (50, 3000, None, 0.0, 2),  # nothing observed yet: start small
+        (50, 3000, 0.0, 0.0, 2),
+        (50, 3000, 0.15, 0.0, 9),  # ceil(50 x 0.15 x 1.2)
+        (50, 3000, 0.15, 0.05, 12),  # the ledger write keeps slots busy too
+        (100, 6000, 1.0, 0.0, 64),  # bounded above
+        (100, 600, 1.0, 0.0, 12),  # the per-minute budget (10/s) is the tighter one
+        (10, None, 0.5, 0.0, 6),
+        (1, 60, 0.05, 0.0, 2),  # bounded below
+        (50, 3000, float("nan"), 0.0, 2),
+    ],
+)
+def test_in_flight_follows_budget_times_latency(
+    rps: float, rpm: float | None, latency: float | None, overhead: float, expected: int
+) -> None:
+    assert in_flight_target(rps, rpm, latency, overhead=overhead) == expected
+
+
+def test_in_flight_respects_a_custom_maximum() -> None:
+    assert in_flight_target(100, 6000, 2.0, maximum=8) == 8
+
+
+@pytest.mark.parametrize(
+    ("mode", "flags"),
+    [
+        ("in_campaign", {"skip_if_in_campaign": True, "skip_if_in_workspace": False}),
+        ("in_workspace", {"skip_if_in_campaign": False, "skip_if_in_workspace": True}),
+        ("none", {"skip_if_in_campaign": False, "skip_if_in_workspace": False}),
+    ],
+)
+def test_skip_modes_map_to_api_flags(mode: str, flags: dict[str, bool]) -> None:
+    assert skip_flags(mode) == flags
+
+
+def _decide(state, h, lead_id, outcome, email, *, new_hash="h1", new_email="a@x.co", mode="in_campaign"):  # type: ignore[no-untyped-def]
+    return decide(state, h, lead_id, outcome, email, payload_hash=new_hash, email=new_email, skip_mode=mode)
+
+
+@pytest.mark.parametrize(
+    ("ledger", "kwargs", "action", "outcome"),
+    [
+        ((None, None, None, None, None), {}, "add", None),
+        (("done", "h1", "L1", "created", "a@x.co"), {}, "keep", "unchanged"),
+        (("done", "h0", "L1", "created", "a@x.co"), {}, "update", None),
+        (("done", None, "L1", "updated", "a@x.co"), {}, "update", None),  # hash cleared by a reconcile
+        (("done", "h0", "L1", "created", "old@x.co"), {}, "add", None),  # email changed: a new lead
+        (("done", "h0", None, "created", "a@x.co"), {}, "add", None),
+        (("rejected", "h1", None, "blocklisted", "a@x.co"), {}, "keep", "blocklisted"),
+        (("rejected", "h0", None, "blocklisted", "a@x.co"), {}, "add", None),  # data changed: try again
+        (("rejected", "h1", None, "skipped", "a@x.co"), {}, "keep", "skipped"),
+        (("rejected", "h1", None, "skipped", "a@x.co"), {"mode": "none"}, "add", None),  # now allowed
+        (("rejected", "h0", "L1", "rejected", "a@x.co"), {}, "update", None),
+    ],
+)
+def test_decide_from_the_ledger(ledger: tuple, kwargs: dict, action: str, outcome: str | None) -> None:  # type: ignore[type-arg]
+    decision = _decide(*ledger, **kwargs)
+    assert (decision.action, decision.outcome) == (action, outcome)
+
+
+@pytest.mark.parametrize("state", ["pending", "sent", "unknown"])
+def test_open_ledger_states_must_be_reconciled_before_planning(state: str) -> None:
+    with pytest.raises(ValueError, match="reconciled"):
+        _decide(state, "h1", None, None, "a@x.co")
+
+
+def test_created_leads_map_back_by_index_and_ignore_out_of_range_indexes() -> None:
+    created = [
+        SimpleNamespace(index=0, id="L0"),
+        SimpleNamespace(index=2, id="L2"),
+        SimpleNamespace(index=9, id="X"),
+    ]
+    assert created_by_index(3, created) == {0: "L0", 2: "L2"}
+
+
+def test_add_counts_read_the_response_fields() -> None:
+    result = SimpleNamespace(duplicated_leads=1, duplicate_email_count=1, skipped_count=2, in_blocklist=3,
+                             invalid_email_count=None)  # fmt: skip
+    assert AddCounts.of(result) == AddCounts(duplicated=2, skipped=2, blocklisted=3, invalid=0)
+
+
+@pytest.mark.parametrize(
+    ("leftover", "counts", "lookup"),
+    [
+        (0, AddCounts(), False),
+        (2, AddCounts(blocklisted=2), False),
+        (2, AddCounts(invalid=2), False),
+        (2, AddCounts(blocklisted=1, invalid=1), True),
+        (2, AddCounts(duplicated=2), True),
+        (2, AddCounts(skipped=2), True),  # might be in this very campaign: look it up
+        (2, AddCounts(), True),
+    ],
+)
+def test_when_a_campaign_lookup_is_needed(leftover: int, counts: AddCounts, lookup: bool) -> None:
+    assert needs_campaign_lookup(leftover, counts) is lookup
+
+
+@pytest.mark.parametrize(
+    ("counts", "in_campaign", "elsewhere", "expected"),
+    [
+        (AddCounts(duplicated=2), {0: "L0", 1: "L1"}, None, {0: ("duplicate", "L0"), 1: ("duplicate", "L1")}),
+        (AddCounts(skipped=2), {}, None, {0: ("skipped", None), 1: ("skipped", None)}),
+        (AddCounts(blocklisted=1, duplicated=1), {1: "L1"}, None,
+         {0: ("blocklisted", None), 1: ("duplicate", "L1")}),
+        (AddCounts(skipped=1, blocklisted=1), {}, {1}, {0: ("blocklisted", None), 1: ("skipped", None)}),
+        (AddCounts(blocklisted=1, invalid=1), {}, None, {0: ("rejected", None), 1: ("rejected", None)}),
+        (AddCounts(), {}, None, {0: ("rejected", None), 1: ("rejected", None)}),
+        (AddCounts(invalid=1), {}, None, {0: ("invalid", None), 1: ("rejected", None)}),  # counts short
+    ],
+)  # fmt: skip
+def test_rows_not_created_are_attributed_from_the_counts_and_lookups(
+    counts: AddCounts, in_campaign: dict[int, str], elsewhere: set[int] | None, expected: dict
+) -> None:  # type: ignore[type-arg]
+    verdicts = attribute_leftover([0, 1], counts, in_campaign, elsewhere, skip_mode="in_campaign")
+    assert {i: (v[0], v[1]) for i, v in verdicts.items()} == expected
+    assert all(v[2] for v in verdicts.values())  # every row has a reason
+
+
+def test_the_skip_reason_tells_how_to_push_to_several_campaigns() -> None:
+    verdicts = attribute_leftover([0], AddCounts(skipped=1), {}, None, skip_mode="in_campaign")
+    assert "ANY" in verdicts[0][2] or "another campaign" in verdicts[0][2]
+    assert "--skip-if none" in verdicts[0][2]

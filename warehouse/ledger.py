@@ -1,0 +1,177 @@
+"""The push ledger and push results: every SQL statement of the push half, in short connections.
+
+Each function takes an open connection; the push engine opens one per write cycle (results of finished
+batches plus the intents of the next ones) and never holds it during an HTTP call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import polars as pl
+
+LEDGER_STATES = ("pending", "sent", "unknown", "done", "rejected")
+OPEN_STATES = ("pending", "sent", "unknown")  # the request may have reached Instantly: reconcile first
+
+_LEDGER_SCHEMA = {
+    "row_key": pl.Utf8,
+    "email": pl.Utf8,
+    "lead_id": pl.Utf8,
+    "payload_hash": pl.Utf8,
+    "state": pl.Utf8,
+    "outcome": pl.Utf8,
+    "batch_id": pl.Utf8,
+}
+_RESULT_SCHEMA = {
+    "row_key": pl.Utf8,
+    "email": pl.Utf8,
+    "lead_id": pl.Utf8,
+    "outcome": pl.Utf8,
+    "reason": pl.Utf8,
+}
+
+
+@dataclass(frozen=True)
+class LedgerScope:
+    """The ledger rows of one (workspace, campaign, source table) and the run writing them."""
+
+    workspace: str
+    campaign_id: str
+    source_table: str
+    run_id: str
+
+    @property
+    def params(self) -> list[str]:
+        return [self.workspace, self.campaign_id, self.source_table]
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One row's ledger entry (what we last did for it in this campaign)."""
+
+    row_key: str
+    email: str | None
+    lead_id: str | None
+    payload_hash: str | None
+    state: str
+    outcome: str | None = None
+    batch_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One line of ops.push_results."""
+
+    row_key: str | None
+    email: str | None
+    lead_id: str | None
+    outcome: str
+    reason: str | None = None
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def read_slice(
+    con: duckdb.DuckDBPyConnection, scope: LedgerScope, columns: Sequence[str], start: int, stop: int
+) -> list[tuple[Any, ...]]:
+    """Rows [start, stop) of ops.<table> in source order with their ledger entry.
+
+    Each tuple is (rowid, _row_key, state, payload_hash, lead_id, outcome, ledger email, *columns).
+    """
+    cols = ", ".join(f"t.{_ident(c)}" for c in columns)
+    return con.execute(
+        f"SELECT t.rowid, t._row_key, l.state, l.payload_hash, l.lead_id, l.outcome, l.email, {cols} "
+        f"FROM ops.{_ident(scope.source_table)} AS t LEFT JOIN ops.push_ledger AS l "
+        "ON l.workspace = ? AND l.campaign_id = ? AND l.source_table = ? AND l.row_key = t._row_key "
+        "WHERE t.rowid >= ? AND t.rowid < ? ORDER BY t.rowid",
+        [*scope.params, start, stop],
+    ).fetchall()
+
+
+def open_rows(con: duckdb.DuckDBPyConnection, scope: LedgerScope) -> list[LedgerRow]:
+    """Rows whose last request may or may not have reached Instantly (pending, sent, unknown)."""
+    rows = con.execute(
+        "SELECT row_key, email, lead_id, payload_hash, state, outcome, batch_id FROM ops.push_ledger "
+        "WHERE workspace = ? AND campaign_id = ? AND source_table = ? "
+        "AND state IN ('pending', 'sent', 'unknown') "
+        "ORDER BY row_key",
+        scope.params,
+    ).fetchall()
+    return [LedgerRow(*r) for r in rows]
+
+
+def upsert(con: duckdb.DuckDBPyConnection, scope: LedgerScope, rows: Iterable[LedgerRow]) -> int:
+    """Insert or replace ledger rows (the last entry per row key wins)."""
+    by_key = {r.row_key: r for r in rows}
+    if not by_key:
+        return 0
+    frame = pl.DataFrame(
+        [
+            (r.row_key, r.email, r.lead_id, r.payload_hash, r.state, r.outcome, r.batch_id)
+            for r in by_key.values()
+        ],
+        schema=_LEDGER_SCHEMA,
+        orient="row",
+    )
+    con.register("ledger_rows", frame)
+    try:
+        con.execute(
+            "INSERT OR REPLACE INTO ops.push_ledger SELECT ?, ?, ?, row_key, email, lead_id, payload_hash, "
+            "state, outcome, batch_id, ?, now() FROM ledger_rows",
+            [*scope.params, scope.run_id],
+        )
+    finally:
+        con.unregister("ledger_rows")
+    return len(by_key)
+
+
+def delete(con: duckdb.DuckDBPyConnection, scope: LedgerScope, row_keys: Iterable[str]) -> int:
+    """Forget rows (a request that provably never took effect): they are sent again as new."""
+    keys = sorted(set(row_keys))
+    if not keys:
+        return 0
+    con.execute(
+        "DELETE FROM ops.push_ledger WHERE workspace = ? AND campaign_id = ? AND source_table = ? "
+        "AND list_contains(?, row_key)",
+        [*scope.params, keys],
+    )
+    return len(keys)
+
+
+def append_results(con: duckdb.DuckDBPyConnection, scope: LedgerScope, rows: Sequence[ResultRow]) -> int:
+    """Append per-row outcomes to ops.push_results."""
+    if not rows:
+        return 0
+    frame = pl.DataFrame(
+        [(r.row_key, r.email, r.lead_id, r.outcome, r.reason) for r in rows],
+        schema=_RESULT_SCHEMA,
+        orient="row",
+    )
+    con.register("result_rows", frame)
+    try:
+        con.execute(
+            "INSERT INTO ops.push_results (run_id, source_table, row_key, email, campaign_id, lead_id, "
+            'outcome, reason, "at") SELECT ?, ?, row_key, email, ?, lead_id, outcome, reason, now() '
+            "FROM result_rows",
+            [scope.run_id, scope.source_table, scope.campaign_id],
+        )
+    finally:
+        con.unregister("result_rows")
+    return len(rows)
+
+
+def outcome_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, dict[str, int]]:
+    """{campaign_id: {outcome: rows}} for one run, from ops.push_results."""
+    counts: dict[str, dict[str, int]] = {}
+    for campaign, outcome, n in con.execute(
+        "SELECT campaign_id, outcome, count(*) FROM ops.push_results WHERE run_id = ? "
+        "GROUP BY ALL ORDER BY ALL",
+        [run_id],
+    ).fetchall():
+        counts.setdefault(campaign, {})[outcome] = int(n)
+    return counts

@@ -1,0 +1,180 @@
+"""The engagement views: Instantly engagement joined back onto each source table.
+
+For every table in `ops.source_tables`:
+
+- `ops.<table>_engagement_by_campaign`: one row per source row and campaign it is a lead in;
+- `ops.<table>_engagement`: one row per source row (every row, contacted or not): counts summed across
+  campaigns, timestamps the latest, statuses the most advanced (ranks from `tasks/engagement.py`).
+
+Rows are linked to leads through the push ledger (row key -> lead id), and by normalised email for leads
+the ledger does not link to this table (leads added outside this project). Views are re-bound at query
+time, so they follow the source table when a push replaces it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from tasks.engagement import (
+    EMAIL_STATUS_RANK,
+    INTEREST_CUSTOM_RANK,
+    INTEREST_NULL_RANK,
+    INTEREST_STATUS_RANK,
+    LEAD_STATUS_RANK,
+)
+from warehouse.merge import quote_ident
+
+# The columns the views add (and write-back writes), in order.
+ENGAGEMENT_COLUMNS: tuple[str, ...] = (
+    "instantly_status",
+    "instantly_email_status",
+    "instantly_last_contacted",
+    "instantly_reply_count",
+    "instantly_open_count",
+    "instantly_click_count",
+    "instantly_interest_status",
+    "instantly_lead_id",
+    "instantly_campaigns",
+)
+BY_CAMPAIGN_COLUMNS: tuple[str, ...] = ("instantly_campaign_id", "instantly_campaign_name", "instantly_link")
+_NULL_INTEREST = -1_000_000  # stands for "no interest status" (plain Lead) inside the rank CASE
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """A source table as recorded in ops.source_tables."""
+
+    name: str
+    key_column: str | None = None
+    email_column: str | None = None
+    source: str | None = None
+
+
+def _rank_sql(expr: str, ranks: dict[str, int] | dict[int, int], default: int) -> str:
+    """A SQL rank of `expr` for the lead `ld` (NULL when the lead has not been pulled)."""
+    whens = " ".join(f"WHEN {_literal(value)} THEN {rank}" for value, rank in ranks.items())
+    return f"(CASE WHEN ld.id IS NULL THEN NULL ELSE (CASE {expr} {whens} ELSE {default} END) END)"
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return str(int(value))  # type: ignore[call-overload]
+
+
+EMAIL_RANK_SQL = _rank_sql("ld.email_status", EMAIL_STATUS_RANK, 0)
+LEAD_RANK_SQL = _rank_sql("ld.status", LEAD_STATUS_RANK, 0)
+INTEREST_RANK_SQL = _rank_sql(
+    f"coalesce(ld.lt_interest_status, {_NULL_INTEREST})",
+    {_NULL_INTEREST: INTEREST_NULL_RANK, **INTEREST_STATUS_RANK},
+    INTEREST_CUSTOM_RANK,
+)
+
+_AGGREGATES = f"""
+        arg_max(ld.status_label, {LEAD_RANK_SQL}) AS instantly_status,
+        coalesce(arg_max(ld.email_status, {EMAIL_RANK_SQL}), 'not_contacted') AS instantly_email_status,
+        max(ld.timestamp_last_contact) AS instantly_last_contacted,
+        coalesce(sum(ld.email_reply_count), 0)::BIGINT AS instantly_reply_count,
+        coalesce(sum(ld.email_open_count), 0)::BIGINT AS instantly_open_count,
+        coalesce(sum(ld.email_click_count), 0)::BIGINT AS instantly_click_count,
+        arg_max(ld.interest_status_label, {INTEREST_RANK_SQL}) AS instantly_interest_status,
+        arg_max(k.lead_id, coalesce({EMAIL_RANK_SQL}, -1) * 10000000000000
+            + coalesce(epoch_ms(ld.timestamp_last_contact), 0)) AS instantly_lead_id,
+        list_sort(list_distinct(list(coalesce(c.name, k.campaign_id)))) AS instantly_campaigns"""
+
+
+def _links_sql(table: SourceTable) -> str:
+    """(row key, campaign, lead, how linked) for one source table."""
+    name = _literal(table.name)
+    ledger = (
+        "SELECT DISTINCT row_key, campaign_id, lead_id, 'ledger' AS link FROM ops.push_ledger "
+        f"WHERE source_table = {name} AND lead_id IS NOT NULL"
+    )
+    if not table.email_column:
+        return ledger
+    email = f"lower(trim(CAST(s.{quote_ident(table.email_column)} AS VARCHAR)))"
+    by_email = (
+        "SELECT s._row_key AS row_key, ld.campaign_id, ld.id AS lead_id, 'email' AS link "
+        f"FROM ops.{quote_ident(table.name)} s JOIN instantly.leads ld ON ld.email_normalized = {email} "
+        "WHERE ld.id NOT IN (SELECT lead_id FROM ops.push_ledger "
+        f"WHERE source_table = {name} AND lead_id IS NOT NULL)"
+    )
+    return f"{ledger} UNION ALL {by_email}"
+
+
+def engagement_views_sql(table: SourceTable) -> list[str]:
+    """CREATE OR REPLACE VIEW statements for one source table (pure)."""
+    # Source columns already named like ours (written back to Postgres, then extracted again) are replaced.
+    names = ", ".join(_literal(c) for c in (*ENGAGEMENT_COLUMNS, *BY_CAMPAIGN_COLUMNS))
+    src = f"(SELECT COLUMNS(lambda c: c NOT IN ({names})) FROM ops.{quote_ident(table.name)})"
+    links = f"""
+    links AS (
+        SELECT k.row_key, coalesce(ld.campaign_id, k.campaign_id) AS campaign_id, k.lead_id, k.link
+        FROM ({_links_sql(table)}) k LEFT JOIN instantly.leads ld ON ld.id = k.lead_id
+    )"""
+    joined = (
+        "links k LEFT JOIN instantly.leads ld ON ld.id = k.lead_id "
+        "LEFT JOIN instantly.campaigns c ON c.id = k.campaign_id"
+    )
+    by_campaign = f"""CREATE OR REPLACE VIEW ops.{quote_ident(table.name + "_engagement_by_campaign")} AS
+WITH {links},
+    agg AS (
+        SELECT k.row_key, k.campaign_id AS instantly_campaign_id,
+            any_value(c.name) AS instantly_campaign_name,
+            string_agg(DISTINCT k.link, ',' ORDER BY k.link) AS instantly_link,{_AGGREGATES}
+        FROM {joined}
+        GROUP BY k.row_key, k.campaign_id
+    )
+SELECT s.*, a.* EXCLUDE (row_key)
+FROM {src} s JOIN agg a ON a.row_key = s._row_key"""
+    per_row = f"""CREATE OR REPLACE VIEW ops.{quote_ident(table.name + "_engagement")} AS
+WITH {links},
+    agg AS (
+        SELECT k.row_key,{_AGGREGATES}
+        FROM {joined}
+        GROUP BY k.row_key
+    )
+SELECT s.*,
+    a.instantly_status,
+    coalesce(a.instantly_email_status, 'not_contacted') AS instantly_email_status,
+    a.instantly_last_contacted,
+    coalesce(a.instantly_reply_count, 0)::BIGINT AS instantly_reply_count,
+    coalesce(a.instantly_open_count, 0)::BIGINT AS instantly_open_count,
+    coalesce(a.instantly_click_count, 0)::BIGINT AS instantly_click_count,
+    a.instantly_interest_status,
+    a.instantly_lead_id,
+    coalesce(a.instantly_campaigns, []::VARCHAR[]) AS instantly_campaigns
+FROM {src} s LEFT JOIN agg a ON a.row_key = s._row_key"""
+    return [by_campaign, per_row]
+
+
+def source_tables(con: duckdb.DuckDBPyConnection) -> list[SourceTable]:
+    """The tables listed in ops.source_tables that exist (none before the first push)."""
+    if not _exists(con, "ops", "source_tables"):
+        return []
+    rows = con.execute(
+        "SELECT table_name, key_column, email_column, source FROM ops.source_tables"
+    ).fetchall()
+    return [SourceTable(*row) for row in rows if _exists(con, "ops", row[0])]
+
+
+def create_engagement_views(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """(Re)create both engagement views of every source table; returns the per-row view names."""
+    if not _exists(con, "ops", "push_ledger"):
+        return []
+    created = []
+    for table in source_tables(con):
+        for statement in engagement_views_sql(table):
+            con.execute(statement)
+        created.append(f"ops.{table.name}_engagement")
+    return created
+
+
+def _exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return bool(found and found[0])
