@@ -119,6 +119,8 @@ def measure(name: str, client: InstantlyClient, run, budget_per_second: float) -
         "rate_limited_pct": round(100 * limited / requests, 2) if requests else 0.0,
         "leads_per_second": round(count / seconds, 1),
         "latency_ewma_ms": round(1000 * (after.latency_ewma or 0), 1),
+        "retries": after.retries - before.retries,
+        "transport_errors": after.transport_errors - before.transport_errors,
     }
 
 

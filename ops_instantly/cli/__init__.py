@@ -23,6 +23,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from ops_instantly.cli import accounts as _accounts  # noqa: E402,F401
 from ops_instantly.cli import campaigns as _campaigns  # noqa: E402,F401
 from ops_instantly.cli import connect as _connect  # noqa: E402,F401
+from ops_instantly.cli import demo as _demo  # noqa: E402,F401
 from ops_instantly.cli import login as _login  # noqa: E402,F401
 from ops_instantly.cli import push as _push  # noqa: E402,F401
 from ops_instantly.cli import report as _report  # noqa: E402,F401

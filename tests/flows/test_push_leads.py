@@ -75,7 +75,9 @@ def test_a_messy_csv_lands_exactly_once_and_reruns_send_only_changes(
     assert first["table"] == "ops_leads" and first["rows"] == 10_000
     assert_campaign_matches(campaign_leads(env, campaign), table)
     check_results(warehouse_path, first["run_id"], table)
-    invalid = query(warehouse_path, "SELECT reason FROM ops.push_results WHERE outcome = 'invalid' ORDER BY 1")
+    invalid = query(
+        warehouse_path, "SELECT reason FROM ops.push_results WHERE outcome = 'invalid' ORDER BY 1"
+    )
     assert any("missing email" in r for (r,) in invalid) and any("invalid email" in r for (r,) in invalid)
     assert query(warehouse_path, "SELECT status FROM ops.sync_runs WHERE run_id = ?", [first["run_id"]]) == [
         ("completed",)
@@ -128,7 +130,9 @@ def test_the_same_rows_from_postgres_land_exactly_once(
     ]
 
 
-def test_faults_during_the_flow_leave_every_lead_exactly_once(env: Any, tmp_path: Path, warehouse_path: Path) -> None:
+def test_faults_during_the_flow_leave_every_lead_exactly_once(
+    env: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
     campaign = make_campaign(env, "Faulty")
     table = messy_table(3_000, seed=3)
     csv = write_csv(tmp_path / "faulty.csv", table)
@@ -151,7 +155,9 @@ def test_one_table_to_two_campaigns_with_skip_if_none(env: Any, tmp_path: Path) 
     assert_campaign_matches(campaign_leads(env, second), table)
 
 
-def test_a_dry_run_shows_the_mapping_and_sends_nothing(env: Any, tmp_path: Path, warehouse_path: Path) -> None:
+def test_a_dry_run_shows_the_mapping_and_sends_nothing(
+    env: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
     make_campaign(env, "Dry")
     table = messy_table(300, seed=5)
     csv = write_csv(tmp_path / "dry.csv", table)
@@ -174,8 +180,18 @@ def test_a_dry_run_shows_the_mapping_and_sends_nothing(env: Any, tmp_path: Path,
         ("nomail.csv", "name,company\nA,B\n", [], ["No email column", "name, company"]),
         ("empty.csv", "", [], ["is empty"]),
         ("header.csv", "email,name\n", [], ["has no rows"]),
-        ("ok.csv", "email\na@x.co\n", ["--campaign", "No such campaign"], ["Unknown campaign 'No such campaign'"]),
-        ("ok.csv", "email\na@x.co\n", ["--mapping", "MAPPING"], ["Invalid mapping file", "unknown key(s) colums"]),
+        (
+            "ok.csv",
+            "email\na@x.co\n",
+            ["--campaign", "No such campaign"],
+            ["Unknown campaign 'No such campaign'"],
+        ),
+        (
+            "ok.csv",
+            "email\na@x.co\n",
+            ["--mapping", "MAPPING"],
+            ["Invalid mapping file", "unknown key(s) colums"],
+        ),
         ("ok.csv", "email\na@x.co\n", ["--skip-if", "always"], ["--skip-if 'always'"]),
     ],
 )
@@ -218,7 +234,18 @@ def test_an_unreachable_postgres_is_one_line_and_hides_the_password(
 def _push_process(env: dict[str, str], csv: Path, campaign: str) -> subprocess.Popen[bytes]:
     code = "from ops_instantly.cli import main; main()"
     return subprocess.Popen(
-        [sys.executable, "-c", code, "push", "--source", str(csv), "--campaign", campaign, "--batch-size", "100"],
+        [
+            sys.executable,
+            "-c",
+            code,
+            "push",
+            "--source",
+            str(csv),
+            "--campaign",
+            campaign,
+            "--batch-size",
+            "100",
+        ],
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -263,7 +290,6 @@ def test_killing_the_push_at_random_points_never_duplicates_or_loses_a_lead(
     assert final.returncode == 0, err.decode()[-2000:]
     context = f"seed={seed} leads after each kill={kills}"
     assert kills[0][0] < len(table.expected), context  # the first kill really interrupted the push
-    print(context)
     assert_campaign_matches(campaign_leads(sandbox, campaign), table)
     open_rows = query(warehouse_path, "SELECT count(*) FROM ops.push_ledger WHERE state <> 'done'")
     assert open_rows == [(0,)], context

@@ -29,7 +29,9 @@ from warehouse.db import Warehouse
 
 def _extract(spec: SourceSpec, wh: Warehouse, key: str | None = None):  # type: ignore[no-untyped-def]
     mapping = resolve_mapping(describe_source.fn(spec))
-    return mapping, extract_source.fn(spec, wh, email_column=mapping.email_column, key_column=key, run_id="r1")
+    return mapping, extract_source.fn(
+        spec, wh, email_column=mapping.email_column, key_column=key, run_id="r1"
+    )
 
 
 @pytest.mark.parametrize(
@@ -97,7 +99,9 @@ def test_a_bom_latin1_semicolon_csv_is_read_with_row_keys(tmp_path: Path, wareho
     mapping, table = _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
     assert mapping.email_column == "E-mail"
     assert table.name == "leads_export" and table.row_count == 2
-    rows = query(warehouse_path, 'SELECT "E-mail", "Prénom", "Ville", _row_key, _run_id FROM ops.leads_export')
+    rows = query(
+        warehouse_path, 'SELECT "E-mail", "Prénom", "Ville", _row_key, _run_id FROM ops.leads_export'
+    )
     assert rows == [("  Zoë@Example.com ", "Zoë", "Köln", "zoë@example.com", "r1"), ("bob@x.co", "Bob", None,
                                                                                      "bob@x.co", "r1")]  # fmt: skip
     assert query(warehouse_path, "SELECT table_name, source, key_column, email_column, row_count FROM "
@@ -133,7 +137,9 @@ def test_an_unknown_key_column_is_refused(tmp_path: Path, warehouse_path: Path) 
         (b"name,company\nA,B\n", "No email column"),
     ],
 )
-def test_bad_files_are_one_line_errors(tmp_path: Path, warehouse_path: Path, content: bytes, message: str) -> None:
+def test_bad_files_are_one_line_errors(
+    tmp_path: Path, warehouse_path: Path, content: bytes, message: str
+) -> None:
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
     with pytest.raises(OpsError, match=message):
@@ -162,7 +168,9 @@ def test_parquet_keeps_types_for_coercion(tmp_path: Path, warehouse_path: Path) 
     ).write_parquet(path)
     mapping, _ = _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
     assert mapping.custom == {"joined": "joined", "tags": "tags", "n": "n"}
-    assert query(warehouse_path, "SELECT joined, tags, n FROM ops.p") == [(dt.date(2024, 3, 1), ["a", "b"], 3)]
+    assert query(warehouse_path, "SELECT joined, tags, n FROM ops.p") == [
+        (dt.date(2024, 3, 1), ["a", "b"], 3)
+    ]
 
 
 def test_a_duckdb_file_table_is_copied(tmp_path: Path, warehouse_path: Path) -> None:
@@ -206,7 +214,9 @@ def pg_table(postgres_url: str) -> Iterator[str]:
         con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def test_postgres_is_read_in_chunks_with_types_kept(postgres_url: str, pg_table: str, warehouse_path: Path) -> None:
+def test_postgres_is_read_in_chunks_with_types_kept(
+    postgres_url: str, pg_table: str, warehouse_path: Path
+) -> None:
     spec = SourceSpec(postgres_url, table=pg_table)
     mapping, table = _extract(spec, Warehouse(warehouse_path), key="id")
     assert table.row_count == 25000  # more than two fetchmany chunks
@@ -218,7 +228,9 @@ def test_postgres_is_read_in_chunks_with_types_kept(postgres_url: str, pg_table:
     assert "seen" in mapping.custom.values()
 
 
-def test_a_postgres_query_can_replace_the_table(postgres_url: str, pg_table: str, warehouse_path: Path) -> None:
+def test_a_postgres_query_can_replace_the_table(
+    postgres_url: str, pg_table: str, warehouse_path: Path
+) -> None:
     spec = SourceSpec(postgres_url, query=f"SELECT email FROM {pg_table} WHERE id <= 10;")
     _, table = _extract(spec, Warehouse(warehouse_path))
     assert (table.name, table.row_count) == ("query", 10)

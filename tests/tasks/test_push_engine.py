@@ -56,7 +56,9 @@ def push(
         batch_size=batch_size,
         slice_rows=slice_rows,
     )
-    with InstantlyClient(api_key="sandbox-key", base_url=sandbox.base_url, timeout=timeout, max_retries=8) as c:
+    with InstantlyClient(
+        api_key="sandbox-key", base_url=sandbox.base_url, timeout=timeout, max_retries=8
+    ) as c:
         return CampaignPush(c, wh, target).run()
 
 
@@ -78,7 +80,9 @@ def test_faults_never_duplicate_or_lose_a_lead(sandbox: Any, tmp_path: Path, war
     assert report.counts == {"created": 2000} and report.unresolved == 0
     assert report.reconciled > 0  # some batches really had an unknown outcome
     # One outcome per row, and the ledger has nothing left open.
-    assert query(warehouse_path, "SELECT count(*), count(DISTINCT row_key) FROM ops.push_results") == [(2000, 2000)]
+    assert query(warehouse_path, "SELECT count(*), count(DISTINCT row_key) FROM ops.push_results") == [
+        (2000, 2000)
+    ]
     assert query(warehouse_path, "SELECT state, count(*) FROM ops.push_ledger GROUP BY 1") == [("done", 2000)]
 
 
@@ -92,7 +96,9 @@ def test_a_crash_after_writing_intents_is_reconciled_before_anything_is_resent(
     mapping = resolve_mapping(describe_source.fn(spec))
     extract_source.fn(spec, wh, email_column="email", key_column=None, run_id="crashed")
     # The crashed run wrote intents for rows 0-199; rows 0-99 reached Instantly before it died.
-    leads = [build_lead({"email": f"u{i}@ex.com", "first_name": "A", "score": str(i)}, mapping) for i in range(200)]
+    leads = [
+        build_lead({"email": f"u{i}@ex.com", "first_name": "A", "score": str(i)}, mapping) for i in range(200)
+    ]
     scope = LedgerScope("ws", campaign, "leads", "crashed")
     with wh.connect() as con:
         ledger.upsert(con, scope, [LedgerRow(f"u{i}@ex.com", f"u{i}@ex.com", None, payload_hash(lead), "pending",
@@ -108,7 +114,9 @@ def test_a_crash_after_writing_intents_is_reconciled_before_anything_is_resent(
     assert report.reconciled == 200
     assert report.counts == {"created": 300}
     assert request_count(sandbox) - adds_before == 2  # only rows 100-299 were sent, in two batches
-    reasons = query(warehouse_path, "SELECT count(*) FROM ops.push_results WHERE reason LIKE '%earlier attempt%'")
+    reasons = query(
+        warehouse_path, "SELECT count(*) FROM ops.push_results WHERE reason LIKE '%earlier attempt%'"
+    )
     assert reasons == [(100,)]
 
 
@@ -191,7 +199,9 @@ def test_a_refused_batch_is_split_until_the_halves_are_accepted(
     sandbox: Any, tmp_path: Path, warehouse_path: Path
 ) -> None:
     campaign = make_campaign(sandbox, "Split")
-    set_faults(sandbox, rules=[{"path_prefix": "/api/v2/leads/add", "action": "fail", "status": 413, "nth": [1]}])
+    set_faults(
+        sandbox, rules=[{"path_prefix": "/api/v2/leads/add", "action": "fail", "status": 413, "nth": [1]}]
+    )
     wh = Warehouse(warehouse_path)
     report = push(sandbox, wh, write_rows(tmp_path / "leads.csv", 100), campaign, run_id="r1")
     assert report.counts == {"created": 100}
