@@ -145,7 +145,7 @@ def run_demo(
         with InstantlyClient(api_key=sandbox.api_key, base_url=sandbox.base_url) as client:
             for campaign_id in ids:
                 client.campaigns.activate(campaign_id)
-        for week in range(weeks):
+        for _week in range(weeks):
             httpx.post(f"{sandbox.url}/_sandbox/advance", json={"days": 7}, timeout=120).raise_for_status()
         say(f"5/6 Activated both campaigns and let {weeks} simulated weeks pass")
 
