@@ -22,6 +22,7 @@ from tasks.pull_plan import (
     ScanChain,
     chain_size,
     chunk,
+    page_limit,
     plan_chains,
     worker_count,
 )
@@ -82,19 +83,33 @@ def pull_lead_records(
         else:
             result.chains_resumed += checkpoint.pages > 0
             todo.append(chain)
+    # Open-ended chains first: new leads added outside this project pile up after the last known id, so
+    # they are the longest, and a long chain started last would leave one thread working alone at the end.
+    todo.sort(key=lambda chain: chain.until is not None)
     result.workers = _workers(client, len(todo), max_workers)
-    _run_all(todo, lambda chain: _walk(client, staging, chain), result.workers)
+    fetched: list[list[dict[str, Any]]] = []  # list.append is atomic: threads add their pages here
+    _run_all(
+        todo,
+        lambda chain: fetched.append(_walk(client, staging, chain, known[chain.campaign_id])),
+        result.workers,
+    )
 
+    # Pages staged by an interrupted run are read back from disk; this run's are already in memory.
     seen: dict[str, dict[str, Any]] = {}
-    for record in staging.items(STREAM):
+    for record in staging.items(STREAM) if result.chains_resumed else (r for rs in fetched for r in rs):
         seen[record["id"]] = record
     missing = [lead_id for cid in campaigns for lead_id in known[cid] if lead_id not in seen]
     if missing:
         # Ledger leads the scan did not return: fetch them by id, 100 per request, in parallel.
         batches = chunk(sorted(set(missing)))
         workers = _workers(client, len(batches), max_workers)
-        _run_all(list(enumerate(batches)), lambda job: _fetch_ids(client, staging, *job), workers)
-        for record in staging.items(STREAM):
+        found: list[list[dict[str, Any]]] = []
+        _run_all(
+            list(enumerate(batches)),
+            lambda job: found.append(_fetch_ids(client, staging, *job)),
+            workers,
+        )
+        for record in (r for rs in found for r in rs):
             seen[record["id"]] = record
         result.fetched_by_id = len(missing)
     result.records = list(seen.values())
@@ -120,31 +135,46 @@ def _load_or_plan(
     return chains
 
 
-def _walk(client: InstantlyClient, staging: Staging, chain: ScanChain) -> None:
-    """Walk one chain's cursor from its checkpoint to the end of its slice, staging each page."""
+def _walk(
+    client: InstantlyClient, staging: Staging, chain: ScanChain, known: list[str]
+) -> list[dict[str, Any]]:
+    """Walk one chain's cursor from its checkpoint to the end of its slice, staging each page.
+
+    Returns the leads fetched by this call (pages staged by an earlier run are not repeated).
+    """
+    kept: list[dict[str, Any]] = []
     checkpoint = staging.checkpoint(STREAM, chain.key)
     if checkpoint.pages and checkpoint.cursor is None:
         staging.finish(STREAM, chain.key)  # the last page was staged but the finish mark was not
-        return
+        return kept
     cursor = checkpoint.cursor if checkpoint.pages else chain.after
-    for page in client.leads.pages(campaign=chain.campaign_id, starting_after=cursor, limit=100):
+    while True:
+        limit = page_limit(chain, known, cursor)
+        pages = client.leads.pages(campaign=chain.campaign_id, starting_after=cursor, limit=limit)
+        page = next(iter(pages), None)
+        if page is None:
+            break  # an empty page: the campaign has no more leads
         records = [dump(lead) for lead in page.items]
-        staging.save_page(
-            STREAM, chain.key, [r for r in records if chain.holds(str(r.get("id")))], page.next_starting_after
-        )
-        if any(chain.is_past_end(str(r.get("id"))) for r in records):
-            break  # this page reached the next chain's slice
+        ids = [str(r.get("id")) for r in records]
+        mine = [r for r, lead_id in zip(records, ids, strict=True) if chain.holds(lead_id)]
+        staging.save_page(STREAM, chain.key, mine, page.next_starting_after)
+        kept += mine
+        if chain.until in ids or any(chain.is_past_end(i) for i in ids) or not page.next_starting_after:
+            break  # the slice's last lead is read, or the page reached the next slice, or the end
+        cursor = page.next_starting_after
     staging.finish(STREAM, chain.key)
+    return kept
 
 
-def _fetch_ids(client: InstantlyClient, staging: Staging, index: int, ids: list[str]) -> None:
+def _fetch_ids(client: InstantlyClient, staging: Staging, index: int, ids: list[str]) -> list[dict[str, Any]]:
     digest = hashlib.sha256(",".join(ids).encode()).hexdigest()[:10]
     key = f"by-id.{index:05d}.{digest}"
     if staging.checkpoint(STREAM, key).done:
-        return
+        return list(staging.chain_items(STREAM, key))
     records = [dump(lead) for lead in client.leads.list(ids=ids, limit=100)]
     staging.save_page(STREAM, key, records, None)
     staging.finish(STREAM, key)
+    return records
 
 
 def _workers(client: InstantlyClient, tasks: int, cap: int | None) -> int:

@@ -5,11 +5,13 @@ a campaign's leads in ascending id order and `starting_after` is "the last lead'
 range can be cut into slices scanned in parallel: slice i starts after boundary i and stops at boundary
 i+1. The boundaries come from the lead ids the push ledger already knows, so each slice holds about
 `leads_per_chain` leads, and leads added outside this project are still read, by whichever slice their id
-falls in. Each slice reads at most one page beyond its end; leads seen twice are deduplicated on id.
+falls in. A chain stops when it reads its last (known) id or passes it; its last page is sized to the known
+leads left (`page_limit`), so it rarely reads into the next slice; leads seen twice are deduplicated on id.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,8 +19,8 @@ from datetime import UTC, date, datetime, timedelta
 
 DEFAULT_LOOKBACK_DAYS = 14
 DEFAULT_LEADS_PER_CHAIN = 2000
-MIN_LEADS_PER_CHAIN = 500  # below this the one overlapping page per chain costs more than it saves
-CHAINS_PER_WORKER = 3  # enough chains that the pool stays busy while the longest ones finish
+MIN_LEADS_PER_CHAIN = 300  # a chain costs about one page more than its leads need
+CHAINS_PER_WORKER = 4  # enough chains that the pool stays busy while the longest ones finish
 IDS_PER_REQUEST = 100  # SPEC POST /leads/list limit maximum
 EMAIL_WATERMARK_OVERLAP = timedelta(minutes=5)  # re-read a little before the watermark; merged on id
 
@@ -66,6 +68,28 @@ def plan_chains(
     boundaries = [ids[i] for i in range(leads_per_chain - 1, len(ids) - 1, leads_per_chain)]
     edges: list[str | None] = [None, *boundaries, None]
     return [ScanChain(campaign_id, i, edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
+
+
+def page_limit(chain: ScanChain, known: Sequence[str], cursor: str | None, *, slack: int = 5) -> int:
+    """The `limit` for a chain's next page: just enough for the known leads left in its slice.
+
+    A slice ends at a known lead, so a page sized to the known leads still ahead (plus `slack` for leads
+    added outside this project) ends at the slice's end instead of reading into the next slice. When
+    unknown leads make the page fall short, the chain simply reads another page: the limit only saves
+    requests, it never decides what is read.
+
+    Args:
+        chain: the chain.
+        known: the campaign's known lead ids, sorted.
+        cursor: the last id read (None before the first page).
+        slack: extra room for unknown leads.
+    """
+    if chain.until is None:
+        return IDS_PER_REQUEST
+    start = cursor if cursor is not None else chain.after
+    first = bisect.bisect_right(known, start) if start is not None else 0
+    remaining = bisect.bisect_right(known, chain.until) - first
+    return max(1, min(IDS_PER_REQUEST, remaining + slack))
 
 
 def chain_size(total_known: int, workers: int, *, cap: int = DEFAULT_LEADS_PER_CHAIN) -> int:

@@ -46,7 +46,6 @@ class Staging:
     def __init__(self, root: Path, *, max_age: float = DEFAULT_MAX_AGE_SECONDS) -> None:
         self.root = Path(root)
         self.max_age = max_age
-        self._lock = threading.Lock()
 
     @classmethod
     def for_warehouse(cls, warehouse_path: Path, workspace_key: str, **kwargs: Any) -> Staging:
@@ -106,9 +105,13 @@ class Staging:
         if not base.is_dir():
             return
         for folder in sorted(p for p in base.iterdir() if p.is_dir()):
-            pages = self.checkpoint(stream, folder.name).pages
-            for number in range(1, pages + 1):
-                yield from json.loads((folder / f"page-{number:06d}.json").read_text())
+            yield from self.chain_items(stream, folder.name)
+
+    def chain_items(self, stream: str, chain: str) -> Iterator[dict[str, Any]]:
+        """The staged items of one chain, page by page, up to its checkpoint."""
+        folder = self._chain_dir(stream, chain)
+        for number in range(1, self.checkpoint(stream, chain).pages + 1):
+            yield from json.loads((folder / f"page-{number:06d}.json").read_text())
 
     def clear(self) -> None:
         """Delete every staged page and checkpoint (after a successful load)."""

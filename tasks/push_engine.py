@@ -113,6 +113,7 @@ class JobResult:
     forget: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     error: BaseException | None = None
+    finished_at: float = 0.0
 
 
 @dataclass
@@ -171,6 +172,7 @@ class CampaignPush:
         self._seq = 0
         self._done_rows = 0
         self._write_ewma: float | None = None
+        self._idle_ewma: float | None = None  # finished request -> its slot refilled (our own overhead)
         self._lock = threading.Lock()
 
     # -- public -----------------------------------------------------------------------------------------
@@ -284,14 +286,12 @@ class CampaignPush:
         validator = RowValidator(key_given=target.key_given)
         adds: list[Planned] = []
         columns = mapping.columns
-        for start in range(0, max(target.row_count, 1), target.slice_rows):
-            with self.warehouse.connect() as con:
-                rows = ledger.read_slice(con, self.scope, columns, start, start + target.slice_rows)
+        for rows in self._read(columns, only):
             for rowid, row_key, state, old_hash, lead_id, old_outcome, old_email, *values in rows:
                 lead = build_lead(dict(zip(columns, values, strict=True)), mapping)
                 rejection = validator.check(lead, row_key, rowid + 1)
-                if only is not None and (rejection is not None or row_key not in only):
-                    continue
+                if only is not None and rejection is not None:
+                    continue  # a retry pass reports only the rows it resends
                 if rejection is not None:
                     local.append(
                         ResultRow(row_key, lead.get("email"), None, rejection.outcome, rejection.reason)
@@ -325,6 +325,19 @@ class CampaignPush:
             yield _FLUSH
         if adds:
             yield Job("add", self._batch_id(), adds)
+
+    def _read(self, columns: list[str], only: set[str] | None) -> Iterator[list[tuple[Any, ...]]]:
+        """Slices of the table in source order, or (retry pass) just the rows with the given keys."""
+        step = self.target.slice_rows
+        if only is None:
+            for start in range(0, max(self.target.row_count, 1), step):
+                with self.warehouse.connect() as con:
+                    yield ledger.read_slice(con, self.scope, columns, start, start + step)
+            return
+        keys = sorted(only)
+        for chunk in chunked(keys, step):
+            with self.warehouse.connect() as con:
+                yield ledger.read_keys(con, self.scope, columns, chunk)
 
     # -- workers (HTTP only) ----------------------------------------------------------------------------
 
@@ -361,6 +374,7 @@ class CampaignPush:
             self.report.batches.append(report)
         for listener in self.listeners:
             listener.on_batch(report)
+        out.finished_at = time.monotonic()
         return out
 
     def _add(self, job: Job, rows: list[Planned], out: JobResult) -> None:
@@ -490,8 +504,10 @@ class CampaignPush:
             ledger.delete(con, self.scope, [k for _, o in outcomes for k in o.forget])
             ledger.append_results(con, self.scope, results)
             con.execute("COMMIT")
-        elapsed = time.monotonic() - started
-        self._write_ewma = elapsed if self._write_ewma is None else 0.3 * elapsed + 0.7 * self._write_ewma
+        ended = time.monotonic()
+        self._write_ewma = _ewma(self._write_ewma, ended - started)
+        for _, outcome in outcomes:
+            self._idle_ewma = _ewma(self._idle_ewma, ended - outcome.finished_at)
         self.report.counts.update(r.outcome for r in results)
         self._done_rows += len(results)
         for listener in self.listeners:
@@ -514,7 +530,7 @@ class CampaignPush:
             self.client.rate_per_second,
             self.client.rate_per_minute,
             self.client.stats.latency_ewma,
-            overhead=self._write_ewma or 0.0,
+            overhead=self._idle_ewma or self._write_ewma or 0.0,
             maximum=self.target.max_in_flight,
         )
 
@@ -525,6 +541,10 @@ class CampaignPush:
     def _batch_id(self) -> str:
         self._seq += 1
         return f"{self.scope.run_id[:8]}-{self.scope.campaign_id[:8]}-{self._seq:05d}"
+
+
+def _ewma(current: float | None, sample: float, alpha: float = 0.3) -> float:
+    return sample if current is None else alpha * sample + (1 - alpha) * current
 
 
 def _replace(row: LedgerRow, **changes: Any) -> LedgerRow:

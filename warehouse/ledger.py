@@ -93,6 +93,20 @@ def read_slice(
     ).fetchall()
 
 
+def read_keys(
+    con: duckdb.DuckDBPyConnection, scope: LedgerScope, columns: Sequence[str], row_keys: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """Like `read_slice`, for the rows with these row keys only (every occurrence, in source order)."""
+    cols = ", ".join(f"t.{_ident(c)}" for c in columns)
+    return con.execute(
+        f"SELECT t.rowid, t._row_key, l.state, l.payload_hash, l.lead_id, l.outcome, l.email, {cols} "
+        f"FROM ops.{_ident(scope.source_table)} AS t LEFT JOIN ops.push_ledger AS l "
+        "ON l.workspace = ? AND l.campaign_id = ? AND l.source_table = ? AND l.row_key = t._row_key "
+        "WHERE list_contains(?, t._row_key) ORDER BY t.rowid",
+        [*scope.params, list(row_keys)],
+    ).fetchall()
+
+
 def open_rows(con: duckdb.DuckDBPyConnection, scope: LedgerScope) -> list[LedgerRow]:
     """Rows whose last request may or may not have reached Instantly (pending, sent, unknown)."""
     rows = con.execute(

@@ -10,9 +10,11 @@ from tasks.pull_plan import (
     EMAIL_WATERMARK_OVERLAP,
     ScanChain,
     api_today,
+    chain_size,
     chunk,
     daily_window,
     email_since,
+    page_limit,
     plan_chains,
     worker_count,
 )
@@ -126,3 +128,36 @@ def test_email_since_overlaps_the_watermark_and_honours_an_earlier_since():
     assert email_since(mark, date(2026, 2, 1)) == datetime(2026, 2, 1, tzinfo=UTC)
     assert email_since(mark, date(2026, 3, 5)) == mark - EMAIL_WATERMARK_OVERLAP
     assert email_since(None, date(2026, 2, 1)) == datetime(2026, 2, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("chain", "cursor", "expected"),
+    [
+        (ScanChain("c", 0, None, "id004"), None, 5 + 5),  # id000..id004 ahead, plus slack
+        (ScanChain("c", 0, None, "id004"), "id002", 2 + 5),
+        (ScanChain("c", 1, "id004", "id009"), None, 5 + 5),
+        (ScanChain("c", 1, "id004", "id009"), "id009", 0 + 5),  # unknown leads may still follow
+        (ScanChain("c", 2, "id009", None), "id009", 100),  # open-ended: full pages
+    ],
+)
+def test_page_limit_sizes_the_page_to_the_known_leads_left_in_the_slice(chain, cursor, expected):
+    assert page_limit(chain, IDS, cursor) == expected
+
+
+def test_page_limit_never_exceeds_a_full_page():
+    many = [f"id{i:05d}" for i in range(1000)]
+    assert page_limit(ScanChain("c", 0, None, "id00999"), many, None) == 100
+
+
+@pytest.mark.parametrize(
+    ("known", "workers", "cap", "expected"),
+    [
+        (100_000, 20, 2000, 1250),  # 4 chains per thread
+        (1_000_000, 20, 2000, 2000),  # capped
+        (2_000, 20, 2000, 300),  # never below the minimum
+        (0, 20, 2000, 2000),
+        (2_000, 20, 100, 100),  # an explicit cap below the minimum wins
+    ],
+)
+def test_chain_size_aims_at_a_few_chains_per_thread(known, workers, cap, expected):
+    assert chain_size(known, workers, cap=cap) == expected

@@ -1,0 +1,55 @@
+"""Every command turns bad input into one line on stderr and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from ops_instantly.cli import app
+from tests.cli._cli_helpers import assert_one_line_error, run_cli
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["sandbox", "--port", "99999"], "65535"),
+        (["nosuch"], "No such command"),
+        (["campaigns", "list"], "INSTANTLY_API_KEY"),
+        (["push", "--campaign", "x"], "source"),
+        (["push", "--source", "missing-file.csv", "--campaign", "x"], "missing-file.csv"),
+        (["sync"], "INSTANTLY_API_KEY"),
+        (["webhooks", "listen"], "OPS_WEBHOOK_SECRET"),
+    ],
+)
+def test_bad_input_is_one_line_and_a_nonzero_exit(argv, expected, monkeypatch, tmp_path, capsys) -> None:
+    monkeypatch.delenv("INSTANTLY_API_KEY", raising=False)
+    monkeypatch.delenv("OPS_WEBHOOK_SECRET", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert_one_line_error(run_cli(capsys, *argv), expected)
+
+
+def test_an_unreachable_api_url_is_one_line(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("INSTANTLY_API_KEY", "k")
+    monkeypatch.setenv("INSTANTLY_BASE_URL", "http://127.0.0.1:1/api/v2")
+    assert_one_line_error(run_cli(capsys, "campaigns", "list"), "could not reach http://127.0.0.1:1/api/v2")
+
+
+def test_every_command_has_help_with_an_example(capsys) -> None:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    commands = []
+
+    def walk(command, path):
+        subcommands = getattr(command, "commands", None)
+        if subcommands:
+            for name, sub in subcommands.items():
+                walk(sub, [*path, name])
+        else:
+            commands.append(path)
+
+    walk(group, [])
+    assert len(commands) > 15
+    for path in commands:
+        result = run_cli(capsys, *path, "--help")
+        assert result.code == 0
+        assert "Example:" in result.out, f"`ops-instantly {' '.join(path)} --help` has no example"
