@@ -7,7 +7,7 @@ of 429 answers, optionally next to a fixed small number of requests in flight, a
 bench/results/ (gitignored). Not a test: nothing here asserts a timing.
 
 Example:
-    .venv/bin/python bench/bench_push.py --rows 40000 --batch-size 100 --latency-ms 150 --rate-per-second 50
+    .venv/bin/python bench/bench_push.py --rows 12000 --batch-size 20 --latency-ms 150 --rate-per-second 50
 """
 
 from __future__ import annotations
@@ -129,9 +129,9 @@ def run_push(args: argparse.Namespace, url: str, tmp: Path, mode: str, max_in_fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--rows", type=int, default=40_000)
+    parser.add_argument("--rows", type=int, default=12_000)
     parser.add_argument(
-        "--batch-size", type=int, default=100, help="leads per bulk add (small: many requests)"
+        "--batch-size", type=int, default=20, help="leads per bulk add (small: many requests)"
     )
     parser.add_argument("--latency-ms", type=float, default=150)
     parser.add_argument("--rate-per-second", type=float, default=50, help="client budget")

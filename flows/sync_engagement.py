@@ -74,7 +74,7 @@ class SyncParams(BaseModel):
 
 
 @flow(name=FLOW_NAME, log_prints=True)
-def sync_engagement(params: SyncParams | None = None) -> SyncResult:
+def sync_engagement(params: SyncParams = SyncParams()) -> SyncResult:
     """Sync Instantly engagement into the warehouse: campaigns, leads, analytics, replies, then the views.
 
     The API is called with no warehouse connection open; everything pulled is loaded in one transaction,
@@ -86,7 +86,6 @@ def sync_engagement(params: SyncParams | None = None) -> SyncResult:
     Returns:
         The run id and per-table counts.
     """
-    params = params or SyncParams()
     credentials = resolve_credentials(params.credentials_block)
     warehouse = resolve_warehouse(params.warehouse_block, params.warehouse_path)
     warehouse.lock_timeout = params.lock_timeout_seconds

@@ -112,15 +112,17 @@ def worker_count(
     latency_seconds: float | None,
     *,
     tasks: int,
-    headroom: float = 1.5,
+    headroom: float = 2.0,
+    latency_floor: float = 0.2,
     maximum: int = 64,
 ) -> int:
     """Threads that keep `rate_per_second` busy at the observed latency (Little's law, with headroom).
 
-    The client's limiter paces the requests, so extra threads only wait; too few leave budget idle.
-    Never more threads than there are tasks to run.
+    The client's limiter paces the requests, so a spare thread only waits, while a missing one leaves
+    budget idle. So the latency used is never below `latency_floor`: the first latencies observed (small
+    campaign calls) understate a 100-lead page. Never more threads than there are tasks to run.
     """
-    latency = latency_seconds if latency_seconds and latency_seconds > 0 else 0.25
+    latency = max(latency_seconds or 0.0, latency_floor)
     wanted = math.ceil(rate_per_second * latency * headroom) + 1
     return max(1, min(maximum, tasks, wanted))
 

@@ -20,10 +20,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from instantly_client import InstantlyClient
 from instantly_client.errors import (
@@ -38,9 +37,17 @@ from instantly_client.errors import (
     ValidationError,
 )
 from ops_instantly.errors import OpsError
-from tasks.mapping import ColumnMapping, build_lead, patch_body, payload_hash
+from tasks.mapping import build_lead, patch_body, payload_hash
+from tasks.push_models import (
+    BatchReport,
+    CampaignReport,
+    Job,
+    JobResult,
+    Planned,
+    PushListener,
+    PushTarget,
+)
 from tasks.push_plan import (
-    MAX_LEADS_PER_ADD,
     AddCounts,
     attribute_leftover,
     chunked,
@@ -53,7 +60,9 @@ from tasks.push_plan import (
 from tasks.validate import RowValidator
 from warehouse import ledger
 from warehouse.db import Warehouse
-from warehouse.ledger import LedgerRow, LedgerScope, ResultRow
+from warehouse.ledger import LedgerRow, ResultRow
+
+__all__ = ["BatchReport", "CampaignPush", "CampaignReport", "PushListener", "PushTarget"]
 
 LOOKUP_EMAILS = 100  # emails per /leads/list contacts lookup (SPEC /leads/list limit max 100 per page)
 MAX_PASSES = 4  # send, then up to 3 rounds of reconcile-and-resend for unknown outcomes
@@ -66,88 +75,6 @@ _NOT_APPLIED = (
     RateLimitError,
     ConnectionFailedError,
 )
-
-
-@dataclass(frozen=True)
-class PushTarget:
-    """One (table, campaign) push."""
-
-    scope: LedgerScope
-    campaign_name: str
-    mapping: ColumnMapping
-    key_given: bool
-    row_count: int
-    skip_mode: str = "in_campaign"
-    batch_size: int = MAX_LEADS_PER_ADD
-    slice_rows: int = 5_000
-    max_in_flight: int = 64
-
-
-@dataclass(frozen=True)
-class Planned:
-    """A row to send: its payload, hash and (for an update) lead id."""
-
-    row_key: str
-    email: str
-    lead: dict[str, Any]
-    payload_hash: str
-    lead_id: str | None = None
-    reason: str | None = None
-
-
-@dataclass
-class Job:
-    """One request: a bulk add of up to 1,000 rows, or one PATCH."""
-
-    kind: str  # add | update
-    batch_id: str
-    rows: list[Planned]
-
-
-@dataclass
-class JobResult:
-    """What a finished job did to each of its rows."""
-
-    ledger: list[LedgerRow] = field(default_factory=list)
-    results: list[ResultRow] = field(default_factory=list)
-    forget: list[str] = field(default_factory=list)
-    unknown: list[str] = field(default_factory=list)
-    error: BaseException | None = None
-    finished_at: float = 0.0
-
-
-@dataclass
-class BatchReport:
-    """Per-request counts, for the batch table artifact."""
-
-    campaign: str
-    batch_id: str
-    kind: str
-    rows: int
-    seconds: float
-    counts: dict[str, int]
-
-
-class PushListener(Protocol):
-    """Receives progress; the CLI draws a bar, the flow updates a Prefect progress artifact."""
-
-    def on_progress(self, campaign: str, done: int, total: int) -> None: ...
-
-    def on_batch(self, report: BatchReport) -> None: ...
-
-
-@dataclass
-class CampaignReport:
-    """The outcome of pushing one table to one campaign."""
-
-    campaign_id: str
-    campaign_name: str
-    counts: Counter[str] = field(default_factory=Counter)
-    batches: list[BatchReport] = field(default_factory=list)
-    requests: int = 0
-    reconciled: int = 0
-    unresolved: int = 0
-    seconds: float = 0.0
 
 
 _FLUSH = object()  # yielded by the planner after each slice, so local results are written as we go
@@ -565,6 +492,3 @@ def _touched(out: JobResult) -> set[str]:
 def _ops_error(exc: BaseException, campaign: str) -> OpsError:
     hint = getattr(exc, "hint", None) or "fix the problem and run the push again: sent rows are not resent"
     return OpsError(f"Push to campaign {campaign!r} stopped: {exc}", hint=hint)
-
-
-ListenerFactory = Callable[[], PushListener]
