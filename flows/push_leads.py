@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from blocks import PostgresSource, resolve_credentials, resolve_warehouse
 from ops_instantly.errors import OpsError
 from tasks.extract import SourceSpec, describe_source, extract_source, redact_url, source_kind
-from tasks.mapping import load_mapping_file, resolve_mapping
+from tasks.mapping import load_mapping_file, parse_overrides, resolve_mapping
 from tasks.push import (
     ArtifactProgress,
     preview_push,
@@ -30,8 +30,9 @@ from tasks.push import (
     resolve_campaigns,
 )
 from tasks.push_plan import MAX_LEADS_PER_ADD, SKIP_HINT
+from warehouse.connections import plan_connected_pushes, read_connections
 
-__all__ = ["PushParams", "push_leads"]
+__all__ = ["PushParams", "push_leads", "push_table"]
 
 
 class PushParams(BaseModel):
@@ -49,19 +50,27 @@ class PushParams(BaseModel):
     table: str | None = Field(None, description="Table to read (DuckDB, Postgres); names the warehouse copy.")
     query: str | None = Field(None, description="Postgres query to read instead of a table.")
     key: str | None = Field(None, description="Column with a stable row key (default: the normalised email).")
-    campaigns: list[str] = Field(..., min_length=1, description="Campaign ids or exact names.")
+    campaigns: list[str] = Field(
+        default_factory=list,
+        description="Campaign ids or exact names. With no source and no campaigns, every connected table "
+        "(ops-instantly connect-table) is pushed to its campaigns.",
+    )
     mapping: str | None = Field(None, description="YAML/JSON mapping file: fields, rename, exclude.")
+    mapping_rules: dict[str, Any] | None = Field(
+        None, description="The content of a mapping file (fields, rename, exclude), instead of a path."
+    )
     skip_if: Literal["in_campaign", "in_workspace", "none"] = Field(
         "in_campaign", description=f"Skip leads already in a campaign / the workspace. {SKIP_HINT}."
     )
     dry_run: bool = Field(False, description="Show the mapping, validation and first payloads; send nothing.")
     batch_size: int = Field(MAX_LEADS_PER_ADD, ge=1, le=MAX_LEADS_PER_ADD, description="Leads per bulk add.")
     timeout: float = Field(30.0, gt=0, le=600, description="Seconds to wait for each API response.")
-    credentials: str | None = Field(
-        None, description="InstantlyCredentials block (default: INSTANTLY_* env)."
+    credentials_block: str | None = Field(
+        None, description="InstantlyCredentials block name (default: INSTANTLY_* environment variables)."
     )
-    warehouse: str | None = Field(
-        None, description="DuckDB file (default: OPS_WAREHOUSE or ./warehouse.duckdb)."
+    warehouse_block: str | None = Field(None, description="DuckDBWarehouse block name.")
+    warehouse_path: str | None = Field(
+        None, description="DuckDB file (wins over the block; default: OPS_WAREHOUSE or ./warehouse.duckdb)."
     )
 
 
@@ -93,15 +102,48 @@ def _run_id() -> str:
 
 
 @flow(name="push-leads", log_prints=True)
-def push_leads(params: PushParams) -> dict[str, Any]:
-    """Extract the table, map and validate it, and push it to every campaign exactly once.
+def push_leads(params: PushParams | None = None) -> dict[str, Any]:
+    """Push a table to its campaigns exactly once; with no source, push every connected table.
 
-    Returns a JSON-able summary: run id, table, rows and per-campaign outcome counts (or the dry-run preview).
+    Returns a JSON-able summary: run id, table, rows and per-campaign outcome counts (or the dry-run
+    preview); for connected tables, `{"tables": [one summary per table]}`.
     """
+    params = params or PushParams()
+    if params.source or params.source_url or params.source_block:
+        return push_table(params)
+    jobs = connected_pushes(params)
+    return {"run_id": _run_id(), "tables": [push_table(job) for job in jobs]}
+
+
+@task(name="connected_pushes", retries=0, cache_policy=NONE)
+def connected_pushes(params: PushParams) -> list[PushParams]:
+    """One push per connected table (ops.connections), carrying this run's settings."""
+    warehouse = resolve_warehouse(params.warehouse_block, params.warehouse_path)
+    if params.campaigns:
+        raise OpsError("--campaign needs --source.", hint="or push every connected table with no arguments")
+    connected = read_connections(warehouse) if warehouse.path.exists() else []
+    if not connected:
+        raise OpsError(
+            "Nothing to push: no source given and no table is connected to a campaign.",
+            hint="pass --source and --campaign, or run `ops-instantly connect-table` first",
+        )
+    return [
+        params.model_copy(update=dict(source=None, source_url=None, source_block=None) | update)
+        for update in plan_connected_pushes(connected)
+    ]
+
+
+@flow(name="push-table", log_prints=True)
+def push_table(params: PushParams) -> dict[str, Any]:
+    """Extract one table, map and validate it, and push it to every campaign exactly once."""
     run_id = _run_id()
-    warehouse = resolve_warehouse(None, params.warehouse)
+    warehouse = resolve_warehouse(params.warehouse_block, params.warehouse_path)
     spec = resolve_source(params)
-    overrides = load_mapping_file(params.mapping)
+    overrides = (
+        parse_overrides(params.mapping_rules, origin="the connection's mapping")
+        if params.mapping_rules is not None
+        else load_mapping_file(params.mapping)
+    )
     mapping = resolve_mapping(describe_source(spec), overrides)
 
     if params.dry_run:
@@ -121,7 +163,9 @@ def push_leads(params: PushParams) -> dict[str, Any]:
             "payloads": preview.payloads,
         }
 
-    credentials = resolve_credentials(params.credentials)
+    if not params.campaigns:
+        raise OpsError("No campaign given.", hint="pass --campaign ID_OR_NAME (repeatable)")
+    credentials = resolve_credentials(params.credentials_block)
     campaigns = resolve_campaigns(credentials, params.campaigns)
     warehouse.start_run(run_id, "push-leads")
     try:

@@ -13,7 +13,18 @@ from typing import Any
 
 import duckdb
 
-__all__ = ["Connection", "list_connections", "remove_connections", "save_connection"]
+__all__ = [
+    "BLOCK_PREFIX",
+    "Connection",
+    "list_connections",
+    "plan_connected_pushes",
+    "read_connections",
+    "remove_connections",
+    "save_connection",
+]
+
+# A connection's source names a Postgres Source block as "block:NAME" (a URL with a password is never stored).
+BLOCK_PREFIX = "block:"
 
 _COLUMNS = "table_name, campaign_id, campaign_name, source, key_column, mapping, created_at"
 
@@ -105,3 +116,42 @@ def remove_connections(
     con.execute(sql, params)
     after = con.execute("SELECT count(*) FROM ops.connections").fetchone()
     return int(before[0] if before else 0) - int(after[0] if after else 0)
+
+
+def read_connections(warehouse: Any) -> list[Connection]:
+    """Every connection in a warehouse (a read-only connection held for milliseconds)."""
+    with warehouse.connect(read_only=True) as con:
+        return list_connections(con)
+
+
+def plan_connected_pushes(connections: list[Connection]) -> list[dict[str, Any]]:
+    """Group connections into one push per table: the push parameters each group needs (pure).
+
+    Raises:
+        OpsError: a connected table has no source to read it from.
+    """
+    from ops_instantly.errors import OpsError
+
+    groups: dict[tuple[str, str | None, str | None, str], list[str]] = {}
+    for c in connections:
+        key = (c.table_name, c.source, c.key_column, json.dumps(c.mapping, sort_keys=True))
+        groups.setdefault(key, []).append(c.campaign_id)
+    plans = []
+    for (table, source, key_column, mapping), campaign_ids in groups.items():
+        if not source:
+            raise OpsError(
+                f"The connection of {table} has no source to read it from.",
+                hint=f"run `ops-instantly connect-table --table {table} --source ... --campaign ...` again",
+            )
+        plan: dict[str, Any] = {
+            "table": table,
+            "key": key_column,
+            "campaigns": campaign_ids,
+            "mapping_rules": json.loads(mapping),
+        }
+        if source.startswith(BLOCK_PREFIX):
+            plan["source_block"] = source[len(BLOCK_PREFIX) :]
+        else:
+            plan["source"] = source
+        plans.append(plan)
+    return plans

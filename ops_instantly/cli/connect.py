@@ -45,7 +45,12 @@ def connect_table(
     table: str = typer.Option(..., help="The Ops table (as for push --table), e.g. ops.prospects."),
     campaign: list[str] = typer.Option(..., help="Campaign id or name; repeat for several campaigns."),
     mapping: Path | None = typer.Option(None, help="Mapping file (YAML/JSON: fields, rename, exclude)."),
-    source: str | None = typer.Option(None, help="Where the table is read from (as for push --source)."),
+    source: str | None = typer.Option(
+        None, help="Where the table is read from (as for push --source; no password: use --source-block)."
+    ),
+    source_block: str | None = typer.Option(
+        None, "--source-block", help="Postgres Source block holding the connection URL.", metavar="BLOCK"
+    ),
     key: str | None = typer.Option(None, help="The table's key column (as for push --key)."),
     warehouse: str | None = typer.Option(None, help=WAREHOUSE_HELP),
     credentials: str | None = CREDENTIALS_OPTION,
@@ -56,11 +61,21 @@ def connect_table(
     """
     from blocks import resolve_warehouse
     from tasks.campaigns import check_campaign
-    from warehouse.connections import Connection, save_connection
+    from tasks.extract import redact_url
+    from warehouse.connections import BLOCK_PREFIX, Connection, save_connection
 
     table = table.strip()
     if not table:
         raise OpsError("--table is empty.")
+    if source and source_block:
+        raise OpsError("Pass --source or --source-block, not both.")
+    if source and redact_url(source) != source:
+        raise OpsError(
+            "The --source URL holds a password, which the warehouse must not store.",
+            hint="save it in a Postgres Source block and pass --source-block NAME",
+        )
+    if source_block:
+        source = f"{BLOCK_PREFIX}{source_block}"
     mapping_data = _mapping(mapping)
     creds = load_credentials(credentials)
     checks = []

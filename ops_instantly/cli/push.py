@@ -34,8 +34,12 @@ def push(
         help="Column holding a stable row key (default: the normalised email).",
         metavar="COLUMN",
     ),
-    campaign: list[str] = typer.Option(
-        ..., "--campaign", help="Campaign id or exact name (repeatable).", metavar="ID_OR_NAME"
+    campaign: list[str] | None = typer.Option(
+        None,
+        "--campaign",
+        help="Campaign id or exact name (repeatable). With no --source and no --campaign, every table "
+        "connected with `ops-instantly connect-table` is pushed to its campaigns.",
+        metavar="ID_OR_NAME",
     ),
     mapping: str | None = typer.Option(
         None,
@@ -80,8 +84,17 @@ def push(
         raise OpsError(
             f"--skip-if {skip_if!r} is not a choice.", hint="use in_campaign, in_workspace or none"
         )
-    if not source and not source_block:
+    if (source or source_block) and not campaign and not dry_run:
+        raise OpsError("No campaign given.", hint="pass --campaign ID_OR_NAME (repeatable)")
+    if campaign and not (source or source_block):
         raise OpsError("No source given.", hint="pass --source PATH_OR_URL (or --source-block NAME)")
+    if source and "://" not in source:
+        from pathlib import Path
+
+        if not Path(source).expanduser().exists():
+            raise OpsError(
+                f"No such file: {source}.", hint="check the path, or pass a duckdb:/// or postgresql:// URL"
+            )
     secret = source is not None and redact_url(source) != source
     params = PushParams(
         source=redact_url(source) if source else None,
@@ -90,24 +103,31 @@ def push(
         table=table,
         query=query,
         key=key,
-        campaigns=campaign,
+        campaigns=campaign or [],
         mapping=mapping,
         skip_if=skip_if,  # type: ignore[arg-type]
         dry_run=dry_run,
         batch_size=batch_size,
         timeout=timeout,
-        credentials=credentials,
-        warehouse=warehouse,
+        credentials_block=credentials,
+        warehouse_path=warehouse,
     )
     if dry_run:
-        _print_dry_run(run_flow(push_leads, params))
+        for each in _per_table(run_flow(push_leads, params)):
+            _print_dry_run(each)
         return
     with _ProgressBar() as bar:
         from tasks.push import listening
 
         with listening(bar):
             result = run_flow(push_leads, params)
-    _print_summary(result)
+    for each in _per_table(result):
+        _print_summary(each)
+
+
+def _per_table(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """A push of connected tables returns one summary per table; a push of one table, that one."""
+    return list(result["tables"]) if "tables" in result else [result]
 
 
 class _ProgressBar:

@@ -167,6 +167,21 @@ def test_a_second_sync_adds_nothing_and_changes_nothing_that_did_not_change(thre
     assert [r[0] for r in _sql(warehouse_path, "SELECT status FROM ops.sync_runs ORDER BY started_at")] == [
         "completed"
     ] * 3
+    assert f"| instantly.leads | 0 | {changed} |" in _latest_summary_artifact()
+
+
+def _latest_summary_artifact() -> str:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with get_client(sync_client=True) as prefect:
+        [artifact] = prefect.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["sync-engagement"])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
+        )
+    return str(artifact.data)
 
 
 def _write_csv(path, rows):
