@@ -89,6 +89,11 @@ def sync_engagement(params: SyncParams = SyncParams()) -> SyncResult:
     credentials = resolve_credentials(params.credentials_block)
     warehouse = resolve_warehouse(params.warehouse_block, params.warehouse_path)
     warehouse.lock_timeout = params.lock_timeout_seconds
+    write_back = (
+        WriteBackTarget.resolve(params.source_url, params.source_block, params.write_back_tables)
+        if params.write_back
+        else None
+    )
     run_id = str(runtime.flow_run.id or uuid.uuid4())
     workspace = credentials.workspace_key
     warehouse.start_run(run_id, FLOW_NAME)
@@ -128,9 +133,8 @@ def sync_engagement(params: SyncParams = SyncParams()) -> SyncResult:
         )
         counts = load_sync(warehouse, pulled, workspace=workspace, run_id=run_id)
         staging.clear()
-        if params.write_back:
-            target = WriteBackTarget.resolve(params.source_url, params.source_block, params.write_back_tables)
-            counts["write_back"] = write_back_engagement(warehouse, target)
+        if write_back is not None:
+            counts["write_back"] = write_back_engagement(warehouse, write_back)
         counts["pull"] = pull_summary(lead_stats, resumed_from, api_stats)
     except BaseException as exc:
         record_failure(warehouse, run_id, exc)

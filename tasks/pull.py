@@ -58,7 +58,6 @@ class PulledData:
     daily_ends: dict[str, date] = field(default_factory=dict)
     email_watermark: datetime | None = None
     as_of: date | None = None
-    stats: dict[str, Any] = field(default_factory=dict)
 
 
 def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:

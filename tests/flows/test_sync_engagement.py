@@ -221,7 +221,7 @@ def test_a_table_pushed_to_two_campaigns_gets_one_engagement_row_per_source_row(
             key="id",
             campaigns=[a.id, b.id],
             skip_if="none",
-            warehouse=str(warehouse_path),
+            warehouse_path=str(warehouse_path),
         )
     )
     client.campaigns.activate(a.id)
@@ -265,7 +265,7 @@ def test_postgres_source_gets_its_engagement_columns_written_back(env, client, w
                 table=table,
                 key="id",
                 campaigns=[campaign.id],
-                warehouse=str(warehouse_path),
+                warehouse_path=str(warehouse_path),
             )
         )
         client.campaigns.activate(campaign.id)
@@ -386,3 +386,10 @@ def test_cli_sync_prints_what_changed_and_fails_in_one_line(three_weeks, warehou
     assert failed.value.code == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "Nope" in err and "\n" not in err
+
+
+def test_an_empty_workspace_syncs_to_empty_tables(env, warehouse_path):
+    result = sync_engagement(SyncParams(warehouse_path=str(warehouse_path)))
+    assert result.counts["leads"] == {"inserted": 0, "updated": 0, "unchanged": 0}
+    assert _sql(warehouse_path, "SELECT count(*) FROM instantly.campaigns") == [(0,)]
+    assert _sql(warehouse_path, "SELECT status FROM ops.sync_runs") == [("completed",)]
