@@ -21,6 +21,7 @@ from prefect.cache_policies import NONE
 from ops_instantly.errors import OpsError
 from tasks.mapping import INTERNAL_COLUMNS, custom_variable_name
 from warehouse.db import Warehouse
+from warehouse.views import create_engagement_views
 
 PG_CHUNK_ROWS = 10_000  # rows per fetchmany from the server-side cursor: bounded memory
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
@@ -339,22 +340,32 @@ def extract_source(
                     hint=f"pick one of: {', '.join(columns[:15])}",
                 )
             keep = ", ".join(_ident(c) for c in columns if c not in INTERNAL_COLUMNS)
-            con.execute(
-                f"CREATE OR REPLACE TABLE {target} AS SELECT {keep}, {row_key} AS _row_key, "
-                f"now() AS _loaded_at, CAST(? AS VARCHAR) AS _run_id FROM {relation}",
-                [run_id],
-            )
-            if spec.kind == "postgres":
-                con.execute(f"DROP TABLE IF EXISTS {staging}")
-            count = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]  # type: ignore[index]
-            if count == 0:
-                raise OpsError(
-                    f"The source {spec.display} has no rows.", hint="check the file, table or query"
+            # One transaction: a failed or empty extract leaves the previous copy (and its views) intact.
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(
+                    f"CREATE OR REPLACE TABLE {target} AS SELECT {keep}, {row_key} AS _row_key, "
+                    f"now() AS _loaded_at, CAST(? AS VARCHAR) AS _run_id FROM {relation}",
+                    [run_id],
                 )
-            con.execute(
-                "INSERT OR REPLACE INTO ops.source_tables VALUES (?, ?, ?, ?, ?, now(), ?)",
-                [name, spec.display, key_column, email_column, count, run_id],
-            )
+                count = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]  # type: ignore[index]
+                if count == 0:
+                    raise OpsError(
+                        f"The source {spec.display} has no rows.", hint="check the file, table or query"
+                    )
+                con.execute(
+                    "INSERT OR REPLACE INTO ops.source_tables VALUES (?, ?, ?, ?, ?, now(), ?)",
+                    [name, spec.display, key_column, email_column, count, run_id],
+                )
+                # The engagement views follow the table's columns: rebuild them with it.
+                create_engagement_views(con)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                if spec.kind == "postgres":
+                    con.execute(f"DROP TABLE IF EXISTS {staging}")
         except duckdb.Error as exc:
             raise _duckdb_error(spec, exc) from None
         finally:

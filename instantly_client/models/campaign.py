@@ -55,6 +55,23 @@ class Campaign(ReadModel):
     custom_variables: dict[str, Any] | None = None
     timestamp_created: str | None = None
     timestamp_updated: str | None = None
+    # Sending options (SPEC Campaign): typed loosely, since reads must never fail on a new shape.
+    email_gap: float | None = None
+    random_wait_max: float | None = None
+    text_only: bool | None = None
+    first_email_text_only: bool | None = None
+    prioritize_new_leads: bool | None = None
+    match_lead_esp: bool | None = None
+    stop_for_company: bool | None = None
+    insert_unsubscribe_header: bool | None = None
+    allow_risky_contacts: bool | None = None
+    disable_bounce_protect: bool | None = None
+    limit_emails_per_company_override: Any = None
+    auto_variant_select: Any = None
+    provider_routing_rules: Any = None
+    cc_list: list[str] | None = None
+    bcc_list: list[str] | None = None
+    ai_sdr_id: str | None = None
 
     @property
     def status_label(self) -> str | None:

@@ -161,6 +161,25 @@ def test_a_re_extract_replaces_the_table(tmp_path: Path, warehouse_path: Path) -
     assert query(warehouse_path, "SELECT email FROM ops.t") == [("c@x.co",)]
 
 
+def test_an_empty_re_extract_keeps_the_previous_copy(tmp_path: Path, warehouse_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    wh = Warehouse(warehouse_path)
+    path.write_text("email\na@x.co\n")
+    _extract(SourceSpec(str(path)), wh)
+    path.write_text("email\n")
+    with pytest.raises(OpsError, match="has no rows"):
+        _extract(SourceSpec(str(path)), wh)
+    assert query(warehouse_path, "SELECT email FROM ops.t") == [("a@x.co",)]
+
+
+def test_an_extract_creates_the_engagement_views_of_its_table(tmp_path: Path, warehouse_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("email,team\na@x.co,red\n")
+    _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
+    rows = query(warehouse_path, "SELECT email, team, instantly_email_status FROM ops.t_engagement")
+    assert rows == [("a@x.co", "red", "not_contacted")]
+
+
 def test_parquet_keeps_types_for_coercion(tmp_path: Path, warehouse_path: Path) -> None:
     path = tmp_path / "p.parquet"
     pl.DataFrame(
