@@ -62,7 +62,11 @@ def demo(
 
     console.print(f"\nThe warehouse is [bold]{result.warehouse}[/bold]; the HTML report is {result.report}.")
     console.print(
-        f"Open it with: duckdb {result.warehouse}   (or python: duckdb.connect(path, read_only=True))\n"
+        "Query it read-only from Python (or with the duckdb CLI, if installed):\n"
+        f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{result.warehouse}', read_only=True)"
+        f".sql('SELECT * FROM ops.{DEMO_TABLE}_engagement LIMIT 5').show()\"\n",
+        highlight=False,
+        soft_wrap=True,
     )
     for title, sql in EXAMPLE_QUERIES:
         console.print(f"-- {title}\n{sql}\n", highlight=False)
