@@ -240,9 +240,14 @@ def _svg_daily(report: CampaignReport, width: int = 720, height: int = 260) -> s
         y = top + plot_h - plot_h * frac
         out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" class="grid"/>')
         out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{round(peak * frac)}</text>')
-    for i in sorted({0, len(days) - 1, (len(days) - 1) // 2}):
+    last = len(days) - 1
+    for i in sorted({0, last, last // 2}):
         x, _ = xy(i, 0)
-        out.append(f'<text x="{x:.1f}" y="{height - bottom + 18}" text-anchor="middle">{days[i].day}</text>')
+        # The first and last labels are anchored inwards so they are not clipped at the chart's edges.
+        anchor = "start" if i == 0 else "end" if i == last else "middle"
+        out.append(
+            f'<text x="{x:.1f}" y="{height - bottom + 18}" text-anchor="{anchor}">{days[i].day}</text>'
+        )
     for n, (name, colour) in enumerate(series):
         points = [xy(i, int(getattr(d, name) or 0)) for i, d in enumerate(days)]
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
