@@ -7,7 +7,7 @@ import os
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
-from instantly_client import DEFAULT_BASE_URL, InstantlyClient
+from instantly_client import DEFAULT_BASE_URL, CallableLimiter, InstantlyClient
 from ops_instantly.errors import OpsError
 
 # Defaults well below the workspace ceiling (100 req/s and 6,000 req/min, shared by every key and tool:
@@ -46,6 +46,12 @@ class InstantlyCredentials(Block):
     rate_per_minute: float = Field(
         DEFAULT_RATE_PER_MINUTE, gt=0, le=6000, description="Requests per minute this process may send."
     )
+    global_rate_limit: str | None = Field(
+        None,
+        description="Name of a Prefect global concurrency limit with slot decay (e.g. `prefect gcl create "
+        "instantly --limit 90 --slot-decay-per-second 90`) shared by every process using this workspace; "
+        "each request also takes a slot from it. Empty: per-process limits only.",
+    )
 
     @classmethod
     def from_env(cls) -> InstantlyCredentials:
@@ -75,6 +81,7 @@ class InstantlyCredentials(Block):
             workspace_id=self.workspace_id,
             rate_per_second=self.rate_per_second,
             rate_per_minute=self.rate_per_minute,
+            global_limiter=_prefect_rate_limit(self.global_rate_limit) if self.global_rate_limit else None,
         )
 
     @property
@@ -86,6 +93,14 @@ class InstantlyCredentials(Block):
             return self.workspace_id
         digest = hashlib.sha256(self.api_key.get_secret_value().encode()).hexdigest()[:12]
         return f"{self.base_url.rstrip('/')}#{digest}"
+
+
+def _prefect_rate_limit(name: str) -> CallableLimiter:
+    """A limiter that takes one slot of the Prefect global concurrency limit `name` per request."""
+    from prefect.concurrency.sync import rate_limit
+
+    # strict: a missing limit is an error, not a silent "no limit".
+    return CallableLimiter(lambda: rate_limit(name, strict=True))
 
 
 def resolve_credentials(block_name: str | None = None) -> InstantlyCredentials:

@@ -117,6 +117,7 @@ class InstantlyClient:
         timeout: float = 30.0,
         max_retries: int = 6,
         limiter: Limiter | None = None,
+        global_limiter: Limiter | None = None,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
@@ -145,6 +146,7 @@ class InstantlyClient:
             self.base_url, workspace_id=workspace_id, api_key=self._api_key.get_secret_value()
         )
         self._limiter: Limiter = limiter or self._make_limiter("", rate_per_second, rate_per_minute)
+        self._global_limiter = global_limiter
         self._endpoint_limiters: dict[str, Limiter] = {}
         self._endpoint_limiters_lock = threading.Lock()
 
@@ -261,6 +263,8 @@ class InstantlyClient:
 
         def attempt() -> httpx.Response:
             self._limiter.acquire()
+            if self._global_limiter is not None:
+                self._global_limiter.acquire()
             if extra_limiter is not None:
                 extra_limiter.acquire()
             started = self._clock()

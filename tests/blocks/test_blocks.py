@@ -58,3 +58,29 @@ def test_a_saved_block_loads_back_with_its_secret(prefect_harness) -> None:
     assert loaded.api_key.get_secret_value() == "saved-key"
     with pytest.raises(OpsError, match="No InstantlyCredentials block named 'nope'"):
         resolve_credentials("nope")
+
+
+def test_a_global_rate_limit_takes_one_prefect_slot_per_request(prefect_harness, sandbox) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+    with get_client(sync_client=True) as prefect:
+        prefect.create_global_concurrency_limit(
+            GlobalConcurrencyLimitCreate(name="instantly-test", limit=100, slot_decay_per_second=0.01)
+        )
+        creds = InstantlyCredentials(
+            api_key=SecretStr(sandbox.api_key), base_url=sandbox.base_url, global_rate_limit="instantly-test"
+        )
+        with creds.get_client() as client:
+            for _ in range(5):
+                list(client.campaigns.list())
+        taken = prefect.read_global_concurrency_limit_by_name("instantly-test").active_slots
+    assert taken >= 4  # five requests, slots decaying at 0.01/s
+
+
+def test_a_missing_global_rate_limit_is_an_error_not_a_silent_pass(prefect_harness, sandbox) -> None:
+    creds = InstantlyCredentials(
+        api_key=SecretStr(sandbox.api_key), base_url=sandbox.base_url, global_rate_limit="no-such-limit"
+    )
+    with creds.get_client() as client, pytest.raises(Exception, match="no-such-limit"):
+        list(client.campaigns.list())
