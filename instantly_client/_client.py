@@ -159,6 +159,9 @@ class InstantlyClient:
             auth=_BearerAuth(self._api_key),
             headers=headers,
             timeout=httpx.Timeout(timeout),
+            # Enough pooled connections for the push and sync fan-out (up to 64 requests in flight)
+            # without reconnecting after every request.
+            limits=httpx.Limits(max_connections=128, max_keepalive_connections=64),
             transport=transport,
             follow_redirects=False,
         )
