@@ -85,6 +85,7 @@ def load_sync(warehouse: Warehouse, pulled: PulledData, *, workspace: str, run_i
                     continue
                 merged = merge_frame(con, f"instantly.{table}", frame(table, rows), KEYS[table], run_id)
                 counts[table] = merged.as_dict()
+            counts.setdefault("campaign_daily_analytics", {})["deleted"] = _drop_vanished_days(con, pulled)
             checkpoints = [(DAILY_STREAM, cid, end.isoformat()) for cid, end in pulled.daily_ends.items()]
             if pulled.email_watermark is not None:
                 checkpoints.append((EMAILS_STREAM, ALL_SCOPE, pulled.email_watermark.isoformat()))
@@ -102,6 +103,33 @@ def load_sync(warehouse: Warehouse, pulled: PulledData, *, workspace: str, run_i
             _rollback(con)
             raise
     return counts
+
+
+def _drop_vanished_days(con: duckdb.DuckDBPyConnection, pulled: PulledData) -> int:
+    """Delete daily rows inside a re-pulled window that the API no longer returns (their counts are now 0).
+
+    The daily endpoint omits days without activity, so a day whose counts dropped to zero would otherwise
+    keep its old numbers and the daily sums would drift from the campaign totals.
+    """
+    returned: dict[str, set[str]] = {}
+    for row in pulled.rows.get("campaign_daily_analytics") or []:
+        returned.setdefault(str(row["campaign_id"]), set()).add(str(row["date"])[:10])
+    deleted = 0
+    for campaign_id, (start, end) in pulled.daily_windows.items():
+        keep = sorted(returned.get(campaign_id, set()))
+        stale = con.execute(
+            "SELECT count(*) FROM instantly.campaign_daily_analytics WHERE campaign_id = ?"
+            " AND date BETWEEN ? AND ? AND NOT list_contains(?::VARCHAR[], strftime(date, '%Y-%m-%d'))",
+            [campaign_id, start, end, keep],
+        ).fetchone()[0]
+        if stale:
+            con.execute(
+                "DELETE FROM instantly.campaign_daily_analytics WHERE campaign_id = ?"
+                " AND date BETWEEN ? AND ? AND NOT list_contains(?::VARCHAR[], strftime(date, '%Y-%m-%d'))",
+                [campaign_id, start, end, keep],
+            )
+            deleted += int(stale)
+    return deleted
 
 
 def _save_checkpoints(

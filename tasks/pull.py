@@ -56,6 +56,7 @@ class PulledData:
 
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     daily_ends: dict[str, date] = field(default_factory=dict)
+    daily_windows: dict[str, tuple[date, date]] = field(default_factory=dict)
     email_watermark: datetime | None = None
     as_of: date | None = None
 
@@ -259,6 +260,7 @@ def assemble(
             "emails": emails,
         },
         daily_ends={cid: end for cid, (_, end) in windows.items()},
+        daily_windows=dict(windows),
         email_watermark=max(known) if known else None,
         as_of=as_of,
     )
