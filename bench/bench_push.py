@@ -15,13 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,46 +27,13 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import RESULTS, SCHEDULE, sandbox_process  # noqa: E402
 from instantly_client import InstantlyClient  # noqa: E402
 from tasks.extract import SourceSpec, describe_source, extract_source  # noqa: E402
 from tasks.mapping import resolve_mapping  # noqa: E402
 from tasks.push_engine import CampaignPush, PushTarget  # noqa: E402
 from warehouse.db import Warehouse  # noqa: E402
 from warehouse.ledger import LedgerScope  # noqa: E402
-
-RESULTS = ROOT / "bench" / "results"
-SCHEDULE = {
-    "schedules": [
-        {"name": "Always", "timing": {"from": "00:00", "to": "23:59"},
-         "days": {str(d): True for d in range(7)}, "timezone": "America/Detroit"}
-    ]
-}  # fmt: skip
-
-
-@contextmanager
-def sandbox_process(args: argparse.Namespace) -> Iterator[str]:
-    """The sandbox in its own process (its CPU work must not compete with the push for one GIL); its URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    command = [sys.executable, "-m", "instantly_sandbox", "--port", str(port), "--seed", "1"]
-    command += ["--rate-per-second", str(args.server_rate_per_second), "--rate-per-minute", "6000"]
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/_sandbox/state", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise SystemExit("the sandbox did not start") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def write_rows(path: Path, rows: int, tag: str) -> Path:
@@ -143,7 +106,8 @@ def main() -> None:
     args = parser.parse_args()
 
     results = []
-    with sandbox_process(args) as url, tempfile.TemporaryDirectory() as tmp:
+    with sandbox_process(args.server_rate_per_second) as sandbox, tempfile.TemporaryDirectory() as tmp:
+        url = sandbox.url
         httpx.post(f"{url}/_sandbox/faults", json={"latency_ms": args.latency_ms}).raise_for_status()
         results.append(run_push(args, url, Path(tmp), "adaptive (budget x latency)", 64))
         if args.baseline_in_flight:

@@ -14,14 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,58 +25,11 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import RESULTS, SCHEDULE  # noqa: E402
 from instantly_client import InstantlyClient  # noqa: E402
 from instantly_sandbox import SandboxServer  # noqa: E402
 from tasks.pull_leads import pull_lead_records  # noqa: E402
 from tasks.pull_staging import Staging  # noqa: E402
-
-RESULTS = ROOT / "bench" / "results"
-SCHEDULE = {
-    "schedules": [
-        {
-            "name": "Always",
-            "timing": {"from": "00:00", "to": "23:59"},
-            "days": {str(d): True for d in range(7)},
-            "timezone": "America/Detroit",
-        }
-    ]
-}
-
-
-@dataclass
-class Sandbox:
-    url: str
-    api_key: str = "sandbox-key"
-
-    @property
-    def base_url(self) -> str:
-        return self.url + "/api/v2"
-
-
-@contextmanager
-def sandbox_process(args: argparse.Namespace) -> Iterator[Sandbox]:
-    """The sandbox in its own process, so its CPU work does not compete with the pull for one GIL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    command = [sys.executable, "-m", "instantly_sandbox", "--port", str(port), "--seed", "1"]
-    command += ["--rate-per-second", str(args.server_rate_per_second), "--rate-per-minute", "6000"]
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    sandbox = Sandbox(f"http://127.0.0.1:{port}")
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{sandbox.url}/_sandbox/state", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise SystemExit("the sandbox did not start") from None
-                time.sleep(0.1)
-        yield sandbox
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def fill(client: InstantlyClient, campaigns: int, leads: int) -> dict[str, list[str]]:

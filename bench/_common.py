@@ -1,0 +1,63 @@
+"""What the benchmarks share: a sandbox in its own process, and an always-sending schedule."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+SCHEDULE = {
+    "schedules": [
+        {
+            "name": "Always",
+            "timing": {"from": "00:00", "to": "23:59"},
+            "days": {str(d): True for d in range(7)},
+            "timezone": "America/Detroit",
+        }
+    ]
+}
+
+
+@dataclass
+class Sandbox:
+    url: str
+    api_key: str = "sandbox-key"
+
+    @property
+    def base_url(self) -> str:
+        return self.url + "/api/v2"
+
+
+@contextmanager
+def sandbox_process(server_rate_per_second: float) -> Iterator[Sandbox]:
+    """The sandbox in its own process, so its CPU work does not compete with ours for one GIL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "instantly_sandbox", "--port", str(port), "--seed", "1"]
+    command += ["--rate-per-second", str(server_rate_per_second), "--rate-per-minute", "6000"]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sandbox = Sandbox(f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{sandbox.url}/_sandbox/state", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise SystemExit("the sandbox did not start") from None
+                time.sleep(0.1)
+        yield sandbox
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
