@@ -19,6 +19,9 @@ ensure_repo_on_path()
 # and its telemetry heartbeat can hit "database is locked" on SQLite: give it time, turn telemetry off.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# The commands print their own progress and summaries: Prefect's INFO lines stay in the run logs (UI/API)
+# rather than on the console. PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL=INFO shows them again.
+os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
 from ops_instantly.cli import accounts as _accounts  # noqa: E402,F401
 from ops_instantly.cli import campaigns as _campaigns  # noqa: E402,F401
