@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import duckdb
 from prefect import task
@@ -95,17 +95,23 @@ def table_name_for(spec: SourceSpec) -> str:
 
 
 def redact_url(url: str) -> str:
-    """The URL without its password (pure): postgresql://u:secret@h/db -> postgresql://u@h/db."""
+    """The URL without its secrets (pure): the password in `user:secret@` and any query parameter that
+    holds one (libpq's `?password=`, `sslpassword`, `passfile` ...): postgresql://u:secret@h/db -> postgresql://u@h/db.
+    """
     if "://" not in url:
         return url
     parts = urlsplit(url)
-    if parts.password is None:
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, v) for k, v in pairs if "pass" not in k.lower()])
+    if parts.password is None and query == parts.query:
         return url
     host = parts.hostname or ""
     netloc = f"{parts.username}@{host}" if parts.username else host
     if parts.port:
         netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def duckdb_path(source: str) -> Path:

@@ -256,15 +256,19 @@ class CampaignPush:
     def _read(self, columns: list[str], only: set[str] | None) -> Iterator[list[tuple[Any, ...]]]:
         """Slices of the table in source order, or (retry pass) just the rows with the given keys."""
         step = self.target.slice_rows
+        # Each slice is read, then the connection is closed *before* yielding: the consumer sends requests
+        # while we are suspended here, and the warehouse must not stay locked during HTTP calls.
         if only is None:
             for start in range(0, max(self.target.row_count, 1), step):
                 with self.warehouse.connect() as con:
-                    yield ledger.read_slice(con, self.scope, columns, start, start + step)
+                    rows = ledger.read_slice(con, self.scope, columns, start, start + step)
+                yield rows
             return
         keys = sorted(only)
         for chunk in chunked(keys, step):
             with self.warehouse.connect() as con:
-                yield ledger.read_keys(con, self.scope, columns, chunk)
+                rows = ledger.read_keys(con, self.scope, columns, chunk)
+            yield rows
 
     # -- workers (HTTP only) ----------------------------------------------------------------------------
 

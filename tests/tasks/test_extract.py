@@ -79,6 +79,20 @@ def test_redact_url_drops_only_the_password() -> None:
 
 
 @pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://bob@db/crm?password=s3cret&sslmode=require",
+        "postgresql://db/crm?sslmode=require&sslpassword=s3cret",
+        "postgresql://bob:s3cret@db/crm?sslmode=require&passfile=/s3cret",
+    ],
+)
+def test_redact_url_drops_passwords_in_the_query_string_too(url: str) -> None:
+    redacted = redact_url(url)
+    assert "s3cret" not in redacted
+    assert "sslmode=require" in redacted
+
+
+@pytest.mark.parametrize(
     ("raw", "encoding"),
     [
         ("\ufeffemail\nä@x.co\n".encode(), "utf-8"),

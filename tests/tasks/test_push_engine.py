@@ -218,3 +218,44 @@ def test_a_deleted_campaign_stops_the_push_and_leaves_no_open_intent(
     with pytest.raises(OpsError, match="stopped"):
         push(sandbox, wh, write_rows(tmp_path / "leads.csv", 10), campaign, run_id="r1")
     assert query(warehouse_path, "SELECT count(*) FROM ops.push_ledger") == [(0,)]
+
+
+class _TrackingWarehouse(Warehouse):
+    """A warehouse that counts its open connections."""
+
+    open_connections = 0
+
+    def connect(self, *, read_only: bool = False):  # type: ignore[override]
+        from contextlib import contextmanager
+
+        @contextmanager
+        def tracked():
+            with Warehouse.connect(self, read_only=read_only) as con:
+                self.open_connections += 1
+                try:
+                    yield con
+                finally:
+                    self.open_connections -= 1
+
+        return tracked()
+
+
+def test_no_warehouse_connection_is_open_while_a_request_is_in_flight(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from instantly_client.resources.leads import Leads
+
+    wh = _TrackingWarehouse(warehouse_path)
+    seen: list[int] = []
+    real_add = Leads.add
+
+    def add(self: Leads, **kwargs: Any) -> Any:
+        seen.append(wh.open_connections)
+        return real_add(self, **kwargs)
+
+    monkeypatch.setattr(Leads, "add", add)
+    campaign = make_campaign(sandbox, "Lock-free")
+    # Slices of 700 rows, bulk adds of 100: several requests go out while a slice is being consumed.
+    push(sandbox, wh, write_rows(tmp_path / "t.csv", 1500), campaign, run_id="r1", batch_size=100)
+    assert len(seen) == 15
+    assert set(seen) == {0}
