@@ -109,19 +109,24 @@ class CampaignPush:
         started = time.monotonic()
         overrides, _ = self.reconcile(record=False)
         only: set[str] | None = None
-        for _ in range(MAX_PASSES):
+        for attempt in range(1, MAX_PASSES + 1):
             if not self._pass(overrides, only):
                 break
-            overrides, resend = self.reconcile(record=True)
+            last = attempt == MAX_PASSES
+            # On the last pass, rows not found stay `unknown` (reported below, reconciled by the next run)
+            # instead of being forgotten for a resend that will not happen in this run.
+            overrides, resend = self.reconcile(record=True, resend_missing=not last)
+            if last:
+                self._give_up_unknown()
             if not resend:
                 break
             only = resend
-        else:
-            self._give_up_unknown()
         self.report.seconds = time.monotonic() - started
         return self.report
 
-    def reconcile(self, *, record: bool) -> tuple[dict[str, tuple[str, str, str]], set[str]]:
+    def reconcile(
+        self, *, record: bool, resend_missing: bool = True
+    ) -> tuple[dict[str, tuple[str, str, str]], set[str]]:
         """Resolve rows whose last request may have reached Instantly.
 
         Returns (row key -> (outcome, lead id, reason) for rows found, row keys that must be sent again).
@@ -129,6 +134,8 @@ class CampaignPush:
         Args:
             record: write a `created` result for rows found now (during a run); at start they are
                 reported with the row instead (the overrides).
+            resend_missing: drop rows not found from the ledger so they are sent again; when False they
+                stay `unknown` (nothing is resent in this run).
         """
         with self.warehouse.connect() as con:
             open_rows = ledger.open_rows(con, self.scope)
@@ -142,12 +149,15 @@ class CampaignPush:
         overrides: dict[str, tuple[str, str, str]] = {}
         for row in open_rows:
             if row.lead_id:
+                if not resend_missing:
+                    continue  # stays unknown: reported now, re-PATCHed by the next run
                 # An update whose outcome is unknown: PATCH is idempotent, so clear the hash to resend it.
                 upserts.append(_replace(row, state="done", payload_hash=None, outcome="updated"))
                 continue
             lead_id = found.get(row.email or "")
             if lead_id is None:
-                forget.append(row.row_key)
+                if resend_missing:
+                    forget.append(row.row_key)
                 continue
             reason = f"created by an earlier attempt (batch {row.batch_id}); confirmed by a lookup"
             upserts.append(_replace(row, state="done", lead_id=lead_id, outcome="created"))
@@ -160,7 +170,8 @@ class CampaignPush:
             ledger.append_results(con, self.scope, results)
         self.report.reconciled += len(open_rows)
         self.report.counts.update(r.outcome for r in results)
-        return overrides, set(forget) | {r.row_key for r in open_rows if r.lead_id}
+        resend = {r.row_key for r in open_rows if r.lead_id} if resend_missing else set()
+        return overrides, set(forget) | resend
 
     # -- one pass over the table ------------------------------------------------------------------------
 

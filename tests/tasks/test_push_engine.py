@@ -259,3 +259,35 @@ def test_no_warehouse_connection_is_open_while_a_request_is_in_flight(
     push(sandbox, wh, write_rows(tmp_path / "t.csv", 1500), campaign, run_id="r1", batch_size=100)
     assert len(seen) == 15
     assert set(seen) == {0}
+
+
+def test_rows_still_unknown_after_every_pass_are_reported_and_reconciled_next_run(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    wh = Warehouse(warehouse_path)
+    campaign = make_campaign(sandbox, "Always 503")
+    csv = write_rows(tmp_path / "t.csv", 5)
+    set_faults(
+        sandbox,
+        rules=[
+            {
+                "path_prefix": "/api/v2/leads/add",
+                "method": "POST",
+                "action": "fail",
+                "status": 503,
+                "rate": 1.0,
+            }
+        ],
+    )
+    report = push(sandbox, wh, csv, campaign, run_id="r1")
+
+    assert report.unresolved == 5
+    reasons = query(warehouse_path, "SELECT outcome, reason FROM ops.push_results WHERE run_id = 'r1'")
+    assert len(reasons) == 5
+    assert all(outcome == "rejected" and "still unknown" in reason for outcome, reason in reasons)
+    assert query(warehouse_path, "SELECT count(*) FROM ops.push_ledger WHERE state = 'unknown'") == [(5,)]
+
+    set_faults(sandbox, rules=[])
+    again = push(sandbox, wh, csv, campaign, run_id="r2")
+    assert again.counts["created"] == 5 and again.unresolved == 0
+    assert_exactly_once(sandbox, campaign, 5)
