@@ -161,6 +161,8 @@ def _walk(
         kept += mine
         if chain.until in ids or any(chain.is_past_end(i) for i in ids) or not page.next_starting_after:
             break  # the slice's last lead is read, or the page reached the next slice, or the end
+        if page.next_starting_after == cursor:
+            break  # a cursor that did not advance would loop forever (the client's own iterator stops too)
         cursor = page.next_starting_after
     staging.finish(STREAM, chain.key)
     return kept

@@ -371,7 +371,12 @@ class CampaignPush:
             else:
                 outcome, lead_id, reason = verdicts[i]
             state = "done" if lead_id else "rejected"
-            out.ledger.append(_ledger(self, job, row, state, lead_id, outcome))
+            entry = _ledger(self, job, row, state, lead_id, outcome)
+            if outcome == "duplicate" and lead_id:
+                # The lead was already in the campaign with data we did not send: no hash, so the next run
+                # PATCHes it with this row's data instead of calling it unchanged.
+                entry = _replace(entry, payload_hash=None)
+            out.ledger.append(entry)
             out.results.append(ResultRow(row.row_key, row.email, lead_id, outcome, reason))
 
     def _update(self, job: Job, row: Planned, out: JobResult) -> None:

@@ -9,6 +9,8 @@ import os
 import sys
 
 import click
+import typer._click.exceptions as typer_click_exceptions
+import typer.exceptions as typer_exceptions
 
 from ops_instantly._paths import ensure_repo_on_path
 from ops_instantly.errors import one_line
@@ -38,22 +40,32 @@ from ops_instantly.cli._app import app  # noqa: E402
 
 __all__ = ["app", "main"]
 
+# typer (0.2x) vendors its own copy of click, so its exceptions are not click's: handle both.
+_EXIT = (click.exceptions.Exit, typer_exceptions.Exit)
+_ABORT = (click.exceptions.Abort, typer_exceptions.Abort)
+_USAGE = (click.UsageError, typer_click_exceptions.UsageError)
+_CLICK = (click.ClickException, typer_click_exceptions.ClickException)
+
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI, turning every failure into a one-line error and an exit code."""
     try:
         result = app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except _EXIT as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except _ABORT:
         click.echo("Aborted.", err=True)
         sys.exit(1)
-    except click.UsageError as exc:
-        command = exc.ctx.command_path if exc.ctx else "ops-instantly"
-        click.echo(f"error: {one_line(exc)} (see `{command} --help`)", err=True)
+    except _USAGE as exc:
+        ctx = getattr(exc, "ctx", None)
+        command = ctx.command_path if ctx else "ops-instantly"
+        message = " ".join(
+            exc.format_message().split()
+        )  # names the option: "Invalid value for '--port': ..."
+        click.echo(f"error: {message} (see `{command} --help`)", err=True)
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        click.echo(f"error: {one_line(exc)}", err=True)
+    except _CLICK as exc:
+        click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

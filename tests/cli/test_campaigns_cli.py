@@ -129,6 +129,7 @@ def test_delete_asks_first_and_keeps_the_campaign_on_no(
     monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
     result = run_cli(capsys, "campaigns", "delete", "Keep me")
     assert result.code != 0 and "Delete campaign 'Keep me'" in result.out
+    assert result.err.strip() == "Aborted."
     assert client.campaigns.get(cid).name == "Keep me"
 
 

@@ -53,3 +53,9 @@ def test_every_command_has_help_with_an_example(capsys) -> None:
         result = run_cli(capsys, *path, "--help")
         assert result.code == 0
         assert "Example:" in result.out, f"`ops-instantly {' '.join(path)} --help` has no example"
+
+
+def test_a_bad_option_value_names_the_option_and_exits_2(capsys) -> None:
+    result = run_cli(capsys, "push", "--source", "x.csv", "--campaign", "c", "--batch-size", "0")
+    assert_one_line_error(result, "'--batch-size'", "ops-instantly push --help")
+    assert result.code == 2

@@ -90,3 +90,30 @@ def test_an_interrupted_pull_resumes_from_its_checkpoints(client, tmp_path):
     assert pulled.chains_resumed >= 1
     # 12 pages in all plus at most one overlap page per chain; 5 were already staged
     assert client.stats.requests - before <= 12 + 3 - 5
+
+
+def test_a_cursor_that_does_not_advance_ends_the_chain_instead_of_looping(tmp_path):
+    import httpx
+
+    from instantly_client import InstantlyClient
+    from tasks.pull_leads import _walk
+    from tasks.pull_plan import ScanChain
+    from tasks.pull_staging import Staging
+
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if len(calls) > 5:
+            raise AssertionError("the chain kept asking for the same page")
+        lead = {"id": "01a00000-0000-7000-8000-000000000001", "email": "a@example.com"}
+        return httpx.Response(200, json={"items": [lead], "next_starting_after": "same-cursor"})
+
+    staging = Staging(tmp_path / "staging")
+    staging.open("run-1")
+    with InstantlyClient(
+        api_key="k", base_url="http://x/api/v2", transport=httpx.MockTransport(handler)
+    ) as client:
+        leads = _walk(client, staging, ScanChain("c1", 0, None, None), [])
+    assert len(calls) == 2  # the first page, then the same cursor once more: stop
+    assert [lead["email"] for lead in leads] == ["a@example.com", "a@example.com"]

@@ -194,6 +194,14 @@ def test_rows_already_in_the_campaign_are_duplicates_with_their_lead_id(
     (lead_id,) = query(warehouse_path, "SELECT lead_id FROM ops.push_ledger WHERE row_key = 'u1@ex.com'")[0]
     assert lead_id == next(x["id"] for x in campaign_leads(sandbox, campaign) if x["email"] == "u1@ex.com")
 
+    # The existing lead never got this table's data: the next run PATCHes it, then it is unchanged.
+    again = push(sandbox, wh, write_rows(tmp_path / "leads.csv", 5), campaign, run_id="r2", skip_mode="none")
+    assert again.counts == {"unchanged": 4, "updated": 1}
+    existing = next(x for x in campaign_leads(sandbox, campaign) if x["email"] == "u1@ex.com")
+    assert existing["payload"]["firstName"] == "A"
+    third = push(sandbox, wh, write_rows(tmp_path / "leads.csv", 5), campaign, run_id="r3", skip_mode="none")
+    assert third.counts == {"unchanged": 5}
+
 
 def test_a_refused_batch_is_split_until_the_halves_are_accepted(
     sandbox: Any, tmp_path: Path, warehouse_path: Path
