@@ -50,7 +50,7 @@ _CLICK = (click.ClickException, typer_click_exceptions.ClickException)
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI, turning every failure into a one-line error and an exit code."""
     try:
-        result = app(args=argv, standalone_mode=False)
+        result = app(args=argv, standalone_mode=False, prog_name="ops-instantly")
     except _EXIT as exc:
         sys.exit(exc.exit_code)
     except _ABORT:
