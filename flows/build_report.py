@@ -4,11 +4,13 @@ Example:
     ```python
     from flows.build_report import build_report
 
-    build_report(out="reports/campaigns.html", warehouse_block="default")
+    build_report(out="reports/campaigns.html", warehouse="warehouse.duckdb")
     ```
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
@@ -29,24 +31,22 @@ def publish_report_artifact(markdown: str) -> None:
 
 @flow(name="build-report", log_prints=True)
 def build_report(
-    campaigns: list[str] | None = None,
+    campaigns: Sequence[str] = (),
     out: str = "report.html",
-    warehouse_block: str | None = None,
-    warehouse_path: str | None = None,
+    warehouse: str = "",
 ) -> str:
     """Write a self-contained HTML report (daily chart and funnel per campaign) and publish its key numbers.
 
     Args:
-        campaigns: campaign ids or names (all campaigns in the warehouse when empty).
-        out: path of the HTML file.
-        warehouse_block: a `DuckDBWarehouse` block name (default: OPS_WAREHOUSE or ./warehouse.duckdb).
-        warehouse_path: a warehouse file path (wins over the block).
+        campaigns: The campaigns to report on, by name or id. Empty: every campaign in the warehouse.
+        out: Where to write the HTML file.
+        warehouse: The warehouse file. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
 
     Returns:
         The path of the HTML file.
     """
-    warehouse = resolve_warehouse(warehouse_block, warehouse_path)
-    reports = collect_report(warehouse, campaigns or None)
+    store = resolve_warehouse(None, warehouse or None)
+    reports = collect_report(store, list(campaigns) or None)
     path = write_report(render_html(reports), out)
     publish_report_artifact(render_markdown(reports, str(path)))
     print(f"wrote {path} ({len(reports)} campaign(s))")

@@ -77,7 +77,9 @@ def push(
     """
     from pydantic import SecretStr
 
-    from flows.push_leads import PushParams, push_leads
+    from blocks import PostgresSource
+    from flows.push_leads import push_leads
+    from ops_instantly.cli._support import load_credentials, load_postgres_source
     from tasks.extract import redact_url
 
     if skip_if not in ("in_campaign", "in_workspace", "none"):
@@ -95,32 +97,36 @@ def push(
             raise OpsError(
                 f"No such file: {source}.", hint="check the path, or pass a duckdb:/// or postgresql:// URL"
             )
-    secret = source is not None and redact_url(source) != source
-    params = PushParams(
-        source=redact_url(source) if source else None,
-        source_url=SecretStr(source) if secret and source else None,
-        source_block=source_block,
-        table=table,
-        query=query,
-        key=key,
+    postgres = None
+    if source_block:
+        postgres = load_postgres_source(source_block)
+    elif source and redact_url(source) != source:
+        # A password never becomes a run parameter: the URL travels in an unsaved block, whose
+        # SecretStr the run's recorded parameters show as stars.
+        postgres = PostgresSource(url=SecretStr(source))
+    params: dict[str, Any] = dict(
+        source="" if postgres is not None else source or "",
+        postgres=postgres,
+        table=table or "",
+        query=query or "",
+        key_column=key or "",
         campaigns=campaign or [],
-        mapping=mapping,
-        skip_if=skip_if,  # type: ignore[arg-type]
-        dry_run=dry_run,
+        mapping_file=mapping or "",
+        skip_if=skip_if,
         batch_size=batch_size,
-        timeout=timeout,
-        credentials_block=credentials,
-        warehouse_path=warehouse,
+        timeout_seconds=timeout,
+        warehouse=warehouse or "",
     )
     if dry_run:
-        for each in _per_table(run_flow(push_leads, params)):
+        for each in _per_table(run_flow(push_leads, dry_run=True, **params)):
             _print_dry_run(each)
         return
+    creds = load_credentials(credentials)
     with _ProgressBar() as bar:
         from tasks.push import listening
 
         with listening(bar):
-            result = run_flow(push_leads, params)
+            result = run_flow(push_leads, credentials=creds, **params)
     for each in _per_table(result):
         _print_summary(each)
 

@@ -31,9 +31,7 @@ def report(
     if as_flow:
         from flows.build_report import build_report
 
-        path = Path(
-            run_flow(build_report, campaigns=campaign or None, out=str(out), warehouse_path=warehouse)
-        )
+        path = Path(run_flow(build_report, campaigns=campaign or [], out=str(out), warehouse=warehouse or ""))
         typer.echo(f"wrote {path}")
         return
     reports = collect_report.fn(resolve_warehouse(path=warehouse), campaign or None)

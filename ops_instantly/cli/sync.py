@@ -50,24 +50,31 @@ def sync(
     """
     from pydantic import SecretStr
 
-    from flows.sync_engagement import SyncParams, sync_engagement
+    from blocks import PostgresSource
+    from flows.sync_engagement import sync_engagement
+    from ops_instantly.cli._support import load_credentials, load_postgres_source
 
     if write_back and not (source_url or source_block):
         raise OpsError(
             "--write-back needs the Postgres source.", hint="add --source-url URL or --source-block NAME"
         )
-    params = SyncParams(
+    since_date = _date(since) if since else None
+    target = None
+    if write_back and source_block:
+        target = load_postgres_source(source_block)
+    elif write_back and source_url:
+        # The URL travels in an unsaved block: the run's recorded parameters show its SecretStr as stars.
+        target = PostgresSource(url=SecretStr(source_url))
+    result = run_flow(
+        sync_engagement,
+        credentials=load_credentials(credentials),
         campaigns=campaign or [],
         lookback_days=lookback_days,
-        since=_date(since) if since else None,
-        credentials_block=credentials,
-        warehouse_path=warehouse,
-        write_back=write_back,
-        source_url=SecretStr(source_url) if source_url else None,
-        source_block=source_block,
+        since=since_date,
+        write_back_to=target,
         write_back_tables=write_back_table or [],
+        warehouse=warehouse or "",
     )
-    result = run_flow(sync_engagement, params)
     for table in ("campaigns", "leads", "campaign_analytics", "campaign_daily_analytics", "emails"):
         counts = result.counts.get(table)
         if counts:

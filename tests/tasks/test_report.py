@@ -114,7 +114,7 @@ def test_build_report_flow_writes_the_file_and_publishes_an_artifact(
 
     from flows.build_report import ARTIFACT_KEY, build_report
 
-    out = build_report(campaigns=["c1"], out=str(tmp_path / "r.html"), warehouse_path=str(warehouse.path))
+    out = build_report(campaigns=["c1"], out=str(tmp_path / "r.html"), warehouse=str(warehouse.path))
     assert Path(out).read_text().count("<svg") == 2  # one chart and one funnel for the one campaign
     with get_client(sync_client=True) as client:
         artifact = client.read_latest_artifacts()
