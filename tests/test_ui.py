@@ -273,15 +273,16 @@ def _launch_from_the_form(page: Any, ui: str, block_ref: str, screens: Screens, 
     page.wait_for_load_state("networkidle")
     page.get_by_role("link", name="Deployments").first.click()
     page.get_by_role("link", name="push-leads").first.click()
+    page.wait_for_url(re.compile(r".*/deployments/deployment/[0-9a-f-]{36}(\?.*)?$"))
+    page.get_by_role("button", name="Run", exact=True).wait_for()
     page.wait_for_load_state("networkidle")
     screens.save(page, "ui-deployment")
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Custom run").click()
-    page.get_by_text("Parameters", exact=True).wait_for()
-    page.get_by_text("default", exact=True).first.wait_for()  # the credentials picker shows the chosen block
+    page.wait_for_url(re.compile(r".*/deployments/deployment/[0-9a-f-]{36}/run.*"))
+    page.get_by_text(re.compile(r"^timeout_seconds")).wait_for()
     page.wait_for_load_state("networkidle")
-    form = page.locator("main")
-    text = form.inner_text()
+    text = page.locator("main").inner_text()
     for name in PUSH_PARAMETERS:
         assert re.search(rf"^{name}( \(Optional\))?$", text, re.MULTILINE), f"no {name} field on the form"
     assert "params" not in text.split()
