@@ -198,7 +198,7 @@ def replay_failed_deliveries(
 def _load(con: duckdb.DuckDBPyConnection, events: list[Delivered], run_id: str) -> int:
     new = insert_events(con, events, run_id)
     if new:
-        create_engagement_views(con)  # views made before 0006 learn the webhook overlay
+        create_engagement_views(con)  # views made before 0007 learn the webhook overlay
     return new
 
 

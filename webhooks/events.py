@@ -34,7 +34,7 @@ INTEREST_VALUE: dict[str, int | None] = {
     "lead_no_show": -4,
 }
 
-# The columns of instantly.webhook_events written by the ingest, in order (migrations 0005 and 0006).
+# The columns of instantly.webhook_events written by the ingest, in order (migrations 0005 and 0007).
 COLUMNS: tuple[str, ...] = (
     "event_key",
     "event_type",
