@@ -35,6 +35,7 @@ from tasks.pull import (
 )
 from tasks.pull_plan import DEFAULT_LEADS_PER_CHAIN, DEFAULT_LOOKBACK_DAYS
 from tasks.pull_staging import Staging
+from tasks.pull_steps import pull_step_analytics
 from tasks.sync_summary import SyncResult, publish_summary, pull_summary, record_failure
 from tasks.writeback import WriteBackTarget, write_back_engagement
 
@@ -55,7 +56,7 @@ def sync_engagement(
     lock_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0,
     leads_per_chain: Annotated[int, Field(ge=100)] = DEFAULT_LEADS_PER_CHAIN,
 ) -> SyncResult:
-    """Sync Instantly engagement into the warehouse: campaigns, leads, analytics, replies, then the views.
+    """Sync Instantly engagement into DuckDB: campaigns, leads, analytics (per step too), replies, the views.
 
     The API is called with no warehouse connection open; everything pulled is loaded in one transaction,
     so a failure leaves the warehouse as it was, and an interrupted run resumes from its staged pages.
@@ -100,6 +101,7 @@ def sync_engagement(
             )
             analytics = pull_campaign_analytics(client, campaign_ids, as_of)
             daily = pull_daily_analytics(client, windows)
+            steps = pull_step_analytics(client, campaign_ids)
             emails, newest_email = pull_emails(
                 client, staging, since_for_emails(state.email_watermark, since)
             )
@@ -109,6 +111,7 @@ def sync_engagement(
             leads=leads,
             analytics=analytics,
             daily=daily,
+            steps=steps,
             windows=windows,
             emails=emails,
             watermarks=(state.email_watermark, newest_email),

@@ -83,4 +83,4 @@ def login(
             hint="check PREFECT_API_URL and that the server is up",
         ) from None
     typer.echo(f"Key accepted by {creds.base_url} ({seen}); saved as InstantlyCredentials block {name!r}.")
-    typer.echo(f"Use it with --credentials {name} (flows: credentials_block={name!r}).")
+    typer.echo(f"Use it with --credentials {name} (flows: the `credentials` parameter).")
