@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from flows.ingest_webhook_events import ingest_webhook_events
-from flows.push_leads import PushParams, push_leads
+from flows.push_leads import push_leads
 from flows.sync_engagement import SyncParams, sync_engagement
 from instantly_client import InstantlyClient
 from tests.instantly_sandbox.helpers import schedule, sequence
@@ -128,7 +128,7 @@ def test_a_reply_delivered_by_webhook_shows_in_the_engagement_view_before_any_sy
     source = tmp_path / "people.csv"
     source.write_text("id,email\n" + "".join(f"{i},person{i}@example.com\n" for i in range(12)))
     campaign = _campaign(client, "Replies", [])
-    push_leads(PushParams(source=str(source), key="id", campaigns=[campaign], warehouse=str(warehouse_path)))
+    push_leads(source=str(source), key_column="id", campaigns=[campaign], warehouse=str(warehouse_path))
     sandbox.admin("POST", "/config", json={"reply_rate": 0.6, "bounce_rate": 0.0, "unsubscribe_rate": 0.0})
     with ReceiverProcess(tmp_path / "spool", SECRET) as receiver:
         _subscribe(client, receiver.url, "reply_received")
