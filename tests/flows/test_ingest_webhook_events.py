@@ -16,7 +16,7 @@ import pytest
 
 from flows.ingest_webhook_events import ingest_webhook_events
 from flows.push_leads import push_leads
-from flows.sync_engagement import SyncParams, sync_engagement
+from flows.sync_engagement import sync_engagement
 from instantly_client import InstantlyClient
 from tests.instantly_sandbox.helpers import schedule, sequence
 from tests.webhooks.receiver_process import ReceiverProcess
@@ -147,7 +147,7 @@ def test_a_reply_delivered_by_webhook_shows_in_the_engagement_view_before_any_sy
         assert view[email][0] == count
         assert (view[email][1] == "replied") == (count > 0)
 
-    sync_engagement(SyncParams(warehouse=str(warehouse_path)))  # the sync reconciles: no double count
+    sync_engagement(warehouse=str(warehouse_path))  # the sync reconciles: no double count
     with Warehouse(warehouse_path).connect(read_only=True) as con:
         synced = {email: count for email, count, _ in con.execute(query).fetchall()}
     assert synced == replies
