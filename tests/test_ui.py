@@ -289,9 +289,9 @@ def _launch_from_the_form(page: Any, ui: str, block_ref: str, screens: Screens, 
     assert 'Property is type "None"' not in text
     assert "source_url" not in text
     assert block_ref not in text  # a picker with the block's name, not a reference typed by hand
-    logos = page.locator("img[src$='instantly-credentials.svg']")
-    assert logos.count() >= 1
-    assert logos.first.evaluate("img => img.complete && img.naturalWidth > 0")
+    logo = page.locator("img[src$='/blocks/logos/instantly-credentials.svg']").first
+    logo.wait_for()
+    assert logo.evaluate("img => img.complete && img.naturalWidth > 0"), "the block logo did not load"
     _assert_no_secret(page, secrets, "the run form")
     screens.save(page, "ui-run-form")
     page.get_by_role("button", name="Submit").click()
