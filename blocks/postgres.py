@@ -40,3 +40,20 @@ url = source.url.get_secret_value()  # postgresql://user:password@host:5432/dbna
     schema_name: str = Field(
         "public", title="Schema", description="Schema of the tables, when a table name has none."
     )
+
+
+def load_postgres_source(name: str) -> PostgresSource:
+    """The saved Postgres Source block `name`.
+
+    Raises:
+        OpsError: no such block (one line, with how to create it).
+    """
+    from ops_instantly.errors import OpsError
+
+    try:
+        return PostgresSource.load(name)
+    except ValueError:
+        raise OpsError(
+            f"No Postgres Source block named {name!r}.",
+            hint="create it with `ops-instantly connect` or in the Prefect UI (Blocks)",
+        ) from None

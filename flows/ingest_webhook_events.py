@@ -11,7 +11,6 @@ Example:
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from pathlib import Path
 
 from prefect import flow, get_run_logger, runtime
@@ -19,6 +18,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import SkipJsonSchema
 
 from blocks import InstantlyCredentials, resolve_credentials, resolve_warehouse
+from ops_instantly.parsing import parse_day
 from tasks.webhook_events import IngestCounts, ingest_spool, replay_failed_deliveries
 from warehouse.db import WarehouseLockedError
 from webhooks.spool import default_spool_dir
@@ -43,7 +43,7 @@ def ingest_webhook_events(
     warehouse: str = "",
     credentials: InstantlyCredentials | SkipJsonSchema[None] = None,
     catch_up: bool = False,
-    catch_up_since: date | SkipJsonSchema[None] = None,
+    catch_up_since: str = "",
     lock_timeout_seconds: float = 20.0,
     keep_done_days: float = 7.0,
 ) -> IngestResult:
@@ -54,7 +54,7 @@ def ingest_webhook_events(
         warehouse: The warehouse file. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
         credentials: The Instantly workspace, for the catch-up. Empty: the worker's INSTANTLY_API_KEY.
         catch_up: also recover failed deliveries from Instantly's delivery log (SPEC GET /webhook-events).
-        catch_up_since: read the delivery log from this date instead of the last watermark.
+        catch_up_since: Read the delivery log from this day on (YYYY-MM-DD) instead of the last watermark.
         lock_timeout_seconds: how long to wait for another process's warehouse write lock; when it is not
             released in time the run ends `busy` and the next run takes the segments.
         keep_done_days: how long ingested segments stay on disk.
@@ -78,7 +78,7 @@ def ingest_webhook_events(
                     store,
                     workspace=creds.workspace_key,
                     run_id=run_id,
-                    since=catch_up_since,
+                    since=parse_day(catch_up_since, "catch_up_since"),
                 )
     except WarehouseLockedError:
         logger.warning(

@@ -28,7 +28,13 @@ from prefect.cache_policies import NONE
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
-from blocks import InstantlyCredentials, PostgresSource, resolve_credentials, resolve_warehouse
+from blocks import (
+    InstantlyCredentials,
+    PostgresSource,
+    load_postgres_source,
+    resolve_credentials,
+    resolve_warehouse,
+)
 from ops_instantly.errors import OpsError
 from tasks.extract import ExtractedTable, SourceSpec, describe_source, extract_source, redact_url, source_kind
 from tasks.mapping import load_mapping_file, parse_overrides, resolve_mapping
@@ -85,19 +91,13 @@ def resolve_source(job: TablePush) -> SourceSpec:
     url, schema = job.source, "public"
     postgres = job.postgres
     if job.postgres_block:
-        try:
-            postgres = PostgresSource.load(job.postgres_block)
-        except ValueError:
-            raise OpsError(
-                f"No Postgres Source block named {job.postgres_block!r}.",
-                hint="create it with `ops-instantly connect` or in the Prefect UI",
-            ) from None
+        postgres = load_postgres_source(job.postgres_block)
     if postgres is not None:
         url, schema = postgres.url.get_secret_value(), postgres.schema_name
     elif redact_url(url) != url:
         raise OpsError(
             f"The source {redact_url(url)} carries a password, and run parameters are not secret.",
-            hint="save the URL in a Postgres Source block and choose it as `postgres`",
+            hint="save the URL in a Postgres Source block and name it in postgres_source",
         )
     if not url:
         raise OpsError("No source given.", hint="pass --source PATH_OR_URL (or --source-block NAME)")
@@ -116,7 +116,7 @@ def _run_id() -> str:
 def push_leads(
     credentials: InstantlyCredentials | SkipJsonSchema[None] = None,
     source: str = "",
-    postgres: PostgresSource | SkipJsonSchema[None] = None,
+    postgres_source: str = "",
     table: str = "",
     query: str = "",
     campaigns: Sequence[str] = (),
@@ -127,6 +127,7 @@ def push_leads(
     batch_size: Annotated[int, Field(ge=1, le=MAX_LEADS_PER_ADD)] = MAX_LEADS_PER_ADD,
     timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0,
     warehouse: str = "",
+    postgres: SkipJsonSchema[PostgresSource | None] = None,
 ) -> dict[str, Any]:
     """Push a table to Instantly campaigns as leads, exactly once; with no source, push every connected table.
 
@@ -137,8 +138,9 @@ def push_leads(
     Args:
         credentials: The Instantly workspace to push to. Empty: the worker's INSTANTLY_API_KEY.
         source: A CSV or Parquet file, a DuckDB file (duckdb:///path.duckdb), or a Postgres URL without a
-            password. Leave empty (and choose no Postgres) to push every table connected to a campaign.
-        postgres: A Postgres database to read the table from; the block keeps its password.
+            password. Leave it and postgres_source empty to push every table connected to a campaign.
+        postgres_source: The name of a saved Postgres Source block to read the table from (Blocks in the
+            UI); the block keeps the password.
         table: The table to read from DuckDB or Postgres. It also names the warehouse copy (ops.TABLE).
         query: A Postgres query to read instead of a table.
         campaigns: The campaigns to add the leads to, by name or id.
@@ -151,6 +153,8 @@ def push_leads(
         batch_size: Leads per request (Instantly takes up to 1,000).
         timeout_seconds: How long to wait for each Instantly response.
         warehouse: The warehouse file. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
+        postgres: A Postgres connection that is not saved as a block (in-process callers such as the CLI's
+            `--source postgresql://user:password@...`). Not part of the UI's form or a deployment.
 
     Returns:
         A JSON-able summary: the run id, the table, its rows and per-campaign outcome counts (or the dry
@@ -161,12 +165,14 @@ def push_leads(
     """
     run_id = _run_id()
     store = resolve_warehouse(None, warehouse or None)
-    if source or postgres is not None:
+    one_table = bool(source or postgres_source or postgres is not None)
+    if one_table:
         jobs = [
             TablePush(
                 campaigns=tuple(campaigns),
                 source=source,
                 postgres=postgres,
+                postgres_block=postgres_source,
                 table=table,
                 query=query,
                 key_column=key_column,
@@ -182,7 +188,7 @@ def push_leads(
 
     if dry_run:
         previews = [_dry_run(store, job, run_id) for job in jobs]
-        return previews[0] if source or postgres is not None else {"run_id": run_id, "tables": previews}
+        return previews[0] if one_table else {"run_id": run_id, "tables": previews}
 
     if any(not job.campaigns for job in jobs):
         raise OpsError("No campaign given.", hint="pass --campaign ID_OR_NAME (repeatable)")
@@ -207,7 +213,7 @@ def push_leads(
     publish_push_artifacts(reports, run_id)
     get_run_logger().info("Per-row outcomes: SELECT * FROM ops.push_results WHERE run_id = '%s'", run_id)
     summaries = [_summary(r, run_id) for r in reports]
-    return summaries[0] if source or postgres is not None else {"run_id": run_id, "tables": summaries}
+    return summaries[0] if one_table else {"run_id": run_id, "tables": summaries}
 
 
 @task(name="connected_pushes", retries=0, cache_policy=NONE)

@@ -13,14 +13,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
 from typing import Annotated
 
 from prefect import flow, runtime
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
-from blocks import InstantlyCredentials, PostgresSource, resolve_credentials, resolve_warehouse
+from blocks import (
+    InstantlyCredentials,
+    PostgresSource,
+    load_postgres_source,
+    resolve_credentials,
+    resolve_warehouse,
+)
+from ops_instantly.parsing import parse_day
 from tasks.load import load_sync, read_sync_state
 from tasks.pull import (
     assemble,
@@ -49,12 +55,13 @@ def sync_engagement(
     credentials: InstantlyCredentials | SkipJsonSchema[None] = None,
     campaigns: Sequence[str] = (),
     lookback_days: Annotated[int, Field(ge=0, le=366)] = DEFAULT_LOOKBACK_DAYS,
-    since: date | SkipJsonSchema[None] = None,
-    write_back_to: PostgresSource | SkipJsonSchema[None] = None,
+    since: str = "",
+    write_back_to: str = "",
     write_back_tables: Sequence[str] = (),
     warehouse: str = "",
     lock_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0,
     leads_per_chain: Annotated[int, Field(ge=100)] = DEFAULT_LEADS_PER_CHAIN,
+    write_back_postgres: SkipJsonSchema[PostgresSource | None] = None,
 ) -> SyncResult:
     """Sync Instantly engagement into DuckDB: campaigns, leads, analytics (per step too), replies, the views.
 
@@ -65,13 +72,15 @@ def sync_engagement(
         credentials: The Instantly workspace to sync. Empty: the worker's INSTANTLY_API_KEY.
         campaigns: The campaigns to sync, by name or id. Empty: every campaign.
         lookback_days: How many recent days of daily analytics to pull again (the numbers keep moving).
-        since: Pull daily analytics and replies again from this day on (a backfill).
-        write_back_to: A Postgres database to write the engagement columns back to (opens, replies,
-            status) on the tables pushed from it. Empty: no write-back.
+        since: Pull daily analytics and replies again from this day on (a backfill), as YYYY-MM-DD.
+        write_back_to: The name of a saved Postgres Source block: write the engagement columns (status,
+            opens, replies...) back to the tables pushed from that database. Empty: no write-back.
         write_back_tables: Which of those Postgres tables to write back. Empty: every table pushed from it.
         warehouse: The warehouse file. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
         lock_timeout_seconds: How long to wait while another run writes the warehouse.
         leads_per_chain: Leads per parallel page chain when listing a campaign's leads.
+        write_back_postgres: A write-back connection that is not saved as a block (in-process callers such
+            as the CLI's `--source-url`). Not part of the UI's form or a deployment.
 
     Returns:
         The run id and per-table counts.
@@ -79,7 +88,9 @@ def sync_engagement(
     creds = credentials if credentials is not None else resolve_credentials(None)
     store = resolve_warehouse(None, warehouse or None)
     store.lock_timeout = lock_timeout_seconds
-    write_back = WriteBackTarget.from_block(write_back_to, write_back_tables) if write_back_to else None
+    since_day = parse_day(since, "since")
+    target = load_postgres_source(write_back_to) if write_back_to else write_back_postgres
+    write_back = WriteBackTarget.from_block(target, write_back_tables) if target is not None else None
     run_id = str(runtime.flow_run.id or uuid.uuid4())
     workspace = creds.workspace_key
     store.start_run(run_id, FLOW_NAME)
@@ -97,13 +108,13 @@ def sync_engagement(
                 state.daily_last_end,
                 as_of=as_of,
                 lookback_days=lookback_days,
-                since=since,
+                since=since_day,
             )
             analytics = pull_campaign_analytics(client, campaign_ids, as_of)
             daily = pull_daily_analytics(client, windows)
             steps = pull_step_analytics(client, campaign_ids)
             emails, newest_email = pull_emails(
-                client, staging, since_for_emails(state.email_watermark, since)
+                client, staging, since_for_emails(state.email_watermark, since_day)
             )
             api_stats = client.stats
         pulled = assemble(

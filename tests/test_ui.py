@@ -46,7 +46,7 @@ ROWS = 25
 PUSH_PARAMETERS = [
     "credentials",
     "source",
-    "postgres",
+    "postgres_source",
     "table",
     "query",
     "campaigns",

@@ -14,7 +14,7 @@ import typer
 from ops_instantly.errors import OpsError
 
 if TYPE_CHECKING:
-    from blocks import InstantlyCredentials, PostgresSource
+    from blocks import InstantlyCredentials
 
 T = TypeVar("T")
 
@@ -86,24 +86,6 @@ def load_credentials(block: str | None) -> InstantlyCredentials:
     if block:
         require_prefect_api()
     return resolve_credentials(block)
-
-
-def load_postgres_source(name: str) -> PostgresSource:
-    """The named Postgres Source block (needs the Prefect API).
-
-    Raises:
-        OpsError: no such block.
-    """
-    from blocks import PostgresSource
-
-    require_prefect_api()
-    try:
-        return PostgresSource.load(name)
-    except ValueError:
-        raise OpsError(
-            f"No Postgres Source block named {name!r}.",
-            hint="create it with `ops-instantly connect` or in the Prefect UI",
-        ) from None
 
 
 class _NoErrorsFilter(logging.Filter):

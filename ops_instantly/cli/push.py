@@ -79,7 +79,7 @@ def push(
 
     from blocks import PostgresSource
     from flows.push_leads import push_leads
-    from ops_instantly.cli._support import load_credentials, load_postgres_source
+    from ops_instantly.cli._support import load_credentials
     from tasks.extract import redact_url
 
     if skip_if not in ("in_campaign", "in_workspace", "none"):
@@ -98,14 +98,13 @@ def push(
                 f"No such file: {source}.", hint="check the path, or pass a duckdb:/// or postgresql:// URL"
             )
     postgres = None
-    if source_block:
-        postgres = load_postgres_source(source_block)
-    elif source and redact_url(source) != source:
-        # A password never becomes a run parameter: the URL travels in an unsaved block, whose
+    if source and redact_url(source) != source:
+        # A password never becomes a run parameter: the URL travels in-process in an unsaved block, whose
         # SecretStr the run's recorded parameters show as stars.
         postgres = PostgresSource(url=SecretStr(source))
     params: dict[str, Any] = dict(
         source="" if postgres is not None else source or "",
+        postgres_source=source_block or "",
         postgres=postgres,
         table=table or "",
         query=query or "",

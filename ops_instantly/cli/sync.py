@@ -52,26 +52,26 @@ def sync(
 
     from blocks import PostgresSource
     from flows.sync_engagement import sync_engagement
-    from ops_instantly.cli._support import load_credentials, load_postgres_source
+    from ops_instantly.cli._support import load_credentials
 
     if write_back and not (source_url or source_block):
         raise OpsError(
             "--write-back needs the Postgres source.", hint="add --source-url URL or --source-block NAME"
         )
     since_date = _date(since) if since else None
-    target = None
-    if write_back and source_block:
-        target = load_postgres_source(source_block)
-    elif write_back and source_url:
-        # The URL travels in an unsaved block: the run's recorded parameters show its SecretStr as stars.
-        target = PostgresSource(url=SecretStr(source_url))
+    unsaved = None
+    if write_back and source_url and not source_block:
+        # The URL travels in-process in an unsaved block: the run's recorded parameters show its SecretStr
+        # as stars.
+        unsaved = PostgresSource(url=SecretStr(source_url))
     result = run_flow(
         sync_engagement,
         credentials=load_credentials(credentials),
         campaigns=campaign or [],
         lookback_days=lookback_days,
-        since=since_date,
-        write_back_to=target,
+        since=since_date.isoformat() if since_date else "",
+        write_back_to=(source_block or "") if write_back else "",
+        write_back_postgres=unsaved,
         write_back_tables=write_back_table or [],
         warehouse=warehouse or "",
     )

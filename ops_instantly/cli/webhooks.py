@@ -120,7 +120,7 @@ def replay(
         warehouse=warehouse or "",
         credentials=load_credentials(credentials),
         catch_up=True,
-        catch_up_since=_date(since) if since else None,
+        catch_up_since=_date(since).isoformat() if since else "",
     )
     _print_ingest(result)
 

@@ -82,7 +82,7 @@ def test_the_api_key_and_a_source_password_stay_secret(
             url = postgres_url.replace("postgresql://postgres@", f"postgresql://postgres:{PASSWORD}@")
             source = PostgresSource(url=SecretStr(url))
             pushed = push_leads(postgres=source, table=table, campaigns=[campaign])
-            synced = sync_engagement(write_back_to=source)
+            synced = sync_engagement(write_back_postgres=source)
         finally:
             with psycopg.connect(postgres_url, autocommit=True) as con:
                 con.execute(f"DROP TABLE IF EXISTS {table}")

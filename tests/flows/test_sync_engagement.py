@@ -341,7 +341,7 @@ def test_postgres_source_gets_its_engagement_columns_written_back(env, client, w
         client.campaigns.activate(campaign.id)
         _advance(env, 10)
         params = dict(
-            warehouse=str(warehouse_path), write_back_to=PostgresSource(url=SecretStr(postgres_url))
+            warehouse=str(warehouse_path), write_back_postgres=PostgresSource(url=SecretStr(postgres_url))
         )
         result = sync_engagement(**params)
         assert result.counts["write_back"] == {f"public.{table}": 20}
