@@ -225,7 +225,9 @@ def test_a_push_launched_from_the_ui_form_shows_its_results_and_no_secret(
                 _serve_logos_from_the_repo(context)
                 page = context.new_page()
                 ui = api.removesuffix("/api")
-                run_id = _launch_from_the_form(page, ui, block_ref, screens, [key, password])
+                run_id = _launch_from_the_form(
+                    page, ui, deployment["id"], block_ref, screens, [key, password]
+                )
                 run = _wait_for_final_state(api, run_id, worker_log)
                 assert run["state"]["type"] == "COMPLETED", worker_log.read_text()[-4000:]
                 _check_the_run_page(page, ui, run_id, screens, [key, password])
@@ -267,7 +269,9 @@ def test_a_push_launched_from_the_ui_form_shows_its_results_and_no_secret(
     assert outcomes == [(campaign_id, "created", ROWS)]
 
 
-def _launch_from_the_form(page: Any, ui: str, block_ref: str, screens: Screens, secrets: list[str]) -> str:
+def _launch_from_the_form(
+    page: Any, ui: str, deployment_id: str, block_ref: str, screens: Screens, secrets: list[str]
+) -> str:
     """Deployments > push-leads > Run > Custom run, check the form, Submit; returns the new run's id."""
     page.goto(f"{ui}/")
     page.wait_for_load_state("networkidle")
@@ -295,10 +299,16 @@ def _launch_from_the_form(page: Any, ui: str, block_ref: str, screens: Screens, 
     _assert_no_secret(page, secrets, "the run form")
     screens.save(page, "ui-run-form")
     page.get_by_role("button", name="Submit").click()
-    page.wait_for_url(re.compile(r".*/runs/flow-run/[0-9a-f-]{36}.*"), timeout=60_000)
-    match = re.search(r"/runs/flow-run/([0-9a-f-]{36})", page.url)
-    assert match, page.url
-    return match.group(1)
+    # The UI creates the run and goes back to the deployment's Runs tab.
+    page.wait_for_url(re.compile(r".*/deployments/deployment/[0-9a-f-]{36}\?tab=Runs"), timeout=60_000)
+    runs = httpx.post(
+        f"{ui}/api/flow_runs/filter",
+        json={"flow_runs": {"deployment_id": {"any_": [deployment_id]}}},
+        timeout=10,
+    ).json()
+    assert len(runs) == 1, runs
+    assert runs[0]["parameters"]["credentials"] == {"$ref": {"block_document_id": block_ref}}
+    return str(runs[0]["id"])
 
 
 def _check_the_run_page(page: Any, ui: str, run_id: str, screens: Screens, secrets: list[str]) -> None:
