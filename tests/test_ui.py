@@ -315,6 +315,7 @@ def _check_the_run_page(page: Any, ui: str, run_id: str, screens: Screens, secre
     """The finished run's page: the per-campaign log line, the artifacts, the parameters; no secret."""
     page.goto(f"{ui}/v2/runs/flow-run/{run_id}")
     page.wait_for_load_state("networkidle")
+    screens.save(page, "ui-run-logs")
     page.get_by_text("-> campaign 'UI check'", exact=False).first.wait_for(timeout=60_000)
     _assert_no_secret(page, secrets, "the run's logs")
     screens.save(page, "ui-run-logs")
