@@ -7,6 +7,7 @@ import os
 import typer
 
 from ops_instantly.cli._app import app
+from ops_instantly.cli._json import JSON_OPTION, as_returned, print_json
 from ops_instantly.errors import OpsError
 
 webhooks_app = typer.Typer(
@@ -95,18 +96,22 @@ def list_hooks(
     credentials: str | None = typer.Option(
         None, help="InstantlyCredentials block (default: INSTANTLY_* env)."
     ),
+    json_: bool = JSON_OPTION,
 ) -> None:
-    """List webhook subscriptions (headers are not shown).
+    """List webhook subscriptions (headers are not shown, not even with --json).
 
-    Example: ops-instantly webhooks list
+    Example: ops-instantly webhooks list --json
     """
     from blocks import resolve_credentials
 
     with resolve_credentials(credentials).get_client() as client:
-        for hook in client.webhooks.list():
-            typer.echo(
-                f"{hook.id}  {hook.event_type or 'custom'}  {hook.target_hook_url}  status={hook.status}"
-            )
+        hooks = list(client.webhooks.list())
+    if json_:
+        # The headers carry the shared secret (SECRET_HEADER): never printed.
+        print_json([{k: v for k, v in as_returned(h).items() if k != "headers"} for h in hooks])
+        return
+    for hook in hooks:
+        typer.echo(f"{hook.id}  {hook.event_type or 'custom'}  {hook.target_hook_url}  status={hook.status}")
 
 
 @webhooks_app.command("delete")
