@@ -86,7 +86,7 @@ def _text(series: pl.Series) -> pl.Series:
     if series.dtype.is_integer():
         return series.cast(pl.Utf8)
     if series.dtype == pl.Boolean:
-        return _apply(series, lambda v: pl.when(v).then(pl.lit("true")).otherwise(pl.lit("false")))
+        return _apply(series, lambda v: pl.when(v).then(pl.lit("true")).when(~v).then(pl.lit("false")))
     return pl.Series([coerce_text(v) for v in series.to_list()], dtype=pl.Utf8)
 
 
