@@ -138,11 +138,16 @@ class State:
         self.blocklist[entry["id"]] = entry
         return entry
 
-    def is_blocked(self, email: str) -> bool:
+    def is_blocked(self, email: str, values: set[str] | None = None) -> bool:
+        """Whether the email or its domain is on the blocklist (`values`: :meth:`blocked_values`, if known)."""
         email = email.lower()
         domain = email.rsplit("@", 1)[-1]
-        values = {e["bl_value"] for e in self.blocklist.values()}
+        if values is None:
+            values = self.blocked_values()
         return email in values or domain in values
+
+    def blocked_values(self) -> set[str]:
+        return {e["bl_value"] for e in self.blocklist.values()}
 
     # -- leads and indexes -----------------------------------------------------------------------------------
     def index_lead(self, lead: dict[str, Any]) -> None:
