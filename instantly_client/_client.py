@@ -32,6 +32,7 @@ from .resources.campaigns import Campaigns
 from .resources.emails import Emails
 from .resources.jobs import Jobs
 from .resources.leads import Leads
+from .resources.webhook_events import WebhookEvents
 from .resources.webhooks import Webhooks
 
 __all__ = ["DEFAULT_BASE_URL", "USER_AGENT", "InstantlyClient"]
@@ -171,6 +172,7 @@ class InstantlyClient:
         self.jobs = Jobs(self)
         self.analytics = Analytics(self)
         self.webhooks = Webhooks(self)
+        self.webhook_events = WebhookEvents(self)
         self.accounts = Accounts(self)
         self.emails = Emails(self)
 
