@@ -169,3 +169,9 @@ def test_broken_json_is_one_line_naming_line_and_column(tmp_path: Path) -> None:
     with pytest.raises(OpsError) as exc:
         load_campaign_file(path)
     assert str(exc.value).startswith(f"{path} is not valid JSON at line 2, column 2")
+
+
+def test_the_spec_models_take_an_api_body_too_as_a_deployment_run_would(api_body: dict[str, Any]) -> None:
+    assert create_body(CampaignSpec.model_validate({**READ_BACK, **api_body})) == api_body
+    changes = CampaignChanges.model_validate({"id": "x", "ai_sdr_id": "y", "daily_limit": 9})
+    assert patch_body(changes) == {"daily_limit": 9}
