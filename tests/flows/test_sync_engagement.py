@@ -452,6 +452,12 @@ def test_cli_sync_prints_what_changed_and_fails_in_one_line(three_weeks, warehou
     assert done.value.code == 0
     out = capsys.readouterr().out
     assert "instantly.leads: 65 new, 0 updated, 0 unchanged" in out
+    assert "instantly.campaign_step_analytics: 8 new, 0 updated, 0 unchanged" in out  # 2 x 2 steps x A/B
+    leads_replied, bounced = _sql(
+        warehouse_path,
+        "SELECT count(*) FILTER (email_reply_count > 0), count(*) FILTER (status = -1) FROM instantly.leads",
+    )[0]
+    assert f"{leads_replied} leads replied for the first time, {bounced} bounced" in out
 
     with pytest.raises(SystemExit) as failed:
         main(["sync", "--warehouse", str(warehouse_path), "--campaign", "Nope"])
