@@ -238,7 +238,8 @@ def test_the_sync_reports_new_replies_bounces_and_interested_leads_since_the_las
     ]
     artifact = _latest_summary_artifact()
     total = third.counts["engagement"]["total"]
-    assert "## Since the last sync" in artifact
+    assert "## Since the last sync (" in artifact and third.counts["engagement"]["since"]
+    assert first.counts["engagement"]["since"] is None
     assert f"| **all** | **{total['replies']}** | **{total['auto_replies']}** |" in artifact
 
 
