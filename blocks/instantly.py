@@ -10,11 +10,20 @@ from pydantic import Field, SecretStr
 from blocks._assets import logo_url
 from instantly_client import DEFAULT_BASE_URL, CallableLimiter, InstantlyClient
 from ops_instantly.errors import OpsError
+from ops_instantly.settings import (
+    DEFAULT_RATE_PER_MINUTE,
+    DEFAULT_RATE_PER_SECOND,
+    MAX_RATE_PER_MINUTE,
+    MAX_RATE_PER_SECOND,
+    instantly_env,
+)
 
-# Defaults well below the workspace ceiling (100 req/s and 6,000 req/min, shared by every key and tool:
-# docs/instantly-api-notes.md §6), leaving headroom for the team's other tools.
-DEFAULT_RATE_PER_SECOND = 50.0
-DEFAULT_RATE_PER_MINUTE = 3000.0
+__all__ = [
+    "DEFAULT_RATE_PER_MINUTE",
+    "DEFAULT_RATE_PER_SECOND",
+    "InstantlyCredentials",
+    "resolve_credentials",
+]
 
 
 class InstantlyCredentials(Block):
@@ -55,14 +64,14 @@ with credentials.get_client() as client:
     rate_per_second: float = Field(
         DEFAULT_RATE_PER_SECOND,
         gt=0,
-        le=100,
+        le=MAX_RATE_PER_SECOND,
         title="Requests per second",
         description="Requests per second this process may send.",
     )
     rate_per_minute: float = Field(
         DEFAULT_RATE_PER_MINUTE,
         gt=0,
-        le=6000,
+        le=MAX_RATE_PER_MINUTE,
         title="Requests per minute",
         description="Requests per minute this process may send.",
     )
@@ -76,23 +85,19 @@ with credentials.get_client() as client:
 
     @classmethod
     def from_env(cls) -> InstantlyCredentials:
-        """Build credentials from INSTANTLY_API_KEY, INSTANTLY_BASE_URL and INSTANTLY_RATE_PER_*."""
+        """Build credentials from INSTANTLY_API_KEY, INSTANTLY_BASE_URL, INSTANTLY_WORKSPACE_ID and
+        INSTANTLY_RATE_PER_*.
+
+        Raises:
+            OpsError: no key, or a setting out of range, named with its value (`instantly_env`).
+        """
         key = os.environ.get("INSTANTLY_API_KEY", "").strip()
         if not key:
             raise OpsError(
                 "No Instantly API key: INSTANTLY_API_KEY is not set and no credentials block was named.",
                 hint="export INSTANTLY_API_KEY=... or pass --credentials BLOCK (see `ops-instantly login`)",
             )
-        try:
-            return cls(
-                api_key=SecretStr(key),
-                base_url=os.environ.get("INSTANTLY_BASE_URL", DEFAULT_BASE_URL).strip() or DEFAULT_BASE_URL,
-                workspace_id=os.environ.get("INSTANTLY_WORKSPACE_ID") or None,
-                rate_per_second=float(os.environ.get("INSTANTLY_RATE_PER_SECOND", DEFAULT_RATE_PER_SECOND)),
-                rate_per_minute=float(os.environ.get("INSTANTLY_RATE_PER_MINUTE", DEFAULT_RATE_PER_MINUTE)),
-            )
-        except ValueError as exc:
-            raise OpsError(f"Invalid INSTANTLY_* setting: {_first_error(exc)}") from None
+        return cls(api_key=SecretStr(key), **instantly_env())
 
     def get_client(self) -> InstantlyClient:
         """A client for this workspace; requests share the workspace's rate budget in this process."""
@@ -135,7 +140,3 @@ def resolve_credentials(block_name: str | None = None) -> InstantlyCredentials:
             f"No InstantlyCredentials block named {block_name!r}.",
             hint="create it with `ops-instantly login --name NAME` or in the Prefect UI",
         ) from exc
-
-
-def _first_error(exc: ValueError) -> str:
-    return str(exc).splitlines()[0]

@@ -19,7 +19,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from blocks import InstantlyCredentials, resolve_credentials, resolve_warehouse
 from ops_instantly.parsing import parse_day
-from tasks.webhook_events import IngestCounts, ingest_spool, replay_failed_deliveries
+from tasks.webhook_events import CATCH_UP_COUNTS, IngestCounts, ingest_spool, replay_failed_deliveries
 from warehouse.db import WarehouseLockedError
 from webhooks.spool import default_spool_dir
 
@@ -90,5 +90,5 @@ def ingest_webhook_events(
         run_id=run_id,
         status="ingested",
         spool=spooled.as_dict(),
-        catch_up=recovered.as_dict() if recovered else None,
+        catch_up=recovered.as_dict(always=CATCH_UP_COUNTS) if recovered else None,
     )

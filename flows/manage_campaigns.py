@@ -24,6 +24,7 @@ from ops_instantly.errors import OpsError
 from tasks import campaigns as campaign_tasks
 from tasks.campaign_spec import CampaignChanges, CampaignSpec
 from tasks.campaigns import CampaignSummary
+from tasks.prelaunch import LaunchBlockedError, prelaunch_check, publish_check
 
 __all__ = [
     "activate_campaign",
@@ -73,14 +74,25 @@ def update_campaign(
 
 
 @flow(name="activate-campaign", log_prints=True)
-def activate_campaign(campaign: str, credentials: Credentials = None) -> CampaignSummary:
-    """Start or resume sending.
+def activate_campaign(campaign: str, credentials: Credentials = None, force: bool = False) -> CampaignSummary:
+    """Start or resume sending, once the pre-launch check (`tasks/prelaunch.py`) finds nothing blocking.
 
     Args:
         campaign: The campaign's name or id.
         credentials: The Instantly workspace. Empty: the worker's INSTANTLY_API_KEY.
+        force: Activate even when the check finds blocking problems (they are still logged).
+
+    Raises:
+        LaunchBlockedError: the check found blocking problems and `force` is False; nothing was changed.
     """
-    result = campaign_tasks.activate_campaign(_credentials(credentials), campaign)
+    creds = _credentials(credentials)
+    check = prelaunch_check(creds, campaign)
+    publish_check(check)
+    if check.blocking and not force:
+        raise LaunchBlockedError.from_check(check)
+    if check.blocking:
+        print(f"activating despite {len(check.blocking)} blocking problem(s) (force)")
+    result = campaign_tasks.activate_campaign(creds, check.campaign_id)
     print(f"campaign {result.name!r} ({result.id}) is {result.status_label}")
     return result
 
@@ -132,6 +144,7 @@ def manage_campaigns(
     spec: CampaignSpec | SkipJsonSchema[None] = None,
     changes: CampaignChanges | SkipJsonSchema[None] = None,
     name: str = "",
+    force: bool = False,
     credentials: Credentials = None,
 ) -> CampaignSummary:
     """Run one campaign action (one deployment for all of them); each action runs as its own subflow.
@@ -142,6 +155,7 @@ def manage_campaigns(
         spec: The campaign to create (create).
         changes: The fields to change (update).
         name: The copy's name (duplicate; empty: the original's name with " (copy)").
+        force: Activate despite blocking pre-launch problems (activate).
         credentials: The Instantly workspace. Empty: the worker's INSTANTLY_API_KEY.
 
     Raises:
@@ -159,5 +173,7 @@ def manage_campaigns(
         return update_campaign(campaign, changes, credentials)
     if action == "duplicate":
         return duplicate_campaign(campaign, name, credentials)
-    actions = {"activate": activate_campaign, "pause": pause_campaign, "delete": delete_campaign}
+    if action == "activate":
+        return activate_campaign(campaign, credentials, force=force)
+    actions = {"pause": pause_campaign, "delete": delete_campaign}
     return actions[action](campaign, credentials)

@@ -259,6 +259,7 @@ class InstantlyClient:
         json: Any = None,
         idempotent: bool | None = None,
         extra_limiter: Limiter | None = None,
+        content: bytes | None = None,
     ) -> Any:
         method = method.upper()
         if idempotent is None:
@@ -274,7 +275,10 @@ class InstantlyClient:
                 extra_limiter.acquire()
             started = self._clock()
             try:
-                if json is None:
+                if content is not None:  # a body already encoded as JSON (the push's bulk adds)
+                    headers = {"Content-Type": "application/json"}
+                    response = self._http.request(method, url, params=query, content=content, headers=headers)
+                elif json is None:
                     response = self._http.request(method, url, params=query)
                 else:
                     response = self._http.request(method, url, params=query, json=json)

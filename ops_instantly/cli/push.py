@@ -9,7 +9,14 @@ from typing import Any
 import typer
 
 from ops_instantly.cli._app import app
-from ops_instantly.cli._support import CREDENTIALS_OPTION, WAREHOUSE_HELP, console, run_flow
+from ops_instantly.cli._support import (
+    CREDENTIALS_OPTION,
+    WAREHOUSE_HELP,
+    api_errors,
+    console,
+    load_credentials,
+    run_flow,
+)
 from ops_instantly.errors import OpsError
 
 _OUTCOMES = ("created", "updated", "unchanged", "duplicate", "skipped", "blocklisted", "invalid", "rejected")
@@ -97,6 +104,8 @@ def push(
             raise OpsError(
                 f"No such file: {source}.", hint="check the path, or pass a duckdb:/// or postgresql:// URL"
             )
+    _check_settings_first(credentials, campaign or [], mapping, dry_run=dry_run)
+
     postgres = None
     if source and redact_url(source) != source:
         # A password never becomes a run parameter: the URL travels in-process in an unsaved block, whose
@@ -128,6 +137,23 @@ def push(
             result = run_flow(push_leads, credentials=creds, **params)
     for each in _per_table(result):
         _print_summary(each)
+
+
+def _check_settings_first(
+    credentials: str | None, campaigns: list[str], mapping: str | None, *, dry_run: bool
+) -> None:
+    """The mapping file and (unless a dry run) the credentials and campaigns, checked before Prefect starts
+    and before the source is read: a bad INSTANTLY_RATE_PER_SECOND on a 200,000-row file fails in a second,
+    not after the extract. The flow checks them again (it also runs from deployments), in the same order."""
+    creds = None if dry_run else load_credentials(credentials)  # first: the env check needs no Prefect
+    from tasks.mapping import load_mapping_file
+
+    load_mapping_file(mapping)
+    if creds is not None and campaigns:
+        from tasks.push import resolve_campaigns
+
+        with api_errors():
+            resolve_campaigns.fn(creds, campaigns)
 
 
 def _per_table(result: dict[str, Any]) -> list[dict[str, Any]]:

@@ -23,6 +23,9 @@ from tasks.campaign_spec import CampaignChanges, CampaignSpec, load_campaign_fil
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "campaign.yaml"
 
 
+SENDER = "ava@outreach-sandbox.io"  # a sandbox account: the pre-launch check wants one attached
+
+
 @pytest.fixture
 def block(sandbox: Any, prefect_harness: None) -> InstantlyCredentials:
     InstantlyCredentials(api_key="sandbox-key", base_url=sandbox.base_url).save(
@@ -38,7 +41,7 @@ def test_campaign_flows_change_the_sandbox_state(sandbox: Any, block: InstantlyC
     with InstantlyClient(api_key="sandbox-key", base_url=sandbox.base_url) as client:
         assert client.campaigns.get(created.id).status == 0
 
-        changes = CampaignChanges(name="Renamed", stop_on_reply=False)
+        changes = CampaignChanges(name="Renamed", stop_on_reply=False, email_list=[SENDER])
         update_campaign(created.id, changes, credentials=block)
         campaign = client.campaigns.get(created.id)
         assert (campaign.name, campaign.stop_on_reply) == ("Renamed", False)
@@ -57,6 +60,7 @@ def test_campaign_flows_change_the_sandbox_state(sandbox: Any, block: InstantlyC
 
 def test_manage_campaigns_dispatches_each_action(sandbox: Any, block: InstantlyCredentials) -> None:
     spec = load_campaign_file(EXAMPLE)
+    spec = spec.model_copy(update={"email_list": [SENDER]})
     created = manage_campaigns("create", spec=spec, credentials=block)
     result = manage_campaigns("activate", created.id, credentials=block)
     assert result.status_label == "Active"
