@@ -134,7 +134,7 @@ def sync_engagement(
         if write_back is not None:
             counts["write_back"] = write_back_engagement(store, write_back)
         counts["pull"] = pull_summary(lead_stats, resumed_from, api_stats)
-        counts["webhook_catch_up"] = catch_up_webhooks(credentials, warehouse, run_id=run_id)
+        counts["webhook_catch_up"] = catch_up_webhooks(creds, store, run_id=run_id)
     except BaseException as exc:
         record_failure(store, run_id, exc)
         raise
