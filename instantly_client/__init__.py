@@ -13,7 +13,15 @@ Example:
 
 from ._client import DEFAULT_BASE_URL, USER_AGENT, InstantlyClient
 from ._pagination import Page
-from ._ratelimit import CallableLimiter, Limiter, RateLimiter, shared_limiter
+from ._ratelimit import (
+    BatchLimiter,
+    CallableLimiter,
+    Limiter,
+    RateFeedback,
+    RateLimiter,
+    SlidingWindowLimiter,
+    shared_limiter,
+)
 from ._stats import ClientStats
 from ._version import __version__
 from .errors import (
@@ -84,6 +92,7 @@ __all__ = [
     "AuthenticationError",
     "BackgroundJob",
     "BadRequestError",
+    "BatchLimiter",
     "BulkAddResult",
     "CallableLimiter",
     "Campaign",
@@ -116,6 +125,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PaymentRequiredError",
     "PermissionDeniedError",
+    "RateFeedback",
     "RateLimitError",
     "RateLimiter",
     "RequestTimeoutError",
@@ -123,6 +133,7 @@ __all__ = [
     "ScheduleTiming",
     "SequenceStep",
     "ServerError",
+    "SlidingWindowLimiter",
     "StepVariant",
     "ValidationError",
     "Webhook",

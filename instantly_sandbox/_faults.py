@@ -137,23 +137,61 @@ class Faults:
         return float(self.knobs["timeout_seconds"])
 
 
-class RateLimiter:
-    """Sliding windows over real wall time: at most `per_second` in any 1 s and `per_minute` in any 60 s."""
+RATE_WINDOWS = ("sliding", "fixed")
 
-    def __init__(self, per_second: float, per_minute: float) -> None:
-        self.per_second, self.per_minute = per_second, per_minute
+
+class RateLimiter:
+    """At most `per_second` requests per second and `per_minute` per minute, counted over real wall time.
+
+    Instantly does not document how it counts (DOC-RL says only "100 requests per second and 6,000 per
+    minute"), so both usual algorithms are here and a client must keep 429s rare against either:
+
+    - ``sliding``: no more than N in ANY 1 s (60 s) span ending now;
+    - ``fixed``: no more than N in each calendar second (minute) of the wall clock, counters reset on the
+      boundary, so two bursts either side of a boundary both pass.
+
+    Refused requests are not counted.
+    """
+
+    def __init__(self, per_second: float, per_minute: float, window: str = "sliding") -> None:
+        if window not in RATE_WINDOWS:
+            raise ValueError(f"rate window must be one of {', '.join(RATE_WINDOWS)}, got {window!r}")
+        self.per_second, self.per_minute, self.window = per_second, per_minute, window
         self._hits: deque[float] = deque()
+        self._fixed: dict[float, list[float]] = {1.0: [-1.0, 0], 60.0: [-1.0, 0]}  # period -> [start, count]
         self._lock = threading.Lock()
 
     def allow(self) -> bool:
-        now = time.monotonic()
         with self._lock:
-            while self._hits and now - self._hits[0] >= 60:
-                self._hits.popleft()
-            if len(self._hits) >= self.per_minute:
+            if self.window == "fixed":
+                return self._allow_fixed(time.time())
+            return self._allow_sliding(time.monotonic())
+
+    def _allow_sliding(self, now: float) -> bool:
+        while self._hits and now - self._hits[0] >= 60:
+            self._hits.popleft()
+        if len(self._hits) >= self.per_minute:
+            return False
+        recent = 0
+        for t in reversed(self._hits):  # newest first: stop at the first hit older than a second
+            if now - t >= 1:
+                break
+            recent += 1
+        if recent >= self.per_second:
+            return False
+        self._hits.append(now)
+        return True
+
+    def _allow_fixed(self, now: float) -> bool:
+        counters = []
+        for period, limit in ((1.0, self.per_second), (60.0, self.per_minute)):
+            counter = self._fixed[period]
+            start = now // period * period
+            if counter[0] != start:
+                counter[0], counter[1] = start, 0
+            if counter[1] >= limit:
                 return False
-            recent = sum(1 for t in self._hits if now - t < 1)
-            if recent >= self.per_second:
-                return False
-            self._hits.append(now)
-            return True
+            counters.append(counter)
+        for counter in counters:
+            counter[1] += 1
+        return True

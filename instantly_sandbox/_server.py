@@ -33,6 +33,7 @@ class Sandbox:
         seed: int,
         rate_per_second: float,
         rate_per_minute: float,
+        rate_window: str = "sliding",
         api_keys: list[str] | None,
         state_file: str | Path | None,
         faults: dict[str, Any],
@@ -42,8 +43,8 @@ class Sandbox:
         if self.state_file and self.state_file.exists():
             self.state.load(self.state_file)
         self.api_keys = set(api_keys or ["sandbox-key"])
-        self.limiter = RateLimiter(rate_per_second, rate_per_minute)
-        self.emails_limiter = RateLimiter(EMAILS_PER_MINUTE, EMAILS_PER_MINUTE)
+        self.limiter = RateLimiter(rate_per_second, rate_per_minute, rate_window)
+        self.emails_limiter = RateLimiter(EMAILS_PER_MINUTE, EMAILS_PER_MINUTE, rate_window)
         self.faults = Faults(seed, **faults)
         self.stats: dict[str, Any] = Counter()
         self.per_path: Counter[str] = Counter()
