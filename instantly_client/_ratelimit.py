@@ -10,7 +10,7 @@ few milliseconds of scheduling and network jitter, and the next burst lands in t
 So :class:`RateLimiter` does three things, all per workspace and per process:
 
 1. **Paces** request starts evenly, one every ``1 / rate`` seconds, at a little under the budget
-   (``headroom``, 3% by default: about 30 ms of arrival jitter tolerated per second of window). Even spacing
+   (``headroom``, 5% by default: about 50 ms of arrival jitter tolerated per second of window). Even spacing
    keeps any window, fixed or sliding, aligned anywhere, at or under the budget.
 2. **Caps** starts with sliding windows over the configured budgets (``rate_per_second`` in any 1 s,
    ``rate_per_minute`` in any 60 s), so the budgets hold even if the pace were set too high.
@@ -243,7 +243,7 @@ class RateLimiter:
         rate_per_minute: requests allowed in any 60-second window (``None`` = no per-minute limit).
         clock: monotonic clock in seconds (injectable for tests).
         sleep: sleep function (injectable for tests).
-        headroom: fraction of the budget left unused by the pace, for arrival jitter (0.03 = pace at 97%).
+        headroom: fraction of the budget left unused by the pace, for arrival jitter (0.05 = pace at 95%).
         decrease: factor applied to the pace on a 429 for a request sent at the current pace.
         recovery: pace regained per second without 429s, as a fraction of the budget.
         floor: the pace never drops below this fraction of the budget.
@@ -262,7 +262,7 @@ class RateLimiter:
         *,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
-        headroom: float = 0.03,
+        headroom: float = 0.05,
         decrease: float = 0.8,
         recovery: float = 0.02,
         floor: float = 0.1,

@@ -22,7 +22,7 @@ API keys (header `Authorization: Bearer <key>`):
 Rate limit: one workspace-wide limiter, `rate_per_second` AND `rate_per_minute` over real time (defaults
 100/s, 6000/min per DOC-RL); GET /emails also has its own 20/min. How the real API counts is not documented,
 so `rate_window` picks the algorithm: "sliding" (default; any 1 s / 60 s span) or "fixed" (calendar seconds
-and minutes, reset on the boundary). Excess gets 429
+and minutes, reset on the boundary). A request counts when it arrives, before any added latency. Excess gets 429
 `{"statusCode":429,"error":"Too Many Requests","message":"Rate limit exceeded"}` with no Retry-After.
 
 Admin endpoints are listed in `_routes_admin.py`, fault knobs in `_faults.py`, engagement probabilities in
@@ -86,7 +86,13 @@ class SandboxServer:
 
     @property
     def stats(self) -> dict[str, Any]:
-        return {**dict(self._sandbox.stats), "per_path": dict(self._sandbox.per_path)}
+        limiter = self._sandbox.limiter
+        return {
+            **dict(self._sandbox.stats),
+            "per_path": dict(self._sandbox.per_path),
+            "busiest_second": limiter.busiest(1.0),
+            "busiest_minute": limiter.busiest(60.0),
+        }
 
     def admin(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call a `/_sandbox/...` endpoint, e.g. `admin("POST", "advance", json={"days": 3})`."""

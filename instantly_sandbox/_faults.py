@@ -158,16 +158,22 @@ class RateLimiter:
             raise ValueError(f"rate window must be one of {', '.join(RATE_WINDOWS)}, got {window!r}")
         self.per_second, self.per_minute, self.window = per_second, per_minute, window
         self._hits: deque[float] = deque()
+        self.attempts: deque[float] = deque(maxlen=500_000)  # every request checked, allowed or not
         self._fixed: dict[float, list[float]] = {1.0: [-1.0, 0], 60.0: [-1.0, 0]}  # period -> [start, count]
         self._lock = threading.Lock()
 
-    def allow(self) -> bool:
+    def allow(self, arrived: tuple[float, float] | None = None) -> bool:
+        """Count one request that arrived at `arrived` = (monotonic, wall) time (default: now)."""
+        mono, wall = arrived or (time.monotonic(), time.time())
         with self._lock:
+            self.attempts.append(mono)
             if self.window == "fixed":
-                return self._allow_fixed(time.time())
-            return self._allow_sliding(time.monotonic())
+                return self._allow_fixed(wall)
+            return self._allow_sliding(mono)
 
     def _allow_sliding(self, now: float) -> bool:
+        # Requests are counted when they arrived, which is not quite the order they get here: a hit may
+        # be a little older than the one before it. That only shifts when it leaves the windows.
         while self._hits and now - self._hits[0] >= 60:
             self._hits.popleft()
         if len(self._hits) >= self.per_minute:
@@ -195,3 +201,19 @@ class RateLimiter:
         for counter in counters:
             counter[1] += 1
         return True
+
+    def busiest(self, period: float) -> int:
+        """The most requests (allowed or refused) that arrived within any `period` seconds."""
+        with self._lock:
+            times = list(self.attempts)
+        times.sort()
+        most, first = 0, 0
+        for last, t in enumerate(times):
+            while t - times[first] >= period:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
+
+    def reset_attempts(self) -> None:
+        with self._lock:
+            self.attempts.clear()

@@ -107,7 +107,9 @@ def test_a_global_limit_without_slot_decay_cannot_limit_a_rate(prefect_harness, 
 def test_the_push_gets_its_client_from_the_block(sandbox) -> None:
     from tasks.push import _client
 
-    creds = InstantlyCredentials(api_key=SecretStr(sandbox.api_key), base_url=sandbox.base_url, rate_per_second=7)
+    creds = InstantlyCredentials(
+        api_key=SecretStr(sandbox.api_key), base_url=sandbox.base_url, rate_per_second=7
+    )
     with _client(creds, timeout=12.5) as client:
         assert client.rate_per_second == 7
         assert client._http.timeout.read == 12.5
