@@ -73,6 +73,7 @@ class State:
         self.pending_seq = 0
         self.processed_until = now
         self.webhooks: dict[str, dict[str, Any]] = {}
+        self.webhook_events: dict[str, dict[str, Any]] = {}  # the delivery log, by id (time-ordered)
         self.jobs: dict[str, dict[str, Any]] = {}
         self.blocklist: dict[str, dict[str, Any]] = {}
         self.accounts: dict[str, dict[str, Any]] = {}
@@ -249,6 +250,7 @@ class State:
             "pending": self.pending,
             "pending_seq": self.pending_seq,
             "webhooks": list(self.webhooks.values()),
+            "webhook_events": list(self.webhook_events.values()),
             "jobs": list(self.jobs.values()),
             "blocklist": list(self.blocklist.values()),
             "accounts": list(self.accounts.values()),
@@ -266,6 +268,7 @@ class State:
         self.config.update(data.get("config", {}))
         self.campaigns = {c["id"]: c for c in data["campaigns"]}
         self.webhooks = {w["id"]: w for w in data["webhooks"]}
+        self.webhook_events = {e["id"]: e for e in data.get("webhook_events", [])}
         self.jobs = {j["id"]: j for j in data["jobs"]}
         self.blocklist = {b["id"]: b for b in data["blocklist"]}
         self.accounts = {a["email"]: a for a in data["accounts"]}

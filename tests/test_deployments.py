@@ -19,11 +19,17 @@ REPO = Path(__file__).resolve().parents[1]
 SECRET_WORDS = re.compile(r"api_key|password|secret|token", re.IGNORECASE)
 
 
-def test_prefect_yaml_declares_the_three_deployments_without_secrets() -> None:
+def test_prefect_yaml_declares_the_deployments_without_secrets() -> None:
     config = yaml.safe_load((REPO / "prefect.yaml").read_text())
     deployments = {d["name"]: d for d in config["deployments"]}
-    assert set(deployments) == {"push-leads", "sync-engagement", "backfill-daily-analytics"}
+    assert set(deployments) == {
+        "push-leads",
+        "sync-engagement",
+        "backfill-daily-analytics",
+        "ingest-webhook-events",
+    }
     assert deployments["sync-engagement"]["schedules"][0]["interval"] == 3600
+    assert deployments["ingest-webhook-events"]["schedules"][0]["interval"] == 60
     for deployment in deployments.values():
         path, _, func = deployment["entrypoint"].partition(":")
         assert f"def {func}(" in (REPO / path).read_text()

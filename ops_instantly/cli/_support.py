@@ -84,7 +84,15 @@ def require_prefect_api() -> None:
 
 
 def load_credentials(block: str | None) -> InstantlyCredentials:
-    """The credentials `blocks.resolve_credentials` picks: a block (needs the Prefect API) or the environment."""
+    """The credentials `blocks.resolve_credentials` picks: a block (needs the Prefect API) or the environment.
+
+    The environment's settings are checked first, before Prefect is even imported: a bad
+    INSTANTLY_RATE_PER_SECOND fails in a fraction of a second.
+    """
+    if not needs_prefect_api_for_credentials(block):
+        from ops_instantly.settings import instantly_env
+
+        instantly_env()
     from blocks import resolve_credentials
 
     if needs_prefect_api_for_credentials(block):

@@ -82,7 +82,12 @@ def test_a_push_a_sync_and_a_report_on_one_warehouse_at_once_all_complete(sandbo
 
         def start(*args: str) -> subprocess.Popen[str]:
             return subprocess.Popen(
-                _cli(*args), cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+                _cli(*args),
+                cwd=tmp_path,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
             )
 
         _finish(start("sync"))  # a warehouse for the report to read
