@@ -76,7 +76,7 @@ def login(
 
     Asks for the key (hidden) in a terminal; reads it from standard input when piped.
 
-    Example: echo "$INSTANTLY_API_KEY" | ops-instantly login --name production
+    Example: ops-instantly login --name production < production.key
     """
     from pydantic import SecretStr
 
