@@ -10,8 +10,10 @@ import statistics
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from flows.ingest_webhook_events import ingest_webhook_events
@@ -74,6 +76,16 @@ class LockHolder:
         self.proc.wait(timeout=30)
 
 
+def _wait_until_segments_close(receiver: ReceiverProcess, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        segments = httpx.get(f"{receiver.base}/health", timeout=10).json()["segments"]
+        if segments["open"] == 0 and segments["closed"] > 0:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"segments still open after {timeout} s: {segments}")
+
+
 def _rows(path: Path) -> list[tuple]:
     with Warehouse(path).connect(read_only=True) as con:
         return con.execute("SELECT event_key, event_type, source FROM instantly.webhook_events").fetchall()
@@ -102,6 +114,7 @@ def test_deliveries_during_a_warehouse_lock_are_answered_200_and_each_lands_once
         record_property("latency_ms_p50", statistics.median(latencies))
         record_property("latency_ms_max", latencies[-1])
 
+        _wait_until_segments_close(receiver)  # within segment_seconds (5 s) of the last delivery
         busy = ingest_webhook_events(
             spool_dir=str(receiver.spool), warehouse_path=str(warehouse_path), lock_timeout_seconds=0.5
         )
