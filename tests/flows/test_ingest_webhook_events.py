@@ -189,5 +189,23 @@ def test_failed_deliveries_are_recovered_from_the_delivery_log_once(
     second = ingest_webhook_events(
         spool_dir=str(tmp_path / "spool"), warehouse_path=str(warehouse_path), catch_up=True
     )
-    assert second.catch_up is not None and "recovered_new" not in second.catch_up  # nothing new
+    assert second.catch_up is not None and second.catch_up["recovered_new"] == 0  # nothing new
     assert len(_rows(warehouse_path)) == len(rows)
+
+
+def test_the_hourly_sync_recovers_failed_deliveries_and_skips_workspaces_without_webhooks(
+    sandbox, client, warehouse_path
+) -> None:
+    campaign = _campaign(client, "Synced", [f"s{i}@example.com" for i in range(5)])
+    client.campaigns.activate(campaign)
+    sandbox.advance(days=1)
+    alone = sync_engagement(SyncParams(warehouse_path=str(warehouse_path)))
+    assert alone.counts["webhook_catch_up"] == {"skipped": ["no webhooks subscribed"]}
+
+    _subscribe(client, "http://127.0.0.1:9/instantly/webhook")  # the receiver is down
+    sandbox.advance(days=1)
+    assert sandbox.wait_for_webhooks(timeout=60)
+    failed = {event_id(a.payload or {}) for a in client.webhook_events.list(success=False)}
+    synced = sync_engagement(SyncParams(warehouse_path=str(warehouse_path)))
+    assert synced.counts["webhook_catch_up"]["recovered_new"] == len(failed) > 0
+    assert {key for key, _, _ in _rows(warehouse_path)} == failed
