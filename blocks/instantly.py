@@ -163,14 +163,71 @@ def prefect_global_limiter(name: str, *, budget_per_second: float) -> BatchLimit
     return BatchLimiter(lambda n: rate_limit(name, occupy=n, strict=True), batch=batch)
 
 
+CREDENTIALS_BLOCK_ENV = "OPS_CREDENTIALS_BLOCK"  # names the block to use when a command names none
+DEFAULT_BLOCK_NAME = "default"  # what `ops-instantly login` saves when given no --name
+
+
 def resolve_credentials(block_name: str | None = None) -> InstantlyCredentials:
-    """Load the named block, or fall back to the INSTANTLY_* environment when no name is given."""
-    if not block_name:
+    """The credentials a command or flow uses, the first that applies:
+
+    1. the block named here (`--credentials NAME`, a flow's block parameter);
+    2. the block named by the environment variable OPS_CREDENTIALS_BLOCK;
+    3. INSTANTLY_API_KEY (with INSTANTLY_BASE_URL, ...) from the environment;
+    4. the block named `default`, which `ops-instantly login` saves.
+
+    Steps 1, 2 and 4 need the Prefect API (the server in PREFECT_API_URL, or a temporary one).
+
+    Raises:
+        OpsError: a named block does not exist (with the closest existing name), or nothing applies.
+    """
+    name = (block_name or os.environ.get(CREDENTIALS_BLOCK_ENV, "")).strip()
+    if name:
+        return _load_block(name)
+    if os.environ.get("INSTANTLY_API_KEY", "").strip():
         return InstantlyCredentials.from_env()
     try:
-        return InstantlyCredentials.load(block_name)
-    except ValueError as exc:
-        raise OpsError(
-            f"No InstantlyCredentials block named {block_name!r}.",
-            hint="create it with `ops-instantly login --name NAME` or in the Prefect UI",
-        ) from exc
+        return InstantlyCredentials.load(DEFAULT_BLOCK_NAME)
+    except ValueError:
+        problem = f"no InstantlyCredentials block named {DEFAULT_BLOCK_NAME!r}"
+    except Exception as exc:  # the Prefect API could not be asked
+        problem = (
+            f"the Prefect API could not be asked for the block {DEFAULT_BLOCK_NAME!r} ({_one_line(exc)})"
+        )
+    raise OpsError(
+        f"No Instantly credentials: INSTANTLY_API_KEY is not set and {problem}.",
+        hint="run `ops-instantly login` (saves the key as the block 'default'), export INSTANTLY_API_KEY, "
+        "or pass --credentials BLOCK",
+    )
+
+
+def _load_block(name: str) -> InstantlyCredentials:
+    try:
+        return InstantlyCredentials.load(name)
+    except ValueError:
+        pass
+    close = _closest_block_name(name)
+    raise OpsError(
+        f"No InstantlyCredentials block named {name!r}" + (f" (did you mean {close!r}?)." if close else "."),
+        hint="create it with `ops-instantly login --name NAME` or in the Prefect UI",
+    ) from None
+
+
+def _closest_block_name(name: str) -> str | None:
+    """The saved InstantlyCredentials block whose name is closest to a misspelt one, if any is close."""
+    import difflib
+
+    try:
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            documents = client.read_block_documents_by_type(InstantlyCredentials.get_block_type_slug())
+    except Exception:  # a hint only: never hide the real error behind another
+        return None
+    names = [d.name for d in documents if d.name]
+    found = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
