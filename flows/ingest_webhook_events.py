@@ -21,6 +21,7 @@ from blocks import InstantlyCredentials, resolve_credentials, resolve_warehouse
 from ops_instantly.parsing import parse_day
 from tasks.webhook_events import CATCH_UP_COUNTS, IngestCounts, ingest_spool, replay_failed_deliveries
 from warehouse.db import WarehouseLockedError
+from warehouse.lock import WarehouseBusyError
 from webhooks.spool import default_spool_dir
 
 __all__ = ["FLOW_NAME", "IngestResult", "ingest_webhook_events"]
@@ -52,7 +53,7 @@ def ingest_webhook_events(
     Args:
         spool_dir: The webhook receiver's spool directory. Empty: OPS_WEBHOOK_SPOOL, or ./webhook-spool.
         warehouse: The warehouse file. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
-        credentials: The Instantly workspace, for the catch-up. Empty: the worker's INSTANTLY_API_KEY.
+        credentials: The Instantly workspace, for the catch-up. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
         catch_up: also recover failed deliveries from Instantly's delivery log (SPEC GET /webhook-events).
         catch_up_since: Read the delivery log from this day on (YYYY-MM-DD) instead of the last watermark.
         lock_timeout_seconds: how long to wait for another process's warehouse write lock; when it is not
@@ -80,7 +81,7 @@ def ingest_webhook_events(
                     run_id=run_id,
                     since=parse_day(catch_up_since, "catch_up_since"),
                 )
-    except WarehouseLockedError:
+    except (WarehouseBusyError, WarehouseLockedError):
         logger.warning(
             "The warehouse stayed locked for %ss: the spool waits for the next run.", lock_timeout_seconds
         )

@@ -50,7 +50,7 @@ def create_campaign(spec: CampaignSpec, credentials: Credentials = None) -> Camp
 
     Args:
         spec: The campaign: its name, sending schedule and email steps.
-        credentials: The Instantly workspace. Empty: the worker's INSTANTLY_API_KEY.
+        credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
     """
     created = campaign_tasks.create_campaign(_credentials(credentials), spec)
     print(f"created campaign {created.name!r} ({created.id}), status {created.status_label}")
@@ -66,7 +66,7 @@ def update_campaign(
     Args:
         campaign: The campaign's name or id.
         changes: The fields to change; the others stay as they are.
-        credentials: The Instantly workspace. Empty: the worker's INSTANTLY_API_KEY.
+        credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
     """
     updated = campaign_tasks.update_campaign(_credentials(credentials), campaign, changes)
     print(f"updated campaign {updated.name!r} ({updated.id})")
@@ -79,7 +79,7 @@ def activate_campaign(campaign: str, credentials: Credentials = None, force: boo
 
     Args:
         campaign: The campaign's name or id.
-        credentials: The Instantly workspace. Empty: the worker's INSTANTLY_API_KEY.
+        credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
         force: Activate even when the check finds blocking problems (they are still logged).
 
     Raises:
@@ -103,7 +103,7 @@ def pause_campaign(campaign: str, credentials: Credentials = None) -> CampaignSu
 
     Args:
         campaign: The campaign's name or id.
-        credentials: The Instantly workspace. Empty: the worker's INSTANTLY_API_KEY.
+        credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
     """
     result = campaign_tasks.pause_campaign(_credentials(credentials), campaign)
     print(f"campaign {result.name!r} ({result.id}) is {result.status_label}")
@@ -117,7 +117,7 @@ def duplicate_campaign(campaign: str, name: str = "", credentials: Credentials =
     Args:
         campaign: The campaign to copy, by name or id.
         name: The copy's name. Empty: the original's name with " (copy)".
-        credentials: The Instantly workspace. Empty: the worker's INSTANTLY_API_KEY.
+        credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
     """
     copy = campaign_tasks.duplicate_campaign(_credentials(credentials), campaign, name or None)
     print(f"copied {campaign!r} to {copy.name!r} ({copy.id})")
@@ -130,7 +130,7 @@ def delete_campaign(campaign: str, credentials: Credentials = None) -> CampaignS
 
     Args:
         campaign: The campaign's name or id.
-        credentials: The Instantly workspace. Empty: the worker's INSTANTLY_API_KEY.
+        credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
     """
     deleted = campaign_tasks.delete_campaign(_credentials(credentials), campaign)
     print(f"deleted campaign {deleted.name!r} ({deleted.id})")
@@ -156,7 +156,7 @@ def manage_campaigns(
         changes: The fields to change (update).
         name: The copy's name (duplicate; empty: the original's name with " (copy)").
         force: Activate despite blocking pre-launch problems (activate).
-        credentials: The Instantly workspace. Empty: the worker's INSTANTLY_API_KEY.
+        credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
 
     Raises:
         OpsError: the action's input is missing.

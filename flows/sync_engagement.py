@@ -45,6 +45,7 @@ from tasks.pull_steps import pull_step_analytics
 from tasks.sync_summary import SyncResult, publish_summary, pull_summary, record_failure
 from tasks.webhook_events import catch_up_webhooks
 from tasks.writeback import WriteBackTarget, write_back_engagement
+from warehouse.db import DEFAULT_LOCK_TIMEOUT
 
 __all__ = ["FLOW_NAME", "SyncResult", "sync_engagement"]
 
@@ -60,7 +61,7 @@ def sync_engagement(
     write_back_to: str = "",
     write_back_tables: Sequence[str] = (),
     warehouse: str = "",
-    lock_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0,
+    lock_timeout_seconds: Annotated[float, Field(gt=0)] = DEFAULT_LOCK_TIMEOUT,
     leads_per_chain: Annotated[int, Field(ge=100)] = DEFAULT_LEADS_PER_CHAIN,
     write_back_postgres: SkipJsonSchema[PostgresSource | None] = None,
 ) -> SyncResult:
@@ -70,7 +71,7 @@ def sync_engagement(
     so a failure leaves the warehouse as it was, and an interrupted run resumes from its staged pages.
 
     Args:
-        credentials: The Instantly workspace to sync. Empty: the worker's INSTANTLY_API_KEY.
+        credentials: The Instantly workspace to sync. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
         campaigns: The campaigns to sync, by name or id. Empty: every campaign.
         lookback_days: How many recent days of daily analytics to pull again (the numbers keep moving).
         since: Pull daily analytics and replies again from this day on (a backfill), as YYYY-MM-DD.
@@ -78,7 +79,7 @@ def sync_engagement(
             opens, replies...) back to the tables pushed from that database. Empty: no write-back.
         write_back_tables: Which of those Postgres tables to write back. Empty: every table pushed from it.
         warehouse: The warehouse file. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
-        lock_timeout_seconds: How long to wait while another run writes the warehouse.
+        lock_timeout_seconds: Seconds to wait for the warehouse while other runs write to it, before failing.
         leads_per_chain: Leads per parallel page chain when listing a campaign's leads.
         write_back_postgres: A write-back connection that is not saved as a block (in-process callers such
             as the CLI's `--source-url`). Not part of the UI's form or a deployment.
