@@ -135,7 +135,9 @@ def validate(
 
 
 @campaigns_app.command("check")
-def check(campaign: str = CAMPAIGN_ARG, credentials: str | None = CREDENTIALS_OPTION) -> None:
+def check(
+    campaign: str = CAMPAIGN_ARG, credentials: str | None = CREDENTIALS_OPTION, json_: bool = JSON_OPTION
+) -> None:
     """Pre-launch check: variables the steps use and the leads lacking them, broken tokens, the schedule in
     plain words, sending accounts and their daily limits. Exits 1 when something blocks the launch.
 
@@ -145,8 +147,11 @@ def check(campaign: str = CAMPAIGN_ARG, credentials: str | None = CREDENTIALS_OP
 
     with api_errors():
         found = prelaunch_check.fn(load_credentials(credentials), campaign)
-    for line in render_check(found):
-        typer.echo(line)
+    if json_:
+        print_json(found)  # problems[].level says which block the launch
+    else:
+        for line in render_check(found):
+            typer.echo(line)
     if found.blocking:
         typer.echo(f"error: {len(found.blocking)} problem(s) block the launch of {found.name!r}", err=True)
         raise typer.Exit(1)
