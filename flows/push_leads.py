@@ -150,6 +150,7 @@ def push_table(params: PushParams) -> dict[str, Any]:
         table = extract_source(
             spec, warehouse, email_column=mapping.email_column, key_column=params.key, run_id=run_id
         )
+        mapping = mapping.without_empty(table.empty_columns)
         preview = preview_push(warehouse, table, mapping)
         publish_dry_run(preview)
         return {
@@ -172,6 +173,7 @@ def push_table(params: PushParams) -> dict[str, Any]:
         table = extract_source(
             spec, warehouse, email_column=mapping.email_column, key_column=params.key, run_id=run_id
         )
+        mapping = mapping.without_empty(table.empty_columns)
         progress = ArtifactProgress(table.row_count, len(campaigns))
         reports = [
             push_to_campaign(

@@ -21,7 +21,7 @@ from instantly_client import InstantlyClient
 from instantly_client.errors import AmbiguousNameError, InstantlyError, NotFoundError
 from ops_instantly.errors import OpsError
 from tasks.extract import ExtractedTable
-from tasks.mapping import ColumnMapping, build_lead
+from tasks.mapping import ROW_PROBLEM, ColumnMapping, build_lead
 from tasks.push_engine import BatchReport, CampaignPush, CampaignReport, PushListener, PushTarget
 from tasks.push_plan import OUTCOMES, SKIP_HINT
 from tasks.validate import RowValidator
@@ -103,11 +103,11 @@ def preview_push(
     step = 5_000
     for start in range(0, table.row_count, step):
         with warehouse.connect() as con:
-            rows = ledger.read_slice(con, scope, mapping.columns, start, start + step)
+            rows = ledger.read_slice(con, scope, [*mapping.columns, ROW_PROBLEM], start, start + step)
         for row in rows:
-            rowid, row_key, values = row[0], row[1], row[7:]  # see ledger.read_slice for the layout
+            rowid, row_key, values, problem = row[0], row[1], row[7:-1], row[-1]  # ledger.read_slice layout
             lead = build_lead(dict(zip(mapping.columns, values, strict=True)), mapping)
-            rejection = validator.check(lead, row_key, rowid + 1)
+            rejection = validator.check(lead, row_key, rowid + 1, problem)
             if rejection is not None and len(preview.examples) < 10:
                 preview.examples.append(f"{rejection.outcome}: {rejection.reason}")
             if rejection is None and len(preview.payloads) < payloads:

@@ -37,7 +37,7 @@ from instantly_client.errors import (
     ValidationError,
 )
 from ops_instantly.errors import OpsError
-from tasks.mapping import build_lead, patch_body, payload_hash
+from tasks.mapping import ROW_PROBLEM, build_lead, patch_body, payload_hash
 from tasks.push_models import (
     BatchReport,
     CampaignReport,
@@ -224,10 +224,11 @@ class CampaignPush:
         validator = RowValidator(key_given=target.key_given)
         adds: list[Planned] = []
         columns = mapping.columns
-        for rows in self._read(columns, only):
+        for rows in self._read([*columns, ROW_PROBLEM], only):
             for rowid, row_key, state, old_hash, lead_id, old_outcome, old_email, *values in rows:
+                *values, problem = values
                 lead = build_lead(dict(zip(columns, values, strict=True)), mapping)
-                rejection = validator.check(lead, row_key, rowid + 1)
+                rejection = validator.check(lead, row_key, rowid + 1, problem)
                 if only is not None and rejection is not None:
                     continue  # a retry pass reports only the rows it resends
                 if rejection is not None:
