@@ -8,8 +8,19 @@ test:
 demo:
 	./ops demo
 
+# Benchmarks (not tests): print tables, write bench/results/; results are recorded in bench/README.md.
+bench: bench-sandbox
+
+# How many leads a second the sandbox ingests (it must not be what the other benchmarks measure).
+bench-sandbox: venv
+	.venv/bin/python bench/bench_sandbox.py
+
+# Create or update .venv (./ops does it on first use).
+venv:
+	./ops --help >/dev/null
+
 # Format the code in place.
 fmt:
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
 
-.PHONY: test demo fmt
+.PHONY: test demo fmt bench bench-sandbox venv

@@ -31,6 +31,7 @@ from tasks.pull import (
 )
 from tasks.pull_plan import DEFAULT_LEADS_PER_CHAIN, DEFAULT_LOOKBACK_DAYS
 from tasks.pull_staging import Staging
+from tasks.pull_steps import pull_step_analytics
 from tasks.sync_summary import SyncResult, publish_summary, pull_summary, record_failure
 from tasks.writeback import WriteBackTarget, write_back_engagement
 
@@ -75,7 +76,7 @@ class SyncParams(BaseModel):
 
 @flow(name=FLOW_NAME, log_prints=True)
 def sync_engagement(params: SyncParams = SyncParams()) -> SyncResult:
-    """Sync Instantly engagement into the warehouse: campaigns, leads, analytics, replies, then the views.
+    """Sync Instantly engagement into DuckDB: campaigns, leads, analytics (per step too), replies, the views.
 
     The API is called with no warehouse connection open; everything pulled is loaded in one transaction,
     so a failure leaves the warehouse as it was, and an interrupted run resumes from its staged pages.
@@ -117,6 +118,7 @@ def sync_engagement(params: SyncParams = SyncParams()) -> SyncResult:
             )
             analytics = pull_campaign_analytics(client, campaign_ids, as_of)
             daily = pull_daily_analytics(client, windows)
+            steps = pull_step_analytics(client, campaign_ids)
             emails, newest_email = pull_emails(
                 client, staging, since_for_emails(state.email_watermark, params.since)
             )
@@ -126,6 +128,7 @@ def sync_engagement(params: SyncParams = SyncParams()) -> SyncResult:
             leads=leads,
             analytics=analytics,
             daily=daily,
+            steps=steps,
             windows=windows,
             emails=emails,
             watermarks=(state.email_watermark, newest_email),

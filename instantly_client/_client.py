@@ -32,6 +32,7 @@ from .resources.campaigns import Campaigns
 from .resources.emails import Emails
 from .resources.jobs import Jobs
 from .resources.leads import Leads
+from .resources.webhook_events import WebhookEvents
 from .resources.webhooks import Webhooks
 
 __all__ = ["DEFAULT_BASE_URL", "USER_AGENT", "InstantlyClient"]
@@ -171,6 +172,7 @@ class InstantlyClient:
         self.jobs = Jobs(self)
         self.analytics = Analytics(self)
         self.webhooks = Webhooks(self)
+        self.webhook_events = WebhookEvents(self)
         self.accounts = Accounts(self)
         self.emails = Emails(self)
 
@@ -257,6 +259,7 @@ class InstantlyClient:
         json: Any = None,
         idempotent: bool | None = None,
         extra_limiter: Limiter | None = None,
+        content: bytes | None = None,
     ) -> Any:
         method = method.upper()
         if idempotent is None:
@@ -272,7 +275,10 @@ class InstantlyClient:
                 extra_limiter.acquire()
             started = self._clock()
             try:
-                if json is None:
+                if content is not None:  # a body already encoded as JSON (the push's bulk adds)
+                    headers = {"Content-Type": "application/json"}
+                    response = self._http.request(method, url, params=query, content=content, headers=headers)
+                elif json is None:
                     response = self._http.request(method, url, params=query)
                 else:
                     response = self._http.request(method, url, params=query, json=json)

@@ -36,7 +36,13 @@ from typing import Any
 
 import httpx
 
-from . import _routes_admin, _routes_campaigns, _routes_leads, _routes_other  # noqa: F401 - register routes
+from . import (  # noqa: F401 - register routes
+    _routes_admin,
+    _routes_campaigns,
+    _routes_leads,
+    _routes_other,
+    _routes_webhook_events,
+)
 from ._server import Sandbox, start
 from ._state import State
 

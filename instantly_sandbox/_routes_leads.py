@@ -130,6 +130,7 @@ def add_leads(sb: Any, req: Request) -> dict[str, Any]:
     skip_campaign = not skip_ws and bool(body.get("skip_if_in_campaign"))
     skip_list = not skip_ws and bool(body.get("skip_if_in_list"))
     seen: set[str] = set()
+    blocked = state.blocked_values()
     created = []
     for index, item in enumerate(body["leads"]):
         email = (item.get("email") or "").strip()
@@ -145,7 +146,7 @@ def add_leads(sb: Any, req: Request) -> dict[str, Any]:
                 counts["duplicate_email_count"] += 1
                 continue
             seen.add(key)
-            if state.is_blocked(key):
+            if state.is_blocked(key, blocked):
                 counts["in_blocklist"] += 1
                 continue
             existing = state.leads_with_email(key)

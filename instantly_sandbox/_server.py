@@ -129,13 +129,12 @@ class Sandbox:
         req.query, err = _spec.parse_query(req.method, req.template, req.raw_query)
         if err:
             raise ApiError(400, err)
-        schema = _spec.request_body_schema(req.method, req.template)
-        if schema is None:
+        if _spec.request_body_schema(req.method, req.template) is None:
             return
         required = (_spec.operation(req.method, req.template).get("requestBody") or {}).get("required")
         if req.body is None and not required:
             return
-        err = _spec.first_error(schema, req.body, "body")
+        err = _spec.body_error(req.method, req.template, req.body)
         if err:
             raise ApiError(400, err)
 

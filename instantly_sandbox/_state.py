@@ -73,6 +73,7 @@ class State:
         self.pending_seq = 0
         self.processed_until = now
         self.webhooks: dict[str, dict[str, Any]] = {}
+        self.webhook_events: dict[str, dict[str, Any]] = {}  # the delivery log, by id (time-ordered)
         self.jobs: dict[str, dict[str, Any]] = {}
         self.blocklist: dict[str, dict[str, Any]] = {}
         self.accounts: dict[str, dict[str, Any]] = {}
@@ -138,11 +139,16 @@ class State:
         self.blocklist[entry["id"]] = entry
         return entry
 
-    def is_blocked(self, email: str) -> bool:
+    def is_blocked(self, email: str, values: set[str] | None = None) -> bool:
+        """Whether the email or its domain is on the blocklist (`values`: :meth:`blocked_values`, if known)."""
         email = email.lower()
         domain = email.rsplit("@", 1)[-1]
-        values = {e["bl_value"] for e in self.blocklist.values()}
+        if values is None:
+            values = self.blocked_values()
         return email in values or domain in values
+
+    def blocked_values(self) -> set[str]:
+        return {e["bl_value"] for e in self.blocklist.values()}
 
     # -- leads and indexes -----------------------------------------------------------------------------------
     def index_lead(self, lead: dict[str, Any]) -> None:
@@ -244,6 +250,7 @@ class State:
             "pending": self.pending,
             "pending_seq": self.pending_seq,
             "webhooks": list(self.webhooks.values()),
+            "webhook_events": list(self.webhook_events.values()),
             "jobs": list(self.jobs.values()),
             "blocklist": list(self.blocklist.values()),
             "accounts": list(self.accounts.values()),
@@ -261,6 +268,7 @@ class State:
         self.config.update(data.get("config", {}))
         self.campaigns = {c["id"]: c for c in data["campaigns"]}
         self.webhooks = {w["id"]: w for w in data["webhooks"]}
+        self.webhook_events = {e["id"]: e for e in data.get("webhook_events", [])}
         self.jobs = {j["id"]: j for j in data["jobs"]}
         self.blocklist = {b["id"]: b for b in data["blocklist"]}
         self.accounts = {a["email"]: a for a in data["accounts"]}

@@ -3,7 +3,8 @@
 Quirks reproduced (DOC-WH, SK-WH): the payload says `link_clicked` to `email_link_clicked` subscribers;
 `auto_reply_received` reaches only `all_events` subscribers; no signature, only the subscription's `headers`.
 A delivery is tried 3 times with short backoff; when all attempts fail the webhook is disabled (`status -1`,
-`timestamp_error`) until `POST /webhooks/{id}/resume`.
+`timestamp_error`) until `POST /webhooks/{id}/resume`. Every attempt is logged as a SPEC `WebhookEvent`
+(`GET /webhook-events`): the attempts of one delivery share a `retry_group_id`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import httpx
 
 from ._events import SUBSCRIPTION_FOR_PAYLOAD, Event, payload_event_type
 from ._state import State
-from ._util import iso
+from ._util import iso, utc_date
 
 RETRY_DELAYS = (0.05, 0.2)  # seconds between the 3 attempts
 RESERVED = {"timestamp", "event_type", "workspace", "campaign_id", "campaign_name"}
@@ -119,21 +120,76 @@ class Dispatcher:
             hook = dict(self.state.webhooks.get(hook_id) or {})
         if not hook or hook.get("status") == -1:
             return
+        with self.state.lock:
+            group = self.state.new_id()
         for attempt in range(len(RETRY_DELAYS) + 1):
             self.stats["webhook_attempts"] += 1
+            started = time.perf_counter()
+            status: int | None = None
+            error: str | None = None
             try:
-                if self._post(hook, payload).is_success:
-                    self.stats["webhooks_delivered"] += 1
-                    return
-            except httpx.HTTPError:
-                pass
-            if attempt < len(RETRY_DELAYS):
+                status = self._post(hook, payload).status_code
+            except httpx.HTTPError as exc:
+                error = str(exc) or type(exc).__name__
+            ok = status is not None and 200 <= status < 300
+            will_retry = not ok and attempt < len(RETRY_DELAYS)
+            self._log(
+                hook,
+                payload,
+                group=group,
+                attempt=attempt,
+                ok=ok,
+                will_retry=will_retry,
+                status=status,
+                error=error if error or ok else f"HTTP {status}",
+                ms=(time.perf_counter() - started) * 1000,
+            )
+            if ok:
+                self.stats["webhooks_delivered"] += 1
+                return
+            if will_retry:
                 time.sleep(RETRY_DELAYS[attempt])
         self.stats["webhooks_failed"] += 1
         with self.state.lock:
             live = self.state.webhooks.get(hook_id)
             if live is not None:
                 live["status"], live["timestamp_error"] = -1, iso(self.state.now())
+
+    def _log(
+        self,
+        hook: dict[str, Any],
+        payload: dict[str, Any],
+        *,
+        group: str,
+        attempt: int,
+        ok: bool,
+        will_retry: bool,
+        status: int | None,
+        error: str | None,
+        ms: float,
+    ) -> None:
+        """Record one attempt as a SPEC `WebhookEvent` (shape: components/schemas/WebhookEvent)."""
+        with self.state.lock:
+            now = self.state.now()
+            record = {
+                "id": self.state.new_id(),
+                "timestamp_created": iso(now),
+                "timestamp_created_date": utc_date(now),
+                "organization_id": self.state.workspace_id,
+                "payload": payload,
+                "success": ok,
+                "retry_count": attempt,
+                "will_retry": will_retry,
+                "webhook_url": hook["target_hook_url"],
+                "status_code": status,
+                "error_message": None if ok else error,
+                "timestamp_next_retry": iso(now + int(RETRY_DELAYS[attempt] * 1000)) if will_retry else None,
+                "retry_group_id": group,
+                "retry_successful": ok if attempt else None,
+                "lead_email": payload.get("lead_email"),
+                "response_time_ms": round(ms, 1),
+            }
+            self.state.webhook_events[record["id"]] = record
 
     def test(self, hook: dict[str, Any]) -> dict[str, Any]:
         payload = {

@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from ops_instantly.errors import OpsError
 from tasks.pull import PulledData
 from tasks.pull_transform import KEYS, frame, parse_timestamp
+from tasks.sync_changes import engagement_changes
 from warehouse.db import Warehouse
 from warehouse.merge import merge_frame
 from warehouse.views import create_engagement_views
@@ -26,7 +27,14 @@ from warehouse.views import create_engagement_views
 DAILY_STREAM = "daily_analytics"
 EMAILS_STREAM = "emails"
 ALL_SCOPE = "*"
-LOAD_ORDER = ("campaigns", "leads", "campaign_analytics", "campaign_daily_analytics", "emails")
+LOAD_ORDER = (
+    "campaigns",
+    "leads",
+    "campaign_analytics",
+    "campaign_daily_analytics",
+    "campaign_step_analytics",
+    "emails",
+)
 
 
 @dataclass
@@ -73,12 +81,20 @@ def load_sync(warehouse: Warehouse, pulled: PulledData, *, workspace: str, run_i
     Everything happens in one transaction: if anything fails the warehouse keeps its previous state.
 
     Returns:
-        Per table `{inserted, updated, unchanged}`, and the engagement views refreshed.
+        Per table `{inserted, updated, unchanged}`, the engagement views refreshed, and `engagement`: new
+        replies, bounces, unsubscribes and interested leads since the last sync (`tasks/sync_changes.py`).
     """
     counts: dict[str, Any] = {}
     with warehouse.connect() as con:
         con.execute("BEGIN TRANSACTION")
         try:
+            # Before the merge: what changed since the last sync (new replies, bounces, interested ...).
+            counts["engagement"] = engagement_changes(
+                con,
+                pulled.rows.get("leads") or [],
+                pulled.rows.get("emails") or [],
+                {str(r["id"]): r.get("name") for r in pulled.rows.get("campaigns") or []},
+            )
             for table in LOAD_ORDER:
                 rows = pulled.rows.get(table)
                 if rows is None:

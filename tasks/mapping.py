@@ -525,10 +525,15 @@ def patch_body(lead: Mapping[str, Any], mapping: ColumnMapping) -> dict[str, Any
     return body
 
 
+def canonical_json(lead: Mapping[str, Any]) -> str:
+    """A lead payload as canonical JSON text (sorted keys, no spaces): what is sent and what is hashed."""
+    return json.dumps(lead, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def payload_hash(lead: Mapping[str, Any]) -> str:
-    """A stable hash of a lead payload: the ledger compares it to decide unchanged vs update."""
-    canonical = json.dumps(lead, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """A stable hash of a lead payload (sha256 of `canonical_json`, hex): the ledger compares it to decide
+    unchanged vs update."""
+    return hashlib.sha256(canonical_json(lead).encode()).hexdigest()
 
 
 def _jsonable(value: Any) -> Any:

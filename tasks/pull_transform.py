@@ -24,6 +24,24 @@ _TS = pl.Datetime("us", "UTC")
 _STR = pl.Utf8
 _INT = pl.Int64
 
+# SPEC GET /campaigns/analytics/steps: the counts of one step/variant row (the last four only with
+# include_opportunities_count=true).
+STEP_COUNTS = (
+    "sent",
+    "opened",
+    "unique_opened",
+    "replies",
+    "unique_replies",
+    "replies_automatic",
+    "unique_replies_automatic",
+    "clicks",
+    "unique_clicks",
+    "opportunities",
+    "unique_opportunities",
+    "meetings_booked",
+    "won",
+)
+
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "campaigns": {
         "id": _STR,
@@ -114,6 +132,13 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
             )
         },
     },
+    "campaign_step_analytics": {
+        "campaign_id": _STR,
+        "step": _INT,
+        "variant": _INT,
+        "variant_label": _STR,
+        **{c: _INT for c in STEP_COUNTS},
+    },
     "emails": {
         "id": _STR,
         "timestamp_created": _TS,
@@ -148,6 +173,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "leads": ("id",),
     "campaign_analytics": ("campaign_id", "snapshot_date"),
     "campaign_daily_analytics": ("campaign_id", "date"),
+    "campaign_step_analytics": ("campaign_id", "step", "variant"),
     "emails": ("id",),
 }
 
@@ -228,6 +254,43 @@ def daily_row(record: Mapping[str, Any], campaign_id: str) -> dict[str, Any]:
     for column in list(SCHEMAS["campaign_daily_analytics"])[2:]:
         row[column] = _int(record.get(column)) or 0
     return _hashed(row)
+
+
+def step_row(record: Mapping[str, Any], campaign_id: str) -> dict[str, Any]:
+    """A row of instantly.campaign_step_analytics, stamped with the campaign (the API's rows lack it).
+
+    The API's `step` and `variant` are 0-based strings or null (SPEC; notes C11): they become 1-based
+    integers like the webhook payloads' (variant 1 = A), and null becomes 0 ("not determined").
+    """
+    step, variant = _position(record.get("step"), "step"), _position(record.get("variant"), "variant")
+    row: dict[str, Any] = {
+        "campaign_id": campaign_id,
+        "step": step,
+        "variant": variant,
+        "variant_label": variant_label(variant),
+    }
+    for column in STEP_COUNTS:
+        row[column] = _int(record.get(column)) or 0
+    return _hashed(row)
+
+
+def variant_label(variant: int) -> str | None:
+    """'A' for variant 1, 'B' for 2 ... 'Z', then 'V27' ...; None for 0 (not determined)."""
+    if variant <= 0:
+        return None
+    return chr(ord("A") + variant - 1) if variant <= 26 else f"V{variant}"
+
+
+def _position(value: object, what: str) -> int:
+    if value is None or value == "":
+        return 0
+    number = _int(value)
+    if number is None or number < 0:
+        raise SyncDataError(
+            f"The API returned a step analytics row with a bad {what} {value!r}; nothing was loaded.",
+            hint="the API response changed shape; report it with the run id",
+        )
+    return number + 1
 
 
 def email_row(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import polars as pl
 from prefect import task
 from prefect.cache_policies import NONE
 
@@ -21,10 +22,10 @@ from instantly_client import InstantlyClient
 from instantly_client.errors import AmbiguousNameError, InstantlyError, NotFoundError
 from ops_instantly.errors import OpsError
 from tasks.extract import ExtractedTable
-from tasks.mapping import ROW_PROBLEM, ColumnMapping, build_lead
+from tasks.lead_frame import LeadFrames, parse_lead
+from tasks.mapping import ColumnMapping
 from tasks.push_engine import BatchReport, CampaignPush, CampaignReport, PushListener, PushTarget
 from tasks.push_plan import OUTCOMES, SKIP_HINT
-from tasks.validate import RowValidator
 from warehouse import ledger
 from warehouse.db import Warehouse
 from warehouse.ledger import LedgerScope
@@ -96,23 +97,27 @@ def preview_push(
     warehouse: Warehouse, table: ExtractedTable, mapping: ColumnMapping, *, payloads: int = 3
 ) -> DryRunPreview:
     """Validate every row and keep the first payloads, sending nothing."""
-    validator = RowValidator(key_given=table.key_column is not None)
+    frames = LeadFrames(mapping, key_given=table.key_column is not None)
     preview = DryRunPreview(table=table.name, rows=table.row_count, mapping=mapping.rows(), validation={})
     # No campaign: the ledger join matches nothing, so this reads the source rows only.
     scope = LedgerScope("", "", table.name, "")
-    step = 5_000
-    for start in range(0, table.row_count, step):
-        with warehouse.connect() as con:
-            rows = ledger.read_slice(con, scope, [*mapping.columns, ROW_PROBLEM], start, start + step)
-        for row in rows:
-            rowid, row_key, values, problem = row[0], row[1], row[7:-1], row[-1]  # ledger.read_slice layout
-            lead = build_lead(dict(zip(mapping.columns, values, strict=True)), mapping)
-            rejection = validator.check(lead, row_key, rowid + 1, problem)
-            if rejection is not None and len(preview.examples) < 10:
-                preview.examples.append(f"{rejection.outcome}: {rejection.reason}")
-            if rejection is None and len(preview.payloads) < payloads:
-                preview.payloads.append(lead)
-    preview.validation = dict(validator.counts)
+    step = 50_000
+    try:
+        for start in range(0, table.row_count, step):
+            with warehouse.connect() as con:
+                raw = ledger.read_slice_frame(con, scope, mapping.columns, start, start + step)
+            rows = frames.prepare(raw, mapping.columns)
+            room = 10 - len(preview.examples)
+            if room > 0:
+                rejected = rows.filter(pl.col("outcome").is_not_null()).head(room)
+                preview.examples += [f"{o}: {r}" for o, r in rejected.select("outcome", "reason").iter_rows()]
+            room = payloads - len(preview.payloads)
+            if room > 0:
+                valid = rows.filter(pl.col("outcome").is_null()).head(room)
+                preview.payloads += [parse_lead(text) for text in valid["lead"].to_list()]
+    finally:
+        frames.close()
+    preview.validation = dict(frames.counts)
     return preview
 
 

@@ -20,9 +20,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import polars as pl
 
 from instantly_client import InstantlyClient
 from instantly_client.errors import (
@@ -37,27 +39,19 @@ from instantly_client.errors import (
     ValidationError,
 )
 from ops_instantly.errors import OpsError
-from tasks.mapping import ROW_PROBLEM, build_lead, patch_body, payload_hash
-from tasks.push_models import (
-    BatchReport,
-    CampaignReport,
-    Job,
-    JobResult,
-    Planned,
-    PushListener,
-    PushTarget,
-)
+from tasks.lead_frame import parse_lead
+from tasks.mapping import patch_body
+from tasks.push_models import BatchReport, CampaignReport, Job, JobResult, PushListener, PushTarget
+from tasks.push_pipeline import PushPass
 from tasks.push_plan import (
     AddCounts,
     attribute_leftover,
     chunked,
     created_by_index,
-    decide,
     in_flight_target,
     needs_campaign_lookup,
     skip_flags,
 )
-from tasks.validate import RowValidator
 from warehouse import ledger
 from warehouse.db import Warehouse
 from warehouse.ledger import LedgerRow, ResultRow
@@ -75,9 +69,6 @@ _NOT_APPLIED = (
     RateLimitError,
     ConnectionFailedError,
 )
-
-
-_FLUSH = object()  # yielded by the planner after each slice, so local results are written as we go
 
 
 class CampaignPush:
@@ -98,8 +89,6 @@ class CampaignPush:
         self.report = CampaignReport(target.scope.campaign_id, target.campaign_name)
         self._seq = 0
         self._done_rows = 0
-        self._write_ewma: float | None = None
-        self._idle_ewma: float | None = None  # finished request -> its slot refilled (our own overhead)
         self._lock = threading.Lock()
 
     # -- public -----------------------------------------------------------------------------------------
@@ -177,138 +166,61 @@ class CampaignPush:
 
     def _pass(self, overrides: dict[str, tuple[str, str, str]], only: set[str] | None) -> list[str]:
         """Plan and send every row (or only the given row keys); returns the row keys left unknown."""
-        local: list[ResultRow] = []
-        jobs = self._plan(overrides, only, local)
-        in_flight: dict[Future[JobResult], Job] = {}
-        unknown: list[str] = []
-        fatal: BaseException | None = None
-        exhausted = False
-        self._done_rows = 0 if only is None else self._done_rows
-        with ThreadPoolExecutor(max_workers=self.target.max_in_flight, thread_name_prefix="push") as pool:
-            while True:
-                finished = [f for f in in_flight if f.done()]
-                outcomes = [(in_flight.pop(f), f.result()) for f in finished]
-                for _, outcome in outcomes:
-                    unknown += outcome.unknown
-                    if outcome.error is not None and fatal is None:
-                        fatal = outcome.error
-                new: list[Job] = []
-                room = self._target_in_flight() - len(in_flight)
-                while not exhausted and fatal is None and room > 0:
-                    item = next(jobs, None)
-                    if item is None:
-                        exhausted = True
-                    elif item is _FLUSH:
-                        break
-                    else:
-                        new.append(item)  # type: ignore[arg-type]
-                        room -= 1
-                self._write(outcomes, local, new)  # outcomes and the intents of `new`, in one transaction
-                local.clear()
-                for job in new:
-                    in_flight[pool.submit(self._run_job, job)] = job
-                if not in_flight and (exhausted or fatal is not None):
-                    break
-                if in_flight:
-                    wait(list(in_flight), return_when=FIRST_COMPLETED)
-                    time.sleep(self._coalesce_delay())
-        if fatal is not None:
-            raise _ops_error(fatal, self.target.campaign_name)
-        return unknown
-
-    def _plan(
-        self, overrides: dict[str, tuple[str, str, str]], only: set[str] | None, local: list[ResultRow]
-    ) -> Iterator[Job | object]:
-        """Yield jobs (and a flush marker after each slice); rows that need no request go to `local`."""
-        target, mapping = self.target, self.target.mapping
-        validator = RowValidator(key_given=target.key_given)
-        adds: list[Planned] = []
-        columns = mapping.columns
-        for rows in self._read([*columns, ROW_PROBLEM], only):
-            for rowid, row_key, state, old_hash, lead_id, old_outcome, old_email, *values in rows:
-                *values, problem = values
-                lead = build_lead(dict(zip(columns, values, strict=True)), mapping)
-                rejection = validator.check(lead, row_key, rowid + 1, problem)
-                if only is not None and rejection is not None:
-                    continue  # a retry pass reports only the rows it resends
-                if rejection is not None:
-                    local.append(
-                        ResultRow(row_key, lead.get("email"), None, rejection.outcome, rejection.reason)
-                    )
-                    continue
-                new_hash = payload_hash(lead)
-                decision = decide(
-                    state,
-                    old_hash,
-                    lead_id,
-                    old_outcome,
-                    old_email,
-                    payload_hash=new_hash,
-                    email=lead["email"],
-                    skip_mode=target.skip_mode,
-                )
-                if decision.action == "keep":
-                    outcome, keep_id, reason = overrides.get(
-                        row_key, (decision.outcome or "unchanged", decision.lead_id, decision.reason)
-                    )
-                    local.append(ResultRow(row_key, lead["email"], keep_id, outcome, reason))
-                    continue
-                planned = Planned(row_key, lead["email"], lead, new_hash, decision.lead_id, decision.reason)
-                if decision.action == "update":
-                    yield Job("update", self._batch_id(), [planned])
-                else:
-                    adds.append(planned)
-                    if len(adds) >= target.batch_size:
-                        yield Job("add", self._batch_id(), adds)
-                        adds = []
-            yield _FLUSH
-        if adds:
-            yield Job("add", self._batch_id(), adds)
-
-    def _read(self, columns: list[str], only: set[str] | None) -> Iterator[list[tuple[Any, ...]]]:
-        """Slices of the table in source order, or (retry pass) just the rows with the given keys."""
-        step = self.target.slice_rows
-        # Each slice is read, then the connection is closed *before* yielding: the consumer sends requests
-        # while we are suspended here, and the warehouse must not stay locked during HTTP calls.
         if only is None:
-            for start in range(0, max(self.target.row_count, 1), step):
-                with self.warehouse.connect() as con:
-                    rows = ledger.read_slice(con, self.scope, columns, start, start + step)
-                yield rows
-            return
-        keys = sorted(only)
-        for chunk in chunked(keys, step):
-            with self.warehouse.connect() as con:
-                rows = ledger.read_keys(con, self.scope, columns, chunk)
-            yield rows
+            self._done_rows = 0
+        one = PushPass(
+            self.warehouse,
+            self.target,
+            overrides=overrides,
+            only=only,
+            run_job=self._run_job,
+            in_flight=self._target_in_flight,
+            batch_id=self._batch_id,
+            listeners=self.listeners,
+            on_results=self._count,
+        )
+        outcome = one.run()
+        if outcome.fatal is not None:
+            raise _ops_error(outcome.fatal, self.target.campaign_name)
+        return outcome.unknown
+
+    def _count(self, results: pl.DataFrame) -> None:
+        counts = results["outcome"].value_counts()
+        with self._lock:
+            for outcome, n in counts.iter_rows():
+                self.report.counts[outcome] += n
 
     # -- workers (HTTP only) ----------------------------------------------------------------------------
 
     def _run_job(self, job: Job) -> JobResult:
         started = time.monotonic()
         out = JobResult()
+        keys = job.row_keys
         try:
             if job.kind == "add":
                 self._add(job, job.rows, out)
             else:
-                self._update(job, job.rows[0], out)
+                self._update(job, out)
         except _NOT_APPLIED as exc:
-            out.forget += [r.row_key for r in job.rows if r.row_key not in _touched(out)]
+            touched = _touched(out)
+            out.forget += [k for k in keys if k not in touched]
             out.error = exc
         except InstantlyError as exc:  # an unexpected status: it may have been applied
-            out.unknown += [r.row_key for r in job.rows if r.row_key not in _touched(out)]
-            out.ledger += [
-                _ledger(self, job, r, "unknown", None) for r in job.rows if r.row_key in out.unknown
-            ]
+            touched = _touched(out)
+            left = [k for k in keys if k not in touched]
+            out.unknown += left
+            out.ledger.append(_entries(job, job.rows.filter(pl.col("row_key").is_in(left)), "unknown"))
             out.error = exc
-        counts = Counter(r.outcome for r in out.results)
+        counts: Counter[str] = Counter()
+        for frame in out.results:
+            counts.update(frame["outcome"].to_list())
         if out.unknown:
             counts["unknown"] = len(out.unknown)
         report = BatchReport(
             self.target.campaign_name,
             job.batch_id,
             job.kind,
-            len(job.rows),
+            job.rows.height,
             round(time.monotonic() - started, 3),
             dict(counts),
         )
@@ -320,40 +232,47 @@ class CampaignPush:
         out.finished_at = time.monotonic()
         return out
 
-    def _add(self, job: Job, rows: list[Planned], out: JobResult) -> None:
+    def _add(self, job: Job, rows: pl.DataFrame, out: JobResult) -> None:
         try:
-            result = self.client.leads.add(
-                leads=[r.lead for r in rows],
+            result = self.client.leads.add_encoded(
+                leads=rows["lead"].to_list(),
                 campaign_id=self.scope.campaign_id,
                 **skip_flags(self.target.skip_mode),
             )
         except OutcomeUnknownError:
-            out.unknown += [r.row_key for r in rows]
-            out.ledger += [_ledger(self, job, r, "unknown", None) for r in rows]
+            out.unknown += rows["row_key"].to_list()
+            out.ledger.append(_entries(job, rows, "unknown"))
             return
-        except ValidationError as exc:  # 400/413 (or a lead our model refuses): split to find the bad rows
-            if len(rows) == 1:
+        except ValidationError as exc:  # 400/413: split to find the bad rows
+            if rows.height == 1:
                 reason = f"rejected by the API: {exc.server_message or exc.message}"
-                out.ledger.append(_ledger(self, job, rows[0], "rejected", None, "rejected"))
-                out.results.append(ResultRow(rows[0].row_key, rows[0].email, None, "rejected", reason))
+                out.ledger.append(_entries(job, rows, "rejected", outcome="rejected"))
+                out.results.append(_results(rows, [None], ["rejected"], [reason]))
                 return
-            half = len(rows) // 2
-            self._add(job, rows[:half], out)
-            self._add(job, rows[half:], out)
+            half = rows.height // 2
+            self._add(job, rows.slice(0, half), out)
+            self._add(job, rows.slice(half), out)
             return
-        created = created_by_index(len(rows), result.created_leads)
-        leftover = [i for i in range(len(rows)) if i not in created]
+        sent = rows.height
+        created = created_by_index(sent, result.created_leads)
+        if len(created) == sent:  # the common case: every row created
+            ids = [created[i] for i in range(sent)]
+            out.ledger.append(_entries(job, rows, "done", lead_ids=ids, outcome="created"))
+            out.results.append(_results(rows, ids, ["created"] * sent, rows["reason"].to_list()))
+            return
+        emails: list[str] = rows["email"].to_list()
+        leftover = [i for i in range(sent) if i not in created]
         counts = AddCounts.of(result)
         in_campaign: dict[int, str] = {}
         elsewhere: set[int] | None = None
         try:
             if needs_campaign_lookup(len(leftover), counts):
-                found = self._lookup_in_campaign([rows[i].email for i in leftover])
-                in_campaign = {i: found[rows[i].email] for i in leftover if rows[i].email in found}
+                found = self._lookup_in_campaign([emails[i] for i in leftover])
+                in_campaign = {i: found[emails[i]] for i in leftover if emails[i] in found}
             kinds = [n for n in (counts.skipped, counts.blocklisted, counts.invalid) if n]
             if counts.skipped and len(kinds) > 1:
-                anywhere = self._lookup_anywhere([rows[i].email for i in leftover if i not in in_campaign])
-                elsewhere = {i for i in leftover if rows[i].email in anywhere}
+                anywhere = self._lookup_anywhere([emails[i] for i in leftover if i not in in_campaign])
+                elsewhere = {i for i in leftover if emails[i] in anywhere}
         except InstantlyError:
             # The add happened but the follow-up lookup failed: the rows not created stay unknown and are
             # looked up again by the reconcile step.
@@ -362,44 +281,60 @@ class CampaignPush:
             verdicts = attribute_leftover(
                 leftover, counts, in_campaign, elsewhere, skip_mode=self.target.skip_mode
             )
-        for i, row in enumerate(rows):
-            if i not in created and i not in verdicts:
-                out.unknown.append(row.row_key)
-                out.ledger.append(_ledger(self, job, row, "unknown", None))
-                continue
+        reasons: list[str | None] = rows["reason"].to_list()
+        keys: list[str] = rows["row_key"].to_list()
+        unknown = [i for i in range(sent) if i not in created and i not in verdicts]
+        known = [i for i in range(sent) if i in created or i in verdicts]
+        lead_ids: list[str | None] = []
+        outcomes: list[str] = []
+        why: list[str | None] = []
+        for i in known:
             if i in created:
-                outcome, lead_id, reason = "created", created[i], row.reason
+                outcome, lead_id, reason = "created", created[i], reasons[i]
             else:
                 outcome, lead_id, reason = verdicts[i]
-            state = "done" if lead_id else "rejected"
-            entry = _ledger(self, job, row, state, lead_id, outcome)
-            if outcome == "duplicate" and lead_id:
-                # The lead was already in the campaign with data we did not send: no hash, so the next run
-                # PATCHes it with this row's data instead of calling it unchanged.
-                entry = _replace(entry, payload_hash=None)
-            out.ledger.append(entry)
-            out.results.append(ResultRow(row.row_key, row.email, lead_id, outcome, reason))
+            lead_ids.append(lead_id)
+            outcomes.append(outcome)
+            why.append(reason)
+        if unknown:
+            out.unknown += [keys[i] for i in unknown]
+            out.ledger.append(_entries(job, rows[unknown], "unknown"))
+        if known:
+            done = rows[known]
+            states = ["done" if lead_id else "rejected" for lead_id in lead_ids]
+            # A duplicate was already in the campaign with data we did not send: no hash, so the next run
+            # PATCHes it with this row's data instead of calling it unchanged.
+            hashes = [
+                None if o == "duplicate" and lead_id else h
+                for o, lead_id, h in zip(outcomes, lead_ids, done["payload_hash"].to_list(), strict=True)
+            ]
+            out.ledger.append(
+                _entries(job, done, states, lead_ids=lead_ids, outcome=outcomes, payload_hashes=hashes)
+            )
+            out.results.append(_results(done, lead_ids, outcomes, why))
 
-    def _update(self, job: Job, row: Planned, out: JobResult) -> None:
-        assert row.lead_id
+    def _update(self, job: Job, out: JobResult) -> None:
+        row = job.rows
+        lead_id = row["lead_id"][0]
+        assert lead_id
         try:
-            self.client.leads.update(row.lead_id, patch_body(row.lead, self.target.mapping))
+            self.client.leads.update(lead_id, patch_body(parse_lead(row["lead"][0]), self.target.mapping))
         except OutcomeUnknownError:
-            out.unknown.append(row.row_key)
-            out.ledger.append(_ledger(self, job, row, "unknown", row.lead_id))
+            out.unknown += row["row_key"].to_list()
+            out.ledger.append(_entries(job, row, "unknown", lead_ids=[lead_id]))
             return
         except NotFoundError:
             reason = "the lead no longer exists in Instantly; it is added again when the row changes"
-            out.ledger.append(_ledger(self, job, row, "rejected", None, "rejected"))
-            out.results.append(ResultRow(row.row_key, row.email, None, "rejected", reason))
+            out.ledger.append(_entries(job, row, "rejected", lead_ids=[None], outcome="rejected"))
+            out.results.append(_results(row, [None], ["rejected"], [reason]))
             return
         except ValidationError as exc:
             reason = f"update rejected by the API: {exc.server_message or exc.message}"
-            out.ledger.append(_ledger(self, job, row, "rejected", row.lead_id, "rejected"))
-            out.results.append(ResultRow(row.row_key, row.email, row.lead_id, "rejected", reason))
+            out.ledger.append(_entries(job, row, "rejected", lead_ids=[lead_id], outcome="rejected"))
+            out.results.append(_results(row, [lead_id], ["rejected"], [reason]))
             return
-        out.ledger.append(_ledger(self, job, row, "done", row.lead_id, "updated"))
-        out.results.append(ResultRow(row.row_key, row.email, row.lead_id, "updated", row.reason))
+        out.ledger.append(_entries(job, row, "done", lead_ids=[lead_id], outcome="updated"))
+        out.results.append(_results(row, [lead_id], ["updated"], row["reason"].to_list()))
 
     def _lookup_in_campaign(self, emails: Sequence[str]) -> dict[str, str]:
         """email -> lead id of the campaign's leads with these emails (contacts filter, in chunks)."""
@@ -434,32 +369,7 @@ class CampaignPush:
                     found.setdefault(email, lead_id)
         return found
 
-    # -- warehouse writes (main thread, short connections) ----------------------------------------------
-
-    def _write(self, outcomes: list[tuple[Job, JobResult]], local: list[ResultRow], new: list[Job]) -> None:
-        if not outcomes and not local and not new:
-            return
-        started = time.monotonic()
-        intents = [
-            LedgerRow(r.row_key, r.email, r.lead_id, r.payload_hash, "pending", None, job.batch_id)
-            for job in new
-            for r in job.rows
-        ]
-        results = local + [r for _, o in outcomes for r in o.results]
-        with self.warehouse.connect() as con:
-            con.execute("BEGIN TRANSACTION")
-            ledger.upsert(con, self.scope, [row for _, o in outcomes for row in o.ledger] + intents)
-            ledger.delete(con, self.scope, [k for _, o in outcomes for k in o.forget])
-            ledger.append_results(con, self.scope, results)
-            con.execute("COMMIT")
-        ended = time.monotonic()
-        self._write_ewma = _ewma(self._write_ewma, ended - started)
-        for _, outcome in outcomes:
-            self._idle_ewma = _ewma(self._idle_ewma, ended - outcome.finished_at)
-        self.report.counts.update(r.outcome for r in results)
-        self._done_rows += len(results)
-        for listener in self.listeners:
-            listener.on_progress(self.target.campaign_name, self._done_rows, self.target.row_count)
+    # -- warehouse writes (short connections) ----------------------------------------------------------
 
     def _give_up_unknown(self) -> None:
         """Rows still unknown after every pass: left `unknown` for the next run, reported as such."""
@@ -478,21 +388,12 @@ class CampaignPush:
             self.client.rate_per_second,
             self.client.rate_per_minute,
             self.client.stats.latency_ewma,
-            overhead=self._idle_ewma or self._write_ewma or 0.0,
             maximum=self.target.max_in_flight,
         )
-
-    def _coalesce_delay(self) -> float:
-        """A short pause after a completion so one ledger write covers several finished requests."""
-        return min(0.05, (self._write_ewma or 0.0) / 2)
 
     def _batch_id(self) -> str:
         self._seq += 1
         return f"{self.scope.run_id[:8]}-{self.scope.campaign_id[:8]}-{self._seq:05d}"
-
-
-def _ewma(current: float | None, sample: float, alpha: float = 0.3) -> float:
-    return sample if current is None else alpha * sample + (1 - alpha) * current
 
 
 def _replace(row: LedgerRow, **changes: Any) -> LedgerRow:
@@ -500,14 +401,47 @@ def _replace(row: LedgerRow, **changes: Any) -> LedgerRow:
     return LedgerRow(**data)
 
 
-def _ledger(
-    push: CampaignPush, job: Job, row: Planned, state: str, lead_id: str | None, outcome: str | None = None
-) -> LedgerRow:
-    return LedgerRow(row.row_key, row.email, lead_id, row.payload_hash, state, outcome, job.batch_id)
+def _entries(
+    job: Job,
+    rows: pl.DataFrame,
+    state: str | list[str],
+    *,
+    lead_ids: list[str | None] | None = None,
+    outcome: str | list[str] | None = None,
+    payload_hashes: list[str | None] | None = None,
+) -> pl.DataFrame:
+    """Ledger entries (LedgerRow columns) for `rows` of `job`: one value for all rows, or one per row."""
+
+    def column(value: Any) -> pl.Series | pl.Expr:
+        return pl.Series(value, dtype=pl.Utf8) if isinstance(value, list) else pl.lit(value, dtype=pl.Utf8)
+
+    return rows.select(
+        "row_key",
+        "email",
+        lead_id=column(lead_ids) if lead_ids is not None else pl.col("lead_id"),
+        payload_hash=column(payload_hashes) if payload_hashes is not None else pl.col("payload_hash"),
+        state=column(state),
+        outcome=column(outcome),
+        batch_id=pl.lit(job.batch_id),
+    )
+
+
+def _results(
+    rows: pl.DataFrame, lead_ids: list[str | None], outcomes: list[str], reasons: list[str | None]
+) -> pl.DataFrame:
+    """Result rows (ResultRow columns) for `rows`, one lead id, outcome and reason per row."""
+    return rows.select(
+        "row_key",
+        "email",
+        lead_id=pl.Series(lead_ids, dtype=pl.Utf8),
+        outcome=pl.Series(outcomes, dtype=pl.Utf8),
+        reason=pl.Series(reasons, dtype=pl.Utf8),
+    )
 
 
 def _touched(out: JobResult) -> set[str]:
-    return {r.row_key for r in out.ledger} | set(out.forget) | set(out.unknown)
+    keys = {k for frame in out.ledger for k in frame["row_key"].to_list()}
+    return keys | set(out.forget) | set(out.unknown)
 
 
 def _ops_error(exc: BaseException, campaign: str) -> OpsError:

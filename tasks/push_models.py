@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
+
+import polars as pl
 
 from tasks.mapping import ColumnMapping
 from tasks.push_plan import MAX_LEADS_PER_ADD
-from warehouse.ledger import LedgerRow, LedgerScope, ResultRow
+from warehouse.ledger import LedgerScope
 
 
 @dataclass(frozen=True)
@@ -22,37 +24,37 @@ class PushTarget:
     row_count: int
     skip_mode: str = "in_campaign"
     batch_size: int = MAX_LEADS_PER_ADD
-    slice_rows: int = 5_000
-    max_in_flight: int = 64
+    slice_rows: int = 50_000
+    max_in_flight: int = 128
 
 
-@dataclass(frozen=True)
-class Planned:
-    """A row to send: its payload, hash and (for an update) lead id."""
-
-    row_key: str
-    email: str
-    lead: dict[str, Any]
-    payload_hash: str
-    lead_id: str | None = None
-    reason: str | None = None
+# The columns of a job's rows: what is sent (lead: canonical JSON text) and what the ledger records.
+JOB_COLUMNS = ("row_key", "email", "lead", "payload_hash", "lead_id", "reason")
 
 
 @dataclass
 class Job:
-    """One request: a bulk add of up to 1,000 rows, or one PATCH."""
+    """One request: a bulk add of up to 1,000 rows, or one PATCH.
+
+    `rows` has the JOB_COLUMNS, in source order (a bulk add's `created_leads[].index` points into it).
+    """
 
     kind: str  # add | update
     batch_id: str
-    rows: list[Planned]
+    rows: pl.DataFrame
+
+    @property
+    def row_keys(self) -> list[str]:
+        return list(self.rows["row_key"].to_list())
 
 
 @dataclass
 class JobResult:
-    """What a finished job did to each of its rows."""
+    """What a finished job did to its rows: ledger entries and results as frames (LedgerRow / ResultRow
+    columns), rows to forget (never applied) and rows whose outcome is unknown."""
 
-    ledger: list[LedgerRow] = field(default_factory=list)
-    results: list[ResultRow] = field(default_factory=list)
+    ledger: list[pl.DataFrame] = field(default_factory=list)
+    results: list[pl.DataFrame] = field(default_factory=list)
     forget: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     error: BaseException | None = None

@@ -9,6 +9,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import polars as pl
+
 T = TypeVar("T")
 
 MAX_LEADS_PER_ADD = 1000  # SPEC POST /leads/add leads maxItems
@@ -115,6 +117,65 @@ def decide(
         return Decision("add")
     # pending / sent / unknown are reconciled before planning; reaching here is a bug.
     raise ValueError(f"row in ledger state {state!r} must be reconciled before it is planned")
+
+
+def decide_frame(rows: pl.DataFrame, *, skip_mode: str) -> pl.DataFrame:
+    """`decide` for every row of a frame of valid rows, as expressions.
+
+    Args:
+        rows: `email`, `payload_hash` and the ledger entry `l_state`, `l_hash`, `l_lead_id`, `l_outcome`,
+            `l_email` (nulls: never pushed to this campaign).
+        skip_mode: the --skip-if mode.
+
+    Returns:
+        The frame with `action` (add | update | keep), `d_outcome`, `d_reason` and `d_lead_id`, the fields
+        of `Decision`.
+
+    Raises:
+        ValueError: a row whose ledger entry is still open (pending, sent, unknown): reconcile first.
+    """
+    state, email = pl.col("l_state"), pl.col("email")
+    same = (pl.col("l_hash") == pl.col("payload_hash")).fill_null(False)
+    has_id = pl.col("l_lead_id").is_not_null()
+    done, rejected = state == "done", state == "rejected"
+    email_changed = (
+        done & pl.col("l_email").is_not_null() & (pl.col("l_email") != "") & (pl.col("l_email") != email)
+    )
+    retry_skip = (pl.col("l_outcome") == "skipped").fill_null(False) & pl.lit(skip_mode == "none")
+    keep_rejected = rejected & same & ~retry_skip
+    rejected_outcome = pl.coalesce(pl.col("l_outcome"), pl.lit("rejected"))
+    out = rows.with_columns(
+        action=pl.when(state.is_null())
+        .then(pl.lit("add"))
+        .when(email_changed)
+        .then(pl.lit("add"))
+        .when(done & same)
+        .then(pl.lit("keep"))
+        .when((done | rejected) & ~keep_rejected & has_id)
+        .then(pl.lit("update"))
+        .when(keep_rejected)
+        .then(pl.lit("keep"))
+        .when(done | rejected)
+        .then(pl.lit("add")),
+        d_outcome=pl.when(done & ~email_changed & same)
+        .then(pl.lit("unchanged"))
+        .when(keep_rejected)
+        .then(rejected_outcome),
+        d_reason=pl.when(email_changed)
+        .then(pl.format("email changed from {}: added as a new lead", pl.col("l_email")))
+        .when(keep_rejected)
+        .then(pl.format("{} on an earlier run; unchanged since, so not resent", rejected_outcome)),
+        d_lead_id=pl.when(done & ~email_changed)
+        .then(pl.col("l_lead_id"))
+        .when(rejected & ~keep_rejected)
+        .then(pl.col("l_lead_id")),
+    )
+    open_rows = out.filter(pl.col("action").is_null())
+    if not open_rows.is_empty():
+        raise ValueError(
+            f"row in ledger state {open_rows['l_state'][0]!r} must be reconciled before it is planned"
+        )
+    return out
 
 
 @dataclass(frozen=True)

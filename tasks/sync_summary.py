@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import html
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -16,7 +17,23 @@ from ops_instantly.errors import one_line
 from warehouse.db import Warehouse
 
 ARTIFACT_KEY = "sync-engagement"
-TABLES = ("campaigns", "leads", "campaign_analytics", "campaign_daily_analytics", "emails")
+TABLES = (
+    "campaigns",
+    "leads",
+    "campaign_analytics",
+    "campaign_daily_analytics",
+    "campaign_step_analytics",
+    "emails",
+)
+# The engagement changes shown in the artifact: (key in counts["engagement"], column heading).
+CHANGE_HEADINGS = (
+    ("replies", "replies"),
+    ("auto_replies", "auto-replies"),
+    ("leads_replied", "leads replied"),
+    ("leads_bounced", "bounced"),
+    ("leads_unsubscribed", "unsubscribed"),
+    ("leads_interested", "interested"),
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +58,9 @@ def render_markdown(result: SyncResult) -> str:
         "",
         f"As of {result.as_of.isoformat()} (UTC).",
         "",
+    ]
+    lines += _engagement_lines(result.counts.get("engagement"))
+    lines += [
         "| table | inserted | updated | unchanged |",
         "| --- | ---: | ---: | ---: |",
     ]
@@ -67,6 +87,33 @@ def render_markdown(result: SyncResult) -> str:
             "Written back to Postgres: " + ", ".join(f"{t}: {n} rows" for t, n in write_back.items()),
         ]
     return "\n".join(lines) + "\n"
+
+
+def _engagement_lines(engagement: dict[str, Any] | None) -> list[str]:
+    """The "since the last sync" table: totals and one row per campaign that changed."""
+    if not engagement:
+        return []
+    total = engagement.get("total") or {}
+    head = " | ".join(h for _, h in CHANGE_HEADINGS)
+    lines = [
+        "## Since the last sync",
+        "",
+        "New reply emails received (auto-replies apart), and leads whose state changed since the last sync: "
+        "first reply, now Bounced, now Unsubscribed, now Interested / Meeting Booked / Meeting Completed / Won.",
+        "",
+        f"| campaign | {head} |",
+        "| --- |" + " ---: |" * len(CHANGE_HEADINGS),
+    ]
+    for row in engagement.get("campaigns") or []:
+        name = _cell(row.get("campaign_name") or row.get("campaign_id") or "(no campaign)")
+        lines.append(f"| {name} | " + " | ".join(str(row.get(k, 0)) for k, _ in CHANGE_HEADINGS) + " |")
+    lines.append("| **all** | " + " | ".join(f"**{total.get(k, 0)}**" for k, _ in CHANGE_HEADINGS) + " |")
+    return [*lines, "", "## Rows written", ""]
+
+
+def _cell(text: str) -> str:
+    """Text for a markdown table cell: pipes, markup and line breaks made harmless."""
+    return html.escape(" ".join(str(text).split())).replace("|", "&#124;")
 
 
 @task(name="publish_sync_summary", retries=0, cache_policy=NO_CACHE)

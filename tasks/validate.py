@@ -90,6 +90,12 @@ def length_problem(lead: Mapping[str, Any]) -> str | None:
     return None
 
 
+def invalid_row_reason(problem: Any) -> Any:
+    """The `invalid` reason of a source line the extract could not read (its `_row_problem`), for a str
+    or a polars expression/series: `line 4: one field too many ...; the row was not read`."""
+    return problem + "; the row was not read"
+
+
 @dataclass
 class RowValidator:
     """Validates rows in source order, remembering emails and keys already seen (case/space-insensitive).
@@ -120,7 +126,7 @@ class RowValidator:
         self, lead: Mapping[str, Any], row_key: str | None, row_number: int, problem: str | None
     ) -> Rejection | None:
         if problem:
-            return Rejection("invalid", f"{problem}; the row was not read")
+            return Rejection("invalid", invalid_row_reason(problem))
         if self.key_given and not row_key:
             return Rejection("rejected", f"row {row_number}: the key column is blank")
         email = lead.get("email")

@@ -19,11 +19,17 @@ REPO = Path(__file__).resolve().parents[1]
 SECRET_WORDS = re.compile(r"api_key|password|secret|token", re.IGNORECASE)
 
 
-def test_prefect_yaml_declares_the_three_deployments_without_secrets() -> None:
+def test_prefect_yaml_declares_the_deployments_without_secrets() -> None:
     config = yaml.safe_load((REPO / "prefect.yaml").read_text())
     deployments = {d["name"]: d for d in config["deployments"]}
-    assert set(deployments) == {"push-leads", "sync-engagement", "backfill-daily-analytics"}
+    assert set(deployments) == {
+        "push-leads",
+        "sync-engagement",
+        "backfill-daily-analytics",
+        "ingest-webhook-events",
+    }
     assert deployments["sync-engagement"]["schedules"][0]["interval"] == 3600
+    assert deployments["ingest-webhook-events"]["schedules"][0]["interval"] == 60
     for deployment in deployments.values():
         path, _, func = deployment["entrypoint"].partition(":")
         assert f"def {func}(" in (REPO / path).read_text()
@@ -74,12 +80,42 @@ def _seed_campaign(sandbox) -> str:
     return str(campaign.id)
 
 
+def _prefect_yaml_with_a_short_sync_schedule(tmp_path: Path) -> Path:
+    """prefect.yaml as shipped, but the hourly sync fires every 10 s and the other schedules are off.
+
+    Only the interval changes, so the test does not wait an hour; the deployments, entrypoints,
+    parameters and work pool are the real ones.
+    """
+    config = yaml.safe_load((REPO / "prefect.yaml").read_text())
+    for deployment in config["deployments"]:
+        if deployment["name"] == "sync-engagement":
+            deployment["schedules"] = [{"interval": 10, "active": True}]
+        else:
+            for schedule in deployment.get("schedules") or []:
+                schedule["active"] = False
+    path = tmp_path / "prefect.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def _scheduled_runs(api: str, deployment_id: str) -> list[dict]:
+    response = httpx.post(
+        f"{api}/flow_runs/filter",
+        json={"flow_runs": {"deployment_id": {"any_": [deployment_id]}}, "sort": "EXPECTED_START_TIME_ASC"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return response.json()
+
+
 @pytest.mark.slow
-def test_a_deployed_sync_runs_on_a_worker_and_writes_the_warehouse(sandbox, tmp_path: Path) -> None:
+def test_the_servers_scheduler_creates_sync_runs_and_a_worker_completes_one(sandbox, tmp_path: Path) -> None:
     campaign_id = _seed_campaign(sandbox)
     warehouse = tmp_path / "deployed.duckdb"
+    prefect_file = _prefect_yaml_with_a_short_sync_schedule(tmp_path)
     with prefect_server(tmp_path / "prefect-home") as env:
         env = {**env, "OPS_WAREHOUSE": str(warehouse)}
+        api = env["PREFECT_API_URL"]
         prefect = prefect_exe()
         _run([prefect, "work-pool", "create", "ops-instantly", "--type", "process"], env)
         # The key lives in a block on the server, never in a parameter or job variable.
@@ -94,44 +130,43 @@ def test_a_deployed_sync_runs_on_a_worker_and_writes_the_warehouse(sandbox, tmp_
             ],
             env,
         )
-        deployed = _run([prefect, "--no-prompt", "deploy", "--all"], env, timeout=300)
+        deployed = _run(
+            [prefect, "--no-prompt", "deploy", "--all", "--prefect-file", str(prefect_file)], env, timeout=300
+        )
         assert "sync-engagement/sync-engagement" in deployed.stdout
-        started = _run([prefect, "deployment", "run", "sync-engagement/sync-engagement"], env)
-        run_id = re.search(r"UUID:\s*([0-9a-f-]{36})", started.stdout).group(1)
+        deployment = httpx.get(f"{api}/deployments/name/sync-engagement/sync-engagement", timeout=10).json()
 
-        worker_log = (tmp_path / "worker.log").open("w")
-        worker = subprocess.Popen(
-            [prefect, "worker", "start", "--pool", "ops-instantly", "--limit", "1"],
+        # No run is created by hand: wait for the server's scheduler (SQLAlchemy 2.1 broke its insert).
+        runs: list[dict] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not runs:
+            runs = _scheduled_runs(api, deployment["id"])
+            time.sleep(1)
+        assert runs, (tmp_path / "prefect-home" / "server.log").read_text()[-4000:]
+        assert all(run["auto_scheduled"] and run["state"]["type"] == "SCHEDULED" for run in runs)
+
+        # One poll of the pool: the worker takes the run that is due (at most 10 s away) and waits for it.
+        worker = subprocess.run(
+            [prefect, "worker", "start", "--pool", "ops-instantly", "--run-once", "--limit", "1"],
             env=env,
             cwd=tmp_path,
-            stdout=worker_log,
-            stderr=subprocess.STDOUT,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
-        try:
-            state = None
-            deadline = time.monotonic() + 300
-            while time.monotonic() < deadline:
-                run = httpx.get(f"{env['PREFECT_API_URL']}/flow_runs/{run_id}", timeout=10).json()
-                state = run["state"]["type"]
-                if state in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}:
-                    break
-                time.sleep(2)
-        finally:
-            worker.terminate()
-            worker.wait(timeout=30)
-            worker_log.close()
-        assert state == "COMPLETED", (tmp_path / "worker.log").read_text()[-4000:]
-
-        parameters = httpx.get(f"{env['PREFECT_API_URL']}/flow_runs/{run_id}", timeout=10).json()[
-            "parameters"
-        ]
-        assert sandbox.api_key not in str(parameters)
+        finished = [r for r in _scheduled_runs(api, deployment["id"]) if r["state"]["type"] != "SCHEDULED"]
+        assert [r["state"]["type"] for r in finished] == ["COMPLETED"], (
+            worker.stdout[-4000:] + worker.stderr[-4000:]
+        )
+        run = finished[0]
+        assert run["auto_scheduled"] is True
+        assert sandbox.api_key not in str(run["parameters"])
 
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         assert con.execute("SELECT id FROM instantly.campaigns").fetchall() == [(campaign_id,)]
         assert con.execute("SELECT count(*) FROM instantly.leads").fetchone() == (40,)
-        assert con.execute("SELECT status FROM ops.sync_runs WHERE run_id = ?", [run_id]).fetchone() == (
+        assert con.execute("SELECT status FROM ops.sync_runs WHERE run_id = ?", [run["id"]]).fetchone() == (
             "completed",
         )
     finally:

@@ -32,6 +32,8 @@ _RESULT_SCHEMA = {
     "outcome": pl.Utf8,
     "reason": pl.Utf8,
 }
+LEDGER_COLUMNS = tuple(_LEDGER_SCHEMA)
+RESULT_COLUMNS = tuple(_RESULT_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,95 @@ def read_slice(
         "WHERE t.rowid >= ? AND t.rowid < ? ORDER BY t.rowid",
         [*scope.params, start, stop],
     ).fetchall()
+
+
+def _slice_sql(scope: LedgerScope, columns: Sequence[str], where: str) -> str:
+    cols = ", ".join(f"t.{_ident(c)} AS c{i}" for i, c in enumerate(columns))
+    return (
+        "SELECT t.rowid AS rowid, t._row_key AS row_key, t._row_problem AS row_problem, "
+        "l.state AS l_state, l.payload_hash AS l_hash, "
+        f"l.lead_id AS l_lead_id, l.outcome AS l_outcome, l.email AS l_email, {cols} "
+        f"FROM ops.{_ident(scope.source_table)} AS t LEFT JOIN ops.push_ledger AS l "
+        "ON l.workspace = ? AND l.campaign_id = ? AND l.source_table = ? AND l.row_key = t._row_key "
+        f"WHERE {where} ORDER BY t.rowid"
+    )
+
+
+def read_slice_frame(
+    con: duckdb.DuckDBPyConnection, scope: LedgerScope, columns: Sequence[str], start: int, stop: int
+) -> pl.DataFrame:
+    """Rows [start, stop) of ops.<table> in source order with their ledger entry, as one frame.
+
+    Columns: rowid, row_key, row_problem (the extract's `_row_problem`: why the source line was not read),
+    l_state, l_hash, l_lead_id, l_outcome, l_email (the ledger entry, null when the row was never pushed to
+    this campaign), then the source `columns` as c0, c1, ...
+    """
+    sql = _slice_sql(scope, columns, "t.rowid >= ? AND t.rowid < ?")
+    return con.sql(sql, params=[*scope.params, start, stop]).pl()
+
+
+def read_keys_frame(
+    con: duckdb.DuckDBPyConnection, scope: LedgerScope, columns: Sequence[str], row_keys: Sequence[str]
+) -> pl.DataFrame:
+    """Like `read_slice_frame`, for the rows with these row keys only (every occurrence, in source order)."""
+    sql = _slice_sql(scope, columns, "list_contains(?, t._row_key)")
+    return con.sql(sql, params=[*scope.params, list(row_keys)]).pl()
+
+
+def upsert_frame(con: duckdb.DuckDBPyConnection, scope: LedgerScope, frame: pl.DataFrame) -> int:
+    """Insert or replace ledger rows from a frame with the LedgerRow columns (the last row per key wins)."""
+    if frame.is_empty():
+        return 0
+    rows = (
+        frame.select(list(_LEDGER_SCHEMA))
+        .cast(_LEDGER_SCHEMA)
+        .unique("row_key", keep="last", maintain_order=True)
+    )  # type: ignore[arg-type]
+    con.register("ledger_rows", rows)
+    try:
+        con.execute(
+            "INSERT OR REPLACE INTO ops.push_ledger SELECT ?, ?, ?, row_key, email, lead_id, payload_hash, "
+            "state, outcome, batch_id, ?, now() FROM ledger_rows",
+            [*scope.params, scope.run_id],
+        )
+    finally:
+        con.unregister("ledger_rows")
+    return rows.height
+
+
+def append_results_frame(con: duckdb.DuckDBPyConnection, scope: LedgerScope, frame: pl.DataFrame) -> int:
+    """Append per-row outcomes (a frame with the ResultRow columns) to ops.push_results."""
+    if frame.is_empty():
+        return 0
+    rows = frame.select(list(_RESULT_SCHEMA)).cast(_RESULT_SCHEMA)  # type: ignore[arg-type]
+    con.register("result_rows", rows)
+    try:
+        con.execute(
+            "INSERT INTO ops.push_results (run_id, source_table, row_key, email, campaign_id, lead_id, "
+            'outcome, reason, "at") SELECT ?, ?, row_key, email, ?, lead_id, outcome, reason, now() '
+            "FROM result_rows",
+            [scope.run_id, scope.source_table, scope.campaign_id],
+        )
+    finally:
+        con.unregister("result_rows")
+    return rows.height
+
+
+def delete_frame(con: duckdb.DuckDBPyConnection, scope: LedgerScope, row_keys: pl.Series) -> int:
+    """Forget these rows (see `delete`), keys given as a polars Series."""
+    if row_keys.is_empty():
+        return 0
+    keys = pl.DataFrame({"row_key": row_keys.cast(pl.Utf8)}).unique()
+    con.register("forget_keys", keys)
+    try:
+        con.execute(
+            "DELETE FROM ops.push_ledger WHERE workspace = ? AND campaign_id = ? AND source_table = ? "
+            "AND row_key IN (SELECT row_key FROM forget_keys)",
+            scope.params,
+        )
+    finally:
+        con.unregister("forget_keys")
+    return keys.height
 
 
 def read_keys(

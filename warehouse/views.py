@@ -6,6 +6,13 @@ For every table in `ops.source_tables`:
 - `ops.<table>_engagement`: one row per source row (every row, contacted or not): counts summed across
   campaigns, timestamps the latest, statuses the most advanced (ranks from `tasks/engagement.py`).
 
+Between syncs, webhook events (`instantly.webhook_events`) newer than what a lead's pulled row reflects are
+overlaid on it (`live_leads_sql`): a reply, open, click, bounce, unsubscribe or interest change shows as
+soon as the ingest commits it, even for a pushed lead no sync has pulled yet. "Newer" compares the event's
+Instantly timestamp with the lead's own (`timestamp_last_reply` for replies, and so on), so once a sync
+pulls the lead, its row already counts the event and the overlay adds nothing: the sync stays the source of
+truth and reconciles.
+
 Rows are linked to leads through the push ledger (row key -> lead id), and by normalised email for leads
 the ledger does not link to this table (leads added outside this project). Views are re-bound at query
 time, so they follow the source table when a push replaces it.
@@ -17,6 +24,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from instantly_client.models.enums import InterestStatus, LeadStatus
 from tasks.engagement import (
     EMAIL_STATUS_RANK,
     INTEREST_CUSTOM_RANK,
@@ -25,6 +33,7 @@ from tasks.engagement import (
     LEAD_STATUS_RANK,
 )
 from warehouse.merge import quote_ident
+from webhooks.events import INTEREST_VALUE
 
 # The columns the views add (and write-back writes), in order.
 ENGAGEMENT_COLUMNS: tuple[str, ...] = (
@@ -72,6 +81,91 @@ INTEREST_RANK_SQL = _rank_sql(
     INTEREST_CUSTOM_RANK,
 )
 
+
+def _after(column: str) -> str:
+    """The event is newer than what the pulled lead's `column` reflects (or the lead was never pulled)."""
+    return f"coalesce(e.event_at, e.received_at) > coalesce(l.{column}, '-infinity'::TIMESTAMPTZ)"
+
+
+def _email_rank(expr: str) -> str:
+    whens = " ".join(f"WHEN {_literal(v)} THEN {r}" for v, r in EMAIL_STATUS_RANK.items())
+    return f"(CASE {expr} {whens} ELSE -1 END)"
+
+
+def live_leads_sql() -> str:
+    """A relation shaped like `instantly.leads` (the columns the views use) with webhook events overlaid (pure).
+
+    One row per pulled lead, plus one per ledger lead not pulled yet that has webhook events. Events are
+    matched on (campaign_id, normalised lead email); only those newer than the lead's matching timestamp
+    count. Interest events map to Lead.lt_interest_status (`webhooks.events.INTEREST_VALUE`).
+    """
+    interest_names = ", ".join(_literal(name) for name in INTEREST_VALUE)
+    interest_value = " ".join(
+        f"WHEN {_literal(name)} THEN {_NULL_INTEREST if value is None else value}"
+        for name, value in INTEREST_VALUE.items()
+    )
+    labels = " ".join(
+        f"WHEN {_NULL_INTEREST if value is None else value} THEN "
+        f"{_literal('Lead' if value is None else InterestStatus.label_for(value) or str(value))}"
+        for value in INTEREST_VALUE.values()
+    )
+    derived = """(CASE WHEN d.unsubscribed THEN 'unsubscribed' WHEN d.bounced THEN 'bounced'
+            WHEN d.replies > 0 THEN 'replied' WHEN d.clicks > 0 THEN 'clicked' WHEN d.opens > 0 THEN 'opened'
+            WHEN d.last_sent IS NOT NULL THEN 'sent' END)"""
+    return f"""(
+    WITH lead_keys AS (
+        SELECT id, campaign_id, email_normalized, timestamp_updated, timestamp_last_contact,
+            timestamp_last_open, timestamp_last_reply, timestamp_last_click, timestamp_last_interest_change
+        FROM instantly.leads
+        UNION ALL
+        SELECT DISTINCT lead_id, campaign_id, email, NULL, NULL, NULL, NULL, NULL, NULL
+        FROM ops.push_ledger
+        WHERE lead_id IS NOT NULL AND lead_id NOT IN (SELECT id FROM instantly.leads)
+    ),
+    deltas AS (
+        SELECT l.id AS lead_id,
+            count(*) FILTER (WHERE e.event_type = 'reply_received' AND {_after("timestamp_last_reply")}) AS replies,
+            count(*) FILTER (WHERE e.event_type = 'email_opened' AND {_after("timestamp_last_open")}) AS opens,
+            count(*) FILTER (WHERE e.event_kind = 'email_link_clicked' AND {_after("timestamp_last_click")})
+                AS clicks,
+            max(coalesce(e.event_at, e.received_at))
+                FILTER (WHERE e.event_type = 'email_sent' AND {_after("timestamp_last_contact")}) AS last_sent,
+            coalesce(bool_or(e.event_type = 'email_bounced' AND {_after("timestamp_updated")}), false) AS bounced,
+            coalesce(bool_or(e.event_type = 'lead_unsubscribed' AND {_after("timestamp_updated")}), false)
+                AS unsubscribed,
+            arg_max(CASE e.event_type {interest_value} END, coalesce(e.event_at, e.received_at))
+                FILTER (WHERE e.event_type IN ({interest_names}) AND {_after("timestamp_last_interest_change")})
+                AS interest
+        FROM lead_keys l
+        JOIN instantly.webhook_events e ON e.campaign_id = l.campaign_id AND e.lead_email = l.email_normalized
+        GROUP BY l.id
+    )
+    SELECT l.id, l.campaign_id, l.email_normalized,
+        CASE WHEN d.unsubscribed THEN {LeadStatus.UNSUBSCRIBED.value} WHEN d.bounced THEN {LeadStatus.BOUNCED.value}
+            ELSE ld.status END AS status,
+        CASE WHEN d.unsubscribed THEN {_literal(LeadStatus.label_for(LeadStatus.UNSUBSCRIBED.value) or "")}
+            WHEN d.bounced THEN {_literal(LeadStatus.label_for(LeadStatus.BOUNCED.value) or "")}
+            ELSE ld.status_label END AS status_label,
+        CASE WHEN d.interest IS NULL THEN ld.lt_interest_status ELSE nullif(d.interest, {_NULL_INTEREST}) END
+            AS lt_interest_status,
+        CASE WHEN d.interest IS NULL THEN ld.interest_status_label ELSE (CASE d.interest {labels} END) END
+            AS interest_status_label,
+        CASE WHEN {_email_rank(derived)} > {_email_rank("ld.email_status")} THEN {derived} ELSE ld.email_status END
+            AS email_status,
+        CASE WHEN d.lead_id IS NULL THEN ld.email_open_count
+            ELSE coalesce(ld.email_open_count, 0) + d.opens END AS email_open_count,
+        CASE WHEN d.lead_id IS NULL THEN ld.email_reply_count
+            ELSE coalesce(ld.email_reply_count, 0) + d.replies END AS email_reply_count,
+        CASE WHEN d.lead_id IS NULL THEN ld.email_click_count
+            ELSE coalesce(ld.email_click_count, 0) + d.clicks END AS email_click_count,
+        greatest(ld.timestamp_last_contact, d.last_sent) AS timestamp_last_contact
+    FROM lead_keys l
+    LEFT JOIN instantly.leads ld ON ld.id = l.id
+    LEFT JOIN deltas d ON d.lead_id = l.id
+    WHERE ld.id IS NOT NULL OR d.lead_id IS NOT NULL
+)"""
+
+
 _AGGREGATES = f"""
         arg_max(ld.status_label, {LEAD_RANK_SQL}) AS instantly_status,
         coalesce(arg_max(ld.email_status, {EMAIL_RANK_SQL}), 'not_contacted') AS instantly_email_status,
@@ -115,7 +209,7 @@ def engagement_views_sql(table: SourceTable) -> list[str]:
         FROM ({_links_sql(table)}) k LEFT JOIN instantly.leads ld ON ld.id = k.lead_id
     )"""
     joined = (
-        "links k LEFT JOIN instantly.leads ld ON ld.id = k.lead_id "
+        f"links k LEFT JOIN {live_leads_sql()} ld ON ld.id = k.lead_id "
         "LEFT JOIN instantly.campaigns c ON c.id = k.campaign_id"
     )
     by_campaign = f"""CREATE OR REPLACE VIEW ops.{quote_ident(table.name + "_engagement_by_campaign")} AS

@@ -26,7 +26,15 @@ from .enums import CampaignStatus, InterestStatus, LeadStatus
 from .job import JOB_TERMINAL_STATUSES, BackgroundJob
 from .lead import BulkAddResult, CreatedLead, CustomValue, Lead, LeadIn, LeadPatch
 from .timezones import CAMPAIGN_TIMEZONES, nearest_timezone
-from .webhook import WEBHOOK_EVENT_TYPES, Webhook, WebhookEventType, WebhookIn, WebhookTestResult
+from .webhook import (
+    WEBHOOK_EVENT_TYPES,
+    Webhook,
+    WebhookEventType,
+    WebhookIn,
+    WebhookPatch,
+    WebhookTestResult,
+)
+from .webhook_event import WebhookEvent, WebhookEventsSummary
 
 __all__ = [
     "CAMPAIGN_TIMEZONES",
@@ -61,8 +69,11 @@ __all__ = [
     "SequenceStep",
     "StepVariant",
     "Webhook",
+    "WebhookEvent",
     "WebhookEventType",
+    "WebhookEventsSummary",
     "WebhookIn",
+    "WebhookPatch",
     "WebhookTestResult",
     "nearest_timezone",
 ]

@@ -6,7 +6,14 @@ from pydantic import Field, field_validator
 
 from ._base import ReadModel, WriteModel
 
-__all__ = ["WEBHOOK_EVENT_TYPES", "Webhook", "WebhookEventType", "WebhookIn", "WebhookTestResult"]
+__all__ = [
+    "WEBHOOK_EVENT_TYPES",
+    "Webhook",
+    "WebhookEventType",
+    "WebhookIn",
+    "WebhookPatch",
+    "WebhookTestResult",
+]
 
 # SPEC POST /api/v2/webhooks requestBody event_type enum. ``None`` subscribes to a custom label
 # (set custom_interest_value). Payloads name some events differently (email_link_clicked arrives as
@@ -66,6 +73,22 @@ class WebhookIn(WriteModel):
         if value is not None and value not in WEBHOOK_EVENT_TYPES:
             raise ValueError(f"event_type {value!r} is not one of {', '.join(WEBHOOK_EVENT_TYPES)}")
         return value
+
+
+class WebhookPatch(WriteModel):
+    """Body of ``PATCH /webhooks/{id}``: only the fields to change (SPEC ``minProperties: 1``)."""
+
+    target_hook_url: str | None = Field(None, pattern=r"^https?://")
+    event_type: str | None = None
+    campaign: str | None = None
+    name: str | None = None
+    custom_interest_value: float | None = None
+    headers: dict[str, str] | None = None
+
+    @field_validator("event_type")
+    @classmethod
+    def _known_event_type(cls, value: str | None) -> str | None:
+        return WebhookIn._known_event_type(value)
 
 
 class WebhookTestResult(ReadModel):

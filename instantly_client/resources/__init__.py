@@ -6,6 +6,7 @@ from .campaigns import Campaigns
 from .emails import Emails
 from .jobs import Jobs
 from .leads import Leads
+from .webhook_events import WebhookEvents
 from .webhooks import Webhooks
 
-__all__ = ["Accounts", "Analytics", "Campaigns", "Emails", "Jobs", "Leads", "Webhooks"]
+__all__ = ["Accounts", "Analytics", "Campaigns", "Emails", "Jobs", "Leads", "WebhookEvents", "Webhooks"]

@@ -79,9 +79,16 @@ class Resource:
         json: Any = None,
         idempotent: bool | None = None,
         limiter: Limiter | None = None,
+        content: bytes | None = None,
     ) -> Any:
         return self._client._send(
-            method, path, params=params, json=json, idempotent=idempotent, extra_limiter=limiter
+            method,
+            path,
+            params=params,
+            json=json,
+            idempotent=idempotent,
+            extra_limiter=limiter,
+            content=content,
         )
 
     def _pages(

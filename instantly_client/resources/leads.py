@@ -6,6 +6,7 @@ Parameter-name trap (notes §2): bulk add and update-interest-status take ``camp
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -86,6 +87,41 @@ class Leads(Resource):
         }
         body.update({k: v for k, v in options.items() if v is not None})
         return BulkAddResult.model_validate(self._request("POST", "/leads/add", json=body))
+
+    def add_encoded(
+        self,
+        *,
+        leads: Sequence[str],
+        campaign_id: str,
+        skip_if_in_campaign: bool | None = None,
+        skip_if_in_workspace: bool | None = None,
+    ) -> BulkAddResult:
+        """``POST /leads/add`` with leads already encoded as JSON objects (the push's bulk path).
+
+        Same request and outcome rules as :meth:`add`, but the leads are not re-validated here: each item
+        must be the JSON text of a valid SPEC lead item (the caller validated and encoded them in bulk).
+
+        Args:
+            leads: 1-1000 JSON object texts, e.g. ``'{"email":"a@b.co","first_name":"Ann"}'``.
+            campaign_id: target campaign.
+            skip_if_in_campaign: skip leads already in ANY campaign.
+            skip_if_in_workspace: skip leads anywhere in the workspace (overrides the other skip flags).
+
+        Raises:
+            ValidationError: before sending, if the batch size or campaign id is wrong.
+        """
+        if not campaign_id:
+            raise ValidationError("leads.add_encoded needs a campaign_id")
+        if isinstance(leads, str | bytes) or not 1 <= len(leads) <= MAX_LEADS_PER_ADD:
+            raise ValidationError(f"leads.add_encoded takes 1 to {MAX_LEADS_PER_ADD} encoded leads per call")
+        options = {
+            "campaign_id": campaign_id,
+            "skip_if_in_campaign": skip_if_in_campaign,
+            "skip_if_in_workspace": skip_if_in_workspace,
+        }
+        tail = json.dumps({k: v for k, v in options.items() if v is not None}, separators=(",", ":"))
+        body = '{"leads":[' + ",".join(leads) + "]," + tail[1:]
+        return BulkAddResult.model_validate(self._request("POST", "/leads/add", content=body.encode("utf-8")))
 
     def pages(
         self,

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .._pagination import Page
-from ..models.webhook import Webhook, WebhookEventType, WebhookIn, WebhookTestResult
+from ..models.webhook import Webhook, WebhookEventType, WebhookIn, WebhookPatch, WebhookTestResult
 from ._base import Resource, path_id, to_body
 
 __all__ = ["Webhooks"]
@@ -57,6 +57,11 @@ class Webhooks(Resource):
     def get(self, webhook_id: str) -> Webhook:
         """``GET /webhooks/{id}``."""
         return Webhook.model_validate(self._request("GET", f"/webhooks/{path_id(webhook_id)}"))
+
+    def update(self, webhook_id: str, fields: WebhookPatch | Mapping[str, Any]) -> Webhook:
+        """``PATCH /webhooks/{id}``: change the given fields (e.g. ``headers`` to rotate a shared secret)."""
+        body = to_body(WebhookPatch, fields, what="webhook patch")
+        return Webhook.model_validate(self._request("PATCH", f"/webhooks/{path_id(webhook_id)}", json=body))
 
     def delete(self, webhook_id: str) -> Webhook:
         """``DELETE /webhooks/{id}`` (no body)."""

@@ -17,10 +17,14 @@ from ops_instantly.errors import one_line
 
 ensure_repo_on_path()
 
-# Prefect's ephemeral API (used when no PREFECT_API_URL is set) needs 20-30 s to start on a small machine,
-# and its telemetry heartbeat can hit "database is locked" on SQLite: give it time, turn telemetry off.
+# Prefect's ephemeral API (used when no PREFECT_API_URL is set) needs 20-30 s to start on a small machine:
+# give it time. Nothing here phones home, and this must run before Prefect is first imported:
+# PREFECT_SERVER_ANALYTICS_ENABLED=false turns off the telemetry of every API this process starts (the
+# ephemeral one inherits the environment), and DO_NOT_TRACK=1 turns off Prefect's SDK analytics, which
+# otherwise follow the setting of whatever server PREFECT_API_URL names.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
 # The commands print their own progress and summaries: Prefect's INFO lines stay in the run logs (UI/API)
 # rather than on the console. PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL=INFO shows them again.
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")

@@ -32,6 +32,7 @@ LEAD_FIELDS = (
     "timestamp_updated",
 )
 DAILY_FIELDS = ("sent", "opened", "unique_opened", "replies", "unique_replies", "clicks", "unique_clicks")
+STEP_FIELDS = (*DAILY_FIELDS, "unique_opportunities", "meetings_booked", "won")
 
 
 @pytest.fixture
@@ -128,6 +129,26 @@ def test_sync_numbers_equal_the_sandboxs_after_three_weeks(three_weeks, client, 
             (totals.emails_sent_count, totals.open_count, totals.reply_count, totals.link_click_count)
         ]
 
+        # Per step and variant: the API's 0-based "step"/"variant" strings become 1-based integers.
+        api_steps = client.analytics.steps(campaign_id=campaign.id, include_opportunities_count=True)
+        got_steps = _sql(
+            warehouse_path,
+            f"SELECT step, variant, variant_label, {', '.join(STEP_FIELDS)}"
+            " FROM instantly.campaign_step_analytics WHERE campaign_id = ? ORDER BY step, variant",
+            [campaign.id],
+        )
+        assert got_steps == sorted(
+            (int(s.step) + 1, int(s.variant) + 1, "AB"[int(s.variant)], *(getattr(s, f) for f in STEP_FIELDS))
+            for s in api_steps
+        )
+        assert {(r[0], r[1]) for r in got_steps} == {(1, 1), (1, 2), (2, 1), (2, 2)}  # sequence(2, 3)
+        step_sent = _sql(
+            warehouse_path,
+            "SELECT sum(sent), sum(replies) FROM instantly.campaign_step_analytics WHERE campaign_id = ?",
+            [campaign.id],
+        )
+        assert step_sent == [(totals.emails_sent_count, totals.reply_count)]
+
     replies = _sql(
         warehouse_path, "SELECT count(*), count(body_text), count(DISTINCT lead_id) FROM instantly.emails"
     )
@@ -139,7 +160,14 @@ def test_sync_numbers_equal_the_sandboxs_after_three_weeks(three_weeks, client, 
 
 
 def _snapshot(path):
-    tables = ["campaigns", "leads", "campaign_analytics", "campaign_daily_analytics", "emails"]
+    tables = [
+        "campaigns",
+        "leads",
+        "campaign_analytics",
+        "campaign_daily_analytics",
+        "campaign_step_analytics",
+        "emails",
+    ]
     return {t: sorted(_sql(path, f"SELECT * FROM instantly.{t}"), key=str) for t in tables}
 
 
@@ -168,6 +196,50 @@ def test_a_second_sync_adds_nothing_and_changes_nothing_that_did_not_change(thre
         "completed"
     ] * 3
     assert f"| instantly.leads | 0 | {changed} |" in _latest_summary_artifact()
+
+
+def _engagement_now(path):
+    """(non-auto replies, auto-replies, leads replied, bounced, unsubscribed, positive) in the warehouse."""
+    [(replies, auto)] = _sql(
+        path,
+        "SELECT count(*) FILTER (is_auto_reply = 0), count(*) FILTER (is_auto_reply <> 0) FROM instantly.emails",
+    )
+    [leads] = _sql(
+        path,
+        "SELECT count(*) FILTER (email_reply_count > 0), count(*) FILTER (status = -1),"
+        " count(*) FILTER (status = -2), count(*) FILTER (lt_interest_status IN (1, 2, 3, 4)) FROM instantly.leads",
+    )
+    return (replies, auto, *leads)
+
+
+def test_the_sync_reports_new_replies_bounces_and_interested_leads_since_the_last_sync(
+    three_weeks, env, warehouse_path
+):
+    from tasks.sync_changes import CHANGE_KEYS
+
+    params = SyncParams(warehouse_path=str(warehouse_path))
+    first = sync_engagement(params)
+    now = _engagement_now(warehouse_path)
+    assert [first.counts["engagement"]["total"][k] for k in CHANGE_KEYS] == list(now)
+    assert now[0] > 0 and now[3] > 0, "three weeks should bring replies and bounces"
+    by_campaign = {r["campaign_name"]: r for r in first.counts["engagement"]["campaigns"]}
+    assert set(by_campaign) == {"Alpha", "Beta"}
+    assert sum(r["replies"] for r in by_campaign.values()) == now[0]
+
+    second = sync_engagement(params)  # nothing happened in between
+    assert set(second.counts["engagement"]["total"].values()) == {0}
+    assert second.counts["engagement"]["campaigns"] == []
+
+    _advance(env, 4)
+    third = sync_engagement(params)
+    later = _engagement_now(warehouse_path)
+    assert [third.counts["engagement"]["total"][k] for k in CHANGE_KEYS] == [
+        b - a for a, b in zip(now, later, strict=True)
+    ]
+    artifact = _latest_summary_artifact()
+    total = third.counts["engagement"]["total"]
+    assert "## Since the last sync" in artifact
+    assert f"| **all** | **{total['replies']}** | **{total['auto_replies']}** |" in artifact
 
 
 def _latest_summary_artifact() -> str:

@@ -100,7 +100,23 @@ def test_every_served_operation_matches_its_response_schema(sandbox: SandboxServ
     spec.call("PATCH", f"{w}/{{id}}", f"/webhooks/{hook['id']}", json={"name": "renamed"})
     result = spec.call("POST", f"{w}/{{id}}/test", f"/webhooks/{hook['id']}/test")
     assert result["success"] is False  # nothing listens on port 9
-    spec.call("POST", f"{w}/{{id}}/resume", f"/webhooks/{hook['id']}/resume")
+    interested = spec.call(
+        "POST", w, json={"target_hook_url": "http://127.0.0.1:9/hook", "event_type": "lead_interested"}
+    )
+    resp = client.post(
+        "/leads/update-interest-status",
+        json={"lead_email": listed["items"][-1]["email"], "interest_value": 1},
+    )
+    assert resp.status_code == 202, resp.text
+    assert sandbox.wait_for_webhooks(timeout=30)
+    e = "/api/v2/webhook-events"
+    failed = spec.call("GET", e, params={"success": "false", "limit": 100})["items"]
+    assert failed and all(not item["success"] and item["payload"] for item in failed)
+    assert failed[-1]["will_retry"] is False  # the last of the attempts: the webhook is then disabled
+    spec.call("GET", f"{e}/{{id}}", f"/webhook-events/{failed[0]['id']}")
+    spec.call("GET", f"{e}/summary", params={"from": failed[0]["timestamp_created_date"]})
+    spec.call("GET", f"{e}/summary-by-date")
+    spec.call("POST", f"{w}/{{id}}/resume", f"/webhooks/{interested['id']}/resume")
     spec.call("DELETE", f"{w}/{{id}}", f"/webhooks/{hook['id']}")
 
     spec.call("GET", "/api/v2/accounts", params={"limit": 2})

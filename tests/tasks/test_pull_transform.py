@@ -17,6 +17,7 @@ from tasks.pull_transform import (
     interest_label,
     lead_row,
     parse_timestamp,
+    step_row,
 )
 from warehouse.db import Warehouse
 from warehouse.merge import merge_frame
@@ -71,6 +72,19 @@ def test_the_hash_changes_only_when_the_data_changes():
 def test_daily_row_is_stamped_with_its_campaign():
     row = daily_row({"date": "2026-03-01", "sent": 5, "opened": None}, "c9")
     assert (row["campaign_id"], row["date"], row["sent"], row["opened"]) == ("c9", date(2026, 3, 1), 5, 0)
+
+
+def test_step_row_numbers_steps_and_variants_from_one_and_keeps_the_counts():
+    row = step_row({"step": "0", "variant": "1", "sent": 40, "unique_replies": 3, "won": None}, "c1")
+    assert (row["campaign_id"], row["step"], row["variant"], row["variant_label"]) == ("c1", 1, 2, "B")
+    assert (row["sent"], row["unique_replies"], row["won"], row["clicks"]) == (40, 3, 0, 0)
+
+
+def test_step_row_keeps_an_undetermined_step_as_zero_and_refuses_a_bad_one():
+    row = step_row({"step": None, "variant": None, "sent": 2}, "c1")
+    assert (row["step"], row["variant"], row["variant_label"]) == (0, 0, None)
+    with pytest.raises(SyncDataError, match="bad variant 'x'"):
+        step_row({"step": "1", "variant": "x"}, "c1")
 
 
 def test_email_row_takes_the_reply_text_from_the_body():

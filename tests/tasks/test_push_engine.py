@@ -229,44 +229,55 @@ def test_a_deleted_campaign_stops_the_push_and_leaves_no_open_intent(
 
 
 class _TrackingWarehouse(Warehouse):
-    """A warehouse that counts its open connections."""
+    """A warehouse that records which threads hold a connection, and the most held at once."""
 
-    open_connections = 0
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.holders: list[int] = []
+        self.most_open = 0
+        self.opened = 0
 
     def connect(self, *, read_only: bool = False):  # type: ignore[override]
+        import threading
         from contextlib import contextmanager
 
         @contextmanager
         def tracked():
             with Warehouse.connect(self, read_only=read_only) as con:
-                self.open_connections += 1
+                self.holders.append(threading.get_ident())
+                self.opened += 1
+                self.most_open = max(self.most_open, len(self.holders))
                 try:
                     yield con
                 finally:
-                    self.open_connections -= 1
+                    self.holders.remove(threading.get_ident())
 
         return tracked()
 
 
-def test_no_warehouse_connection_is_open_while_a_request_is_in_flight(
+def test_no_request_is_sent_by_a_thread_holding_the_warehouse_and_writes_never_overlap(
     sandbox: Any, tmp_path: Path, warehouse_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import threading
+
     from instantly_client.resources.leads import Leads
 
     wh = _TrackingWarehouse(warehouse_path)
-    seen: list[int] = []
-    real_add = Leads.add
+    senders_holding: list[bool] = []
+    real_add = Leads.add_encoded
 
     def add(self: Leads, **kwargs: Any) -> Any:
-        seen.append(wh.open_connections)
+        senders_holding.append(threading.get_ident() in wh.holders)
         return real_add(self, **kwargs)
 
-    monkeypatch.setattr(Leads, "add", add)
+    monkeypatch.setattr(Leads, "add_encoded", add)
     campaign = make_campaign(sandbox, "Lock-free")
-    # Slices of 700 rows, bulk adds of 100: several requests go out while a slice is being consumed.
+    # Slices of 700 rows, bulk adds of 100: requests go out while the next slices are read and recorded.
     push(sandbox, wh, write_rows(tmp_path / "t.csv", 1500), campaign, run_id="r1", batch_size=100)
-    assert len(seen) == 15
-    assert set(seen) == {0}
+    assert senders_holding == [False] * 15
+    # Short connections, one at a time (the bookkeeper's), each closed before the next opens.
+    assert wh.most_open == 1 and wh.holders == [] and wh.opened > 3
+    assert_exactly_once(sandbox, campaign, 1500)
 
 
 def test_rows_still_unknown_after_every_pass_are_reported_and_reconciled_next_run(

@@ -1,0 +1,95 @@
+"""ingest_webhook_events: spooled webhook deliveries into the warehouse, every minute; optionally the catch-up.
+
+Example:
+    ```python
+    from flows.ingest_webhook_events import ingest_webhook_events
+
+    ingest_webhook_events(spool_dir="./webhook-spool", warehouse_path="./warehouse.duckdb")
+    ```
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from pathlib import Path
+
+from prefect import flow, get_run_logger, runtime
+from pydantic import BaseModel
+
+from blocks import resolve_credentials, resolve_warehouse
+from tasks.webhook_events import IngestCounts, ingest_spool, replay_failed_deliveries
+from warehouse.db import WarehouseLockedError
+from webhooks.spool import default_spool_dir
+
+__all__ = ["FLOW_NAME", "IngestResult", "ingest_webhook_events"]
+
+FLOW_NAME = "ingest-webhook-events"
+
+
+class IngestResult(BaseModel):
+    """What a run did: `status` is `ingested` or `busy` (the warehouse was locked; the spool waits)."""
+
+    run_id: str
+    status: str
+    spool: dict[str, object]
+    catch_up: dict[str, object] | None = None
+
+
+@flow(name=FLOW_NAME, log_prints=True)
+def ingest_webhook_events(
+    spool_dir: str | None = None,
+    warehouse_block: str | None = None,
+    warehouse_path: str | None = None,
+    credentials_block: str | None = None,
+    catch_up: bool = False,
+    catch_up_since: date | None = None,
+    lock_timeout_seconds: float = 20.0,
+    keep_done_days: float = 7.0,
+) -> IngestResult:
+    """Move closed spool segments into `instantly.webhook_events` (once each) and refresh the engagement views.
+
+    Args:
+        spool_dir: the receiver's spool directory (default: OPS_WEBHOOK_SPOOL or ./webhook-spool).
+        warehouse_block: DuckDBWarehouse block name.
+        warehouse_path: warehouse file path (wins over the block).
+        credentials_block: InstantlyCredentials block for the catch-up (default: INSTANTLY_* environment).
+        catch_up: also recover failed deliveries from Instantly's delivery log (SPEC GET /webhook-events).
+        catch_up_since: read the delivery log from this date instead of the last watermark.
+        lock_timeout_seconds: how long to wait for another process's warehouse write lock; when it is not
+            released in time the run ends `busy` and the next run takes the segments.
+        keep_done_days: how long ingested segments stay on disk.
+
+    Returns:
+        The counts of the spool ingest and, with `catch_up`, of the catch-up.
+    """
+    logger = get_run_logger()
+    run_id = str(runtime.flow_run.id or uuid.uuid4())
+    warehouse = resolve_warehouse(warehouse_block, warehouse_path)
+    warehouse.lock_timeout = lock_timeout_seconds
+    spool = Path(spool_dir).expanduser() if spool_dir else default_spool_dir()
+    try:
+        spooled = ingest_spool(warehouse, spool, run_id=run_id, keep_done_days=keep_done_days)
+        recovered: IngestCounts | None = None
+        if catch_up:
+            credentials = resolve_credentials(credentials_block)
+            with credentials.get_client() as client:
+                recovered = replay_failed_deliveries(
+                    client,
+                    warehouse,
+                    workspace=credentials.workspace_key,
+                    run_id=run_id,
+                    since=catch_up_since,
+                )
+    except WarehouseLockedError:
+        logger.warning(
+            "The warehouse stayed locked for %ss: the spool waits for the next run.", lock_timeout_seconds
+        )
+        return IngestResult(run_id=run_id, status="busy", spool={"segments_waiting": True})
+    logger.info("Webhook ingest: %s", spooled.as_dict())
+    return IngestResult(
+        run_id=run_id,
+        status="ingested",
+        spool=spooled.as_dict(),
+        catch_up=recovered.as_dict() if recovered else None,
+    )

@@ -1,0 +1,356 @@
+"""Columnar mapping and validation: a slice of `ops.<table>` to lead payloads, validated, in bulk.
+
+The rules have one home each: value coercion in tasks/mapping.py (`coerce_text`, `coerce_scalar`,
+`normalise_email`, `canonical_json`) and row validation in tasks/validate.py. This module applies them to
+whole polars frames. The common cases are polars expressions (text, integer and boolean columns; ASCII
+emails of the usual shape; values within the length limits); everything else (other column types, non-ASCII
+or odd-looking emails, over-long values, reasons) goes through those same row functions, so every row gets
+exactly the payload, hash, outcome and reason of the row-by-row path
+(tests/tasks/test_lead_frame.py checks the two against each other).
+
+Payloads come out as canonical JSON text (sorted keys, no spaces: `mapping.canonical_json`), which is both
+what is sent and what is hashed (`sha256`, computed by DuckDB in bulk).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from tasks.mapping import (
+    MAX_SAFE_INTEGER,
+    ColumnMapping,
+    build_lead,
+    coerce_scalar,
+    coerce_text,
+    normalise_email,
+)
+from tasks.validate import (
+    _LONG_FIELDS,
+    MAX_EMAIL_LENGTH,
+    MAX_FIELD_LENGTH,
+    MAX_LOCAL_PART,
+    MAX_LONG_TEXT,
+    email_problem,
+    invalid_row_reason,
+    length_problem,
+)
+
+# What Python's str.strip() removes (str.isspace); polars' own strip_chars() misses U+001C-U+001F.
+PY_WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+_ATEXT = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]"
+# A subset of what validate.email_problem accepts (lower-case ASCII after normalising): a row matching it is
+# valid; a row not matching it is checked by email_problem itself (which has the reason).
+_FAST_EMAIL = (
+    rf"^{_ATEXT}+(?:\.{_ATEXT}+)*@(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+"
+    r"(?:[a-z]{2,63}|xn--[a-z0-9-]{0,58}[a-z0-9])$"
+)
+_ASCII = r"^[\x00-\x7f]*$"
+_CONTROL = r"[\x00-\x1f]"
+_JSON_ESCAPES = [("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"),
+                 ("\x08", "\\b"), ("\x0c", "\\f")]  # fmt: skip
+_FAST_DTYPES = (pl.Utf8, pl.String)
+
+__all__ = ["PY_WHITESPACE", "ROW_COLUMNS", "LeadFrames", "json_string", "parse_lead"]
+
+# The frame columns this module produces (and the engine reads).
+ROW_COLUMNS = ("rowid", "row_key", "email", "outcome", "reason", "lead", "payload_hash")
+
+
+def json_string(text: pl.Expr) -> pl.Expr:
+    """`json.dumps(text, ensure_ascii=False)` as a polars expression (null stays null)."""
+    for raw, escaped in _JSON_ESCAPES:
+        text = text.str.replace_all(raw, escaped, literal=True)
+    # Other control characters are rare: \\u00XX, lower-case hex like Python's json.
+    for code in [c for c in range(0x20) if chr(c) not in "\n\r\t\x08\x0c"]:
+        text = text.str.replace_all(chr(code), f"\\u{code:04x}", literal=True)
+    return pl.lit('"') + text + pl.lit('"')
+
+
+def _apply(series: pl.Series, expr: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
+    return pl.DataFrame({"v": series}).select(expr(pl.col("v"))).to_series()
+
+
+def _text(series: pl.Series) -> pl.Series:
+    """`coerce_text` of every value: stripped text or null."""
+    if series.dtype in _FAST_DTYPES:
+
+        def strip(v: pl.Expr) -> pl.Expr:
+            stripped = v.str.strip_chars(PY_WHITESPACE)
+            return pl.when(stripped.str.len_bytes() > 0).then(stripped)
+
+        return _apply(series, strip)
+    if series.dtype.is_integer():
+        return series.cast(pl.Utf8)
+    if series.dtype == pl.Boolean:
+        return _apply(series, lambda v: pl.when(v).then(pl.lit("true")).when(~v).then(pl.lit("false")))
+    return pl.Series([coerce_text(v) for v in series.to_list()], dtype=pl.Utf8)
+
+
+def _custom(series: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(JSON text of `coerce_scalar(value)`, character length when that value is text else null)."""
+    if series.dtype in _FAST_DTYPES:
+        text = _text(series)
+        encoded = _apply(text, lambda v: json_string(v).fill_null("null"))
+        return encoded, text.str.len_chars()
+    if series.dtype.is_integer():
+        # coerce_scalar: beyond ±MAX_SAFE_INTEGER an integer is sent as text (JSON numbers are doubles)
+        text = _text(series)
+        unsafe = pl.DataFrame({"v": series}).select(
+            (pl.col("v") > MAX_SAFE_INTEGER) | (pl.col("v") < -MAX_SAFE_INTEGER)
+        )["v"]
+        both = pl.DataFrame({"t": text, "u": unsafe}).select(
+            pl.when(pl.col("u")).then(json_string(pl.col("t"))).otherwise(pl.col("t")).fill_null("null"),
+            pl.when(pl.col("u")).then(pl.col("t").str.len_chars()).alias("n"),
+        )
+        return both.to_series(0), both.to_series(1)
+    if series.dtype == pl.Boolean:
+        return _text(series).fill_null("null"), pl.Series([None] * len(series), dtype=pl.UInt32)
+    values = [coerce_scalar(v) for v in series.to_list()]
+    encoded_list = [json.dumps(v, ensure_ascii=False) for v in values]
+    lengths = [len(v) if isinstance(v, str) else None for v in values]
+    return pl.Series(encoded_list, dtype=pl.Utf8), pl.Series(lengths, dtype=pl.UInt32)
+
+
+class LeadFrames:
+    """Validates and maps slices of one table in source order, remembering keys and emails already seen.
+
+    The bulk counterpart of `build_lead` + `RowValidator` + `canonical_json` + `payload_hash`.
+
+    Args:
+        mapping: the resolved column mapping.
+        key_given: the row key comes from a --key column (must be present and unique).
+    """
+
+    def __init__(self, mapping: ColumnMapping, *, key_given: bool) -> None:
+        self.mapping = mapping
+        self.key_given = key_given
+        self.counts: Counter[str] = Counter()
+        self._seen_keys = pl.DataFrame(schema={"row_key": pl.Utf8, "first_key_row": pl.Int64})
+        self._seen_emails = pl.DataFrame(schema={"email": pl.Utf8, "first_email_row": pl.Int64})
+        self._hasher = duckdb.connect()  # in memory: sha256 in bulk, never the warehouse
+
+    def close(self) -> None:
+        self._hasher.close()
+
+    def prepare(self, frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+        """Map and validate one slice.
+
+        Args:
+            frame: `rowid` (0-based source position), `row_key`, any pass-through columns, and the source
+                columns named `c0, c1, ...` in the order of `columns`.
+            columns: the source column names (mapping.columns).
+
+        Returns:
+            The frame with `email` (normalised), `outcome`/`reason` (null when the row can be sent),
+            `lead` (canonical JSON, null for rejected rows) and `payload_hash`, in source order.
+        """
+        if frame.is_empty():
+            return frame.with_columns(
+                *(pl.lit(None, dtype=pl.Utf8).alias(c) for c in ROW_COLUMNS if c not in frame.columns)
+            )
+        position = {name: f"c{i}" for i, name in enumerate(columns)}
+        row_no = pl.col("rowid") + 1
+        fields = {name: _text(frame[position[col]]) for name, col in self.mapping.fields.items()}
+        email_source = frame[position[self.mapping.email_column]]
+        email, fast_email = self._emails(email_source)
+        fields["email"] = email
+
+        custom = {name: _custom(frame[position[col]]) for name, col in self.mapping.custom.items()}
+        too_long = pl.Series([False] * frame.height)
+        for name, values in fields.items():
+            if name == "email":
+                continue
+            limit = MAX_LONG_TEXT if name in _LONG_FIELDS else MAX_FIELD_LENGTH
+            too_long = too_long | (values.str.len_chars() > limit).fill_null(False)
+        for _, length in custom.values():
+            too_long = too_long | (length > MAX_LONG_TEXT).fill_null(False)
+
+        key_blank = (
+            (pl.col("row_key").is_null() | (pl.col("row_key") == "")) if self.key_given else pl.lit(False)
+        )
+        work = frame.select("rowid", "row_key").with_columns(
+            email=email,
+            _fast_email=fast_email,
+            _too_long=too_long,
+            _key_blank=key_blank,
+        )
+        # Rows the expressions cannot vouch for: the row functions decide, and write the reason.
+        slow = work.with_row_index("_i").filter(
+            ~pl.col("_key_blank") & (~pl.col("_fast_email") | pl.col("_too_long"))
+        )
+        problems = self._row_problems(frame, slow, columns)
+        work = (
+            work.join(problems, on="rowid", how="left")
+            if problems is not None
+            else work.with_columns(
+                _problem_outcome=pl.lit(None, dtype=pl.Utf8), _problem_reason=pl.lit(None, dtype=pl.Utf8)
+            )
+        )
+        work = work.with_columns(
+            _problem_outcome=pl.when(pl.col("_key_blank"))
+            .then(pl.lit("rejected"))
+            .otherwise(pl.col("_problem_outcome")),
+            _problem_reason=pl.when(pl.col("_key_blank"))
+            .then(pl.format("row {}: the key column is blank", row_no))
+            .otherwise(pl.col("_problem_reason")),
+        )
+        if "row_problem" in frame.columns:  # the extract could not read the source line: `invalid`, first
+            unread = frame["row_problem"].is_not_null()
+            work = work.with_columns(
+                _problem_outcome=pl.when(unread).then(pl.lit("invalid")).otherwise("_problem_outcome"),
+                _problem_reason=pl.when(unread)
+                .then(invalid_row_reason(frame["row_problem"]))
+                .otherwise("_problem_reason"),
+            )
+        work = self._dedupe(work)
+        lead = self._lead_json(fields, custom)
+        out = frame.drop([position[c] for c in columns]).with_columns(
+            email=work["email"], outcome=work["outcome"], reason=work["reason"], lead=lead
+        )
+        out = out.with_columns(lead=pl.when(pl.col("outcome").is_null()).then(pl.col("lead")))
+        self._hasher.register("lead_rows", out.select("lead"))
+        try:
+            hashed = self._hasher.sql("SELECT sha256(lead) AS h FROM lead_rows").pl()["h"]
+        finally:
+            self._hasher.unregister("lead_rows")
+        out = out.with_columns(payload_hash=hashed)
+        self.counts.update(out["outcome"].fill_null("valid").to_list())
+        return out
+
+    # -- pieces ---------------------------------------------------------------------------------------
+
+    def _emails(self, source: pl.Series) -> tuple[pl.Series, pl.Series]:
+        """(normalised email, whether the expressions vouch for it being valid)."""
+        if source.dtype not in _FAST_DTYPES:
+            email = pl.Series([normalise_email(v) for v in source.to_list()], dtype=pl.Utf8)
+            return email, pl.Series([False] * len(source))
+        ascii_ok = source.str.contains(_ASCII).fill_null(False)
+        email = _text(source).str.to_lowercase()
+        other = (~ascii_ok & source.is_not_null()).arg_true()
+        if len(other):
+            email = email.scatter(other, [normalise_email(v) for v in source.gather(other).to_list()])
+        checks = pl.DataFrame({"email": email, "ascii": ascii_ok}).select(
+            pl.col("ascii")
+            & pl.col("email").str.contains(_FAST_EMAIL).fill_null(False)
+            & (pl.col("email").str.len_chars() <= MAX_EMAIL_LENGTH).fill_null(False)
+            & (pl.col("email").str.extract(r"^(.*)@", 1).str.len_chars() <= MAX_LOCAL_PART).fill_null(False)
+        )
+        return email, checks.to_series()
+
+    def _row_problems(
+        self, frame: pl.DataFrame, slow: pl.DataFrame, columns: Sequence[str]
+    ) -> pl.DataFrame | None:
+        if slow.is_empty():
+            return None
+        source = frame[slow["_i"].to_list()].select([f"c{i}" for i in range(len(columns))]).rows()
+        outcome: list[str | None] = []
+        reason: list[str | None] = []
+        for rowid, email, values in zip(
+            slow["rowid"].to_list(), slow["email"].to_list(), source, strict=True
+        ):
+            problem = email_problem(email)
+            if problem:
+                outcome.append("invalid")
+                reason.append(f"row {rowid + 1}: {problem}")
+                continue
+            too_long = length_problem(build_lead(dict(zip(columns, values, strict=True)), self.mapping))
+            outcome.append("rejected" if too_long else None)
+            reason.append(f"row {rowid + 1}: {too_long}" if too_long else None)
+        return pl.DataFrame(
+            {"rowid": slow["rowid"], "_problem_outcome": outcome, "_problem_reason": reason},
+            schema={"rowid": pl.Int64, "_problem_outcome": pl.Utf8, "_problem_reason": pl.Utf8},
+        )
+
+    def _dedupe(self, work: pl.DataFrame) -> pl.DataFrame:
+        """Repeated keys, then repeated emails, among rows without a problem; the first row wins."""
+        row_no = pl.col("rowid") + 1
+        work = work.with_columns(pl.col("rowid").cast(pl.Int64))
+        ok = pl.col("_problem_outcome").is_null()
+        if self.key_given:
+            work = self._first(work, ok, "row_key", "first_key_row", "_seen_keys")
+            key_dup = ok & (pl.col("first_key_row") != pl.col("rowid"))
+            work = work.with_columns(
+                _problem_outcome=pl.when(key_dup).then(pl.lit("duplicate")).otherwise("_problem_outcome"),
+                _problem_reason=pl.when(key_dup)
+                .then(
+                    pl.format(
+                        "row {}: key {} repeats row {}",
+                        row_no,
+                        _shown("row_key"),
+                        pl.col("first_key_row") + 1,
+                    )
+                )
+                .otherwise("_problem_reason"),
+            )
+        work = self._first(work, ok, "email", "first_email_row", "_seen_emails")
+        email_dup = ok & (pl.col("first_email_row") != pl.col("rowid"))
+        return work.with_columns(
+            outcome=pl.when(email_dup).then(pl.lit("duplicate")).otherwise("_problem_outcome"),
+            reason=pl.when(email_dup)
+            .then(
+                pl.format(
+                    "row {}: same email as row {} (case and spaces ignored)",
+                    row_no,
+                    pl.col("first_email_row") + 1,
+                )
+            )
+            .otherwise("_problem_reason"),
+        )
+
+    def _first(
+        self, work: pl.DataFrame, ok: pl.Expr, column: str, first: str, seen_attr: str
+    ) -> pl.DataFrame:
+        """Add `first` (the rowid of the first ok row with this value, earlier slices included)."""
+        seen: pl.DataFrame = getattr(self, seen_attr)
+        here = (
+            work.filter(ok)
+            .group_by(column)
+            .agg(pl.col("rowid").min().alias("_first_here"))
+            .join(seen, on=column, how="left")
+        )
+        here = here.with_columns(pl.coalesce(first, "_first_here").alias(first))
+        fresh = here.filter(pl.col(first) == pl.col("_first_here")).select(column, first)
+        setattr(self, seen_attr, pl.concat([seen, fresh], rechunk=False))
+        return work.join(here.select(column, first), on=column, how="left", nulls_equal=False)
+
+    def _lead_json(
+        self, fields: dict[str, pl.Series], custom: dict[str, tuple[pl.Series, pl.Series]]
+    ) -> pl.Series:
+        """`canonical_json(build_lead(row))` for every row: sorted keys, blank lead fields left out."""
+        columns = {f"f_{name}": values for name, values in fields.items()}
+        columns |= {f"v_{name}": encoded for name, (encoded, _) in custom.items()}
+        parts: list[tuple[str, pl.Expr]] = []
+        for name in fields:
+            parts.append((name, pl.lit(f'"{name}":') + json_string(pl.col(f"f_{name}"))))
+        if custom:
+            inner = [
+                pl.lit(f"{json.dumps(n, ensure_ascii=False)}:") + pl.col(f"v_{n}") for n in sorted(custom)
+            ]
+            parts.append(
+                (
+                    "custom_variables",
+                    pl.lit('"custom_variables":{') + pl.concat_str(inner, separator=",") + pl.lit("}"),
+                )
+            )
+        ordered = [expr for _, expr in sorted(parts, key=lambda p: p[0])]
+        body = pl.concat_str(ordered, separator=",", ignore_nulls=True)
+        return pl.DataFrame(columns).select(pl.lit("{") + body + pl.lit("}")).to_series()
+
+
+def _shown(column: str) -> pl.Expr:
+    """validate._show (repr, at most 60 characters) of each value: done per row, it is rare."""
+    from tasks.validate import _show
+
+    return pl.col(column).map_elements(_show, return_dtype=pl.Utf8)
+
+
+def parse_lead(text: str) -> dict[str, Any]:
+    """A lead payload back as a dict (for PATCH bodies and dry-run previews)."""
+    result: dict[str, Any] = json.loads(text)
+    return result

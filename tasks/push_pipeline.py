@@ -1,0 +1,341 @@
+"""One pass of the push as a pipeline: a bookkeeper thread plans and records, the sender keeps requests in flight.
+
+    bookkeeper thread                                  sender (the calling thread) + HTTP workers
+    -----------------                                  -----------------------------------------
+    read a slice (short DuckDB connection)
+    map, validate, hash, compare (tasks/lead_frame.py,
+      push_plan.decide_frame) -> jobs + local results
+    one write cycle, one transaction:                  takes jobs whose intents are durable, keeps
+      outcomes of finished requests,          ---->    `in_flight_target` requests in flight (the
+      `pending` intents of the next jobs,              client's limiter paces their starts), hands
+      results of rows that need no request             each finished request back       ----+
+    publish those jobs to the sender          <--------------------------------------------+
+
+So no DuckDB round trip sits between two sends: the bookkeeper keeps a backlog of jobs whose intents are
+already committed (a few times the requests in flight), and records finished requests in large batched
+statements while the next ones are on the wire. A pending intent is durable before its request leaves
+(a job is published only after the transaction holding its intent commits). Each write cycle opens and
+closes its own connection, so the warehouse is never held across a request.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from tasks.lead_frame import LeadFrames
+from tasks.push_models import JOB_COLUMNS, Job, JobResult, PushListener, PushTarget
+from tasks.push_plan import decide_frame
+from warehouse import ledger
+from warehouse.db import Warehouse
+
+CYCLE_SECONDS = 0.3  # at most ~3 write cycles a second unless the sender is about to run dry
+_END = object()
+
+
+@dataclass
+class PassOutcome:
+    """What one pass left behind."""
+
+    unknown: list[str] = field(default_factory=list)
+    fatal: BaseException | None = None
+
+
+@dataclass
+class _Slice:
+    local: pl.DataFrame  # ResultRow columns: rows that need no request
+    jobs: list[Job]
+
+
+class PushPass:
+    """Plans and sends every row of a table (or only some row keys) once; used by CampaignPush.
+
+    Args:
+        warehouse: the warehouse file (short connections, bookkeeper thread only).
+        target: what to push where.
+        overrides: row key -> (outcome, lead id, reason) for rows an earlier attempt turned out to have created.
+        only: row keys to resend (a retry pass), or None for the whole table.
+        run_job: sends one job (HTTP only, on a worker thread) and says what happened to its rows.
+        in_flight: how many requests to keep in flight right now.
+        batch_id: the next batch id.
+        listeners: progress listeners (called from the bookkeeper thread).
+        on_results: called with each batch of recorded results (outcome counts).
+    """
+
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        target: PushTarget,
+        *,
+        overrides: dict[str, tuple[str, str, str]],
+        only: set[str] | None,
+        run_job: Callable[[Job], JobResult],
+        in_flight: Callable[[], int],
+        batch_id: Callable[[], str],
+        listeners: Sequence[PushListener],
+        on_results: Callable[[pl.DataFrame], None],
+    ) -> None:
+        self.warehouse = warehouse
+        self.target = target
+        self.scope = target.scope
+        self.overrides = overrides
+        self.only = only
+        self.run_job = run_job
+        self.in_flight = in_flight
+        self.batch_id = batch_id
+        self.listeners = list(listeners)
+        self.on_results = on_results
+        self.write_seconds: float | None = None  # EWMA of one write cycle
+        self._events: queue.Queue[tuple[str, Any]] = queue.Queue()  # to the sender
+        self._finished: list[tuple[Job, JobResult]] = []
+        self._wake = threading.Condition()
+        self._stop = threading.Event()
+        self._published = 0
+        self._submitted = 0
+        self._done_rows = 0
+        self._sent_end = False
+
+    # -- the sender (calling thread) --------------------------------------------------------------------
+
+    def run(self) -> PassOutcome:
+        """Run the pass to the end (or to the first error that stops the push)."""
+        outcome = PassOutcome()
+        bookkeeper = threading.Thread(target=self._bookkeep, name="push-bookkeeper", daemon=True)
+        bookkeeper.start()
+        backlog: list[Job] = []
+        in_flight: dict[Future[JobResult], Job] = {}
+        ended = False
+        try:
+            with ThreadPoolExecutor(max_workers=self.target.max_in_flight, thread_name_prefix="push") as pool:
+                while True:
+                    kind, item = self._events.get()
+                    batch = [(kind, item)]
+                    while not self._events.empty():
+                        batch.append(self._events.get_nowait())
+                    for kind, item in batch:
+                        if kind == "job":
+                            backlog.append(item)
+                        elif kind == "end":
+                            ended = True
+                        elif kind == "error":
+                            outcome.fatal = outcome.fatal or item
+                        elif kind == "done":
+                            job = in_flight.pop(item)
+                            result = item.result()
+                            outcome.unknown += result.unknown
+                            if result.error is not None and outcome.fatal is None:
+                                outcome.fatal = result.error
+                            self._hand_over(job, result)
+                    if outcome.fatal is None:
+                        room = self.in_flight() - len(in_flight)
+                        while room > 0 and backlog:
+                            job = backlog.pop(0)
+                            future = pool.submit(self.run_job, job)
+                            in_flight[future] = job
+                            future.add_done_callback(lambda f: self._events.put(("done", f)))
+                            self._submitted += 1
+                            room -= 1
+                        with self._wake:
+                            self._wake.notify()
+                    if not in_flight and (outcome.fatal is not None or (ended and not backlog)):
+                        break
+        finally:
+            self._stop.set()
+            with self._wake:
+                self._wake.notify()
+            bookkeeper.join()
+        # Jobs whose intents were written but that were never sent: nothing reached Instantly, forget them.
+        while not self._events.empty():
+            kind, item = self._events.get_nowait()
+            if kind == "job":
+                backlog.append(item)
+            elif kind == "error":
+                outcome.fatal = outcome.fatal or item
+        unsent = [key for job in backlog for key in job.row_keys]
+        if unsent:
+            with self.warehouse.connect() as con:
+                ledger.delete(con, self.scope, unsent)
+        return outcome
+
+    def _hand_over(self, job: Job, result: JobResult) -> None:
+        with self._wake:
+            self._finished.append((job, result))
+            self._wake.notify()
+
+    # -- the bookkeeper thread --------------------------------------------------------------------------
+
+    def _bookkeep(self) -> None:
+        try:
+            self._cycles()
+        except BaseException as exc:  # reported to the sender, which stops the pass and raises it
+            self._events.put(("error", exc))
+
+    def _cycles(self) -> None:
+        plan = self._plan()
+        planned: list[Job] = []
+        local: list[pl.DataFrame] = []
+        exhausted = False
+        last = 0.0
+        while True:
+            backlog = self._published - self._submitted
+            ahead = max(8, 3 * self.in_flight())
+            with self._wake:
+                while True:
+                    stopping = self._stop.is_set()
+                    want_jobs = not stopping and not exhausted and backlog < ahead
+                    urgent = want_jobs and backlog < max(2, self.in_flight())
+                    due = time.monotonic() - last >= CYCLE_SECONDS
+                    if stopping or urgent or (due and (self._finished or want_jobs)):
+                        break
+                    self._wake.wait(timeout=CYCLE_SECONDS / 3)
+                    backlog = self._published - self._submitted
+                finished, self._finished = self._finished, []
+            new: list[Job] = []
+            if want_jobs:
+                while len(planned) < ahead - backlog and not exhausted:
+                    piece = next(plan, None)
+                    if piece is None:
+                        exhausted = True
+                        break
+                    local.append(piece.local)
+                    planned += piece.jobs
+                new, planned = planned[: max(0, ahead - backlog)], planned[max(0, ahead - backlog) :]
+            self._write(finished, local, new)
+            local = []
+            last = time.monotonic()
+            for job in new:
+                self._published += 1
+                self._events.put(("job", job))
+            if exhausted and not planned and not self._sent_end:
+                self._events.put(("end", None))  # after the last jobs: the sender sees those first
+                self._sent_end = True
+            if stopping:
+                with self._wake:
+                    finished, self._finished = self._finished, []
+                self._write(finished, [], [])
+                return
+
+    def _write(
+        self, finished: list[tuple[Job, JobResult]], local: list[pl.DataFrame], new: list[Job]
+    ) -> None:
+        """One transaction: outcomes of finished jobs, intents of new ones, results of rows without a request."""
+        ledger_frames = [frame for _, result in finished for frame in result.ledger]
+        ledger_frames += [
+            job.rows.select(
+                "row_key",
+                "email",
+                "lead_id",
+                "payload_hash",
+                state=pl.lit("pending"),
+                outcome=pl.lit(None, dtype=pl.Utf8),
+                batch_id=pl.lit(job.batch_id),
+            )
+            for job in new
+        ]
+        result_frames = [frame for frame in local if not frame.is_empty()]
+        result_frames += [frame for _, result in finished for frame in result.results]
+        forget = [key for _, result in finished for key in result.forget]
+        if not ledger_frames and not result_frames and not forget:
+            return
+        started = time.monotonic()
+        results = (
+            pl.concat([f.select(ledger.RESULT_COLUMNS) for f in result_frames], how="vertical_relaxed")
+            if result_frames
+            else None
+        )
+        with self.warehouse.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            if ledger_frames:
+                frames = [f.select(ledger.LEDGER_COLUMNS) for f in ledger_frames]
+                ledger.upsert_frame(con, self.scope, pl.concat(frames, how="vertical_relaxed"))
+            ledger.delete(con, self.scope, forget)
+            if results is not None:
+                ledger.append_results_frame(con, self.scope, results)
+            con.execute("COMMIT")
+        elapsed = time.monotonic() - started
+        self.write_seconds = (
+            elapsed if self.write_seconds is None else 0.3 * elapsed + 0.7 * self.write_seconds
+        )
+        if results is not None and not results.is_empty():
+            self.on_results(results)
+            self._done_rows += results.height
+            for listener in self.listeners:
+                listener.on_progress(self.target.campaign_name, self._done_rows, self.target.row_count)
+
+    # -- planning (bookkeeper thread) -------------------------------------------------------------------
+
+    def _plan(self) -> Iterator[_Slice]:
+        target = self.target
+        frames = LeadFrames(target.mapping, key_given=target.key_given)
+        overrides = pl.DataFrame(
+            [(k, *v) for k, v in self.overrides.items()],
+            schema={"row_key": pl.Utf8, "o_outcome": pl.Utf8, "o_lead_id": pl.Utf8, "o_reason": pl.Utf8},
+            orient="row",
+        )
+        carry = pl.DataFrame(schema=dict.fromkeys(JOB_COLUMNS, pl.Utf8))
+        try:
+            for raw in self._read():
+                rows = frames.prepare(raw, target.mapping.columns)
+                local: list[pl.DataFrame] = []
+                if self.only is None:  # a retry pass reports only the rows it resends
+                    rejected = rows.filter(pl.col("outcome").is_not_null())
+                    local.append(rejected.select("row_key", "email", lead_id=pl.lit(None, dtype=pl.Utf8),
+                                                 outcome="outcome", reason="reason"))  # fmt: skip
+                decided = decide_frame(rows.filter(pl.col("outcome").is_null()), skip_mode=target.skip_mode)
+                keep = decided.filter(pl.col("action") == "keep").join(overrides, on="row_key", how="left")
+                found = pl.col("o_outcome").is_not_null()
+                local.append(
+                    keep.select(
+                        "row_key",
+                        "email",
+                        lead_id=pl.when(found).then("o_lead_id").otherwise("d_lead_id"),
+                        outcome=pl.when(found).then("o_outcome").otherwise("d_outcome"),
+                        reason=pl.when(found).then("o_reason").otherwise("d_reason"),
+                    )
+                )
+                send = decided.select(
+                    "action",
+                    "row_key",
+                    "email",
+                    "lead",
+                    "payload_hash",
+                    lead_id="d_lead_id",
+                    reason="d_reason",
+                )
+                jobs = [
+                    Job("update", self.batch_id(), frame.select(JOB_COLUMNS))
+                    for frame in send.filter(pl.col("action") == "update").iter_slices(1)
+                ]
+                adds = pl.concat([carry, send.filter(pl.col("action") == "add").select(JOB_COLUMNS)])
+                size = target.batch_size
+                whole = adds.height - adds.height % size
+                jobs += [Job("add", self.batch_id(), adds.slice(i, size)) for i in range(0, whole, size)]
+                carry = adds.slice(whole)
+                yield _Slice(pl.concat(local, how="vertical_relaxed"), jobs)
+            if not carry.is_empty():
+                yield _Slice(pl.DataFrame(), [Job("add", self.batch_id(), carry)])
+        finally:
+            frames.close()
+
+    def _read(self) -> Iterator[pl.DataFrame]:
+        """Slices of the table in source order, or (retry pass) just the rows with the given keys."""
+        columns = self.target.mapping.columns
+        step = self.target.slice_rows
+        if self.only is None:
+            for start in range(0, max(self.target.row_count, 1), step):
+                with self.warehouse.connect() as con:
+                    rows = ledger.read_slice_frame(con, self.scope, columns, start, start + step)
+                yield rows
+            return
+        keys = sorted(self.only)
+        for start in range(0, len(keys), step):
+            with self.warehouse.connect() as con:
+                rows = ledger.read_keys_frame(con, self.scope, columns, keys[start : start + step])
+            yield rows

@@ -1,0 +1,223 @@
+"""Webhook events into the warehouse: closed spool segments, and failed deliveries from Instantly's log.
+
+Both paths write `instantly.webhook_events` keyed by the content hash (`webhooks.events.event_id`), so the
+same event from the spool, a re-delivery and the delivery log lands once. The engagement views read the
+table at query time (warehouse/views.py), so a committed event shows in `ops.<table>_engagement` at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from instantly_client import InstantlyClient
+from instantly_client.errors import InstantlyError
+from ops_instantly.errors import OpsError
+from warehouse.db import Warehouse
+from warehouse.views import create_engagement_views
+from webhooks.events import COLUMNS, event_id, parse_timestamp, to_row
+from webhooks.spool import mark_done, prune_done, read_segment, ready_segments
+
+log = logging.getLogger(__name__)
+
+SOURCE_RECEIVER = "receiver"
+SOURCE_DELIVERY_LOG = "delivery_log"
+FIRST_CATCHUP_DAYS = 7  # how far back the first catch-up of a workspace reads the delivery log
+MAX_SEGMENTS_PER_RUN = 500  # bounds one transaction (segments hold up to 5,000 events each)
+
+_ARROW_SCHEMA = pa.schema(
+    [
+        ("event_key", pa.string()),
+        ("event_type", pa.string()),
+        ("event_kind", pa.string()),
+        ("event_at", pa.timestamp("us", tz="UTC")),
+        ("campaign_id", pa.string()),
+        ("campaign_name", pa.string()),
+        ("lead_email", pa.string()),
+        ("email_account", pa.string()),
+        ("email_id", pa.string()),
+        ("step", pa.int32()),
+        ("variant", pa.int32()),
+        ("reply_subject", pa.string()),
+        ("reply_text", pa.string()),
+        ("payload", pa.string()),
+        ("received_at", pa.timestamp("us", tz="UTC")),
+        ("source", pa.string()),
+        ("_loaded_at", pa.timestamp("us", tz="UTC")),
+        ("_run_id", pa.string()),
+    ]
+)
+assert tuple(_ARROW_SCHEMA.names) == COLUMNS
+
+
+@dataclass
+class Delivered:
+    """One event to load: the payload, when it was received and where it came from."""
+
+    payload: Mapping[str, Any]
+    received_at: datetime
+    source: str
+
+
+@dataclass
+class IngestCounts:
+    """What one ingest did (JSON-friendly via `as_dict`)."""
+
+    segments: int = 0
+    events: int = 0
+    new: int = 0
+    torn: int = 0
+    unreadable: int = 0
+    recovered_failed: int = 0
+    recovered_new: int = 0
+    pruned: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v or k in ("segments", "events", "new")}
+
+
+def insert_events(con: duckdb.DuckDBPyConnection, events: Iterable[Delivered], run_id: str) -> int:
+    """Insert events not yet stored (by content hash), inside the caller's transaction. Returns how many were new."""
+    loaded_at = datetime.now(UTC)
+    unique: dict[str, Delivered] = {}
+    for event in events:
+        unique.setdefault(event_id(event.payload), event)  # first receipt wins within a batch
+    if not unique:
+        return 0
+    rows = [
+        to_row(e.payload, received_at=e.received_at, source=e.source, loaded_at=loaded_at, run_id=run_id)
+        for e in unique.values()
+    ]
+    batch = pa.Table.from_pylist([dict(zip(COLUMNS, row, strict=True)) for row in rows], schema=_ARROW_SCHEMA)
+    before = _count(con)
+    con.register("_webhook_batch", batch)
+    try:
+        con.execute(
+            f"INSERT INTO instantly.webhook_events ({', '.join(COLUMNS)}) "
+            f"SELECT {', '.join(COLUMNS)} FROM _webhook_batch ON CONFLICT DO NOTHING"
+        ).fetchall()  # DuckDB 2: a statement's result must be consumed before the next one
+    finally:
+        con.unregister("_webhook_batch")
+    return _count(con) - before
+
+
+@task(name="ingest_spool", retries=0, cache_policy=NO_CACHE)
+def ingest_spool(
+    warehouse: Warehouse, spool_dir: Path, *, run_id: str, keep_done_days: float
+) -> IngestCounts:
+    """Load closed spool segments in one transaction, then mark them done (only after the commit).
+
+    A crash between the commit and the renames re-reads those segments next time: the content hash makes that
+    harmless. Raises `WarehouseLockedError` when another process keeps the write lock; nothing is marked then.
+    """
+    counts = IngestCounts()
+    paths = ready_segments(spool_dir)[:MAX_SEGMENTS_PER_RUN]
+    if paths:
+        events: list[Delivered] = []
+        for path in paths:
+            segment = read_segment(path)
+            counts.torn += segment.torn
+            counts.unreadable += segment.unreadable
+            events += [Delivered(p, at, SOURCE_RECEIVER) for at, p in segment.records]
+        counts.segments, counts.events = len(paths), len(events)
+        with warehouse.connect() as con:
+            counts.new = _in_transaction(con, lambda: _load(con, events, run_id))
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):  # a concurrent ingest got there first
+                mark_done(path)
+    counts.pruned = prune_done(spool_dir, keep_days=keep_done_days)
+    return counts
+
+
+@task(name="replay_failed_deliveries", retries=0, cache_policy=NO_CACHE)
+def replay_failed_deliveries(
+    client: InstantlyClient, warehouse: Warehouse, *, workspace: str, run_id: str, since: date | None = None
+) -> IngestCounts:
+    """Recover deliveries Instantly could not make (SPEC GET /webhook-events?success=false) since the watermark.
+
+    Reads the delivery log from the day of the newest failed delivery already recovered (`from` is a date,
+    inclusive), or from `since`, or `FIRST_CATCHUP_DAYS` ago on the first run; loads their payloads and moves
+    the watermark in one transaction. A workspace without webhooks (no plan, 402/403/404) is skipped.
+    """
+    counts = IngestCounts()
+    with warehouse.connect() as con:
+        rows = con.execute(
+            "SELECT last_event_created FROM ops.webhook_catchup WHERE workspace = ?", [workspace]
+        ).fetchall()
+    watermark: datetime | None = rows[0][0] if rows else None
+    start = since or (
+        watermark.date() if watermark else datetime.now(UTC).date() - timedelta(FIRST_CATCHUP_DAYS)
+    )
+    events: list[Delivered] = []
+    newest = watermark
+    try:
+        for logged in client.webhook_events.list(success=False, from_date=start):
+            created = parse_timestamp(logged.timestamp_created)
+            if not logged.payload or created is None:
+                continue
+            events.append(Delivered(logged.payload, created, SOURCE_DELIVERY_LOG))
+            newest = created if newest is None or created > newest else newest
+    except InstantlyError as exc:
+        if exc.status_code in (402, 403, 404):
+            reason = f"delivery log unavailable (HTTP {exc.status_code}): webhooks need a plan that has them"
+            log.warning("webhook catch-up skipped: %s", reason)
+            counts.skipped.append(reason)
+            return counts
+        raise
+    counts.recovered_failed = len(events)
+
+    def load() -> int:
+        new = insert_events(con, events, run_id)
+        if newest is not None:
+            con.execute(
+                "INSERT INTO ops.webhook_catchup VALUES (?, ?, ?, ?) ON CONFLICT (workspace) DO UPDATE SET "
+                "last_event_created = greatest(last_event_created, excluded.last_event_created), "
+                "checked_at = excluded.checked_at, recovered = recovered + excluded.recovered",
+                [workspace, newest, datetime.now(UTC), new],
+            ).fetchall()
+        if new:
+            create_engagement_views(con)
+        return new
+
+    with warehouse.connect() as con:
+        counts.recovered_new = _in_transaction(con, load)
+    return counts
+
+
+def _load(con: duckdb.DuckDBPyConnection, events: list[Delivered], run_id: str) -> int:
+    new = insert_events(con, events, run_id)
+    if new:
+        create_engagement_views(con)  # views made before 0007 learn the webhook overlay
+    return new
+
+
+def _in_transaction(con: duckdb.DuckDBPyConnection, work: Any) -> int:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        result = int(work())
+        con.execute("COMMIT")
+    except duckdb.Error as exc:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise OpsError(f"Loading webhook events failed, nothing was changed: {first}") from exc
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _count(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("SELECT count(*) FROM instantly.webhook_events").fetchall()[0][0])

@@ -1,0 +1,180 @@
+"""Webhooks end to end over real HTTP: the sandbox delivers to the receiver process, the flow ingests.
+
+Real parts only: the sandbox's dispatcher POSTs to `ops-instantly webhooks listen` running as its own process,
+another process holds the DuckDB write lock, the ingest flow runs under a real Prefect API.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from flows.ingest_webhook_events import ingest_webhook_events
+from flows.push_leads import PushParams, push_leads
+from flows.sync_engagement import SyncParams, sync_engagement
+from instantly_client import InstantlyClient
+from tests.instantly_sandbox.helpers import schedule, sequence
+from tests.webhooks.receiver_process import ReceiverProcess
+from warehouse.db import Warehouse, WarehouseLockedError
+from webhooks.events import SECRET_HEADER, event_id
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+SECRET = "s3cret-for-tests"
+
+
+@pytest.fixture
+def client(sandbox, monkeypatch):
+    monkeypatch.setenv("INSTANTLY_API_KEY", sandbox.api_key)
+    monkeypatch.setenv("INSTANTLY_BASE_URL", sandbox.base_url)
+    with InstantlyClient(api_key=sandbox.api_key, base_url=sandbox.base_url) as client:
+        yield client
+
+
+def _campaign(client, name: str, emails: list[str]) -> str:
+    campaign = client.campaigns.create(
+        {"name": name, "campaign_schedule": schedule(), "sequences": sequence(1, 2)}
+    )
+    if emails:
+        client.leads.add(campaign_id=campaign.id, leads=[{"email": e} for e in emails])
+    return str(campaign.id)
+
+
+def _subscribe(client, url: str, event_type: str = "all_events") -> str:
+    hook = client.webhooks.create(
+        {"target_hook_url": url, "event_type": event_type, "headers": {SECRET_HEADER: SECRET}}
+    )
+    return str(hook.id)
+
+
+class LockHolder:
+    """Another process holding the warehouse's write lock (a notebook, a long sync) until stopped."""
+
+    def __init__(self, path: Path) -> None:
+        Warehouse(path).connect().__enter__()  # create and migrate the file first
+        code = textwrap.dedent(
+            f"""
+            import duckdb, sys, time
+            con = duckdb.connect({str(path)!r})
+            print("locked", flush=True)
+            sys.stdin.read()
+            """
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "locked"
+
+    def release(self) -> None:
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+
+
+def _rows(path: Path) -> list[tuple]:
+    with Warehouse(path).connect(read_only=True) as con:
+        return con.execute("SELECT event_key, event_type, source FROM instantly.webhook_events").fetchall()
+
+
+def test_deliveries_during_a_warehouse_lock_are_answered_200_and_each_lands_once(
+    sandbox, client, warehouse_path, tmp_path, record_property
+) -> None:
+    holder = LockHolder(warehouse_path)
+    receiver = ReceiverProcess(tmp_path / "spool", SECRET)
+    try:
+        with pytest.raises(WarehouseLockedError):  # the lock really is held by the other process
+            Warehouse(warehouse_path, lock_timeout=0.5).connect().__enter__()
+        sandbox.admin("POST", "/config", json={"reply_rate": 0.3, "click_rate": 0.5, "open_rate": 0.9})
+        campaign = _campaign(client, "Hooks", [f"p{i}@example.com" for i in range(25)])
+        _subscribe(client, receiver.url)
+        client.campaigns.activate(campaign)
+        sandbox.advance(days=6)
+        assert sandbox.wait_for_webhooks(timeout=120)
+
+        attempts = list(client.webhook_events.list())  # the sandbox's own log of each delivery attempt
+        assert len(attempts) > 50
+        assert {(a.success, a.status_code, a.retry_count) for a in attempts} == {(True, 200, 0)}
+        latencies = sorted(a.response_time_ms or 0 for a in attempts)
+        record_property("deliveries", len(latencies))
+        record_property("latency_ms_p50", statistics.median(latencies))
+        record_property("latency_ms_max", latencies[-1])
+
+        busy = ingest_webhook_events(
+            spool_dir=str(receiver.spool), warehouse_path=str(warehouse_path), lock_timeout_seconds=0.5
+        )
+        assert busy.status == "busy"  # nothing marked done: the spool waits
+    finally:
+        holder.release()
+        receiver.kill()  # SIGTERM: the receiver closes its last segment
+
+    result = ingest_webhook_events(spool_dir=str(receiver.spool), warehouse_path=str(warehouse_path))
+    assert result.status == "ingested" and result.spool["events"] == len(attempts)
+    rows = _rows(warehouse_path)
+    delivered = {event_id(a.payload or {}) for a in attempts}
+    assert {key for key, _, _ in rows} == delivered
+    assert len(rows) == len(delivered)  # each event once
+    assert {"reply_received", "link_clicked", "email_sent"} <= {kind for _, kind, _ in rows}
+
+    again = ingest_webhook_events(spool_dir=str(receiver.spool), warehouse_path=str(warehouse_path))
+    assert again.spool["segments"] == 0 and len(_rows(warehouse_path)) == len(rows)
+
+
+def test_a_reply_delivered_by_webhook_shows_in_the_engagement_view_before_any_sync(
+    sandbox, client, warehouse_path, tmp_path
+) -> None:
+    source = tmp_path / "people.csv"
+    source.write_text("id,email\n" + "".join(f"{i},person{i}@example.com\n" for i in range(12)))
+    campaign = _campaign(client, "Replies", [])
+    push_leads(
+        PushParams(source=str(source), key="id", campaigns=[campaign], warehouse_path=str(warehouse_path))
+    )
+    sandbox.admin("POST", "/config", json={"reply_rate": 0.6, "bounce_rate": 0.0, "unsubscribe_rate": 0.0})
+    with ReceiverProcess(tmp_path / "spool", SECRET) as receiver:
+        _subscribe(client, receiver.url, "reply_received")
+        client.campaigns.activate(campaign)
+        sandbox.advance(days=3)
+        assert sandbox.wait_for_webhooks(timeout=60)
+    ingest_webhook_events(spool_dir=str(receiver.spool), warehouse_path=str(warehouse_path))
+
+    replies = {lead.email: lead.email_reply_count for lead in client.leads.list(campaign=campaign)}
+    assert sum(replies.values()) > 0
+    query = "SELECT email, instantly_reply_count, instantly_email_status FROM ops.people_engagement"
+    with Warehouse(warehouse_path).connect(read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM instantly.leads").fetchall() == [(0,)]  # no sync ran
+        view = {email: (count, status) for email, count, status in con.execute(query).fetchall()}
+    for email, count in replies.items():
+        assert view[email][0] == count
+        assert (view[email][1] == "replied") == (count > 0)
+
+    sync_engagement(SyncParams(warehouse_path=str(warehouse_path)))  # the sync reconciles: no double count
+    with Warehouse(warehouse_path).connect(read_only=True) as con:
+        synced = {email: count for email, count, _ in con.execute(query).fetchall()}
+    assert synced == replies
+
+
+def test_failed_deliveries_are_recovered_from_the_delivery_log_once(
+    sandbox, client, warehouse_path, tmp_path
+) -> None:
+    hook = _subscribe(client, "http://127.0.0.1:9/instantly/webhook")  # nothing listens: every attempt fails
+    campaign = _campaign(client, "Missed", [f"m{i}@example.com" for i in range(5)])
+    client.campaigns.activate(campaign)
+    sandbox.advance(days=1)
+    assert sandbox.wait_for_webhooks(timeout=60)
+    assert client.webhooks.get(hook).status == -1  # Instantly gave up and disabled the webhook
+
+    failed = {event_id(a.payload or {}) for a in client.webhook_events.list(success=False)}
+    first = ingest_webhook_events(
+        spool_dir=str(tmp_path / "spool"), warehouse_path=str(warehouse_path), catch_up=True
+    )
+    assert first.catch_up is not None and first.catch_up["recovered_new"] == len(failed) > 0
+    rows = _rows(warehouse_path)
+    assert {key for key, _, _ in rows} == failed and {source for _, _, source in rows} == {"delivery_log"}
+
+    second = ingest_webhook_events(
+        spool_dir=str(tmp_path / "spool"), warehouse_path=str(warehouse_path), catch_up=True
+    )
+    assert second.catch_up is not None and "recovered_new" not in second.catch_up  # nothing new
+    assert len(_rows(warehouse_path)) == len(rows)

@@ -1,0 +1,148 @@
+"""The compiled shortcut (fastjsonschema) never accepts what jsonschema, the authority, refuses.
+
+`_spec.first_error` accepts an instance as soon as the compiled validator does, so the one way the speed-up
+could change what the sandbox rejects is a compiled "valid" where jsonschema says "invalid". These tests take
+the request-body schema of every operation the sandbox serves, build a plausible instance from its examples, and try
+every property (nested ones included) with a palette of awkward values, asserting the two agree whenever the
+compiled code says "valid".
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from instantly_sandbox import _spec
+from instantly_sandbox._router import ROUTES
+
+PALETTE: list[Any] = [
+    None,
+    True,
+    False,
+    0,
+    1,
+    -4,
+    1.0,
+    1.5,
+    10**12,
+    "",
+    "x",
+    "abc\n",
+    "019ffad2-9c4e-7be6-8364-ed45ac8115bc",
+    "019ffad2-9c4e-7be6-8364-ed45ac8115bc\n",
+    "2026-01-01",
+    "2026-02-30",
+    "2026-01-01T10:00:00Z",
+    "a@b.co",
+    "a@b",
+    "a b@c.co",
+    "019ffad2-9c4e-7be6-8364-ed45ac8115bcz",
+    "https://example.com",
+    [],
+    ["x"],
+    [1, 1],
+    {},
+    {"k": "v"},
+    {"k": ["v"]},
+]
+
+
+def _request_schemas() -> list[tuple[str, dict[str, Any]]]:
+    """The body schema of every operation the sandbox serves."""
+    out = []
+    for served in ROUTES:
+        if served.template.startswith("/_sandbox/"):
+            continue
+        schema = _spec.request_body_schema(served.method, served.template)
+        if schema is not None:
+            out.append((f"{served.method} {served.template}", _spec.deref(schema)))
+    return out
+
+
+SCHEMAS = _request_schemas()
+
+
+def _sample(schema: dict[str, Any]) -> Any:
+    """A plausible instance: the schema's example, else one built from its properties' examples."""
+    if "example" in schema:
+        return copy.deepcopy(schema["example"])
+    kind = schema.get("type")
+    kind = kind[0] if isinstance(kind, list) else kind
+    if kind == "object" or "properties" in schema:
+        return {name: _sample(sub) for name, sub in (schema.get("properties") or {}).items()}
+    if kind == "array":
+        return [_sample(schema.get("items") or {})]
+    if "enum" in schema:
+        return schema["enum"][0]
+    return {"string": "x", "integer": 1, "number": 1, "boolean": True}.get(kind)
+
+
+def _variants(instance: Any) -> Iterator[Any]:
+    """`instance`, then copies with one value (at any depth) replaced by each palette value or removed."""
+    yield instance
+    paths: list[tuple[Any, ...]] = []
+
+    def walk(node: Any, path: tuple[Any, ...]) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                paths.append((*path, key))
+                walk(value, (*path, key))
+        elif isinstance(node, list) and node:
+            paths.append((*path, 0))
+            walk(node[0], (*path, 0))
+
+    walk(instance, ())
+    for path in paths:
+        for value in [*PALETTE, _REMOVE]:
+            variant = copy.deepcopy(instance)
+            parent = variant
+            for step in path[:-1]:
+                parent = parent[step]
+            if value is _REMOVE:
+                if isinstance(parent, dict):
+                    del parent[path[-1]]
+                else:
+                    parent.pop(path[-1])
+            else:
+                parent[path[-1]] = value
+            yield variant
+    yield {**instance, "unexpected_field": 1} if isinstance(instance, dict) else [instance]
+
+
+_REMOVE = object()
+
+
+@pytest.mark.parametrize(("operation", "schema"), SCHEMAS, ids=[name for name, _ in SCHEMAS])
+def test_compiled_shortcut_accepts_nothing_jsonschema_refuses(operation: str, schema: dict[str, Any]):
+    authority = _spec.validator_for(schema)
+    for instance in _variants(_sample(schema)):
+        if _spec.is_valid_fast(schema, instance):
+            assert authority.is_valid(instance), (operation, instance)
+
+
+def test_the_bulk_add_schema_gets_the_compiled_shortcut():
+    schema = _spec.request_body_schema("POST", "/api/v2/leads/add")
+    body = {
+        "campaign_id": "019ffad2-9c4e-7be6-8364-ed444afb02d5",
+        "leads": [{"email": f"a{i}@b.co", "custom_variables": {"n": i, "ok": True}} for i in range(1000)],
+    }
+    assert _spec.is_valid_fast(schema, body)
+    assert _spec.first_error(schema, body, "body") is None
+
+
+def test_a_refused_body_is_still_worded_by_jsonschema_like_ajv():
+    schema = _spec.request_body_schema("POST", "/api/v2/leads/add")
+    body = {"leads": [{"email": "a@b.co"}, {"email": "c@d.co", "lt_interest_status": True}]}
+    assert not _spec.is_valid_fast(schema, body)
+    assert _spec.first_error(schema, body, "body") == "body/leads/1/lt_interest_status must be number"
+
+
+def test_keywords_that_changed_after_draft_7_get_no_compiled_shortcut():
+    prefix_items = {"type": "array", "prefixItems": [{"type": "string"}]}
+    dependent = {"type": "object", "dependentRequired": {"a": ["b"]}}
+    for schema, instance in ((prefix_items, ["x"]), (dependent, {"b": 1})):
+        assert not _spec.is_valid_fast(schema, instance)
+        assert _spec.first_error(schema, instance, "body") is None  # jsonschema still decides
