@@ -70,6 +70,7 @@ from .models import (
     WebhookIn,
     WebhookPatch,
     WebhookTestResult,
+    Workspace,
     nearest_timezone,
 )
 from .resources.leads import MAX_LEADS_PER_ADD
@@ -135,6 +136,7 @@ __all__ = [
     "WebhookIn",
     "WebhookPatch",
     "WebhookTestResult",
+    "Workspace",
     "__version__",
     "nearest_timezone",
     "shared_limiter",

@@ -517,11 +517,33 @@ def build_lead(row: Mapping[str, Any], mapping: ColumnMapping) -> dict[str, Any]
     return lead
 
 
-def patch_body(lead: Mapping[str, Any], mapping: ColumnMapping) -> dict[str, Any]:
-    """The PATCH /leads/{id} body: every mapped field (None clears it); the email cannot change."""
+# Keys of a lead's `payload` that are copies of its core fields, not custom variables (SPEC Lead.payload
+# examples; docs/instantly-api-notes.md: camelCase copies of the core fields next to the custom keys).
+PAYLOAD_CORE_COPIES = frozenset(
+    {"email", "firstName", "lastName", "companyName", "jobTitle", "website", "phone", "personalization"}
+)
+
+
+def patch_body(
+    lead: Mapping[str, Any], mapping: ColumnMapping, current_payload: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The PATCH /leads/{id} body: every mapped field (None clears it); the email cannot change.
+
+    SPEC patchLead takes `custom_variables` as a whole object and does not say whether it is merged into the
+    lead's variables or replaces them, so the body carries the lead's current custom variables
+    (`current_payload`, from GET /leads/{id}) with ours on top: variables another tool or a person set
+    survive either way.
+    """
     body = {name: lead.get(name) for name in mapping.fields if name != "email"}
     if "custom_variables" in lead:
-        body["custom_variables"] = lead["custom_variables"]
+        theirs = {
+            k: v
+            for k, v in (current_payload or {}).items()
+            if k not in PAYLOAD_CORE_COPIES
+            and k not in LEAD_FIELDS
+            and isinstance(v, str | int | float | None)
+        }
+        body["custom_variables"] = {**theirs, **lead["custom_variables"]}
     return body
 
 

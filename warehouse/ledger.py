@@ -40,7 +40,7 @@ RESULT_COLUMNS = tuple(_RESULT_SCHEMA)
 class LedgerScope:
     """The ledger rows of one (workspace, campaign, source table) and the run writing them."""
 
-    workspace: str
+    workspace: str  # the workspace id (SPEC GET /workspaces/current), see adopt_workspace
     campaign_id: str
     source_table: str
     run_id: str
@@ -268,6 +268,56 @@ def append_results(con: duckdb.DuckDBPyConnection, scope: LedgerScope, rows: Seq
     finally:
         con.unregister("result_rows")
     return len(rows)
+
+
+def adopt_workspace(
+    con: duckdb.DuckDBPyConnection, workspace_id: str, name: str | None, campaign_ids: Sequence[str]
+) -> int:
+    """Record the workspace and re-key ledger rows of these campaigns written under another workspace name.
+
+    Before migration 0008 the ledger's workspace was the base URL plus an API-key hash; a key rotation made
+    every row look new. A campaign id (uuid) belongs to one workspace, so a row of one of `campaign_ids`
+    (resolved through the API as this workspace's) is this workspace's whatever name it was written under.
+    Where both exist, the row already under `workspace_id` wins. One transaction; returns the rows re-keyed.
+    """
+    campaigns = sorted(set(campaign_ids))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("INSERT OR REPLACE INTO ops.workspaces VALUES (?, ?, now())", [workspace_id, name])
+        old = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT workspace FROM ops.push_ledger WHERE list_contains(?, campaign_id) "
+                "AND workspace <> ?",
+                [campaigns, workspace_id],
+            ).fetchall()
+        ]
+        moved = 0
+        if old:
+            row = con.execute(
+                "SELECT count(*) FROM ops.push_ledger WHERE list_contains(?, campaign_id) AND workspace <> ?",
+                [campaigns, workspace_id],
+            ).fetchone()
+            moved = int(row[0]) if row else 0
+            con.execute(
+                "INSERT OR IGNORE INTO ops.push_ledger SELECT ? AS workspace, campaign_id, source_table, "
+                "row_key, email, lead_id, payload_hash, state, outcome, batch_id, run_id, updated_at "
+                "FROM ops.push_ledger WHERE list_contains(?, campaign_id) AND workspace <> ?",
+                [workspace_id, campaigns, workspace_id],
+            )
+            con.execute(
+                "DELETE FROM ops.push_ledger WHERE list_contains(?, campaign_id) AND workspace <> ?",
+                [campaigns, workspace_id],
+            )
+            con.executemany(
+                "INSERT OR REPLACE INTO ops.workspace_aliases VALUES (?, ?, now())",
+                [[alias, workspace_id] for alias in old],
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return moved
 
 
 def outcome_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, dict[str, int]]:

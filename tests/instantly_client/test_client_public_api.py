@@ -63,6 +63,7 @@ EXPECTED = {
     "WebhookIn",
     "WebhookPatch",
     "WebhookTestResult",
+    "Workspace",
     "__version__",
     "nearest_timezone",
     "shared_limiter",

@@ -322,3 +322,15 @@ def test_the_documented_header_table_is_the_one_the_code_uses() -> None:
         assert re.findall(r"`([a-z0-9]+)`", row.group(1)) == list(spellings), name
     for prefix in LOADER_COLUMN_PREFIXES:
         assert f"`{prefix}`" in doc
+
+
+def test_a_patch_body_keeps_the_leads_other_custom_variables_under_ours() -> None:
+    mapping = resolve_mapping(["email", "first_name", "city"])
+    lead = {"email": "a@b.co", "first_name": "Ana", "custom_variables": {"city": "Bergen"}}
+    current = {"firstName": "Ana", "email": "a@b.co", "city": "Oslo", "owner_note": "VIP", "n": 3, "x": None}
+    body = patch_body(lead, mapping, current)
+    assert body == {
+        "first_name": "Ana",
+        "custom_variables": {"owner_note": "VIP", "n": 3, "x": None, "city": "Bergen"},
+    }
+    assert patch_body(lead, mapping)["custom_variables"] == {"city": "Bergen"}
