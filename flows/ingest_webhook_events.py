@@ -18,7 +18,7 @@ from prefect import flow, get_run_logger, runtime
 from pydantic import BaseModel
 
 from blocks import resolve_credentials, resolve_warehouse
-from tasks.webhook_events import IngestCounts, ingest_spool, replay_failed_deliveries
+from tasks.webhook_events import CATCH_UP_COUNTS, IngestCounts, ingest_spool, replay_failed_deliveries
 from warehouse.db import WarehouseLockedError
 from webhooks.spool import default_spool_dir
 
@@ -91,5 +91,5 @@ def ingest_webhook_events(
         run_id=run_id,
         status="ingested",
         spool=spooled.as_dict(),
-        catch_up=recovered.as_dict() if recovered else None,
+        catch_up=recovered.as_dict(always=CATCH_UP_COUNTS) if recovered else None,
     )

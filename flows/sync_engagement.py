@@ -33,6 +33,7 @@ from tasks.pull_plan import DEFAULT_LEADS_PER_CHAIN, DEFAULT_LOOKBACK_DAYS
 from tasks.pull_staging import Staging
 from tasks.pull_steps import pull_step_analytics
 from tasks.sync_summary import SyncResult, publish_summary, pull_summary, record_failure
+from tasks.webhook_events import catch_up_webhooks
 from tasks.writeback import WriteBackTarget, write_back_engagement
 
 __all__ = ["FLOW_NAME", "SyncParams", "SyncResult", "sync_engagement"]
@@ -139,6 +140,7 @@ def sync_engagement(params: SyncParams = SyncParams()) -> SyncResult:
         if write_back is not None:
             counts["write_back"] = write_back_engagement(warehouse, write_back)
         counts["pull"] = pull_summary(lead_stats, resumed_from, api_stats)
+        counts["webhook_catch_up"] = catch_up_webhooks(credentials, warehouse, run_id=run_id)
     except BaseException as exc:
         record_failure(warehouse, run_id, exc)
         raise

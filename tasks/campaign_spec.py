@@ -237,6 +237,15 @@ class CampaignChanges(_Spec):
         default_factory=dict, description="Other API campaign fields, sent as is (e.g. email_gap, text_only)."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _api_shape(cls, data: Any) -> Any:
+        # Either shape, wherever the spec comes from (a deployment run's JSON, say): the API's is read as the
+        # friendly one it means. Read-only fields are dropped silently here (the CLI names them).
+        if isinstance(data, dict):
+            return normalise_campaign(data, "campaign", update=cls is CampaignChanges).data
+        return data
+
     @field_validator("sequence")
     @classmethod
     def _steps(cls, value: list[StepSpec] | None) -> list[StepSpec] | None:

@@ -20,6 +20,7 @@ import pyarrow as pa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from blocks.instantly import InstantlyCredentials
 from instantly_client import InstantlyClient
 from instantly_client.errors import InstantlyError
 from ops_instantly.errors import OpsError
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 SOURCE_RECEIVER = "receiver"
 SOURCE_DELIVERY_LOG = "delivery_log"
 FIRST_CATCHUP_DAYS = 7  # how far back the first catch-up of a workspace reads the delivery log
+CATCH_UP_COUNTS = ("recovered_failed", "recovered_new")
 MAX_SEGMENTS_PER_RUN = 500  # bounds one transaction (segments hold up to 5,000 events each)
 
 _ARROW_SCHEMA = pa.schema(
@@ -83,8 +85,9 @@ class IngestCounts:
     pruned: int = 0
     skipped: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v or k in ("segments", "events", "new")}
+    def as_dict(self, always: tuple[str, ...] = ("segments", "events", "new")) -> dict[str, Any]:
+        """The non-zero counts, plus those named in `always`."""
+        return {k: v for k, v in self.__dict__.items() if v or k in always}
 
 
 def insert_events(con: duckdb.DuckDBPyConnection, events: Iterable[Delivered], run_id: str) -> int:
@@ -193,6 +196,33 @@ def replay_failed_deliveries(
     with warehouse.connect() as con:
         counts.recovered_new = _in_transaction(con, load)
     return counts
+
+
+def catch_up_webhooks(
+    credentials: InstantlyCredentials, warehouse: Warehouse, *, run_id: str
+) -> dict[str, Any]:
+    """The sync's catch-up: recover failed deliveries when the workspace has webhooks; never fails the sync.
+
+    One `GET /webhooks?limit=1` tells whether there is anything to catch up; without webhooks (or without the
+    plan for them) nothing else is called. Any failure is logged and reported in the counts: the
+    `ingest-webhook-events` deployment or `webhooks replay` can catch up later.
+    """
+    try:
+        with credentials.get_client() as client:
+            if next(iter(client.webhooks.list(limit=1)), None) is None:
+                return {"skipped": ["no webhooks subscribed"]}
+            counts = replay_failed_deliveries(
+                client, warehouse, workspace=credentials.workspace_key, run_id=run_id
+            )
+    except InstantlyError as exc:
+        if exc.status_code in (402, 403, 404):
+            return {"skipped": [f"webhooks unavailable (HTTP {exc.status_code})"]}
+        log.warning("webhook catch-up failed, the next run retries: %s", exc)
+        return {"failed": str(exc).splitlines()[0]}
+    except OpsError as exc:  # the warehouse stayed locked, or the load failed (nothing changed)
+        log.warning("webhook catch-up failed, the next run retries: %s", exc)
+        return {"failed": exc.message}
+    return counts.as_dict(always=CATCH_UP_COUNTS)
 
 
 def _load(con: duckdb.DuckDBPyConnection, events: list[Delivered], run_id: str) -> int:

@@ -87,7 +87,11 @@ def create_app(
         ):  # UnicodeDecodeError is a ValueError; RecursionError: deep nesting
             return _reject(request, counts, 400, "body is not JSON")
         try:
-            await writer.append(encode_record(payload, datetime.now(UTC)))
+            record = encode_record(payload, datetime.now(UTC))
+        except UnicodeEncodeError:  # a lone surrogate (\ud800): parseable JSON, but not Unicode text
+            return _reject(request, counts, 400, "body is not valid Unicode text")
+        try:
+            await writer.append(record)
         except OSError:
             # Not acknowledged, so Instantly retries it; the cause is logged by the writer.
             return _reject(request, counts, 503, "spool not writable, retry later")

@@ -10,8 +10,10 @@ import statistics
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from flows.ingest_webhook_events import ingest_webhook_events
@@ -74,6 +76,16 @@ class LockHolder:
         self.proc.wait(timeout=30)
 
 
+def _wait_until_segments_close(receiver: ReceiverProcess, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        segments = httpx.get(f"{receiver.base}/health", timeout=10).json()["segments"]
+        if segments["open"] == 0 and segments["closed"] > 0:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"segments still open after {timeout} s: {segments}")
+
+
 def _rows(path: Path) -> list[tuple]:
     with Warehouse(path).connect(read_only=True) as con:
         return con.execute("SELECT event_key, event_type, source FROM instantly.webhook_events").fetchall()
@@ -102,6 +114,7 @@ def test_deliveries_during_a_warehouse_lock_are_answered_200_and_each_lands_once
         record_property("latency_ms_p50", statistics.median(latencies))
         record_property("latency_ms_max", latencies[-1])
 
+        _wait_until_segments_close(receiver)  # within segment_seconds (5 s) of the last delivery
         busy = ingest_webhook_events(
             spool_dir=str(receiver.spool), warehouse_path=str(warehouse_path), lock_timeout_seconds=0.5
         )
@@ -176,5 +189,23 @@ def test_failed_deliveries_are_recovered_from_the_delivery_log_once(
     second = ingest_webhook_events(
         spool_dir=str(tmp_path / "spool"), warehouse_path=str(warehouse_path), catch_up=True
     )
-    assert second.catch_up is not None and "recovered_new" not in second.catch_up  # nothing new
+    assert second.catch_up is not None and second.catch_up["recovered_new"] == 0  # nothing new
     assert len(_rows(warehouse_path)) == len(rows)
+
+
+def test_the_hourly_sync_recovers_failed_deliveries_and_skips_workspaces_without_webhooks(
+    sandbox, client, warehouse_path
+) -> None:
+    campaign = _campaign(client, "Synced", [f"s{i}@example.com" for i in range(5)])
+    client.campaigns.activate(campaign)
+    sandbox.advance(days=1)
+    alone = sync_engagement(SyncParams(warehouse_path=str(warehouse_path)))
+    assert alone.counts["webhook_catch_up"] == {"skipped": ["no webhooks subscribed"]}
+
+    _subscribe(client, "http://127.0.0.1:9/instantly/webhook")  # the receiver is down
+    sandbox.advance(days=1)
+    assert sandbox.wait_for_webhooks(timeout=60)
+    failed = {event_id(a.payload or {}) for a in client.webhook_events.list(success=False)}
+    synced = sync_engagement(SyncParams(warehouse_path=str(warehouse_path)))
+    assert synced.counts["webhook_catch_up"]["recovered_new"] == len(failed) > 0
+    assert {key for key, _, _ in _rows(warehouse_path)} == failed

@@ -62,6 +62,7 @@ def test_every_event_name_is_acknowledged_and_spooled(receiver: ReceiverProcess,
         ({"content": b"{not json"}, 400),
         ({"content": b"[1, 2]"}, 400),
         ({"content": b"\xff\xfe\x00"}, 400),
+        ({"content": b'{"event_type": "reply_received", "reply_text": "\\ud800"}'}, 400),
         ({"content": b"[" * 3000}, 400),  # nesting deeper than Python's recursion limit
     ],
 )
