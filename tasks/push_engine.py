@@ -320,6 +320,7 @@ class CampaignPush:
             # filled: these are only in campaigns of this push, so they go again without the flag.
             with self._lock:
                 self.report.guard_lifted += len(resend)
+                self.report.requests += 1  # the second bulk add, without the flag
             note = "added although in another campaign of this push (campaigns of one push do not block each other)"
             self._add(job, rows[resend].with_columns(reason=pl.lit(note)), out, guard=False)
 
