@@ -35,6 +35,7 @@ from tasks.pull_steps import pull_step_analytics
 from tasks.sync_summary import SyncResult, publish_summary, pull_summary, record_failure
 from tasks.webhook_events import catch_up_webhooks
 from tasks.writeback import WriteBackTarget, write_back_engagement
+from warehouse.db import DEFAULT_LOCK_TIMEOUT
 
 __all__ = ["FLOW_NAME", "SyncParams", "SyncResult", "sync_engagement"]
 
@@ -59,7 +60,9 @@ class SyncParams(BaseModel):
     warehouse_block: str | None = Field(None, description="DuckDBWarehouse block name.")
     warehouse_path: str | None = Field(None, description="Warehouse file path (wins over the block).")
     lock_timeout_seconds: float = Field(
-        30.0, gt=0, description="How long to wait for another process's warehouse write lock."
+        DEFAULT_LOCK_TIMEOUT,
+        gt=0,
+        description="Seconds to wait for the warehouse while other runs write to it, before failing.",
     )
     write_back: bool = Field(False, description="Also write the engagement columns to the Postgres source.")
     source_url: SecretStr | None = Field(

@@ -188,15 +188,8 @@ def workspace_identity(client: InstantlyClient, credentials: InstantlyCredential
 
 
 def _client(credentials: InstantlyCredentials, timeout: float) -> InstantlyClient:
-    """The block's client, with this push's response timeout (a bulk add of 1,000 leads can be slow)."""
-    return InstantlyClient(
-        api_key=credentials.api_key.get_secret_value(),
-        base_url=credentials.base_url,
-        workspace_id=credentials.workspace_id,
-        rate_per_second=credentials.rate_per_second,
-        rate_per_minute=credentials.rate_per_minute,
-        timeout=timeout,
-    )
+    """The block's client (its global rate limit included), with this push's response timeout."""
+    return credentials.get_client(timeout=timeout)
 
 
 # -- Prefect artifacts --------------------------------------------------------------------------------
