@@ -131,7 +131,8 @@ with credentials.get_client() as client:
 
     @property
     def workspace_key(self) -> str:
-        """A stable, secret-free name for the workspace (used as the push ledger's workspace column)."""
+        """A stable, secret-free name for the key (the push ledger keys rows by the workspace id from the API,
+        and by this only when the key cannot read its workspace)."""
         import hashlib
 
         if self.workspace_id:

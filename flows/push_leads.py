@@ -76,6 +76,7 @@ class TablePush:
     postgres_block: str = ""
     table: str = ""
     query: str = ""
+    sheet: str = ""
     key_column: str = ""
     mapping_file: str = ""
     mapping_rules: dict[str, Any] | None = None
@@ -103,7 +104,11 @@ def resolve_source(job: TablePush) -> SourceSpec:
         raise OpsError("No source given.", hint="pass --source PATH_OR_URL (or --source-block NAME)")
     if source_kind(url) == "postgres" and not (job.table or job.query):
         raise OpsError(f"Reading {redact_url(url)} needs --table or --query.", hint="add --table NAME")
-    return SourceSpec(source=url, table=job.table or None, query=job.query or None, schema=schema)
+    if job.sheet and source_kind(url) != "excel":
+        raise OpsError("--sheet is for Excel sources (.xlsx, .xls, .ods).", hint="leave --sheet out")
+    return SourceSpec(
+        source=url, table=job.table or None, query=job.query or None, schema=schema, sheet=job.sheet or None
+    )
 
 
 def _run_id() -> str:
@@ -119,6 +124,7 @@ def push_leads(
     postgres_source: str = "",
     table: str = "",
     query: str = "",
+    sheet: str = "",
     campaigns: Sequence[str] = (),
     key_column: str = "",
     mapping_file: str = "",
@@ -137,12 +143,13 @@ def push_leads(
 
     Args:
         credentials: The Instantly workspace to push to. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
-        source: A CSV or Parquet file, a DuckDB file (duckdb:///path.duckdb), or a Postgres URL without a
+        source: A CSV, Excel or Parquet file, a DuckDB file (duckdb:///path.duckdb), or a Postgres URL without a
             password. Leave it and postgres_source empty to push every table connected to a campaign.
         postgres_source: The name of a saved Postgres Source block to read the table from (Blocks in the
             UI); the block keeps the password.
         table: The table to read from DuckDB or Postgres. It also names the warehouse copy (ops.TABLE).
         query: A Postgres query to read instead of a table.
+        sheet: The sheet of an Excel file. Empty: the first.
         campaigns: The campaigns to add the leads to, by name or id.
         key_column: A column that identifies a row for good. Empty: the lead's email.
         mapping_file: A YAML or JSON file saying which column is which lead field.
@@ -175,6 +182,7 @@ def push_leads(
                 postgres_block=postgres_source,
                 table=table,
                 query=query,
+                sheet=sheet,
                 key_column=key_column,
                 mapping_file=mapping_file,
             )
@@ -187,7 +195,7 @@ def push_leads(
         jobs = connected_pushes(store)
 
     if dry_run:
-        previews = [_dry_run(store, job, run_id) for job in jobs]
+        previews = [_dry_run(credentials, store, job, run_id) for job in jobs]
         return previews[0] if one_table else {"run_id": run_id, "tables": previews}
 
     if any(not job.campaigns for job in jobs):
@@ -254,12 +262,23 @@ def _mapping(job: TablePush, spec: SourceSpec) -> Any:
     return resolve_mapping(describe_source(spec), overrides)
 
 
-def _dry_run(store: Warehouse, job: TablePush, run_id: str) -> dict[str, Any]:
+def _dry_run(
+    credentials: InstantlyCredentials | None, store: Warehouse, job: TablePush, run_id: str
+) -> dict[str, Any]:
     spec = resolve_source(job)
     mapping = _mapping(job, spec)
+    # The campaigns are looked up too (reads only): a misspelt name fails the dry run, not the real push.
+    targets = (
+        resolve_campaigns(
+            credentials if credentials is not None else resolve_credentials(None), list(job.campaigns)
+        )
+        if job.campaigns
+        else []
+    )
     table = extract_source(
         spec, store, email_column=mapping.email_column, key_column=job.key_column or None, run_id=run_id
     )
+    mapping = mapping.without_empty(table.empty_columns)
     preview = preview_push(store, table, mapping)
     publish_dry_run(preview)
     get_run_logger().info(
@@ -273,6 +292,7 @@ def _dry_run(store: Warehouse, job: TablePush, run_id: str) -> dict[str, Any]:
         "dry_run": True,
         "table": table.name,
         "rows": table.row_count,
+        "campaigns": [{"id": c.id, "name": c.name} for c in targets],
         "mapping": preview.mapping,
         "validation": preview.validation,
         "examples": preview.examples,
@@ -296,6 +316,7 @@ def _push_table(
     table: ExtractedTable = extract_source(
         spec, store, email_column=mapping.email_column, key_column=job.key_column or None, run_id=run_id
     )
+    mapping = mapping.without_empty(table.empty_columns)
     progress = ArtifactProgress(table.row_count, len(campaigns))
     reports: list[CampaignReport] = []
     for campaign in campaigns:
@@ -310,6 +331,7 @@ def _push_table(
             batch_size=batch_size,
             timeout=timeout,
             listeners=[progress],
+            siblings=[c.id for c in campaigns],
         )
         reports.append(report)
         counts = ", ".join(f"{k} {v:,}" for k, v in report.counts.items() if v) or "nothing to send"
@@ -339,6 +361,7 @@ def _summary(report: TablePushReport, run_id: str) -> dict[str, Any]:
                 "requests": r.requests,
                 "reconciled": r.reconciled,
                 "unresolved": r.unresolved,
+                "guard_lifted": r.guard_lifted,
                 "seconds": round(r.seconds, 2),
             }
             for r in report.campaigns
