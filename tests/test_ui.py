@@ -49,6 +49,7 @@ PUSH_PARAMETERS = [
     "postgres_source",
     "table",
     "query",
+    "sheet",
     "campaigns",
     "key_column",
     "mapping_file",
