@@ -287,6 +287,10 @@ def _launch_from_the_form(
     page.get_by_role("menuitem", name="Custom run").click()
     page.wait_for_url(re.compile(r".*/deployments/deployment/[0-9a-f-]{36}/run.*"))
     page.get_by_text(re.compile(r"^timeout_seconds")).wait_for()
+    # The credentials picker shows the block the deployment chose, by name (once the blocks have loaded).
+    page.wait_for_function(
+        "() => /\\bdefault\\s*\\n\\s*Add\\b/.test(document.querySelector('main').innerText)"
+    )
     page.wait_for_load_state("networkidle")
     text = page.locator("main").inner_text()
     for name in PUSH_PARAMETERS:
