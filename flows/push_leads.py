@@ -153,9 +153,9 @@ def push_leads(
         campaigns: The campaigns to add the leads to, by name or id.
         key_column: A column that identifies a row for good. Empty: the lead's email.
         mapping_file: A YAML or JSON file saying which column is which lead field.
-        skip_if: Leave out leads that are already in any campaign (in_campaign), anywhere in the
-            workspace (in_workspace), or push them anyway (none: needed to push one table to several
-            campaigns).
+        skip_if: Leave out leads that are already in a campaign outside this push (in_campaign; the
+            campaigns pushed together do not block each other), anywhere in the workspace (in_workspace),
+            or push them anyway (none).
         dry_run: Only show the mapping, the validation and the first leads; send nothing.
         batch_size: Leads per request (Instantly takes up to 1,000).
         timeout_seconds: How long to wait for each Instantly response.
