@@ -110,8 +110,41 @@ def _prefect_rate_limit(name: str) -> CallableLimiter:
     """A limiter that takes one slot of the Prefect global concurrency limit `name` per request."""
     from prefect.concurrency.sync import rate_limit
 
-    # strict: a missing limit is an error, not a silent "no limit".
+    check_global_rate_limit(name)
+    # strict: a limit deleted mid-run is an error, not a silent "no limit".
     return CallableLimiter(lambda: rate_limit(name, strict=True))
+
+
+def check_global_rate_limit(name: str) -> None:
+    """Fail in one line, before any request, when the global concurrency limit `name` does not exist.
+
+    Without this, the first request of a run raised Prefect's ConcurrencySlotAcquisitionError from deep
+    inside the client, after the run had started its work.
+
+    Raises:
+        OpsError: no such limit on the Prefect API in use, or the API could not be asked.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    hint = (
+        f"create it (`prefect gcl create {name} --limit 90 --slot-decay-per-second 90`) or clear "
+        "global_rate_limit on the credentials block"
+    )
+    try:
+        with get_client(sync_client=True) as client:
+            client.read_global_concurrency_limit_by_name(name)
+    except ObjectNotFound:
+        raise OpsError(
+            f"The credentials block's global_rate_limit names {name!r}, but there is no Prefect global "
+            "concurrency limit of that name.",
+            hint=hint,
+        ) from None
+    except Exception as exc:
+        raise OpsError(
+            f"Could not check the global concurrency limit {name!r} on the Prefect API: {_one_line(exc)}",
+            hint=hint,
+        ) from None
 
 
 CREDENTIALS_BLOCK_ENV = "OPS_CREDENTIALS_BLOCK"  # names the block to use when a command names none
