@@ -17,6 +17,7 @@ client's limiter paces request starts, so the engine itself never sleeps to thro
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import Counter
@@ -175,6 +176,7 @@ class CampaignPush:
             only=only,
             run_job=self._run_job,
             in_flight=self._target_in_flight,
+            rate=min(self.client.rate_per_second, (self.client.rate_per_minute or math.inf) / 60),
             batch_id=self._batch_id,
             listeners=self.listeners,
             on_results=self._count,
