@@ -9,11 +9,20 @@ from pydantic import Field, SecretStr
 
 from instantly_client import DEFAULT_BASE_URL, CallableLimiter, InstantlyClient
 from ops_instantly.errors import OpsError
+from ops_instantly.settings import (
+    DEFAULT_RATE_PER_MINUTE,
+    DEFAULT_RATE_PER_SECOND,
+    MAX_RATE_PER_MINUTE,
+    MAX_RATE_PER_SECOND,
+    instantly_env,
+)
 
-# Defaults well below the workspace ceiling (100 req/s and 6,000 req/min, shared by every key and tool:
-# docs/instantly-api-notes.md §6), leaving headroom for the team's other tools.
-DEFAULT_RATE_PER_SECOND = 50.0
-DEFAULT_RATE_PER_MINUTE = 3000.0
+__all__ = [
+    "DEFAULT_RATE_PER_MINUTE",
+    "DEFAULT_RATE_PER_SECOND",
+    "InstantlyCredentials",
+    "resolve_credentials",
+]
 
 
 class InstantlyCredentials(Block):
@@ -41,10 +50,16 @@ class InstantlyCredentials(Block):
         description="Optional workspace id, sent as x-as-workspace (agency keys acting on a sub-workspace).",
     )
     rate_per_second: float = Field(
-        DEFAULT_RATE_PER_SECOND, gt=0, le=100, description="Requests per second this process may send."
+        DEFAULT_RATE_PER_SECOND,
+        gt=0,
+        le=MAX_RATE_PER_SECOND,
+        description="Requests per second this process may send.",
     )
     rate_per_minute: float = Field(
-        DEFAULT_RATE_PER_MINUTE, gt=0, le=6000, description="Requests per minute this process may send."
+        DEFAULT_RATE_PER_MINUTE,
+        gt=0,
+        le=MAX_RATE_PER_MINUTE,
+        description="Requests per minute this process may send.",
     )
     global_rate_limit: str | None = Field(
         None,
@@ -55,23 +70,19 @@ class InstantlyCredentials(Block):
 
     @classmethod
     def from_env(cls) -> InstantlyCredentials:
-        """Build credentials from INSTANTLY_API_KEY, INSTANTLY_BASE_URL and INSTANTLY_RATE_PER_*."""
+        """Build credentials from INSTANTLY_API_KEY, INSTANTLY_BASE_URL, INSTANTLY_WORKSPACE_ID and
+        INSTANTLY_RATE_PER_*.
+
+        Raises:
+            OpsError: no key, or a setting out of range, named with its value (`instantly_env`).
+        """
         key = os.environ.get("INSTANTLY_API_KEY", "").strip()
         if not key:
             raise OpsError(
                 "No Instantly API key: INSTANTLY_API_KEY is not set and no credentials block was named.",
                 hint="export INSTANTLY_API_KEY=... or pass --credentials BLOCK (see `ops-instantly login`)",
             )
-        try:
-            return cls(
-                api_key=SecretStr(key),
-                base_url=os.environ.get("INSTANTLY_BASE_URL", DEFAULT_BASE_URL).strip() or DEFAULT_BASE_URL,
-                workspace_id=os.environ.get("INSTANTLY_WORKSPACE_ID") or None,
-                rate_per_second=float(os.environ.get("INSTANTLY_RATE_PER_SECOND", DEFAULT_RATE_PER_SECOND)),
-                rate_per_minute=float(os.environ.get("INSTANTLY_RATE_PER_MINUTE", DEFAULT_RATE_PER_MINUTE)),
-            )
-        except ValueError as exc:
-            raise OpsError(f"Invalid INSTANTLY_* setting: {_first_error(exc)}") from None
+        return cls(api_key=SecretStr(key), **instantly_env())
 
     def get_client(self) -> InstantlyClient:
         """A client for this workspace; requests share the workspace's rate budget in this process."""
@@ -114,7 +125,3 @@ def resolve_credentials(block_name: str | None = None) -> InstantlyCredentials:
             f"No InstantlyCredentials block named {block_name!r}.",
             hint="create it with `ops-instantly login --name NAME` or in the Prefect UI",
         ) from exc
-
-
-def _first_error(exc: ValueError) -> str:
-    return str(exc).splitlines()[0]

@@ -1,20 +1,20 @@
-"""build_report: an HTML campaign report from the warehouse, and a Prefect markdown artifact of its numbers.
+"""build_report: an HTML campaign report from the warehouse, and Prefect artifacts of its key numbers.
 
 Example:
     ```python
     from flows.build_report import build_report
 
-    build_report(out="reports/campaigns.html", warehouse_block="default")
+    build_report(out="reports/campaigns.html", by="Industry", warehouse_block="default")
     ```
 """
 
 from __future__ import annotations
 
 from prefect import flow, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from blocks import resolve_warehouse
-from tasks.report import collect_report, render_html, render_markdown, write_report
+from tasks.report import Report, collect_report, render_html, render_markdown, report_tables, write_report
 
 __all__ = ["build_report"]
 
@@ -22,23 +22,35 @@ ARTIFACT_KEY = "campaign-report"
 
 
 @task(name="publish-report-artifact")
-def publish_report_artifact(markdown: str) -> None:
-    """Publish the key numbers as the `campaign-report` markdown artifact."""
+def publish_report_artifact(markdown: str, report: Report) -> None:
+    """Publish the headline numbers as the `campaign-report` markdown artifact, and the key tables as
+    `campaign-report-headline`, `-variants` and `-segments` table artifacts (the UI cannot open the HTML file).
+    """
     create_markdown_artifact(key=ARTIFACT_KEY, markdown=markdown, description="Instantly campaign report")
+    for name, rows in report_tables(report).items():
+        if rows:
+            create_table_artifact(
+                key=f"{ARTIFACT_KEY}-{name}", table=rows, description=f"Instantly campaign report: {name}"
+            )
 
 
 @flow(name="build-report", log_prints=True)
 def build_report(
     campaigns: list[str] | None = None,
     out: str = "report.html",
+    by: str | None = None,
     warehouse_block: str | None = None,
     warehouse_path: str | None = None,
 ) -> str:
-    """Write a self-contained HTML report (daily chart and funnel per campaign) and publish its key numbers.
+    """Write a self-contained HTML report and publish its key numbers as artifacts.
+
+    The report has headline rates for its date range, a daily chart over every day of the range, the funnel,
+    step and variant tables (winner marked) and, with `by`, the reply rate per value of a source column.
 
     Args:
         campaigns: campaign ids or names (all campaigns in the warehouse when empty).
         out: path of the HTML file.
+        by: a source column (e.g. "Industry") for the reply-rate breakdown.
         warehouse_block: a `DuckDBWarehouse` block name (default: OPS_WAREHOUSE or ./warehouse.duckdb).
         warehouse_path: a warehouse file path (wins over the block).
 
@@ -46,8 +58,8 @@ def build_report(
         The path of the HTML file.
     """
     warehouse = resolve_warehouse(warehouse_block, warehouse_path)
-    reports = collect_report(warehouse, campaigns or None)
-    path = write_report(render_html(reports), out)
-    publish_report_artifact(render_markdown(reports, str(path)))
-    print(f"wrote {path} ({len(reports)} campaign(s))")
+    report = collect_report(warehouse, campaigns or None, by)
+    path = write_report(render_html(report), out)
+    publish_report_artifact(render_markdown(report, str(path)), report)
+    print(f"wrote {path} ({len(report.campaigns)} campaign(s))")
     return str(path)

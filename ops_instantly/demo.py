@@ -16,6 +16,7 @@ import httpx
 
 DEMO_CAMPAIGNS = ("Demo: founders, short sequence", "Demo: founders, long sequence")
 DEMO_TABLE = "demo_leads"
+REPORT_BY = "Industry"  # the demo report's "reply rate by" source column
 SCHEDULE = {
     "schedules": [
         {
@@ -29,7 +30,14 @@ SCHEDULE = {
 
 
 def _sequence(steps: int) -> list[dict[str, object]]:
-    subjects = ["Quick question, {{firstName}}", "Re: quick question", "Worth a chat?", "Closing the loop"]
+    """`steps` emails two days apart; the first has two subject lines (an A/B test)."""
+    subjects = [
+        ["Quick question, {{firstName}}", "{{companyName}} and outbound"],
+        ["Re: quick question"],
+        ["Worth a chat?"],
+        ["Closing the loop"],
+    ]
+    body = "Hi {{firstName}},<br/>how does {{companyName}} do X?"
     return [
         {
             "steps": [
@@ -37,12 +45,7 @@ def _sequence(steps: int) -> list[dict[str, object]]:
                     "type": "email",
                     "delay": 2,
                     "delay_unit": "days",
-                    "variants": [
-                        {
-                            "subject": subjects[i],
-                            "body": "Hi {{firstName}},<br/>how does {{companyName}} do X?",
-                        }
-                    ],
+                    "variants": [{"subject": subject, "body": body} for subject in subjects[i]],
                 }
                 for i in range(steps)
             ]
@@ -100,7 +103,7 @@ def run_demo(
     from instantly_client import InstantlyClient
     from instantly_sandbox import SandboxServer
     from ops_instantly.demo_data import demo_leads
-    from tasks.report import read_reports, render_html, write_report
+    from tasks.report import read_report, render_html, write_report
     from warehouse.db import Warehouse
 
     warehouse = warehouse.resolve()
@@ -154,6 +157,6 @@ def run_demo(
         sandbox_url = sandbox.url
 
     with Warehouse(warehouse).connect(read_only=True) as con:
-        reports = read_reports(con)
-    report = write_report(render_html(reports), warehouse.with_name("demo-report.html"))
+        found = read_report(con, by=REPORT_BY)
+    report = write_report(render_html(found), warehouse.with_name("demo-report.html"))
     return DemoResult(warehouse=warehouse, source_csv=source_csv, report=report, sandbox_url=sandbox_url)

@@ -71,12 +71,14 @@ COMPANIES = [
     ("Lumen Education", "lumen.edu.example", "Education"),
 ]
 TITLES = ["Head of Growth", "VP Sales", "RevOps Manager", "Founder & CEO", "Marketing Director", "SDR Lead"]
+LEAD_SOURCES = ["Webinar", "Referral", "Outbound list", "Inbound demo request", "Conference"]
 CITIES = ["Austin", "Berlin", "Toronto", "London", "Lisbon", "Singapore", "Chicago", "Sydney"]
 
 
 def demo_leads(rows: int = 300, *, seed: int = 42) -> pl.DataFrame:
     """A messy Ops table: ~4% invalid or blank emails and ~4% duplicates (case and whitespace variants)."""
     rng = random.Random(seed)
+    sources = random.Random(seed + 1)  # its own stream: the other columns stay as they were
     records = []
     for i in range(rows):
         first, last = rng.choice(FIRST), rng.choice(LAST)
@@ -100,6 +102,7 @@ def demo_leads(rows: int = 300, *, seed: int = 42) -> pl.DataFrame:
                 "City": rng.choice(CITIES),
                 "Signed Up": date(2026, 1, 1) + timedelta(days=rng.randrange(300)),
                 "Lead Score": round(rng.uniform(0, 100), 1),
+                "Lead Source": sources.choice(LEAD_SOURCES),
             }
         )
     for i in rng.sample(range(len(records)), k=max(1, rows // 25)):

@@ -1,15 +1,20 @@
-"""Campaign specs: the YAML/flag form of a campaign, checked and turned into API bodies (pure, but for
+"""Campaign specs: the YAML/JSON/flag form of a campaign, checked and turned into API bodies (pure, but for
 reading the file).
 
 A spec reads the way people describe a campaign (`days: [mon, tue]`, `from: "09:00"`, one `subject`/`body`
 per step) and becomes the API's shape (`days: {"0": false, "1": true, ...}`, `timing: {from, to}`,
-`sequences[0].steps`).
+`sequences[0].steps`). A file may also be written in the API's own shape (the body of `POST /campaigns`, or
+what `GET /campaigns/{id}` returns): `normalise_campaign` turns it into a spec first, so both shapes go
+through the same checks (the same timezone advice included).
 Every problem is an `OpsError` with one line that names the field.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import sys
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -23,7 +28,9 @@ from ops_instantly.errors import OpsError
 
 __all__ = [
     "DAY_NAMES",
+    "READ_ONLY_FIELDS",
     "CampaignChanges",
+    "CampaignInput",
     "CampaignSpec",
     "ScheduleSpec",
     "StepSpec",
@@ -31,10 +38,11 @@ __all__ = [
     "check_timezone",
     "create_body",
     "load_campaign_file",
+    "normalise_campaign",
     "parse_days",
     "parse_spec",
     "patch_body",
-    "read_yaml",
+    "read_campaign_file",
 ]
 
 # SPEC campaign_schedule.schedules[].days is keyed "0".."6"; "0" is Sunday (SKL-ASM: Mon-Fri is "1".."5").
@@ -181,6 +189,9 @@ class VariantSpec(_Spec):
     subject: str = Field(..., min_length=1)
     body: str = Field(..., min_length=1)
     disabled: bool = False
+    html: bool = Field(
+        False, description="The body is the API's HTML already: sent unchanged (no newline to <br/>)."
+    )
 
 
 class StepSpec(_Spec):
@@ -204,7 +215,7 @@ class StepSpec(_Spec):
         variants = self.variants or [VariantSpec(subject=self.subject or "", body=self.body or "")]
         out = []
         for v in variants:
-            item: dict[str, Any] = {"subject": v.subject, "body": _html_body(v.body)}
+            item: dict[str, Any] = {"subject": v.subject, "body": v.body if v.html else _html_body(v.body)}
             if v.disabled:
                 item["v_disabled"] = True
             out.append(item)
@@ -225,6 +236,15 @@ class CampaignChanges(_Spec):
     options: dict[str, Any] = Field(
         default_factory=dict, description="Other API campaign fields, sent as is (e.g. email_gap, text_only)."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _api_shape(cls, data: Any) -> Any:
+        # Either shape, wherever the spec comes from (a deployment run's JSON, say): the API's is read as the
+        # friendly one it means. Read-only fields are dropped silently here (the CLI names them).
+        if isinstance(data, dict):
+            return normalise_campaign(data, "campaign", update=cls is CampaignChanges).data
+        return data
 
     @field_validator("sequence")
     @classmethod
@@ -340,45 +360,270 @@ def patch_body(changes: CampaignChanges, current_schedule: dict[str, Any] | None
     return _strict(CampaignPatch, body)
 
 
+# -- the API's own shape -----------------------------------------------------------------------------------
+
+# SPEC components.schemas.Campaign: the fields the API sets (readOnly). A body copied from GET /campaigns/{id}
+# carries them; they are dropped with a note, never sent.
+READ_ONLY_FIELDS = (
+    "id",
+    "status",
+    "not_sending_status",
+    "organization",
+    "core_variables",
+    "custom_variables",
+    "timestamp_created",
+    "timestamp_updated",
+)
+_CREATE_ONLY = ("ai_sdr_id",)  # SPEC POST /campaigns has it, PATCH /campaigns/{id} does not
+# SPEC steps[].pre_delay(_unit): "Only applicable to subsequences - this field is ignored for regular campaigns".
+_SUBSEQUENCE_ONLY = ("pre_delay", "pre_delay_unit")
+_FRIENDLY_KEYS = ("schedule", "sequence", "options")
+_API_KEYS = ("campaign_schedule", "sequences")
+_API_FIELDS = frozenset(CampaignIn.model_fields)
+_WHY = {
+    "read-only": "read-only: the API sets them",
+    "create-only": "the API takes it on create only",
+    "subsequence-only": "the API uses it in subsequences only",
+}
+
+
+@dataclass(frozen=True)
+class CampaignInput:
+    """A campaign file's content in the friendly shape, whichever shape it was written in.
+
+    Attributes:
+        data: the mapping `parse_spec` validates (schedule, sequence, options ...).
+        api_shape: the file was the API's body (campaign_schedule, sequences): errors name the API's paths.
+        ignored: (API path, reason) of each field dropped because the API would not use it.
+    """
+
+    data: dict[str, Any]
+    api_shape: bool = False
+    ignored: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    def note(self) -> str | None:
+        """One line naming the dropped fields and why, or None."""
+        if not self.ignored:
+            return None
+        groups: dict[str, list[str]] = {}
+        for path, reason in self.ignored:
+            groups.setdefault(reason, []).append(path)
+        parts = [f"{', '.join(paths)} ({_WHY[reason]})" for reason, paths in groups.items()]
+        return f"note: ignored {'; '.join(parts)}"
+
+
+def _schedule_from_api(value: Any, source: str) -> dict[str, Any]:
+    """campaign_schedule (SPEC: {schedules: [{name, timing: {from, to}, days, timezone}], start_date, end_date})
+    as the friendly `schedule`; the values are checked later, by the same code as the friendly shape's."""
+    where = "campaign_schedule"
+    if not isinstance(value, dict):
+        raise OpsError(f"{source}: {where} must be a mapping with schedules: [...]")
+    for key in value:
+        if key not in ("schedules", "start_date", "end_date"):
+            raise OpsError(f"{source}: {where}.{key}: Extra inputs are not permitted")
+    schedules = value.get("schedules")
+    if not isinstance(schedules, list) or not schedules or not isinstance(schedules[0], dict):
+        raise OpsError(f"{source}: {where}.schedules needs one schedule (name, timing, days, timezone).")
+    if len(schedules) > 1:
+        raise OpsError(
+            f"{source}: {where}.schedules has {len(schedules)} schedules; ops-instantly manages one.",
+            hint="keep one schedule in the file (edit the others in the Instantly app)",
+        )
+    out = {key: item for key, item in schedules[0].items() if key != "timing" and item is not None}
+    timing = schedules[0].get("timing")
+    if timing is not None:
+        if not isinstance(timing, dict):
+            raise OpsError(f"{source}: {where}.schedules.0.timing must be a mapping with from and to.")
+        for key, item in timing.items():
+            if key not in ("from", "to"):
+                raise OpsError(f"{source}: {where}.schedules.0.timing.{key}: Extra inputs are not permitted")
+            out[key] = item
+    for key in ("start_date", "end_date"):
+        if value.get(key) is not None:
+            out[key] = value[key]
+    return out
+
+
+def _sequence_from_api(value: Any, source: str, ignored: list[tuple[str, str]]) -> list[Any]:
+    """sequences (SPEC: one item, {steps: [{type, delay, delay_unit, variants: [{subject, body, v_disabled}]}]})
+    as the friendly `sequence`. Bodies are the API's HTML, so they are marked to be sent unchanged."""
+    if not isinstance(value, list) or not value or not isinstance(value[0], dict):
+        raise OpsError(f"{source}: sequences must be a list of one item holding steps: [...]")
+    if len(value) > 1:
+        # SPEC: "only the first element is used"; refusing beats silently dropping the others' emails.
+        raise OpsError(
+            f"{source}: sequences has {len(value)} items but the API uses only the first.",
+            hint="put every step in sequences[0].steps",
+        )
+    for key in value[0]:
+        if key != "steps":
+            raise OpsError(f"{source}: sequences.0.{key}: Extra inputs are not permitted")
+    steps = value[0].get("steps")
+    if not isinstance(steps, list):
+        raise OpsError(f"{source}: sequences.0.steps must be a list of steps (type, delay, variants).")
+    out: list[Any] = []
+    for i, step in enumerate(steps):
+        if not isinstance(step, dict):
+            out.append(step)  # the spec's validation names it
+            continue
+        if step.get("type", "email") != "email":
+            raise OpsError(
+                f"{source}: sequences.0.steps.{i}.type {step['type']!r} is not a step type the API knows "
+                "(SPEC: 'email' only)."
+            )
+        friendly: dict[str, Any] = {}
+        for key, item in step.items():
+            if key == "type" or item is None:
+                continue
+            if key in _SUBSEQUENCE_ONLY:
+                ignored.append((f"sequences.0.steps.{i}.{key}", "subsequence-only"))
+            elif key == "variants" and isinstance(item, list):
+                friendly[key] = [_variant_from_api(v) for v in item]
+            else:
+                friendly[key] = item
+        out.append(friendly)
+    return out
+
+
+def _variant_from_api(variant: Any) -> Any:
+    if not isinstance(variant, dict):
+        return variant
+    out = {key: item for key, item in variant.items() if key != "v_disabled"}
+    if variant.get("v_disabled") is not None:
+        out["disabled"] = variant["v_disabled"]
+    return {**out, "html": True}
+
+
+def normalise_campaign(data: Any, source: str = "campaign", *, update: bool = False) -> CampaignInput:
+    """A campaign mapping in either shape, as the friendly shape `parse_spec` checks.
+
+    The API's shape is the `POST /campaigns` body or a `GET /campaigns/{id}` response (SPEC
+    components.schemas.Campaign): read-only fields are dropped (see `CampaignInput.note`), API fields with no
+    friendly name go to `options`, and bodies count as HTML. Either shape may give API fields such as
+    `email_gap` at the top level.
+
+    Raises:
+        OpsError: not a mapping, both shapes mixed, or a structure the friendly shape cannot hold (several
+            schedules or sequences).
+    """
+    if not isinstance(data, dict):
+        raise OpsError(f"{source}: expected a mapping of campaign fields (name, schedule, sequence ...).")
+    api = [k for k in _API_KEYS if k in data]
+    friendly = [k for k in _FRIENDLY_KEYS if k in data]
+    if api and friendly:
+        raise OpsError(
+            f"{source} mixes the API's shape ({api[0]}) with the friendly one ({friendly[0]}).",
+            hint="use campaign_schedule/sequences as the API does, or schedule/sequence as in "
+            "examples/campaign.yaml",
+        )
+    dropped = {key: "read-only" for key in READ_ONLY_FIELDS} | (
+        {key: "create-only" for key in _CREATE_ONLY} if update else {}
+    )
+    ignored: list[tuple[str, str]] = []
+    out: dict[str, Any] = {}
+    moved: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in dropped:
+            ignored.append((key, dropped[key]))
+        elif key == "campaign_schedule":
+            out["schedule"] = _schedule_from_api(value, source)
+        elif key == "sequences":
+            out["sequence"] = _sequence_from_api(value, source, ignored)
+        elif key in CampaignChanges.model_fields or key not in _API_FIELDS:
+            out[key] = value  # a friendly field (or a typo the spec's validation names)
+        else:
+            moved[key] = value  # an API field with no friendly name, sent as is (like `options`)
+    if moved:
+        options = out.setdefault("options", {})
+        if isinstance(options, dict):
+            twice = sorted(set(moved) & set(options))
+            if twice:
+                raise OpsError(f"{source}: {twice[0]} is given twice, at the top level and under options.")
+            options.update(moved)
+    return CampaignInput(data=out, api_shape=bool(api) or bool(ignored), ignored=tuple(ignored))
+
+
 # -- files ------------------------------------------------------------------------------------------------
 
 
-def _first_error(exc: ValidationError) -> str:
+def _api_path(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A friendly spec's error location as the path in the API's shape the user wrote."""
+    head, rest = (loc[0], loc[1:]) if loc else ("", ())
+    if head == "schedule":
+        if rest[:1] in (("from",), ("to",)):
+            return ("campaign_schedule", "schedules", 0, "timing", *rest)
+        if rest[:1] in (("start_date",), ("end_date",)):
+            return ("campaign_schedule", *rest)
+        return ("campaign_schedule", "schedules", 0, *rest)
+    if head == "sequence":
+        return ("sequences", 0, "steps", *("v_disabled" if p == "disabled" else p for p in rest))
+    if head == "options":
+        return rest
+    return loc
+
+
+def _first_error(exc: ValidationError, api_shape: bool = False) -> str:
     error = exc.errors()[0]
-    where = ".".join(str(p) for p in error.get("loc", ()) if p != "__root__")
+    loc = tuple(p for p in error.get("loc", ()) if p != "__root__")
+    where = ".".join(str(p) for p in (_api_path(loc) if api_shape else loc))
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
     return f"{where}: {message}" if where else message
 
 
-def parse_spec(data: Any, model: type[CampaignChanges], source: str) -> CampaignChanges:
-    """Validate a mapping as a spec; errors name `source` and the field."""
+def parse_spec(
+    data: Any, model: type[CampaignChanges], source: str, *, api_shape: bool = False
+) -> CampaignChanges:
+    """Validate a friendly mapping (see `normalise_campaign`) as a spec; errors name `source` and the field
+    (by its path in the API's shape when `api_shape`)."""
     if not isinstance(data, dict):
         raise OpsError(f"{source}: expected a mapping of campaign fields (name, schedule, sequence ...).")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise OpsError(f"{source}: {_first_error(exc)}") from None
+        raise OpsError(f"{source}: {_first_error(exc, api_shape)}") from None
 
 
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """The mapping in a YAML file; a missing file, bad YAML or a non-mapping is one `OpsError` line."""
-    path = Path(path)
+def _parse_text(text: str, source: str) -> Any:
+    """JSON when the text looks like JSON, else YAML (which also reads most JSON)."""
+    json_error: json.JSONDecodeError | None = None
+    if text.lstrip().startswith(("{", "[")):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            json_error = exc  # maybe YAML flow style ({name: x}); report JSON's error if YAML fails too
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise OpsError(f"Cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
+        if json_error is not None:
+            raise OpsError(
+                f"{source} is not valid JSON at line {json_error.lineno}, column {json_error.colno}: "
+                f"{json_error.msg}"
+            ) from None
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise OpsError(f"{path} is not valid YAML{where}: {problem}") from None
+        raise OpsError(f"{source} is not valid YAML{where}: {problem}") from None
+
+
+def read_campaign_file(path: str | Path) -> dict[str, Any]:
+    """The mapping in a YAML or JSON file (`-`: standard input); an unreadable file, bad YAML/JSON or a
+    non-mapping is one `OpsError` line."""
+    if str(path) == "-":
+        source, text = "stdin", sys.stdin.read()
+    else:
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8-sig")
+        except OSError as exc:
+            raise OpsError(f"Cannot read {path}: {exc.strerror or exc}") from None
+    data = _parse_text(text, source)
     if not isinstance(data, dict):
-        raise OpsError(f"{path}: expected a mapping of campaign fields (name, schedule, sequence ...).")
+        raise OpsError(f"{source}: expected a mapping of campaign fields (name, schedule, sequence ...).")
     return data
 
 
 def load_campaign_file(path: str | Path, model: type[CampaignChanges] = CampaignSpec) -> CampaignChanges:
-    """Read and validate a campaign YAML file (see examples/campaign.yaml)."""
-    return parse_spec(read_yaml(path), model, str(path))
+    """Read and validate a campaign file in either shape (see examples/campaign.yaml, `normalise_campaign`)."""
+    source = "stdin" if str(path) == "-" else str(path)
+    found = normalise_campaign(read_campaign_file(path), source, update=model is CampaignChanges)
+    return parse_spec(found.data, model, source, api_shape=found.api_shape)

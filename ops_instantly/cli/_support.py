@@ -80,7 +80,15 @@ def require_prefect_api() -> None:
 
 
 def load_credentials(block: str | None) -> InstantlyCredentials:
-    """The named credentials block (needs the Prefect API) or the INSTANTLY_* environment."""
+    """The named credentials block (needs the Prefect API) or the INSTANTLY_* environment.
+
+    The environment's settings are checked first, before Prefect is even imported: a bad
+    INSTANTLY_RATE_PER_SECOND fails in a fraction of a second.
+    """
+    if not block:
+        from ops_instantly.settings import instantly_env
+
+        instantly_env()
     from blocks import resolve_credentials
 
     if block:

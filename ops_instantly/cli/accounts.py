@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ops_instantly.cli._app import app
+from ops_instantly.cli._json import JSON_OPTION, as_returned, print_json
 from ops_instantly.cli._support import CREDENTIALS_OPTION, api_errors, load_credentials, number, print_table
 
 # SPEC components.schemas.Account.status x-enumDescriptions.
@@ -36,8 +37,9 @@ def _label(labels: dict[int, str], code: int | None) -> str | None:
 def accounts(
     search: str | None = typer.Option(None, help="Only accounts whose email contains this."),
     credentials: str | None = CREDENTIALS_OPTION,
+    json_: bool = JSON_OPTION,
 ) -> None:
-    """List sending accounts: email, status, warmup status and daily limit.
+    """List sending accounts: email, status, warmup status and daily limit (--json: the API's accounts).
 
     Example: ops-instantly accounts --credentials production
     """
@@ -45,6 +47,9 @@ def accounts(
         creds = load_credentials(credentials)
         with creds.get_client() as client:
             rows = list(client.accounts.list(search=search))
+    if json_:
+        print_json([as_returned(a) for a in rows])
+        return
     print_table(
         f"{len(rows)} sending account(s)",
         ["email", "status", "warmup", "daily limit"],

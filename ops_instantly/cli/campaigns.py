@@ -7,11 +7,12 @@ commands that only read call the client directly.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ops_instantly.cli._app import app
+from ops_instantly.cli._json import JSON_OPTION, as_returned, print_json
 from ops_instantly.cli._support import (
     CREDENTIALS_OPTION,
     api_errors,
@@ -21,6 +22,9 @@ from ops_instantly.cli._support import (
     run_flow,
 )
 from ops_instantly.errors import OpsError
+
+if TYPE_CHECKING:
+    from tasks.campaign_spec import CampaignInput
 
 campaigns_app = typer.Typer(
     help="Create and run Instantly campaigns.\n\n"
@@ -47,15 +51,20 @@ def _resolve(campaign: str, credentials: str | None) -> Any:
 def list_(
     search: str | None = typer.Option(None, help="Only campaigns whose name contains this."),
     credentials: str | None = CREDENTIALS_OPTION,
+    json_: bool = JSON_OPTION,
 ) -> None:
-    """List the workspace's campaigns: id, name, status and daily limit.
+    """List the workspace's campaigns: id, name, status and daily limit (--json: the API's campaigns).
 
-    Example: ops-instantly campaigns list --search "Q3"
+    Example: ops-instantly campaigns list --search "Q3" --json
     """
-    from tasks.campaigns import list_campaigns
+    from tasks.campaigns import summarize
 
-    with api_errors():
-        rows = list_campaigns.fn(load_credentials(credentials), search=search)
+    with api_errors(), load_credentials(credentials).get_client() as client:
+        found = list(client.campaigns.list(search=search))
+    if json_:
+        print_json([as_returned(c) for c in found])
+        return
+    rows = [summarize(c) for c in found]
     print_table(
         f"{len(rows)} campaign(s)",
         ["id", "name", "status", "daily limit"],
@@ -64,15 +73,22 @@ def list_(
 
 
 @campaigns_app.command("show")
-def show(campaign: str = CAMPAIGN_ARG, credentials: str | None = CREDENTIALS_OPTION) -> None:
+def show(
+    campaign: str = CAMPAIGN_ARG, credentials: str | None = CREDENTIALS_OPTION, json_: bool = JSON_OPTION
+) -> None:
     """Show a campaign's settings: status, schedule, steps, limits and tracking.
 
-    Example: ops-instantly campaigns show "Q3 founders"
+    --json prints the campaign as `GET /campaigns/{id}` returns it, a body `campaigns create --file -` takes.
+
+    Example: ops-instantly campaigns show "Q3 founders" --json > q3.json
     """
     from tasks.campaigns import fetch_campaign, summarize
 
     with api_errors():
         found = fetch_campaign.fn(load_credentials(credentials), campaign)
+    if json_:
+        print_json(as_returned(found))
+        return
     summary = summarize(found)
     schedule = ((found.campaign_schedule or {}).get("schedules") or [{}])[0]
     days = schedule.get("days") or {}
@@ -98,7 +114,9 @@ def show(campaign: str = CAMPAIGN_ARG, credentials: str | None = CREDENTIALS_OPT
 
 
 @campaigns_app.command("validate")
-def validate(campaign: str = CAMPAIGN_ARG, credentials: str | None = CREDENTIALS_OPTION) -> None:
+def validate(
+    campaign: str = CAMPAIGN_ARG, credentials: str | None = CREDENTIALS_OPTION, json_: bool = JSON_OPTION
+) -> None:
     """Check that a campaign exists; print its name, status and counts (leads, contacted, replies).
 
     Example: ops-instantly campaigns validate "Q3 founders"
@@ -107,6 +125,9 @@ def validate(campaign: str = CAMPAIGN_ARG, credentials: str | None = CREDENTIALS
 
     with api_errors():
         check = check_campaign.fn(load_credentials(credentials), campaign)
+    if json_:
+        print_json(check)
+        return
     typer.echo(
         f"ok: {check.name!r} ({check.id}) is {check.status_label}; "
         f"leads {check.leads}, contacted {check.contacted}, replies {check.replies}"
@@ -119,6 +140,7 @@ def validate(campaign: str = CAMPAIGN_ARG, credentials: str | None = CREDENTIALS
 def _spec_data(
     file: Path | None,
     *,
+    update: bool,
     name: str | None,
     timezone: str | None,
     days: str | None,
@@ -130,11 +152,14 @@ def _spec_data(
     stop_on_reply: bool | None,
     subject: str | None,
     body: str | None,
-) -> dict[str, Any]:
-    """The file's mapping with the flags laid over it (flags win)."""
-    from tasks.campaign_spec import read_yaml
+) -> CampaignInput:
+    """The file's campaign (either shape, as the friendly one) with the flags laid over it (flags win)."""
+    from tasks.campaign_spec import CampaignInput, normalise_campaign, read_campaign_file
 
-    data: dict[str, Any] = read_yaml(file) if file else {}
+    found = CampaignInput(data={})
+    if file:
+        found = normalise_campaign(read_campaign_file(file), _source(file), update=update)
+    data = found.data
     flags = {
         "name": name,
         "daily_limit": daily_limit,
@@ -151,7 +176,21 @@ def _spec_data(
         if not (subject and body):
             raise OpsError("--subject and --body go together (a one-step sequence).")
         data["sequence"] = [{"subject": subject, "body": body}]
-    return data
+    return found
+
+
+def _note(found: CampaignInput) -> None:
+    """Name the file's fields the API would not use (read-only ones), on stderr, once the input is valid."""
+    note = found.note()
+    if note:
+        typer.echo(note, err=True)
+
+
+def _source(file: Path | None) -> str:
+    """How errors name the campaign's origin."""
+    if file is None:
+        return "campaign"
+    return "stdin" if str(file) == "-" else str(file)
 
 
 def _set(values: dict[str, Any]) -> dict[str, Any]:
@@ -159,7 +198,12 @@ def _set(values: dict[str, Any]) -> dict[str, Any]:
 
 
 FILE_OPTION = typer.Option(
-    None, "--file", "-f", help="Campaign YAML (see examples/campaign.yaml).", metavar="FILE"
+    None,
+    "--file",
+    "-f",
+    help="Campaign YAML or JSON, `-` for stdin: examples/campaign.yaml's shape or the API's campaign body "
+    "(as `campaigns show --json` prints it).",
+    metavar="FILE",
 )
 NAME_OPTION = typer.Option(None, help="Campaign name.")
 TIMEZONE_OPTION = typer.Option(None, help="One of Instantly's timezones, e.g. America/Detroit.")
@@ -197,13 +241,14 @@ def create(
     from flows.manage_campaigns import create_campaign
     from tasks.campaign_spec import CampaignSpec, create_body, parse_spec
 
-    data = _spec_data(
-        file, name=name, timezone=timezone, days=days, start=start, end=end, daily_limit=daily_limit,
-        open_tracking=open_tracking, link_tracking=link_tracking, stop_on_reply=stop_on_reply,
-        subject=subject, body=body,
+    found = _spec_data(
+        file, update=False, name=name, timezone=timezone, days=days, start=start, end=end,
+        daily_limit=daily_limit, open_tracking=open_tracking, link_tracking=link_tracking,
+        stop_on_reply=stop_on_reply, subject=subject, body=body,
     )  # fmt: skip
-    spec = parse_spec(data, CampaignSpec, str(file) if file else "campaign")
+    spec = parse_spec(found.data, CampaignSpec, _source(file), api_shape=found.api_shape)
     create_body(spec)  # fail fast (timezone, days, times) before any API call
+    _note(found)
     created = run_flow(create_campaign, spec, credentials_block=credentials)
     typer.echo(f"created {created.name!r} ({created.id}), status {created.status_label}")
 
@@ -232,19 +277,20 @@ def update(
     from flows.manage_campaigns import UpdateCampaignParams, update_campaign
     from tasks.campaign_spec import CampaignChanges, check_timezone, parse_days, parse_spec
 
-    data = _spec_data(
-        file, name=name, timezone=timezone, days=days, start=start, end=end, daily_limit=daily_limit,
-        open_tracking=open_tracking, link_tracking=link_tracking, stop_on_reply=stop_on_reply,
-        subject=subject, body=body,
+    found = _spec_data(
+        file, update=True, name=name, timezone=timezone, days=days, start=start, end=end,
+        daily_limit=daily_limit, open_tracking=open_tracking, link_tracking=link_tracking,
+        stop_on_reply=stop_on_reply, subject=subject, body=body,
     )  # fmt: skip
-    if not data:
+    if not found.data:
         raise OpsError("Nothing to update.", hint="pass --file or an option such as --daily-limit 80")
-    changes = parse_spec(data, CampaignChanges, str(file) if file else "campaign")
+    changes = parse_spec(found.data, CampaignChanges, _source(file), api_shape=found.api_shape)
     if changes.schedule is not None:  # fail fast, before any API call
         if changes.schedule.timezone:
             check_timezone(changes.schedule.timezone)
         if changes.schedule.days is not None:
             parse_days(changes.schedule.days)
+    _note(found)
     params = UpdateCampaignParams(campaign=_resolve(campaign, credentials).id, changes=changes)
     updated = run_flow(update_campaign, params, credentials_block=credentials)
     typer.echo(f"updated {updated.name!r} ({updated.id}), status {updated.status_label}")

@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from ops_instantly.cli._app import app
+from ops_instantly.cli._json import JSON_OPTION, print_json
 from ops_instantly.cli._support import (
     CREDENTIALS_OPTION,
     WAREHOUSE_HELP,
@@ -110,6 +111,7 @@ def connections(
         None, help="With --remove: only the connection to this campaign id or name (repeatable)."
     ),
     warehouse: str | None = typer.Option(None, help=WAREHOUSE_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """List the table-to-campaign connections, or remove them with --remove.
 
@@ -136,13 +138,21 @@ def connections(
             elif not current:
                 raise OpsError(f"{table} has no connections.")
             removed = remove_connections(con, table, ids)
-        typer.echo(f"removed {removed} connection(s) of {table}")
+        if json_:
+            print_json({"table": table, "removed": removed})
+        else:
+            typer.echo(f"removed {removed} connection(s) of {table}")
+        return
+    rows = []
+    if wh.path.exists():
+        with wh.connect(read_only=True) as con:
+            rows = list_connections(con, table)
+    if json_:
+        print_json(rows)
         return
     if not wh.path.exists():
         typer.echo("No connections yet (no warehouse file).")
         return
-    with wh.connect(read_only=True) as con:
-        rows = list_connections(con, table)
     print_table(
         f"{len(rows)} connection(s)",
         ["table", "campaign", "campaign id", "source", "key", "mapping", "since"],

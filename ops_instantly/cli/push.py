@@ -9,7 +9,14 @@ from typing import Any
 import typer
 
 from ops_instantly.cli._app import app
-from ops_instantly.cli._support import CREDENTIALS_OPTION, WAREHOUSE_HELP, console, run_flow
+from ops_instantly.cli._support import (
+    CREDENTIALS_OPTION,
+    WAREHOUSE_HELP,
+    api_errors,
+    console,
+    load_credentials,
+    run_flow,
+)
 from ops_instantly.errors import OpsError
 
 _OUTCOMES = ("created", "updated", "unchanged", "duplicate", "skipped", "blocklisted", "invalid", "rejected")
@@ -75,11 +82,6 @@ def push(
 
     Example: ops-instantly push --source leads.csv --campaign "Q3 founders"
     """
-    from pydantic import SecretStr
-
-    from flows.push_leads import PushParams, push_leads
-    from tasks.extract import redact_url
-
     if skip_if not in ("in_campaign", "in_workspace", "none"):
         raise OpsError(
             f"--skip-if {skip_if!r} is not a choice.", hint="use in_campaign, in_workspace or none"
@@ -95,6 +97,13 @@ def push(
             raise OpsError(
                 f"No such file: {source}.", hint="check the path, or pass a duckdb:/// or postgresql:// URL"
             )
+    _check_settings_first(credentials, campaign or [], mapping, dry_run=dry_run)
+
+    from pydantic import SecretStr
+
+    from flows.push_leads import PushParams, push_leads
+    from tasks.extract import redact_url
+
     secret = source is not None and redact_url(source) != source
     params = PushParams(
         source=redact_url(source) if source else None,
@@ -123,6 +132,23 @@ def push(
             result = run_flow(push_leads, params)
     for each in _per_table(result):
         _print_summary(each)
+
+
+def _check_settings_first(
+    credentials: str | None, campaigns: list[str], mapping: str | None, *, dry_run: bool
+) -> None:
+    """The mapping file and (unless a dry run) the credentials and campaigns, checked before Prefect starts
+    and before the source is read: a bad INSTANTLY_RATE_PER_SECOND on a 200,000-row file fails in a second,
+    not after the extract. The flow checks them again (it also runs from deployments), in the same order."""
+    creds = None if dry_run else load_credentials(credentials)  # first: the env check needs no Prefect
+    from tasks.mapping import load_mapping_file
+
+    load_mapping_file(mapping)
+    if creds is not None and campaigns:
+        from tasks.push import resolve_campaigns
+
+        with api_errors():
+            resolve_campaigns.fn(creds, campaigns)
 
 
 def _per_table(result: dict[str, Any]) -> list[dict[str, Any]]:

@@ -14,16 +14,19 @@ from ops_instantly.cli._support import WAREHOUSE_HELP, run_flow
 def report(
     campaign: list[str] | None = typer.Option(None, help="Campaign id or name (repeatable; default: all)."),
     out: Path = typer.Option(Path("report.html"), help="HTML file to write."),
+    by: str | None = typer.Option(
+        None, help='A source column for "reply rate by ..." (e.g. Industry; case-insensitive).'
+    ),
     warehouse: str | None = typer.Option(None, help=WAREHOUSE_HELP),
     as_flow: bool = typer.Option(
-        False, "--flow", help="Run as the build-report Prefect flow (also publishes a markdown artifact)."
+        False, "--flow", help="Run as the build-report Prefect flow (also publishes artifacts)."
     ),
 ) -> None:
-    """Write an HTML report: a daily chart (sent, opened, replied, bounced) and a funnel per campaign.
+    """Write an HTML report: headline rates, a daily chart, the funnel, steps and A/B variants per campaign.
 
     Reads the warehouse only (run `ops-instantly sync` first); the file has no scripts and needs no internet.
 
-    Example: ops-instantly report --campaign "Q3 founders" --out report.html
+    Example: ops-instantly report --campaign "Q3 founders" --by Industry --out report.html
     """
     from blocks import resolve_warehouse
     from tasks.report import collect_report, render_html, write_report
@@ -32,10 +35,10 @@ def report(
         from flows.build_report import build_report
 
         path = Path(
-            run_flow(build_report, campaigns=campaign or None, out=str(out), warehouse_path=warehouse)
+            run_flow(build_report, campaigns=campaign or None, out=str(out), by=by, warehouse_path=warehouse)
         )
         typer.echo(f"wrote {path}")
         return
-    reports = collect_report.fn(resolve_warehouse(path=warehouse), campaign or None)
-    path = write_report(render_html(reports), out)
-    typer.echo(f"wrote {path} ({len(reports)} campaign(s))")
+    found = collect_report.fn(resolve_warehouse(path=warehouse), campaign or None, by)
+    path = write_report(render_html(found), out)
+    typer.echo(f"wrote {path} ({len(found.campaigns)} campaign(s))")

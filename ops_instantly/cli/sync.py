@@ -7,7 +7,7 @@ from datetime import date, datetime
 import typer
 
 from ops_instantly.cli._app import app
-from ops_instantly.cli._support import CREDENTIALS_OPTION, WAREHOUSE_HELP, run_flow
+from ops_instantly.cli._support import CREDENTIALS_OPTION, WAREHOUSE_HELP, load_credentials, run_flow
 from ops_instantly.errors import OpsError
 
 
@@ -56,6 +56,7 @@ def sync(
         raise OpsError(
             "--write-back needs the Postgres source.", hint="add --source-url URL or --source-block NAME"
         )
+    load_credentials(credentials)  # a bad INSTANTLY_* setting fails now, before Prefect starts
     params = SyncParams(
         campaigns=campaign or [],
         lookback_days=lookback_days,

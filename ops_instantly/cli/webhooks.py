@@ -8,6 +8,7 @@ from datetime import date, datetime
 import typer
 
 from ops_instantly.cli._app import app
+from ops_instantly.cli._json import JSON_OPTION, as_returned, print_json
 from ops_instantly.cli._support import (
     CREDENTIALS_OPTION,
     WAREHOUSE_HELP,
@@ -165,17 +166,22 @@ def subscribe(
 
 
 @webhooks_app.command("list")
-def list_hooks(credentials: str | None = CREDENTIALS_OPTION) -> None:
-    """List webhook subscriptions with their status (headers are never shown).
+def list_hooks(credentials: str | None = CREDENTIALS_OPTION, json_: bool = JSON_OPTION) -> None:
+    """List webhook subscriptions with their status (headers are never shown, not even with --json).
 
-    Example: ops-instantly webhooks list
+    Example: ops-instantly webhooks list --json
     """
     from blocks import resolve_credentials
 
     with api_errors(), resolve_credentials(credentials).get_client() as client:
-        for hook in client.webhooks.list():
-            state = "disabled" if hook.status == -1 else "active"
-            typer.echo(f"{hook.id}  {hook.event_type or 'custom'}  {hook.target_hook_url}  {state}")
+        hooks = list(client.webhooks.list())
+    if json_:
+        # The headers carry the shared secret (SECRET_HEADER): never printed.
+        print_json([{k: v for k, v in as_returned(h).items() if k != "headers"} for h in hooks])
+        return
+    for hook in hooks:
+        state = "disabled" if hook.status == -1 else "active"
+        typer.echo(f"{hook.id}  {hook.event_type or 'custom'}  {hook.target_hook_url}  {state}")
 
 
 @webhooks_app.command("test")

@@ -1,0 +1,74 @@
+"""The INSTANTLY_* environment settings, read and checked without importing Prefect.
+
+`InstantlyCredentials.from_env` builds on `instantly_env`, and the CLI calls it before anything else, so a
+bad value (`INSTANTLY_RATE_PER_SECOND=abc`) fails in a fraction of a second, before Prefect starts or a
+source is read.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from ops_instantly.errors import OpsError
+
+__all__ = [
+    "DEFAULT_RATE_PER_MINUTE",
+    "DEFAULT_RATE_PER_SECOND",
+    "MAX_RATE_PER_MINUTE",
+    "MAX_RATE_PER_SECOND",
+    "instantly_env",
+]
+
+# The workspace ceiling, shared by every key and tool: 100 requests/s and 6,000 requests/min
+# (docs/instantly-api-notes.md §6). The defaults leave headroom for the team's other tools.
+MAX_RATE_PER_SECOND = 100.0
+MAX_RATE_PER_MINUTE = 6000.0
+DEFAULT_RATE_PER_SECOND = 50.0
+DEFAULT_RATE_PER_MINUTE = 3000.0
+
+_RATES = {
+    "rate_per_second": ("INSTANTLY_RATE_PER_SECOND", MAX_RATE_PER_SECOND, DEFAULT_RATE_PER_SECOND),
+    "rate_per_minute": ("INSTANTLY_RATE_PER_MINUTE", MAX_RATE_PER_MINUTE, DEFAULT_RATE_PER_MINUTE),
+}
+
+
+def _set(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None  # an empty variable means "unset"
+
+
+def instantly_env() -> dict[str, Any]:
+    """The INSTANTLY_* settings that are set, checked: `base_url`, `workspace_id`, `rate_per_second`,
+    `rate_per_minute` (unset ones are left out, so the block's defaults apply). Never reads the API key.
+
+    Raises:
+        OpsError: one line naming the variable, its value and what is allowed.
+    """
+    found: dict[str, Any] = {}
+    base_url = _set("INSTANTLY_BASE_URL")
+    if base_url is not None:
+        if not base_url.startswith(("https://", "http://")):
+            raise OpsError(
+                f"INSTANTLY_BASE_URL={base_url!r} is not an http(s) URL.",
+                hint="e.g. https://api.instantly.ai/api/v2, or unset it",
+            )
+        found["base_url"] = base_url
+    workspace = _set("INSTANTLY_WORKSPACE_ID")
+    if workspace is not None:
+        found["workspace_id"] = workspace
+    for field, (name, ceiling, default) in _RATES.items():
+        raw = _set(name)
+        if raw is None:
+            continue
+        try:
+            found[field] = TypeAdapter(Annotated[float, Field(gt=0, le=ceiling)]).validate_python(raw)
+        except ValidationError as exc:
+            raise OpsError(
+                f"{name}={raw!r} is invalid: {exc.errors()[0]['msg']}.",
+                hint=f"a number of requests above 0, at most {ceiling:g}; unset it for the default "
+                f"({default:g})",
+            ) from None
+    return found
