@@ -70,6 +70,11 @@ def writes(stats: dict[str, Any]) -> int:
     return sum(int(per_path.get(k, 0)) for k in WRITES)
 
 
+def leads_in(url: str) -> int:
+    """Leads the sandbox holds (each mode runs against a fresh sandbox: the leads that mode created)."""
+    return int(httpx.get(f"{url}/_sandbox/state", timeout=60).json()["leads"])
+
+
 def make_campaign(url: str, name: str) -> str:
     auth = {"Authorization": "Bearer sandbox-key"}
     body = {"name": name, "campaign_schedule": SCHEDULE}
@@ -187,6 +192,7 @@ def one_budget(
                 final = sandbox_stats(sandbox.url)
                 rerun = _row("ours, no-change re-run", rows, rows, budget, again, after, final)
                 rerun["writes_sent"] = writes(final) - writes(after)
+                row["leads_in_sandbox"] = rerun["leads_in_sandbox"] = leads_in(sandbox.url)
                 out.append(rerun)
                 continue
             sent_rows = args.single_lead_rows if mode == "sdk-single" else rows
@@ -199,6 +205,7 @@ def one_budget(
             after = sandbox_stats(sandbox.url)
             row = _row(mode, rows, sent_rows, budget, result, before, after)
             row["sandbox_cpu_seconds"] = round(cpu_seconds(sandbox.pid) - cpu_before, 1)
+            row["leads_in_sandbox"] = leads_in(sandbox.url)
             out.append(row)
     return out
 
