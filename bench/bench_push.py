@@ -153,10 +153,18 @@ def child(args: argparse.Namespace) -> None:
 # -- the parent: sandboxes, children, the table ----------------------------------------------------------------
 
 
+class ChildFailedError(Exception):
+    """A benchmarked push failed; its last error line says how."""
+
+
 def run_child(command: list[str], timeout: float) -> list[dict[str, Any]]:
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
+    try:
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise ChildFailedError(f"did not finish within {timeout:.0f} s") from None
     if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command[:3])} failed:\n{done.stderr[-3000:]}")
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        raise ChildFailedError(lines[-1] if lines else f"exit status {done.returncode}")
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
@@ -199,7 +207,12 @@ def one_budget(
             command = [str(SDK_PYTHON), str(ROOT / "bench" / "sdk_push.py"), mode.removeprefix("sdk-"),
                        "--url", sandbox.url, "--campaign", campaign, "--csv", str(csv),
                        "--rows", str(sent_rows), "--rate-per-second", str(budget)]  # fmt: skip
-            (result,) = run_child(command, timeout + sent_rows * 0.2)
+            try:
+                (result,) = run_child(command, timeout + sent_rows * 0.2)
+            except ChildFailedError as exc:  # a comparison that breaks is a result too: record how
+                out.append({"mode": mode, "rows": rows, "budget": budget, "error": str(exc)[:300],
+                            "leads_in_sandbox": leads_in(sandbox.url)})  # fmt: skip
+                continue
             result["push_seconds"] = result["seconds"]
             result["extract_seconds"] = 0.0
             after = sandbox_stats(sandbox.url)
@@ -251,6 +264,9 @@ def print_table(results: list[dict[str, Any]], latency: float) -> None:
     head = f"{'mode':52} {'rows':>9} {'req/s':>5} {'wall s':>8} {'leads/s':>8} {'budget %':>8} {'429s':>5}"
     print(head + f" {'RSS MB':>7} {'CPU s':>6} {'x ideal':>7}")
     for r in results:
+        if "error" in r:
+            print(f"{r['mode']:52} {r['rows']:>9,} {r['budget']:>5g}  FAILED: {r['error'][:80]}")
+            continue
         print(
             f"{r['mode']:52} {r['rows']:>9,} {r['budget']:>5g} {r['wall_seconds']:>8} {r['leads_per_second']:>8,}"
             f" {r['budget_used_pct']:>8} {r['rate_limited']:>5} {r['peak_rss_mb'] or '':>7}"
@@ -282,14 +298,23 @@ def main() -> None:
               "(`make bench-sdk-venv` creates it)")  # fmt: skip
 
     results: list[dict[str, Any]] = []
+    out = args.out or RESULTS / f"bench_push-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     with tempfile.TemporaryDirectory(prefix="bench-push-") as tmp_name:
         tmp = Path(tmp_name)
         for rows in args.rows:
             csv = write_csv(tmp / f"leads-{rows}.csv", rows)
             for budget in args.budgets:
-                results += one_budget(args, csv, rows, budget, tmp)
+                load = os.getloadavg()
+                for row in one_budget(args, csv, rows, budget, tmp):
+                    row["load_average_before"] = [round(x, 1) for x in load]
+                    results.append(row)
                 print_table(results[-5:], args.latency_ms)
+                save(args, results, out)  # after each budget: a long run that breaks keeps what it measured
     print_table(results, args.latency_ms)
+    print(f"wrote {out}")
+
+
+def save(args: argparse.Namespace, results: list[dict[str, Any]], out: Path) -> None:
     report = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.platform()}, {os.cpu_count()} CPUs",
@@ -297,10 +322,8 @@ def main() -> None:
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if v is not None},
         "results": results,
     }
-    out = args.out or RESULTS / f"bench_push-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
