@@ -14,8 +14,8 @@
 So no DuckDB round trip sits between two sends: the bookkeeper keeps a backlog of jobs whose intents are
 already committed (a few times the requests in flight), and records finished requests in large batched
 statements while the next ones are on the wire. A pending intent is durable before its request leaves
-(a job is published only after the transaction holding its intent commits). Each write cycle opens and
-closes its own connection, so the warehouse is never held across a request.
+(a job is published only after the transaction holding its intent commits). Only the bookkeeper touches
+the warehouse; it closes its connection at least every HOLD_SECONDS, so other processes get their turn.
 """
 
 from __future__ import annotations
@@ -26,9 +26,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
 import polars as pl
 
 from tasks.lead_frame import LeadFrames
@@ -38,6 +40,7 @@ from warehouse import ledger
 from warehouse.db import Warehouse
 
 CYCLE_SECONDS = 1.0  # outcomes are recorded about once a second (each cycle costs a checkpoint)
+HOLD_SECONDS = 5.0  # the bookkeeper closes (and so checkpoints) the warehouse at least this often
 AHEAD_SECONDS = 1.5  # jobs with committed intents kept ready: this many seconds of the budget
 _END = object()
 
@@ -106,6 +109,8 @@ class PushPass:
         self._submitted = 0
         self._done_rows = 0
         self._sent_end = False
+        self._held: tuple[ExitStack, duckdb.DuckDBPyConnection] | None = None
+        self._held_since = 0.0
 
     # -- the sender (calling thread) --------------------------------------------------------------------
 
@@ -181,6 +186,29 @@ class PushPass:
             self._cycles()
         except BaseException as exc:  # reported to the sender, which stops the pass and raises it
             self._events.put(("error", exc))
+        finally:
+            self._release()
+
+    @contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The bookkeeper's write connection, kept across cycles for at most HOLD_SECONDS.
+
+        Closing a DuckDB file checkpoints it, which costs more than a cycle's writes; holding it for a few
+        seconds amortises that, and closing it every HOLD_SECONDS still lets other processes (an analyst's
+        read-only session, another push) in between.
+        """
+        if self._held is not None and time.monotonic() - self._held_since > HOLD_SECONDS:
+            self._release()
+        if self._held is None:
+            stack = ExitStack()
+            self._held = (stack, stack.enter_context(self.warehouse.connect()))
+            self._held_since = time.monotonic()
+        yield self._held[1]
+
+    def _release(self) -> None:
+        if self._held is not None:
+            stack, self._held = self._held[0], None
+            stack.close()
 
     def _cycles(self) -> None:
         plan = self._plan()
@@ -261,7 +289,7 @@ class PushPass:
             if result_frames
             else None
         )
-        with self.warehouse.connect() as con:
+        with self._connection() as con:
             con.execute("BEGIN TRANSACTION")
             if ledger_frames:
                 frames = [f.select(ledger.LEDGER_COLUMNS) for f in ledger_frames]
@@ -343,13 +371,13 @@ class PushPass:
             # Small slices first, so the first requests leave soon; then full slices.
             start, size = 0, min(step, 4 * self.target.batch_size)
             while start < max(self.target.row_count, 1):
-                with self.warehouse.connect() as con:
+                with self._connection() as con:
                     rows = ledger.read_slice_frame(con, self.scope, columns, start, start + size)
                 yield rows
                 start, size = start + size, min(step, 2 * size)
             return
         keys = sorted(self.only)
         for start in range(0, len(keys), step):
-            with self.warehouse.connect() as con:
+            with self._connection() as con:
                 rows = ledger.read_keys_frame(con, self.scope, columns, keys[start : start + step])
             yield rows
