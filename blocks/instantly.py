@@ -117,7 +117,8 @@ class InstantlyCredentials(Block):
 
     @property
     def workspace_key(self) -> str:
-        """A stable, secret-free name for the workspace (used as the push ledger's workspace column)."""
+        """A stable, secret-free name for the key (the push ledger keys rows by the workspace id from the API,
+        and by this only when the key cannot read its workspace)."""
         import hashlib
 
         if self.workspace_id:
