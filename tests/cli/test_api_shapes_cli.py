@@ -273,3 +273,25 @@ def test_a_bad_setting_is_refused_before_prefect_is_even_imported(big_csv: Path,
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.stdout.split() == ["1", "False"], done
     assert "INSTANTLY_RATE_PER_SECOND='abc' is invalid" in done.stderr
+
+
+def test_every_listing_and_show_command_offers_json() -> None:
+    # Any command named like a listing or a show (now or added later) must take --json.
+    import typer.main
+
+    from ops_instantly.cli import app
+
+    def walk(command: Any, path: tuple[str, ...]) -> Any:
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, (*path, name))
+        if not hasattr(command, "commands"):
+            yield path, command
+
+    readers = {"list", "show", "validate", "check", "accounts", "connections"}
+    found = {
+        " ".join(path): {opt for param in command.params for opt in getattr(param, "opts", [])}
+        for path, command in walk(typer.main.get_command(app), ())
+        if path and path[-1] in readers
+    }
+    assert {"campaigns list", "campaigns show", "accounts", "connections", "webhooks list"} <= set(found)
+    assert [name for name, opts in found.items() if "--json" not in opts] == []
