@@ -9,11 +9,15 @@ demo:
 	./ops demo
 
 # Benchmarks (not tests): print tables, write bench/results/; results are recorded in bench/README.md.
-bench: bench-sandbox
+bench: bench-sandbox bench-sync
 
 # How many leads a second the sandbox ingests (it must not be what the other benchmarks measure).
 bench-sandbox: venv
 	.venv/bin/python bench/bench_sandbox.py
+
+# The sync's leads pull (60,000 leads, 250 ms, 20/s and 1,200/min) vs one sequential cursor, fixed and sliding.
+bench-sync: venv
+	.venv/bin/python bench/bench_sync.py
 
 # Create or update .venv (./ops does it on first use).
 venv:
@@ -23,4 +27,4 @@ venv:
 fmt:
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
 
-.PHONY: test demo fmt bench bench-sandbox venv
+.PHONY: test demo fmt bench bench-sandbox bench-sync venv
