@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
-from instantly_client import DEFAULT_BASE_URL, CallableLimiter, InstantlyClient
+from instantly_client import DEFAULT_BASE_URL, BatchLimiter, InstantlyClient
 from ops_instantly.errors import OpsError
 from ops_instantly.settings import (
+    CREDENTIALS_BLOCK_ENV,
     DEFAULT_RATE_PER_MINUTE,
     DEFAULT_RATE_PER_SECOND,
     MAX_RATE_PER_MINUTE,
@@ -64,8 +66,8 @@ class InstantlyCredentials(Block):
     global_rate_limit: str | None = Field(
         None,
         description="Name of a Prefect global concurrency limit with slot decay (e.g. `prefect gcl create "
-        "instantly --limit 90 --slot-decay-per-second 90`) shared by every process using this workspace; "
-        "each request also takes a slot from it. Empty: per-process limits only.",
+        "instantly --limit 10 --slot-decay-per-second 90`) shared by every process using this workspace; "
+        "every request also takes a slot from it (fetched a few at a time). Empty: per-process limits only.",
     )
 
     @classmethod
@@ -84,20 +86,39 @@ class InstantlyCredentials(Block):
             )
         return cls(api_key=SecretStr(key), **instantly_env())
 
-    def get_client(self) -> InstantlyClient:
-        """A client for this workspace; requests share the workspace's rate budget in this process."""
+    def get_client(self, *, timeout: float | None = None) -> InstantlyClient:
+        """A client for this workspace: the one way every flow and task gets one.
+
+        Requests share the workspace's rate budget within this process (the block's rates, paced and
+        adapting to 429s) and, when `global_rate_limit` names a Prefect global concurrency limit, with every
+        other process that uses it.
+
+        Args:
+            timeout: seconds to wait for each response (default: the client's 30 s).
+
+        Raises:
+            OpsError: `global_rate_limit` names a limit that does not exist or has no slot decay.
+        """
         return InstantlyClient(
             api_key=self.api_key.get_secret_value(),
             base_url=self.base_url,
             workspace_id=self.workspace_id,
             rate_per_second=self.rate_per_second,
             rate_per_minute=self.rate_per_minute,
-            global_limiter=_prefect_rate_limit(self.global_rate_limit) if self.global_rate_limit else None,
+            global_limiter=self._global_limiter(),
+            **({} if timeout is None else {"timeout": timeout}),
         )
+
+    def _global_limiter(self) -> BatchLimiter | None:
+        if not self.global_rate_limit:
+            return None
+        budget = min(self.rate_per_second, self.rate_per_minute / 60)
+        return prefect_global_limiter(self.global_rate_limit, budget_per_second=budget)
 
     @property
     def workspace_key(self) -> str:
-        """A stable, secret-free name for the workspace (used as the push ledger's workspace column)."""
+        """A stable, secret-free name for the key (the push ledger keys rows by the workspace id from the API,
+        and by this only when the key cannot read its workspace)."""
         import hashlib
 
         if self.workspace_id:
@@ -106,22 +127,108 @@ class InstantlyCredentials(Block):
         return f"{self.base_url.rstrip('/')}#{digest}"
 
 
-def _prefect_rate_limit(name: str) -> CallableLimiter:
-    """A limiter that takes one slot of the Prefect global concurrency limit `name` per request."""
-    from prefect.concurrency.sync import rate_limit
+# A process takes slots of the global limit in batches of about this many seconds of its budget: at 100
+# requests/s that is one Prefect API call per 10 requests instead of one per request.
+GLOBAL_BATCH_SECONDS = 0.1
 
-    # strict: a missing limit is an error, not a silent "no limit".
-    return CallableLimiter(lambda: rate_limit(name, strict=True))
+
+def prefect_global_limiter(name: str, *, budget_per_second: float) -> BatchLimiter:
+    """A limiter that takes slots of the Prefect global concurrency limit `name`, a small batch per call.
+
+    The limit must exist and have slot decay (it is then a rate limit: its `slot_decay_per_second` is the
+    shared rate, its `limit` the largest burst). Each process takes `ceil(budget * 0.1)` slots per call (at
+    most the limit's size) and hands them to its requests one by one; its own paced limiter spaces them.
+
+    Raises:
+        OpsError: no limit has that name, or it has no slot decay (one line, naming the limit).
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.concurrency.sync import rate_limit
+    from prefect.exceptions import ObjectNotFound
+
+    hint = f"create it with `prefect gcl create {name} --limit 10 --slot-decay-per-second 90`"
+    with get_client(sync_client=True) as prefect:
+        try:
+            limit = prefect.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            raise OpsError(
+                f"No Prefect global concurrency limit named {name!r} (the credentials block's global_rate_limit).",
+                hint=hint,
+            ) from None
+    if not limit.slot_decay_per_second:
+        raise OpsError(
+            f"The Prefect global concurrency limit {name!r} has no slot decay, so it cannot limit a rate.",
+            hint=f"`prefect gcl update {name} --slot-decay-per-second 90`, or {hint.replace('create it', 'use one')}",
+        )
+    batch = max(1, min(limit.limit, math.ceil(budget_per_second * GLOBAL_BATCH_SECONDS)))
+    # strict: a limit deleted while we run is an error, not a silent "no limit".
+    return BatchLimiter(lambda n: rate_limit(name, occupy=n, strict=True), batch=batch)
+
+
+DEFAULT_BLOCK_NAME = "default"  # what `ops-instantly login` saves when given no --name
 
 
 def resolve_credentials(block_name: str | None = None) -> InstantlyCredentials:
-    """Load the named block, or fall back to the INSTANTLY_* environment when no name is given."""
-    if not block_name:
+    """The credentials a command or flow uses, the first that applies:
+
+    1. the block named here (`--credentials NAME`, a flow's block parameter);
+    2. the block named by the environment variable OPS_CREDENTIALS_BLOCK;
+    3. INSTANTLY_API_KEY (with INSTANTLY_BASE_URL, ...) from the environment;
+    4. the block named `default`, which `ops-instantly login` saves.
+
+    Steps 1, 2 and 4 need the Prefect API (the server in PREFECT_API_URL, or a temporary one).
+
+    Raises:
+        OpsError: a named block does not exist (with the closest existing name), or nothing applies.
+    """
+    name = (block_name or os.environ.get(CREDENTIALS_BLOCK_ENV, "")).strip()
+    if name:
+        return _load_block(name)
+    if os.environ.get("INSTANTLY_API_KEY", "").strip():
         return InstantlyCredentials.from_env()
     try:
-        return InstantlyCredentials.load(block_name)
-    except ValueError as exc:
-        raise OpsError(
-            f"No InstantlyCredentials block named {block_name!r}.",
-            hint="create it with `ops-instantly login --name NAME` or in the Prefect UI",
-        ) from exc
+        return InstantlyCredentials.load(DEFAULT_BLOCK_NAME)
+    except ValueError:
+        problem = f"no InstantlyCredentials block named {DEFAULT_BLOCK_NAME!r}"
+    except Exception as exc:  # the Prefect API could not be asked
+        problem = (
+            f"the Prefect API could not be asked for the block {DEFAULT_BLOCK_NAME!r} ({_one_line(exc)})"
+        )
+    raise OpsError(
+        f"No Instantly credentials: INSTANTLY_API_KEY is not set and {problem}.",
+        hint="run `ops-instantly login` (saves the key as the block 'default'), export INSTANTLY_API_KEY, "
+        "or pass --credentials BLOCK",
+    )
+
+
+def _load_block(name: str) -> InstantlyCredentials:
+    try:
+        return InstantlyCredentials.load(name)
+    except ValueError:
+        pass
+    close = _closest_block_name(name)
+    raise OpsError(
+        f"No InstantlyCredentials block named {name!r}" + (f" (did you mean {close!r}?)." if close else "."),
+        hint="create it with `ops-instantly login --name NAME` or in the Prefect UI",
+    ) from None
+
+
+def _closest_block_name(name: str) -> str | None:
+    """The saved InstantlyCredentials block whose name is closest to a misspelt one, if any is close."""
+    import difflib
+
+    try:
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            documents = client.read_block_documents_by_type(InstantlyCredentials.get_block_type_slug())
+    except Exception:  # a hint only: never hide the real error behind another
+        return None
+    names = [d.name for d in documents if d.name]
+    found = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]

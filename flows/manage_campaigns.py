@@ -23,6 +23,7 @@ from ops_instantly.errors import OpsError
 from tasks import campaigns as campaign_tasks
 from tasks.campaign_spec import CampaignChanges, CampaignSpec
 from tasks.campaigns import CampaignSummary
+from tasks.prelaunch import LaunchBlockedError, prelaunch_check, publish_check
 
 __all__ = [
     "CampaignRef",
@@ -69,6 +70,7 @@ class CampaignRequest(BaseModel):
     spec: CampaignSpec | None = Field(None, description="The campaign to create (action create).")
     changes: CampaignChanges | None = Field(None, description="Fields to change (action update).")
     name: str | None = Field(None, description="Name of the copy (action duplicate).")
+    force: bool = Field(False, description="Activate despite blocking pre-launch problems (action activate).")
 
 
 @flow(name="create-campaign", log_prints=True)
@@ -90,10 +92,27 @@ def update_campaign(params: UpdateCampaignParams, credentials_block: str | None 
 
 
 @flow(name="activate-campaign", log_prints=True)
-def activate_campaign(params: CampaignRef, credentials_block: str | None = None) -> CampaignSummary:
-    """Start or resume sending."""
+def activate_campaign(
+    params: CampaignRef, credentials_block: str | None = None, force: bool = False
+) -> CampaignSummary:
+    """Start or resume sending, once the pre-launch check (`tasks/prelaunch.py`) finds nothing blocking.
+
+    Args:
+        params: the campaign.
+        credentials_block: an `InstantlyCredentials` block name (None: the environment).
+        force: activate even when the check finds blocking problems (they are still logged).
+
+    Raises:
+        LaunchBlockedError: the check found blocking problems and `force` is False; nothing was changed.
+    """
     credentials = resolve_credentials(credentials_block)
-    result = campaign_tasks.activate_campaign(credentials, params.campaign)
+    check = prelaunch_check(credentials, params.campaign)
+    publish_check(check)
+    if check.blocking and not force:
+        raise LaunchBlockedError.from_check(check)
+    if check.blocking:
+        print(f"activating despite {len(check.blocking)} blocking problem(s) (force)")
+    result = campaign_tasks.activate_campaign(credentials, check.campaign_id)
     print(f"campaign {result.name!r} ({result.id}) is {result.status_label}")
     return result
 
@@ -147,5 +166,7 @@ def manage_campaigns(request: CampaignRequest, credentials_block: str | None = N
             DuplicateCampaignParams(campaign=request.campaign, name=request.name), credentials_block
         )
     ref = CampaignRef(campaign=request.campaign)
-    actions = {"activate": activate_campaign, "pause": pause_campaign, "delete": delete_campaign}
+    if request.action == "activate":
+        return activate_campaign(ref, credentials_block, force=request.force)
+    actions = {"pause": pause_campaign, "delete": delete_campaign}
     return actions[request.action](ref, credentials_block)

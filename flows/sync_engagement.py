@@ -33,7 +33,9 @@ from tasks.pull_plan import DEFAULT_LEADS_PER_CHAIN, DEFAULT_LOOKBACK_DAYS
 from tasks.pull_staging import Staging
 from tasks.pull_steps import pull_step_analytics
 from tasks.sync_summary import SyncResult, publish_summary, pull_summary, record_failure
+from tasks.webhook_events import catch_up_webhooks
 from tasks.writeback import WriteBackTarget, write_back_engagement
+from warehouse.db import DEFAULT_LOCK_TIMEOUT
 
 __all__ = ["FLOW_NAME", "SyncParams", "SyncResult", "sync_engagement"]
 
@@ -58,7 +60,9 @@ class SyncParams(BaseModel):
     warehouse_block: str | None = Field(None, description="DuckDBWarehouse block name.")
     warehouse_path: str | None = Field(None, description="Warehouse file path (wins over the block).")
     lock_timeout_seconds: float = Field(
-        30.0, gt=0, description="How long to wait for another process's warehouse write lock."
+        DEFAULT_LOCK_TIMEOUT,
+        gt=0,
+        description="Seconds to wait for the warehouse while other runs write to it, before failing.",
     )
     write_back: bool = Field(False, description="Also write the engagement columns to the Postgres source.")
     source_url: SecretStr | None = Field(
@@ -139,6 +143,7 @@ def sync_engagement(params: SyncParams = SyncParams()) -> SyncResult:
         if write_back is not None:
             counts["write_back"] = write_back_engagement(warehouse, write_back)
         counts["pull"] = pull_summary(lead_stats, resumed_from, api_stats)
+        counts["webhook_catch_up"] = catch_up_webhooks(credentials, warehouse, run_id=run_id)
     except BaseException as exc:
         record_failure(warehouse, run_id, exc)
         raise

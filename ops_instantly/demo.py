@@ -65,6 +65,16 @@ EXAMPLE_QUERIES = (
         f"FROM ops.{DEMO_TABLE}_engagement GROUP BY 1 ORDER BY reply_pct DESC;",
     ),
     (
+        "Reply rate by lead source, with the ops.engagement_by() macro (any column of your table)",
+        "SELECT segment AS lead_source, contacted, replied, round(100 * reply_rate, 1) AS reply_pct\n"
+        f"FROM ops.engagement_by('ops.{DEMO_TABLE}_engagement', 'Lead Source');",
+    ),
+    (
+        "Which subject line won? (the first step is an A/B test)",
+        "SELECT campaign_name, step, variant_label, subject, sent, round(100 * reply_rate, 1) AS reply_pct,"
+        " is_winner\nFROM ops.variant_rates ORDER BY campaign_name, step, variant;",
+    ),
+    (
         "Daily sends and replies per campaign",
         "SELECT c.name, d.date, d.sent, d.unique_opened, d.unique_replies\n"
         "FROM instantly.campaign_daily_analytics d JOIN instantly.campaigns c ON c.id = d.campaign_id\n"

@@ -8,6 +8,7 @@ the warehouse), and so on. The numbers go to ops.sync_runs.counts["engagement"] 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC
 from typing import Any
 
 import duckdb
@@ -46,8 +47,9 @@ def engagement_changes(
         campaign_names: campaign id -> name, for the per-campaign rows.
 
     Returns:
-        `{"total": {key: n}, "campaigns": [{"campaign_id", "campaign_name", key: n ...}]}` with the keys
-        of `CHANGE_KEYS`; campaigns with no change are left out.
+        `{"total": {key: n}, "campaigns": [{"campaign_id", "campaign_name", key: n ...}], "since": ISO
+        time of the last completed sync or None}` with the keys of `CHANGE_KEYS`; campaigns with no change
+        are left out.
     """
     lead_frame = pl.DataFrame(
         [
@@ -122,4 +124,8 @@ def engagement_changes(
             name = campaign_names.get(campaign_id) if campaign_id else None
             per_campaign.append({"campaign_id": campaign_id, "campaign_name": name, **numbers})
     per_campaign.sort(key=lambda r: (str(r["campaign_name"] or r["campaign_id"] or "")).lower())
-    return {"total": total, "campaigns": per_campaign}
+    last = con.execute(
+        "SELECT max(finished_at) FROM ops.sync_runs WHERE flow = 'sync-engagement' AND status = 'completed'"
+    ).fetchone()
+    since = last[0].astimezone(UTC).isoformat() if last and last[0] is not None else None
+    return {"total": total, "campaigns": per_campaign, "since": since}

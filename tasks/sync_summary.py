@@ -95,8 +95,14 @@ def _engagement_lines(engagement: dict[str, Any] | None) -> list[str]:
         return []
     total = engagement.get("total") or {}
     head = " | ".join(h for _, h in CHANGE_HEADINGS)
+    since = engagement.get("since")
+    when = (
+        f"the last sync ({since[:16].replace('T', ' ')} UTC)"
+        if since
+        else "the start (this is the first sync)"
+    )
     lines = [
-        "## Since the last sync",
+        f"## Since {when}",
         "",
         "New reply emails received (auto-replies apart), and leads whose state changed since the last sync: "
         "first reply, now Bounced, now Unsubscribed, now Interested / Meeting Booked / Meeting Completed / Won.",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,6 +20,7 @@ import pyarrow as pa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from blocks.instantly import InstantlyCredentials
 from instantly_client import InstantlyClient
 from instantly_client.errors import InstantlyError
 from ops_instantly.errors import OpsError
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 SOURCE_RECEIVER = "receiver"
 SOURCE_DELIVERY_LOG = "delivery_log"
 FIRST_CATCHUP_DAYS = 7  # how far back the first catch-up of a workspace reads the delivery log
+CATCH_UP_COUNTS = ("recovered_failed", "recovered_new")
 MAX_SEGMENTS_PER_RUN = 500  # bounds one transaction (segments hold up to 5,000 events each)
 
 _ARROW_SCHEMA = pa.schema(
@@ -83,8 +85,9 @@ class IngestCounts:
     pruned: int = 0
     skipped: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v or k in ("segments", "events", "new")}
+    def as_dict(self, always: tuple[str, ...] = ("segments", "events", "new")) -> dict[str, Any]:
+        """The non-zero counts, plus those named in `always`."""
+        return {k: v for k, v in self.__dict__.items() if v or k in always}
 
 
 def insert_events(con: duckdb.DuckDBPyConnection, events: Iterable[Delivered], run_id: str) -> int:
@@ -119,7 +122,8 @@ def ingest_spool(
     """Load closed spool segments in one transaction, then mark them done (only after the commit).
 
     A crash between the commit and the renames re-reads those segments next time: the content hash makes that
-    harmless. Raises `WarehouseLockedError` when another process keeps the write lock; nothing is marked then.
+    harmless. Raises `WarehouseBusyError` / `WarehouseLockedError` when the warehouse is not free within its
+    `lock_timeout`; nothing is marked then.
     """
     counts = IngestCounts()
     paths = ready_segments(spool_dir)[:MAX_SEGMENTS_PER_RUN]
@@ -131,8 +135,8 @@ def ingest_spool(
             counts.unreadable += segment.unreadable
             events += [Delivered(p, at, SOURCE_RECEIVER) for at, p in segment.records]
         counts.segments, counts.events = len(paths), len(events)
-        with warehouse.connect() as con:
-            counts.new = _in_transaction(con, lambda: _load(con, events, run_id))
+        with _loading(), warehouse.transaction() as con:
+            counts.new = _load(con, events, run_id)
         for path in paths:
             with contextlib.suppress(FileNotFoundError):  # a concurrent ingest got there first
                 mark_done(path)
@@ -157,7 +161,10 @@ def replay_failed_deliveries(
         ).fetchall()
     watermark: datetime | None = rows[0][0] if rows else None
     start = since or (
-        watermark.date() if watermark else datetime.now(UTC).date() - timedelta(FIRST_CATCHUP_DAYS)
+        # SPEC `from` is a UTC date; DuckDB hands TIMESTAMPTZ back in the session's time zone.
+        watermark.astimezone(UTC).date()
+        if watermark
+        else datetime.now(UTC).date() - timedelta(FIRST_CATCHUP_DAYS)
     )
     events: list[Delivered] = []
     newest = watermark
@@ -177,7 +184,7 @@ def replay_failed_deliveries(
         raise
     counts.recovered_failed = len(events)
 
-    def load() -> int:
+    with _loading(), warehouse.transaction() as con:
         new = insert_events(con, events, run_id)
         if newest is not None:
             con.execute(
@@ -188,11 +195,35 @@ def replay_failed_deliveries(
             ).fetchall()
         if new:
             create_engagement_views(con)
-        return new
-
-    with warehouse.connect() as con:
-        counts.recovered_new = _in_transaction(con, load)
+    counts.recovered_new = new
     return counts
+
+
+def catch_up_webhooks(
+    credentials: InstantlyCredentials, warehouse: Warehouse, *, run_id: str
+) -> dict[str, Any]:
+    """The sync's catch-up: recover failed deliveries when the workspace has webhooks; never fails the sync.
+
+    One `GET /webhooks?limit=1` tells whether there is anything to catch up; without webhooks (or without the
+    plan for them) nothing else is called. Any failure is logged and reported in the counts: the
+    `ingest-webhook-events` deployment or `webhooks replay` can catch up later.
+    """
+    try:
+        with credentials.get_client() as client:
+            if next(iter(client.webhooks.list(limit=1)), None) is None:
+                return {"skipped": ["no webhooks subscribed"]}
+            counts = replay_failed_deliveries(
+                client, warehouse, workspace=credentials.workspace_key, run_id=run_id
+            )
+    except InstantlyError as exc:
+        if exc.status_code in (402, 403, 404):
+            return {"skipped": [f"webhooks unavailable (HTTP {exc.status_code})"]}
+        log.warning("webhook catch-up failed, the next run retries: %s", exc)
+        return {"failed": str(exc).splitlines()[0]}
+    except OpsError as exc:  # the warehouse stayed locked, or the load failed (nothing changed)
+        log.warning("webhook catch-up failed, the next run retries: %s", exc)
+        return {"failed": exc.message}
+    return counts.as_dict(always=CATCH_UP_COUNTS)
 
 
 def _load(con: duckdb.DuckDBPyConnection, events: list[Delivered], run_id: str) -> int:
@@ -202,21 +233,14 @@ def _load(con: duckdb.DuckDBPyConnection, events: list[Delivered], run_id: str) 
     return new
 
 
-def _in_transaction(con: duckdb.DuckDBPyConnection, work: Any) -> int:
-    con.execute("BEGIN TRANSACTION")
+@contextlib.contextmanager
+def _loading() -> Iterator[None]:
+    """A DuckDB failure inside a load (rolled back by `Warehouse.transaction`) as one line."""
     try:
-        result = int(work())
-        con.execute("COMMIT")
+        yield
     except duckdb.Error as exc:
-        with contextlib.suppress(duckdb.Error):
-            con.execute("ROLLBACK")
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise OpsError(f"Loading webhook events failed, nothing was changed: {first}") from exc
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):
-            con.execute("ROLLBACK")
-        raise
-    return result
 
 
 def _count(con: duckdb.DuckDBPyConnection) -> int:

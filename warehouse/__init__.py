@@ -1,5 +1,6 @@
 """The DuckDB warehouse: versioned SQL migrations and the single writer."""
 
 from warehouse.db import Warehouse, WarehouseLockedError
+from warehouse.lock import WarehouseBusyError
 
-__all__ = ["Warehouse", "WarehouseLockedError"]
+__all__ = ["Warehouse", "WarehouseBusyError", "WarehouseLockedError"]

@@ -1,7 +1,9 @@
 """The warehouse file: connections, migrations and the run history.
 
-DuckDB lets one process hold the write lock on a file. Flows open a write connection only to load (seconds),
-never while calling the API, so analysts can query between loads (see docs/warehouse.md).
+DuckDB lets one process hold the write lock on a file. `Warehouse.connect()` is the one place a connection is
+opened: write connections queue for the warehouse lock (`warehouse/lock.py`: one writer at a time across
+processes and threads, readers share), so concurrent runs take turns instead of failing. Flows open a write
+connection only to read or load (seconds), never while calling the API (see docs/warehouse.md).
 """
 
 from __future__ import annotations
@@ -18,13 +20,19 @@ from typing import Any
 import duckdb
 
 from ops_instantly.errors import OpsError
+from warehouse.lock import warehouse_lock
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
+# How long a connection waits for its turn. Write sections last seconds, so a long queue still clears well
+# within this; what it guards against is a session that never lets go (a DuckDB CLI or notebook).
+DEFAULT_LOCK_TIMEOUT = 300.0
+
+
 class WarehouseLockedError(OpsError):
-    """Another process holds the warehouse file's write lock."""
+    """A process outside ops-instantly (a DuckDB CLI, a notebook) holds the warehouse file's lock."""
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -69,10 +77,11 @@ class Warehouse:
 
     Args:
         path: the .duckdb file; created (with its folder) on first write.
-        lock_timeout: seconds to wait for another process's write lock before giving up.
+        lock_timeout: seconds a connection waits for its turn (other runs writing, or a DuckDB session
+            holding the file) before giving up.
     """
 
-    def __init__(self, path: str | Path, *, lock_timeout: float = 30.0) -> None:
+    def __init__(self, path: str | Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.path = Path(path)
         self.lock_timeout = lock_timeout
 
@@ -81,23 +90,48 @@ class Warehouse:
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection; a write connection applies pending migrations first."""
+        """A connection, opened in turn: the write section of a run, or a consistent read.
+
+        A write connection (the default) waits until no other connection to this file is open in any
+        process that uses `Warehouse`, then applies pending migrations. A read-only one waits only for
+        writers. Keep the block short and never call the API inside it: other runs queue meanwhile.
+
+        Raises:
+            WarehouseBusyError: other runs kept the warehouse for longer than `lock_timeout` seconds.
+            WarehouseLockedError: a process outside ops-instantly held the file for that long.
+            OpsError: no warehouse file yet (read-only), or DuckDB could not open it.
+        """
         if read_only and not self.path.exists():
             raise OpsError(
                 f"No warehouse at {self.path}", hint="run a push or sync first, or set OPS_WAREHOUSE"
             )
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = self._open(read_only)
-        try:
-            if not read_only:
-                migrate(con)
-            yield con
-        finally:
-            con.close()
-
-    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout
+        with warehouse_lock(self.path, exclusive=not read_only, timeout=self.lock_timeout):
+            con = self._open(read_only, deadline)
+            try:
+                if not read_only:
+                    migrate(con)
+                yield con
+            finally:
+                con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write connection inside one transaction: committed at the end, rolled back on any error."""
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def _open(self, read_only: bool, deadline: float) -> duckdb.DuckDBPyConnection:
+        # Our own runs queue on the warehouse lock; this retry is for sessions outside it (a DuckDB CLI, a
+        # notebook using duckdb.connect directly), which DuckDB reports as a lock error at once.
         delay = 0.05
         while True:
             try:
@@ -111,10 +145,10 @@ class Warehouse:
                     raise WarehouseLockedError(
                         f"The warehouse {self.path} is locked by another process.",
                         hint="close other DuckDB sessions writing to it (a DuckDB CLI, a notebook) or "
-                        "read a copy; see docs/warehouse.md",
+                        "read it with Warehouse(path).connect(read_only=True); see docs/warehouse.md",
                     ) from None
                 time.sleep(delay)
-                delay = min(delay * 2, 1.0)
+                delay = min(delay * 2, 0.5)
 
     # -- run history -----------------------------------------------------------------------------------
 

@@ -114,6 +114,9 @@ class SpoolWriter:
                     await asyncio.to_thread(self._write, b"".join(r for r, _ in batch), len(batch))
             except OSError as exc:
                 log.error("webhook spool write failed: %s", exc)
+                # A failed write may leave half a line: later records must not be glued to it.
+                async with self._io:
+                    await asyncio.to_thread(self._abandon_segment)
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
@@ -158,6 +161,16 @@ class SpoolWriter:
         os.rename(staging, path)
         _fsync_dir(self.directory)
         self._fd, self._path, self._records, self._opened_at = fd, path, 0, time.monotonic()
+
+    def _abandon_segment(self) -> None:
+        """Close the segment after a failed write, as best we can; the next record opens a new one."""
+        if self._fd is None or self._path is None:
+            return
+        with contextlib.suppress(OSError):
+            os.rename(self._path, self._path.with_suffix(CLOSED))
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+        self._fd, self._path = None, None
 
     def _close_segment(self) -> None:
         if self._fd is None or self._path is None:

@@ -4,6 +4,7 @@ check, API errors in words, and rich tables."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,7 +19,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-CREDENTIALS_HELP = "InstantlyCredentials block name (default: INSTANTLY_API_KEY / INSTANTLY_BASE_URL)."
+CREDENTIALS_HELP = (
+    "InstantlyCredentials block name (default: the block OPS_CREDENTIALS_BLOCK names, else INSTANTLY_API_KEY,"
+    " else the block 'default' that `login` saves)."
+)
 CREDENTIALS_OPTION = typer.Option(None, "--credentials", "-c", help=CREDENTIALS_HELP, metavar="BLOCK")
 WAREHOUSE_HELP = "DuckDB file (default: OPS_WAREHOUSE or ./warehouse.duckdb)."
 
@@ -80,20 +84,28 @@ def require_prefect_api() -> None:
 
 
 def load_credentials(block: str | None) -> InstantlyCredentials:
-    """The named credentials block (needs the Prefect API) or the INSTANTLY_* environment.
+    """The credentials `blocks.resolve_credentials` picks: a block (needs the Prefect API) or the environment.
 
     The environment's settings are checked first, before Prefect is even imported: a bad
     INSTANTLY_RATE_PER_SECOND fails in a fraction of a second.
     """
-    if not block:
+    if not needs_prefect_api_for_credentials(block):
         from ops_instantly.settings import instantly_env
 
         instantly_env()
     from blocks import resolve_credentials
 
-    if block:
+    if needs_prefect_api_for_credentials(block):
         require_prefect_api()
     return resolve_credentials(block)
+
+
+def needs_prefect_api_for_credentials(block: str | None) -> bool:
+    """True unless the credentials come from INSTANTLY_API_KEY (no block named, none set in the environment)."""
+    from ops_instantly.settings import CREDENTIALS_BLOCK_ENV  # not blocks: that would import Prefect
+
+    named = block or os.environ.get(CREDENTIALS_BLOCK_ENV, "").strip()
+    return bool(named) or not os.environ.get("INSTANTLY_API_KEY", "").strip()
 
 
 class _NoErrorsFilter(logging.Filter):

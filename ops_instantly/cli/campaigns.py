@@ -134,6 +134,29 @@ def validate(
     )
 
 
+@campaigns_app.command("check")
+def check(
+    campaign: str = CAMPAIGN_ARG, credentials: str | None = CREDENTIALS_OPTION, json_: bool = JSON_OPTION
+) -> None:
+    """Pre-launch check: variables the steps use and the leads lacking them, broken tokens, the schedule in
+    plain words, sending accounts and their daily limits. Exits 1 when something blocks the launch.
+
+    Example: ops-instantly campaigns check "Q3 founders"
+    """
+    from tasks.prelaunch import prelaunch_check, render_check
+
+    with api_errors():
+        found = prelaunch_check.fn(load_credentials(credentials), campaign)
+    if json_:
+        print_json(found)  # problems[].level says which block the launch
+    else:
+        for line in render_check(found):
+            typer.echo(line)
+    if found.blocking:
+        typer.echo(f"error: {len(found.blocking)} problem(s) block the launch of {found.name!r}", err=True)
+        raise typer.Exit(1)
+
+
 # -- changing ------------------------------------------------------------------------------------------------
 
 
@@ -297,15 +320,23 @@ def update(
 
 
 @campaigns_app.command("activate")
-def activate(campaign: str = CAMPAIGN_ARG, credentials: str | None = CREDENTIALS_OPTION) -> None:
-    """Start (or resume) sending.
+def activate(
+    campaign: str = CAMPAIGN_ARG,
+    force: bool = typer.Option(
+        False, "--force", help="Activate even if the pre-launch check finds problems."
+    ),
+    credentials: str | None = CREDENTIALS_OPTION,
+) -> None:
+    """Start (or resume) sending, after the pre-launch check (`campaigns check`) passes.
 
     Example: ops-instantly campaigns activate "Q3 founders"
     """
     from flows.manage_campaigns import CampaignRef, activate_campaign
 
     found = _resolve(campaign, credentials)
-    result = run_flow(activate_campaign, CampaignRef(campaign=found.id), credentials_block=credentials)
+    result = run_flow(
+        activate_campaign, CampaignRef(campaign=found.id), credentials_block=credentials, force=force
+    )
     typer.echo(f"{result.name!r} ({result.id}) is {result.status_label}")
 
 

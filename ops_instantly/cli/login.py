@@ -16,13 +16,15 @@ _BLOCK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")  # Prefect block names: lowerc
 
 
 def _api_key(given: str | None) -> str:
-    key = (given or os.environ.get("INSTANTLY_API_KEY") or "").strip()
+    """The key from --api-key, else standard input when it is piped, else INSTANTLY_API_KEY, else a prompt."""
+    key = (given or _piped_key() or os.environ.get("INSTANTLY_API_KEY") or "").strip()
     if key:
         return key
-    if not sys.stdin.isatty():
+    if not _stdin_is_terminal():
         raise OpsError(
             "No API key given.",
-            hint="pass --api-key, set INSTANTLY_API_KEY, or run it in a terminal",
+            hint="pipe it in (`ops-instantly login < keyfile`), pass --api-key, set INSTANTLY_API_KEY, "
+            "or run it in a terminal",
         )
     key = typer.prompt("Instantly API key", hide_input=True).strip()
     if not key:
@@ -30,11 +32,31 @@ def _api_key(given: str | None) -> str:
     return key
 
 
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (OSError, ValueError):  # closed, or replaced by a test runner
+        return False
+
+
+def _piped_key() -> str:
+    """The first line of standard input when it is a pipe or a file (`echo KEY | ops-instantly login`)."""
+    if sys.stdin is None or _stdin_is_terminal():
+        return ""
+    try:
+        return sys.stdin.readline().strip()
+    except (OSError, ValueError):  # no readable stdin (closed, or a test runner's placeholder)
+        return ""
+
+
 @app.command()
 def login(
     name: str = typer.Option("default", "--name", "-n", help="Block name (one per workspace)."),
     api_key: str | None = typer.Option(
-        None, help="API key (default: INSTANTLY_API_KEY, else asked for, hidden).", show_default=False
+        None,
+        help="API key (default: read from standard input when piped, else INSTANTLY_API_KEY, else asked for,"
+        " hidden). Avoid it on shared machines: it lands in the shell history.",
+        show_default=False,
     ),
     base_url: str | None = typer.Option(
         None, help="API base URL (default: INSTANTLY_BASE_URL, else the real API)."
@@ -49,14 +71,22 @@ def login(
 ) -> None:
     """Check an API key against Instantly and save it as an InstantlyCredentials block.
 
-    The key is never printed. Flows and commands then take --credentials NAME.
+    The key is never printed. Commands use the block named `default` when given no --credentials (or
+    the one OPS_CREDENTIALS_BLOCK names); other blocks with --credentials NAME.
 
-    Example: ops-instantly login --name production
+    Asks for the key (hidden) in a terminal; reads it from standard input when piped.
+
+    Example: ops-instantly login --name production < production.key
     """
     from pydantic import SecretStr
 
     from blocks import InstantlyCredentials
-    from blocks.instantly import DEFAULT_RATE_PER_MINUTE, DEFAULT_RATE_PER_SECOND
+    from blocks.instantly import (
+        CREDENTIALS_BLOCK_ENV,
+        DEFAULT_BLOCK_NAME,
+        DEFAULT_RATE_PER_MINUTE,
+        DEFAULT_RATE_PER_SECOND,
+    )
     from instantly_client import DEFAULT_BASE_URL
 
     if not _BLOCK_NAME.match(name):
@@ -83,4 +113,7 @@ def login(
             hint="check PREFECT_API_URL and that the server is up",
         ) from None
     typer.echo(f"Key accepted by {creds.base_url} ({seen}); saved as InstantlyCredentials block {name!r}.")
-    typer.echo(f"Use it with --credentials {name} (flows: credentials_block={name!r}).")
+    if name == DEFAULT_BLOCK_NAME:
+        typer.echo("Commands use it when given no --credentials (INSTANTLY_API_KEY, if set, comes first).")
+    else:
+        typer.echo(f"Use it with --credentials {name}, or export {CREDENTIALS_BLOCK_ENV}={name}.")

@@ -41,7 +41,7 @@ def sync(
         help="Postgres table to write back (repeatable; default: every table pushed from that database).",
     ),
 ) -> None:
-    """Sync campaigns, leads, daily analytics and replies into DuckDB, then refresh ops.<table>_engagement.
+    """Sync campaigns, leads, analytics (daily, per step) and replies into DuckDB; refresh the engagement views.
 
     Re-runs never duplicate rows; unchanged rows keep their _loaded_at. The warehouse is locked for
     seconds only, while loading.
@@ -69,7 +69,9 @@ def sync(
         write_back_tables=write_back_table or [],
     )
     result = run_flow(sync_engagement, params)
-    for table in ("campaigns", "leads", "campaign_analytics", "campaign_daily_analytics", "emails"):
+    from tasks.sync_summary import TABLES
+
+    for table in TABLES:
         counts = result.counts.get(table)
         if counts:
             typer.echo(
@@ -78,6 +80,16 @@ def sync(
             )
     for view in result.counts.get("views") or []:
         typer.echo(f"view {view} refreshed")
+    changed = (result.counts.get("engagement") or {}).get("total")
+    if changed:
+        typer.echo(
+            f"since the last sync: {changed['replies']} replies ({changed['auto_replies']} automatic), "
+            f"{changed['leads_replied']} leads replied for the first time, {changed['leads_bounced']} bounced, "
+            f"{changed['leads_unsubscribed']} unsubscribed, {changed['leads_interested']} interested"
+        )
+    recovered = (result.counts.get("webhook_catch_up") or {}).get("recovered_new")
+    if recovered:
+        typer.echo(f"webhook catch-up: {recovered} failed deliveries recovered from Instantly's delivery log")
     for table, rows in (result.counts.get("write_back") or {}).items():
         typer.echo(f"wrote engagement to {table}: {rows} rows changed")
     typer.echo(f"run {result.run_id} (as of {result.as_of.isoformat()})")

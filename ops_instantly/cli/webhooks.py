@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import date, datetime
 
@@ -56,6 +57,8 @@ def listen(
     from webhooks.receiver import WEBHOOK_PATH, bind, create_app, serve
     from webhooks.spool import default_spool_dir
 
+    # Refusals and spool errors as timestamped lines on stderr (never a header value: see webhooks/receiver.py).
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.WARNING)
     secret = None if insecure else _listen_secret(secret_env, secret_block)
     directory = os.path.expanduser(spool) if spool else default_spool_dir()
     try:

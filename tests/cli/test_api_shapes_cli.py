@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -149,18 +152,24 @@ def test_every_list_and_show_command_prints_one_json_document(
         ["campaigns", "list"],
         ["campaigns", "show", "Listed"],
         ["campaigns", "validate", cid],
+        ["campaigns", "check", cid],
         ["accounts"],
         ["webhooks", "list"],
         ["connections", "--warehouse", warehouse],
     ):
         result = run_cli(capsys, *args, "--json")
-        assert result.code == 0, (args, result.err)
+        assert result.code == 0 or args[1] == "check", (args, result.err)  # check exits 1 when blocked
         outputs[args[-1] if args[0] == "connections" else " ".join(args)] = json.loads(result.out)
 
     assert [c["id"] for c in outputs["campaigns list"]] == [cid]
     assert outputs["campaigns list"][0]["campaign_schedule"]["schedules"][0]["timezone"] == "America/Chicago"
     assert outputs["campaigns show Listed"]["id"] == cid
     assert outputs[f"campaigns validate {cid}"]["status_label"] == "Draft"
+    launch = outputs[f"campaigns check {cid}"]
+    assert launch["campaign_id"] == cid and {p["level"] for p in launch["problems"]} <= {
+        "blocking",
+        "warning",
+    }
     assert {a["email"] for a in outputs["accounts"]} == {a.email for a in client.accounts.list()}
     hooks = outputs["webhooks list"]
     assert [h["event_type"] for h in hooks] == ["reply_received"]
@@ -246,3 +255,43 @@ def test_a_bad_mapping_file_fails_a_large_push_before_the_table_is_read(
     )  # fmt: skip
     assert_one_line_error(result, "Cannot read the mapping file")
     assert not warehouse.exists()
+
+
+def test_a_bad_setting_is_refused_before_prefect_is_even_imported(big_csv: Path, tmp_path: Path) -> None:
+    # In a fresh process, as a user runs it: importing Prefect alone costs more than a second, so the
+    # environment's settings must be checked before anything imports it.
+    code = (
+        "import sys\n"
+        "from ops_instantly.cli import main\n"
+        "try:\n"
+        f"    main(['push', '--source', {str(big_csv)!r}, '--campaign', 'x', '--warehouse', {str(tmp_path / 'w.duckdb')!r}])\n"
+        "except SystemExit as exc:\n"
+        "    print(exc.code, 'prefect' in sys.modules)\n"
+    )
+    env = {**os.environ, "INSTANTLY_API_KEY": "k", "INSTANTLY_RATE_PER_SECOND": "abc"}
+    env.pop("OPS_CREDENTIALS_BLOCK", None)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["1", "False"], done
+    assert "INSTANTLY_RATE_PER_SECOND='abc' is invalid" in done.stderr
+
+
+def test_every_listing_and_show_command_offers_json() -> None:
+    # Any command named like a listing or a show (now or added later) must take --json.
+    import typer.main
+
+    from ops_instantly.cli import app
+
+    def walk(command: Any, path: tuple[str, ...]) -> Any:
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, (*path, name))
+        if not hasattr(command, "commands"):
+            yield path, command
+
+    readers = {"list", "show", "validate", "check", "accounts", "connections"}
+    found = {
+        " ".join(path): {opt for param in command.params for opt in getattr(param, "opts", [])}
+        for path, command in walk(typer.main.get_command(app), ())
+        if path and path[-1] in readers
+    }
+    assert {"campaigns list", "campaigns show", "accounts", "connections", "webhooks list"} <= set(found)
+    assert [name for name, opts in found.items() if "--json" not in opts] == []

@@ -10,8 +10,10 @@ import statistics
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from flows.ingest_webhook_events import ingest_webhook_events
@@ -20,7 +22,8 @@ from flows.sync_engagement import SyncParams, sync_engagement
 from instantly_client import InstantlyClient
 from tests.instantly_sandbox.helpers import schedule, sequence
 from tests.webhooks.receiver_process import ReceiverProcess
-from warehouse.db import Warehouse, WarehouseLockedError
+from warehouse.db import Warehouse
+from warehouse.lock import WarehouseBusyError
 from webhooks.events import SECRET_HEADER, event_id
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -52,26 +55,41 @@ def _subscribe(client, url: str, event_type: str = "all_events") -> str:
 
 
 class LockHolder:
-    """Another process holding the warehouse's write lock (a notebook, a long sync) until stopped."""
+    """Another process in the middle of a write section, as a long sync is, until released: it holds the
+    ops-instantly writer lock and DuckDB's own lock on the file."""
 
     def __init__(self, path: Path) -> None:
-        Warehouse(path).connect().__enter__()  # create and migrate the file first
         code = textwrap.dedent(
             f"""
-            import duckdb, sys, time
-            con = duckdb.connect({str(path)!r})
-            print("locked", flush=True)
-            sys.stdin.read()
+            import sys
+            from warehouse.db import Warehouse
+            with Warehouse({str(path)!r}).connect():
+                print("locked", flush=True)
+                sys.stdin.read()
             """
         )
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", code],
+            cwd=Path(__file__).resolve().parents[2],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "locked"
 
     def release(self) -> None:
         self.proc.kill()
         self.proc.wait(timeout=30)
+
+
+def _wait_until_segments_close(receiver: ReceiverProcess, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        segments = httpx.get(f"{receiver.base}/health", timeout=10).json()["segments"]
+        if segments["open"] == 0 and segments["closed"] > 0:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"segments still open after {timeout} s: {segments}")
 
 
 def _rows(path: Path) -> list[tuple]:
@@ -85,7 +103,7 @@ def test_deliveries_during_a_warehouse_lock_are_answered_200_and_each_lands_once
     holder = LockHolder(warehouse_path)
     receiver = ReceiverProcess(tmp_path / "spool", SECRET)
     try:
-        with pytest.raises(WarehouseLockedError):  # the lock really is held by the other process
+        with pytest.raises(WarehouseBusyError):  # the lock really is held by the other process
             Warehouse(warehouse_path, lock_timeout=0.5).connect().__enter__()
         sandbox.admin("POST", "/config", json={"reply_rate": 0.3, "click_rate": 0.5, "open_rate": 0.9})
         campaign = _campaign(client, "Hooks", [f"p{i}@example.com" for i in range(25)])
@@ -102,6 +120,7 @@ def test_deliveries_during_a_warehouse_lock_are_answered_200_and_each_lands_once
         record_property("latency_ms_p50", statistics.median(latencies))
         record_property("latency_ms_max", latencies[-1])
 
+        _wait_until_segments_close(receiver)  # within segment_seconds (5 s) of the last delivery
         busy = ingest_webhook_events(
             spool_dir=str(receiver.spool), warehouse_path=str(warehouse_path), lock_timeout_seconds=0.5
         )
@@ -176,5 +195,23 @@ def test_failed_deliveries_are_recovered_from_the_delivery_log_once(
     second = ingest_webhook_events(
         spool_dir=str(tmp_path / "spool"), warehouse_path=str(warehouse_path), catch_up=True
     )
-    assert second.catch_up is not None and "recovered_new" not in second.catch_up  # nothing new
+    assert second.catch_up is not None and second.catch_up["recovered_new"] == 0  # nothing new
     assert len(_rows(warehouse_path)) == len(rows)
+
+
+def test_the_hourly_sync_recovers_failed_deliveries_and_skips_workspaces_without_webhooks(
+    sandbox, client, warehouse_path
+) -> None:
+    campaign = _campaign(client, "Synced", [f"s{i}@example.com" for i in range(5)])
+    client.campaigns.activate(campaign)
+    sandbox.advance(days=1)
+    alone = sync_engagement(SyncParams(warehouse_path=str(warehouse_path)))
+    assert alone.counts["webhook_catch_up"] == {"skipped": ["no webhooks subscribed"]}
+
+    _subscribe(client, "http://127.0.0.1:9/instantly/webhook")  # the receiver is down
+    sandbox.advance(days=1)
+    assert sandbox.wait_for_webhooks(timeout=60)
+    failed = {event_id(a.payload or {}) for a in client.webhook_events.list(success=False)}
+    synced = sync_engagement(SyncParams(warehouse_path=str(warehouse_path)))
+    assert synced.counts["webhook_catch_up"]["recovered_new"] == len(failed) > 0
+    assert {key for key, _, _ in _rows(warehouse_path)} == failed

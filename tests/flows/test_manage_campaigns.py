@@ -27,6 +27,9 @@ from tasks.campaign_spec import CampaignChanges, CampaignSpec, load_campaign_fil
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "campaign.yaml"
 
 
+SENDER = "ava@outreach-sandbox.io"  # a sandbox account: the pre-launch check wants one attached
+
+
 @pytest.fixture
 def block(sandbox: Any, prefect_harness: None) -> str:
     InstantlyCredentials(api_key="sandbox-key", base_url=sandbox.base_url).save(
@@ -42,7 +45,7 @@ def test_campaign_flows_change_the_sandbox_state(sandbox: Any, block: str) -> No
     with InstantlyClient(api_key="sandbox-key", base_url=sandbox.base_url) as client:
         assert client.campaigns.get(created.id).status == 0
 
-        changes = CampaignChanges(name="Renamed", stop_on_reply=False)
+        changes = CampaignChanges(name="Renamed", stop_on_reply=False, email_list=[SENDER])
         update_campaign(UpdateCampaignParams(campaign=created.id, changes=changes), credentials_block=block)
         campaign = client.campaigns.get(created.id)
         assert (campaign.name, campaign.stop_on_reply) == ("Renamed", False)
@@ -61,6 +64,7 @@ def test_campaign_flows_change_the_sandbox_state(sandbox: Any, block: str) -> No
 
 def test_manage_campaigns_dispatches_each_action(sandbox: Any, block: str) -> None:
     spec = load_campaign_file(EXAMPLE)
+    spec = spec.model_copy(update={"email_list": [SENDER]})
     created = manage_campaigns(CampaignRequest(action="create", spec=spec), credentials_block=block)
     result = manage_campaigns(
         CampaignRequest(action="activate", campaign=created.id), credentials_block=block

@@ -238,7 +238,8 @@ def test_the_sync_reports_new_replies_bounces_and_interested_leads_since_the_las
     ]
     artifact = _latest_summary_artifact()
     total = third.counts["engagement"]["total"]
-    assert "## Since the last sync" in artifact
+    assert "## Since the last sync (" in artifact and third.counts["engagement"]["since"]
+    assert first.counts["engagement"]["since"] is None
     assert f"| **all** | **{total['replies']}** | **{total['auto_replies']}** |" in artifact
 
 
@@ -452,6 +453,12 @@ def test_cli_sync_prints_what_changed_and_fails_in_one_line(three_weeks, warehou
     assert done.value.code == 0
     out = capsys.readouterr().out
     assert "instantly.leads: 65 new, 0 updated, 0 unchanged" in out
+    assert "instantly.campaign_step_analytics: 8 new, 0 updated, 0 unchanged" in out  # 2 x 2 steps x A/B
+    leads_replied, bounced = _sql(
+        warehouse_path,
+        "SELECT count(*) FILTER (email_reply_count > 0), count(*) FILTER (status = -1) FROM instantly.leads",
+    )[0]
+    assert f"{leads_replied} leads replied for the first time, {bounced} bounced" in out
 
     with pytest.raises(SystemExit) as failed:
         main(["sync", "--warehouse", str(warehouse_path), "--campaign", "Nope"])

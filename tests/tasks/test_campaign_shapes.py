@@ -175,3 +175,19 @@ def test_the_spec_models_take_an_api_body_too_as_a_deployment_run_would(api_body
     assert create_body(CampaignSpec.model_validate({**READ_BACK, **api_body})) == api_body
     changes = CampaignChanges.model_validate({"id": "x", "ai_sdr_id": "y", "daily_limit": 9})
     assert patch_body(changes) == {"daily_limit": 9}
+
+
+def test_the_shapes_follow_the_openapi_document() -> None:
+    from instantly_sandbox._spec import SPEC_PATH
+    from tasks.campaign_spec import READ_ONLY_FIELDS
+
+    spec = json.loads(SPEC_PATH.read_text())
+    campaign = spec["components"]["schemas"]["Campaign"]["properties"]
+    read_only = {name for name, prop in campaign.items() if prop.get("readOnly")}
+    paths = spec["paths"]
+    create = paths["/api/v2/campaigns"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    patch = paths["/api/v2/campaigns/{id}"]["patch"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(READ_ONLY_FIELDS) == read_only
+    # Every field of a GET response is either read-only or one a create body takes: nothing else to drop.
+    assert set(campaign) == read_only | set(create["properties"])
+    assert set(create["properties"]) - set(patch["properties"]) == {"ai_sdr_id"}  # dropped on update

@@ -76,3 +76,9 @@ def test_the_next_sync_reconciles_instead_of_counting_twice(con) -> None:  # noq
         " WHERE id = 'L-bob'"
     )
     assert _row(con, 2)[3] == 3
+
+
+def test_interest_events_delivered_out_of_order_resolve_by_their_timestamp(con) -> None:  # noqa: F811
+    _deliver(con, _event("lead_meeting_completed", "c2", "bob@b.co", "2026-03-07T10:00:00.000Z"))
+    _deliver(con, _event("lead_interested", "c2", "bob@b.co", "2026-03-06T10:00:00.000Z"))  # older, later
+    assert _row(con, 2)[5] == "Meeting Completed"
