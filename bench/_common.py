@@ -40,15 +40,24 @@ class Sandbox:
 
 @contextmanager
 def sandbox_process(
-    server_rate_per_second: float, *, server_rate_per_minute: float = 6000
+    server_rate_per_second: float,
+    *,
+    server_rate_per_minute: float = 6000,
+    rate_window: str = "sliding",
+    state_file: Path | None = None,
 ) -> Iterator[Sandbox]:
-    """The sandbox in its own process, so its CPU work does not compete with ours for one GIL."""
+    """The sandbox in its own process, so its CPU work does not compete with ours for one GIL.
+
+    With `state_file`, the sandbox starts from that file if it exists and saves its state there on exit.
+    """
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     command = [sys.executable, "-m", "instantly_sandbox", "--port", str(port), "--seed", "1"]
     command += ["--rate-per-second", str(server_rate_per_second)]
-    command += ["--rate-per-minute", str(server_rate_per_minute)]
+    command += ["--rate-per-minute", str(server_rate_per_minute), "--rate-window", rate_window]
+    if state_file is not None:
+        command += ["--state", str(state_file)]
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sandbox = Sandbox(f"http://127.0.0.1:{port}", pid=proc.pid)
     try:
@@ -64,4 +73,4 @@ def sandbox_process(
         yield sandbox
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.wait(timeout=300 if state_file is not None else 10)  # saving a big state takes a while

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
-from instantly_client import DEFAULT_BASE_URL, CallableLimiter, InstantlyClient
+from instantly_client import DEFAULT_BASE_URL, BatchLimiter, InstantlyClient
 from ops_instantly.errors import OpsError
 from ops_instantly.settings import (
+    CREDENTIALS_BLOCK_ENV,
     DEFAULT_RATE_PER_MINUTE,
     DEFAULT_RATE_PER_SECOND,
     MAX_RATE_PER_MINUTE,
@@ -64,8 +66,8 @@ class InstantlyCredentials(Block):
     global_rate_limit: str | None = Field(
         None,
         description="Name of a Prefect global concurrency limit with slot decay (e.g. `prefect gcl create "
-        "instantly --limit 90 --slot-decay-per-second 90`) shared by every process using this workspace; "
-        "each request also takes a slot from it. Empty: per-process limits only.",
+        "instantly --limit 10 --slot-decay-per-second 90`) shared by every process using this workspace; "
+        "every request also takes a slot from it (fetched a few at a time). Empty: per-process limits only.",
     )
 
     @classmethod
@@ -84,20 +86,39 @@ class InstantlyCredentials(Block):
             )
         return cls(api_key=SecretStr(key), **instantly_env())
 
-    def get_client(self) -> InstantlyClient:
-        """A client for this workspace; requests share the workspace's rate budget in this process."""
+    def get_client(self, *, timeout: float | None = None) -> InstantlyClient:
+        """A client for this workspace: the one way every flow and task gets one.
+
+        Requests share the workspace's rate budget within this process (the block's rates, paced and
+        adapting to 429s) and, when `global_rate_limit` names a Prefect global concurrency limit, with every
+        other process that uses it.
+
+        Args:
+            timeout: seconds to wait for each response (default: the client's 30 s).
+
+        Raises:
+            OpsError: `global_rate_limit` names a limit that does not exist or has no slot decay.
+        """
         return InstantlyClient(
             api_key=self.api_key.get_secret_value(),
             base_url=self.base_url,
             workspace_id=self.workspace_id,
             rate_per_second=self.rate_per_second,
             rate_per_minute=self.rate_per_minute,
-            global_limiter=_prefect_rate_limit(self.global_rate_limit) if self.global_rate_limit else None,
+            global_limiter=self._global_limiter(),
+            **({} if timeout is None else {"timeout": timeout}),
         )
+
+    def _global_limiter(self) -> BatchLimiter | None:
+        if not self.global_rate_limit:
+            return None
+        budget = min(self.rate_per_second, self.rate_per_minute / 60)
+        return prefect_global_limiter(self.global_rate_limit, budget_per_second=budget)
 
     @property
     def workspace_key(self) -> str:
-        """A stable, secret-free name for the workspace (used as the push ledger's workspace column)."""
+        """A stable, secret-free name for the key (the push ledger keys rows by the workspace id from the API,
+        and by this only when the key cannot read its workspace)."""
         import hashlib
 
         if self.workspace_id:
@@ -106,48 +127,44 @@ class InstantlyCredentials(Block):
         return f"{self.base_url.rstrip('/')}#{digest}"
 
 
-def _prefect_rate_limit(name: str) -> CallableLimiter:
-    """A limiter that takes one slot of the Prefect global concurrency limit `name` per request."""
-    from prefect.concurrency.sync import rate_limit
-
-    check_global_rate_limit(name)
-    # strict: a limit deleted mid-run is an error, not a silent "no limit".
-    return CallableLimiter(lambda: rate_limit(name, strict=True))
+# A process takes slots of the global limit in batches of about this many seconds of its budget: at 100
+# requests/s that is one Prefect API call per 10 requests instead of one per request.
+GLOBAL_BATCH_SECONDS = 0.1
 
 
-def check_global_rate_limit(name: str) -> None:
-    """Fail in one line, before any request, when the global concurrency limit `name` does not exist.
+def prefect_global_limiter(name: str, *, budget_per_second: float) -> BatchLimiter:
+    """A limiter that takes slots of the Prefect global concurrency limit `name`, a small batch per call.
 
-    Without this, the first request of a run raised Prefect's ConcurrencySlotAcquisitionError from deep
-    inside the client, after the run had started its work.
+    The limit must exist and have slot decay (it is then a rate limit: its `slot_decay_per_second` is the
+    shared rate, its `limit` the largest burst). Each process takes `ceil(budget * 0.1)` slots per call (at
+    most the limit's size) and hands them to its requests one by one; its own paced limiter spaces them.
 
     Raises:
-        OpsError: no such limit on the Prefect API in use, or the API could not be asked.
+        OpsError: no limit has that name, or it has no slot decay (one line, naming the limit).
     """
     from prefect.client.orchestration import get_client
+    from prefect.concurrency.sync import rate_limit
     from prefect.exceptions import ObjectNotFound
 
-    hint = (
-        f"create it (`prefect gcl create {name} --limit 90 --slot-decay-per-second 90`) or clear "
-        "global_rate_limit on the credentials block"
-    )
-    try:
-        with get_client(sync_client=True) as client:
-            client.read_global_concurrency_limit_by_name(name)
-    except ObjectNotFound:
+    hint = f"create it with `prefect gcl create {name} --limit 10 --slot-decay-per-second 90`"
+    with get_client(sync_client=True) as prefect:
+        try:
+            limit = prefect.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            raise OpsError(
+                f"No Prefect global concurrency limit named {name!r} (the credentials block's global_rate_limit).",
+                hint=hint,
+            ) from None
+    if not limit.slot_decay_per_second:
         raise OpsError(
-            f"The credentials block's global_rate_limit names {name!r}, but there is no Prefect global "
-            "concurrency limit of that name.",
-            hint=hint,
-        ) from None
-    except Exception as exc:
-        raise OpsError(
-            f"Could not check the global concurrency limit {name!r} on the Prefect API: {_one_line(exc)}",
-            hint=hint,
-        ) from None
+            f"The Prefect global concurrency limit {name!r} has no slot decay, so it cannot limit a rate.",
+            hint=f"`prefect gcl update {name} --slot-decay-per-second 90`, or {hint.replace('create it', 'use one')}",
+        )
+    batch = max(1, min(limit.limit, math.ceil(budget_per_second * GLOBAL_BATCH_SECONDS)))
+    # strict: a limit deleted while we run is an error, not a silent "no limit".
+    return BatchLimiter(lambda n: rate_limit(name, occupy=n, strict=True), batch=batch)
 
 
-CREDENTIALS_BLOCK_ENV = "OPS_CREDENTIALS_BLOCK"  # names the block to use when a command names none
 DEFAULT_BLOCK_NAME = "default"  # what `ops-instantly login` saves when given no --name
 
 

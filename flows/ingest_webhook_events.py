@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from blocks import resolve_credentials, resolve_warehouse
 from tasks.webhook_events import CATCH_UP_COUNTS, IngestCounts, ingest_spool, replay_failed_deliveries
 from warehouse.db import WarehouseLockedError
+from warehouse.lock import WarehouseBusyError
 from webhooks.spool import default_spool_dir
 
 __all__ = ["FLOW_NAME", "IngestResult", "ingest_webhook_events"]
@@ -81,7 +82,7 @@ def ingest_webhook_events(
                     run_id=run_id,
                     since=catch_up_since,
                 )
-    except WarehouseLockedError:
+    except (WarehouseBusyError, WarehouseLockedError):
         logger.warning(
             "The warehouse stayed locked for %ss: the spool waits for the next run.", lock_timeout_seconds
         )

@@ -13,7 +13,15 @@ Example:
 
 from ._client import DEFAULT_BASE_URL, USER_AGENT, InstantlyClient
 from ._pagination import Page
-from ._ratelimit import CallableLimiter, Limiter, RateLimiter, shared_limiter
+from ._ratelimit import (
+    BatchLimiter,
+    CallableLimiter,
+    Limiter,
+    RateFeedback,
+    RateLimiter,
+    SlidingWindowLimiter,
+    shared_limiter,
+)
 from ._stats import ClientStats
 from ._version import __version__
 from .errors import (
@@ -70,6 +78,7 @@ from .models import (
     WebhookIn,
     WebhookPatch,
     WebhookTestResult,
+    Workspace,
     nearest_timezone,
 )
 from .resources.leads import MAX_LEADS_PER_ADD
@@ -87,6 +96,7 @@ __all__ = [
     "AuthenticationError",
     "BackgroundJob",
     "BadRequestError",
+    "BatchLimiter",
     "BulkAddResult",
     "CallableLimiter",
     "Campaign",
@@ -119,6 +129,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PaymentRequiredError",
     "PermissionDeniedError",
+    "RateFeedback",
     "RateLimitError",
     "RateLimiter",
     "RequestTimeoutError",
@@ -126,6 +137,7 @@ __all__ = [
     "ScheduleTiming",
     "SequenceStep",
     "ServerError",
+    "SlidingWindowLimiter",
     "StepVariant",
     "ValidationError",
     "Webhook",
@@ -135,6 +147,7 @@ __all__ = [
     "WebhookIn",
     "WebhookPatch",
     "WebhookTestResult",
+    "Workspace",
     "__version__",
     "nearest_timezone",
     "shared_limiter",

@@ -13,8 +13,16 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from ._ratelimit import Limiter, RateLimiter, limiter_key, shared_limiter
-from ._retry import RetryPolicy, Verdict, call_with_retries, classify
+from ._ratelimit import (
+    Limiter,
+    RateFeedback,
+    RateLimiter,
+    SlidingWindowLimiter,
+    limiter_key,
+    shared_limiter,
+    shared_window_limiter,
+)
+from ._retry import RetryPolicy, Verdict, call_with_retries, classify, parse_retry_after
 from ._stats import ClientStats, StatsRecorder
 from ._version import __version__
 from .errors import (
@@ -34,6 +42,7 @@ from .resources.jobs import Jobs
 from .resources.leads import Leads
 from .resources.webhook_events import WebhookEvents
 from .resources.webhooks import Webhooks
+from .resources.workspaces import Workspaces
 
 __all__ = ["DEFAULT_BASE_URL", "USER_AGENT", "InstantlyClient"]
 
@@ -146,7 +155,7 @@ class InstantlyClient:
         self._limiter_key = limiter_key(
             self.base_url, workspace_id=workspace_id, api_key=self._api_key.get_secret_value()
         )
-        self._limiter: Limiter = limiter or self._make_limiter("", rate_per_second, rate_per_minute)
+        self._limiter: Limiter = limiter or self._make_limiter(rate_per_second, rate_per_minute)
         self._global_limiter = global_limiter
         self._endpoint_limiters: dict[str, Limiter] = {}
         self._endpoint_limiters_lock = threading.Lock()
@@ -175,6 +184,7 @@ class InstantlyClient:
         self.webhook_events = WebhookEvents(self)
         self.accounts = Accounts(self)
         self.emails = Emails(self)
+        self.workspaces = Workspaces(self)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -231,17 +241,20 @@ class InstantlyClient:
         """
         return self._send(method, path, params=params, json=json, idempotent=idempotent)
 
-    def _make_limiter(self, suffix: str, per_second: float | None, per_minute: float | None) -> Limiter:
+    def _make_limiter(self, per_second: float | None, per_minute: float | None) -> Limiter:
         if self._private_limiters:
             return RateLimiter(per_second, per_minute, clock=self._clock, sleep=self._sleep)
-        return shared_limiter(self._limiter_key + suffix, per_second, per_minute)
+        return shared_limiter(self._limiter_key, per_second, per_minute)
 
     def _endpoint_limiter(self, name: str, *, per_minute: float) -> Limiter:
-        """A per-endpoint limiter on top of the workspace one (e.g. GET /emails: 20/min)."""
+        """A per-endpoint limiter on top of the workspace one (e.g. GET /emails: 20/min); bursts allowed."""
         with self._endpoint_limiters_lock:
             limiter = self._endpoint_limiters.get(name)
             if limiter is None:
-                limiter = self._make_limiter(f"|endpoint:{name}", None, per_minute)
+                if self._private_limiters:
+                    limiter = SlidingWindowLimiter(None, per_minute, clock=self._clock, sleep=self._sleep)
+                else:
+                    limiter = shared_window_limiter(f"{self._limiter_key}|endpoint:{name}", None, per_minute)
                 self._endpoint_limiters[name] = limiter
             return limiter
 
@@ -288,6 +301,7 @@ class InstantlyClient:
                 raise
             latency = self._clock() - started
             self._stats.record_response(response.status_code, latency)
+            self._feed_back(response, started)
             logger.debug("%s %s -> %s in %.3fs", method, path, response.status_code, latency)
             return response
 
@@ -304,6 +318,17 @@ class InstantlyClient:
         except httpx.TransportError as exc:
             raise self._transport_error(exc, method, path, idempotent) from exc
         return self._handle(response, method, path, idempotent)
+
+    def _feed_back(self, response: httpx.Response, started: float) -> None:
+        """Tell the workspace limiter how the server answered (a 429 slows it down; see _ratelimit.py)."""
+        if not isinstance(self._limiter, RateFeedback):
+            return
+        retry_after = None
+        if response.status_code == 429:
+            retry_after = parse_retry_after(response.headers.get("retry-after"), now=self._wall_clock())
+            if retry_after is not None:
+                retry_after = min(retry_after, self._policy.max_retry_after)
+        self._limiter.on_response(response.status_code, started=started, retry_after=retry_after)
 
     def _transport_error(
         self, exc: httpx.TransportError, method: str, path: str, idempotent: bool

@@ -19,8 +19,10 @@ API keys (header `Authorization: Bearer <key>`):
     `sandbox-unpaid...` (prefix)   402 "Workspace does not have an active paid plan"
     `sandbox-readonly...` (prefix) 403 on every non-GET except POST /leads/list (which only reads)
 
-Rate limit: one workspace-wide limiter, `rate_per_second` AND `rate_per_minute` sliding windows over real
-time (defaults 100/s, 6000/min per DOC-RL); GET /emails also has its own 20/min. Excess gets 429
+Rate limit: one workspace-wide limiter, `rate_per_second` AND `rate_per_minute` over real time (defaults
+100/s, 6000/min per DOC-RL); GET /emails also has its own 20/min. How the real API counts is not documented,
+so `rate_window` picks the algorithm: "sliding" (default; any 1 s / 60 s span) or "fixed" (calendar seconds
+and minutes, reset on the boundary). A request counts when it arrives, before any added latency. Excess gets 429
 `{"statusCode":429,"error":"Too Many Requests","message":"Rate limit exceeded"}` with no Retry-After.
 
 Admin endpoints are listed in `_routes_admin.py`, fault knobs in `_faults.py`, engagement probabilities in
@@ -61,6 +63,7 @@ class SandboxServer:
         latency_ms: float = 0,
         rate_per_second: float = 100,
         rate_per_minute: float = 6000,
+        rate_window: str = "sliding",
         fail_rate: float = 0.0,
         state_file: str | Path | None = None,
         api_keys: list[str] | None = None,
@@ -71,6 +74,7 @@ class SandboxServer:
             seed=seed,
             rate_per_second=rate_per_second,
             rate_per_minute=rate_per_minute,
+            rate_window=rate_window,
             api_keys=api_keys,
             state_file=state_file,
             faults={"latency_ms": latency_ms, "fail_rate": fail_rate, **faults},
@@ -88,7 +92,13 @@ class SandboxServer:
 
     @property
     def stats(self) -> dict[str, Any]:
-        return {**dict(self._sandbox.stats), "per_path": dict(self._sandbox.per_path)}
+        limiter = self._sandbox.limiter
+        return {
+            **dict(self._sandbox.stats),
+            "per_path": dict(self._sandbox.per_path),
+            "busiest_second": limiter.busiest(1.0),
+            "busiest_minute": limiter.busiest(60.0),
+        }
 
     def admin(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call a `/_sandbox/...` endpoint, e.g. `admin("POST", "advance", json={"days": 3})`."""

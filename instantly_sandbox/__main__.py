@@ -14,6 +14,9 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=0)
     parser.add_argument("--rate-per-second", type=float, default=100)
     parser.add_argument("--rate-per-minute", type=float, default=6000)
+    parser.add_argument(
+        "--rate-window", choices=("sliding", "fixed"), default="sliding", help="how the rate limit counts"
+    )
     parser.add_argument("--fail-rate", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--state", default=None, help="JSON file: loaded at start if present, saved on exit")
@@ -24,6 +27,7 @@ def main() -> None:
         latency_ms=args.latency_ms,
         rate_per_second=args.rate_per_second,
         rate_per_minute=args.rate_per_minute,
+        rate_window=args.rate_window,
         fail_rate=args.fail_rate,
         seed=args.seed,
         state_file=args.state,

@@ -12,6 +12,9 @@ Fault knobs (constructor args of SandboxServer, `GET/POST /_sandbox/faults` at r
                      "action": "fail"|"reset"|"timeout"|"429", "nth": [3], "times": N, "rate": F,
                      "status": 503}]: `nth` counts matching requests from 1 ("fail the 3rd bulk add"),
                      `times` fires on the first N matches, `rate` on a seeded random fraction.
+    patch_custom_variables  "merge" (default) or "replace": what PATCH /leads/{id} does with the lead's
+                     existing custom variables. The OpenAPI document does not say (SPEC patchLead only lists
+                     `custom_variables` as an object), so clients are tested against both readings.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ KNOBS = {
     "latency_jitter_ms": float,
     "path_prefix": str,
     "rules": list,
+    "patch_custom_variables": str,
 }
+PATCH_MODES = ("merge", "replace")
 ACTIONS = ("fail", "reset", "timeout", "429")
 
 
@@ -61,6 +66,7 @@ class Faults:
             "latency_jitter_ms": 0.0,
             "path_prefix": None,
             "rules": [],
+            "patch_custom_variables": "merge",
         }
         self.configure(knobs)
 
@@ -68,6 +74,8 @@ class Faults:
         unknown = sorted(set(body) - set(KNOBS))
         if unknown:
             raise ApiError(400, f"unknown fault knob(s): {', '.join(unknown)}")
+        if body.get("patch_custom_variables", "merge") not in PATCH_MODES:
+            raise ApiError(400, f"patch_custom_variables must be one of {', '.join(PATCH_MODES)}")
         with self._lock:
             for key, value in body.items():
                 if value is None or key == "rules":
@@ -137,23 +145,83 @@ class Faults:
         return float(self.knobs["timeout_seconds"])
 
 
-class RateLimiter:
-    """Sliding windows over real wall time: at most `per_second` in any 1 s and `per_minute` in any 60 s."""
+RATE_WINDOWS = ("sliding", "fixed")
 
-    def __init__(self, per_second: float, per_minute: float) -> None:
-        self.per_second, self.per_minute = per_second, per_minute
+
+class RateLimiter:
+    """At most `per_second` requests per second and `per_minute` per minute, counted over real wall time.
+
+    Instantly does not document how it counts (DOC-RL says only "100 requests per second and 6,000 per
+    minute"), so both usual algorithms are here and a client must keep 429s rare against either:
+
+    - ``sliding``: no more than N in ANY 1 s (60 s) span ending now;
+    - ``fixed``: no more than N in each calendar second (minute) of the wall clock, counters reset on the
+      boundary, so two bursts either side of a boundary both pass.
+
+    Refused requests are not counted.
+    """
+
+    def __init__(self, per_second: float, per_minute: float, window: str = "sliding") -> None:
+        if window not in RATE_WINDOWS:
+            raise ValueError(f"rate window must be one of {', '.join(RATE_WINDOWS)}, got {window!r}")
+        self.per_second, self.per_minute, self.window = per_second, per_minute, window
         self._hits: deque[float] = deque()
+        self.attempts: deque[float] = deque(maxlen=500_000)  # every request checked, allowed or not
+        self._fixed: dict[float, list[float]] = {1.0: [-1.0, 0], 60.0: [-1.0, 0]}  # period -> [start, count]
         self._lock = threading.Lock()
 
-    def allow(self) -> bool:
-        now = time.monotonic()
+    def allow(self, arrived: tuple[float, float] | None = None) -> bool:
+        """Count one request that arrived at `arrived` = (monotonic, wall) time (default: now)."""
+        mono, wall = arrived or (time.monotonic(), time.time())
         with self._lock:
-            while self._hits and now - self._hits[0] >= 60:
-                self._hits.popleft()
-            if len(self._hits) >= self.per_minute:
+            self.attempts.append(mono)
+            if self.window == "fixed":
+                return self._allow_fixed(wall)
+            return self._allow_sliding(mono)
+
+    def _allow_sliding(self, now: float) -> bool:
+        # Requests are counted when they arrived, which is not quite the order they get here: a hit may
+        # be a little older than the one before it. That only shifts when it leaves the windows.
+        while self._hits and now - self._hits[0] >= 60:
+            self._hits.popleft()
+        if len(self._hits) >= self.per_minute:
+            return False
+        recent = 0
+        for t in reversed(self._hits):  # newest first: stop at the first hit older than a second
+            if now - t >= 1:
+                break
+            recent += 1
+        if recent >= self.per_second:
+            return False
+        self._hits.append(now)
+        return True
+
+    def _allow_fixed(self, now: float) -> bool:
+        counters = []
+        for period, limit in ((1.0, self.per_second), (60.0, self.per_minute)):
+            counter = self._fixed[period]
+            start = now // period * period
+            if counter[0] != start:
+                counter[0], counter[1] = start, 0
+            if counter[1] >= limit:
                 return False
-            recent = sum(1 for t in self._hits if now - t < 1)
-            if recent >= self.per_second:
-                return False
-            self._hits.append(now)
-            return True
+            counters.append(counter)
+        for counter in counters:
+            counter[1] += 1
+        return True
+
+    def busiest(self, period: float) -> int:
+        """The most requests (allowed or refused) that arrived within any `period` seconds."""
+        with self._lock:
+            times = list(self.attempts)
+        times.sort()
+        most, first = 0, 0
+        for last, t in enumerate(times):
+            while t - times[first] >= period:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
+
+    def reset_attempts(self) -> None:
+        with self._lock:
+            self.attempts.clear()

@@ -3,7 +3,8 @@
 POST /_sandbox/advance     {"days": N, "hours": N, "minutes": N}   move the simulated clock, run engagement
 GET  /_sandbox/faults      current fault knobs;  POST {knob: value, ...} to change (see _faults.py)
 GET  /_sandbox/config      engagement probabilities;  POST {key: value} to change (see DEFAULT_ENGAGEMENT)
-GET  /_sandbox/stats       requests, per-path counts, statuses, 429s, injected faults, webhook deliveries
+GET  /_sandbox/stats       requests, per-path counts, statuses, 429s, injected faults, webhook deliveries,
+                           and the most API requests (allowed or refused) that arrived in any 1 s / 60 s
 GET  /_sandbox/leads       ?campaign_id=&list_id=   raw dump of leads (email, campaign, payload, counters)
 GET  /_sandbox/events      ?campaign_id=&lead_id=&kind=   the event history
 GET  /_sandbox/state       summary: clock, counts per entity
@@ -77,7 +78,8 @@ def set_config(sb: Any, req: Request) -> dict[str, Any]:
 
 @route("GET", "/_sandbox/stats")
 def stats(sb: Any, req: Request) -> dict[str, Any]:
-    return {**dict(sb.stats), "per_path": dict(sb.per_path)}
+    busiest = {"busiest_second": sb.limiter.busiest(1.0), "busiest_minute": sb.limiter.busiest(60.0)}
+    return {**dict(sb.stats), "per_path": dict(sb.per_path), **busiest}
 
 
 @route("GET", "/_sandbox/leads")
@@ -143,6 +145,7 @@ def summary(sb: Any, req: Request) -> dict[str, Any]:
 def reset(sb: Any, req: Request) -> dict[str, Any]:
     sb.state.reset()
     sb.stats.clear()
+    sb.limiter.reset_attempts()
     sb.per_path.clear()
     return _saved(sb, {"status": "reset"})
 

@@ -33,6 +33,7 @@ class Sandbox:
         seed: int,
         rate_per_second: float,
         rate_per_minute: float,
+        rate_window: str = "sliding",
         api_keys: list[str] | None,
         state_file: str | Path | None,
         faults: dict[str, Any],
@@ -42,8 +43,8 @@ class Sandbox:
         if self.state_file and self.state_file.exists():
             self.state.load(self.state_file)
         self.api_keys = set(api_keys or ["sandbox-key"])
-        self.limiter = RateLimiter(rate_per_second, rate_per_minute)
-        self.emails_limiter = RateLimiter(EMAILS_PER_MINUTE, EMAILS_PER_MINUTE)
+        self.limiter = RateLimiter(rate_per_second, rate_per_minute, rate_window)
+        self.emails_limiter = RateLimiter(EMAILS_PER_MINUTE, EMAILS_PER_MINUTE, rate_window)
         self.faults = Faults(seed, **faults)
         self.stats: dict[str, Any] = Counter()
         self.per_path: Counter[str] = Counter()
@@ -56,8 +57,19 @@ class Sandbox:
 
     # -- pipeline ------------------------------------------------------------------------------------------
     def handle(
-        self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], raw: bytes
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        headers: dict[str, str],
+        raw: bytes,
+        arrived: tuple[float, float] | None = None,
     ) -> tuple[int, Any]:
+        """Route, authenticate, rate-limit, validate and run one request.
+
+        `arrived` is (monotonic, wall) time when the request came in: it counts against the rate limit
+        then, before any added latency, as a real server counts requests when they reach it.
+        """
         route, params, exists = match(method, path)
         if route is None:
             return 404, {
@@ -68,7 +80,7 @@ class Sandbox:
         admin = path.startswith("/_sandbox/")
         try:
             if not admin:
-                self._guard(method, route.template, headers)
+                self._guard(method, route.template, headers, arrived)
             body = self._body(method, headers, raw)
             req = Request(method, path, route.template, params, {}, body, headers, query)
             if not admin:
@@ -86,7 +98,9 @@ class Sandbox:
             return result.status, result.body
         return route.status, result
 
-    def _guard(self, method: str, template: str, headers: dict[str, str]) -> None:
+    def _guard(
+        self, method: str, template: str, headers: dict[str, str], arrived: tuple[float, float] | None
+    ) -> None:
         auth = headers.get("authorization", "")
         if not auth:
             raise ApiError(401, "Missing Authorization header")
@@ -100,7 +114,9 @@ class Sandbox:
             raise ApiError(401, "Invalid API key")
         if key.startswith("sandbox-readonly") and method != "GET" and template != "/api/v2/leads/list":
             raise ApiError(403, "API key does not have the required scope for this operation")
-        if not self.limiter.allow() or (template == "/api/v2/emails" and not self.emails_limiter.allow()):
+        if not self.limiter.allow(arrived) or (
+            template == "/api/v2/emails" and not self.emails_limiter.allow(arrived)
+        ):
             self.stats["rate_limited"] += 1
             raise ApiError(429, "Rate limit exceeded")
 
@@ -165,6 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = sb.handle(self.command, url.path, query, headers, raw)
             self._send(status, body)
             return
+        arrived = (time.monotonic(), time.time())
         decision = sb.faults.decide(self.command, url.path)
         if decision.delay:
             time.sleep(decision.delay)
@@ -178,7 +195,7 @@ class _Handler(BaseHTTPRequestHandler):
             sb.stats[f"faults_{decision.status}"] += 1
             self._send(decision.status, ApiError(decision.status, "Injected fault (sandbox)").body)
             return
-        status, body = sb.handle(self.command, url.path, query, headers, raw)
+        status, body = sb.handle(self.command, url.path, query, headers, raw, arrived)
         route, _, _ = match(self.command, url.path)
         sb.per_path[f"{self.command} {route.template if route else url.path}"] += 1
         sb.stats[f"status_{status}"] += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -122,7 +122,8 @@ def ingest_spool(
     """Load closed spool segments in one transaction, then mark them done (only after the commit).
 
     A crash between the commit and the renames re-reads those segments next time: the content hash makes that
-    harmless. Raises `WarehouseLockedError` when another process keeps the write lock; nothing is marked then.
+    harmless. Raises `WarehouseBusyError` / `WarehouseLockedError` when the warehouse is not free within its
+    `lock_timeout`; nothing is marked then.
     """
     counts = IngestCounts()
     paths = ready_segments(spool_dir)[:MAX_SEGMENTS_PER_RUN]
@@ -134,8 +135,8 @@ def ingest_spool(
             counts.unreadable += segment.unreadable
             events += [Delivered(p, at, SOURCE_RECEIVER) for at, p in segment.records]
         counts.segments, counts.events = len(paths), len(events)
-        with warehouse.connect() as con:
-            counts.new = _in_transaction(con, lambda: _load(con, events, run_id))
+        with _loading(), warehouse.transaction() as con:
+            counts.new = _load(con, events, run_id)
         for path in paths:
             with contextlib.suppress(FileNotFoundError):  # a concurrent ingest got there first
                 mark_done(path)
@@ -160,7 +161,10 @@ def replay_failed_deliveries(
         ).fetchall()
     watermark: datetime | None = rows[0][0] if rows else None
     start = since or (
-        watermark.date() if watermark else datetime.now(UTC).date() - timedelta(FIRST_CATCHUP_DAYS)
+        # SPEC `from` is a UTC date; DuckDB hands TIMESTAMPTZ back in the session's time zone.
+        watermark.astimezone(UTC).date()
+        if watermark
+        else datetime.now(UTC).date() - timedelta(FIRST_CATCHUP_DAYS)
     )
     events: list[Delivered] = []
     newest = watermark
@@ -180,7 +184,7 @@ def replay_failed_deliveries(
         raise
     counts.recovered_failed = len(events)
 
-    def load() -> int:
+    with _loading(), warehouse.transaction() as con:
         new = insert_events(con, events, run_id)
         if newest is not None:
             con.execute(
@@ -191,10 +195,7 @@ def replay_failed_deliveries(
             ).fetchall()
         if new:
             create_engagement_views(con)
-        return new
-
-    with warehouse.connect() as con:
-        counts.recovered_new = _in_transaction(con, load)
+    counts.recovered_new = new
     return counts
 
 
@@ -232,21 +233,14 @@ def _load(con: duckdb.DuckDBPyConnection, events: list[Delivered], run_id: str) 
     return new
 
 
-def _in_transaction(con: duckdb.DuckDBPyConnection, work: Any) -> int:
-    con.execute("BEGIN TRANSACTION")
+@contextlib.contextmanager
+def _loading() -> Iterator[None]:
+    """A DuckDB failure inside a load (rolled back by `Warehouse.transaction`) as one line."""
     try:
-        result = int(work())
-        con.execute("COMMIT")
+        yield
     except duckdb.Error as exc:
-        with contextlib.suppress(duckdb.Error):
-            con.execute("ROLLBACK")
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise OpsError(f"Loading webhook events failed, nothing was changed: {first}") from exc
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):
-            con.execute("ROLLBACK")
-        raise
-    return result
 
 
 def _count(con: duckdb.DuckDBPyConnection) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import duckdb
 import polars as pl
@@ -40,7 +39,7 @@ RESULT_COLUMNS = tuple(_RESULT_SCHEMA)
 class LedgerScope:
     """The ledger rows of one (workspace, campaign, source table) and the run writing them."""
 
-    workspace: str
+    workspace: str  # the workspace id (SPEC GET /workspaces/current), see adopt_workspace
     campaign_id: str
     source_table: str
     run_id: str
@@ -78,27 +77,11 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def read_slice(
-    con: duckdb.DuckDBPyConnection, scope: LedgerScope, columns: Sequence[str], start: int, stop: int
-) -> list[tuple[Any, ...]]:
-    """Rows [start, stop) of ops.<table> in source order with their ledger entry.
-
-    Each tuple is (rowid, _row_key, state, payload_hash, lead_id, outcome, ledger email, *columns).
-    """
-    cols = ", ".join(f"t.{_ident(c)}" for c in columns)
-    return con.execute(
-        f"SELECT t.rowid, t._row_key, l.state, l.payload_hash, l.lead_id, l.outcome, l.email, {cols} "
-        f"FROM ops.{_ident(scope.source_table)} AS t LEFT JOIN ops.push_ledger AS l "
-        "ON l.workspace = ? AND l.campaign_id = ? AND l.source_table = ? AND l.row_key = t._row_key "
-        "WHERE t.rowid >= ? AND t.rowid < ? ORDER BY t.rowid",
-        [*scope.params, start, stop],
-    ).fetchall()
-
-
 def _slice_sql(scope: LedgerScope, columns: Sequence[str], where: str) -> str:
     cols = ", ".join(f"t.{_ident(c)} AS c{i}" for i, c in enumerate(columns))
     return (
-        "SELECT t.rowid AS rowid, t._row_key AS row_key, l.state AS l_state, l.payload_hash AS l_hash, "
+        "SELECT t.rowid AS rowid, t._row_key AS row_key, t._row_problem AS row_problem, "
+        "l.state AS l_state, l.payload_hash AS l_hash, "
         f"l.lead_id AS l_lead_id, l.outcome AS l_outcome, l.email AS l_email, {cols} "
         f"FROM ops.{_ident(scope.source_table)} AS t LEFT JOIN ops.push_ledger AS l "
         "ON l.workspace = ? AND l.campaign_id = ? AND l.source_table = ? AND l.row_key = t._row_key "
@@ -111,8 +94,9 @@ def read_slice_frame(
 ) -> pl.DataFrame:
     """Rows [start, stop) of ops.<table> in source order with their ledger entry, as one frame.
 
-    Columns: rowid, row_key, l_state, l_hash, l_lead_id, l_outcome, l_email (the ledger entry, null when
-    the row was never pushed to this campaign), then the source `columns` as c0, c1, ...
+    Columns: rowid, row_key, row_problem (the extract's `_row_problem`: why the source line was not read),
+    l_state, l_hash, l_lead_id, l_outcome, l_email (the ledger entry, null when the row was never pushed to
+    this campaign), then the source `columns` as c0, c1, ...
     """
     sql = _slice_sql(scope, columns, "t.rowid >= ? AND t.rowid < ?")
     return con.sql(sql, params=[*scope.params, start, stop]).pl()
@@ -122,8 +106,13 @@ def read_keys_frame(
     con: duckdb.DuckDBPyConnection, scope: LedgerScope, columns: Sequence[str], row_keys: Sequence[str]
 ) -> pl.DataFrame:
     """Like `read_slice_frame`, for the rows with these row keys only (every occurrence, in source order)."""
-    sql = _slice_sql(scope, columns, "list_contains(?, t._row_key)")
-    return con.sql(sql, params=[*scope.params, list(row_keys)]).pl()
+    # A semi-join on a registered frame: list_contains(?, key) would compare every row with every key.
+    con.register("wanted_keys", pl.DataFrame({"row_key": list(row_keys)}, schema={"row_key": pl.Utf8}))
+    try:
+        sql = _slice_sql(scope, columns, "t._row_key IN (SELECT row_key FROM wanted_keys)")
+        return con.sql(sql, params=list(scope.params)).pl()
+    finally:
+        con.unregister("wanted_keys")
 
 
 def upsert_frame(con: duckdb.DuckDBPyConnection, scope: LedgerScope, frame: pl.DataFrame) -> int:
@@ -182,20 +171,6 @@ def delete_frame(con: duckdb.DuckDBPyConnection, scope: LedgerScope, row_keys: p
     return keys.height
 
 
-def read_keys(
-    con: duckdb.DuckDBPyConnection, scope: LedgerScope, columns: Sequence[str], row_keys: Sequence[str]
-) -> list[tuple[Any, ...]]:
-    """Like `read_slice`, for the rows with these row keys only (every occurrence, in source order)."""
-    cols = ", ".join(f"t.{_ident(c)}" for c in columns)
-    return con.execute(
-        f"SELECT t.rowid, t._row_key, l.state, l.payload_hash, l.lead_id, l.outcome, l.email, {cols} "
-        f"FROM ops.{_ident(scope.source_table)} AS t LEFT JOIN ops.push_ledger AS l "
-        "ON l.workspace = ? AND l.campaign_id = ? AND l.source_table = ? AND l.row_key = t._row_key "
-        "WHERE list_contains(?, t._row_key) ORDER BY t.rowid",
-        [*scope.params, list(row_keys)],
-    ).fetchall()
-
-
 def open_rows(con: duckdb.DuckDBPyConnection, scope: LedgerScope) -> list[LedgerRow]:
     """Rows whose last request may or may not have reached Instantly (pending, sent, unknown)."""
     rows = con.execute(
@@ -235,15 +210,7 @@ def upsert(con: duckdb.DuckDBPyConnection, scope: LedgerScope, rows: Iterable[Le
 
 def delete(con: duckdb.DuckDBPyConnection, scope: LedgerScope, row_keys: Iterable[str]) -> int:
     """Forget rows (a request that provably never took effect): they are sent again as new."""
-    keys = sorted(set(row_keys))
-    if not keys:
-        return 0
-    con.execute(
-        "DELETE FROM ops.push_ledger WHERE workspace = ? AND campaign_id = ? AND source_table = ? "
-        "AND list_contains(?, row_key)",
-        [*scope.params, keys],
-    )
-    return len(keys)
+    return delete_frame(con, scope, pl.Series(list(row_keys), dtype=pl.Utf8))
 
 
 def append_results(con: duckdb.DuckDBPyConnection, scope: LedgerScope, rows: Sequence[ResultRow]) -> int:
@@ -266,6 +233,56 @@ def append_results(con: duckdb.DuckDBPyConnection, scope: LedgerScope, rows: Seq
     finally:
         con.unregister("result_rows")
     return len(rows)
+
+
+def adopt_workspace(
+    con: duckdb.DuckDBPyConnection, workspace_id: str, name: str | None, campaign_ids: Sequence[str]
+) -> int:
+    """Record the workspace and re-key ledger rows of these campaigns written under another workspace name.
+
+    Before migration 0008 the ledger's workspace was the base URL plus an API-key hash; a key rotation made
+    every row look new. A campaign id (uuid) belongs to one workspace, so a row of one of `campaign_ids`
+    (resolved through the API as this workspace's) is this workspace's whatever name it was written under.
+    Where both exist, the row already under `workspace_id` wins. One transaction; returns the rows re-keyed.
+    """
+    campaigns = sorted(set(campaign_ids))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("INSERT OR REPLACE INTO ops.workspaces VALUES (?, ?, now())", [workspace_id, name])
+        old = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT workspace FROM ops.push_ledger WHERE list_contains(?, campaign_id) "
+                "AND workspace <> ?",
+                [campaigns, workspace_id],
+            ).fetchall()
+        ]
+        moved = 0
+        if old:
+            row = con.execute(
+                "SELECT count(*) FROM ops.push_ledger WHERE list_contains(?, campaign_id) AND workspace <> ?",
+                [campaigns, workspace_id],
+            ).fetchone()
+            moved = int(row[0]) if row else 0
+            con.execute(
+                "INSERT OR IGNORE INTO ops.push_ledger SELECT ? AS workspace, campaign_id, source_table, "
+                "row_key, email, lead_id, payload_hash, state, outcome, batch_id, run_id, updated_at "
+                "FROM ops.push_ledger WHERE list_contains(?, campaign_id) AND workspace <> ?",
+                [workspace_id, campaigns, workspace_id],
+            )
+            con.execute(
+                "DELETE FROM ops.push_ledger WHERE list_contains(?, campaign_id) AND workspace <> ?",
+                [campaigns, workspace_id],
+            )
+            con.executemany(
+                "INSERT OR REPLACE INTO ops.workspace_aliases VALUES (?, ?, now())",
+                [[alias, workspace_id] for alias in old],
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return moved
 
 
 def outcome_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, dict[str, int]]:

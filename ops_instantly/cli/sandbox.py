@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from ops_instantly.cli._app import app
+from ops_instantly.errors import OpsError
 
 
 @app.command()
@@ -15,6 +16,11 @@ def sandbox(
     latency_ms: int = typer.Option(0, min=0, help="Extra latency added to every API response."),
     rate_per_second: int = typer.Option(100, min=1, help="Workspace budget; excess gets 429."),
     rate_per_minute: int = typer.Option(6000, min=1, help="Workspace budget; excess gets 429."),
+    rate_window: str = typer.Option(
+        "sliding",
+        metavar="sliding|fixed",
+        help="How the budget is counted: any 1 s / 60 s span (sliding) or calendar seconds/minutes (fixed).",
+    ),
     fail_rate: float = typer.Option(0.0, min=0.0, max=1.0, help="Fraction of API requests answered 5xx."),
     seed: int = typer.Option(0, help="Seed for ids, engagement and faults (reproducible runs)."),
     state: Path | None = typer.Option(None, help="JSON file: state is loaded from it and saved on exit."),
@@ -25,11 +31,14 @@ def sandbox(
     """
     from instantly_sandbox import serve
 
+    if rate_window not in ("sliding", "fixed"):
+        raise OpsError(f"--rate-window {rate_window!r} is not a choice.", hint="use sliding or fixed")
     serve(
         port=port,
         latency_ms=latency_ms,
         rate_per_second=rate_per_second,
         rate_per_minute=rate_per_minute,
+        rate_window=rate_window,
         fail_rate=fail_rate,
         seed=seed,
         state_file=state,

@@ -87,6 +87,9 @@ def sync(
             f"{changed['leads_replied']} leads replied for the first time, {changed['leads_bounced']} bounced, "
             f"{changed['leads_unsubscribed']} unsubscribed, {changed['leads_interested']} interested"
         )
+    recovered = (result.counts.get("webhook_catch_up") or {}).get("recovered_new")
+    if recovered:
+        typer.echo(f"webhook catch-up: {recovered} failed deliveries recovered from Instantly's delivery log")
     for table, rows in (result.counts.get("write_back") or {}).items():
         typer.echo(f"wrote engagement to {table}: {rows} rows changed")
     typer.echo(f"run {result.run_id} (as of {result.as_of.isoformat()})")

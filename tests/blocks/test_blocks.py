@@ -60,7 +60,7 @@ def test_a_saved_block_loads_back_with_its_secret(prefect_harness) -> None:
         resolve_credentials("nope")
 
 
-def test_a_global_rate_limit_takes_one_prefect_slot_per_request(prefect_harness, sandbox) -> None:
+def test_a_global_rate_limit_takes_prefect_slots_a_small_batch_at_a_time(prefect_harness, sandbox) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
@@ -72,15 +72,44 @@ def test_a_global_rate_limit_takes_one_prefect_slot_per_request(prefect_harness,
             api_key=SecretStr(sandbox.api_key), base_url=sandbox.base_url, global_rate_limit="instantly-test"
         )
         with creds.get_client() as client:
-            for _ in range(5):
+            shared = client._global_limiter
+            for _ in range(12):
                 list(client.campaigns.list())
         taken = prefect.read_global_concurrency_limit_by_name("instantly-test").active_slots
-    assert taken >= 4  # five requests, slots decaying at 0.01/s
+    assert shared.batch == 5  # a tenth of a second of the block's 50 req/s
+    assert shared.calls == 3  # 12 requests: 3 calls to the Prefect API, not 12
+    assert taken >= 14  # 15 slots taken, decaying at 0.01/s
 
 
-def test_a_missing_global_rate_limit_is_an_error_not_a_silent_pass(prefect_harness, sandbox) -> None:
+def test_a_missing_global_rate_limit_is_one_readable_line(prefect_harness, sandbox) -> None:
     creds = InstantlyCredentials(
         api_key=SecretStr(sandbox.api_key), base_url=sandbox.base_url, global_rate_limit="no-such-limit"
     )
-    with creds.get_client() as client, pytest.raises(Exception, match="no-such-limit"):
-        list(client.campaigns.list())
+    with pytest.raises(OpsError, match="No Prefect global concurrency limit named 'no-such-limit'") as err:
+        creds.get_client()
+    assert "\n" not in str(err.value)
+    assert "prefect gcl create no-such-limit" in str(err.value)
+
+
+def test_a_global_limit_without_slot_decay_cannot_limit_a_rate(prefect_harness, sandbox) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+    with get_client(sync_client=True) as prefect:
+        prefect.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name="no-decay-test", limit=5))
+    creds = InstantlyCredentials(
+        api_key=SecretStr(sandbox.api_key), base_url=sandbox.base_url, global_rate_limit="no-decay-test"
+    )
+    with pytest.raises(OpsError, match="'no-decay-test' has no slot decay"):
+        creds.get_client()
+
+
+def test_the_push_gets_its_client_from_the_block(sandbox) -> None:
+    from tasks.push import _client
+
+    creds = InstantlyCredentials(
+        api_key=SecretStr(sandbox.api_key), base_url=sandbox.base_url, rate_per_second=7
+    )
+    with _client(creds, timeout=12.5) as client:
+        assert client.rate_per_second == 7
+        assert client._http.timeout.read == 12.5

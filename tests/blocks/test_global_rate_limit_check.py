@@ -22,7 +22,7 @@ def test_a_missing_global_limit_is_one_line_naming_it_before_any_request(
     with pytest.raises(OpsError) as err:
         creds.get_client()
     message = str(err.value)
-    assert "no Prefect global concurrency limit" in message and "'instantly-missing'" in message
+    assert "No Prefect global concurrency limit named 'instantly-missing'" in message
     assert "prefect gcl create instantly-missing" in message
     assert "\n" not in message
     assert sandbox.stats["per_path"] == before  # no request reached the API
@@ -32,9 +32,9 @@ def test_the_cli_reports_a_missing_global_limit_in_one_line(
     prefect_harness: None, sandbox: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     InstantlyCredentials(
-        api_key=SecretStr(sandbox.api_key), base_url=sandbox.base_url, global_rate_limit="instantly-missing"
+        api_key=SecretStr(sandbox.api_key), base_url=sandbox.base_url, global_rate_limit="gcl-missing"
     ).save("gcl-missing", overwrite=True)
     assert_one_line_error(
         run_cli(capsys, "campaigns", "list", "--credentials", "gcl-missing"),
-        "no Prefect global concurrency limit",
+        "No Prefect global concurrency limit named 'gcl-missing'",
     )

@@ -86,3 +86,44 @@ def test_auth_and_plan_errors_are_named_by_meaning(sandbox, key, error) -> None:
         list(client.campaigns.list())
     assert key not in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_every_key_of_a_workspace_names_the_same_workspace_id() -> None:
+    from instantly_sandbox import SandboxServer
+
+    with SandboxServer(port=0, seed=3, api_keys=["key-one", "key-two"]) as sandbox:
+        ids = set()
+        for key in ("key-one", "key-two"):
+            with InstantlyClient(api_key=key, base_url=sandbox.base_url, workspace_id=key) as client:
+                workspace = client.workspaces.current()
+                ids.add(workspace.id)
+        assert len(ids) == 1 and len(next(iter(ids))) == 36
+        with (
+            InstantlyClient(api_key="wrong", base_url=sandbox.base_url, workspace_id="wrong") as client,
+            pytest.raises(AuthenticationError),
+        ):
+            client.workspaces.current()
+
+
+def test_the_webhook_delivery_log_filters_by_outcome_and_date_and_summarises(sandbox) -> None:
+    with _client(sandbox) as client:
+        hook = client.webhooks.create(
+            {"target_hook_url": "http://127.0.0.1:9/hook", "event_type": "lead_interested"}
+        )
+        campaign = client.campaigns.create({"name": "Log", "campaign_schedule": SCHEDULE})
+        client.leads.add(campaign_id=campaign.id, leads=[{"email": "log@example.com"}])
+        client.leads.update_interest_status(lead_email="log@example.com", interest_value=1)
+        assert sandbox.wait_for_webhooks(timeout=30)
+
+        failed = list(client.webhook_events.list(success=False, limit=2))  # pages of 2
+        assert [e.retry_count for e in failed] == [0, 1, 2]  # three attempts, then the webhook is disabled
+        assert {e.retry_group_id for e in failed} == {failed[0].retry_group_id}
+        assert failed[0].payload and failed[0].payload["event_type"] == "lead_interested"
+        assert list(client.webhook_events.list(success=True)) == []
+        day = failed[0].timestamp_created_date
+        assert len(list(client.webhook_events.list(from_date=day, to_date=day))) == 3
+        assert list(client.webhook_events.list(search="other@example.com")) == []
+        assert client.webhook_events.get(str(failed[0].id)).id == failed[0].id
+        summary = client.webhook_events.summary(from_date=day)
+        assert (summary.total_events, summary.failed_events, summary.failure_rate) == (3, 3, 100)
+        assert client.webhooks.get(str(hook.id)).status == -1

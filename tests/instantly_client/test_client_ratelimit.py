@@ -1,5 +1,12 @@
-"""The limiter: per-second and per-minute windows together, with a fake clock; the shared registry."""
+"""The limiters, with a fake clock (nothing really sleeps): pace, windows, 429 feedback, batches, registry.
 
+`test_paced_limiter_keeps_429s_rare_against_fixed_and_sliding_servers` runs the limiter against simulated
+servers that count with fixed or sliding windows, with arrival jitter; `tests/instantly_client/
+test_client_ratelimit_http.py` does the same over real HTTP against the sandbox.
+"""
+
+import bisect
+import random
 import sys
 import threading
 import time
@@ -7,9 +14,12 @@ import time
 import pytest
 
 from instantly_client._ratelimit import (
+    BatchLimiter,
     CallableLimiter,
     Limiter,
+    RateFeedback,
     RateLimiter,
+    SlidingWindowLimiter,
     Window,
     limiter_key,
     shared_limiter,
@@ -36,12 +46,15 @@ def test_window_rejects_non_positive_rates(rate):
         Window.from_rate(rate, 1.0)
 
 
-def start_times(limiter: RateLimiter, clock, n: int) -> list[float]:
+def start_times(limiter, clock, n: int) -> list[float]:
     times = []
     for _ in range(n):
         limiter.acquire()
         times.append(round(clock.elapsed, 6))
     return times
+
+
+# -- SlidingWindowLimiter: bursts, never more than N in any window ------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -59,24 +72,63 @@ def start_times(limiter: RateLimiter, clock, n: int) -> list[float]:
         (None, 3, 5, [0, 0, 0, 60, 60]),
     ],
 )
-def test_limiter_enforces_both_windows_together(clock, per_second, per_minute, n, expected):
-    limiter = RateLimiter(per_second, per_minute, clock=clock, sleep=clock.sleep)
+def test_sliding_window_limiter_enforces_both_windows_together(clock, per_second, per_minute, n, expected):
+    limiter = SlidingWindowLimiter(per_second, per_minute, clock=clock, sleep=clock.sleep)
     assert start_times(limiter, clock, n) == pytest.approx(expected)
 
 
-def test_limiter_does_not_wait_when_under_budget(clock):
-    limiter = RateLimiter(50, 3000, clock=clock, sleep=clock.sleep)
+def test_sliding_window_limiter_does_not_wait_when_under_budget(clock):
+    limiter = SlidingWindowLimiter(50, 3000, clock=clock, sleep=clock.sleep)
     for _ in range(50):
         limiter.acquire()
     assert clock.sleeps == []
 
 
-def test_limiter_needs_at_least_one_window():
+@pytest.mark.parametrize("limiter_class", [RateLimiter, SlidingWindowLimiter])
+def test_limiter_needs_at_least_one_window(limiter_class):
     with pytest.raises(ValueError):
-        RateLimiter(None, None)
+        limiter_class(None, None)
 
 
-def test_limiter_is_thread_safe_no_window_ever_exceeds_its_limit(clock):
+# -- RateLimiter: even pace under the budget ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("per_second", "per_minute", "headroom", "n", "expected"),
+    [
+        # the per-second budget binds: one start every 1/2 s at headroom 0
+        (2, 1000, 0.0, 5, [0, 0.5, 1.0, 1.5, 2.0]),
+        # the per-minute budget binds (120/min = 2/s) although 10/s would allow bursts
+        (10, 120, 0.0, 4, [0, 0.5, 1.0, 1.5]),
+        # headroom 20%: 4/s becomes a pace of 3.2/s
+        (4, None, 0.2, 3, [0, 0.3125, 0.625]),
+        # a rate below 1/s: one start every 2 s
+        (0.5, None, 0.0, 3, [0, 2, 4]),
+        # per-minute only: 30/min = one start every 2 s
+        (None, 30, 0.0, 3, [0, 2, 4]),
+    ],
+)
+def test_rate_limiter_paces_starts_evenly(clock, per_second, per_minute, headroom, n, expected):
+    limiter = RateLimiter(per_second, per_minute, headroom=headroom, clock=clock, sleep=clock.sleep)
+    assert start_times(limiter, clock, n) == pytest.approx(expected)
+
+
+def test_rate_limiter_paces_just_under_the_budget_by_default(clock):
+    limiter = RateLimiter(20, 1200, clock=clock, sleep=clock.sleep)
+    assert limiter.budget == 20
+    assert limiter.rate == pytest.approx(19.0)  # 5% headroom
+    times = start_times(limiter, clock, 101)
+    assert times[-1] == pytest.approx(100 / 19.0)
+
+
+def test_rate_limiter_after_idle_starts_at_once_but_never_bursts(clock):
+    limiter = RateLimiter(10, None, headroom=0.0, clock=clock, sleep=clock.sleep)
+    limiter.acquire()
+    clock.sleep(30)  # idle: no credit is saved up
+    assert start_times(limiter, clock, 3) == pytest.approx([30.0, 30.1, 30.2])
+
+
+def test_rate_limiter_windows_hold_in_any_window_even_with_threads(clock):
     def contended_clock():
         time.sleep(0)  # yield the GIL inside the critical section, so races would show
         return clock()
@@ -84,7 +136,7 @@ def test_limiter_is_thread_safe_no_window_ever_exceeds_its_limit(clock):
     previous = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)
     try:
-        limiter = RateLimiter(10, 1000, clock=contended_clock, sleep=clock.sleep)
+        limiter = RateLimiter(10, 1000, headroom=0.0, clock=contended_clock, sleep=clock.sleep)
         threads = [threading.Thread(target=lambda: [limiter.acquire() for _ in range(15)]) for _ in range(8)]
         for t in threads:
             t.start()
@@ -95,8 +147,193 @@ def test_limiter_is_thread_safe_no_window_ever_exceeds_its_limit(clock):
     starts = sorted(limiter._starts)
     assert len(starts) == 120
     for i, t0 in enumerate(starts):
-        in_window = [t for t in starts[i:] if t < t0 + 1.0]
-        assert len(in_window) <= 10
+        assert len([t for t in starts[i:] if t < t0 + 1.0]) <= 10
+
+
+# -- RateLimiter: adapting to 429s ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("events", "expected_rate"),
+    [
+        # one 429 for a request sent at the current pace: x0.8
+        ([("429", 0.0, None)], 8.0),
+        # three 429s from requests all sent before the cut: still one cut
+        ([("429", 0.0, None), ("429", 0.0, None), ("429", 0.0, None)], 8.0),
+        # a second 429 for a request sent after the first cut: cut again
+        ([("429", 0.0, None), ("wait", 0.5), ("429", "now", None)], pytest.approx((10 * 0.8 + 0.1) * 0.8)),
+        # recovery: +2% of the budget (0.2/s) per second without 429s, capped at the ceiling
+        ([("429", 0.0, None), ("wait", 5.0)], 9.0),
+        ([("429", 0.0, None), ("wait", 60.0)], 10.0),
+        # 200s teach nothing: the pace stays at the ceiling
+        ([("200", 0.0, None)], 10.0),
+        # a floor: never below 10% of the budget
+        ([("wait", 0.01), ("429", "now", None)] * 30, 1.0),
+    ],
+)
+def test_rate_limiter_cuts_its_pace_on_429_and_recovers(clock, events, expected_rate):
+    limiter = RateLimiter(10, None, headroom=0.0, clock=clock, sleep=clock.sleep)
+    for event in events:
+        if event[0] == "wait":
+            clock.sleep(event[1])
+            continue
+        status, started, retry_after = event
+        started = clock() if started == "now" else clock.start + started
+        limiter.on_response(int(status), started=started, retry_after=retry_after)
+    limiter.acquire()  # the pace is brought up to date when a request asks for a slot
+    assert limiter.rate == expected_rate
+
+
+def test_retry_after_pauses_every_start_until_it_has_passed(clock):
+    limiter = RateLimiter(10, None, headroom=0.0, clock=clock, sleep=clock.sleep)
+    limiter.acquire()
+    limiter.on_response(429, started=clock(), retry_after=3.0)
+    times = start_times(limiter, clock, 2)
+    assert times[0] == pytest.approx(3.0)
+    assert times[1] == pytest.approx(3.0 + 1 / 8.0)  # then at the cut pace
+    assert limiter.rate_limited == 1
+
+
+def test_a_429_voids_slots_reserved_at_the_old_pace(clock):
+    """A thread asleep on a slot booked before the 429 queues again at the new pace when it wakes."""
+    limiter = RateLimiter(10, None, headroom=0.0, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        limiter.acquire()  # starts at 0.0, 0.1, 0.2; the next free slot is 0.3
+    woke: list[float] = []
+
+    def sleep_through_a_429(seconds: float) -> None:
+        if not woke:
+            limiter.on_response(429, started=clock(), retry_after=None)  # arrives while we sleep
+        clock.sleep(seconds)
+        woke.append(clock.elapsed)
+
+    limiter._sleep = sleep_through_a_429
+    limiter.acquire()
+    limiter._sleep = clock.sleep
+    # booked 0.3, the 429 came at 0.2: the new pace is 8/s, so the start moves to 0.2 + 1/8
+    assert woke[0] == pytest.approx(0.3)
+    assert clock.elapsed == pytest.approx(0.325)
+
+
+def test_the_rate_limiter_takes_feedback_and_the_others_do_not():
+    assert isinstance(RateLimiter(1, None), RateFeedback)
+    assert not isinstance(SlidingWindowLimiter(1, None), RateFeedback)
+    assert not isinstance(CallableLimiter(lambda: None), RateFeedback)
+
+
+# -- against servers that count in fixed or sliding windows (simulated; the clock is fake) -------------------
+
+
+class SimulatedServer:
+    """Counts request arrivals like a rate-limited API: fixed windows (calendar second/minute) or sliding."""
+
+    def __init__(self, kind: str, per_second: int, per_minute: int, phase: float = 0.37) -> None:
+        self.kind, self.per_second, self.per_minute = kind, per_second, per_minute
+        self.phase = phase  # where the server's calendar seconds begin on our clock
+        self.accepted: list[float] = []  # sorted arrival times (jitter can reorder them)
+
+    def arrive(self, t: float) -> int:
+        for limit, period in ((self.per_second, 1.0), (self.per_minute, 60.0)):
+            if self.kind == "fixed":
+                start = (t + self.phase) // period * period - self.phase
+                count = bisect.bisect_right(self.accepted, t) - bisect.bisect_left(self.accepted, start)
+            else:
+                count = bisect.bisect_right(self.accepted, t) - bisect.bisect_right(self.accepted, t - period)
+            if count >= limit:
+                return 429
+        bisect.insort(self.accepted, t)
+        return 200
+
+
+def run_simulation(limiter, clock, server, *, requests, jitter, seed=7, competitor_share=0.0):
+    """Send `requests` (retrying 429s at once); arrivals lag starts by 5-5+jitter ms. Returns (429s, seconds)."""
+    rng = random.Random(seed)
+    sent = refused = 0
+    competitor_next = 0.0
+    while sent - refused < requests:
+        limiter.acquire()
+        started = clock()
+        while competitor_share and competitor_next <= started:  # another tool on the same workspace
+            server.arrive(competitor_next)
+            competitor_next += 1 / (server.per_second * competitor_share)
+        status = server.arrive(started + 0.005 + rng.uniform(0, jitter))
+        sent += 1
+        refused += status == 429
+        feedback = getattr(limiter, "on_response", None)
+        if feedback is not None:
+            feedback(status, started=started)
+    return refused, sent, clock.elapsed
+
+
+@pytest.mark.parametrize(
+    ("server_kind", "phase"), [("fixed", 0.0), ("fixed", 0.37), ("fixed", 0.99), ("sliding", 0)]
+)
+@pytest.mark.parametrize(("per_second", "per_minute"), [(20, 1200), (100, 6000), (100, 3000)])
+def test_paced_limiter_keeps_429s_rare_against_fixed_and_sliding_servers(
+    clock, server_kind, phase, per_second, per_minute
+):
+    server = SimulatedServer(server_kind, per_second, per_minute, phase)
+    limiter = RateLimiter(per_second, per_minute, clock=clock, sleep=clock.sleep)
+    refused, sent, seconds = run_simulation(limiter, clock, server, requests=3000, jitter=0.02)
+    assert refused <= 0.01 * sent
+    budget = min(per_second, per_minute / 60)
+    assert (sent - refused) / (seconds * budget) >= 0.9  # the budget stays busy
+
+
+@pytest.mark.parametrize(("server_kind", "phase"), [("fixed", 0.99), ("sliding", 0)])
+def test_a_burst_limiter_with_the_same_budget_meets_many_429s(clock, server_kind, phase):
+    """Why pacing: a limiter exact by its own clock, bursting to its window, is refused under jitter
+    (by a fixed-window server when its seconds begin while a burst is arriving)."""
+    server = SimulatedServer(server_kind, 20, 1200, phase)
+    limiter = SlidingWindowLimiter(20, 1200, clock=clock, sleep=clock.sleep)
+    refused, sent, _ = run_simulation(limiter, clock, server, requests=600, jitter=0.02)
+    assert refused > 0.01 * sent  # over the 1% target
+
+
+@pytest.mark.parametrize("server_kind", ["fixed", "sliding"])
+def test_the_pace_backs_off_when_another_tool_takes_part_of_the_budget(clock, server_kind):
+    server = SimulatedServer(server_kind, 20, 1200)
+    limiter = RateLimiter(20, 1200, clock=clock, sleep=clock.sleep)
+    refused, sent, _ = run_simulation(
+        limiter, clock, server, requests=2000, jitter=0.02, competitor_share=0.3
+    )
+    assert limiter.rate < 0.75 * 20  # it found the 70% left
+    assert refused <= 0.03 * sent  # each probe for more budget costs a 429, not a stream of them
+
+
+# -- BatchLimiter ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("batch", "requests", "calls"), [(1, 5, [1] * 5), (4, 10, [4, 4, 4]), (10, 10, [10])]
+)
+def test_batch_limiter_takes_slots_a_batch_at_a_time(batch, requests, calls):
+    taken: list[int] = []
+    limiter = BatchLimiter(taken.append, batch=batch)
+    for _ in range(requests):
+        limiter.acquire()
+    assert taken == calls
+    assert limiter.calls == len(calls)
+    assert isinstance(limiter, Limiter)
+
+
+def test_batch_limiter_hands_each_slot_out_once_across_threads():
+    taken: list[int] = []
+    limiter = BatchLimiter(taken.append, batch=3)
+    threads = [threading.Thread(target=lambda: [limiter.acquire() for _ in range(9)]) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(taken) == 36 and taken == [3] * 12
+
+
+def test_batch_limiter_needs_a_positive_batch():
+    with pytest.raises(ValueError):
+        BatchLimiter(lambda n: None, batch=0)
+
+
+# -- registry ------------------------------------------------------------------------------------------------------
 
 
 def test_shared_limiter_returns_one_limiter_per_key():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from instantly_sandbox import SandboxServer
 from tests.instantly_sandbox.helpers import add_leads, make_campaign
@@ -142,3 +143,64 @@ def test_emails_endpoint_has_its_own_20_per_minute_limit(client: httpx.Client):
     statuses = [client.get("/emails").status_code for _ in range(21)]
     assert statuses[:20] == [200] * 20 and statuses[20] == 429
     assert client.get("/campaigns").status_code == 200  # the rest of the API is unaffected
+
+
+class _FakeTime:
+    """Stands in for the `time` module inside instantly_sandbox._faults (wall and monotonic clocks)."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(
+    ("window", "expected"),
+    [
+        # 3 requests late in one second, 3 early in the next: a fixed window resets on the boundary...
+        ("fixed", [True] * 3 + [False] + [True] * 3 + [False]),
+        # ...a sliding one still counts the first three for a second after they arrived
+        ("sliding", [True] * 3 + [False] + [False] * 4),
+    ],
+)
+def test_rate_window_counts_fixed_calendar_seconds_or_a_sliding_second(monkeypatch, window, expected):
+    from instantly_sandbox import _faults
+
+    fake = _FakeTime(1_000.90)
+    monkeypatch.setattr(_faults, "time", fake)
+    limiter = _faults.RateLimiter(3, 1000, window)
+    allowed = [limiter.allow() for _ in range(4)]
+    fake.now = 1_001.05
+    allowed += [limiter.allow() for _ in range(4)]
+    assert allowed == expected
+
+
+@pytest.mark.parametrize("window", ["fixed", "sliding"])
+def test_rate_window_per_minute_budget_binds_in_both_algorithms(monkeypatch, window):
+    from instantly_sandbox import _faults
+
+    fake = _FakeTime(6_000.0)  # the start of a calendar minute
+    monkeypatch.setattr(_faults, "time", fake)
+    limiter = _faults.RateLimiter(100, 5, window)
+    allowed = []
+    for _ in range(7):
+        allowed.append(limiter.allow())
+        fake.now += 2.0
+    assert allowed == [True] * 5 + [False] * 2
+
+
+def test_rate_window_must_be_fixed_or_sliding():
+    with pytest.raises(ValueError, match="fixed"):
+        SandboxServer(rate_window="leaky")
+
+
+def test_a_fixed_window_sandbox_answers_429_over_http():
+    with SandboxServer(rate_per_second=5, rate_per_minute=1000, rate_window="fixed") as sandbox:
+        headers = {"Authorization": "Bearer sandbox-key"}
+        with httpx.Client(base_url=sandbox.base_url, headers=headers) as c:
+            statuses = [c.get("/campaigns").status_code for _ in range(12)]
+    assert 429 in statuses and statuses.count(200) >= 5

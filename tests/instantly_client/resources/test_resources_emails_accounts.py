@@ -23,12 +23,12 @@ def test_emails_are_limited_to_20_requests_per_minute(make_client, clock):
         n = len(times)
         return httpx.Response(200, json={"items": [{"id": f"e{n}"}], "next_starting_after": f"e{n}"})
 
-    client = make_client(endless)  # the workspace limiter (50/s, 3000/min) alone would not wait
+    client = make_client(endless)  # the workspace limiter (50/s, 3000/min) alone would not wait a minute
     pages = client.emails.pages(limit=1)
     for _ in range(25):
         next(pages)
-    assert times[:20] == [0.0] * 20
-    assert all(t >= 60.0 for t in times[20:25])
+    assert times[19] < 1.0  # 20 within the first second (at the workspace's pace)
+    assert all(t >= 60.0 for t in times[20:25])  # the 21st waits for the endpoint's minute window
 
 
 def test_accounts_list_pages_with_the_query_cursor(make_client, script_factory):

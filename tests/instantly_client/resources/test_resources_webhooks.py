@@ -50,3 +50,22 @@ def test_test_returns_the_delivery_result(make_client, script_factory):
     script = script_factory(httpx.Response(200, json={"success": False, "status_code": 500, "error": "boom"}))
     result = make_client(script).webhooks.test("w1")
     assert (result.success, result.status_code, result.error) == (False, 500, "boom")
+
+
+def test_update_patches_only_the_given_fields(make_client, script_factory):
+    script = script_factory(httpx.Response(200, json=HOOK))
+    make_client(script).webhooks.update("w1", {"headers": {"X-Token": "new"}})
+    request = script.requests[0]
+    assert (request.method, request.url.path) == ("PATCH", "/api/v2/webhooks/w1")
+    assert json.loads(request.content) == {"headers": {"X-Token": "new"}}
+
+
+def test_the_delivery_log_sends_the_spec_query_names(make_client, script_factory):
+    script = script_factory(httpx.Response(200, json={"items": []}))
+    list(make_client(script).webhook_events.list(success=False, from_date="2026-11-01", to_date="2026-11-02"))
+    assert dict(script.requests[0].url.params) == {
+        "success": "false",
+        "from": "2026-11-01",
+        "to": "2026-11-02",
+        "limit": "100",
+    }
