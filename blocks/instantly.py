@@ -12,6 +12,7 @@ from blocks._assets import logo_url
 from instantly_client import DEFAULT_BASE_URL, BatchLimiter, InstantlyClient
 from ops_instantly.errors import OpsError
 from ops_instantly.settings import (
+    CREDENTIALS_BLOCK_ENV,
     DEFAULT_RATE_PER_MINUTE,
     DEFAULT_RATE_PER_SECOND,
     MAX_RATE_PER_MINUTE,
@@ -179,7 +180,6 @@ def prefect_global_limiter(name: str, *, budget_per_second: float) -> BatchLimit
     return BatchLimiter(lambda n: rate_limit(name, occupy=n, strict=True), batch=batch)
 
 
-CREDENTIALS_BLOCK_ENV = "OPS_CREDENTIALS_BLOCK"  # names the block to use when a command names none
 DEFAULT_BLOCK_NAME = "default"  # what `ops-instantly login` saves when given no --name
 
 

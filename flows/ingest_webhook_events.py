@@ -19,6 +19,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from blocks import InstantlyCredentials, resolve_credentials, resolve_warehouse
 from ops_instantly.parsing import parse_day
+from tasks.push import workspace_identity
 from tasks.webhook_events import CATCH_UP_COUNTS, IngestCounts, ingest_spool, replay_failed_deliveries
 from warehouse.db import WarehouseLockedError
 from warehouse.lock import WarehouseBusyError
@@ -74,10 +75,11 @@ def ingest_webhook_events(
         if catch_up:
             creds = credentials if credentials is not None else resolve_credentials(None)
             with creds.get_client() as client:
+                workspace, _ = workspace_identity(client, creds)  # the watermark survives a new key
                 recovered = replay_failed_deliveries(
                     client,
                     store,
-                    workspace=creds.workspace_key,
+                    workspace=workspace,
                     run_id=run_id,
                     since=parse_day(catch_up_since, "catch_up_since"),
                 )

@@ -1,4 +1,4 @@
-"""Analytics, webhooks, accounts, emails (inbox) and block-list routes."""
+"""Analytics, webhooks, accounts, emails (inbox), block-list and current-workspace routes."""
 
 from __future__ import annotations
 

@@ -24,6 +24,7 @@ from blocks.instantly import InstantlyCredentials
 from instantly_client import InstantlyClient
 from instantly_client.errors import InstantlyError
 from ops_instantly.errors import OpsError
+from tasks.push import workspace_identity
 from warehouse.db import Warehouse
 from warehouse.views import create_engagement_views
 from webhooks.events import COLUMNS, event_id, parse_timestamp, to_row
@@ -122,7 +123,8 @@ def ingest_spool(
     """Load closed spool segments in one transaction, then mark them done (only after the commit).
 
     A crash between the commit and the renames re-reads those segments next time: the content hash makes that
-    harmless. Raises `WarehouseLockedError` when another process keeps the write lock; nothing is marked then.
+    harmless. Raises `WarehouseBusyError` / `WarehouseLockedError` when the warehouse is not free within its
+    `lock_timeout`; nothing is marked then.
     """
     counts = IngestCounts()
     paths = ready_segments(spool_dir)[:MAX_SEGMENTS_PER_RUN]
@@ -160,7 +162,10 @@ def replay_failed_deliveries(
         ).fetchall()
     watermark: datetime | None = rows[0][0] if rows else None
     start = since or (
-        watermark.date() if watermark else datetime.now(UTC).date() - timedelta(FIRST_CATCHUP_DAYS)
+        # SPEC `from` is a UTC date; DuckDB hands TIMESTAMPTZ back in the session's time zone.
+        watermark.astimezone(UTC).date()
+        if watermark
+        else datetime.now(UTC).date() - timedelta(FIRST_CATCHUP_DAYS)
     )
     events: list[Delivered] = []
     newest = watermark
@@ -208,9 +213,8 @@ def catch_up_webhooks(
         with credentials.get_client() as client:
             if next(iter(client.webhooks.list(limit=1)), None) is None:
                 return {"skipped": ["no webhooks subscribed"]}
-            counts = replay_failed_deliveries(
-                client, warehouse, workspace=credentials.workspace_key, run_id=run_id
-            )
+            workspace, _ = workspace_identity(client, credentials)
+            counts = replay_failed_deliveries(client, warehouse, workspace=workspace, run_id=run_id)
     except InstantlyError as exc:
         if exc.status_code in (402, 403, 404):
             return {"skipped": [f"webhooks unavailable (HTTP {exc.status_code})"]}

@@ -334,3 +334,14 @@ def test_a_patch_body_keeps_the_leads_other_custom_variables_under_ours() -> Non
         "custom_variables": {"owner_note": "VIP", "n": 3, "x": None, "city": "Bergen"},
     }
     assert patch_body(lead, mapping)["custom_variables"] == {"city": "Bergen"}
+
+
+def test_the_row_key_rule_is_the_same_in_postgres_for_the_write_back(postgres_url: str) -> None:
+    import psycopg
+
+    raws = ["  Ann@Example.COM\u200b", "\ufeffbo@x.co", "\u00a0cy@x.co\u3000", "d\u200bi@x.co", "", "\u200b",
+            "e f@x.co", "\tTab@x.co\n", "Ünï@Exämple.com"]  # fmt: skip
+    with psycopg.connect(postgres_url) as con:
+        for raw in raws:
+            row = con.execute(f"SELECT {email_key_sql('CAST(%s AS text)')}", [raw]).fetchone()
+            assert row is not None and row[0] == normalise_email(raw), repr(raw)
