@@ -54,9 +54,12 @@ def fill(client: InstantlyClient, campaigns: int, leads: int) -> dict[str, list[
 
 def measure(name: str, client: InstantlyClient, run, budget_per_second: float) -> dict[str, float]:
     before = client.stats
+    load = os.getloadavg()[0]
+    cpu = time.process_time()
     started = time.perf_counter()
     count = run()
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     after = client.stats
     requests = after.requests - before.requests
     limited = after.rate_limited - before.rate_limited
@@ -72,6 +75,8 @@ def measure(name: str, client: InstantlyClient, run, budget_per_second: float) -
         "latency_ewma_ms": round(1000 * (after.latency_ewma or 0), 1),
         "retries": after.retries - before.retries,
         "transport_errors": after.transport_errors - before.transport_errors,
+        "client_cpu_seconds": round(cpu, 2),
+        "load_average_1min_at_start": round(load, 1),
     }
 
 
@@ -175,11 +180,13 @@ def main() -> None:
     )
     print(
         f"{'mode':36} {'window':>8} {'seconds':>8} {'requests':>9} {'budget %':>9} {'429 %':>6} {'leads/s':>9}"
+        f" {'client CPU s':>13} {'load':>5}"
     )
     for r in results:
         print(
             f"{r['mode']:36} {r['server_window']:>8} {r['seconds']:>8} {r['requests']:>9}"
             f" {r['budget_utilisation_pct']:>9} {r['rate_limited_pct']:>6} {r['leads_per_second']:>9}"
+            f" {r['client_cpu_seconds']:>13} {r['load_average_1min_at_start']:>5}"
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"bench_sync-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"

@@ -15,7 +15,8 @@ So :class:`RateLimiter` does three things, all per workspace and per process:
 2. **Caps** starts with sliding windows over the configured budgets (``rate_per_second`` in any 1 s,
    ``rate_per_minute`` in any 60 s), so the budgets hold even if the pace were set too high.
 3. **Adapts** to the server (AIMD): a 429 for a request sent at the current pace cuts the pace
-   (``decrease``, x0.8), a ``Retry-After`` pauses every start until it has passed, and the pace climbs back
+   (``decrease``, x0.8 of the pace, or of the rate really sent over the last 2 s if that is lower), a
+   ``Retry-After`` pauses every start until it has passed, and the pace climbs back
    towards the ceiling by ``recovery`` (2% of the budget) per second without 429s. Another tool using the
    same workspace therefore costs a few 429s, not a stream of them.
 
@@ -63,6 +64,7 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
 HTTP_TOO_MANY_REQUESTS = 429
+SENT_SPAN = 2.0  # seconds over which the rate really sent is measured when a 429 cuts the pace
 
 
 @runtime_checkable
@@ -274,7 +276,8 @@ class RateLimiter:
         self.rate_per_second = rate_per_second
         self.rate_per_minute = rate_per_minute
         self._windows = _windows(rate_per_second, rate_per_minute)
-        self._horizon = max(w.period for w in self._windows)
+        # starts are kept for the windows, and for at least the span of _sent_per_second
+        self._horizon = max(SENT_SPAN, *(w.period for w in self._windows))
         per_second = [w.limit / w.period for w in self._windows]
         self.budget = min(per_second)
         self.ceiling = self.budget * (1 - headroom)
@@ -323,8 +326,11 @@ class RateLimiter:
             self._recover(now)
             if started > self._cut_at:
                 # Sent at the current pace and still refused: slow down. 429s for requests sent before the
-                # last cut say nothing new about the new pace, so they do not cut again.
-                self.rate = max(self._floor, self.rate * self._decrease)
+                # last cut say nothing new about the new pace, so they do not cut again. The cut starts
+                # from what was really sent lately when that is below the pace (threads busy elsewhere):
+                # cutting a pace that was not binding would change nothing.
+                sent = self._sent_per_second(now)
+                self.rate = max(self._floor, min(self.rate, max(sent, self._floor)) * self._decrease)
                 self._cut_at = now
             if retry_after is not None:
                 self._paused_until = max(self._paused_until, now + retry_after)
@@ -332,6 +338,11 @@ class RateLimiter:
             _drop_after(self._starts, now)
             self._next = max(now + 1 / self.rate, self._paused_until)
             self._generation += 1
+
+    def _sent_per_second(self, now: float) -> float:
+        """Starts per second over the last SENT_SPAN seconds (reserved slots ahead of `now` not counted)."""
+        inside = bisect.bisect_right(self._starts, now) - bisect.bisect_right(self._starts, now - SENT_SPAN)
+        return inside / SENT_SPAN
 
     def _recover(self, now: float) -> None:
         if self.rate < self.ceiling:
