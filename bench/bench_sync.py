@@ -80,6 +80,15 @@ def measure(name: str, client: InstantlyClient, run, budget_per_second: float) -
     }
 
 
+def known_part(lead_ids: list[str], fraction: float, unknown: str) -> list[str]:
+    """The ids the push ledger knows: the oldest `fraction` (unknown = "tail": leads added outside the
+    project since the last push) or all but an evenly spread rest (unknown = "spread")."""
+    if unknown == "tail":
+        return lead_ids[: int(len(lead_ids) * fraction)]
+    every = round(1 / (1 - fraction)) if fraction < 1 else 0
+    return [lead_id for i, lead_id in enumerate(lead_ids) if not every or i % every != every - 1]
+
+
 def run_window(args: argparse.Namespace, window: str, baseline: bool) -> list[dict[str, float]]:
     """Fill a sandbox, restart it from that state counting with `window`, then time the pull(s) against it."""
     server_ps = args.server_rate_per_second or args.rate_per_second
@@ -104,7 +113,7 @@ def _measure_pulls(
     args: argparse.Namespace, sb: Sandbox, ids: dict[str, list[str]], baseline: bool, window: str
 ) -> list[dict[str, float]]:
     """The fan-out (and, if `baseline`, one sequential cursor per campaign), each with a fresh limiter."""
-    known = {cid: lead_ids[: int(len(lead_ids) * args.known_fraction)] for cid, lead_ids in ids.items()}
+    known = {cid: known_part(lead_ids, args.known_fraction, args.unknown) for cid, lead_ids in ids.items()}
     budget = min(args.rate_per_second, args.rate_per_minute / 60)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,6 +167,12 @@ def main() -> None:
         "--rate-window", choices=("fixed", "sliding", "both"), default="both", help="how the sandbox counts"
     )
     parser.add_argument("--known-fraction", type=float, default=0.8, help="share of leads in the ledger")
+    parser.add_argument(
+        "--unknown",
+        choices=("tail", "spread"),
+        default="tail",
+        help="where the leads the ledger does not know lie: after the last known one, or spread among them",
+    )
     parser.add_argument("--leads-per-chain", type=int, default=2000)
     parser.add_argument("--no-baseline", action="store_true", help="skip the sequential comparison")
     args = parser.parse_args()

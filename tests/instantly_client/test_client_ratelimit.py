@@ -165,6 +165,8 @@ def test_rate_limiter_windows_hold_in_any_window_even_with_threads(clock):
         (0.0, [("429", 0.0, None), ("wait", 0.5), ("429", "now", None)], pytest.approx(7.5 * 0.8)),
         # recovery: +2% of the budget (0.2/s) per second without 429s, capped at the ceiling
         (0.0, [("429", 0.0, None), ("wait", 5.0)], 9.0),
+        # ...quickly up to 95% of the pace that failed (9.5 after 7.5 s), then ten times slower
+        (0.0, [("429", 0.0, None), ("wait", 10.0)], pytest.approx(9.5 + 0.02 * 2.5)),
         (0.0, [("429", 0.0, None), ("wait", 60.0)], 10.0),
         # 200s teach nothing: the pace stays at the ceiling
         (0.0, [("200", 0.0, None)], 10.0),
@@ -250,8 +252,12 @@ class SimulatedServer:
         return 200
 
 
-def run_simulation(limiter, clock, server, *, requests, jitter, seed=7, competitor_share=0.0):
-    """Send `requests` (retrying 429s at once); arrivals lag starts by 5-5+jitter ms. Returns (429s, seconds)."""
+def run_simulation(limiter, clock, server, *, requests, jitter, seed=7, competitor_share=0.0, stall=None):
+    """Send `requests` (retrying 429s at once); arrivals lag starts by 5-5+jitter ms.
+
+    `stall=(every, seconds)`: the server stops reading for `seconds` every `every` seconds, then counts
+    everything that came in meanwhile at once (a starved server process). Returns (429s, sent, seconds).
+    """
     rng = random.Random(seed)
     sent = refused = 0
     competitor_next = 0.0
@@ -261,7 +267,10 @@ def run_simulation(limiter, clock, server, *, requests, jitter, seed=7, competit
         while competitor_share and competitor_next <= started:  # another tool on the same workspace
             server.arrive(competitor_next)
             competitor_next += 1 / (server.per_second * competitor_share)
-        status = server.arrive(started + 0.005 + rng.uniform(0, jitter))
+        arrival = started + 0.005 + rng.uniform(0, jitter)
+        if stall is not None and arrival % stall[0] < stall[1]:
+            arrival += stall[1] - arrival % stall[0]
+        status = server.arrive(arrival)
         sent += 1
         refused += status == 429
         feedback = getattr(limiter, "on_response", None)
@@ -283,6 +292,22 @@ def test_paced_limiter_keeps_429s_rare_against_fixed_and_sliding_servers(
     assert refused <= 0.01 * sent
     budget = min(per_second, per_minute / 60)
     assert (sent - refused) / (seconds * budget) >= 0.9  # the budget stays busy
+
+
+@pytest.mark.parametrize(("server_kind", "phase"), [("fixed", 0.37), ("sliding", 0)])
+@pytest.mark.parametrize("jitter", [0.1, 0.4])
+def test_the_pace_settles_under_a_server_that_stalls_and_counts_clumps(clock, server_kind, phase, jitter):
+    """Arrivals held 300 ms every 2 s and counted at once: more than the headroom absorbs. The pace backs
+    off, then probes slowly near where it failed, so 429s stay rare at some cost in budget use."""
+    server = SimulatedServer(server_kind, 20, 1200, phase)
+    limiter = RateLimiter(20, 1200, clock=clock, sleep=clock.sleep)
+    refused, sent, seconds = run_simulation(
+        limiter, clock, server, requests=3000, jitter=jitter, stall=(2, 0.3)
+    )
+    assert refused <= 0.01 * sent
+    # A sliding window then sees 1.3 s of requests in some 1 s spans: no pace above 20 / 1.3 (77% of the
+    # budget) is free of 429s, and the pace oscillates below that.
+    assert (sent - refused) / (seconds * 20) >= 0.6
 
 
 @pytest.mark.parametrize(("server_kind", "phase"), [("fixed", 0.99), ("sliding", 0)])
