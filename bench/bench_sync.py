@@ -80,6 +80,16 @@ def measure(name: str, client: InstantlyClient, run, budget_per_second: float) -
     }
 
 
+def busiest(times: list[float], period: float) -> int:
+    """The most of `times` within any `period` seconds."""
+    ordered, most, first = sorted(times), 0, 0
+    for last, t in enumerate(ordered):
+        while t - ordered[first] >= period:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
 def known_part(lead_ids: list[str], fraction: float, unknown: str) -> list[str]:
     """The ids the push ledger knows: the oldest `fraction` (unknown = "tail": leads added outside the
     project since the last push) or all but an evenly spread rest (unknown = "spread")."""
@@ -137,8 +147,16 @@ def _measure_pulls(
             limiter = RateLimiter(args.rate_per_second, args.rate_per_minute)
             with InstantlyClient(api_key=sb.api_key, base_url=sb.base_url, limiter=limiter) as client:
                 result = measure(name, client, lambda c=client, r=run: r(c), budget)
+            server = httpx.get(f"{sb.url}/_sandbox/stats").json()
             results.append(
-                {**result, "server_window": window, "final_pace_per_second": round(limiter.rate, 2)}
+                {
+                    **result,
+                    "server_window": window,
+                    "final_pace_per_second": round(limiter.rate, 2),
+                    # the most requests in any 1 s: as our limiter let them start, as the sandbox saw them arrive
+                    "client_busiest_second": busiest(limiter._starts, 1.0),
+                    "server_busiest_second": server["busiest_second"],
+                }
             )
             time.sleep(1.0)
     return results
