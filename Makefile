@@ -19,6 +19,10 @@ bench-sandbox: venv
 bench-sync: venv
 	.venv/bin/python bench/bench_sync.py
 
+# The CSV extract: DuckDB's fixed-option reader vs the row-by-row fallback (a ragged line, a cp1252 file).
+bench-extract: venv
+	.venv/bin/python bench/bench_extract.py
+
 # Create or update .venv (./ops does it on first use).
 venv:
 	./ops --help >/dev/null
@@ -27,4 +31,4 @@ venv:
 fmt:
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
 
-.PHONY: test demo fmt bench bench-sandbox bench-sync venv
+.PHONY: test demo fmt bench bench-sandbox bench-sync bench-extract venv

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr
 from instantly_client import DEFAULT_BASE_URL, BatchLimiter, InstantlyClient
 from ops_instantly.errors import OpsError
 from ops_instantly.settings import (
+    CREDENTIALS_BLOCK_ENV,
     DEFAULT_RATE_PER_MINUTE,
     DEFAULT_RATE_PER_SECOND,
     MAX_RATE_PER_MINUTE,
@@ -116,7 +117,8 @@ class InstantlyCredentials(Block):
 
     @property
     def workspace_key(self) -> str:
-        """A stable, secret-free name for the workspace (used as the push ledger's workspace column)."""
+        """A stable, secret-free name for the key (the push ledger keys rows by the workspace id from the API,
+        and by this only when the key cannot read its workspace)."""
         import hashlib
 
         if self.workspace_id:
@@ -163,7 +165,6 @@ def prefect_global_limiter(name: str, *, budget_per_second: float) -> BatchLimit
     return BatchLimiter(lambda n: rate_limit(name, occupy=n, strict=True), batch=batch)
 
 
-CREDENTIALS_BLOCK_ENV = "OPS_CREDENTIALS_BLOCK"  # names the block to use when a command names none
 DEFAULT_BLOCK_NAME = "default"  # what `ops-instantly login` saves when given no --name
 
 

@@ -42,13 +42,14 @@ class PushParams(BaseModel):
 
     source: str | None = Field(
         None,
-        description="CSV or Parquet path, duckdb:///path.duckdb, or postgresql://user@host/db "
+        description="CSV, Excel or Parquet path, duckdb:///path.duckdb, or postgresql://user@host/db "
         "(put passwords in source_url or a Postgres Source block).",
     )
     source_url: SecretStr | None = Field(None, description="A source URL holding a password (kept secret).")
     source_block: str | None = Field(None, description="Postgres Source block with the connection URL.")
     table: str | None = Field(None, description="Table to read (DuckDB, Postgres); names the warehouse copy.")
     query: str | None = Field(None, description="Postgres query to read instead of a table.")
+    sheet: str | None = Field(None, description="The sheet of an Excel source (default: the first).")
     key: str | None = Field(None, description="Column with a stable row key (default: the normalised email).")
     campaigns: list[str] = Field(
         default_factory=list,
@@ -92,7 +93,9 @@ def resolve_source(params: PushParams) -> SourceSpec:
         raise OpsError("No source given.", hint="pass --source PATH_OR_URL (or --source-block NAME)")
     if source_kind(url) == "postgres" and not (params.table or params.query):
         raise OpsError(f"Reading {redact_url(url)} needs --table or --query.", hint="add --table NAME")
-    return SourceSpec(source=url, table=params.table, query=params.query, schema=schema)
+    if params.sheet and source_kind(url) != "excel":
+        raise OpsError("--sheet is for Excel sources (.xlsx, .xls, .ods).", hint="leave --sheet out")
+    return SourceSpec(source=url, table=params.table, query=params.query, schema=schema, sheet=params.sheet)
 
 
 def _run_id() -> str:
@@ -147,9 +150,16 @@ def push_table(params: PushParams) -> dict[str, Any]:
     mapping = resolve_mapping(describe_source(spec), overrides)
 
     if params.dry_run:
+        # The campaigns are looked up too (reads only): a misspelt name fails the dry run, not the real push.
+        targets = (
+            resolve_campaigns(resolve_credentials(params.credentials_block), params.campaigns)
+            if params.campaigns
+            else []
+        )
         table = extract_source(
             spec, warehouse, email_column=mapping.email_column, key_column=params.key, run_id=run_id
         )
+        mapping = mapping.without_empty(table.empty_columns)
         preview = preview_push(warehouse, table, mapping)
         publish_dry_run(preview)
         return {
@@ -157,6 +167,7 @@ def push_table(params: PushParams) -> dict[str, Any]:
             "dry_run": True,
             "table": table.name,
             "rows": table.row_count,
+            "campaigns": [{"id": c.id, "name": c.name} for c in targets],
             "mapping": preview.mapping,
             "validation": preview.validation,
             "examples": preview.examples,
@@ -172,6 +183,7 @@ def push_table(params: PushParams) -> dict[str, Any]:
         table = extract_source(
             spec, warehouse, email_column=mapping.email_column, key_column=params.key, run_id=run_id
         )
+        mapping = mapping.without_empty(table.empty_columns)
         progress = ArtifactProgress(table.row_count, len(campaigns))
         reports = [
             push_to_campaign(
@@ -185,6 +197,7 @@ def push_table(params: PushParams) -> dict[str, Any]:
                 batch_size=params.batch_size,
                 timeout=params.timeout,
                 listeners=[progress],
+                siblings=[c.id for c in campaigns],
             )
             for campaign in campaigns
         ]
@@ -210,6 +223,7 @@ def push_table(params: PushParams) -> dict[str, Any]:
                 "requests": r.requests,
                 "reconciled": r.reconciled,
                 "unresolved": r.unresolved,
+                "guard_lifted": r.guard_lifted,
                 "seconds": round(r.seconds, 2),
             }
             for r in reports

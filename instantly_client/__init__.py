@@ -78,6 +78,7 @@ from .models import (
     WebhookIn,
     WebhookPatch,
     WebhookTestResult,
+    Workspace,
     nearest_timezone,
 )
 from .resources.leads import MAX_LEADS_PER_ADD
@@ -146,6 +147,7 @@ __all__ = [
     "WebhookIn",
     "WebhookPatch",
     "WebhookTestResult",
+    "Workspace",
     "__version__",
     "nearest_timezone",
     "shared_limiter",

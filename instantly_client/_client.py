@@ -42,6 +42,7 @@ from .resources.jobs import Jobs
 from .resources.leads import Leads
 from .resources.webhook_events import WebhookEvents
 from .resources.webhooks import Webhooks
+from .resources.workspaces import Workspaces
 
 __all__ = ["DEFAULT_BASE_URL", "USER_AGENT", "InstantlyClient"]
 
@@ -183,6 +184,7 @@ class InstantlyClient:
         self.webhook_events = WebhookEvents(self)
         self.accounts = Accounts(self)
         self.emails = Emails(self)
+        self.workspaces = Workspaces(self)
 
     # -- lifecycle -------------------------------------------------------------------------------
 

@@ -12,6 +12,9 @@ Fault knobs (constructor args of SandboxServer, `GET/POST /_sandbox/faults` at r
                      "action": "fail"|"reset"|"timeout"|"429", "nth": [3], "times": N, "rate": F,
                      "status": 503}]: `nth` counts matching requests from 1 ("fail the 3rd bulk add"),
                      `times` fires on the first N matches, `rate` on a seeded random fraction.
+    patch_custom_variables  "merge" (default) or "replace": what PATCH /leads/{id} does with the lead's
+                     existing custom variables. The OpenAPI document does not say (SPEC patchLead only lists
+                     `custom_variables` as an object), so clients are tested against both readings.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ KNOBS = {
     "latency_jitter_ms": float,
     "path_prefix": str,
     "rules": list,
+    "patch_custom_variables": str,
 }
+PATCH_MODES = ("merge", "replace")
 ACTIONS = ("fail", "reset", "timeout", "429")
 
 
@@ -61,6 +66,7 @@ class Faults:
             "latency_jitter_ms": 0.0,
             "path_prefix": None,
             "rules": [],
+            "patch_custom_variables": "merge",
         }
         self.configure(knobs)
 
@@ -68,6 +74,8 @@ class Faults:
         unknown = sorted(set(body) - set(KNOBS))
         if unknown:
             raise ApiError(400, f"unknown fault knob(s): {', '.join(unknown)}")
+        if body.get("patch_custom_variables", "merge") not in PATCH_MODES:
+            raise ApiError(400, f"patch_custom_variables must be one of {', '.join(PATCH_MODES)}")
         with self._lock:
             for key, value in body.items():
                 if value is None or key == "rules":

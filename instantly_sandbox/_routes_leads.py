@@ -280,7 +280,8 @@ def patch_lead(sb: Any, req: Request) -> dict[str, Any]:
     interest_given = "lt_interest_status" in body
     interest = body.pop("lt_interest_status", None)
     lead.update(body)
-    refresh_payload(lead, custom)
+    replace = custom is not None and sb.faults.knobs.get("patch_custom_variables") == "replace"
+    refresh_payload(lead, custom, replace=replace)
     lead["timestamp_updated"] = iso(sb.state.now())
     if interest_given and interest != lead.get("lt_interest_status"):
         sb.state.append_event(

@@ -1,4 +1,4 @@
-"""Analytics, webhooks, accounts, emails (inbox) and block-list routes."""
+"""Analytics, webhooks, accounts, emails (inbox), block-list and current-workspace routes."""
 
 from __future__ import annotations
 
@@ -196,3 +196,19 @@ def list_block_entries(sb: Any, req: Request) -> dict[str, Any]:
 @route("POST", "/api/v2/block-lists-entries")
 def create_block_entry(sb: Any, req: Request) -> dict[str, Any]:
     return dict(sb.state.add_block_entry(req.body["bl_value"]))
+
+
+# -- workspace --------------------------------------------------------------------------------------------
+@route("GET", "/api/v2/workspaces/current")
+def current_workspace(sb: Any, req: Request) -> dict[str, Any]:
+    """SPEC getWorkspace: the workspace of the API key; every sandbox key acts on the one workspace."""
+    state = sb.state
+    created = iso(state.now())
+    return {
+        "id": state.workspace_id,
+        "name": "Sandbox workspace",
+        "owner": state.user_id,
+        "timestamp_created": created,
+        "timestamp_updated": created,
+        "plan_id": "pid_hg_v1",
+    }

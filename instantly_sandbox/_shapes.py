@@ -52,8 +52,13 @@ def company_domain(email: str | None, website: str | None) -> str:
     return ""
 
 
-def refresh_payload(lead: dict[str, Any], custom: dict[str, Any] | None = None) -> None:
+def refresh_payload(
+    lead: dict[str, Any], custom: dict[str, Any] | None = None, *, replace: bool = False
+) -> None:
+    """Copy the core fields into `payload` and merge `custom` in (or, `replace`, drop the old custom ones)."""
     payload = dict(lead.get("payload") or {})
+    if replace:
+        payload = {k: v for k, v in payload.items() if k in PAYLOAD_COPIES.values()}
     for field, copy_name in PAYLOAD_COPIES.items():
         if lead.get(field) is not None:
             payload[copy_name] = lead[field]

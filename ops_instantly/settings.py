@@ -15,6 +15,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from ops_instantly.errors import OpsError
 
 __all__ = [
+    "CREDENTIALS_BLOCK_ENV",
     "DEFAULT_RATE_PER_MINUTE",
     "DEFAULT_RATE_PER_SECOND",
     "MAX_RATE_PER_MINUTE",
@@ -28,6 +29,8 @@ MAX_RATE_PER_SECOND = 100.0
 MAX_RATE_PER_MINUTE = 6000.0
 DEFAULT_RATE_PER_SECOND = 50.0
 DEFAULT_RATE_PER_MINUTE = 3000.0
+
+CREDENTIALS_BLOCK_ENV = "OPS_CREDENTIALS_BLOCK"  # names the block to use when a command names none
 
 _RATES = {
     "rate_per_second": ("INSTANTLY_RATE_PER_SECOND", MAX_RATE_PER_SECOND, DEFAULT_RATE_PER_SECOND),

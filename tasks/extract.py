@@ -1,12 +1,12 @@
-"""Extract an Ops table (CSV, Parquet, DuckDB or Postgres) into the warehouse as `ops.<table>`.
+"""Extract an Ops table (CSV, Excel, Parquet, DuckDB or Postgres) into the warehouse as `ops.<table>`.
 
-The copy keeps every source column and adds `_row_key` (the --key column as text, else lower(trim(email))),
-`_loaded_at` and `_run_id`. It replaces the previous copy in one statement, so a crash leaves the old one.
+The copy keeps every source column and adds `_row_key` (the --key column as text, else the normalised email),
+`_row_problem` (why a CSV line could not be read as a row, else NULL: see tasks/csv_source.py), `_loaded_at`
+and `_run_id`. It replaces the previous copy in one transaction, so a crash leaves the old one.
 """
 
 from __future__ import annotations
 
-import codecs
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,13 +19,26 @@ from prefect import task
 from prefect.cache_policies import NONE
 
 from ops_instantly.errors import OpsError
-from tasks.mapping import INTERNAL_COLUMNS, custom_variable_name
+from tasks import csv_source
+from tasks.csv_source import detect_encoding
+from tasks.mapping import INTERNAL_COLUMNS, ROW_PROBLEM, custom_variable_name, email_key_sql
 from warehouse.db import Warehouse
 from warehouse.views import create_engagement_views
 
 PG_CHUNK_ROWS = 10_000  # rows per fetchmany from the server-side cursor: bounded memory
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
+_EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")  # what calamine (fastexcel) reads
+
+__all__ = [
+    "ExtractedTable",
+    "SourceSpec",
+    "describe_source",
+    "detect_encoding",
+    "extract_source",
+    "redact_url",
+    "source_kind",
+]
 
 
 @dataclass(frozen=True)
@@ -37,12 +50,14 @@ class SourceSpec:
         table: table to read (DuckDB, Postgres) and the warehouse name; optional for files.
         query: a Postgres query instead of a table.
         schema: default Postgres schema for an unqualified table.
+        sheet: the sheet of an Excel workbook (default: the first).
     """
 
     source: str
     table: str | None = None
     query: str | None = None
     schema: str = "public"
+    sheet: str | None = None
 
     @property
     def kind(self) -> str:
@@ -62,10 +77,11 @@ class ExtractedTable:
     columns: tuple[str, ...]
     key_column: str | None
     email_column: str
+    empty_columns: tuple[str, ...] = ()  # source columns with no non-blank value in any row
 
 
 def source_kind(source: str) -> str:
-    """`postgres`, `duckdb`, `parquet` or `csv` (pure)."""
+    """`postgres`, `duckdb`, `parquet`, `excel` or `csv` (pure)."""
     lowered = source.lower()
     if lowered.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
         return "postgres"
@@ -75,9 +91,11 @@ def source_kind(source: str) -> str:
         return "parquet"
     if lowered.endswith(_CSV_SUFFIXES):
         return "csv"
+    if lowered.endswith(_EXCEL_SUFFIXES):
+        return "excel"
     raise OpsError(
         f"Cannot tell what kind of source {redact_url(source)!r} is.",
-        hint="use a .csv or .parquet path, duckdb:///path.duckdb or postgresql://user@host/db",
+        hint="use a .csv, .xlsx or .parquet path, duckdb:///path.duckdb or postgresql://user@host/db",
     )
 
 
@@ -85,7 +103,7 @@ def table_name_for(spec: SourceSpec) -> str:
     """The snake_case warehouse name: --table without its schema, else the file stem (pure)."""
     if spec.table:
         base = spec.table.rsplit(".", 1)[-1]
-    elif spec.kind in ("csv", "parquet"):
+    elif spec.kind in ("csv", "parquet", "excel"):
         base = Path(spec.source).name.split(".")[0]
     elif spec.query:
         base = "query"
@@ -120,23 +138,6 @@ def duckdb_path(source: str) -> Path:
     return Path(rest).expanduser()
 
 
-def detect_encoding(path: Path, chunk: int = 1 << 20) -> str:
-    """`utf-8` (a BOM is fine), `utf-16`, or `latin-1` when the bytes are not valid UTF-8."""
-    with path.open("rb") as fh:
-        head = fh.read(4)
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16"
-        fh.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            while block := fh.read(chunk):
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "latin-1"
-    return "utf-8"
-
-
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -149,20 +150,83 @@ def _qualified(name: str) -> str:
     return ".".join(_ident(part) for part in name.split("."))
 
 
-def _file_relation(spec: SourceSpec) -> str:
-    """A DuckDB table expression reading a CSV or Parquet file."""
+def _file(spec: SourceSpec) -> Path:
     path = Path(spec.source).expanduser()
     if not path.is_file():
         raise OpsError(f"No such file: {path}.", hint="check the --source path")
-    if spec.kind == "parquet":
-        return f"read_parquet({_literal(str(path))})"
-    encoding = detect_encoding(path)
-    return f"read_csv({_literal(str(path))}, all_varchar=true, header=true, encoding={_literal(encoding)})"
+    return path
+
+
+def _load_csv(
+    spec: SourceSpec, con: duckdb.DuckDBPyConnection, staging: str, keep_on_error: list[str]
+) -> None:
+    """Copy a CSV file into `staging` (every column VARCHAR, plus `_row_problem`).
+
+    The fixed-option DuckDB reader first; if it refuses the file, or the file is not UTF-8, the row-by-row
+    reader, which keeps the good rows and reports each bad line (tasks/csv_source.py).
+    """
+    path = _file(spec)
+    layout = csv_source.read_layout(path)
+    if not layout.columns:
+        raise OpsError(f"The source {spec.display} is empty (no header).", hint="check the file")
+    if layout.utf8:
+        try:
+            con.execute(
+                f"CREATE OR REPLACE TABLE {staging} AS SELECT *, CAST(NULL AS VARCHAR) AS {ROW_PROBLEM} "
+                f"FROM {csv_source.duckdb_read_csv(path, layout, _literal)}"
+            )
+            return
+        except duckdb.InvalidInputException:
+            pass  # a line DuckDB will not read: the row-by-row reader says which, and keeps the rest
+    import pyarrow as pa
+
+    cols = ", ".join(f"{_ident(c)} VARCHAR" for c in [*layout.columns, ROW_PROBLEM])
+    con.execute(f"CREATE OR REPLACE TABLE {staging} ({cols})")
+    names = [*layout.columns, ROW_PROBLEM]
+    for rows in csv_source.read_rows(path, layout, keep_on_error):
+        batch = pa.table(
+            {f"c{i}": pa.array(list(col), pa.string()) for i, col in enumerate(zip(*rows, strict=True))}
+        )
+        con.register("csv_chunk", batch)
+        try:
+            select = ", ".join(f"c{i} AS {_ident(n)}" for i, n in enumerate(names))
+            con.execute(f"INSERT INTO {staging} BY NAME SELECT {select} FROM csv_chunk")
+        finally:
+            con.unregister("csv_chunk")
+
+
+def _read_excel(spec: SourceSpec) -> Any:
+    """The sheet as a polars DataFrame (calamine via fastexcel), every column as text like a CSV."""
+    import polars as pl
+
+    path = _file(spec)
+    try:
+        if spec.sheet:
+            frame = pl.read_excel(path, sheet_name=spec.sheet, engine="calamine", infer_schema_length=0)
+        else:
+            frame = pl.read_excel(path, sheet_id=1, engine="calamine", infer_schema_length=0)
+    except Exception as exc:  # fastexcel raises its own types; each becomes one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        which = f"sheet {spec.sheet!r} of " if spec.sheet else ""
+        raise OpsError(
+            f"Cannot read {which}{spec.display}: {first}",
+            hint="check the file and --sheet (the sheet's name as Excel shows it)",
+        ) from None
+    return frame
+
+
+def _load_excel(spec: SourceSpec, con: duckdb.DuckDBPyConnection, staging: str) -> None:
+    frame = _read_excel(spec)
+    con.register("excel_sheet", frame)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {staging} AS SELECT * FROM excel_sheet")
+    finally:
+        con.unregister("excel_sheet")
 
 
 def _duckdb_error(spec: SourceSpec, exc: duckdb.Error) -> OpsError:
     first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    hint = "check the delimiter, quoting and encoding (save it as UTF-8 CSV)" if spec.kind == "csv" else None
+    hint = "check the delimiter and quoting (save it as UTF-8 CSV)" if spec.kind == "csv" else None
     return OpsError(f"Cannot read {spec.display}: {first}", hint=hint or "check the source")
 
 
@@ -283,6 +347,10 @@ def source_columns(spec: SourceSpec) -> list[str]:
     """The source's column names, read from its header or schema (no rows copied)."""
     if spec.kind == "postgres":
         return _describe_postgres(spec)
+    if spec.kind == "csv":
+        return list(csv_source.read_layout(_file(spec)).columns)
+    if spec.kind == "excel":
+        return [str(c) for c in _read_excel(spec).columns]
     con = duckdb.connect()
     try:
         relation = _attach_relation(con, spec, None)
@@ -294,8 +362,8 @@ def source_columns(spec: SourceSpec) -> list[str]:
 
 
 def _attach_relation(con: duckdb.DuckDBPyConnection, spec: SourceSpec, warehouse: Warehouse | None) -> str:
-    if spec.kind in ("csv", "parquet"):
-        return _file_relation(spec)
+    if spec.kind == "parquet":
+        return f"read_parquet({_literal(str(_file(spec)))})"
     path = duckdb_path(spec.source)
     if not spec.table:
         raise OpsError(f"--table is needed to read from {spec.display}.", hint="add --table NAME")
@@ -311,7 +379,7 @@ def _attach_relation(con: duckdb.DuckDBPyConnection, spec: SourceSpec, warehouse
 def describe_source(spec: SourceSpec) -> list[str]:
     """The source's columns, so the mapping can be resolved before anything is copied."""
     columns = source_columns(spec)
-    if not columns or columns == ["column0"]:
+    if not columns or columns == ["column0"] or columns == ["__UNNAMED__0"]:
         raise OpsError(f"The source {spec.display} is empty (no header).", hint="check the file")
     return columns
 
@@ -331,15 +399,22 @@ def extract_source(
     if key_column:
         row_key = f"NULLIF(CAST({_ident(key_column)} AS VARCHAR), '')"
     else:
-        row_key = f"NULLIF(lower(trim(CAST({_ident(email_column)} AS VARCHAR))), '')"
+        row_key = email_key_sql(f"CAST({_ident(email_column)} AS VARCHAR)")
     with warehouse.connect() as con:
         try:
             if spec.kind == "postgres":
                 _load_postgres(spec, con, staging)
                 relation = staging
+            elif spec.kind == "csv":
+                _load_csv(spec, con, staging, [c for c in (email_column, key_column) if c])
+                relation = staging
+            elif spec.kind == "excel":
+                _load_excel(spec, con, staging)
+                relation = staging
             else:
                 relation = _attach_relation(con, spec, warehouse)
             columns = [c for c in _columns(con, relation)]
+            problem = ROW_PROBLEM if ROW_PROBLEM in columns else f"CAST(NULL AS VARCHAR) AS {ROW_PROBLEM}"
             if key_column and key_column not in columns:
                 raise OpsError(
                     f"The --key column {key_column!r} is not in {spec.display}.",
@@ -350,11 +425,12 @@ def extract_source(
             con.execute("BEGIN TRANSACTION")
             try:
                 con.execute(
-                    f"CREATE OR REPLACE TABLE {target} AS SELECT {keep}, {row_key} AS _row_key, "
+                    f"CREATE OR REPLACE TABLE {target} AS SELECT {keep}, {row_key} AS _row_key, {problem}, "
                     f"now() AS _loaded_at, CAST(? AS VARCHAR) AS _run_id FROM {relation}",
                     [run_id],
                 )
                 count = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]  # type: ignore[index]
+                empty = _empty_columns(con, target, [c for c in columns if c not in INTERNAL_COLUMNS])
                 if count == 0:
                     raise OpsError(
                         f"The source {spec.display} has no rows.", hint="check the file, table or query"
@@ -370,7 +446,7 @@ def extract_source(
                 con.execute("ROLLBACK")
                 raise
             finally:
-                if spec.kind == "postgres":
+                if spec.kind in ("postgres", "csv", "excel"):
                     con.execute(f"DROP TABLE IF EXISTS {staging}")
         except duckdb.Error as exc:
             raise _duckdb_error(spec, exc) from None
@@ -383,7 +459,17 @@ def extract_source(
         columns=tuple(c for c in columns if c not in INTERNAL_COLUMNS),
         key_column=key_column,
         email_column=email_column,
+        empty_columns=empty,
     )
+
+
+def _empty_columns(con: duckdb.DuckDBPyConnection, target: str, columns: list[str]) -> tuple[str, ...]:
+    """The columns of `target` that are NULL or blank in every row (one scan)."""
+    if not columns:
+        return ()
+    counts = ", ".join(f"count(NULLIF(trim(CAST({_ident(c)} AS VARCHAR)), ''))" for c in columns)
+    row = con.execute(f"SELECT {counts} FROM {target}").fetchone() or ()
+    return tuple(c for c, n in zip(columns, row, strict=True) if not n)
 
 
 def _attached(con: duckdb.DuckDBPyConnection) -> bool:

@@ -23,6 +23,7 @@ import duckdb
 import polars as pl
 
 from tasks.mapping import (
+    MAX_SAFE_INTEGER,
     ColumnMapping,
     build_lead,
     coerce_scalar,
@@ -36,6 +37,7 @@ from tasks.validate import (
     MAX_LOCAL_PART,
     MAX_LONG_TEXT,
     email_problem,
+    invalid_row_reason,
     length_problem,
 )
 
@@ -96,7 +98,18 @@ def _custom(series: pl.Series) -> tuple[pl.Series, pl.Series]:
         text = _text(series)
         encoded = _apply(text, lambda v: json_string(v).fill_null("null"))
         return encoded, text.str.len_chars()
-    if series.dtype.is_integer() or series.dtype == pl.Boolean:
+    if series.dtype.is_integer():
+        # coerce_scalar: beyond ±MAX_SAFE_INTEGER an integer is sent as text (JSON numbers are doubles)
+        text = _text(series)
+        unsafe = pl.DataFrame({"v": series}).select(
+            (pl.col("v") > MAX_SAFE_INTEGER) | (pl.col("v") < -MAX_SAFE_INTEGER)
+        )["v"]
+        both = pl.DataFrame({"t": text, "u": unsafe}).select(
+            pl.when(pl.col("u")).then(json_string(pl.col("t"))).otherwise(pl.col("t")).fill_null("null"),
+            pl.when(pl.col("u")).then(pl.col("t").str.len_chars()).alias("n"),
+        )
+        return both.to_series(0), both.to_series(1)
+    if series.dtype == pl.Boolean:
         return _text(series).fill_null("null"), pl.Series([None] * len(series), dtype=pl.UInt32)
     values = [coerce_scalar(v) for v in series.to_list()]
     encoded_list = [json.dumps(v, ensure_ascii=False) for v in values]
@@ -187,6 +200,14 @@ class LeadFrames:
             .then(pl.format("row {}: the key column is blank", row_no))
             .otherwise(pl.col("_problem_reason")),
         )
+        if "row_problem" in frame.columns:  # the extract could not read the source line: `invalid`, first
+            unread = frame["row_problem"].is_not_null()
+            work = work.with_columns(
+                _problem_outcome=pl.when(unread).then(pl.lit("invalid")).otherwise("_problem_outcome"),
+                _problem_reason=pl.when(unread)
+                .then(invalid_row_reason(frame["row_problem"]))
+                .otherwise("_problem_reason"),
+            )
         work = self._dedupe(work)
         lead = self._lead_json(fields, custom)
         out = frame.drop([position[c] for c in columns]).with_columns(

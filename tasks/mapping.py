@@ -10,6 +10,9 @@ A mapping is detected from the column names and can be overridden by a YAML or J
     rename:            # column -> custom variable name
       Signup Date: signed_up_on
     exclude: [Internal Notes]   # columns that are not sent at all
+    include: [_fivetran_synced] # loader bookkeeping columns to send after all (left out by default)
+
+Loader bookkeeping columns (`LOADER_COLUMN_PREFIXES`) and columns that are empty in every row are left out.
 """
 
 from __future__ import annotations
@@ -41,12 +44,59 @@ LEAD_FIELDS = (
     "personalization",
 )
 
-# Header spellings per field, compared after `header_token` (lower-case ASCII letters and digits only).
-# Earlier spellings win when several columns match one field.
+# Header spellings per field, compared after `header_token` (lower-case ASCII letters and digits only, so
+# accents and punctuation do not matter: "Prénom" -> "prenom", "E-mail 1 - Value" -> "email1value").
+# Earlier spellings win when several columns match one field. docs/lead-tables.md shows this table.
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "email": ("email", "emailaddress", "mail", "workemail", "businessemail", "contactemail", "emails"),
-    "first_name": ("firstname", "first", "givenname", "fname", "forename"),
-    "last_name": ("lastname", "last", "surname", "familyname", "lname"),
+    "email": (
+        "email",
+        "emailaddress",
+        "mail",
+        "workemail",
+        "businessemail",
+        "contactemail",
+        "emails",
+        "email1value",  # Google Contacts export ("E-mail 1 - Value")
+        "emailadresse",  # German
+        "courriel",  # French
+        "adresseemail",
+        "adressemail",
+        "correo",  # Spanish
+        "correoelectronico",
+        "postaelettronica",  # Italian
+        "mailadres",  # Dutch
+        "emailadres",
+    ),
+    "first_name": (
+        "firstname",
+        "first",
+        "givenname",
+        "fname",
+        "forename",
+        "vorname",  # German
+        "prenom",  # French
+        "nombre",  # Spanish
+        "nome",  # Italian, Portuguese
+        "primeironome",
+        "voornaam",  # Dutch
+    ),
+    "last_name": (
+        "lastname",
+        "last",
+        "surname",
+        "familyname",
+        "lname",
+        "nachname",  # German
+        "familienname",
+        "nom",  # French
+        "nomdefamille",
+        "apellido",  # Spanish
+        "apellidos",
+        "cognome",  # Italian
+        "sobrenome",  # Portuguese
+        "ultimonome",
+        "achternaam",  # Dutch
+    ),
     "company_name": (
         "companyname",
         "company",
@@ -55,20 +105,100 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "org",
         "account",
         "accountname",
+        "organizationname",  # Google Contacts
+        "organization1name",  # Google Contacts (older export)
+        "associatedcompany",  # HubSpot
+        "companynameforemails",  # Apollo (after "Company")
+        "firma",  # German
+        "unternehmen",
+        "firmenname",
+        "societe",  # French
+        "entreprise",
+        "empresa",  # Spanish, Portuguese
+        "azienda",  # Italian
+        "bedrijf",  # Dutch
+        "bedrijfsnaam",
     ),
-    "job_title": ("jobtitle", "title", "position", "role"),
-    "phone": ("phone", "phonenumber", "mobile", "mobilephone", "telephone", "tel"),
-    "website": ("website", "companywebsite", "websiteurl", "url", "homepage", "web"),
+    "job_title": (
+        "jobtitle",
+        "title",
+        "position",
+        "role",
+        "organizationtitle",  # Google Contacts
+        "organization1title",
+        "berufsbezeichnung",  # German
+        "jobtitel",
+        "poste",  # French
+        "fonction",
+        "cargo",  # Spanish, Portuguese
+        "puesto",
+        "ruolo",  # Italian
+        "functie",  # Dutch
+    ),
+    "phone": (
+        "phone",
+        "phonenumber",
+        "mobile",
+        "mobilephone",
+        "telephone",
+        "tel",
+        "phone1value",  # Google Contacts
+        "mobilephonenumber",  # HubSpot
+        "workdirectphone",  # Apollo
+        "corporatephone",
+        "firstphone",
+        "telefon",  # German
+        "telefonnummer",
+        "mobilnummer",
+        "handy",
+        "telefono",  # Spanish, Italian
+        "telefone",  # Portuguese
+        "telefoonnummer",  # Dutch
+    ),
+    "website": (
+        "website",
+        "companywebsite",
+        "websiteurl",  # HubSpot
+        "url",
+        "homepage",
+        "web",
+        "website1value",  # Google Contacts
+        "webseite",  # German
+        "siteweb",  # French
+        "siteinternet",
+        "sitioweb",  # Spanish
+        "paginaweb",
+        "sitoweb",  # Italian
+    ),
     "personalization": ("personalization", "personalisation", "icebreaker", "opener"),
 }
 
-# Columns the extract adds to ops.<table>; never sent.
-INTERNAL_COLUMNS = ("_row_key", "_loaded_at", "_run_id")
+# Columns that ELT loaders add to every table they load (dlt, Airbyte, Fivetran, Singer/Meltano/Stitch).
+# They change on every load, so sending them would PATCH every lead on every run: left out unless a mapping
+# file lists them under `include` (or names them in `fields` or `rename`). docs/lead-tables.md lists them.
+LOADER_COLUMN_PREFIXES = ("_dlt_", "_airbyte_", "_ab_", "_fivetran_", "_sdc_", "_stitch_", "_peerdb_")
+
+# Columns the extract adds to ops.<table>; never sent. `_row_problem`: why a source line could not be read as a
+# row ("line 4: one field too many ..."), NULL for every good row; such a row is reported `invalid`.
+ROW_PROBLEM = "_row_problem"
+INTERNAL_COLUMNS = ("_row_key", ROW_PROBLEM, "_loaded_at", "_run_id")
 MAX_VARIABLE_NAME = 64  # our choice: short enough to read in Instantly's variable picker
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
-_FILE_KEYS = {"fields", "rename", "exclude"}
+_FILE_KEYS = {"fields", "rename", "exclude", "include"}
 
 CustomValue = str | int | float | bool | None
+
+# Instantly's API runs on JavaScript, whose JSON numbers are doubles: integers beyond ±(2^53 - 1)
+# (Number.MAX_SAFE_INTEGER) are rounded on parsing, so ids and phone numbers stored as bigint are sent as text.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+# Characters that never belong in an email address but survive copy-paste from web pages, Word and Excel:
+# zero-width space/joiners, word joiner, BOM, soft hyphen, bidi marks. Removed anywhere in an email.
+INVISIBLE_CHARACTERS = "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u202a-\u202e\u2060-\u2064\ufeff"
+# White space (ASCII, no-break space, the Unicode spaces, ideographic space): trimmed from both ends.
+SPACE_CHARACTERS = "\t\n\x0b\x0c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_INVISIBLE = re.compile(f"[{INVISIBLE_CHARACTERS}]")
+_EDGE_SPACE = re.compile(f"^[{SPACE_CHARACTERS}]+|[{SPACE_CHARACTERS}]+$")
 
 
 @dataclass(frozen=True)
@@ -78,6 +208,7 @@ class MappingOverrides:
     fields: dict[str, str | None] = field(default_factory=dict)
     rename: dict[str, str] = field(default_factory=dict)
     exclude: frozenset[str] = frozenset()
+    include: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -88,11 +219,13 @@ class ColumnMapping:
         fields: lead field -> source column.
         custom: custom variable name -> source column, in source order.
         excluded: source columns that are not sent.
+        left_out: columns not sent although no mapping file excluded them -> why (`LEFT_OUT_*`).
     """
 
     fields: dict[str, str]
     custom: dict[str, str]
     excluded: tuple[str, ...] = ()
+    left_out: dict[str, str] = field(default_factory=dict)
 
     @property
     def email_column(self) -> str:
@@ -107,8 +240,31 @@ class ColumnMapping:
         """(source column, target) pairs to display: lead field, `custom_variables.NAME` or `(excluded)`."""
         out = [(col, name) for name, col in self.fields.items()]
         out += [(col, f"custom_variables.{name}") for name, col in self.custom.items()]
-        out += [(col, "(excluded)") for col in self.excluded]
+        out += [(col, f"(left out: {self.left_out[col]})" if col in self.left_out else "(excluded)")
+                for col in self.excluded]  # fmt: skip
         return out
+
+    def without_empty(self, empty: Iterable[str]) -> ColumnMapping:
+        """This mapping minus the custom variables whose column is empty in every row (they would only
+        send `null` on every lead)."""
+        gone = set(empty) & set(self.custom.values())
+        if not gone:
+            return self
+        return ColumnMapping(
+            fields=self.fields,
+            custom={n: c for n, c in self.custom.items() if c not in gone},
+            excluded=(*self.excluded, *[c for c in self.custom.values() if c in gone]),
+            left_out={**self.left_out, **dict.fromkeys(sorted(gone), LEFT_OUT_EMPTY)},
+        )
+
+
+LEFT_OUT_LOADER = "loader bookkeeping column"
+LEFT_OUT_EMPTY = "empty in every row"
+
+
+def is_loader_column(name: str) -> bool:
+    """Whether a column is an ELT loader's bookkeeping column (`_dlt_id`, `_airbyte_extracted_at` ...)."""
+    return name.lower().startswith(LOADER_COLUMN_PREFIXES)
 
 
 def header_token(name: str) -> str:
@@ -170,7 +326,12 @@ def resolve_mapping(columns: Sequence[str], overrides: MappingOverrides | None =
     overrides = overrides or MappingOverrides()
     columns = [c for c in columns if c not in INTERNAL_COLUMNS]
     known = set(columns)
-    named = [*[c for c in overrides.fields.values() if c], *overrides.rename, *overrides.exclude]
+    named = [
+        *[c for c in overrides.fields.values() if c],
+        *overrides.rename,
+        *overrides.exclude,
+        *overrides.include,
+    ]
     missing = [c for c in named if c not in known]
     if missing:
         raise OpsError(
@@ -178,7 +339,10 @@ def resolve_mapping(columns: Sequence[str], overrides: MappingOverrides | None =
             f"(columns: {_preview(columns)}).",
             hint="fix the names in the mapping file (they are case-sensitive)",
         )
-    fields = {k: v for k, v in detect_fields([c for c in columns if c not in overrides.exclude]).items()}
+    wanted_loader = {*overrides.include, *overrides.rename, *[c for c in overrides.fields.values() if c]}
+    loader = [c for c in columns if is_loader_column(c) and c not in wanted_loader]
+    skip = set(overrides.exclude) | set(loader)
+    fields = {k: v for k, v in detect_fields([c for c in columns if c not in skip]).items()}
     for name, column in overrides.fields.items():
         # A forced column is taken away from whatever field detection gave it to.
         fields = {k: v for k, v in fields.items() if v != column}
@@ -194,7 +358,7 @@ def resolve_mapping(columns: Sequence[str], overrides: MappingOverrides | None =
         )
     fields = {k: fields[k] for k in LEAD_FIELDS if k in fields}
     mapped = set(fields.values())
-    rest = [c for c in columns if c not in mapped and c not in overrides.exclude]
+    rest = [c for c in columns if c not in mapped and c not in skip]
     wanted = [overrides.rename.get(c) or custom_variable_name(c) for c in rest]
     bad = [n for n in overrides.rename.values() if not _IDENTIFIER.match(n)]
     if bad:
@@ -203,8 +367,11 @@ def resolve_mapping(columns: Sequence[str], overrides: MappingOverrides | None =
             hint="use snake_case ASCII identifiers such as signup_date",
         )
     names = unique_names(wanted, reserved=LEAD_FIELDS)
-    excluded = tuple(c for c in columns if c in overrides.exclude)
-    return ColumnMapping(fields=fields, custom=dict(zip(names, rest, strict=True)), excluded=excluded)
+    excluded = tuple(c for c in columns if c in skip)
+    left_out = {c: LEFT_OUT_LOADER for c in loader if c not in overrides.exclude}
+    return ColumnMapping(
+        fields=fields, custom=dict(zip(names, rest, strict=True)), excluded=excluded, left_out=left_out
+    )
 
 
 def parse_overrides(data: Any, *, origin: str = "the mapping") -> MappingOverrides:
@@ -216,15 +383,17 @@ def parse_overrides(data: Any, *, origin: str = "the mapping") -> MappingOverrid
     if data is None:
         return MappingOverrides()
     if not isinstance(data, dict):
-        raise _bad(origin, "it must be an object with the keys fields, rename and exclude")
+        raise _bad(origin, "it must be an object with the keys fields, rename, exclude and include")
     unknown = set(data) - _FILE_KEYS
     if unknown:
         raise _bad(
-            origin, f"unknown key(s) {', '.join(sorted(map(str, unknown)))}; allowed: fields, rename, exclude"
+            origin,
+            f"unknown key(s) {', '.join(sorted(map(str, unknown)))}; allowed: fields, rename, exclude, include",
         )
     fields = data.get("fields") or {}
     rename = data.get("rename") or {}
     exclude = data.get("exclude") or []
+    include = data.get("include") or []
     if not isinstance(fields, dict) or not all(isinstance(v, str | None) for v in fields.values()):
         raise _bad(origin, "`fields` must map lead fields to column names (or null)")
     bad_fields = [k for k in fields if k not in LEAD_FIELDS]
@@ -239,10 +408,13 @@ def parse_overrides(data: Any, *, origin: str = "the mapping") -> MappingOverrid
         raise _bad(origin, "`rename` must map column names to custom variable names")
     if not isinstance(exclude, list) or not all(isinstance(v, str) for v in exclude):
         raise _bad(origin, "`exclude` must be a list of column names")
+    if not isinstance(include, list) or not all(isinstance(v, str) for v in include):
+        raise _bad(origin, "`include` must be a list of column names")
     return MappingOverrides(
         fields={str(k): v for k, v in fields.items()},
         rename={str(k): v for k, v in rename.items()},
         exclude=frozenset(exclude),
+        include=frozenset(include),
     )
 
 
@@ -276,8 +448,10 @@ def coerce_scalar(value: Any) -> CustomValue:
 
     Dates and times become ISO strings, lists and objects JSON strings, blank strings None.
     """
-    if value is None or isinstance(value, bool | int):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, int):
+        return value if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else str(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, str):
@@ -288,7 +462,7 @@ def coerce_scalar(value: Any) -> CustomValue:
     if isinstance(value, decimal.Decimal):
         if not value.is_finite():
             return None
-        return int(value) if value == value.to_integral_value() else float(value)
+        return coerce_scalar(int(value)) if value == value.to_integral_value() else float(value)
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, dt.timedelta):
@@ -313,9 +487,22 @@ def coerce_text(value: Any) -> str | None:
 
 
 def normalise_email(value: Any) -> str | None:
-    """lower(trim(email)), or None when blank: the dedupe key and, without --key, the row key."""
+    """The email without invisible characters, trimmed of white space, lower-cased; None when blank.
+
+    The dedupe key and, without --key, the row key (`email_key_sql` is the same rule in SQL).
+    """
     text = coerce_text(value)
-    return text.lower() if text else None
+    if not text:
+        return None
+    text = _EDGE_SPACE.sub("", _INVISIBLE.sub("", text)).lower()
+    return text or None
+
+
+def email_key_sql(column_sql: str) -> str:
+    """`normalise_email` as a DuckDB SQL expression over a VARCHAR expression (the extract's `_row_key`)."""
+    invisible = f"regexp_replace({column_sql}, '[{INVISIBLE_CHARACTERS}]', '', 'g')"
+    trimmed = f"regexp_replace({invisible}, '^[{SPACE_CHARACTERS}]+|[{SPACE_CHARACTERS}]+$', '', 'g')"
+    return f"NULLIF(lower({trimmed}), '')"
 
 
 def build_lead(row: Mapping[str, Any], mapping: ColumnMapping) -> dict[str, Any]:
@@ -330,11 +517,33 @@ def build_lead(row: Mapping[str, Any], mapping: ColumnMapping) -> dict[str, Any]
     return lead
 
 
-def patch_body(lead: Mapping[str, Any], mapping: ColumnMapping) -> dict[str, Any]:
-    """The PATCH /leads/{id} body: every mapped field (None clears it); the email cannot change."""
+# Keys of a lead's `payload` that are copies of its core fields, not custom variables (SPEC Lead.payload
+# examples; docs/instantly-api-notes.md: camelCase copies of the core fields next to the custom keys).
+PAYLOAD_CORE_COPIES = frozenset(
+    {"email", "firstName", "lastName", "companyName", "jobTitle", "website", "phone", "personalization"}
+)
+
+
+def patch_body(
+    lead: Mapping[str, Any], mapping: ColumnMapping, current_payload: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The PATCH /leads/{id} body: every mapped field (None clears it); the email cannot change.
+
+    SPEC patchLead takes `custom_variables` as a whole object and does not say whether it is merged into the
+    lead's variables or replaces them, so the body carries the lead's current custom variables
+    (`current_payload`, from GET /leads/{id}) with ours on top: variables another tool or a person set
+    survive either way.
+    """
     body = {name: lead.get(name) for name in mapping.fields if name != "email"}
     if "custom_variables" in lead:
-        body["custom_variables"] = lead["custom_variables"]
+        theirs = {
+            k: v
+            for k, v in (current_payload or {}).items()
+            if k not in PAYLOAD_CORE_COPIES
+            and k not in LEAD_FIELDS
+            and isinstance(v, str | int | float | None)
+        }
+        body["custom_variables"] = {**theirs, **lead["custom_variables"]}
     return body
 
 

@@ -365,8 +365,8 @@ def publish_check(check: LaunchCheck) -> None:
 
     lines = render_check(check)
     logger = get_run_logger()
-    for line in lines:
-        (logger.warning if line.startswith(("BLOCKING", "WARNING")) else logger.info)(line)
+    for line in lines:  # INFO: a blocked launch is reported once, by the flow's one-line error
+        logger.info(line)
     body = "\n".join(f"    {line}" for line in lines)  # an indented block: shown as written, nothing rendered
     create_markdown_artifact(
         key="prelaunch-check",

@@ -5,6 +5,7 @@ Retries stay at 0: request-level retries live in the client, and the ledger make
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -19,7 +20,7 @@ from prefect.cache_policies import NONE
 
 from blocks import InstantlyCredentials
 from instantly_client import InstantlyClient
-from instantly_client.errors import AmbiguousNameError, InstantlyError, NotFoundError
+from instantly_client.errors import AmbiguousNameError, InstantlyError, NotFoundError, PermissionDeniedError
 from ops_instantly.errors import OpsError
 from tasks.extract import ExtractedTable
 from tasks.lead_frame import LeadFrames, parse_lead
@@ -134,21 +135,56 @@ def push_to_campaign(
     batch_size: int,
     timeout: float = 30.0,
     listeners: Sequence[PushListener] = (),
+    siblings: Sequence[str] = (),
 ) -> CampaignReport:
-    """Push every row of `ops.<table>` to one campaign, exactly once, recording per-row outcomes."""
-    target = PushTarget(
-        scope=LedgerScope(credentials.workspace_key, campaign.id, table.name, run_id),
-        campaign_name=campaign.name,
-        mapping=mapping,
-        key_given=table.key_column is not None,
-        row_count=table.row_count,
-        skip_mode=skip_mode,
-        batch_size=batch_size,
-    )
+    """Push every row of `ops.<table>` to one campaign, exactly once, recording per-row outcomes.
+
+    The ledger is keyed by the workspace's id (SPEC GET /workspaces/current), so a rotated key changes
+    nothing; rows of this campaign written under an older workspace name are adopted first.
+
+    Args:
+        siblings: ids of the other campaigns of this push (or connected to the same table): under
+            skip_if_in_campaign a lead that is only in these is still added.
+    """
     with _listeners_lock:
         everyone = [*listeners, *_listeners]
     with _client(credentials, timeout) as client:
+        workspace_id, workspace_name = workspace_identity(client, credentials)
+        with warehouse.connect() as con:
+            ledger.adopt_workspace(con, workspace_id, workspace_name, [campaign.id])
+        target = PushTarget(
+            scope=LedgerScope(workspace_id, campaign.id, table.name, run_id),
+            campaign_name=campaign.name,
+            mapping=mapping,
+            key_given=table.key_column is not None,
+            row_count=table.row_count,
+            skip_mode=skip_mode,
+            siblings=frozenset(s for s in siblings if s != campaign.id),
+            batch_size=batch_size,
+        )
         return CampaignPush(client, warehouse, target, everyone).run()
+
+
+def workspace_identity(client: InstantlyClient, credentials: InstantlyCredentials) -> tuple[str, str | None]:
+    """(id, name) of the key's workspace (SPEC GET /workspaces/current).
+
+    A key without the `workspaces:read` scope cannot ask: the credentials' old name (base URL + key hash)
+    stands in, with a warning that a key rotation will then look like a new workspace.
+
+    Raises:
+        OpsError: the API refused the key or could not be reached.
+    """
+    try:
+        workspace = client.workspaces.current()
+    except PermissionDeniedError:
+        logging.getLogger(__name__).warning(
+            "The API key cannot read its workspace (scope workspaces:read): the push ledger is keyed by the "
+            "key itself, so a new key will look like a new workspace."
+        )
+        return credentials.workspace_key, None
+    except InstantlyError as exc:
+        raise OpsError(f"Cannot read the workspace of the API key: {exc}", hint=exc.hint) from None
+    return workspace.id, workspace.name
 
 
 def _client(credentials: InstantlyCredentials, timeout: float) -> InstantlyClient:
@@ -236,6 +272,14 @@ def summary_markdown(table: ExtractedTable, reports: Sequence[CampaignReport], r
     for r in reports:
         cells = " | ".join(f"{r.counts.get(o, 0):,}" for o in OUTCOMES)
         lines.append(f"| {r.campaign_name} | {cells} | {r.requests:,} | {r.seconds:.1f} |")
+    lifted = [r for r in reports if r.guard_lifted]
+    if lifted:
+        names = ", ".join(f"{r.campaign_name} ({r.guard_lifted:,})" for r in lifted)
+        lines += [
+            "",
+            f"**Added although already in another campaign of this push:** {names}; skip_if_in_campaign "
+            "skips only leads in campaigns outside this push.",
+        ]
     if any(r.counts.get("skipped") for r in reports):
         lines += ["", f"**Skipped rows:** {SKIP_HINT}."]
     if any(r.unresolved for r in reports):

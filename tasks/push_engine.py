@@ -50,6 +50,7 @@ from tasks.push_plan import (
     created_by_index,
     in_flight_target,
     needs_campaign_lookup,
+    sibling_verdict,
     skip_flags,
 )
 from warehouse import ledger
@@ -232,12 +233,13 @@ class CampaignPush:
         out.finished_at = time.monotonic()
         return out
 
-    def _add(self, job: Job, rows: pl.DataFrame, out: JobResult) -> None:
+    def _add(self, job: Job, rows: pl.DataFrame, out: JobResult, *, guard: bool = True) -> None:
+        """One bulk add; `guard=False` sends without skip flags (rows only in this push's campaigns)."""
         try:
             result = self.client.leads.add_encoded(
                 leads=rows["lead"].to_list(),
                 campaign_id=self.scope.campaign_id,
-                **skip_flags(self.target.skip_mode),
+                **skip_flags(self.target.skip_mode if guard else "none"),
             )
         except OutcomeUnknownError:
             out.unknown += rows["row_key"].to_list()
@@ -250,8 +252,8 @@ class CampaignPush:
                 out.results.append(_results(rows, [None], ["rejected"], [reason]))
                 return
             half = rows.height // 2
-            self._add(job, rows.slice(0, half), out)
-            self._add(job, rows.slice(half), out)
+            self._add(job, rows.slice(0, half), out, guard=guard)
+            self._add(job, rows.slice(half), out, guard=guard)
             return
         sent = rows.height
         created = created_by_index(sent, result.created_leads)
@@ -281,9 +283,10 @@ class CampaignPush:
             verdicts = attribute_leftover(
                 leftover, counts, in_campaign, elsewhere, skip_mode=self.target.skip_mode
             )
+        resend = self._skipped_by_siblings(emails, verdicts) if guard else []
         reasons: list[str | None] = rows["reason"].to_list()
         keys: list[str] = rows["row_key"].to_list()
-        unknown = [i for i in range(sent) if i not in created and i not in verdicts]
+        unknown = [i for i in range(sent) if i not in created and i not in verdicts and i not in resend]
         known = [i for i in range(sent) if i in created or i in verdicts]
         lead_ids: list[str | None] = []
         outcomes: list[str] = []
@@ -312,13 +315,64 @@ class CampaignPush:
                 _entries(job, done, states, lead_ids=lead_ids, outcome=outcomes, payload_hashes=hashes)
             )
             out.results.append(_results(done, lead_ids, outcomes, why))
+        if resend:
+            # skip_if_in_campaign skips a lead in ANY campaign (SPEC), including the ones this same push just
+            # filled: these are only in campaigns of this push, so they go again without the flag.
+            with self._lock:
+                self.report.guard_lifted += len(resend)
+                self.report.requests += 1  # the second bulk add, without the flag
+            note = "added although in another campaign of this push (campaigns of one push do not block each other)"
+            self._add(job, rows[resend].with_columns(reason=pl.lit(note)), out, guard=False)
+
+    def _skipped_by_siblings(
+        self, emails: list[str], verdicts: dict[int, tuple[str, str | None, str]]
+    ) -> list[int]:
+        """Rows skipped by skip_if_in_campaign only because of this push's other campaigns (to resend).
+
+        Skipped rows in a campaign outside the push keep a reason naming it; when the lookup fails they are
+        dropped from `verdicts` (their outcome is unknown: the reconcile step looks them up).
+        """
+        skipped = [i for i, v in verdicts.items() if v[0] == "skipped"]
+        if not skipped or self.target.skip_mode != "in_campaign" or not self.target.siblings:
+            return []
+        try:
+            where = self._campaigns_of([emails[i] for i in skipped])
+        except InstantlyError:
+            for i in skipped:
+                verdicts.pop(i)
+            return []
+        ours = {*self.target.siblings, self.scope.campaign_id}
+        resend = []
+        for i in skipped:
+            verdict = sibling_verdict(where.get(emails[i]), ours)
+            if verdict is None:
+                verdicts.pop(i)
+                resend.append(i)
+            else:
+                verdicts[i] = ("skipped", None, verdict)
+        return resend
+
+    def _campaigns_of(self, emails: Sequence[str]) -> dict[str, set[str]]:
+        """email -> ids of the campaigns holding a lead with it (/leads/list contacts filter, any campaign)."""
+        wanted = sorted({e for e in emails if e})
+        found: dict[str, set[str]] = {}
+        for chunk in chunked(wanted, LOOKUP_EMAILS):
+            for lead in self.client.leads.list(contacts=chunk):
+                email = (lead.email or "").strip().lower()
+                if email in wanted and lead.campaign:
+                    found.setdefault(email, set()).add(str(lead.campaign))
+        return found
 
     def _update(self, job: Job, out: JobResult) -> None:
         row = job.rows
         lead_id = row["lead_id"][0]
         assert lead_id
+        lead = parse_lead(row["lead"][0])
         try:
-            self.client.leads.update(lead_id, patch_body(parse_lead(row["lead"][0]), self.target.mapping))
+            # SPEC patchLead does not say whether custom_variables merge or replace: read the lead's current
+            # ones first and send them back with ours, so nothing someone else set is erased either way.
+            current = self.client.leads.get(lead_id).payload if "custom_variables" in lead else None
+            self.client.leads.update(lead_id, patch_body(lead, self.target.mapping, current))
         except OutcomeUnknownError:
             out.unknown += row["row_key"].to_list()
             out.ledger.append(_entries(job, row, "unknown", lead_ids=[lead_id]))

@@ -15,7 +15,12 @@ from warehouse.ledger import LedgerScope
 
 @dataclass(frozen=True)
 class PushTarget:
-    """One (table, campaign) push."""
+    """One (table, campaign) push.
+
+    Attributes:
+        siblings: ids of the other campaigns this table is pushed to in the same push (named together, or
+            connected to the same table): under skip_if_in_campaign they do not block each other.
+    """
 
     scope: LedgerScope
     campaign_name: str
@@ -23,6 +28,7 @@ class PushTarget:
     key_given: bool
     row_count: int
     skip_mode: str = "in_campaign"
+    siblings: frozenset[str] = frozenset()
     batch_size: int = MAX_LEADS_PER_ADD
     slice_rows: int = 50_000
     max_in_flight: int = 128
@@ -83,7 +89,11 @@ class PushListener(Protocol):
 
 @dataclass
 class CampaignReport:
-    """The outcome of pushing one table to one campaign."""
+    """The outcome of pushing one table to one campaign.
+
+    `guard_lifted`: leads skip_if_in_campaign skipped only because they are in another campaign of this push,
+    sent again without the flag (the summary says so).
+    """
 
     campaign_id: str
     campaign_name: str
@@ -93,3 +103,4 @@ class CampaignReport:
     reconciled: int = 0
     unresolved: int = 0
     seconds: float = 0.0
+    guard_lifted: int = 0

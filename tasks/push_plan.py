@@ -18,8 +18,9 @@ SKIP_MODES = ("in_campaign", "in_workspace", "none")
 OUTCOMES = ("created", "updated", "unchanged", "duplicate", "skipped", "blocklisted", "invalid", "rejected")
 
 SKIP_HINT = (
-    "skip_if_in_campaign skips a lead that is already in ANY campaign (SPEC POST /leads/add); "
-    "to push one table to several campaigns use --skip-if none"
+    "skip_if_in_campaign skips a lead that is already in a campaign outside this push (SPEC POST /leads/add "
+    "skips it in ANY campaign; campaigns pushed together, or connected to the same table, do not block each "
+    "other); --skip-if none adds it anyway"
 )
 _SKIP_REASONS = {
     "in_campaign": "skipped: already in another campaign (skip_if_in_campaign); use --skip-if none to add it",
@@ -40,6 +41,27 @@ def skip_flags(mode: str) -> dict[str, bool]:
     if mode not in SKIP_MODES:
         raise ValueError(f"skip mode must be one of {', '.join(SKIP_MODES)}, got {mode!r}")
     return {"skip_if_in_campaign": mode == "in_campaign", "skip_if_in_workspace": mode == "in_workspace"}
+
+
+def sibling_verdict(found_in: set[str] | None, ours: set[str]) -> str | None:
+    """For a lead skipped by skip_if_in_campaign: `resend` when every campaign it is in belongs to this push
+    (so it is sent again without the flag), else the skipped reason naming the others (pure).
+
+    Args:
+        found_in: the campaign ids the lead's email is in (a /leads/list contacts lookup); None or empty:
+            not found, so the skip cannot be explained and it stays a plain skip.
+        ours: this push's campaign ids.
+    """
+    if not found_in:
+        return skip_reason("in_campaign")
+    others = sorted(found_in - ours)
+    if not others:
+        return None
+    shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+    return (
+        f"skipped: already in campaign {shown}, which is not part of this push (skip_if_in_campaign); "
+        "use --skip-if none to add it"
+    )
 
 
 def skip_reason(mode: str) -> str:

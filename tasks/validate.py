@@ -14,6 +14,7 @@ MAX_FIELD_LENGTH = 1_000  # our choice for names, titles, phones, websites
 MAX_LONG_TEXT = 5_000  # our choice for personalization and custom variable values
 
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_LOCAL_CHAR = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]$")
 _LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _TLD = re.compile(r"^(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$")
 _LONG_FIELDS = {"personalization"}
@@ -28,19 +29,50 @@ class Rejection:
 
 
 def email_problem(email: str | None) -> str | None:
-    """Why an (already normalised) email is unusable, or None when it looks deliverable in form."""
+    """Why an (already normalised) email is unusable, or None when it looks deliverable in form.
+
+    The reason names what is wrong: `invalid email '@example.com': nothing before the @`.
+    """
     if not email:
         return "missing email"
+    shown = _show(email)
     if len(email) > MAX_EMAIL_LENGTH:
         return f"email longer than {MAX_EMAIL_LENGTH} characters"
-    local, at, domain = email.rpartition("@")
-    if not at or not local or not domain:
-        return f"invalid email {_show(email)}: no @"
-    if len(local) > MAX_LOCAL_PART or not _LOCAL.match(local):
-        return f"invalid email {_show(email)}: bad local part"
+    problem = _email_form_problem(email)
+    return f"invalid email {shown}: {problem}" if problem else None
+
+
+def _email_form_problem(email: str) -> str | None:
+    if "@" not in email:
+        return "no @"
+    if email.count("@") > 1:
+        return "more than one @"
+    local, _, domain = email.partition("@")
+    if not local:
+        return "nothing before the @"
+    if not domain:
+        return "nothing after the @"
+    if any(c.isspace() for c in email):
+        return "contains a space"
+    if len(local) > MAX_LOCAL_PART:
+        return f"the part before the @ is longer than {MAX_LOCAL_PART} characters"
+    if not _LOCAL.match(local):
+        if local.startswith(".") or local.endswith("."):
+            return "the part before the @ starts or ends with a dot"
+        if ".." in local:
+            return "two dots in a row before the @"
+        bad = next((c for c in local if not _LOCAL_CHAR.match(c)), None)
+        return f"character {bad!r} is not allowed before the @" if bad else "bad local part"
     labels = domain.split(".")
-    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or not _TLD.match(labels[-1]):
-        return f"invalid email {_show(email)}: bad domain"
+    if len(labels) < 2:
+        return f"the domain {domain!r} has no dot (like example.com)"
+    if any(not label for label in labels):
+        return f"the domain {domain!r} has an empty part (two dots in a row, or a dot at an end)"
+    bad_label = next((label for label in labels if not _LABEL.match(label)), None)
+    if bad_label is not None:
+        return f"bad domain part {bad_label!r} (letters, digits and inner hyphens only)"
+    if not _TLD.match(labels[-1]):
+        return f"bad domain ending {labels[-1]!r} (not a top-level domain)"
     return None
 
 
@@ -58,6 +90,12 @@ def length_problem(lead: Mapping[str, Any]) -> str | None:
     return None
 
 
+def invalid_row_reason(problem: Any) -> Any:
+    """The `invalid` reason of a source line the extract could not read (its `_row_problem`), for a str
+    or a polars expression/series: `line 4: one field too many ...; the row was not read`."""
+    return problem + "; the row was not read"
+
+
 @dataclass
 class RowValidator:
     """Validates rows in source order, remembering emails and keys already seen (case/space-insensitive).
@@ -71,13 +109,24 @@ class RowValidator:
     _keys: dict[str, int] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
 
-    def check(self, lead: Mapping[str, Any], row_key: str | None, row_number: int) -> Rejection | None:
-        """None when the row can be sent; otherwise the outcome and reason (row_number is 1-based)."""
-        rejection = self._check(lead, row_key, row_number)
+    def check(
+        self, lead: Mapping[str, Any], row_key: str | None, row_number: int, problem: str | None = None
+    ) -> Rejection | None:
+        """None when the row can be sent; otherwise the outcome and reason.
+
+        Args:
+            row_number: 1-based position among the table's rows.
+            problem: the extract's `_row_problem` ("line 4: one field too many ..."): the row is `invalid`.
+        """
+        rejection = self._check(lead, row_key, row_number, problem)
         self.counts[rejection.outcome if rejection else "valid"] += 1
         return rejection
 
-    def _check(self, lead: Mapping[str, Any], row_key: str | None, row_number: int) -> Rejection | None:
+    def _check(
+        self, lead: Mapping[str, Any], row_key: str | None, row_number: int, problem: str | None
+    ) -> Rejection | None:
+        if problem:
+            return Rejection("invalid", invalid_row_reason(problem))
         if self.key_given and not row_key:
             return Rejection("rejected", f"row {row_number}: the key column is blank")
         email = lead.get("email")

@@ -122,7 +122,8 @@ def ingest_spool(
     """Load closed spool segments in one transaction, then mark them done (only after the commit).
 
     A crash between the commit and the renames re-reads those segments next time: the content hash makes that
-    harmless. Raises `WarehouseLockedError` when another process keeps the write lock; nothing is marked then.
+    harmless. Raises `WarehouseBusyError` / `WarehouseLockedError` when the warehouse is not free within its
+    `lock_timeout`; nothing is marked then.
     """
     counts = IngestCounts()
     paths = ready_segments(spool_dir)[:MAX_SEGMENTS_PER_RUN]
@@ -160,7 +161,10 @@ def replay_failed_deliveries(
         ).fetchall()
     watermark: datetime | None = rows[0][0] if rows else None
     start = since or (
-        watermark.date() if watermark else datetime.now(UTC).date() - timedelta(FIRST_CATCHUP_DAYS)
+        # SPEC `from` is a UTC date; DuckDB hands TIMESTAMPTZ back in the session's time zone.
+        watermark.astimezone(UTC).date()
+        if watermark
+        else datetime.now(UTC).date() - timedelta(FIRST_CATCHUP_DAYS)
     )
     events: list[Delivered] = []
     newest = watermark

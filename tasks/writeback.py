@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from ops_instantly.errors import OpsError
 from tasks.extract import redact_url
+from tasks.mapping import email_key_sql
 from warehouse.db import Warehouse
 from warehouse.merge import quote_ident
 from warehouse.views import ENGAGEMENT_COLUMNS, SourceTable, source_tables
@@ -162,7 +163,10 @@ def _write_table(pg: Any, pg_table: str, table: SourceTable, rows: list[tuple[An
     if table.key_column:
         match = sql.SQL("CAST(t.{} AS text) = e.row_key").format(sql.Identifier(table.key_column))
     else:
-        match = sql.SQL("lower(trim(t.{})) = e.row_key").format(sql.Identifier(table.email_column or "email"))
+        # The push's own email rule (mapping.email_key_sql: invisible characters out, trimmed, lower-cased),
+        # in Postgres' SQL (the same functions), so a row matches the `_row_key` it was given.
+        column = sql.Identifier(table.email_column or "email").as_string(pg)
+        match = sql.SQL(email_key_sql(f"CAST(t.{column} AS text)") + " = e.row_key")
     sets = sql.SQL(", ").join(sql.SQL("{0} = e.{0}").format(sql.Identifier(c)) for c in ENGAGEMENT_COLUMNS)
     changed = sql.SQL(" OR ").join(
         sql.SQL("t.{0} IS DISTINCT FROM e.{0}").format(sql.Identifier(c)) for c in ENGAGEMENT_COLUMNS

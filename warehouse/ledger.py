@@ -40,7 +40,7 @@ RESULT_COLUMNS = tuple(_RESULT_SCHEMA)
 class LedgerScope:
     """The ledger rows of one (workspace, campaign, source table) and the run writing them."""
 
-    workspace: str
+    workspace: str  # the workspace id (SPEC GET /workspaces/current), see adopt_workspace
     campaign_id: str
     source_table: str
     run_id: str
@@ -98,7 +98,8 @@ def read_slice(
 def _slice_sql(scope: LedgerScope, columns: Sequence[str], where: str) -> str:
     cols = ", ".join(f"t.{_ident(c)} AS c{i}" for i, c in enumerate(columns))
     return (
-        "SELECT t.rowid AS rowid, t._row_key AS row_key, l.state AS l_state, l.payload_hash AS l_hash, "
+        "SELECT t.rowid AS rowid, t._row_key AS row_key, t._row_problem AS row_problem, "
+        "l.state AS l_state, l.payload_hash AS l_hash, "
         f"l.lead_id AS l_lead_id, l.outcome AS l_outcome, l.email AS l_email, {cols} "
         f"FROM ops.{_ident(scope.source_table)} AS t LEFT JOIN ops.push_ledger AS l "
         "ON l.workspace = ? AND l.campaign_id = ? AND l.source_table = ? AND l.row_key = t._row_key "
@@ -111,8 +112,9 @@ def read_slice_frame(
 ) -> pl.DataFrame:
     """Rows [start, stop) of ops.<table> in source order with their ledger entry, as one frame.
 
-    Columns: rowid, row_key, l_state, l_hash, l_lead_id, l_outcome, l_email (the ledger entry, null when
-    the row was never pushed to this campaign), then the source `columns` as c0, c1, ...
+    Columns: rowid, row_key, row_problem (the extract's `_row_problem`: why the source line was not read),
+    l_state, l_hash, l_lead_id, l_outcome, l_email (the ledger entry, null when the row was never pushed to
+    this campaign), then the source `columns` as c0, c1, ...
     """
     sql = _slice_sql(scope, columns, "t.rowid >= ? AND t.rowid < ?")
     return con.sql(sql, params=[*scope.params, start, stop]).pl()
@@ -266,6 +268,56 @@ def append_results(con: duckdb.DuckDBPyConnection, scope: LedgerScope, rows: Seq
     finally:
         con.unregister("result_rows")
     return len(rows)
+
+
+def adopt_workspace(
+    con: duckdb.DuckDBPyConnection, workspace_id: str, name: str | None, campaign_ids: Sequence[str]
+) -> int:
+    """Record the workspace and re-key ledger rows of these campaigns written under another workspace name.
+
+    Before migration 0008 the ledger's workspace was the base URL plus an API-key hash; a key rotation made
+    every row look new. A campaign id (uuid) belongs to one workspace, so a row of one of `campaign_ids`
+    (resolved through the API as this workspace's) is this workspace's whatever name it was written under.
+    Where both exist, the row already under `workspace_id` wins. One transaction; returns the rows re-keyed.
+    """
+    campaigns = sorted(set(campaign_ids))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("INSERT OR REPLACE INTO ops.workspaces VALUES (?, ?, now())", [workspace_id, name])
+        old = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT workspace FROM ops.push_ledger WHERE list_contains(?, campaign_id) "
+                "AND workspace <> ?",
+                [campaigns, workspace_id],
+            ).fetchall()
+        ]
+        moved = 0
+        if old:
+            row = con.execute(
+                "SELECT count(*) FROM ops.push_ledger WHERE list_contains(?, campaign_id) AND workspace <> ?",
+                [campaigns, workspace_id],
+            ).fetchone()
+            moved = int(row[0]) if row else 0
+            con.execute(
+                "INSERT OR IGNORE INTO ops.push_ledger SELECT ? AS workspace, campaign_id, source_table, "
+                "row_key, email, lead_id, payload_hash, state, outcome, batch_id, run_id, updated_at "
+                "FROM ops.push_ledger WHERE list_contains(?, campaign_id) AND workspace <> ?",
+                [workspace_id, campaigns, workspace_id],
+            )
+            con.execute(
+                "DELETE FROM ops.push_ledger WHERE list_contains(?, campaign_id) AND workspace <> ?",
+                [campaigns, workspace_id],
+            )
+            con.executemany(
+                "INSERT OR REPLACE INTO ops.workspace_aliases VALUES (?, ?, now())",
+                [[alias, workspace_id] for alias in old],
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return moved
 
 
 def outcome_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, dict[str, int]]:

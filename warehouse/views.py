@@ -32,6 +32,7 @@ from tasks.engagement import (
     INTEREST_STATUS_RANK,
     LEAD_STATUS_RANK,
 )
+from tasks.mapping import email_key_sql
 from warehouse.merge import quote_ident
 from webhooks.events import INTEREST_VALUE
 
@@ -188,7 +189,7 @@ def _links_sql(table: SourceTable) -> str:
     )
     if not table.email_column:
         return ledger
-    email = f"lower(trim(CAST(s.{quote_ident(table.email_column)} AS VARCHAR)))"
+    email = email_key_sql(f"CAST(s.{quote_ident(table.email_column)} AS VARCHAR)")  # the push's own rule
     by_email = (
         "SELECT s._row_key AS row_key, ld.campaign_id, ld.id AS lead_id, 'email' AS link "
         f"FROM ops.{quote_ident(table.name)} s JOIN instantly.leads ld ON ld.email_normalized = {email} "

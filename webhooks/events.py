@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from tasks.engagement import normalize_email
+from tasks.mapping import normalise_email
 
 # The header a subscription sends (SPEC CreateWebhook.headers) and the receiver checks: Instantly has no signature.
 SECRET_HEADER = "X-Ops-Instantly-Secret"
@@ -91,7 +91,7 @@ def to_row(
         parse_timestamp(payload.get("timestamp")),
         _text(payload.get("campaign_id")),
         _text(payload.get("campaign_name")),
-        normalize_email(payload.get("lead_email")),
+        _email(payload.get("lead_email")),
         _text(payload.get("email_account")),
         _text(payload.get("email_id")),
         _int_or_none(payload.get("step")),
@@ -115,6 +115,11 @@ def parse_timestamp(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _email(value: Any) -> str | None:
+    """The push's email rule (`tasks.mapping.normalise_email`), so events meet the ledger's emails."""
+    return normalise_email(value) if isinstance(value, str) else None
 
 
 def _text(value: Any) -> str | None:

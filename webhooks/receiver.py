@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
@@ -81,10 +81,10 @@ def create_app(
                 raise _Rejected(400, "body is not a JSON object")
         except _Rejected as exc:
             return _reject(request, counts, exc.status, exc.reason)
-        except (
-            ValueError,
-            RecursionError,
-        ):  # UnicodeDecodeError is a ValueError; RecursionError: deep nesting
+        except ClientDisconnect:  # the sender hung up mid-body: nothing to answer, nothing stored
+            counts["disconnected"] += 1
+            return JSONResponse({"status": "refused"}, status_code=400)
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError; RecursionError: nesting
             return _reject(request, counts, 400, "body is not JSON")
         try:
             record = encode_record(payload, datetime.now(UTC))
@@ -104,6 +104,7 @@ def create_app(
                 "status": "ok",
                 "accepted": counts["accepted"],
                 "rejected": counts["rejected"],
+                "disconnected": counts["disconnected"],
                 "segments": spool_counts(writer.directory),
             }
         )

@@ -35,6 +35,7 @@ from .webhook import (
     WebhookTestResult,
 )
 from .webhook_event import WebhookEvent, WebhookEventsSummary
+from .workspace import Workspace
 
 __all__ = [
     "CAMPAIGN_TIMEZONES",
@@ -75,5 +76,6 @@ __all__ = [
     "WebhookIn",
     "WebhookPatch",
     "WebhookTestResult",
+    "Workspace",
     "nearest_timezone",
 ]

@@ -8,5 +8,16 @@ from .jobs import Jobs
 from .leads import Leads
 from .webhook_events import WebhookEvents
 from .webhooks import Webhooks
+from .workspaces import Workspaces
 
-__all__ = ["Accounts", "Analytics", "Campaigns", "Emails", "Jobs", "Leads", "WebhookEvents", "Webhooks"]
+__all__ = [
+    "Accounts",
+    "Analytics",
+    "Campaigns",
+    "Emails",
+    "Jobs",
+    "Leads",
+    "WebhookEvents",
+    "Webhooks",
+    "Workspaces",
+]

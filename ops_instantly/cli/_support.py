@@ -102,7 +102,7 @@ def load_credentials(block: str | None) -> InstantlyCredentials:
 
 def needs_prefect_api_for_credentials(block: str | None) -> bool:
     """True unless the credentials come from INSTANTLY_API_KEY (no block named, none set in the environment)."""
-    from blocks.instantly import CREDENTIALS_BLOCK_ENV
+    from ops_instantly.settings import CREDENTIALS_BLOCK_ENV  # not blocks: that would import Prefect
 
     named = block or os.environ.get(CREDENTIALS_BLOCK_ENV, "").strip()
     return bool(named) or not os.environ.get("INSTANTLY_API_KEY", "").strip()

@@ -45,7 +45,9 @@ def _mapping(path: Path | None) -> dict[str, Any] | None:
 def connect_table(
     table: str = typer.Option(..., help="The Ops table (as for push --table), e.g. ops.prospects."),
     campaign: list[str] = typer.Option(..., help="Campaign id or name; repeat for several campaigns."),
-    mapping: Path | None = typer.Option(None, help="Mapping file (YAML/JSON: fields, rename, exclude)."),
+    mapping: Path | None = typer.Option(
+        None, help="Mapping file (YAML/JSON: fields, rename, exclude, include)."
+    ),
     source: str | None = typer.Option(
         None, help="Where the table is read from (as for push --source; no password: use --source-block)."
     ),

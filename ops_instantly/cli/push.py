@@ -28,7 +28,7 @@ def push(
         None,
         "--source",
         "-s",
-        help="CSV or Parquet path, duckdb:///path.duckdb (with --table), or postgresql://user@host/db "
+        help="CSV, Excel (.xlsx) or Parquet path, duckdb:///path.duckdb (with --table), or postgresql://user@host/db "
         "(with --table or --query).",
         metavar="SOURCE",
     ),
@@ -51,7 +51,8 @@ def push(
     mapping: str | None = typer.Option(
         None,
         "--mapping",
-        help="YAML/JSON file: `fields: {email: COLUMN}`, `rename: {COLUMN: var_name}`, `exclude: [COLUMN]`.",
+        help="YAML/JSON file: `fields: {email: COLUMN}`, `rename: {COLUMN: var_name}`, `exclude: [COLUMN]`, "
+        "`include: [_loader_column]` (docs/lead-tables.md).",
         metavar="FILE",
     ),
     dry_run: bool = typer.Option(
@@ -60,12 +61,16 @@ def push(
     skip_if: str = typer.Option(
         "in_campaign",
         "--skip-if",
-        help="in_campaign (default) skips leads already in ANY campaign, so pushing one table to several "
-        "campaigns needs `none`; in_workspace skips leads anywhere in the workspace.",
+        help="in_campaign (default) skips leads already in a campaign outside this push (the campaigns "
+        "named together do not block each other); in_workspace skips leads anywhere in the workspace; "
+        "none adds them anyway.",
         metavar="in_campaign|in_workspace|none",
     ),
     query: str | None = typer.Option(
         None, "--query", help="Postgres query to read instead of --table.", metavar="SQL"
+    ),
+    sheet: str | None = typer.Option(
+        None, "--sheet", help="Sheet of an .xlsx/.xls/.ods source (default: the first).", metavar="NAME"
     ),
     source_block: str | None = typer.Option(
         None, "--source-block", help="Postgres Source block with the connection URL.", metavar="BLOCK"
@@ -111,6 +116,7 @@ def push(
         source_block=source_block,
         table=table,
         query=query,
+        sheet=sheet,
         key=key,
         campaigns=campaign or [],
         mapping=mapping,
@@ -137,10 +143,11 @@ def push(
 def _check_settings_first(
     credentials: str | None, campaigns: list[str], mapping: str | None, *, dry_run: bool
 ) -> None:
-    """The mapping file and (unless a dry run) the credentials and campaigns, checked before Prefect starts
+    """The mapping file, the credentials and the campaigns, checked before Prefect starts
     and before the source is read: a bad INSTANTLY_RATE_PER_SECOND on a 200,000-row file fails in a second,
     not after the extract. The flow checks them again (it also runs from deployments), in the same order."""
-    creds = None if dry_run else load_credentials(credentials)  # first: the env check needs no Prefect
+    # A dry run checks its campaigns too (a misspelt one fails it); with no campaign it needs no key.
+    creds = None if dry_run and not campaigns else load_credentials(credentials)  # first: needs no Prefect
     from tasks.mapping import load_mapping_file
 
     load_mapping_file(mapping)
@@ -204,6 +211,15 @@ def _print_summary(result: dict[str, Any]) -> None:
     for c in result["campaigns"]:
         summary.add_row(c["name"], *(f"{c['counts'].get(o, 0):,}" for o in _OUTCOMES), f"{c['requests']:,}")
     out.print(summary)
+    lifted = [c for c in result["campaigns"] if c.get("guard_lifted")]
+    if lifted:
+        names = ", ".join(f"{c['name']} ({c['guard_lifted']:,})" for c in lifted)
+        out.print(
+            f"Added although already in another campaign of this push: {names}. skip_if_in_campaign skips "
+            "only leads in campaigns outside this push.",
+            markup=False,
+            highlight=False,
+        )
     if result.get("skip_hint"):
         out.print(f"Some rows were skipped: {result['skip_hint']}.")
     if any(c["unresolved"] for c in result["campaigns"]):
@@ -223,6 +239,9 @@ def _print_dry_run(result: dict[str, Any]) -> None:
     out.print(mapping)
     validation = ", ".join(f"{k}: {v:,}" for k, v in sorted(result["validation"].items()))
     out.print(f"Validation: {validation}")
+    if result.get("campaigns"):
+        found = ", ".join(f"{c['name']} ({c['id']})" for c in result["campaigns"])
+        out.print(f"Campaigns found: {found}", markup=False, highlight=False)
     for example in result["examples"]:
         out.print(f"  {example}")
     out.print("First payloads:")

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -252,3 +255,43 @@ def test_a_bad_mapping_file_fails_a_large_push_before_the_table_is_read(
     )  # fmt: skip
     assert_one_line_error(result, "Cannot read the mapping file")
     assert not warehouse.exists()
+
+
+def test_a_bad_setting_is_refused_before_prefect_is_even_imported(big_csv: Path, tmp_path: Path) -> None:
+    # In a fresh process, as a user runs it: importing Prefect alone costs more than a second, so the
+    # environment's settings must be checked before anything imports it.
+    code = (
+        "import sys\n"
+        "from ops_instantly.cli import main\n"
+        "try:\n"
+        f"    main(['push', '--source', {str(big_csv)!r}, '--campaign', 'x', '--warehouse', {str(tmp_path / 'w.duckdb')!r}])\n"
+        "except SystemExit as exc:\n"
+        "    print(exc.code, 'prefect' in sys.modules)\n"
+    )
+    env = {**os.environ, "INSTANTLY_API_KEY": "k", "INSTANTLY_RATE_PER_SECOND": "abc"}
+    env.pop("OPS_CREDENTIALS_BLOCK", None)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["1", "False"], done
+    assert "INSTANTLY_RATE_PER_SECOND='abc' is invalid" in done.stderr
+
+
+def test_every_listing_and_show_command_offers_json() -> None:
+    # Any command named like a listing or a show (now or added later) must take --json.
+    import typer.main
+
+    from ops_instantly.cli import app
+
+    def walk(command: Any, path: tuple[str, ...]) -> Any:
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, (*path, name))
+        if not hasattr(command, "commands"):
+            yield path, command
+
+    readers = {"list", "show", "validate", "check", "accounts", "connections"}
+    found = {
+        " ".join(path): {opt for param in command.params for opt in getattr(param, "opts", [])}
+        for path, command in walk(typer.main.get_command(app), ())
+        if path and path[-1] in readers
+    }
+    assert {"campaigns list", "campaigns show", "accounts", "connections", "webhooks list"} <= set(found)
+    assert [name for name, opts in found.items() if "--json" not in opts] == []

@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from ops_instantly._paths import REPO_ROOT
-from tests.tasks.push_helpers import make_campaign, request_count
+from tests.cli._cli_helpers import assert_one_line_error, run_cli
+from tests.tasks.push_helpers import campaign_leads, make_campaign, query, request_count, set_faults
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::UserWarning")]
 
@@ -42,3 +44,253 @@ def test_an_error_exit_after_duckdb_ran_prints_exactly_one_line_on_stderr(
     assert len(lines) == 1, done.stderr[-3000:]
     assert lines[0].startswith("error: Cannot read") and "broken.parquet" in lines[0]
     assert request_count(sandbox) == 0
+
+
+# -- helpers ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def env(prefect_harness: None, sandbox: Any, warehouse_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """INSTANTLY_* pointing at the sandbox and OPS_WAREHOUSE at a fresh file."""
+    monkeypatch.setenv("INSTANTLY_API_KEY", sandbox.api_key)
+    monkeypatch.setenv("INSTANTLY_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("OPS_WAREHOUSE", str(warehouse_path))
+    return sandbox
+
+
+def _results(path: Path, email: str | None = None) -> list[tuple[Any, ...]]:
+    sql = "SELECT campaign_id, email, outcome, reason FROM ops.push_results"
+    if email is None:
+        return query(path, sql + " ORDER BY 1, 2")
+    return query(path, sql + " WHERE email = ? ORDER BY 1", [email])
+
+
+def _emails(sandbox: Any, campaign_id: str) -> set[str]:
+    return {lead["email"] for lead in campaign_leads(sandbox, campaign_id)}
+
+
+def _add_directly(
+    sandbox: Any, campaign_id: str, leads: list[dict[str, Any]], key: str | None = None
+) -> None:
+    """Leads added by someone else (another tool, a person), straight through the API."""
+    resp = httpx.post(
+        f"{sandbox.base_url}/leads/add",
+        json={"campaign_id": campaign_id, "leads": leads},
+        headers={"Authorization": f"Bearer {key or sandbox.api_key}"},
+    )
+    assert resp.status_code == 200, resp.text
+
+
+# -- one table to several campaigns (skip_if_in_campaign) -------------------------------------------------
+
+
+def test_one_table_lands_in_two_campaigns_with_default_flags_and_other_campaigns_still_guard(
+    env: Any, tmp_path: Path, warehouse_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second, other = (
+        make_campaign(env, "Alpha"),
+        make_campaign(env, "Beta"),
+        make_campaign(env, "Other"),
+    )
+    _add_directly(env, other, [{"email": "taken@example.com", "first_name": "Tak"}])
+    people = [f"p{i}@example.com" for i in range(30)]
+    csv = tmp_path / "overlay.csv"
+    csv.write_text(
+        "email,first_name\n" + "".join(f"{e},P{i}\n" for i, e in enumerate([*people, "taken@example.com"]))
+    )
+
+    result = run_cli(capsys, "push", "--source", str(csv), "--campaign", "Alpha", "--campaign", "Beta")
+
+    assert result.code == 0, result.err
+    assert _emails(env, first) == set(people) and _emails(env, second) == set(people)
+    assert _emails(env, other) == {"taken@example.com"}
+    taken = _results(warehouse_path, "taken@example.com")
+    assert [r[2] for r in taken] == ["skipped", "skipped"]
+    assert all(other in r[3] and "not part of this push" in r[3] for r in taken)
+    beta = {r[1]: r for r in _results(warehouse_path) if r[0] == second}
+    assert beta["p0@example.com"][2] == "created"
+    assert "another campaign of this push" in (beta["p0@example.com"][3] or "")
+
+    adds = request_count(env)
+    again = run_cli(capsys, "push", "--source", str(csv), "--campaign", "Alpha", "--campaign", "Beta")
+    assert again.code == 0, again.err
+    assert request_count(env) == adds  # exactly once: nothing is sent again
+
+
+# -- the ledger's workspace identity ----------------------------------------------------------------------
+
+
+def test_a_push_after_rotating_the_key_sends_no_write_even_from_an_old_ledger(
+    prefect_harness: None, tmp_path: Path, warehouse_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    import duckdb
+
+    from instantly_sandbox import SandboxServer
+
+    with SandboxServer(port=0, seed=11, api_keys=["key-old", "key-new"]) as sandbox:
+        monkeypatch.setenv("INSTANTLY_BASE_URL", sandbox.base_url)
+        monkeypatch.setenv("OPS_WAREHOUSE", str(warehouse_path))
+        monkeypatch.setenv("INSTANTLY_API_KEY", "key-old")
+        make_campaign(sandbox, "Rotate")
+        csv = tmp_path / "rot.csv"
+        csv.write_text("email,first_name\n" + "".join(f"r{i}@example.com,R{i}\n" for i in range(25)))
+        assert run_cli(capsys, "push", "--source", str(csv), "--campaign", "Rotate").code == 0
+        workspace = httpx.get(
+            f"{sandbox.base_url}/workspaces/current", headers={"Authorization": "Bearer key-old"}
+        ).json()["id"]
+        assert query(warehouse_path, "SELECT DISTINCT workspace FROM ops.push_ledger") == [(workspace,)]
+        # A ledger written before the workspace id was the identity: base URL + a hash of the old key.
+        legacy = f"{sandbox.base_url}#0123456789ab"
+        with duckdb.connect(str(warehouse_path)) as con:
+            con.execute("UPDATE ops.push_ledger SET workspace = ?", [legacy])
+
+        monkeypatch.setenv("INSTANTLY_API_KEY", "key-new")
+        writes = {
+            k: request_count(sandbox, k) for k in ("POST /api/v2/leads/add", "PATCH /api/v2/leads/{id}")
+        }
+        result = run_cli(capsys, "push", "--source", str(csv), "--campaign", "Rotate")
+
+        assert result.code == 0, result.err
+        assert {k: request_count(sandbox, k) for k in writes} == writes  # no write at all
+        run = query(warehouse_path, 'SELECT run_id FROM ops.push_results ORDER BY "at" DESC LIMIT 1')[0][0]
+        outcomes = query(
+            warehouse_path,
+            "SELECT outcome, count(*) FROM ops.push_results WHERE run_id = ? GROUP BY 1",
+            [run],
+        )
+        assert outcomes == [("unchanged", 25)]
+        assert query(warehouse_path, "SELECT DISTINCT workspace FROM ops.push_ledger") == [(workspace,)]
+        assert query(warehouse_path, "SELECT alias, workspace_id FROM ops.workspace_aliases") == [
+            (legacy, workspace)
+        ]
+
+
+# -- updates and custom variables set by someone else -----------------------------------------------------
+
+
+@pytest.mark.parametrize("patch_mode", ["merge", "replace"])
+def test_an_update_keeps_the_custom_variables_someone_else_set(
+    env: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], patch_mode: str
+) -> None:
+    campaign = make_campaign(env, "Keep")
+    csv = tmp_path / "keep.csv"
+    csv.write_text("email,first_name,city\nana@example.com,Ana,Oslo\nbo@example.com,Bo,Rome\n")
+    assert run_cli(capsys, "push", "--source", str(csv), "--campaign", "Keep").code == 0
+    ana = next(lead for lead in campaign_leads(env, campaign) if lead["email"] == "ana@example.com")
+    resp = httpx.patch(
+        f"{env.base_url}/leads/{ana['id']}",
+        json={"custom_variables": {"owner_note": "met at the fair", "score": 7}},
+        headers={"Authorization": f"Bearer {env.api_key}"},
+    )
+    assert resp.status_code == 200, resp.text
+    # SPEC patchLead does not say whether custom_variables merge or replace: the push must be safe under both.
+    set_faults(env, patch_custom_variables=patch_mode)
+
+    csv.write_text("email,first_name,city\nana@example.com,Ana,Bergen\nbo@example.com,Bo,Rome\n")
+    assert run_cli(capsys, "push", "--source", str(csv), "--campaign", "Keep").code == 0
+
+    assert request_count(env, "PATCH /api/v2/leads/{id}") == 2  # theirs, then our one update
+    payload = next(lead for lead in campaign_leads(env, campaign) if lead["email"] == "ana@example.com")[
+        "payload"
+    ]
+    assert payload["city"] == "Bergen"
+    assert payload["owner_note"] == "met at the fair" and payload["score"] == 7
+
+
+# -- dry runs check the campaigns -------------------------------------------------------------------------
+
+
+def test_a_dry_run_with_a_misspelt_campaign_fails_in_one_line_and_reads_nothing(
+    env: Any, tmp_path: Path, warehouse_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_campaign(env, "Q3 founders")
+    csv = tmp_path / "dry.csv"
+    csv.write_text("email,first_name\nana@example.com,Ana\n")
+    result = run_cli(capsys, "push", "--source", str(csv), "--campaign", "Q3 fonders", "--dry-run")
+    assert_one_line_error(result, "Unknown campaign 'Q3 fonders'")
+    assert request_count(env) == 0 and not warehouse_path.exists()
+
+    ok = run_cli(capsys, "push", "--source", str(csv), "--campaign", "Q3 founders", "--dry-run")
+    assert ok.code == 0, ok.err
+    assert "Campaigns found: Q3 founders" in ok.out and "Dry run: nothing was sent." in ok.out
+    assert request_count(env) == 0
+
+
+# -- Excel ------------------------------------------------------------------------------------------------
+
+
+def test_an_xlsx_source_is_pushed_from_its_first_sheet_or_the_named_one(
+    env: Any, tmp_path: Path, warehouse_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import polars as pl
+
+    campaign = make_campaign(env, "Sheets")
+    book = tmp_path / "Trade Fair Leads.xlsx"
+    import xlsxwriter
+
+    with xlsxwriter.Workbook(str(book)) as workbook:
+        people = workbook.add_worksheet("People")
+        for r, row in enumerate([["E-Mail", "Vorname", "Firma", "Telefon"], ["Jo@Example.com\u200b", "Jo", "Acme", 4917612345678],
+                                 ["lu@example.com", "Lu", "Beta", None]]):  # fmt: skip
+            people.write_row(r, 0, row)
+        other = workbook.add_worksheet("Later")
+        other.write_row(0, 0, ["email", "first_name"])
+        other.write_row(1, 0, ["max@example.com", "Max"])
+
+    first = run_cli(capsys, "push", "--source", str(book), "--campaign", "Sheets")
+    assert first.code == 0, first.err
+    leads = {lead["email"]: lead for lead in campaign_leads(env, campaign)}
+    assert set(leads) == {"jo@example.com", "lu@example.com"}
+    assert leads["jo@example.com"]["payload"]["firstName"] == "Jo"
+    assert leads["jo@example.com"]["payload"]["companyName"] == "Acme"
+    assert leads["jo@example.com"]["payload"]["phone"] == "4917612345678"
+
+    second = run_cli(capsys, "push", "--source", str(book), "--sheet", "Later", "--campaign", "Sheets")
+    assert second.code == 0, second.err
+    assert {lead["email"] for lead in campaign_leads(env, campaign)} == {*leads, "max@example.com"}
+
+    missing = run_cli(capsys, "push", "--source", str(book), "--sheet", "Nope", "--campaign", "Sheets")
+    assert_one_line_error(missing, "sheet 'Nope'")
+    assert pl.read_excel(book, sheet_name="People").height == 2  # the reader the push uses
+
+
+# -- one export with everything at once -------------------------------------------------------------------
+
+
+def test_a_windows_export_with_bad_lines_and_loader_columns_sends_only_what_it_should(
+    env: Any, tmp_path: Path, warehouse_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    campaign = make_campaign(env, "Export")
+    huge = "x" * 2_500_000
+    text = (
+        "email,Prénom,Nachname,Société,fax,_dlt_load_id,_airbyte_extracted_at,notes\r\n"
+        "ana@example.com,Ana,O’Brien,O’Brien – Partners €,,171,2024-01-01,ok\r\n"
+        "bo@example.com,Bo,Reid,Reid, Inc.,,171,2024-01-01,split\r\n"
+        "\u00a0cy@example.com,Cy,Lee,Acme,,171,2024-01-01,ok\r\n"
+        "@example.com,Di,Moe,Acme,,171,2024-01-01,ok\r\n"
+        f"ed@example.com,Ed,Roe,Acme,,171,2024-01-01,{huge}\r\n"
+        "fi@example.com,Fi,Fox,Acme,,171,2024-01-01,ok\r\n"
+    )
+    csv = tmp_path / "export.csv"
+    csv.write_bytes(text.encode("cp1252"))  # Excel on Western Windows: "CSV (Comma delimited)"
+
+    result = run_cli(capsys, "push", "--source", str(csv), "--campaign", "Export")
+
+    assert result.code == 0, result.err
+    leads = {lead["email"]: lead for lead in campaign_leads(env, campaign)}
+    assert set(leads) == {"ana@example.com", "cy@example.com", "fi@example.com"}
+    payload = leads["ana@example.com"]["payload"]
+    assert payload["lastName"] == "O’Brien" and payload["companyName"] == "O’Brien – Partners €"
+    assert payload.get("notes") == "ok"
+    assert not {"fax", "dlt_load_id", "airbyte_extracted_at"} & set(payload)  # empty and loader columns
+    reasons = {r[1]: (r[2], r[3]) for r in _results(warehouse_path)}
+    assert reasons["bo@example.com"] == (
+        "invalid",
+        "line 3: one field too many (9 where the header has 8): is a comma inside a value not quoted?; "
+        "the row was not read",
+    )
+    assert reasons["ed@example.com"][0] == "invalid" and reasons["ed@example.com"][1].startswith(
+        "line 6: the row is"
+    )
+    assert reasons["@example.com"] == ("invalid", "row 4: invalid email '@example.com': nothing before the @")

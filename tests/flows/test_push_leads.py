@@ -158,7 +158,7 @@ def test_one_table_to_two_campaigns_with_skip_if_none(env: Any, tmp_path: Path) 
 def test_a_dry_run_shows_the_mapping_and_sends_nothing(
     env: Any, tmp_path: Path, warehouse_path: Path
 ) -> None:
-    make_campaign(env, "Dry")
+    dry = make_campaign(env, "Dry")
     table = messy_table(300, seed=5)
     csv = write_csv(tmp_path / "dry.csv", table)
     result = push_leads(PushParams(source=str(csv), campaigns=["Dry"], dry_run=True))
@@ -167,7 +167,8 @@ def test_a_dry_run_shows_the_mapping_and_sends_nothing(
     assert result["validation"] == {"valid": len(table.expected), "invalid": table.invalid,
                                     "duplicate": table.duplicates}  # fmt: skip
     assert len(result["payloads"]) == 3 and result["payloads"][0]["email"] == next(iter(table.expected))
-    assert request_count(env) == 0 and request_count(env, "GET /api/v2/campaigns") == 0
+    assert result["campaigns"] == [{"id": dry, "name": "Dry"}]  # looked up (reads only): a typo fails here
+    assert request_count(env) == 0 and request_count(env, "PATCH /api/v2/leads/{id}") == 0
     assert query(warehouse_path, "SELECT count(*) FROM ops.push_ledger") == [(0,)]
 
 

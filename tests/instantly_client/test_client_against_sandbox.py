@@ -88,6 +88,23 @@ def test_auth_and_plan_errors_are_named_by_meaning(sandbox, key, error) -> None:
     assert "\n" not in str(err.value)
 
 
+def test_every_key_of_a_workspace_names_the_same_workspace_id() -> None:
+    from instantly_sandbox import SandboxServer
+
+    with SandboxServer(port=0, seed=3, api_keys=["key-one", "key-two"]) as sandbox:
+        ids = set()
+        for key in ("key-one", "key-two"):
+            with InstantlyClient(api_key=key, base_url=sandbox.base_url, workspace_id=key) as client:
+                workspace = client.workspaces.current()
+                ids.add(workspace.id)
+        assert len(ids) == 1 and len(next(iter(ids))) == 36
+        with (
+            InstantlyClient(api_key="wrong", base_url=sandbox.base_url, workspace_id="wrong") as client,
+            pytest.raises(AuthenticationError),
+        ):
+            client.workspaces.current()
+
+
 def test_the_webhook_delivery_log_filters_by_outcome_and_date_and_summarises(sandbox) -> None:
     with _client(sandbox) as client:
         hook = client.webhooks.create(

@@ -66,6 +66,7 @@ EXPECTED = {
     "WebhookIn",
     "WebhookPatch",
     "WebhookTestResult",
+    "Workspace",
     "__version__",
     "nearest_timezone",
     "shared_limiter",

@@ -45,6 +45,7 @@ def test_every_served_operation_matches_its_response_schema(sandbox: SandboxServ
         "POST", c, json={"name": "Conformance", "campaign_schedule": {"schedules": [weekly]}}
     )
     cid = campaign["id"]
+    spec.call("GET", "/api/v2/workspaces/current")
     spec.call("GET", c, params={"limit": 1})
     spec.call("GET", f"{c}/{{id}}", f"/campaigns/{cid}")
     spec.call("PATCH", f"{c}/{{id}}", f"/campaigns/{cid}", json={"daily_limit": 1000, "pl_value": 100})

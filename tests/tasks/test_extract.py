@@ -95,16 +95,125 @@ def test_redact_url_drops_passwords_in_the_query_string_too(url: str) -> None:
 @pytest.mark.parametrize(
     ("raw", "encoding"),
     [
-        ("\ufeffemail\nä@x.co\n".encode(), "utf-8"),
-        ("email\nä@x.co\n".encode("latin-1"), "latin-1"),
+        ("\ufeffemail\nä@x.co\n".encode(), "utf-8-sig"),
+        ("email\nä@x.co\n".encode("latin-1"), "cp1252"),
         ("email\nä@x.co\n".encode("utf-16"), "utf-16"),
+        ("email\nä@x.co\n".encode("utf-32"), "utf-32"),
+        ("email\nä@x.co\n".encode("utf-16-le"), "utf-16-le"),  # no BOM
         (b"email\na@x.co\n", "utf-8"),
+        # Excel's "CSV (Comma delimited)" on Western Windows: cp1252 (curly apostrophe 0x92, en dash, euro)
+        ("email,company\nana@example.com,O’Brien – Partners “Gold” €\n".encode("cp1252"), "cp1252"),
+        ("email,name\nivan@x.ru,Иван Петров\nolga@x.ru,Ольга Смирнова\n".encode("cp1251"), "cp1251"),
+        ("email,name\nl@x.pl,Łukasz Żółć\nk@x.pl,Krzysztof Wąż\n".encode("cp1250"), "cp1250"),
+        ("email,name\nt@x.jp,山田太郎\n".encode("shift_jis"), "cp932"),
     ],
 )
 def test_detect_encoding(tmp_path: Path, raw: bytes, encoding: str) -> None:
     path = tmp_path / "f.csv"
     path.write_bytes(raw)
     assert detect_encoding(path) == encoding
+
+
+def test_a_windows_ansi_csv_keeps_its_curly_quotes_dashes_and_euro(
+    tmp_path: Path, warehouse_path: Path
+) -> None:
+    path = tmp_path / "ansi.csv"
+    path.write_bytes(
+        "email,first_name,company\nana@example.com,Ana,O’Brien – Partners “€”\n".encode("cp1252")
+    )
+    _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
+    assert query(warehouse_path, "SELECT first_name, company FROM ops.ansi") == [
+        ("Ana", "O’Brien – Partners “€”")
+    ]
+
+
+def test_a_utf16_csv_from_excel_unicode_text_is_read(tmp_path: Path, warehouse_path: Path) -> None:
+    path = tmp_path / "u16.txt"
+    path.write_bytes("email\tPrénom\r\nzoe@x.co\tZoë\r\n".encode("utf-16"))
+    mapping, _ = _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
+    assert mapping.fields == {"email": "email", "first_name": "Prénom"}
+    assert query(warehouse_path, 'SELECT email, "Prénom" FROM ops.u16') == [("zoe@x.co", "Zoë")]
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragments"),
+    [
+        (b"email\n\x00\x01\x02\xff\xfe\x00\x81\n", ["byte 9 is not UTF-8", "NUL bytes"]),
+        (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00", ["an Excel workbook"]),
+    ],
+)
+def test_bytes_that_no_encoding_fits_are_a_one_line_error(
+    tmp_path: Path, raw: bytes, fragments: list[str]
+) -> None:
+    path = tmp_path / "binary.csv"
+    path.write_bytes(raw)
+    with pytest.raises(OpsError) as exc:
+        describe_source.fn(SourceSpec(str(path)))
+    for fragment in fragments:
+        assert fragment in exc.value.message
+    assert "binary.csv" in exc.value.message and "CSV UTF-8" in (exc.value.hint or "")
+
+
+def test_a_file_that_stops_decoding_midway_names_the_encoding_and_line(tmp_path: Path) -> None:
+    from tasks.csv_source import CsvLayout, read_rows
+
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(b"email\na@x.co\n" + "ü@x.co\n".encode("utf-16-le") + b"\n")
+    with pytest.raises(OpsError) as exc:
+        list(read_rows(path, CsvLayout("utf-8", ",", ("email",)), ["email"]))
+    assert "as utf-8" in exc.value.message and "line 3" in exc.value.message
+
+
+HUGE = "x" * 2_500_000
+
+
+@pytest.mark.parametrize(
+    ("body", "bad_line", "problem"),
+    [
+        ("ana@example.com,Ana,\"Reid, Inc.\",Oslo\nbo@example.com,Bo,Reid, Inc.,Rome\n", 3,
+         "one field too many (5 where the header has 4): is a comma inside a value not quoted?"),
+        ("ana@example.com,Ana,Acme,Oslo\nbo@example.com,Bo,Acme\n", 3, "one field missing (3 where the header has 4)"),
+        ("ana@example.com,Ana,Acme,Oslo\ncy@example.com,Cy,\"multi\nline\",Paris\nbo@example.com,Bo,Acme\n", 5,
+         "one field missing (3 where the header has 4)"),
+        (f"ana@example.com,Ana,Acme,Oslo\nbo@example.com,Bo,{HUGE},Rome\n", 3,
+         "the row is 2,500,020 characters long (at most 1,000,000)"),
+    ],
+)  # fmt: skip
+def test_a_row_that_cannot_be_read_is_kept_with_its_line_number_and_the_rest_goes_through(
+    tmp_path: Path, warehouse_path: Path, body: str, bad_line: int, problem: str
+) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text("email,first_name,company,city\n" + body + "di@example.com,Di,Zeta,Lyon\n")
+    mapping, table = _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
+    assert mapping.email_column == "email"  # the header is never read as one column
+    assert set(mapping.fields) == {"email", "first_name", "company_name"}
+    rows = query(warehouse_path, "SELECT email, first_name, _row_key, _row_problem FROM ops.ragged")
+    assert rows[-1] == ("di@example.com", "Di", "di@example.com", None)
+    bad = [r for r in rows if r[3] is not None]
+    assert bad == [("bo@example.com", None, "bo@example.com", f"line {bad_line}: {problem}")]
+    assert table.row_count == len(rows)
+
+
+def test_a_clean_file_keeps_the_fast_reader_and_blank_lines_and_empty_cells_are_null(
+    tmp_path: Path, warehouse_path: Path
+) -> None:
+    path = tmp_path / "clean.csv"
+    path.write_text('email,name,,name\r\na@x.co,"O""Brien",1,\r\n\r\nb@x.co,"two\nlines",,x\r\n')
+    assert describe_source.fn(SourceSpec(str(path))) == ["email", "name", "column2", "name_1"]
+    _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
+    rows = query(warehouse_path, "SELECT email, name, column2, name_1, _row_problem FROM ops.clean")
+    assert rows == [("a@x.co", 'O"Brien', "1", None, None), ("b@x.co", "two\nlines", None, "x", None)]
+
+
+@pytest.mark.parametrize(
+    ("header", "delimiter"),
+    [("email,name", ","), ("email;name", ";"), ("email\tname", "\t"), ("email|name", "|"),
+     ('"a;b",email,name', ","), ("email", ",")],
+)  # fmt: skip
+def test_the_delimiter_comes_from_the_header_line(header: str, delimiter: str) -> None:
+    from tasks.csv_source import sniff_delimiter
+
+    assert sniff_delimiter(header) == delimiter
 
 
 def test_a_bom_latin1_semicolon_csv_is_read_with_row_keys(tmp_path: Path, warehouse_path: Path) -> None:

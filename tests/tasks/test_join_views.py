@@ -29,7 +29,7 @@ def con(warehouse_path):
         con.execute(
             "INSERT INTO ops.people VALUES"
             " (1, 'ann@a.co', 'Ann', 'stale', '1', now(), 'p'),"
-            " (2, 'Bob@B.co ', 'Bob', NULL, '2', now(), 'p'),"
+            " (2, 'Bob@B.co\u200b\u00a0', 'Bob', NULL, '2', now(), 'p'),"  # pasted: zero-width and no-break spaces
             " (3, 'cat@c.co', 'Cat', NULL, '3', now(), 'p'),"
             " (4, NULL, 'Dan', NULL, '4', now(), 'p')"
         )

@@ -42,7 +42,7 @@ def row_path(frame: pl.DataFrame, mapping: ColumnMapping, key_given: bool) -> li
     for row in frame.iter_rows(named=True):
         values = {col: row[f"c{i}"] for i, col in enumerate(mapping.columns)}
         lead = build_lead(values, mapping)
-        rejection = validator.check(lead, row["row_key"], row["rowid"] + 1)
+        rejection = validator.check(lead, row["row_key"], row["rowid"] + 1, row.get("row_problem"))
         out.append(
             {
                 "email": lead.get("email"),
@@ -136,6 +136,32 @@ def test_typed_columns_are_coerced_like_the_row_path() -> None:
               "first_name": pl.Int32}  # fmt: skip
     frame = frame_of(columns, rows, [r[0] for r in rows], dtypes)
     assert columnar(frame, mapping, False, 1) == row_path(frame, mapping, False)
+
+
+def test_lines_the_extract_could_not_read_are_invalid_first_like_the_row_path() -> None:
+    columns = ["Email", "First Name"]
+    mapping = resolve_mapping(columns)
+    emails = ["a@x.co", "b@x.co", "a@x.co", "bad", "c@x.co"]
+    problems = [None, "line 3: one field too many (3 where the header has 2)", None, "line 5: x", None]
+    frame = frame_of(columns, [[e, "A"] for e in emails], emails, {}).with_columns(
+        row_problem=pl.Series(problems, dtype=pl.Utf8)
+    )
+    got = columnar(frame, mapping, False, 2)
+    assert got == row_path(frame, mapping, False)
+    assert [g["outcome"] for g in got] == [None, "invalid", "duplicate", "invalid", None]
+    assert got[1]["reason"] == "line 3: one field too many (3 where the header has 2); the row was not read"
+
+
+def test_integers_beyond_2_to_the_53_are_sent_as_text_like_the_row_path() -> None:
+    columns = ["email", "id", "small"]
+    mapping = resolve_mapping(columns)
+    rows = [["a@x.co", 2**53 - 1, 2**53 - 1], ["b@x.co", 2**53, 2**53 + 1], ["c@x.co", 2**64 - 1, None]]
+    frame = frame_of(columns, rows, [r[0] for r in rows], {"id": pl.UInt64, "small": pl.Int64})
+    got = columnar(frame, mapping, False, 1)
+    assert got == row_path(frame, mapping, False)
+    assert '"id":9007199254740991' in got[0]["lead"]
+    assert '"id":"9007199254740992","small":"9007199254740993"' in got[1]["lead"]
+    assert '"id":"18446744073709551615"' in got[2]["lead"]
 
 
 @pytest.mark.parametrize(

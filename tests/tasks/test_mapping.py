@@ -17,7 +17,9 @@ from tasks.mapping import (
     coerce_text,
     custom_variable_name,
     detect_fields,
+    email_key_sql,
     load_mapping_file,
+    normalise_email,
     parse_overrides,
     patch_body,
     payload_hash,
@@ -43,6 +45,35 @@ from tasks.mapping import (
         (["Work Email", "Email"], {"email": "Email"}),
         (["Company", "Company Name"], {"company_name": "Company Name"}),
         (["notes", "city"], {}),
+        # other languages (accents and case do not matter)
+        (["E-Mail", "Vorname", "Nachname", "Firma", "Position", "Telefon", "Webseite"],
+         {"email": "E-Mail", "first_name": "Vorname", "last_name": "Nachname", "company_name": "Firma",
+          "job_title": "Position", "phone": "Telefon", "website": "Webseite"}),
+        (["Courriel", "Prénom", "Nom", "Société", "Poste", "Téléphone", "Site web"],
+         {"email": "Courriel", "first_name": "Prénom", "last_name": "Nom", "company_name": "Société",
+          "job_title": "Poste", "phone": "Téléphone", "website": "Site web"}),
+        (["Correo electrónico", "Nombre", "Apellido", "Empresa", "Cargo", "Teléfono", "Sitio web"],
+         {"email": "Correo electrónico", "first_name": "Nombre", "last_name": "Apellido",
+          "company_name": "Empresa", "job_title": "Cargo", "phone": "Teléfono", "website": "Sitio web"}),
+        (["Nome", "Cognome", "Azienda", "Email"],
+         {"email": "Email", "first_name": "Nome", "last_name": "Cognome", "company_name": "Azienda"}),
+        # Google Contacts: the value columns, never the label columns
+        (["First Name", "Last Name", "E-mail 1 - Label", "E-mail 1 - Value", "Phone 1 - Label",
+          "Phone 1 - Value", "Organization Name", "Organization Title", "Website 1 - Value"],
+         {"email": "E-mail 1 - Value", "first_name": "First Name", "last_name": "Last Name",
+          "company_name": "Organization Name", "job_title": "Organization Title", "phone": "Phone 1 - Value",
+          "website": "Website 1 - Value"}),
+        # HubSpot contacts export
+        (["Record ID", "First Name", "Last Name", "Email", "Phone Number", "Job Title", "Associated Company",
+          "Website URL"],
+         {"email": "Email", "first_name": "First Name", "last_name": "Last Name",
+          "company_name": "Associated Company", "job_title": "Job Title", "phone": "Phone Number",
+          "website": "Website URL"}),
+        # Apollo export: "Company" beats "Company Name for Emails", "Mobile Phone" the direct line
+        (["First Name", "Last Name", "Title", "Company", "Company Name for Emails", "Email", "Email Status",
+          "Work Direct Phone", "Mobile Phone", "Website", "Person Linkedin Url"],
+         {"email": "Email", "first_name": "First Name", "last_name": "Last Name", "company_name": "Company",
+          "job_title": "Title", "phone": "Mobile Phone", "website": "Website"}),
     ],
 )  # fmt: skip
 def test_detect_fields_matches_common_header_spellings(columns: list[str], expected: dict[str, str]) -> None:
@@ -108,6 +139,56 @@ def test_overrides_force_rename_and_exclude_columns() -> None:
     assert ("Secret", "(excluded)") in mapping.rows()
 
 
+def test_loader_bookkeeping_columns_are_left_out_by_default() -> None:
+    columns = ["email", "city", "_dlt_load_id", "_dlt_id", "_airbyte_extracted_at", "_airbyte_raw_id",
+               "_fivetran_synced", "_fivetran_deleted", "_sdc_batched_at", "_sdc_sequence"]  # fmt: skip
+    mapping = resolve_mapping(columns)
+    assert mapping.custom == {"city": "city"}
+    assert set(mapping.excluded) == set(columns[2:])
+    assert ("_dlt_id", "(left out: loader bookkeeping column)") in mapping.rows()
+
+
+def test_a_mapping_file_can_send_a_loader_column_after_all() -> None:
+    overrides = parse_overrides(
+        {"include": ["_fivetran_synced"], "rename": {"_dlt_id": "dlt_row"}}, origin="m.yaml"
+    )
+    mapping = resolve_mapping(["email", "_fivetran_synced", "_dlt_id", "_dlt_load_id"], overrides)
+    assert mapping.custom == {"fivetran_synced": "_fivetran_synced", "dlt_row": "_dlt_id"}
+    assert mapping.excluded == ("_dlt_load_id",)
+
+
+def test_custom_variables_of_columns_empty_in_every_row_are_not_sent() -> None:
+    mapping = resolve_mapping(["email", "first_name", "city", "fax"]).without_empty({"fax", "first_name"})
+    assert mapping.custom == {"city": "city"}
+    # blank lead fields are left out per row, not per column
+    assert mapping.fields == {"email": "email", "first_name": "first_name"}
+    assert ("fax", "(left out: empty in every row)") in mapping.rows()
+    lead = build_lead({"email": "a@b.co", "first_name": None, "city": "Oslo", "fax": None}, mapping)
+    assert lead == {"email": "a@b.co", "custom_variables": {"city": "Oslo"}}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["ann@example.com\u200b", "\ufeffann@example.com", "\u00a0Ann@Example.com\u00a0", "an\u200bn@example.com",
+     "ann@exa\u200dmple.com\u2060", "\u200e ann@example.com\t", "ann\u00ad@example.com"],
+)  # fmt: skip
+def test_invisible_characters_are_stripped_from_emails(raw: str) -> None:
+    assert normalise_email(raw) == "ann@example.com"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["  Ann@Example.COM\u200b", "\ufeffbo@x.co", "\u00a0cy@x.co\u3000", "d\u200bi@x.co", "", "   ", "\u200b",
+     "e f@x.co", "\tTab@x.co\n", "Ünï@Exämple.com"],
+)  # fmt: skip
+def test_the_sql_row_key_is_the_same_rule_as_normalise_email(raw: str) -> None:
+    import duckdb
+
+    with duckdb.connect() as con:
+        in_sql = con.execute(f"SELECT {email_key_sql('CAST(? AS VARCHAR)')}", [raw]).fetchone()
+    assert in_sql is not None and in_sql[0] == normalise_email(raw)
+
+
 def test_overrides_naming_a_missing_column_fail() -> None:
     with pytest.raises(OpsError, match="'Nope'"):
         resolve_mapping(["email"], MappingOverrides(exclude=frozenset({"Nope"})))
@@ -123,6 +204,7 @@ def test_overrides_naming_a_missing_column_fail() -> None:
         ({"fields": ["email"]}, "`fields` must map"),
         ({"rename": {"a": 1}}, "`rename` must map"),
         ({"exclude": "a"}, "`exclude` must be a list"),
+        ({"include": {"a": 1}}, "`include` must be a list"),
     ],
 )
 def test_invalid_mapping_files_are_reported_in_one_line(data: object, problem: str) -> None:
@@ -178,6 +260,13 @@ def test_a_mapping_file_that_is_not_yaml_names_the_line(tmp_path: Path) -> None:
         ({"k": [1, dt.date(2024, 1, 2)]}, '{"k": [1, "2024-01-02"]}'),
         (b"\x01\xff", "01ff"),
         (dt.timedelta(minutes=2), 120.0),
+        # Instantly parses JSON in JavaScript: integers beyond 2^53 - 1 would be rounded, so they go as text
+        (2**53 - 1, 2**53 - 1),
+        (-(2**53 - 1), -(2**53 - 1)),
+        (2**53, "9007199254740992"),
+        (-(2**53) - 5, "-9007199254740997"),
+        (9223372036854775807, "9223372036854775807"),
+        (decimal.Decimal("12345678901234567890"), "12345678901234567890"),
     ],
 )
 def test_custom_variable_values_are_coerced_to_scalars(value: object, expected: object) -> None:
@@ -218,3 +307,41 @@ def test_payload_hash_ignores_key_order_and_sees_every_value() -> None:
     b = {"custom_variables": {"y": "2", "x": 1}, "email": "a@b.co"}
     assert payload_hash(a) == payload_hash(b)
     assert payload_hash(a) != payload_hash({**a, "first_name": "A"})
+
+
+def test_the_documented_header_table_is_the_one_the_code_uses() -> None:
+    import re
+
+    from ops_instantly._paths import REPO_ROOT
+    from tasks.mapping import LOADER_COLUMN_PREFIXES, SYNONYMS
+
+    doc = (REPO_ROOT / "docs" / "lead-tables.md").read_text()
+    for name, spellings in SYNONYMS.items():
+        row = re.search(rf"^\| `{name}` \| (.*) \|$", doc, re.MULTILINE)
+        assert row is not None, f"docs/lead-tables.md has no row for {name}"
+        assert re.findall(r"`([a-z0-9]+)`", row.group(1)) == list(spellings), name
+    for prefix in LOADER_COLUMN_PREFIXES:
+        assert f"`{prefix}`" in doc
+
+
+def test_a_patch_body_keeps_the_leads_other_custom_variables_under_ours() -> None:
+    mapping = resolve_mapping(["email", "first_name", "city"])
+    lead = {"email": "a@b.co", "first_name": "Ana", "custom_variables": {"city": "Bergen"}}
+    current = {"firstName": "Ana", "email": "a@b.co", "city": "Oslo", "owner_note": "VIP", "n": 3, "x": None}
+    body = patch_body(lead, mapping, current)
+    assert body == {
+        "first_name": "Ana",
+        "custom_variables": {"owner_note": "VIP", "n": 3, "x": None, "city": "Bergen"},
+    }
+    assert patch_body(lead, mapping)["custom_variables"] == {"city": "Bergen"}
+
+
+def test_the_row_key_rule_is_the_same_in_postgres_for_the_write_back(postgres_url: str) -> None:
+    import psycopg
+
+    raws = ["  Ann@Example.COM\u200b", "\ufeffbo@x.co", "\u00a0cy@x.co\u3000", "d\u200bi@x.co", "", "\u200b",
+            "e f@x.co", "\tTab@x.co\n", "Ünï@Exämple.com"]  # fmt: skip
+    with psycopg.connect(postgres_url) as con:
+        for raw in raws:
+            row = con.execute(f"SELECT {email_key_sql('CAST(%s AS text)')}", [raw]).fetchone()
+            assert row is not None and row[0] == normalise_email(raw), repr(raw)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import signal
+import socket
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -116,3 +118,19 @@ def test_sigkill_mid_stream_loses_no_acknowledged_event(tmp_path: Path) -> None:
     assert len(acknowledged) >= 300
     assert set(acknowledged) <= set(spooled)
     assert len(spooled) == len(set(spooled))
+
+
+def test_a_sender_hanging_up_mid_body_stores_nothing_and_logs_no_traceback(receiver: ReceiverProcess) -> None:
+    before = b"".join(p.read_bytes() for p in receiver.spool.iterdir())
+    host, port = receiver.base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(
+            f"POST /instantly/webhook HTTP/1.1\r\nHost: x\r\n{SECRET_HEADER}: {SECRET}\r\n"
+            'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"event_type":'.encode()
+        )
+    deadline = time.monotonic() + 30
+    while httpx.get(f"{receiver.base}/health", timeout=10).json()["disconnected"] < 1:  # still serving
+        assert time.monotonic() < deadline, "the receiver never noticed the hang-up"
+        time.sleep(0.05)
+    assert b"".join(p.read_bytes() for p in receiver.spool.iterdir()) == before
+    assert "Traceback" not in "".join(receiver.stderr)

@@ -1,0 +1,301 @@
+"""CSV files as people export them: any common encoding, ragged rows, one huge cell, line numbers.
+
+A CSV is read in two ways with one result:
+
+1. The fast path: DuckDB's reader with every option fixed (delimiter, quote, column names from our own
+   reading of the header, UTF-8 only, strict), so its sniffer can never mistake the file's shape.
+2. When the fast path refuses the file (a row with a field too many or too few, a line over
+   `MAX_ROW_CHARS`, a stray quote) or the file is not UTF-8, Python's `csv` module reads it row by row
+   (decoded with the detected codec), keeps every good row and turns each bad one into a row with only
+   its email and key and a `_row_problem` ("line 4: one field too many ..."), which the push reports as an
+   `invalid` outcome. The rest of the file goes through.
+
+Encodings: a BOM decides (UTF-8, UTF-16, UTF-32); valid UTF-8 is UTF-8; otherwise charset-normalizer
+guesses among the Windows code pages Excel writes ("CSV (Comma delimited)" is the system's ANSI code page,
+cp1252 in Western Europe and the Americas), preferring cp1252 whenever it fits, then among the East Asian
+multi-byte ones.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from ops_instantly.errors import OpsError
+
+MAX_ROW_CHARS = 1_000_000  # our choice: a longer row is not a lead; it is reported `invalid` by line number
+FIELD_SIZE_LIMIT = 1 << 28  # the csv module's own limit (default 128 KiB) must not stop a file at one cell
+CHUNK_ROWS = 20_000  # rows per batch handed to DuckDB by the row-by-row reader
+_DELIMITERS = (",", ";", "\t", "|")
+_SAMPLE_BYTES = 1 << 16  # bytes around the first non-UTF-8 byte that charset-normalizer looks at
+# The code pages Excel on Windows writes a "CSV (Comma delimited)" file in, then the multi-byte ones.
+_WINDOWS_CODE_PAGES = [
+    "cp1252",
+    "cp1250",
+    "cp1251",
+    "cp1253",
+    "cp1254",
+    "cp1255",
+    "cp1256",
+    "cp1257",
+    "cp1258",
+]
+_MULTI_BYTE = ["cp932", "gb18030", "big5", "cp949"]
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE: its BOM starts with the UTF-16 LE one
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """How to read one CSV file: its codec, delimiter and column names (in file order)."""
+
+    encoding: str
+    delimiter: str
+    columns: tuple[str, ...]
+
+    @property
+    def utf8(self) -> bool:
+        return self.encoding in ("utf-8", "utf-8-sig")
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+
+
+def detect_encoding(path: Path, chunk: int = 1 << 20) -> str:
+    """The codec of a text file: `utf-8-sig`/`utf-16`/`utf-32` from a BOM, `utf-8`, else a guess.
+
+    Raises:
+        OpsError: the bytes are not text in any encoding we know (names what was tried).
+    """
+    with _open_binary(path) as fh:
+        head = fh.read(8)
+        if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+            raise OpsError(
+                f"Cannot read {path.name}: it is an Excel workbook (or another zip file), not a CSV.",
+                hint="give it its .xlsx/.xls name, or save it as 'CSV UTF-8' from Excel",
+            )
+        for bom, name in _BOMS:
+            if head.startswith(bom):
+                return name
+        fh.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        offset = 0
+        try:
+            while block := fh.read(chunk):
+                decoder.decode(block)
+                offset += len(block)
+            decoder.decode(b"", final=True)
+            return "utf-8"
+        except UnicodeDecodeError as exc:
+            bad_at = offset + exc.start
+        fh.seek(max(0, bad_at - _SAMPLE_BYTES // 2))
+        sample = fh.read(_SAMPLE_BYTES)
+    return _guess_legacy_encoding(path, sample, bad_at)
+
+
+def _guess_legacy_encoding(path: Path, sample: bytes, bad_at: int) -> str:
+    from charset_normalizer import from_bytes
+
+    if b"\x00" in sample:
+        utf16 = _utf16_without_bom(sample)
+        if utf16:
+            return utf16
+        raise _undecodable(path, bad_at, "it holds NUL bytes (a binary file, or UTF-16 without a BOM?)")
+    for candidates in (_WINDOWS_CODE_PAGES, _MULTI_BYTE):
+        matches = list(from_bytes(sample, cp_isolation=candidates))
+        if any("cp1252" in m.could_be_from_charset for m in matches):
+            return "cp1252"
+        if matches:
+            return str(matches[0].encoding)
+    raise _undecodable(path, bad_at, "no Windows code page or East Asian encoding fits it either")
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """`utf-16-le`/`utf-16-be` when the sample reads as mostly-ASCII UTF-16 (a NUL in every other byte)."""
+    sample = sample[: len(sample) // 2 * 2]
+    pairs = len(sample) // 2
+    if not pairs:
+        return None
+    for name, nul_side in (("utf-16-le", 1), ("utf-16-be", 0)):
+        if sample[nul_side::2].count(0) >= 0.6 * pairs and sample[1 - nul_side :: 2].count(0) == 0:
+            try:
+                sample.decode(name)
+            except UnicodeDecodeError:
+                continue
+            return name
+    return None
+
+
+def _undecodable(path: Path, offset: int, why: str) -> OpsError:
+    return OpsError(
+        f"Cannot read {path.name}: byte {offset:,} is not UTF-8 and {why}.",
+        hint="save the file as UTF-8 (Excel: 'CSV UTF-8 (Comma delimited)')",
+    )
+
+
+def open_text(path: Path, encoding: str) -> IO[str]:
+    """The file as text in `encoding`, with universal newlines left to the csv module."""
+    if path.name.lower().endswith(".gz"):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding=encoding, newline="")
+    return path.open(encoding=encoding, newline="")
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The delimiter of a header line: the most frequent of , ; TAB | outside quotes (ties: comma)."""
+    counts = dict.fromkeys(_DELIMITERS, 0)
+    quoted = False
+    for char in header_line:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(_DELIMITERS, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
+def column_names(header: Sequence[str]) -> tuple[str, ...]:
+    """Header cells as unique column names, as DuckDB names them: a blank cell is `column<i>` (0-based),
+    a repeated name gets `_1`, `_2` ... (so names stay what earlier versions stored)."""
+    out: list[str] = []
+    taken: set[str] = set()
+    for i, cell in enumerate(header):
+        name = cell if cell.strip() else f"column{i}"
+        candidate, n = name, 0
+        while candidate in taken:
+            n += 1
+            candidate = f"{name}_{n}"
+        taken.add(candidate)
+        out.append(candidate)
+    return tuple(out)
+
+
+def read_layout(path: Path) -> CsvLayout:
+    """Encoding, delimiter and column names of a CSV file (reads the header only, after the encoding scan).
+
+    Raises:
+        OpsError: undecodable bytes, or a file with no header.
+    """
+    encoding = detect_encoding(path)
+    with open_text(path, encoding) as text:
+        try:
+            first_line = text.readline()
+            while first_line and not first_line.strip():
+                first_line = text.readline()
+        except UnicodeDecodeError as exc:
+            raise _decode_error(path, encoding, exc, 1) from None
+    delimiter = sniff_delimiter(first_line)
+    header = next(csv.reader([first_line], delimiter=delimiter), [])
+    if not any(cell.strip() for cell in header):
+        return CsvLayout(encoding, delimiter, ())
+    return CsvLayout(encoding, delimiter, column_names(header))
+
+
+def _decode_error(path: Path, encoding: str, exc: UnicodeDecodeError, line: int) -> OpsError:
+    byte = exc.object[exc.start : exc.start + 1].hex() if isinstance(exc.object, bytes) else "?"
+    line = max(line, _line_of_first_bad_byte(path, encoding))
+    return OpsError(
+        f"Cannot read {path.name} as {encoding}: byte 0x{byte} near line {line:,} is not valid {encoding}.",
+        hint="save the file as UTF-8 (Excel: 'CSV UTF-8 (Comma delimited)')",
+    )
+
+
+def _line_of_first_bad_byte(path: Path, encoding: str) -> int:
+    """The line (1-based) holding the first byte that does not decode (text readers decode ahead)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines = 1
+    with _open_binary(path) as fh:
+        while block := fh.read(1 << 20):
+            try:
+                lines += decoder.decode(block).count("\n")
+            except UnicodeDecodeError as exc:
+                good = block[: max(0, exc.start)]
+                return lines + codecs.decode(good, encoding, errors="ignore").count("\n")
+    return lines
+
+
+def duckdb_read_csv(path: Path, layout: CsvLayout, literal: str) -> str:
+    """A DuckDB `read_csv(...)` with every option fixed (no sniffing): the fast path for UTF-8 files.
+
+    `literal` is the caller's SQL string-literal quoting function.
+    """
+    columns = ", ".join(f"{literal(c)}: 'VARCHAR'" for c in layout.columns)
+    return (
+        f"read_csv({literal(str(path))}, header = true, auto_detect = false, columns = {{{columns}}}, "
+        f"delim = {literal(layout.delimiter)}, quote = '\"', escape = '\"', strict_mode = true, "
+        f"null_padding = false, max_line_size = {MAX_ROW_CHARS}, encoding = 'utf-8')"
+    )
+
+
+def row_problem(fields: int, expected: int, chars: int) -> str | None:
+    """Why a parsed CSV record cannot be a row (pure), or None."""
+    if chars > MAX_ROW_CHARS:
+        return f"the row is {chars:,} characters long (at most {MAX_ROW_CHARS:,})"
+    if fields > expected:
+        extra = "one field too many" if fields == expected + 1 else f"{fields - expected} fields too many"
+        return f"{extra} ({fields} where the header has {expected}): is a comma inside a value not quoted?"
+    if fields < expected:
+        missing = "one field missing" if fields == expected - 1 else f"{expected - fields} fields missing"
+        return f"{missing} ({fields} where the header has {expected})"
+    return None
+
+
+def read_rows(
+    path: Path, layout: CsvLayout, keep_on_error: Sequence[str]
+) -> Iterator[list[tuple[str | None, ...]]]:
+    """Chunks of rows (column values in layout order, then `_row_problem`), every record of the file.
+
+    A record that cannot be a row keeps only the columns in `keep_on_error` (the email and key columns),
+    so the push can name it, and gets `"line N: why"`. Blank lines are skipped, empty cells are None.
+
+    Raises:
+        OpsError: bytes that do not decode in the layout's encoding (names the encoding and the line).
+    """
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_SIZE_LIMIT))
+    expected = len(layout.columns)
+    keep = [layout.columns.index(c) for c in keep_on_error if c in layout.columns]
+    chunk: list[tuple[str | None, ...]] = []
+    with open_text(path, layout.encoding) as text:
+        reader = csv.reader(text, delimiter=layout.delimiter, quotechar='"', doublequote=True, strict=False)
+        previous_end = 0
+        header_seen = False
+        try:
+            for record in reader:
+                start, previous_end = previous_end + 1, reader.line_num
+                if not record:  # a blank line
+                    continue
+                if not header_seen:
+                    header_seen = True
+                    continue
+                problem = row_problem(len(record), expected, sum(len(v) for v in record))
+                if problem is None:
+                    chunk.append((*[v if v != "" else None for v in record], None))
+                else:
+                    values: list[str | None] = [None] * expected
+                    for i in keep:
+                        if i < len(record) and len(record[i]) <= MAX_ROW_CHARS // 10:
+                            values[i] = record[i] or None
+                    chunk.append((*values, f"line {start:,}: {problem}"))
+                if len(chunk) >= CHUNK_ROWS:
+                    yield chunk
+                    chunk = []
+        except UnicodeDecodeError as exc:
+            raise _decode_error(path, layout.encoding, exc, previous_end + 1) from None
+        except csv.Error as exc:
+            raise OpsError(
+                f"Cannot read {path.name} near line {previous_end + 1:,}: {exc}.",
+                hint="check the quoting of that line",
+            ) from None
+    if chunk:
+        yield chunk
