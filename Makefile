@@ -9,11 +9,22 @@ demo:
 	./ops demo
 
 # Benchmarks (not tests): print tables, write bench/results/; results are recorded in bench/README.md.
-bench: bench-sandbox bench-sync
+bench: bench-sandbox bench-push bench-sync
 
 # How many leads a second the sandbox ingests (it must not be what the other benchmarks measure).
 bench-sandbox: venv
 	.venv/bin/python bench/bench_sandbox.py
+
+# The push at 1,000 leads per request: 10k/100k/1M leads, 20 and 100 req/s, next to the instantlyai SDK.
+bench-push: venv bench-sdk-venv
+	.venv/bin/python bench/bench_push.py
+
+# A separate venv with the published instantlyai SDK (pinned), for the comparison runs only.
+bench-sdk-venv: bench/.venv-sdk/bin/python
+
+bench/.venv-sdk/bin/python:
+	python3.11 -m venv bench/.venv-sdk
+	bench/.venv-sdk/bin/pip install --quiet instantlyai==0.7.0
 
 # The sync's leads pull (60,000 leads, 250 ms, 20/s and 1,200/min) vs one sequential cursor, fixed and sliding.
 bench-sync: venv
@@ -31,4 +42,4 @@ venv:
 fmt:
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
 
-.PHONY: test demo fmt bench bench-sandbox bench-sync bench-extract venv
+.PHONY: test demo fmt bench bench-sandbox bench-push bench-sdk-venv bench-sync bench-extract venv

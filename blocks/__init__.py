@@ -3,6 +3,10 @@
 from blocks.instantly import InstantlyCredentials, resolve_credentials
 from blocks.postgres import PostgresSource
 from blocks.warehouse import DuckDBWarehouse, resolve_warehouse
+from ops_instantly import run_logs
+
+# Every flow and task imports blocks: from here on, a failed run logs an input error as one line.
+run_logs.install()
 
 __all__ = [
     "BLOCK_TYPES",

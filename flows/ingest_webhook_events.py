@@ -18,6 +18,7 @@ from prefect import flow, get_run_logger, runtime
 from pydantic import BaseModel
 
 from blocks import resolve_credentials, resolve_warehouse
+from tasks.push import workspace_identity
 from tasks.webhook_events import CATCH_UP_COUNTS, IngestCounts, ingest_spool, replay_failed_deliveries
 from warehouse.db import WarehouseLockedError
 from warehouse.lock import WarehouseBusyError
@@ -75,10 +76,11 @@ def ingest_webhook_events(
         if catch_up:
             credentials = resolve_credentials(credentials_block)
             with credentials.get_client() as client:
+                workspace, _ = workspace_identity(client, credentials)  # the watermark survives a new key
                 recovered = replay_failed_deliveries(
                     client,
                     warehouse,
-                    workspace=credentials.workspace_key,
+                    workspace=workspace,
                     run_id=run_id,
                     since=catch_up_since,
                 )

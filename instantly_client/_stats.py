@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, replace
 
 __all__ = ["ClientStats", "StatsRecorder"]
 
 EWMA_ALPHA = 0.2  # weight of the newest sample
+LOW_WINDOW = 100  # responses over which `latency_low` is the minimum
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,9 @@ class ClientStats:
         rate_limited: responses with HTTP 429.
         transport_errors: attempts that got no response (timeouts, connection errors).
         latency_ewma: exponentially weighted mean latency in seconds (``None`` before the first response).
+        latency_low: the lowest latency of the last 100 responses, in seconds: the server's own time
+            without our queueing behind it (sizing concurrency on it does not feed on the delay that
+            extra concurrency causes).
     """
 
     requests: int = 0
@@ -28,6 +33,7 @@ class ClientStats:
     rate_limited: int = 0
     transport_errors: int = 0
     latency_ewma: float | None = None
+    latency_low: float | None = None
 
     def suggested_concurrency(self, rate_per_second: float, *, minimum: int = 1, maximum: int = 64) -> int:
         """Workers needed to use ``rate_per_second`` at the observed latency (Little's law), clamped."""
@@ -42,6 +48,7 @@ class StatsRecorder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._stats = ClientStats()
+        self._recent: deque[float] = deque(maxlen=LOW_WINDOW)
 
     def record_response(self, status_code: int, latency: float) -> None:
         with self._lock:
@@ -51,27 +58,24 @@ class StatsRecorder:
                 if s.latency_ewma is None
                 else EWMA_ALPHA * latency + (1 - EWMA_ALPHA) * s.latency_ewma
             )
-            self._stats = ClientStats(
+            self._recent.append(latency)
+            self._stats = replace(
+                s,
                 requests=s.requests + 1,
-                retries=s.retries,
                 rate_limited=s.rate_limited + (status_code == 429),
-                transport_errors=s.transport_errors,
                 latency_ewma=ewma,
+                latency_low=min(self._recent),
             )
 
     def record_transport_error(self) -> None:
         with self._lock:
             s = self._stats
-            self._stats = ClientStats(
-                s.requests, s.retries, s.rate_limited, s.transport_errors + 1, s.latency_ewma
-            )
+            self._stats = replace(s, transport_errors=s.transport_errors + 1)
 
     def record_retry(self, _attempt: int) -> None:
         with self._lock:
             s = self._stats
-            self._stats = ClientStats(
-                s.requests, s.retries + 1, s.rate_limited, s.transport_errors, s.latency_ewma
-            )
+            self._stats = replace(s, retries=s.retries + 1)
 
     def snapshot(self) -> ClientStats:
         with self._lock:

@@ -17,6 +17,7 @@ client's limiter paces request starts, so the engine itself never sleeps to thro
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import Counter
@@ -176,6 +177,7 @@ class CampaignPush:
             only=only,
             run_job=self._run_job,
             in_flight=self._target_in_flight,
+            rate=min(self.client.rate_per_second, (self.client.rate_per_minute or math.inf) / 60),
             batch_id=self._batch_id,
             listeners=self.listeners,
             on_results=self._count,
@@ -438,10 +440,15 @@ class CampaignPush:
     # -- sizing -----------------------------------------------------------------------------------------
 
     def _target_in_flight(self) -> int:
+        # Sized on the server's own latency (the lowest of recent responses), not the mean: when the server
+        # is slower than the budget, requests queue there, the mean grows, and sizing on it would add
+        # still more requests to the queue.
+        stats = self.client.stats
         return in_flight_target(
             self.client.rate_per_second,
             self.client.rate_per_minute,
-            self.client.stats.latency_ewma,
+            stats.latency_low if stats.latency_low is not None else stats.latency_ewma,
+            headroom=1.5,
             maximum=self.target.max_in_flight,
         )
 

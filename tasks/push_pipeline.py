@@ -14,20 +14,23 @@
 So no DuckDB round trip sits between two sends: the bookkeeper keeps a backlog of jobs whose intents are
 already committed (a few times the requests in flight), and records finished requests in large batched
 statements while the next ones are on the wire. A pending intent is durable before its request leaves
-(a job is published only after the transaction holding its intent commits). Each write cycle opens and
-closes its own connection, so the warehouse is never held across a request.
+(a job is published only after the transaction holding its intent commits). Only the bookkeeper touches
+the warehouse; it closes its connection at least every HOLD_SECONDS, so other processes get their turn.
 """
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
 import polars as pl
 
 from tasks.lead_frame import LeadFrames
@@ -36,7 +39,9 @@ from tasks.push_plan import decide_frame
 from warehouse import ledger
 from warehouse.db import Warehouse
 
-CYCLE_SECONDS = 0.3  # at most ~3 write cycles a second unless the sender is about to run dry
+CYCLE_SECONDS = 1.0  # outcomes are recorded about once a second (each cycle costs a checkpoint)
+HOLD_SECONDS = 5.0  # the bookkeeper closes (and so checkpoints) the warehouse at least this often
+AHEAD_SECONDS = 1.5  # jobs with committed intents kept ready: this many seconds of the budget
 _END = object()
 
 
@@ -64,6 +69,7 @@ class PushPass:
         only: row keys to resend (a retry pass), or None for the whole table.
         run_job: sends one job (HTTP only, on a worker thread) and says what happened to its rows.
         in_flight: how many requests to keep in flight right now.
+        rate: the request budget (requests per second), to size the backlog of ready jobs.
         batch_id: the next batch id.
         listeners: progress listeners (called from the bookkeeper thread).
         on_results: called with each batch of recorded results (outcome counts).
@@ -78,6 +84,7 @@ class PushPass:
         only: set[str] | None,
         run_job: Callable[[Job], JobResult],
         in_flight: Callable[[], int],
+        rate: float,
         batch_id: Callable[[], str],
         listeners: Sequence[PushListener],
         on_results: Callable[[pl.DataFrame], None],
@@ -89,6 +96,7 @@ class PushPass:
         self.only = only
         self.run_job = run_job
         self.in_flight = in_flight
+        self.rate = rate
         self.batch_id = batch_id
         self.listeners = list(listeners)
         self.on_results = on_results
@@ -101,6 +109,8 @@ class PushPass:
         self._submitted = 0
         self._done_rows = 0
         self._sent_end = False
+        self._held: tuple[ExitStack, duckdb.DuckDBPyConnection] | None = None
+        self._held_since = 0.0
 
     # -- the sender (calling thread) --------------------------------------------------------------------
 
@@ -176,6 +186,29 @@ class PushPass:
             self._cycles()
         except BaseException as exc:  # reported to the sender, which stops the pass and raises it
             self._events.put(("error", exc))
+        finally:
+            self._release()
+
+    @contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The bookkeeper's write connection, kept across cycles for at most HOLD_SECONDS.
+
+        Closing a DuckDB file checkpoints it, which costs more than a cycle's writes; holding it for a few
+        seconds amortises that, and closing it every HOLD_SECONDS still lets other processes (an analyst's
+        read-only session, another push) in between.
+        """
+        if self._held is not None and time.monotonic() - self._held_since > HOLD_SECONDS:
+            self._release()
+        if self._held is None:
+            stack = ExitStack()
+            self._held = (stack, stack.enter_context(self.warehouse.connect()))
+            self._held_since = time.monotonic()
+        yield self._held[1]
+
+    def _release(self) -> None:
+        if self._held is not None:
+            stack, self._held = self._held[0], None
+            stack.close()
 
     def _cycles(self) -> None:
         plan = self._plan()
@@ -185,28 +218,34 @@ class PushPass:
         last = 0.0
         while True:
             backlog = self._published - self._submitted
-            ahead = max(8, 3 * self.in_flight())
+            ahead = max(8, 3 * self.in_flight(), math.ceil(self.rate * AHEAD_SECONDS))
             with self._wake:
                 while True:
                     stopping = self._stop.is_set()
-                    want_jobs = not stopping and not exhausted and backlog < ahead
-                    urgent = want_jobs and backlog < max(2, self.in_flight())
+                    open_plan = not stopping and not exhausted
+                    want_jobs = open_plan and backlog < ahead
+                    # Top up when half the backlog is gone, at once when the sender is about to run dry.
+                    refill = open_plan and backlog <= ahead // 2
+                    urgent = open_plan and backlog < max(2, self.in_flight())
                     due = time.monotonic() - last >= CYCLE_SECONDS
-                    if stopping or urgent or (due and (self._finished or want_jobs)):
+                    if stopping or urgent or refill or (due and self._finished):
                         break
                     self._wake.wait(timeout=CYCLE_SECONDS / 3)
                     backlog = self._published - self._submitted
                 finished, self._finished = self._finished, []
             new: list[Job] = []
+            count = ahead - backlog
+            if urgent:  # the sender is (about to be) idle: a small group now, the rest next cycle
+                count = min(count, max(4, self.in_flight()))
             if want_jobs:
-                while len(planned) < ahead - backlog and not exhausted:
+                while len(planned) < count and not exhausted:
                     piece = next(plan, None)
                     if piece is None:
                         exhausted = True
                         break
                     local.append(piece.local)
                     planned += piece.jobs
-                new, planned = planned[: max(0, ahead - backlog)], planned[max(0, ahead - backlog) :]
+                new, planned = planned[: max(0, count)], planned[max(0, count) :]
             self._write(finished, local, new)
             local = []
             last = time.monotonic()
@@ -250,7 +289,7 @@ class PushPass:
             if result_frames
             else None
         )
-        with self.warehouse.connect() as con:
+        with self._connection() as con:
             con.execute("BEGIN TRANSACTION")
             if ledger_frames:
                 frames = [f.select(ledger.LEDGER_COLUMNS) for f in ledger_frames]
@@ -329,13 +368,16 @@ class PushPass:
         columns = self.target.mapping.columns
         step = self.target.slice_rows
         if self.only is None:
-            for start in range(0, max(self.target.row_count, 1), step):
-                with self.warehouse.connect() as con:
-                    rows = ledger.read_slice_frame(con, self.scope, columns, start, start + step)
+            # Small slices first, so the first requests leave soon; then full slices.
+            start, size = 0, min(step, 4 * self.target.batch_size)
+            while start < max(self.target.row_count, 1):
+                with self._connection() as con:
+                    rows = ledger.read_slice_frame(con, self.scope, columns, start, start + size)
                 yield rows
+                start, size = start + size, min(step, 2 * size)
             return
         keys = sorted(self.only)
         for start in range(0, len(keys), step):
-            with self.warehouse.connect() as con:
+            with self._connection() as con:
                 rows = ledger.read_keys_frame(con, self.scope, columns, keys[start : start + step])
             yield rows

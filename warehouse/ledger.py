@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import duckdb
 import polars as pl
@@ -78,23 +77,6 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def read_slice(
-    con: duckdb.DuckDBPyConnection, scope: LedgerScope, columns: Sequence[str], start: int, stop: int
-) -> list[tuple[Any, ...]]:
-    """Rows [start, stop) of ops.<table> in source order with their ledger entry.
-
-    Each tuple is (rowid, _row_key, state, payload_hash, lead_id, outcome, ledger email, *columns).
-    """
-    cols = ", ".join(f"t.{_ident(c)}" for c in columns)
-    return con.execute(
-        f"SELECT t.rowid, t._row_key, l.state, l.payload_hash, l.lead_id, l.outcome, l.email, {cols} "
-        f"FROM ops.{_ident(scope.source_table)} AS t LEFT JOIN ops.push_ledger AS l "
-        "ON l.workspace = ? AND l.campaign_id = ? AND l.source_table = ? AND l.row_key = t._row_key "
-        "WHERE t.rowid >= ? AND t.rowid < ? ORDER BY t.rowid",
-        [*scope.params, start, stop],
-    ).fetchall()
-
-
 def _slice_sql(scope: LedgerScope, columns: Sequence[str], where: str) -> str:
     cols = ", ".join(f"t.{_ident(c)} AS c{i}" for i, c in enumerate(columns))
     return (
@@ -124,8 +106,13 @@ def read_keys_frame(
     con: duckdb.DuckDBPyConnection, scope: LedgerScope, columns: Sequence[str], row_keys: Sequence[str]
 ) -> pl.DataFrame:
     """Like `read_slice_frame`, for the rows with these row keys only (every occurrence, in source order)."""
-    sql = _slice_sql(scope, columns, "list_contains(?, t._row_key)")
-    return con.sql(sql, params=[*scope.params, list(row_keys)]).pl()
+    # A semi-join on a registered frame: list_contains(?, key) would compare every row with every key.
+    con.register("wanted_keys", pl.DataFrame({"row_key": list(row_keys)}, schema={"row_key": pl.Utf8}))
+    try:
+        sql = _slice_sql(scope, columns, "t._row_key IN (SELECT row_key FROM wanted_keys)")
+        return con.sql(sql, params=list(scope.params)).pl()
+    finally:
+        con.unregister("wanted_keys")
 
 
 def upsert_frame(con: duckdb.DuckDBPyConnection, scope: LedgerScope, frame: pl.DataFrame) -> int:
@@ -184,20 +171,6 @@ def delete_frame(con: duckdb.DuckDBPyConnection, scope: LedgerScope, row_keys: p
     return keys.height
 
 
-def read_keys(
-    con: duckdb.DuckDBPyConnection, scope: LedgerScope, columns: Sequence[str], row_keys: Sequence[str]
-) -> list[tuple[Any, ...]]:
-    """Like `read_slice`, for the rows with these row keys only (every occurrence, in source order)."""
-    cols = ", ".join(f"t.{_ident(c)}" for c in columns)
-    return con.execute(
-        f"SELECT t.rowid, t._row_key, l.state, l.payload_hash, l.lead_id, l.outcome, l.email, {cols} "
-        f"FROM ops.{_ident(scope.source_table)} AS t LEFT JOIN ops.push_ledger AS l "
-        "ON l.workspace = ? AND l.campaign_id = ? AND l.source_table = ? AND l.row_key = t._row_key "
-        "WHERE list_contains(?, t._row_key) ORDER BY t.rowid",
-        [*scope.params, list(row_keys)],
-    ).fetchall()
-
-
 def open_rows(con: duckdb.DuckDBPyConnection, scope: LedgerScope) -> list[LedgerRow]:
     """Rows whose last request may or may not have reached Instantly (pending, sent, unknown)."""
     rows = con.execute(
@@ -237,15 +210,7 @@ def upsert(con: duckdb.DuckDBPyConnection, scope: LedgerScope, rows: Iterable[Le
 
 def delete(con: duckdb.DuckDBPyConnection, scope: LedgerScope, row_keys: Iterable[str]) -> int:
     """Forget rows (a request that provably never took effect): they are sent again as new."""
-    keys = sorted(set(row_keys))
-    if not keys:
-        return 0
-    con.execute(
-        "DELETE FROM ops.push_ledger WHERE workspace = ? AND campaign_id = ? AND source_table = ? "
-        "AND list_contains(?, row_key)",
-        [*scope.params, keys],
-    )
-    return len(keys)
+    return delete_frame(con, scope, pl.Series(list(row_keys), dtype=pl.Utf8))
 
 
 def append_results(con: duckdb.DuckDBPyConnection, scope: LedgerScope, rows: Sequence[ResultRow]) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -18,6 +19,9 @@ from ops_instantly.cli._support import (
     run_flow,
 )
 from ops_instantly.errors import OpsError
+
+if TYPE_CHECKING:
+    from flows.ingest_webhook_events import IngestResult
 
 webhooks_app = typer.Typer(
     help="Near-real-time events: subscribe, receive (durable spool), ingest and replay Instantly webhooks.\n\n"
@@ -256,23 +260,24 @@ def _listen_secret(secret_env: str, secret_block: str) -> str:
     return found
 
 
-def _print_ingest(result: object) -> None:
-    status = getattr(result, "status", "")
-    spool = getattr(result, "spool", {})
-    if status == "busy":
-        typer.echo("The warehouse is locked by another process: the spool waits for the next ingest.")
+def _print_ingest(result: IngestResult) -> None:
+    if result.status == "busy":
+        typer.echo(
+            "The warehouse is busy (another run or session holds it): the spool waits for the next ingest."
+        )
         return
+    spool = result.spool
     typer.echo(
         f"spool: {spool.get('segments', 0)} segments, {spool.get('events', 0)} events, {spool.get('new', 0)} new"
     )
-    catch_up = getattr(result, "catch_up", None)
-    if catch_up is not None:
-        if catch_up.get("skipped"):
-            typer.echo(f"catch-up skipped: {catch_up['skipped'][0]}")
+    if result.catch_up is not None:
+        skipped = result.catch_up.get("skipped")
+        if isinstance(skipped, list) and skipped:
+            typer.echo(f"catch-up skipped: {skipped[0]}")
         else:
             typer.echo(
-                f"catch-up: {catch_up.get('recovered_failed', 0)} failed deliveries read, "
-                f"{catch_up.get('recovered_new', 0)} new"
+                f"catch-up: {result.catch_up.get('recovered_failed', 0)} failed deliveries read, "
+                f"{result.catch_up.get('recovered_new', 0)} new"
             )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 
 from instantly_client import InstantlyClient
@@ -92,3 +93,31 @@ def test_listen_without_any_secret_is_one_clear_error(block, monkeypatch, capsys
     monkeypatch.delenv("OPS_WEBHOOK_SECRET", raising=False)
     result = run_cli(capsys, "webhooks", "listen", "--port", "0", "--secret-block", block)
     assert_one_line_error(result, "No webhook secret", block)
+
+
+def test_ingest_and_replay_print_what_they_loaded(client, sandbox, capsys, tmp_path) -> None:
+    spool, warehouse = tmp_path / "spool", tmp_path / "wh.duckdb"
+    with ReceiverProcess(spool, "s3cret") as receiver:
+        for n in range(3):
+            payload = {"event_type": "email_opened", "lead_email": f"o{n}@example.com", "n": n}
+            assert (
+                httpx.post(receiver.url, json=payload, headers={SECRET_HEADER: "s3cret"}).status_code == 200
+            )
+    ingested = run_cli(capsys, "webhooks", "ingest", "--spool", str(spool), "--warehouse", str(warehouse))
+    assert ingested.code == 0, ingested.err
+    assert "spool: 1 segments, 3 events, 3 new" in ingested.out
+
+    client.webhooks.create({"target_hook_url": "http://127.0.0.1:9/x", "event_type": "all_events"})
+    campaign = client.campaigns.create({"name": "Replay", "campaign_schedule": {"schedules": [
+        {"name": "a", "timing": {"from": "00:00", "to": "23:59"}, "days": {str(d): True for d in range(7)},
+         "timezone": "America/Detroit"}]}, "sequences": [{"steps": [{"type": "email", "delay": 1,
+         "variants": [{"subject": "s", "body": "b"}]}]}]})  # fmt: skip
+    client.leads.add(campaign_id=campaign.id, leads=[{"email": "r@example.com"}])
+    client.campaigns.activate(campaign.id)
+    sandbox.advance(days=1)
+    assert sandbox.wait_for_webhooks(timeout=60)
+    replayed = run_cli(capsys, "webhooks", "replay", "--spool", str(spool), "--warehouse", str(warehouse))
+    assert replayed.code == 0, replayed.err
+    assert "spool: 0 segments" in replayed.out and " 0 new" not in replayed.out.splitlines()[-1]
+    bad = run_cli(capsys, "webhooks", "replay", "--since", "last week", "--warehouse", str(warehouse))
+    assert_one_line_error(bad, "--since")
