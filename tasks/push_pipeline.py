@@ -236,7 +236,7 @@ class PushPass:
             new: list[Job] = []
             count = ahead - backlog
             if urgent:  # the sender is (about to be) idle: a small group now, the rest next cycle
-                count = min(count, max(4, self.in_flight()))
+                count = min(count, 4 if self._published == 0 else max(4, self.in_flight()))
             if want_jobs:
                 while len(planned) < count and not exhausted:
                     piece = next(plan, None)
