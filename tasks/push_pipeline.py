@@ -245,6 +245,8 @@ class PushPass:
                         break
                     local.append(piece.local)
                     planned += piece.jobs
+                    if sum(frame.height for frame in local) >= self.target.slice_rows:
+                        break  # rows that need no request (a no-change re-run): write them, memory stays flat
                 new, planned = planned[: max(0, count)], planned[max(0, count) :]
             self._write(finished, local, new)
             local = []
