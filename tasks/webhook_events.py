@@ -24,6 +24,7 @@ from blocks.instantly import InstantlyCredentials
 from instantly_client import InstantlyClient
 from instantly_client.errors import InstantlyError
 from ops_instantly.errors import OpsError
+from tasks.push import workspace_identity
 from warehouse.db import Warehouse
 from warehouse.views import create_engagement_views
 from webhooks.events import COLUMNS, event_id, parse_timestamp, to_row
@@ -212,9 +213,8 @@ def catch_up_webhooks(
         with credentials.get_client() as client:
             if next(iter(client.webhooks.list(limit=1)), None) is None:
                 return {"skipped": ["no webhooks subscribed"]}
-            counts = replay_failed_deliveries(
-                client, warehouse, workspace=credentials.workspace_key, run_id=run_id
-            )
+            workspace, _ = workspace_identity(client, credentials)
+            counts = replay_failed_deliveries(client, warehouse, workspace=workspace, run_id=run_id)
     except InstantlyError as exc:
         if exc.status_code in (402, 403, 404):
             return {"skipped": [f"webhooks unavailable (HTTP {exc.status_code})"]}

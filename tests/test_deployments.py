@@ -6,14 +6,17 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import httpx
 import pytest
 import yaml
 
+from instantly_sandbox import SandboxServer
 from tests.prefect_server import prefect_exe, prefect_server
+from warehouse.db import Warehouse
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET_WORDS = re.compile(r"api_key|password|secret|token", re.IGNORECASE)
@@ -46,7 +49,7 @@ def _run(args: list[str], env: dict[str, str], timeout: float = 240) -> subproce
     return result
 
 
-def _seed_campaign(sandbox) -> str:
+def _seed_campaign(sandbox: SandboxServer) -> str:
     from instantly_client import InstantlyClient
 
     with InstantlyClient(api_key=sandbox.api_key, base_url=sandbox.base_url) as client:
@@ -108,66 +111,173 @@ def _scheduled_runs(api: str, deployment_id: str) -> list[dict]:
     return response.json()
 
 
-@pytest.mark.slow
-def test_the_servers_scheduler_creates_sync_runs_and_a_worker_completes_one(sandbox, tmp_path: Path) -> None:
-    campaign_id = _seed_campaign(sandbox)
-    warehouse = tmp_path / "deployed.duckdb"
-    prefect_file = _prefect_yaml_with_a_short_sync_schedule(tmp_path)
-    with prefect_server(tmp_path / "prefect-home") as env:
-        env = {**env, "OPS_WAREHOUSE": str(warehouse)}
-        api = env["PREFECT_API_URL"]
-        prefect = prefect_exe()
-        _run([prefect, "work-pool", "create", "ops-instantly", "--type", "process"], env)
-        # The key lives in a block on the server, never in a parameter or job variable.
-        _run(
+def _run_logs(api: str, run_id: str) -> list[dict]:
+    """The run's logs, oldest first, once its final "Finished in state" line has arrived (sent in batches)."""
+    logs: list[dict] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        logs = httpx.post(
+            f"{api}/logs/filter",
+            json={"logs": {"flow_run_id": {"any_": [run_id]}}, "sort": "TIMESTAMP_ASC"},
+            timeout=10,
+        ).json()
+        if any("Finished in state" in log["message"] for log in logs):
+            break
+        time.sleep(1)
+    return logs
+
+
+@dataclass
+class Deployed:
+    """prefect.yaml deployed on a real server, with the sandbox as the workspace."""
+
+    sandbox: SandboxServer
+    campaign_id: str
+    warehouse: Path
+    env: dict[str, str]
+    tmp: Path
+
+    @property
+    def api(self) -> str:
+        return self.env["PREFECT_API_URL"]
+
+    def worker_once(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """One poll of the pool: the worker takes what is due (limit 1) and waits for it to finish."""
+        return subprocess.run(
             [
-                sys.executable,
-                "-c",
-                "import sys; from pydantic import SecretStr; from blocks import InstantlyCredentials; "
-                "InstantlyCredentials(api_key=SecretStr(sys.argv[1]), base_url=sys.argv[2]).save('default')",
-                sandbox.api_key,
-                sandbox.base_url,
+                prefect_exe(),
+                "worker",
+                "start",
+                "--pool",
+                "ops-instantly",
+                "--run-once",
+                "--limit",
+                "1",
+                *args,
             ],
-            env,
-        )
-        deployed = _run(
-            [prefect, "--no-prompt", "deploy", "--all", "--prefect-file", str(prefect_file)], env, timeout=300
-        )
-        assert "sync-engagement/sync-engagement" in deployed.stdout
-        deployment = httpx.get(f"{api}/deployments/name/sync-engagement/sync-engagement", timeout=10).json()
-
-        # No run is created by hand: wait for the server's scheduler (SQLAlchemy 2.1 broke its insert).
-        runs: list[dict] = []
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not runs:
-            runs = _scheduled_runs(api, deployment["id"])
-            time.sleep(1)
-        assert runs, (tmp_path / "prefect-home" / "server.log").read_text()[-4000:]
-        assert all(run["auto_scheduled"] and run["state"]["type"] == "SCHEDULED" for run in runs)
-
-        # One poll of the pool: the worker takes the run that is due (at most 10 s away) and waits for it.
-        worker = subprocess.run(
-            [prefect, "worker", "start", "--pool", "ops-instantly", "--run-once", "--limit", "1"],
-            env=env,
-            cwd=tmp_path,
+            env=self.env,
+            cwd=self.tmp,
             capture_output=True,
             text=True,
             timeout=300,
         )
-        finished = [r for r in _scheduled_runs(api, deployment["id"]) if r["state"]["type"] != "SCHEDULED"]
-        assert [r["state"]["type"] for r in finished] == ["COMPLETED"], (
-            worker.stdout[-4000:] + worker.stderr[-4000:]
-        )
-        run = finished[0]
-        assert run["auto_scheduled"] is True
-        assert sandbox.api_key not in str(run["parameters"])
 
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        assert con.execute("SELECT id FROM instantly.campaigns").fetchall() == [(campaign_id,)]
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+    tmp = tmp_path_factory.mktemp("deployed")
+    with SandboxServer(port=0, seed=7) as sandbox:
+        campaign_id = _seed_campaign(sandbox)
+        warehouse = tmp / "deployed.duckdb"
+        prefect_file = _prefect_yaml_with_a_short_sync_schedule(tmp)
+        with prefect_server(tmp / "prefect-home") as server_env:
+            # As a user's worker runs: INFO logs on (the test session turns them down to WARNING).
+            env = {**server_env, "OPS_WAREHOUSE": str(warehouse), "PREFECT_LOGGING_LEVEL": "INFO"}
+            prefect = prefect_exe()
+            _run([prefect, "work-pool", "create", "ops-instantly", "--type", "process"], env)
+            # The key lives in a block on the server, never in a parameter or job variable.
+            _run(
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys; from pydantic import SecretStr; from blocks import InstantlyCredentials; "
+                    "InstantlyCredentials(api_key=SecretStr(sys.argv[1]), base_url=sys.argv[2]).save('default')",
+                    sandbox.api_key,
+                    sandbox.base_url,
+                ],
+                env,
+            )
+            deployed = _run(
+                [prefect, "--no-prompt", "deploy", "--all", "--prefect-file", str(prefect_file)],
+                env,
+                timeout=300,
+            )
+            assert "sync-engagement/sync-engagement" in deployed.stdout
+            yield Deployed(sandbox, campaign_id, warehouse, env, tmp)
+
+
+@pytest.mark.slow
+def test_the_servers_scheduler_creates_sync_runs_and_a_worker_completes_one(deployed: Deployed) -> None:
+    api = deployed.api
+    deployment = httpx.get(f"{api}/deployments/name/sync-engagement/sync-engagement", timeout=10).json()
+
+    # No run is created by hand: wait for the server's scheduler (SQLAlchemy 2.1 broke its insert).
+    runs: list[dict] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not runs:
+        runs = _scheduled_runs(api, deployment["id"])
+        time.sleep(1)
+    assert runs, (deployed.tmp / "prefect-home" / "server.log").read_text()[-4000:]
+    assert all(run["auto_scheduled"] and run["state"]["type"] == "SCHEDULED" for run in runs)
+
+    worker = deployed.worker_once()  # takes the run that is due (at most 10 s away)
+    finished = [r for r in _scheduled_runs(api, deployment["id"]) if r["state"]["type"] != "SCHEDULED"]
+    assert [r["state"]["type"] for r in finished] == ["COMPLETED"], (
+        worker.stdout[-4000:] + worker.stderr[-4000:]
+    )
+    run = finished[0]
+    assert run["auto_scheduled"] is True
+    assert deployed.sandbox.api_key not in str(run["parameters"])
+
+    with Warehouse(deployed.warehouse).connect(read_only=True) as con:
+        assert con.execute("SELECT id FROM instantly.campaigns").fetchall() == [(deployed.campaign_id,)]
         assert con.execute("SELECT count(*) FROM instantly.leads").fetchone() == (40,)
         assert con.execute("SELECT status FROM ops.sync_runs WHERE run_id = ?", [run["id"]]).fetchone() == (
             "completed",
         )
-    finally:
-        con.close()
+
+
+@pytest.mark.slow
+def test_a_deployment_run_whose_source_vanished_fails_in_one_log_line_and_writes_nothing(
+    deployed: Deployed,
+) -> None:
+    from warehouse.connections import Connection, save_connection
+
+    api = deployed.api
+    source = deployed.tmp / "vanishing.csv"
+    with Warehouse(deployed.warehouse).transaction() as con:
+        save_connection(
+            con,
+            Connection(
+                table_name="vanishing",
+                campaign_id=deployed.campaign_id,
+                campaign_name="Deployment test",
+                source=str(source),
+            ),
+        )
+        ledger_before = con.execute("SELECT count(*) FROM ops.push_ledger").fetchone()
+    leads_before = len(
+        deployed.sandbox.admin("GET", "leads", params={"campaign_id": deployed.campaign_id})["items"]
+    )
+    assert not source.exists()  # connected, then the file went away
+
+    # On a queue of its own, so the one poll below cannot pick up the sync's 10-second schedule instead.
+    _run([prefect_exe(), "work-queue", "create", "bad-input", "--pool", "ops-instantly"], deployed.env)
+    deployment = httpx.get(f"{api}/deployments/name/push-leads/push-leads", timeout=10).json()
+    created = httpx.post(
+        f"{api}/deployments/{deployment['id']}/create_flow_run",
+        json={"work_queue_name": "bad-input"},
+        timeout=10,
+    )
+    created.raise_for_status()
+    run_id = created.json()["id"]
+    worker = deployed.worker_once("--work-queue", "bad-input")
+
+    run = httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json()
+    assert run["state"]["type"] == "FAILED", worker.stdout[-4000:] + worker.stderr[-4000:]
+    assert "vanishing.csv" in run["state"]["message"] and "\n" not in run["state"]["message"]
+    # The launched run's logs: its one error line is readable, and no traceback comes with it.
+    logs = _run_logs(api, run_id)
+    errors = [log["message"] for log in logs if log["level"] >= 40]
+    assert len(errors) == 1, [(log["level"], log["message"][:300]) for log in logs]
+    assert errors[0].startswith("Failed: No such file") and "vanishing.csv" in errors[0]
+    assert "\n" not in errors[0]
+    everything = httpx.post(f"{api}/logs/filter", json={"limit": 200}, timeout=10).json()
+    assert not [log["message"] for log in everything if "Traceback" in log["message"]]
+
+    with Warehouse(deployed.warehouse).connect(read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM ops.push_ledger").fetchone() == ledger_before
+    leads_after = deployed.sandbox.admin("GET", "leads", params={"campaign_id": deployed.campaign_id})[
+        "items"
+    ]
+    assert len(leads_after) == leads_before

@@ -8,7 +8,7 @@ ALTER TABLE instantly.webhook_events ADD COLUMN IF NOT EXISTS _run_id VARCHAR;
 -- The catch-up's watermark per workspace: the newest failed delivery (SPEC GET /webhook-events,
 -- WebhookEvent.timestamp_created) already recovered from the delivery log.
 CREATE TABLE IF NOT EXISTS ops.webhook_catchup (
-    workspace           VARCHAR PRIMARY KEY,   -- InstantlyCredentials.workspace_key (no secret)
+    workspace           VARCHAR PRIMARY KEY,   -- the workspace id (SPEC GET /workspaces/current), as the ledger
     last_event_created  TIMESTAMPTZ NOT NULL,
     checked_at          TIMESTAMPTZ NOT NULL,
     recovered           BIGINT NOT NULL        -- events recovered over all runs (new rows only)
