@@ -87,13 +87,6 @@ def push(
 
     Example: ops-instantly push --source leads.csv --campaign "Q3 founders"
     """
-    from pydantic import SecretStr
-
-    from blocks import PostgresSource
-    from flows.push_leads import push_leads
-    from ops_instantly.cli._support import load_credentials
-    from tasks.extract import redact_url
-
     if skip_if not in ("in_campaign", "in_workspace", "none"):
         raise OpsError(
             f"--skip-if {skip_if!r} is not a choice.", hint="use in_campaign, in_workspace or none"
@@ -110,6 +103,12 @@ def push(
                 f"No such file: {source}.", hint="check the path, or pass a duckdb:/// or postgresql:// URL"
             )
     _check_settings_first(credentials, campaign or [], mapping, dry_run=dry_run)
+    # Only now the heavy imports (Prefect, the push modules): a bad setting was refused without them.
+    from pydantic import SecretStr
+
+    from blocks import PostgresSource
+    from flows.push_leads import push_leads
+    from tasks.extract import redact_url
 
     postgres = None
     if source and redact_url(source) != source:
