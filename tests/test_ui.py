@@ -214,6 +214,8 @@ def test_a_push_launched_from_the_ui_form_shows_its_results_and_no_secret(
             deployment = httpx.get(f"{api}/deployments/name/push-leads/push-leads", timeout=10).json()
             assert set(deployment["parameter_openapi_schema"]["properties"]) == set(PUSH_PARAMETERS)
             block_ref = deployment["parameters"]["credentials"]["$ref"]["block_document_id"]
+            for each in httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json():
+                _assert_flat_form(each)
 
             worker_log = tmp_path / "worker.log"
             with _worker(env, worker_log), sync_playwright() as playwright:
@@ -315,6 +317,25 @@ def _launch_from_the_form(
     assert len(runs) == 1, runs
     assert runs[0]["parameters"]["credentials"] == {"$ref": {"block_document_id": block_ref}}
     return str(runs[0]["id"])
+
+
+def _assert_flat_form(deployment: dict[str, Any]) -> None:
+    """Every parameter of a deployment is one typed field with a default (or the deployment's value) and a
+    description: no nested model, no `X | None` toggle, no null default the UI's own validation refuses, and
+    the credentials are a block reference set by the deployment."""
+    schema = deployment["parameter_openapi_schema"]
+    where = deployment["name"]
+    for name, prop in schema["properties"].items():
+        assert prop.get("description"), f"{where}: {name} has no description"
+        assert "anyOf" not in prop and "oneOf" not in prop, f"{where}: {name} is a choice of types"
+        if "$ref" in prop:
+            definition = schema["definitions"][prop["$ref"].rsplit("/", 1)[-1]]
+            assert "block_type_slug" in definition, f"{where}: {name} is a nested object"
+            assert name in deployment["parameters"], f"{where}: block parameter {name} is not set"
+        else:
+            assert prop.get("type") in {"string", "integer", "number", "boolean", "array"}, (where, name)
+            assert prop.get("default", "") is not None, f"{where}: {name} defaults to null"
+    assert "credentials" in deployment["parameters"], where
 
 
 def _check_the_run_page(page: Any, ui: str, run_id: str, screens: Screens, secrets: list[str]) -> None:

@@ -110,6 +110,14 @@ def push(
     from flows.push_leads import push_leads
     from tasks.extract import redact_url
 
+    # Only now Prefect is imported (blocks, flows): bad settings failed above in well under a second.
+    from pydantic import SecretStr
+
+    from blocks import PostgresSource
+    from flows.push_leads import push_leads
+    from ops_instantly.cli._support import load_credentials
+    from tasks.extract import redact_url
+
     postgres = None
     if source and redact_url(source) != source:
         # A password never becomes a run parameter: the URL travels in-process in an unsaved block, whose

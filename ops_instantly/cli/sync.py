@@ -48,16 +48,16 @@ def sync(
 
     Example: ops-instantly sync --campaign "Q3 founders" --lookback-days 14
     """
-    from pydantic import SecretStr
-
-    from blocks import PostgresSource
-    from flows.sync_engagement import sync_engagement
-
     if write_back and not (source_url or source_block):
         raise OpsError(
             "--write-back needs the Postgres source.", hint="add --source-url URL or --source-block NAME"
         )
     creds = load_credentials(credentials)  # a bad INSTANTLY_* setting fails now, before Prefect starts
+    from pydantic import SecretStr
+
+    from blocks import PostgresSource
+    from flows.sync_engagement import sync_engagement
+
     since_date = _date(since) if since else None
     unsaved = None
     if write_back and source_url and not source_block:
