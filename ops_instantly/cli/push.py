@@ -103,12 +103,6 @@ def push(
                 f"No such file: {source}.", hint="check the path, or pass a duckdb:/// or postgresql:// URL"
             )
     _check_settings_first(credentials, campaign or [], mapping, dry_run=dry_run)
-    # Only now the heavy imports (Prefect, the push modules): a bad setting was refused without them.
-    from pydantic import SecretStr
-
-    from blocks import PostgresSource
-    from flows.push_leads import push_leads
-    from tasks.extract import redact_url
 
     # Only now Prefect is imported (blocks, flows): bad settings failed above in well under a second.
     from pydantic import SecretStr
