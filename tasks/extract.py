@@ -391,7 +391,7 @@ def extract_source(
     """Copy the source into `ops.<table>` with `_row_key`, `_loaded_at` and `_run_id`; record it.
 
     Raises:
-        OpsError: unreadable source, unknown --key column, or no rows.
+        OpsError: unreadable source, unknown --key column, no rows, or ops.<table> holds another source.
     """
     name = table_name_for(spec)
     target = f"ops.{_ident(name)}"
@@ -401,6 +401,7 @@ def extract_source(
     else:
         row_key = email_key_sql(f"CAST({_ident(email_column)} AS VARCHAR)")
     with warehouse.connect() as con:
+        _refuse_another_source(con, name, spec)
         try:
             if spec.kind == "postgres":
                 _load_postgres(spec, con, staging)
@@ -461,6 +462,29 @@ def extract_source(
         email_column=email_column,
         empty_columns=empty,
     )
+
+
+def _same_source(recorded: str, spec: SourceSpec) -> bool:
+    """Whether `recorded` (ops.source_tables.source) names the source of `spec` (files compared by real path)."""
+    if recorded == spec.display:
+        return True
+    if spec.kind in ("csv", "parquet", "excel") and "://" not in recorded:
+        return Path(recorded).expanduser().resolve() == Path(spec.source).expanduser().resolve()
+    return False
+
+
+def _refuse_another_source(con: duckdb.DuckDBPyConnection, name: str, spec: SourceSpec) -> None:
+    """Refuse to replace `ops.<name>` with rows from a source other than the one it was extracted from.
+
+    Raises:
+        OpsError: ops.<name> was recorded from another source (named without its password).
+    """
+    row = con.execute("SELECT source FROM ops.source_tables WHERE table_name = ?", [name]).fetchone()
+    if row is not None and not _same_source(row[0], spec):
+        raise OpsError(
+            f"ops.{name} already holds {redact_url(row[0])}, not {spec.display}; refusing to replace it.",
+            hint=f"pass --table OTHER_NAME to keep both under another name (ops.{name} stays as it is)",
+        )
 
 
 def _empty_columns(con: duckdb.DuckDBPyConnection, target: str, columns: list[str]) -> tuple[str, ...]:

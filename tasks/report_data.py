@@ -349,14 +349,13 @@ def _steps(
     return steps, variants
 
 
-def _source_views(con: duckdb.DuckDBPyConnection, rels: set[str], by: str) -> list[tuple[str, str]]:
-    """(engagement_by_campaign view, exact column name) of every source table with a column named `by`."""
+def _source_table_columns(con: duckdb.DuckDBPyConnection, rels: set[str]) -> list[tuple[str, list[str]]]:
+    """(table, its columns in order) of every recorded source table that has its engagement views."""
     if "ops.source_tables" not in rels:
         return []
     found = []
     for (table,) in con.execute("SELECT table_name FROM ops.source_tables ORDER BY table_name").fetchall():
-        view = f"{table}_engagement_by_campaign"
-        if f"ops.{view}" not in rels:
+        if f"ops.{table}_engagement_by_campaign" not in rels:
             continue
         columns = [
             r[0]
@@ -366,10 +365,30 @@ def _source_views(con: duckdb.DuckDBPyConnection, rels: set[str], by: str) -> li
                 [table],
             ).fetchall()
         ]
+        found.append((table, columns))
+    return found
+
+
+def _source_views(con: duckdb.DuckDBPyConnection, rels: set[str], by: str) -> list[tuple[str, str]]:
+    """(engagement_by_campaign view, exact column name) of every source table with a column named `by`."""
+    found = []
+    for table, columns in _source_table_columns(con, rels):
         exact = [c for c in columns if c == by] or [c for c in columns if c.lower() == by.lower()]
         if exact:
-            found.append((view, exact[0]))
+            found.append((f"{table}_engagement_by_campaign", exact[0]))
     return found
+
+
+def _by_hint(con: duckdb.DuckDBPyConnection, rels: set[str]) -> str:
+    """The hint for an unknown --by column: the columns the pushed tables do have."""
+    names = sorted(
+        {c for _, columns in _source_table_columns(con, rels) for c in columns if not c.startswith("_")},
+        key=str.lower,
+    )
+    if not names:
+        return "push a table first (`ops-instantly push`), then pick one of its columns"
+    shown = ", ".join(names[:15]) + (", ..." if len(names) > 15 else "")
+    return f"pick a column of a pushed table: {shown}"
 
 
 def _segments(
@@ -465,7 +484,7 @@ def read_report(
     if by and not views:
         raise OpsError(
             f"No source table in the warehouse has a column {by!r}.",
-            hint="pick a column of a pushed table (see ops.source_tables), e.g. --by Industry",
+            hint=_by_hint(con, rels),
         )
     start, end = _range(con, rels, [k[0] for k in known])
     span = Report(start, end, by, []).days

@@ -378,6 +378,35 @@ def test_a_postgres_query_can_replace_the_table(
     assert (table.name, table.row_count) == ("query", 10)
 
 
+def test_a_file_with_the_name_of_a_postgres_table_does_not_replace_its_copy(
+    postgres_url: str, pg_table: str, tmp_path: Path, warehouse_path: Path
+) -> None:
+    wh = Warehouse(warehouse_path)
+    url = postgres_url.replace("postgres@", "postgres:hunter2@", 1)  # trust auth ignores the password
+    _extract(SourceSpec(url, table=pg_table), wh)
+    clash = tmp_path / f"{pg_table.replace('_', '-')}.csv"
+    clash.write_text("email\nz@x.co\n")
+    with pytest.raises(OpsError) as exc:
+        _extract(SourceSpec(str(clash)), wh)
+    assert f"ops.{pg_table} already holds {redact_url(url)}" in exc.value.message
+    assert "--table OTHER_NAME" in str(exc.value) and "hunter2" not in str(exc.value)
+    assert query(warehouse_path, f"SELECT count(*) FROM ops.{pg_table}") == [(25000,)]
+    _extract(SourceSpec(str(clash), table="other_leads"), wh)  # the hint works: both kept
+    assert query(warehouse_path, "SELECT email FROM ops.other_leads") == [("z@x.co",)]
+
+
+def test_a_re_extract_of_the_same_file_by_another_spelling_of_its_path_is_allowed(
+    tmp_path: Path, warehouse_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wh = Warehouse(warehouse_path)
+    (tmp_path / "t.csv").write_text("email\na@x.co\n")
+    _extract(SourceSpec(str(tmp_path / "t.csv")), wh)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t.csv").write_text("email\nb@x.co\n")
+    _extract(SourceSpec("./t.csv"), wh)
+    assert query(warehouse_path, "SELECT email FROM ops.t") == [("b@x.co",)]
+
+
 def test_an_unreachable_postgres_is_a_one_line_error_without_the_password(warehouse_path: Path) -> None:
     spec = SourceSpec("postgresql://postgres:hunter2@127.0.0.1:1/test", table="x")
     with pytest.raises(OpsError) as exc:
