@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from blocks import InstantlyCredentials
 from instantly_client.models import Campaign, CampaignStatus
+from ops_instantly.errors import OpsError
 from tasks.campaign_spec import CampaignChanges, CampaignSpec, create_body, patch_body
 
 __all__ = [
@@ -115,9 +116,21 @@ def check_campaign(credentials: InstantlyCredentials, id_or_name: str) -> Campai
 
 @task(name="create-campaign", **_TASK)
 def create_campaign(credentials: InstantlyCredentials, spec: CampaignSpec) -> CampaignSummary:
-    """Create a campaign from a spec; the API makes it a Draft (nothing is sent until it is activated)."""
+    """Create a campaign from a spec; the API makes it a Draft (nothing is sent until it is activated).
+
+    Raises:
+        OpsError: a campaign with this name already exists (a second one would make the name ambiguous for
+            every command that takes a campaign name).
+    """
     body = create_body(spec)  # checked before any request: timezone, days, times, steps
     with credentials.get_client() as client:
+        taken = [c for c in client.campaigns.list(search=spec.name) if c.name == spec.name]
+        if taken:
+            raise OpsError(
+                f"A campaign named {spec.name!r} already exists (id {taken[0].id}).",
+                hint=f"use `ops-instantly campaigns update {spec.name!r} --file FILE` to change it, "
+                "or give the new campaign another name",
+            )
         return summarize(client.campaigns.create(body))
 
 

@@ -120,6 +120,21 @@ def test_campaign_commands_round_trip_through_the_sandbox(
     assert [c.id for c in client.campaigns.list()] == [cid]
 
 
+def test_create_refuses_a_name_that_is_taken_so_names_stay_unambiguous(
+    env: Any, client: Any, prefect_harness: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+
+    first = run_cli(capsys, "campaigns", "create", "--file", EXAMPLE)
+    assert first.code == 0, first.err
+    cid = _id(first.out)
+    again = run_cli(capsys, "campaigns", "create", "--file", EXAMPLE)
+    assert_one_line_error(
+        again, f"A campaign named 'Q3 founders outreach' already exists (id {cid})", "campaigns update"
+    )
+    assert [c.id for c in client.campaigns.list()] == [cid]
+    assert run_cli(capsys, "campaigns", "pause", "Q3 founders outreach").code == 0  # the name still resolves
+
+
 def test_delete_asks_first_and_keeps_the_campaign_on_no(
     env: Any, client: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
