@@ -54,9 +54,12 @@ def fill(client: InstantlyClient, campaigns: int, leads: int) -> dict[str, list[
 
 def measure(name: str, client: InstantlyClient, run, budget_per_second: float) -> dict[str, float]:
     before = client.stats
+    load = os.getloadavg()[0]
+    cpu = time.process_time()
     started = time.perf_counter()
     count = run()
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     after = client.stats
     requests = after.requests - before.requests
     limited = after.rate_limited - before.rate_limited
@@ -72,7 +75,28 @@ def measure(name: str, client: InstantlyClient, run, budget_per_second: float) -
         "latency_ewma_ms": round(1000 * (after.latency_ewma or 0), 1),
         "retries": after.retries - before.retries,
         "transport_errors": after.transport_errors - before.transport_errors,
+        "client_cpu_seconds": round(cpu, 2),
+        "load_average_1min_at_start": round(load, 1),
     }
+
+
+def busiest(times: list[float], period: float) -> int:
+    """The most of `times` within any `period` seconds."""
+    ordered, most, first = sorted(times), 0, 0
+    for last, t in enumerate(ordered):
+        while t - ordered[first] >= period:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+def known_part(lead_ids: list[str], fraction: float, unknown: str) -> list[str]:
+    """The ids the push ledger knows: the oldest `fraction` (unknown = "tail": leads added outside the
+    project since the last push) or all but an evenly spread rest (unknown = "spread")."""
+    if unknown == "tail":
+        return lead_ids[: int(len(lead_ids) * fraction)]
+    every = round(1 / (1 - fraction)) if fraction < 1 else 0
+    return [lead_id for i, lead_id in enumerate(lead_ids) if not every or i % every != every - 1]
 
 
 def run_window(args: argparse.Namespace, window: str, baseline: bool) -> list[dict[str, float]]:
@@ -99,7 +123,7 @@ def _measure_pulls(
     args: argparse.Namespace, sb: Sandbox, ids: dict[str, list[str]], baseline: bool, window: str
 ) -> list[dict[str, float]]:
     """The fan-out (and, if `baseline`, one sequential cursor per campaign), each with a fresh limiter."""
-    known = {cid: lead_ids[: int(len(lead_ids) * args.known_fraction)] for cid, lead_ids in ids.items()}
+    known = {cid: known_part(lead_ids, args.known_fraction, args.unknown) for cid, lead_ids in ids.items()}
     budget = min(args.rate_per_second, args.rate_per_minute / 60)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -123,8 +147,16 @@ def _measure_pulls(
             limiter = RateLimiter(args.rate_per_second, args.rate_per_minute)
             with InstantlyClient(api_key=sb.api_key, base_url=sb.base_url, limiter=limiter) as client:
                 result = measure(name, client, lambda c=client, r=run: r(c), budget)
+            server = httpx.get(f"{sb.url}/_sandbox/stats").json()
             results.append(
-                {**result, "server_window": window, "final_pace_per_second": round(limiter.rate, 2)}
+                {
+                    **result,
+                    "server_window": window,
+                    "final_pace_per_second": round(limiter.rate, 2),
+                    # the most requests in any 1 s: as our limiter let them start, as the sandbox saw them arrive
+                    "client_busiest_second": busiest(limiter._starts, 1.0),
+                    "server_busiest_second": server["busiest_second"],
+                }
             )
             time.sleep(1.0)
     return results
@@ -153,6 +185,12 @@ def main() -> None:
         "--rate-window", choices=("fixed", "sliding", "both"), default="both", help="how the sandbox counts"
     )
     parser.add_argument("--known-fraction", type=float, default=0.8, help="share of leads in the ledger")
+    parser.add_argument(
+        "--unknown",
+        choices=("tail", "spread"),
+        default="tail",
+        help="where the leads the ledger does not know lie: after the last known one, or spread among them",
+    )
     parser.add_argument("--leads-per-chain", type=int, default=2000)
     parser.add_argument("--no-baseline", action="store_true", help="skip the sequential comparison")
     args = parser.parse_args()
@@ -175,11 +213,13 @@ def main() -> None:
     )
     print(
         f"{'mode':36} {'window':>8} {'seconds':>8} {'requests':>9} {'budget %':>9} {'429 %':>6} {'leads/s':>9}"
+        f" {'client CPU s':>13} {'load':>5}"
     )
     for r in results:
         print(
             f"{r['mode']:36} {r['server_window']:>8} {r['seconds']:>8} {r['requests']:>9}"
             f" {r['budget_utilisation_pct']:>9} {r['rate_limited_pct']:>6} {r['leads_per_second']:>9}"
+            f" {r['client_cpu_seconds']:>13} {r['load_average_1min_at_start']:>5}"
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"bench_sync-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"

@@ -1,7 +1,7 @@
 """Prefect blocks: where credentials and connections live. The only bridge from Prefect to the client."""
 
 from blocks.instantly import InstantlyCredentials, resolve_credentials
-from blocks.postgres import PostgresSource
+from blocks.postgres import PostgresSource, load_postgres_source
 from blocks.warehouse import DuckDBWarehouse, resolve_warehouse
 from ops_instantly import run_logs
 
@@ -13,6 +13,7 @@ __all__ = [
     "DuckDBWarehouse",
     "InstantlyCredentials",
     "PostgresSource",
+    "load_postgres_source",
     "resolve_credentials",
     "resolve_warehouse",
 ]

@@ -8,6 +8,7 @@ import os
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
+from blocks._assets import logo_url
 from instantly_client import DEFAULT_BASE_URL, BatchLimiter, InstantlyClient
 from ops_instantly.errors import OpsError
 from ops_instantly.settings import (
@@ -43,28 +44,42 @@ class InstantlyCredentials(Block):
     _block_type_name = "Instantly Credentials"
     _block_type_slug = "instantly-credentials"
     _description = "An Instantly.ai API v2 key, its base URL, workspace and request budget."
-    _code_example = 'creds = InstantlyCredentials.load("production")\nclient = creds.get_client()'
+    _code_example = """```python
+from blocks import InstantlyCredentials
 
-    api_key: SecretStr = Field(..., description="Instantly API v2 key (Settings, Integrations, API Keys).")
-    base_url: str = Field(DEFAULT_BASE_URL, description="API base URL, ending in /api/v2.")
+credentials = InstantlyCredentials.load("default")
+with credentials.get_client() as client:
+    print([campaign.name for campaign in client.campaigns.list()])
+```"""
+    _documentation_url = "https://developer.instantly.ai/"  # type: ignore[assignment]
+    _logo_url = logo_url("instantly-credentials")  # type: ignore[assignment]
+
+    api_key: SecretStr = Field(
+        ..., title="API key", description="Instantly API v2 key (Settings, Integrations, API Keys)."
+    )
+    base_url: str = Field(DEFAULT_BASE_URL, title="Base URL", description="API base URL, ending in /api/v2.")
     workspace_id: str | None = Field(
         None,
+        title="Workspace ID",
         description="Optional workspace id, sent as x-as-workspace (agency keys acting on a sub-workspace).",
     )
     rate_per_second: float = Field(
         DEFAULT_RATE_PER_SECOND,
         gt=0,
         le=MAX_RATE_PER_SECOND,
+        title="Requests per second",
         description="Requests per second this process may send.",
     )
     rate_per_minute: float = Field(
         DEFAULT_RATE_PER_MINUTE,
         gt=0,
         le=MAX_RATE_PER_MINUTE,
+        title="Requests per minute",
         description="Requests per minute this process may send.",
     )
     global_rate_limit: str | None = Field(
         None,
+        title="Shared rate limit",
         description="Name of a Prefect global concurrency limit with slot decay (e.g. `prefect gcl create "
         "instantly --limit 10 --slot-decay-per-second 90`) shared by every process using this workspace; "
         "every request also takes a slot from it (fetched a few at a time). Empty: per-process limits only.",

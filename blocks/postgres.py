@@ -5,6 +5,8 @@ from __future__ import annotations
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
+from blocks._assets import logo_url
+
 
 class PostgresSource(Block):
     """A Postgres connection for reading Ops tables (and optional engagement write-back).
@@ -21,7 +23,37 @@ class PostgresSource(Block):
     _block_type_name = "Postgres Source"
     _block_type_slug = "postgres-source"
     _description = "A Postgres database with Ops tables, as a postgresql:// URL held as a secret."
-    _code_example = 'src = PostgresSource.load("crm")'
+    _code_example = """```python
+from blocks import PostgresSource
 
-    url: SecretStr = Field(..., description="postgresql://user:password@host:5432/dbname")
-    schema_name: str = Field("public", description="Schema of the tables (when --table is unqualified).")
+source = PostgresSource.load("crm")
+url = source.url.get_secret_value()  # postgresql://user:password@host:5432/dbname
+```"""
+    _documentation_url = "https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING"  # type: ignore[assignment]
+    _logo_url = logo_url("postgres-source")  # type: ignore[assignment]
+
+    url: SecretStr = Field(
+        ...,
+        title="Connection URL",
+        description="postgresql://user:password@host:5432/dbname (kept secret: it holds the password).",
+    )
+    schema_name: str = Field(
+        "public", title="Schema", description="Schema of the tables, when a table name has none."
+    )
+
+
+def load_postgres_source(name: str) -> PostgresSource:
+    """The saved Postgres Source block `name`.
+
+    Raises:
+        OpsError: no such block (one line, with how to create it).
+    """
+    from ops_instantly.errors import OpsError
+
+    try:
+        return PostgresSource.load(name)
+    except ValueError:
+        raise OpsError(
+            f"No Postgres Source block named {name!r}.",
+            hint="create it with `ops-instantly connect` or in the Prefect UI (Blocks)",
+        ) from None

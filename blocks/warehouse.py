@@ -8,6 +8,7 @@ from pathlib import Path
 from prefect.blocks.core import Block
 from pydantic import Field
 
+from blocks._assets import logo_url
 from warehouse.db import Warehouse
 
 DEFAULT_WAREHOUSE = "./warehouse.duckdb"
@@ -34,9 +35,19 @@ class DuckDBWarehouse(Block):
     _block_type_name = "DuckDB Warehouse"
     _block_type_slug = "duckdb-warehouse"
     _description = "Path of the ops-instantly DuckDB warehouse file."
-    _code_example = 'wh = DuckDBWarehouse.load("default").get_warehouse()'
+    _code_example = """```python
+from blocks import DuckDBWarehouse
 
-    path: str = Field(default_factory=default_warehouse_path, description="Path of the DuckDB file.")
+warehouse = DuckDBWarehouse.load("default").get_warehouse()
+with warehouse.connect(read_only=True) as con:
+    con.sql("select * from ops.sync_runs").show()
+```"""
+    _documentation_url = "https://duckdb.org/docs/"  # type: ignore[assignment]
+    _logo_url = logo_url("duckdb-warehouse")  # type: ignore[assignment]
+
+    path: str = Field(
+        default_factory=default_warehouse_path, title="File", description="Path of the DuckDB file."
+    )
 
     def get_warehouse(self) -> Warehouse:
         """The warehouse, migrated on first write."""

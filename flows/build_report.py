@@ -4,11 +4,13 @@ Example:
     ```python
     from flows.build_report import build_report
 
-    build_report(out="reports/campaigns.html", by="Industry", warehouse_block="default")
+    build_report(out="reports/campaigns.html", by="Industry", warehouse="warehouse.duckdb")
     ```
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -36,11 +38,10 @@ def publish_report_artifact(markdown: str, report: Report) -> None:
 
 @flow(name="build-report", log_prints=True)
 def build_report(
-    campaigns: list[str] | None = None,
+    campaigns: Sequence[str] = (),
     out: str = "report.html",
-    by: str | None = None,
-    warehouse_block: str | None = None,
-    warehouse_path: str | None = None,
+    by: str = "",
+    warehouse: str = "",
 ) -> str:
     """Write a self-contained HTML report and publish its key numbers as artifacts.
 
@@ -48,17 +49,16 @@ def build_report(
     step and variant tables (winner marked) and, with `by`, the reply rate per value of a source column.
 
     Args:
-        campaigns: campaign ids or names (all campaigns in the warehouse when empty).
-        out: path of the HTML file.
-        by: a source column (e.g. "Industry") for the reply-rate breakdown.
-        warehouse_block: a `DuckDBWarehouse` block name (default: OPS_WAREHOUSE or ./warehouse.duckdb).
-        warehouse_path: a warehouse file path (wins over the block).
+        campaigns: The campaigns to report on, by name or id. Empty: every campaign in the warehouse.
+        out: Where to write the HTML file.
+        by: A source column (e.g. "Industry") to break the reply rate down by. Empty: no breakdown.
+        warehouse: The warehouse file. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
 
     Returns:
         The path of the HTML file.
     """
-    warehouse = resolve_warehouse(warehouse_block, warehouse_path)
-    report = collect_report(warehouse, campaigns or None, by)
+    store = resolve_warehouse(None, warehouse or None)
+    report = collect_report(store, list(campaigns) or None, by or None)
     path = write_report(render_html(report), out)
     publish_report_artifact(render_markdown(report, str(path)), report)
     print(f"wrote {path} ({len(report.campaigns)} campaign(s))")

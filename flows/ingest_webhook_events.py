@@ -4,20 +4,21 @@ Example:
     ```python
     from flows.ingest_webhook_events import ingest_webhook_events
 
-    ingest_webhook_events(spool_dir="./webhook-spool", warehouse_path="./warehouse.duckdb")
+    ingest_webhook_events(spool_dir="./webhook-spool", warehouse="./warehouse.duckdb")
     ```
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from pathlib import Path
 
 from prefect import flow, get_run_logger, runtime
 from pydantic import BaseModel
+from pydantic.json_schema import SkipJsonSchema
 
-from blocks import resolve_credentials, resolve_warehouse
+from blocks import InstantlyCredentials, resolve_credentials, resolve_warehouse
+from ops_instantly.parsing import parse_day
 from tasks.push import workspace_identity
 from tasks.webhook_events import CATCH_UP_COUNTS, IngestCounts, ingest_spool, replay_failed_deliveries
 from warehouse.db import WarehouseLockedError
@@ -40,24 +41,22 @@ class IngestResult(BaseModel):
 
 @flow(name=FLOW_NAME, log_prints=True)
 def ingest_webhook_events(
-    spool_dir: str | None = None,
-    warehouse_block: str | None = None,
-    warehouse_path: str | None = None,
-    credentials_block: str | None = None,
+    spool_dir: str = "",
+    warehouse: str = "",
+    credentials: InstantlyCredentials | SkipJsonSchema[None] = None,
     catch_up: bool = False,
-    catch_up_since: date | None = None,
+    catch_up_since: str = "",
     lock_timeout_seconds: float = 20.0,
     keep_done_days: float = 7.0,
 ) -> IngestResult:
     """Move closed spool segments into `instantly.webhook_events` (once each) and refresh the engagement views.
 
     Args:
-        spool_dir: the receiver's spool directory (default: OPS_WEBHOOK_SPOOL or ./webhook-spool).
-        warehouse_block: DuckDBWarehouse block name.
-        warehouse_path: warehouse file path (wins over the block).
-        credentials_block: InstantlyCredentials block for the catch-up (default: INSTANTLY_* environment).
+        spool_dir: The webhook receiver's spool directory. Empty: OPS_WEBHOOK_SPOOL, or ./webhook-spool.
+        warehouse: The warehouse file. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
+        credentials: The Instantly workspace, for the catch-up. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
         catch_up: also recover failed deliveries from Instantly's delivery log (SPEC GET /webhook-events).
-        catch_up_since: read the delivery log from this date instead of the last watermark.
+        catch_up_since: Read the delivery log from this day on (YYYY-MM-DD) instead of the last watermark.
         lock_timeout_seconds: how long to wait for another process's warehouse write lock; when it is not
             released in time the run ends `busy` and the next run takes the segments.
         keep_done_days: how long ingested segments stay on disk.
@@ -67,22 +66,22 @@ def ingest_webhook_events(
     """
     logger = get_run_logger()
     run_id = str(runtime.flow_run.id or uuid.uuid4())
-    warehouse = resolve_warehouse(warehouse_block, warehouse_path)
-    warehouse.lock_timeout = lock_timeout_seconds
+    store = resolve_warehouse(None, warehouse or None)
+    store.lock_timeout = lock_timeout_seconds
     spool = Path(spool_dir).expanduser() if spool_dir else default_spool_dir()
     try:
-        spooled = ingest_spool(warehouse, spool, run_id=run_id, keep_done_days=keep_done_days)
+        spooled = ingest_spool(store, spool, run_id=run_id, keep_done_days=keep_done_days)
         recovered: IngestCounts | None = None
         if catch_up:
-            credentials = resolve_credentials(credentials_block)
-            with credentials.get_client() as client:
-                workspace, _ = workspace_identity(client, credentials)  # the watermark survives a new key
+            creds = credentials if credentials is not None else resolve_credentials(None)
+            with creds.get_client() as client:
+                workspace, _ = workspace_identity(client, creds)  # the watermark survives a new key
                 recovered = replay_failed_deliveries(
                     client,
-                    warehouse,
+                    store,
                     workspace=workspace,
                     run_id=run_id,
-                    since=catch_up_since,
+                    since=parse_day(catch_up_since, "catch_up_since"),
                 )
     except (WarehouseBusyError, WarehouseLockedError):
         logger.warning(

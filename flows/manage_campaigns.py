@@ -1,13 +1,14 @@
 """Campaign flows: create, update, activate, pause, duplicate and delete an Instantly campaign.
 
-Each flow takes a pydantic parameter model and the name of an `InstantlyCredentials` block (`None`: the
-INSTANTLY_* environment). `manage_campaigns` runs any of them from one deployment (`action` picks which).
+Each flow takes flat parameters and an `InstantlyCredentials` block (`None`: the INSTANTLY_* environment).
+`manage_campaigns` runs any of them from one deployment (`action` picks which).
 
 Example:
     ```python
-    from flows.manage_campaigns import CampaignRef, pause_campaign
+    from blocks import InstantlyCredentials
+    from flows.manage_campaigns import pause_campaign
 
-    pause_campaign(CampaignRef(campaign="Q3 founders"), credentials_block="production")
+    pause_campaign("Q3 founders", credentials=InstantlyCredentials.load("production"))
     ```
 """
 
@@ -16,9 +17,9 @@ from __future__ import annotations
 from typing import Literal
 
 from prefect import flow
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
-from blocks import resolve_credentials
+from blocks import InstantlyCredentials, resolve_credentials
 from ops_instantly.errors import OpsError
 from tasks import campaigns as campaign_tasks
 from tasks.campaign_spec import CampaignChanges, CampaignSpec
@@ -26,10 +27,6 @@ from tasks.campaigns import CampaignSummary
 from tasks.prelaunch import LaunchBlockedError, prelaunch_check, publish_check
 
 __all__ = [
-    "CampaignRef",
-    "CampaignRequest",
-    "DuplicateCampaignParams",
-    "UpdateCampaignParams",
     "activate_campaign",
     "create_campaign",
     "delete_campaign",
@@ -40,133 +37,143 @@ __all__ = [
 ]
 
 
-class CampaignRef(BaseModel):
-    """Which campaign: its id, or its exact name."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    campaign: str = Field(..., min_length=1, description="Campaign id or exact name.")
+Credentials = InstantlyCredentials | SkipJsonSchema[None]
 
 
-class UpdateCampaignParams(CampaignRef):
-    """A campaign and the fields to change."""
-
-    changes: CampaignChanges = Field(..., description="Fields to change; unset fields stay as they are.")
-
-
-class DuplicateCampaignParams(CampaignRef):
-    """A campaign to copy, and the copy's name."""
-
-    name: str | None = Field(None, description='Name of the copy (default: "<name> (copy)").')
-
-
-class CampaignRequest(BaseModel):
-    """One campaign action, for the `manage_campaigns` deployment."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    action: Literal["create", "update", "activate", "pause", "duplicate", "delete"]
-    campaign: str | None = Field(None, description="Campaign id or name (every action but create).")
-    spec: CampaignSpec | None = Field(None, description="The campaign to create (action create).")
-    changes: CampaignChanges | None = Field(None, description="Fields to change (action update).")
-    name: str | None = Field(None, description="Name of the copy (action duplicate).")
-    force: bool = Field(False, description="Activate despite blocking pre-launch problems (action activate).")
+def _credentials(credentials: InstantlyCredentials | None) -> InstantlyCredentials:
+    return credentials if credentials is not None else resolve_credentials(None)
 
 
 @flow(name="create-campaign", log_prints=True)
-def create_campaign(spec: CampaignSpec, credentials_block: str | None = None) -> CampaignSummary:
-    """Create a campaign (as a Draft: it sends nothing until activated)."""
-    credentials = resolve_credentials(credentials_block)
-    created = campaign_tasks.create_campaign(credentials, spec)
+def create_campaign(spec: CampaignSpec, credentials: Credentials = None) -> CampaignSummary:
+    """Create a campaign (as a Draft: it sends nothing until activated).
+
+    Args:
+        spec: The campaign: its name, sending schedule and email steps.
+        credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
+    """
+    created = campaign_tasks.create_campaign(_credentials(credentials), spec)
     print(f"created campaign {created.name!r} ({created.id}), status {created.status_label}")
     return created
 
 
 @flow(name="update-campaign", log_prints=True)
-def update_campaign(params: UpdateCampaignParams, credentials_block: str | None = None) -> CampaignSummary:
-    """Change a campaign's name, schedule, steps, daily limit or tracking flags."""
-    credentials = resolve_credentials(credentials_block)
-    updated = campaign_tasks.update_campaign(credentials, params.campaign, params.changes)
+def update_campaign(
+    campaign: str, changes: CampaignChanges, credentials: Credentials = None
+) -> CampaignSummary:
+    """Change a campaign's name, schedule, steps, daily limit or tracking flags.
+
+    Args:
+        campaign: The campaign's name or id.
+        changes: The fields to change; the others stay as they are.
+        credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
+    """
+    updated = campaign_tasks.update_campaign(_credentials(credentials), campaign, changes)
     print(f"updated campaign {updated.name!r} ({updated.id})")
     return updated
 
 
 @flow(name="activate-campaign", log_prints=True)
-def activate_campaign(
-    params: CampaignRef, credentials_block: str | None = None, force: bool = False
-) -> CampaignSummary:
+def activate_campaign(campaign: str, credentials: Credentials = None, force: bool = False) -> CampaignSummary:
     """Start or resume sending, once the pre-launch check (`tasks/prelaunch.py`) finds nothing blocking.
 
     Args:
-        params: the campaign.
-        credentials_block: an `InstantlyCredentials` block name (None: the environment).
-        force: activate even when the check finds blocking problems (they are still logged).
+        campaign: The campaign's name or id.
+        credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
+        force: Activate even when the check finds blocking problems (they are still logged).
 
     Raises:
         LaunchBlockedError: the check found blocking problems and `force` is False; nothing was changed.
     """
-    credentials = resolve_credentials(credentials_block)
-    check = prelaunch_check(credentials, params.campaign)
+    creds = _credentials(credentials)
+    check = prelaunch_check(creds, campaign)
     publish_check(check)
     if check.blocking and not force:
         raise LaunchBlockedError.from_check(check)
     if check.blocking:
         print(f"activating despite {len(check.blocking)} blocking problem(s) (force)")
-    result = campaign_tasks.activate_campaign(credentials, check.campaign_id)
+    result = campaign_tasks.activate_campaign(creds, check.campaign_id)
     print(f"campaign {result.name!r} ({result.id}) is {result.status_label}")
     return result
 
 
 @flow(name="pause-campaign", log_prints=True)
-def pause_campaign(params: CampaignRef, credentials_block: str | None = None) -> CampaignSummary:
-    """Stop sending until activated again."""
-    credentials = resolve_credentials(credentials_block)
-    result = campaign_tasks.pause_campaign(credentials, params.campaign)
+def pause_campaign(campaign: str, credentials: Credentials = None) -> CampaignSummary:
+    """Stop sending until activated again.
+
+    Args:
+        campaign: The campaign's name or id.
+        credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
+    """
+    result = campaign_tasks.pause_campaign(_credentials(credentials), campaign)
     print(f"campaign {result.name!r} ({result.id}) is {result.status_label}")
     return result
 
 
 @flow(name="duplicate-campaign", log_prints=True)
-def duplicate_campaign(
-    params: DuplicateCampaignParams, credentials_block: str | None = None
-) -> CampaignSummary:
-    """Copy a campaign (settings and steps; not its leads)."""
-    credentials = resolve_credentials(credentials_block)
-    copy = campaign_tasks.duplicate_campaign(credentials, params.campaign, params.name)
-    print(f"copied {params.campaign!r} to {copy.name!r} ({copy.id})")
+def duplicate_campaign(campaign: str, name: str = "", credentials: Credentials = None) -> CampaignSummary:
+    """Copy a campaign (settings and steps; not its leads).
+
+    Args:
+        campaign: The campaign to copy, by name or id.
+        name: The copy's name. Empty: the original's name with " (copy)".
+        credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
+    """
+    copy = campaign_tasks.duplicate_campaign(_credentials(credentials), campaign, name or None)
+    print(f"copied {campaign!r} to {copy.name!r} ({copy.id})")
     return copy
 
 
 @flow(name="delete-campaign", log_prints=True)
-def delete_campaign(params: CampaignRef, credentials_block: str | None = None) -> CampaignSummary:
-    """Delete a campaign (there is no undo)."""
-    credentials = resolve_credentials(credentials_block)
-    deleted = campaign_tasks.delete_campaign(credentials, params.campaign)
+def delete_campaign(campaign: str, credentials: Credentials = None) -> CampaignSummary:
+    """Delete a campaign (there is no undo).
+
+    Args:
+        campaign: The campaign's name or id.
+        credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
+    """
+    deleted = campaign_tasks.delete_campaign(_credentials(credentials), campaign)
     print(f"deleted campaign {deleted.name!r} ({deleted.id})")
     return deleted
 
 
 @flow(name="manage-campaigns", log_prints=True)
-def manage_campaigns(request: CampaignRequest, credentials_block: str | None = None) -> CampaignSummary:
-    """Run one campaign action (one deployment for all of them); each action runs as its own subflow."""
-    if request.action == "create":
-        if request.spec is None:
+def manage_campaigns(
+    action: Literal["create", "update", "activate", "pause", "duplicate", "delete"],
+    campaign: str = "",
+    spec: CampaignSpec | SkipJsonSchema[None] = None,
+    changes: CampaignChanges | SkipJsonSchema[None] = None,
+    name: str = "",
+    force: bool = False,
+    credentials: Credentials = None,
+) -> CampaignSummary:
+    """Run one campaign action (one deployment for all of them); each action runs as its own subflow.
+
+    Args:
+        action: What to do.
+        campaign: The campaign's name or id (every action but create).
+        spec: The campaign to create (create).
+        changes: The fields to change (update).
+        name: The copy's name (duplicate; empty: the original's name with " (copy)").
+        force: Activate despite blocking pre-launch problems (activate).
+        credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
+
+    Raises:
+        OpsError: the action's input is missing.
+    """
+    if action == "create":
+        if spec is None:
             raise OpsError("action create needs spec")
-        return create_campaign(request.spec, credentials_block)
-    if not request.campaign:
-        raise OpsError(f"action {request.action} needs campaign (an id or name)")
-    if request.action == "update":
-        if request.changes is None:
+        return create_campaign(spec, credentials)
+    if not campaign:
+        raise OpsError(f"action {action} needs campaign (an id or name)")
+    if action == "update":
+        if changes is None:
             raise OpsError("action update needs changes")
-        return update_campaign(
-            UpdateCampaignParams(campaign=request.campaign, changes=request.changes), credentials_block
-        )
-    if request.action == "duplicate":
-        return duplicate_campaign(
-            DuplicateCampaignParams(campaign=request.campaign, name=request.name), credentials_block
-        )
-    ref = CampaignRef(campaign=request.campaign)
-    if request.action == "activate":
-        return activate_campaign(ref, credentials_block, force=request.force)
+        return update_campaign(campaign, changes, credentials)
+    if action == "duplicate":
+        return duplicate_campaign(campaign, name, credentials)
+    if action == "activate":
+        return activate_campaign(campaign, credentials, force=force)
     actions = {"pause": pause_campaign, "delete": delete_campaign}
-    return actions[request.action](ref, credentials_block)
+    return actions[action](campaign, credentials)

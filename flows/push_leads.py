@@ -1,101 +1,114 @@
 """`push_leads`: push an Ops table to one or more Instantly campaigns, exactly once, with per-row outcomes.
 
+The flow's parameters are the Prefect UI's run form: flat, typed, with defaults; no secret among them (a
+Postgres password lives in a `PostgresSource` block, the API key in an `InstantlyCredentials` block).
+
 Example:
     ```python
-    from flows.push_leads import PushParams, push_leads
+    from blocks import InstantlyCredentials
+    from flows.push_leads import push_leads
 
-    push_leads(PushParams(source="leads.csv", campaigns=["Q3 founders"]))
+    push_leads(
+        credentials=InstantlyCredentials.load("default"),
+        source="leads.csv",
+        campaigns=["Q3 founders"],
+    )
     ```
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
-from blocks import PostgresSource, resolve_credentials, resolve_warehouse
+from blocks import (
+    InstantlyCredentials,
+    PostgresSource,
+    load_postgres_source,
+    resolve_credentials,
+    resolve_warehouse,
+)
 from ops_instantly.errors import OpsError
-from tasks.extract import SourceSpec, describe_source, extract_source, redact_url, source_kind
+from tasks.extract import ExtractedTable, SourceSpec, describe_source, extract_source, redact_url, source_kind
 from tasks.mapping import load_mapping_file, parse_overrides, resolve_mapping
 from tasks.push import (
     ArtifactProgress,
+    CampaignRef,
+    TablePushReport,
     preview_push,
     publish_dry_run,
     publish_push_artifacts,
     push_to_campaign,
     resolve_campaigns,
 )
+from tasks.push_engine import CampaignReport
 from tasks.push_plan import MAX_LEADS_PER_ADD, SKIP_HINT
 from warehouse.connections import plan_connected_pushes, read_connections
+from warehouse.db import Warehouse
 
-__all__ = ["PushParams", "push_leads", "push_table"]
+__all__ = ["SkipIf", "TablePush", "push_leads"]
+
+SkipIf = Literal["in_campaign", "in_workspace", "none"]
 
 
-class PushParams(BaseModel):
-    """What to push where. The Prefect UI shows this as the run form."""
+@dataclass(frozen=True)
+class TablePush:
+    """One table to push: where to read it, and to which campaigns (built from the flow's parameters or
+    from a connected table in ops.connections).
 
-    model_config = ConfigDict(extra="forbid")
+    Attributes:
+        source: a file path, `duckdb:///path`, or a `postgresql://` URL without a password ("" with postgres).
+        postgres: a Postgres Source block to read from (its URL holds the password).
+        postgres_block: the name of a saved Postgres Source block (connected tables store the name).
+        mapping_rules: a mapping file's content (connected tables), else `mapping_file` is read.
+    """
 
-    source: str | None = Field(
-        None,
-        description="CSV, Excel or Parquet path, duckdb:///path.duckdb, or postgresql://user@host/db "
-        "(put passwords in source_url or a Postgres Source block).",
-    )
-    source_url: SecretStr | None = Field(None, description="A source URL holding a password (kept secret).")
-    source_block: str | None = Field(None, description="Postgres Source block with the connection URL.")
-    table: str | None = Field(None, description="Table to read (DuckDB, Postgres); names the warehouse copy.")
-    query: str | None = Field(None, description="Postgres query to read instead of a table.")
-    sheet: str | None = Field(None, description="The sheet of an Excel source (default: the first).")
-    key: str | None = Field(None, description="Column with a stable row key (default: the normalised email).")
-    campaigns: list[str] = Field(
-        default_factory=list,
-        description="Campaign ids or exact names. With no source and no campaigns, every connected table "
-        "(ops-instantly connect-table) is pushed to its campaigns.",
-    )
-    mapping: str | None = Field(None, description="YAML/JSON mapping file: fields, rename, exclude.")
-    mapping_rules: dict[str, Any] | None = Field(
-        None, description="The content of a mapping file (fields, rename, exclude), instead of a path."
-    )
-    skip_if: Literal["in_campaign", "in_workspace", "none"] = Field(
-        "in_campaign", description=f"Skip leads already in a campaign / the workspace. {SKIP_HINT}."
-    )
-    dry_run: bool = Field(False, description="Show the mapping, validation and first payloads; send nothing.")
-    batch_size: int = Field(MAX_LEADS_PER_ADD, ge=1, le=MAX_LEADS_PER_ADD, description="Leads per bulk add.")
-    timeout: float = Field(30.0, gt=0, le=600, description="Seconds to wait for each API response.")
-    credentials_block: str | None = Field(
-        None, description="InstantlyCredentials block name (default: INSTANTLY_* environment variables)."
-    )
-    warehouse_block: str | None = Field(None, description="DuckDBWarehouse block name.")
-    warehouse_path: str | None = Field(
-        None, description="DuckDB file (wins over the block; default: OPS_WAREHOUSE or ./warehouse.duckdb)."
-    )
+    campaigns: tuple[str, ...]
+    source: str = ""
+    postgres: PostgresSource | None = None
+    postgres_block: str = ""
+    table: str = ""
+    query: str = ""
+    sheet: str = ""
+    key_column: str = ""
+    mapping_file: str = ""
+    mapping_rules: dict[str, Any] | None = None
 
 
 @task(name="resolve_source", retries=0, cache_policy=NONE)
-def resolve_source(params: PushParams) -> SourceSpec:
-    """The source to read, with the Postgres URL from source_url or the Postgres Source block."""
-    schema = "public"
-    url = params.source_url.get_secret_value() if params.source_url else params.source
-    if params.source_block:
-        try:
-            block = PostgresSource.load(params.source_block)
-        except ValueError:
-            raise OpsError(
-                f"No Postgres Source block named {params.source_block!r}.",
-                hint="create it with `ops-instantly connect` or in the Prefect UI",
-            ) from None
-        url, schema = block.url.get_secret_value(), block.schema_name
+def resolve_source(job: TablePush) -> SourceSpec:
+    """The source to read, with the Postgres URL taken from the block (never from a parameter).
+
+    Raises:
+        OpsError: no source, a password in `source`, an unknown block, or Postgres without a table/query.
+    """
+    url, schema = job.source, "public"
+    postgres = job.postgres
+    if job.postgres_block:
+        postgres = load_postgres_source(job.postgres_block)
+    if postgres is not None:
+        url, schema = postgres.url.get_secret_value(), postgres.schema_name
+    elif redact_url(url) != url:
+        raise OpsError(
+            f"The source {redact_url(url)} carries a password, and run parameters are not secret.",
+            hint="save the URL in a Postgres Source block and name it in postgres_source",
+        )
     if not url:
         raise OpsError("No source given.", hint="pass --source PATH_OR_URL (or --source-block NAME)")
-    if source_kind(url) == "postgres" and not (params.table or params.query):
+    if source_kind(url) == "postgres" and not (job.table or job.query):
         raise OpsError(f"Reading {redact_url(url)} needs --table or --query.", hint="add --table NAME")
-    if params.sheet and source_kind(url) != "excel":
+    if job.sheet and source_kind(url) != "excel":
         raise OpsError("--sheet is for Excel sources (.xlsx, .xls, .ods).", hint="leave --sheet out")
-    return SourceSpec(source=url, table=params.table, query=params.query, schema=schema, sheet=params.sheet)
+    return SourceSpec(
+        source=url, table=job.table or None, query=job.query or None, schema=schema, sheet=job.sheet or None
+    )
 
 
 def _run_id() -> str:
@@ -105,116 +118,241 @@ def _run_id() -> str:
 
 
 @flow(name="push-leads", log_prints=True)
-def push_leads(params: PushParams | None = None) -> dict[str, Any]:
-    """Push a table to its campaigns exactly once; with no source, push every connected table.
+def push_leads(
+    credentials: InstantlyCredentials | SkipJsonSchema[None] = None,
+    source: str = "",
+    postgres_source: str = "",
+    table: str = "",
+    query: str = "",
+    sheet: str = "",
+    campaigns: Sequence[str] = (),
+    key_column: str = "",
+    mapping_file: str = "",
+    skip_if: SkipIf = "in_campaign",
+    dry_run: bool = False,
+    batch_size: Annotated[int, Field(ge=1, le=MAX_LEADS_PER_ADD)] = MAX_LEADS_PER_ADD,
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0,
+    warehouse: str = "",
+    postgres: SkipJsonSchema[PostgresSource | None] = None,
+) -> dict[str, Any]:
+    """Push a table to Instantly campaigns as leads, exactly once; with no source, push every connected table.
 
-    Returns a JSON-able summary: run id, table, rows and per-campaign outcome counts (or the dry-run
-    preview); for connected tables, `{"tables": [one summary per table]}`.
+    Re-runs send only new or changed rows. Every row gets an outcome in `ops.push_results` (created,
+    updated, unchanged, duplicate, skipped, blocklisted, invalid, rejected) under this run's id; the run's
+    logs and artifacts show the counts per campaign.
+
+    Args:
+        credentials: The Instantly workspace to push to. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
+        source: A CSV, Excel or Parquet file, a DuckDB file (duckdb:///path.duckdb), or a Postgres URL without a
+            password. Leave it and postgres_source empty to push every table connected to a campaign.
+        postgres_source: The name of a saved Postgres Source block to read the table from (Blocks in the
+            UI); the block keeps the password.
+        table: The table to read from DuckDB or Postgres. It also names the warehouse copy (ops.TABLE).
+        query: A Postgres query to read instead of a table.
+        sheet: The sheet of an Excel file. Empty: the first.
+        campaigns: The campaigns to add the leads to, by name or id.
+        key_column: A column that identifies a row for good. Empty: the lead's email.
+        mapping_file: A YAML or JSON file saying which column is which lead field.
+        skip_if: Leave out leads that are already in a campaign outside this push (in_campaign; the
+            campaigns pushed together do not block each other), anywhere in the workspace (in_workspace),
+            or push them anyway (none).
+        dry_run: Only show the mapping, the validation and the first leads; send nothing.
+        batch_size: Leads per request (Instantly takes up to 1,000).
+        timeout_seconds: How long to wait for each Instantly response.
+        warehouse: The warehouse file. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
+        postgres: A Postgres connection that is not saved as a block (in-process callers such as the CLI's
+            `--source postgresql://user:password@...`). Not part of the UI's form or a deployment.
+
+    Returns:
+        A JSON-able summary: the run id, the table, its rows and per-campaign outcome counts (or the dry
+        run's preview); with no source, `{"run_id": ..., "tables": [one summary per table]}`.
+
+    Raises:
+        OpsError: bad input (no campaign, unknown campaign or block, a password in `source`), in one line.
     """
-    params = params or PushParams()
-    if params.source or params.source_url or params.source_block:
-        return push_table(params)
-    jobs = connected_pushes(params)
-    return {"run_id": _run_id(), "tables": [push_table(job) for job in jobs]}
+    run_id = _run_id()
+    store = resolve_warehouse(None, warehouse or None)
+    one_table = bool(source or postgres_source or postgres is not None)
+    if one_table:
+        jobs = [
+            TablePush(
+                campaigns=tuple(campaigns),
+                source=source,
+                postgres=postgres,
+                postgres_block=postgres_source,
+                table=table,
+                query=query,
+                sheet=sheet,
+                key_column=key_column,
+                mapping_file=mapping_file,
+            )
+        ]
+    else:
+        if campaigns:
+            raise OpsError(
+                "--campaign needs --source.", hint="or push every connected table with no arguments"
+            )
+        jobs = connected_pushes(store)
+
+    if dry_run:
+        previews = [_dry_run(credentials, store, job, run_id) for job in jobs]
+        return previews[0] if one_table else {"run_id": run_id, "tables": previews}
+
+    if any(not job.campaigns for job in jobs):
+        raise OpsError("No campaign given.", hint="pass --campaign ID_OR_NAME (repeatable)")
+    creds = credentials if credentials is not None else resolve_credentials(None)
+    store.start_run(run_id, "push-leads")
+    try:
+        reports = [
+            _push_table(creds, store, job, run_id, skip_if, batch_size, timeout_seconds) for job in jobs
+        ]
+    except BaseException as exc:
+        store.finish_run(run_id, "failed", {}, message=str(exc)[:500])
+        raise
+    store.finish_run(
+        run_id,
+        "completed",
+        {
+            "tables": [
+                {"table": r.table.name, "rows": r.table.row_count, "outcomes": r.counts()} for r in reports
+            ]
+        },
+    )
+    publish_push_artifacts(reports, run_id)
+    get_run_logger().info("Per-row outcomes: SELECT * FROM ops.push_results WHERE run_id = '%s'", run_id)
+    summaries = [_summary(r, run_id) for r in reports]
+    return summaries[0] if one_table else {"run_id": run_id, "tables": summaries}
 
 
 @task(name="connected_pushes", retries=0, cache_policy=NONE)
-def connected_pushes(params: PushParams) -> list[PushParams]:
-    """One push per connected table (ops.connections), carrying this run's settings."""
-    warehouse = resolve_warehouse(params.warehouse_block, params.warehouse_path)
-    if params.campaigns:
-        raise OpsError("--campaign needs --source.", hint="or push every connected table with no arguments")
-    connected = read_connections(warehouse) if warehouse.path.exists() else []
+def connected_pushes(store: Warehouse) -> list[TablePush]:
+    """One push per connected table (ops.connections).
+
+    Raises:
+        OpsError: nothing is connected, or a connection has no source.
+    """
+    connected = read_connections(store) if store.path.exists() else []
     if not connected:
         raise OpsError(
             "Nothing to push: no source given and no table is connected to a campaign.",
             hint="pass --source and --campaign, or run `ops-instantly connect-table` first",
         )
-    return [
-        params.model_copy(update=dict(source=None, source_url=None, source_block=None) | update)
-        for update in plan_connected_pushes(connected)
-    ]
-
-
-@flow(name="push-table", log_prints=True)
-def push_table(params: PushParams) -> dict[str, Any]:
-    """Extract one table, map and validate it, and push it to every campaign exactly once."""
-    run_id = _run_id()
-    warehouse = resolve_warehouse(params.warehouse_block, params.warehouse_path)
-    spec = resolve_source(params)
-    overrides = (
-        parse_overrides(params.mapping_rules, origin="the connection's mapping")
-        if params.mapping_rules is not None
-        else load_mapping_file(params.mapping)
-    )
-    mapping = resolve_mapping(describe_source(spec), overrides)
-
-    if params.dry_run:
-        # The campaigns are looked up too (reads only): a misspelt name fails the dry run, not the real push.
-        targets = (
-            resolve_campaigns(resolve_credentials(params.credentials_block), params.campaigns)
-            if params.campaigns
-            else []
-        )
-        table = extract_source(
-            spec, warehouse, email_column=mapping.email_column, key_column=params.key, run_id=run_id
-        )
-        mapping = mapping.without_empty(table.empty_columns)
-        preview = preview_push(warehouse, table, mapping)
-        publish_dry_run(preview)
-        return {
-            "run_id": run_id,
-            "dry_run": True,
-            "table": table.name,
-            "rows": table.row_count,
-            "campaigns": [{"id": c.id, "name": c.name} for c in targets],
-            "mapping": preview.mapping,
-            "validation": preview.validation,
-            "examples": preview.examples,
-            "payloads": preview.payloads,
-        }
-
-    if not params.campaigns:
-        raise OpsError("No campaign given.", hint="pass --campaign ID_OR_NAME (repeatable)")
-    credentials = resolve_credentials(params.credentials_block)
-    campaigns = resolve_campaigns(credentials, params.campaigns)
-    warehouse.start_run(run_id, "push-leads")
-    try:
-        table = extract_source(
-            spec, warehouse, email_column=mapping.email_column, key_column=params.key, run_id=run_id
-        )
-        mapping = mapping.without_empty(table.empty_columns)
-        progress = ArtifactProgress(table.row_count, len(campaigns))
-        reports = [
-            push_to_campaign(
-                credentials,
-                warehouse,
-                table,
-                mapping,
-                campaign,
-                run_id=run_id,
-                skip_mode=params.skip_if,
-                batch_size=params.batch_size,
-                timeout=params.timeout,
-                listeners=[progress],
-                siblings=[c.id for c in campaigns],
+    jobs = []
+    for plan in plan_connected_pushes(connected):
+        block = plan.get("source_block") or ""
+        jobs.append(
+            TablePush(
+                campaigns=tuple(plan["campaigns"]),
+                source="" if block else plan["source"],
+                postgres_block=block,
+                table=plan["table"] or "",
+                key_column=plan.get("key") or "",
+                mapping_rules=plan["mapping_rules"],
             )
-            for campaign in campaigns
-        ]
-    except BaseException as exc:
-        warehouse.finish_run(run_id, "failed", {}, message=str(exc)[:500])
-        raise
-    counts = {r.campaign_id: dict(r.counts) for r in reports}
-    warehouse.finish_run(
-        run_id, "completed", {"table": table.name, "rows": table.row_count, "outcomes": counts}
+        )
+    return jobs
+
+
+def _mapping(job: TablePush, spec: SourceSpec) -> Any:
+    overrides = (
+        parse_overrides(job.mapping_rules, origin="the connection's mapping")
+        if job.mapping_rules is not None
+        else load_mapping_file(job.mapping_file or None)
     )
-    publish_push_artifacts(table, reports, run_id)
+    return resolve_mapping(describe_source(spec), overrides)
+
+
+def _dry_run(
+    credentials: InstantlyCredentials | None, store: Warehouse, job: TablePush, run_id: str
+) -> dict[str, Any]:
+    spec = resolve_source(job)
+    mapping = _mapping(job, spec)
+    # The campaigns are looked up too (reads only): a misspelt name fails the dry run, not the real push.
+    targets = (
+        resolve_campaigns(
+            credentials if credentials is not None else resolve_credentials(None), list(job.campaigns)
+        )
+        if job.campaigns
+        else []
+    )
+    table = extract_source(
+        spec, store, email_column=mapping.email_column, key_column=job.key_column or None, run_id=run_id
+    )
+    mapping = mapping.without_empty(table.empty_columns)
+    preview = preview_push(store, table, mapping)
+    publish_dry_run(preview)
+    get_run_logger().info(
+        "Dry run of ops.%s (%s rows): %s; nothing sent",
+        table.name,
+        f"{table.row_count:,}",
+        ", ".join(f"{k} {v:,}" for k, v in sorted(preview.validation.items())) or "no rows",
+    )
+    return {
+        "run_id": run_id,
+        "dry_run": True,
+        "table": table.name,
+        "rows": table.row_count,
+        "campaigns": [{"id": c.id, "name": c.name} for c in targets],
+        "mapping": preview.mapping,
+        "validation": preview.validation,
+        "examples": preview.examples,
+        "payloads": preview.payloads,
+    }
+
+
+def _push_table(
+    credentials: InstantlyCredentials,
+    store: Warehouse,
+    job: TablePush,
+    run_id: str,
+    skip_if: str,
+    batch_size: int,
+    timeout: float,
+) -> TablePushReport:
+    """Extract one table, map and validate it, and push it to each of its campaigns exactly once."""
+    spec = resolve_source(job)
+    mapping = _mapping(job, spec)
+    campaigns: list[CampaignRef] = resolve_campaigns(credentials, list(job.campaigns))
+    table: ExtractedTable = extract_source(
+        spec, store, email_column=mapping.email_column, key_column=job.key_column or None, run_id=run_id
+    )
+    mapping = mapping.without_empty(table.empty_columns)
+    progress = ArtifactProgress(table.row_count, len(campaigns))
+    reports: list[CampaignReport] = []
+    for campaign in campaigns:
+        report = push_to_campaign(
+            credentials,
+            store,
+            table,
+            mapping,
+            campaign,
+            run_id=run_id,
+            skip_mode=skip_if,
+            batch_size=batch_size,
+            timeout=timeout,
+            listeners=[progress],
+            siblings=[c.id for c in campaigns],
+        )
+        reports.append(report)
+        counts = ", ".join(f"{k} {v:,}" for k, v in report.counts.items() if v) or "nothing to send"
+        get_run_logger().info(
+            "ops.%s -> campaign %r: %s (%s requests, %.1f s)",
+            table.name,
+            report.campaign_name,
+            counts,
+            f"{report.requests:,}",
+            report.seconds,
+        )
+    return TablePushReport(table=table, campaigns=reports)
+
+
+def _summary(report: TablePushReport, run_id: str) -> dict[str, Any]:
     return {
         "run_id": run_id,
         "dry_run": False,
-        "table": table.name,
-        "rows": table.row_count,
-        "skip_hint": SKIP_HINT if any(r.counts.get("skipped") for r in reports) else None,
+        "table": report.table.name,
+        "rows": report.table.row_count,
+        "skip_hint": SKIP_HINT if any(r.counts.get("skipped") for r in report.campaigns) else None,
         "campaigns": [
             {
                 "id": r.campaign_id,
@@ -226,6 +364,6 @@ def push_table(params: PushParams) -> dict[str, Any]:
                 "guard_lifted": r.guard_lifted,
                 "seconds": round(r.seconds, 2),
             }
-            for r in reports
+            for r in report.campaigns
         ],
     }

@@ -15,9 +15,11 @@ So :class:`RateLimiter` does three things, all per workspace and per process:
 2. **Caps** starts with sliding windows over the configured budgets (``rate_per_second`` in any 1 s,
    ``rate_per_minute`` in any 60 s), so the budgets hold even if the pace were set too high.
 3. **Adapts** to the server (AIMD): a 429 for a request sent at the current pace cuts the pace
-   (``decrease``, x0.8), a ``Retry-After`` pauses every start until it has passed, and the pace climbs back
-   towards the ceiling by ``recovery`` (2% of the budget) per second without 429s. Another tool using the
-   same workspace therefore costs a few 429s, not a stream of them.
+   (``decrease``, x0.8 of the pace, or of the rate really sent over the last 2 s if that is lower), a
+   ``Retry-After`` pauses every start until it has passed, and the pace climbs back by ``recovery`` (2% of
+   the budget) per second without 429s up to 95% of the pace that failed, then ten times slower up to the
+   ceiling (like TCP's congestion avoidance). Another tool using the same workspace, or a server that
+   stalls and then counts a clump of late arrivals at once, therefore costs a few 429s, not a stream.
 
 The client reports every response with :meth:`RateLimiter.on_response` (see :class:`RateFeedback`); the
 retry policy in ``_retry.py`` still decides whether and when the refused request itself is resent.
@@ -63,6 +65,9 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
 HTTP_TOO_MANY_REQUESTS = 429
+SENT_SPAN = 2.0  # seconds over which the rate really sent is measured when a 429 cuts the pace
+PROBE_BELOW = 0.95  # after a cut, recover quickly up to this fraction of the pace that failed ...
+PROBE_SLOWER = 0.1  # ... and above it at this fraction of the recovery speed
 
 
 @runtime_checkable
@@ -251,7 +256,8 @@ class RateLimiter:
     Attributes:
         budget: requests per second the budgets allow in the long run: ``min(rate_per_second,
             rate_per_minute / 60)``.
-        rate: the current pace in requests per second (at most ``budget * (1 - headroom)``).
+        rate: the current pace in requests per second (at most ``ceiling = budget * (1 - headroom)``).
+        threshold: the pace above which recovery is slow (95% of the pace at the last cut).
         rate_limited: 429 responses reported so far.
     """
 
@@ -274,11 +280,13 @@ class RateLimiter:
         self.rate_per_second = rate_per_second
         self.rate_per_minute = rate_per_minute
         self._windows = _windows(rate_per_second, rate_per_minute)
-        self._horizon = max(w.period for w in self._windows)
+        # starts are kept for the windows, and for at least the span of _sent_per_second
+        self._horizon = max(SENT_SPAN, *(w.period for w in self._windows))
         per_second = [w.limit / w.period for w in self._windows]
         self.budget = min(per_second)
         self.ceiling = self.budget * (1 - headroom)
         self.rate = self.ceiling
+        self.threshold = self.ceiling  # above this pace, recovery is slow (see _recover)
         self._decrease = decrease
         self._recovery = recovery * self.budget
         self._floor = max(floor * self.budget, 1e-9)
@@ -323,8 +331,13 @@ class RateLimiter:
             self._recover(now)
             if started > self._cut_at:
                 # Sent at the current pace and still refused: slow down. 429s for requests sent before the
-                # last cut say nothing new about the new pace, so they do not cut again.
-                self.rate = max(self._floor, self.rate * self._decrease)
+                # last cut say nothing new about the new pace, so they do not cut again. The cut starts
+                # from what was really sent lately when that is below the pace (threads busy elsewhere):
+                # cutting a pace that was not binding would change nothing.
+                base = min(self.rate, max(self._sent_per_second(now), self._floor))
+                self.rate = max(self._floor, base * self._decrease)
+                # Climb back quickly to just under where it failed, then probe above it slowly.
+                self.threshold = base * PROBE_BELOW
                 self._cut_at = now
             if retry_after is not None:
                 self._paused_until = max(self._paused_until, now + retry_after)
@@ -333,10 +346,22 @@ class RateLimiter:
             self._next = max(now + 1 / self.rate, self._paused_until)
             self._generation += 1
 
+    def _sent_per_second(self, now: float) -> float:
+        """Starts per second over the last SENT_SPAN seconds (reserved slots ahead of `now` not counted)."""
+        inside = bisect.bisect_right(self._starts, now) - bisect.bisect_right(self._starts, now - SENT_SPAN)
+        return inside / SENT_SPAN
+
     def _recover(self, now: float) -> None:
-        if self.rate < self.ceiling:
-            self.rate = min(self.ceiling, self.rate + self._recovery * max(0.0, now - self._recovered_at))
+        elapsed = max(0.0, now - self._recovered_at)
         self._recovered_at = now
+        if self.rate >= self.ceiling:
+            return
+        if self.rate < self.threshold:  # back to just under the last failure: quickly
+            fast_until = min(self.threshold, self.rate + self._recovery * elapsed)
+            elapsed -= (fast_until - self.rate) / self._recovery
+            self.rate = fast_until
+        if elapsed > 0:  # above it: probe slowly, the server refused about here not long ago
+            self.rate = min(self.ceiling, self.rate + self._recovery * PROBE_SLOWER * elapsed)
 
     def _reserve(self, now: float) -> float:
         """Claim the next start slot at or after ``now`` (call with the lock held)."""

@@ -108,8 +108,8 @@ def run_demo(
         port: sandbox port (0 picks a free one).
         say: where progress lines go.
     """
-    from flows.push_leads import PushParams, push_leads
-    from flows.sync_engagement import SyncParams, sync_engagement
+    from flows.push_leads import push_leads
+    from flows.sync_engagement import sync_engagement
     from instantly_client import InstantlyClient
     from instantly_sandbox import SandboxServer
     from ops_instantly.demo_data import demo_leads
@@ -148,9 +148,7 @@ def run_demo(
         say(f"3/6 Created campaigns: {', '.join(DEMO_CAMPAIGNS)}")
 
         say("4/6 Pushing the table to both campaigns (Prefect flow push-leads) ...")
-        pushed = push_leads(
-            PushParams(source=str(source_csv), campaigns=list(DEMO_CAMPAIGNS), skip_if="none")
-        )
+        pushed = push_leads(source=str(source_csv), campaigns=list(DEMO_CAMPAIGNS), skip_if="none")
         for entry in pushed["campaigns"]:
             counts = ", ".join(f"{k} {v}" for k, v in sorted(entry["counts"].items()))
             say(f"    {entry['name']}: {counts}")
@@ -163,7 +161,7 @@ def run_demo(
         say(f"5/6 Activated both campaigns and let {weeks} simulated weeks pass")
 
         say("6/6 Syncing engagement into DuckDB (Prefect flow sync-engagement) ...")
-        sync_engagement(SyncParams())
+        sync_engagement()
         sandbox_url = sandbox.url
 
     with Warehouse(warehouse).connect(read_only=True) as con:

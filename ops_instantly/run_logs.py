@@ -37,13 +37,26 @@ class OneLineRunErrors(logging.Filter):
     """Rewrites the first log record of an expected error in each run to one line; drops its repeats.
 
     A subflow's error reaches its parent as the same exception object: the child run and the parent run
-    (the one the user launched) each get their one line.
+    (the one the user launched) each get their one line. A task that failed that way also logs "Finished in
+    state Failed(...)" at ERROR, the same message again: that record is dropped too (the task's state shows it).
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._failed_tasks: set[object] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        if exc is None or not is_expected(exc) or os.environ.get("OPS_DEBUG"):
+        if os.environ.get("OPS_DEBUG"):
             return True
+        task_run = getattr(record, "task_run_id", None)
+        if exc is None:
+            finished = str(record.msg).startswith("Finished in state")
+            return not (finished and task_run is not None and task_run in self._failed_tasks)
+        if not is_expected(exc):
+            return True
+        if task_run is not None:
+            self._failed_tasks.add(task_run)
         run = getattr(record, "flow_run_id", None)
         seen: set[object] = getattr(exc, _MARK, set())
         if run in seen:

@@ -226,26 +226,36 @@ class ArtifactProgress:
         return None
 
 
-def batch_rows(reports: Sequence[CampaignReport], limit: int = 500) -> list[dict[str, Any]]:
+@dataclass
+class TablePushReport:
+    """The outcome of pushing one table to its campaigns."""
+
+    table: ExtractedTable
+    campaigns: list[CampaignReport]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Outcome counts per campaign id."""
+        return {r.campaign_id: dict(r.counts) for r in self.campaigns}
+
+
+def batch_rows(tables: Sequence[TablePushReport], limit: int = 500) -> list[dict[str, Any]]:
     """Per-request counts for the table artifact (updates summed into one line per campaign)."""
     out: list[dict[str, Any]] = []
-    for report in reports:
-        updates: Counter[str] = Counter()
-        patches = 0
-        for batch in report.batches:
-            if batch.kind == "update":
-                updates.update(batch.counts)
-                patches += 1
-                continue
-            counts = {k: batch.counts.get(k, 0) for k in _BATCH_COLUMNS}
-            out.append(
-                {"campaign": report.campaign_name, "batch": batch.batch_id, "rows": batch.rows, **counts}
-            )
-        if patches:
-            counts = {k: updates.get(k, 0) for k in _BATCH_COLUMNS}
-            out.append(
-                {"campaign": report.campaign_name, "batch": f"{patches} PATCH", "rows": patches, **counts}
-            )
+    for pushed in tables:
+        for report in pushed.campaigns:
+            updates: Counter[str] = Counter()
+            patches = 0
+            where = {"table": pushed.table.name, "campaign": report.campaign_name}
+            for batch in report.batches:
+                if batch.kind == "update":
+                    updates.update(batch.counts)
+                    patches += 1
+                    continue
+                counts = {k: batch.counts.get(k, 0) for k in _BATCH_COLUMNS}
+                out.append({**where, "batch": batch.batch_id, "rows": batch.rows, **counts})
+            if patches:
+                counts = {k: updates.get(k, 0) for k in _BATCH_COLUMNS}
+                out.append({**where, "batch": f"{patches} PATCH", "rows": patches, **counts})
     return out[:limit]
 
 
@@ -261,49 +271,58 @@ _BATCH_COLUMNS = (
 )
 
 
-def summary_markdown(table: ExtractedTable, reports: Sequence[CampaignReport], run_id: str) -> str:
-    """The markdown summary artifact: outcomes per campaign, and what to do about skipped rows."""
-    lines = [
-        f"# Push of `ops.{table.name}` ({table.row_count:,} rows)",
-        "",
-        "| campaign | " + " | ".join(OUTCOMES) + " | requests | seconds |",
-        "|---|" + "---:|" * (len(OUTCOMES) + 2),
-    ]
-    for r in reports:
-        cells = " | ".join(f"{r.counts.get(o, 0):,}" for o in OUTCOMES)
-        lines.append(f"| {r.campaign_name} | {cells} | {r.requests:,} | {r.seconds:.1f} |")
+def summary_markdown(tables: Sequence[TablePushReport], run_id: str) -> str:
+    """The markdown summary artifact: outcomes per table and campaign, what to do about skipped rows, and
+    the query that lists this run's per-row outcomes."""
+    lines: list[str] = []
+    for pushed in tables:
+        lines += [
+            f"# Push of `ops.{pushed.table.name}` ({pushed.table.row_count:,} rows)",
+            "",
+            "| campaign | " + " | ".join(OUTCOMES) + " | requests | seconds |",
+            "|---|" + "---:|" * (len(OUTCOMES) + 2),
+        ]
+        for r in pushed.campaigns:
+            cells = " | ".join(f"{r.counts.get(o, 0):,}" for o in OUTCOMES)
+            lines.append(f"| {r.campaign_name} | {cells} | {r.requests:,} | {r.seconds:.1f} |")
+        lines.append("")
+    reports = [r for pushed in tables for r in pushed.campaigns]
     lifted = [r for r in reports if r.guard_lifted]
     if lifted:
         names = ", ".join(f"{r.campaign_name} ({r.guard_lifted:,})" for r in lifted)
         lines += [
-            "",
             f"**Added although already in another campaign of this push:** {names}; skip_if_in_campaign "
             "skips only leads in campaigns outside this push.",
+            "",
         ]
     if any(r.counts.get("skipped") for r in reports):
-        lines += ["", f"**Skipped rows:** {SKIP_HINT}."]
+        lines += [f"**Skipped rows:** {SKIP_HINT}.", ""]
     if any(r.unresolved for r in reports):
         lines += [
-            "",
             "**Some outcomes are still unknown** (timeouts or 5xx); run the push again to reconcile.",
+            "",
         ]
     lines += [
+        f"Per-row outcomes of this run (`{run_id}`), in the warehouse:",
         "",
-        f"Per-row outcomes: `SELECT * FROM ops.push_results WHERE run_id = '{run_id}'`.",
+        "```sql",
+        f"SELECT * FROM ops.push_results WHERE run_id = '{run_id}'",
+        "```",
     ]
     return "\n".join(lines)
 
 
 @task(name="publish_push_artifacts", **_TASK)
-def publish_push_artifacts(table: ExtractedTable, reports: Sequence[CampaignReport], run_id: str) -> None:
-    """A table artifact of per-batch counts and a markdown summary artifact."""
+def publish_push_artifacts(tables: Sequence[TablePushReport], run_id: str) -> None:
+    """A table artifact of per-request counts and a markdown summary artifact, on the flow run that
+    called this task (the run the user launched)."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-    rows = batch_rows(reports)
+    rows = batch_rows(tables)
     if rows:
         create_table_artifact(table=rows, key="push-batches", description="Counts per request of this push.")
     create_markdown_artifact(
-        markdown=summary_markdown(table, reports, run_id), key="push-summary", description="Push summary."
+        markdown=summary_markdown(tables, run_id), key="push-summary", description="Push summary."
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -21,6 +21,9 @@ from tasks.mapping import email_key_sql
 from warehouse.db import Warehouse
 from warehouse.merge import quote_ident
 from warehouse.views import ENGAGEMENT_COLUMNS, SourceTable, source_tables
+
+if TYPE_CHECKING:
+    from blocks import PostgresSource
 
 # Postgres types of the engagement columns (ENGAGEMENT_COLUMNS order).
 PG_TYPES: dict[str, str] = {
@@ -45,24 +48,9 @@ class WriteBackTarget:
     tables: tuple[str, ...] = ()
 
     @classmethod
-    def resolve(cls, url: SecretStr | None, block: str | None, tables: Sequence[str] = ()) -> WriteBackTarget:
-        """From `--source-block` (a PostgresSource block) or `--source-url`."""
-        if block:
-            from blocks import PostgresSource
-
-            try:
-                source = PostgresSource.load(block)
-            except ValueError as exc:
-                raise OpsError(
-                    f"No PostgresSource block named {block!r}.", hint="create it in the Prefect UI"
-                ) from exc
-            return cls(url=source.url, schema=source.schema_name, tables=tuple(tables))
-        if url is None or not url.get_secret_value():
-            raise OpsError(
-                "Write-back needs the Postgres source.",
-                hint="pass --source-url postgresql://... or --source-block NAME",
-            )
-        return cls(url=url, tables=tuple(tables))
+    def from_block(cls, source: PostgresSource, tables: Sequence[str] = ()) -> WriteBackTarget:
+        """The database of a Postgres Source block (saved, or built in-process from `--source-url`)."""
+        return cls(url=source.url, schema=source.schema_name, tables=tuple(tables))
 
 
 def plan_tables(tables: Sequence[SourceTable], target: WriteBackTarget) -> list[tuple[SourceTable, str]]:

@@ -29,8 +29,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def prefect_server(home: Path, *, startup_timeout: float = 180.0) -> Iterator[dict[str, str]]:
-    """Start `prefect server start` and yield the environment that points a CLI or worker at it."""
+def prefect_server(
+    home: Path, *, startup_timeout: float = 180.0, ui: bool = False
+) -> Iterator[dict[str, str]]:
+    """Start `prefect server start` and yield the environment that points a CLI or worker at it.
+
+    With `ui=True` the server also serves the Prefect UI at the API URL without its `/api` suffix.
+    """
     port = free_port()
     home.mkdir(parents=True, exist_ok=True)
     env = {
@@ -38,7 +43,7 @@ def prefect_server(home: Path, *, startup_timeout: float = 180.0) -> Iterator[di
         "PREFECT_HOME": str(home),
         "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_UI_ENABLED": "false",
+        "PREFECT_SERVER_UI_ENABLED": "true" if ui else "false",
         "PREFECT_CLI_PROMPT": "false",
     }
     log = (home / "server.log").open("w")

@@ -272,7 +272,7 @@ def create(
     spec = parse_spec(found.data, CampaignSpec, _source(file), api_shape=found.api_shape)
     create_body(spec)  # fail fast (timezone, days, times) before any API call
     _note(found)
-    created = run_flow(create_campaign, spec, credentials_block=credentials)
+    created = run_flow(create_campaign, spec, credentials=load_credentials(credentials))
     typer.echo(f"created {created.name!r} ({created.id}), status {created.status_label}")
 
 
@@ -297,7 +297,7 @@ def update(
 
     Example: ops-instantly campaigns update "Q3 founders" --daily-limit 80 --timezone America/Chicago
     """
-    from flows.manage_campaigns import UpdateCampaignParams, update_campaign
+    from flows.manage_campaigns import update_campaign
     from tasks.campaign_spec import CampaignChanges, check_timezone, parse_days, parse_spec
 
     found = _spec_data(
@@ -314,8 +314,8 @@ def update(
         if changes.schedule.days is not None:
             parse_days(changes.schedule.days)
     _note(found)
-    params = UpdateCampaignParams(campaign=_resolve(campaign, credentials).id, changes=changes)
-    updated = run_flow(update_campaign, params, credentials_block=credentials)
+    target = _resolve(campaign, credentials)
+    updated = run_flow(update_campaign, target.id, changes, credentials=load_credentials(credentials))
     typer.echo(f"updated {updated.name!r} ({updated.id}), status {updated.status_label}")
 
 
@@ -331,12 +331,10 @@ def activate(
 
     Example: ops-instantly campaigns activate "Q3 founders"
     """
-    from flows.manage_campaigns import CampaignRef, activate_campaign
+    from flows.manage_campaigns import activate_campaign
 
     found = _resolve(campaign, credentials)
-    result = run_flow(
-        activate_campaign, CampaignRef(campaign=found.id), credentials_block=credentials, force=force
-    )
+    result = run_flow(activate_campaign, found.id, credentials=load_credentials(credentials), force=force)
     typer.echo(f"{result.name!r} ({result.id}) is {result.status_label}")
 
 
@@ -346,10 +344,10 @@ def pause(campaign: str = CAMPAIGN_ARG, credentials: str | None = CREDENTIALS_OP
 
     Example: ops-instantly campaigns pause "Q3 founders"
     """
-    from flows.manage_campaigns import CampaignRef, pause_campaign
+    from flows.manage_campaigns import pause_campaign
 
     found = _resolve(campaign, credentials)
-    result = run_flow(pause_campaign, CampaignRef(campaign=found.id), credentials_block=credentials)
+    result = run_flow(pause_campaign, found.id, credentials=load_credentials(credentials))
     typer.echo(f"{result.name!r} ({result.id}) is {result.status_label}")
 
 
@@ -363,10 +361,10 @@ def duplicate(
 
     Example: ops-instantly campaigns duplicate "Q3 founders" --name "Q4 founders"
     """
-    from flows.manage_campaigns import DuplicateCampaignParams, duplicate_campaign
+    from flows.manage_campaigns import duplicate_campaign
 
-    params = DuplicateCampaignParams(campaign=_resolve(campaign, credentials).id, name=name)
-    copy = run_flow(duplicate_campaign, params, credentials_block=credentials)
+    found = _resolve(campaign, credentials)
+    copy = run_flow(duplicate_campaign, found.id, name or "", credentials=load_credentials(credentials))
     typer.echo(f"created {copy.name!r} ({copy.id}), status {copy.status_label}")
 
 
@@ -380,10 +378,10 @@ def delete(
 
     Example: ops-instantly campaigns delete "Old test" --yes
     """
-    from flows.manage_campaigns import CampaignRef, delete_campaign
+    from flows.manage_campaigns import delete_campaign
 
     found = _resolve(campaign, credentials)
     if not yes:
         typer.confirm(f"Delete campaign {found.name!r} ({found.id}, {found.status_label})?", abort=True)
-    deleted = run_flow(delete_campaign, CampaignRef(campaign=found.id), credentials_block=credentials)
+    deleted = run_flow(delete_campaign, found.id, credentials=load_credentials(credentials))
     typer.echo(f"deleted {deleted.name!r} ({deleted.id})")

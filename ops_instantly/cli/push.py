@@ -104,38 +104,46 @@ def push(
             )
     _check_settings_first(credentials, campaign or [], mapping, dry_run=dry_run)
 
+    # Only now Prefect is imported (blocks, flows): bad settings failed above in well under a second.
     from pydantic import SecretStr
 
-    from flows.push_leads import PushParams, push_leads
+    from blocks import PostgresSource
+    from flows.push_leads import push_leads
+    from ops_instantly.cli._support import load_credentials
     from tasks.extract import redact_url
 
-    secret = source is not None and redact_url(source) != source
-    params = PushParams(
-        source=redact_url(source) if source else None,
-        source_url=SecretStr(source) if secret and source else None,
-        source_block=source_block,
-        table=table,
-        query=query,
-        sheet=sheet,
-        key=key,
+    postgres = None
+    if source and redact_url(source) != source:
+        # A password never becomes a run parameter: the URL travels in-process in an unsaved block, whose
+        # SecretStr the run's recorded parameters show as stars.
+        postgres = PostgresSource(url=SecretStr(source))
+    params: dict[str, Any] = dict(
+        source="" if postgres is not None else source or "",
+        postgres_source=source_block or "",
+        postgres=postgres,
+        table=table or "",
+        query=query or "",
+        sheet=sheet or "",
+        key_column=key or "",
         campaigns=campaign or [],
-        mapping=mapping,
-        skip_if=skip_if,  # type: ignore[arg-type]
-        dry_run=dry_run,
+        mapping_file=mapping or "",
+        skip_if=skip_if,
         batch_size=batch_size,
-        timeout=timeout,
-        credentials_block=credentials,
-        warehouse_path=warehouse,
+        timeout_seconds=timeout,
+        warehouse=warehouse or "",
     )
     if dry_run:
-        for each in _per_table(run_flow(push_leads, params)):
+        # A dry run with campaigns looks them up (reads only), with the same credentials as a push.
+        creds = load_credentials(credentials) if campaign else None
+        for each in _per_table(run_flow(push_leads, credentials=creds, dry_run=True, **params)):
             _print_dry_run(each)
         return
+    creds = load_credentials(credentials)
     with _ProgressBar() as bar:
         from tasks.push import listening
 
         with listening(bar):
-            result = run_flow(push_leads, params)
+            result = run_flow(push_leads, credentials=creds, **params)
     for each in _per_table(result):
         _print_summary(each)
 

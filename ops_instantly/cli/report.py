@@ -35,7 +35,7 @@ def report(
         from flows.build_report import build_report
 
         path = Path(
-            run_flow(build_report, campaigns=campaign or None, out=str(out), by=by, warehouse_path=warehouse)
+            run_flow(build_report, campaigns=campaign or [], out=str(out), by=by, warehouse=warehouse or "")
         )
         typer.echo(f"wrote {path}")
         return

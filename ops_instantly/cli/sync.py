@@ -48,27 +48,33 @@ def sync(
 
     Example: ops-instantly sync --campaign "Q3 founders" --lookback-days 14
     """
-    from pydantic import SecretStr
-
-    from flows.sync_engagement import SyncParams, sync_engagement
-
     if write_back and not (source_url or source_block):
         raise OpsError(
             "--write-back needs the Postgres source.", hint="add --source-url URL or --source-block NAME"
         )
-    load_credentials(credentials)  # a bad INSTANTLY_* setting fails now, before Prefect starts
-    params = SyncParams(
+    creds = load_credentials(credentials)  # a bad INSTANTLY_* setting fails now, before Prefect starts
+    from pydantic import SecretStr
+
+    from blocks import PostgresSource
+    from flows.sync_engagement import sync_engagement
+
+    since_date = _date(since) if since else None
+    unsaved = None
+    if write_back and source_url and not source_block:
+        # The URL travels in-process in an unsaved block: the run's recorded parameters show its SecretStr
+        # as stars.
+        unsaved = PostgresSource(url=SecretStr(source_url))
+    result = run_flow(
+        sync_engagement,
+        credentials=creds,
         campaigns=campaign or [],
         lookback_days=lookback_days,
-        since=_date(since) if since else None,
-        credentials_block=credentials,
-        warehouse_path=warehouse,
-        write_back=write_back,
-        source_url=SecretStr(source_url) if source_url else None,
-        source_block=source_block,
+        since=since_date.isoformat() if since_date else "",
+        write_back_to=(source_block or "") if write_back else "",
+        write_back_postgres=unsaved,
         write_back_tables=write_back_table or [],
+        warehouse=warehouse or "",
     )
-    result = run_flow(sync_engagement, params)
     from tasks.sync_summary import TABLES
 
     for table in TABLES:

@@ -15,6 +15,7 @@ from ops_instantly.cli._support import (
     CREDENTIALS_OPTION,
     WAREHOUSE_HELP,
     api_errors,
+    load_credentials,
     require_prefect_api,
     run_flow,
 )
@@ -98,9 +99,9 @@ def ingest(
 
     result = run_flow(
         ingest_webhook_events,
-        spool_dir=spool,
-        warehouse_path=warehouse,
-        credentials_block=credentials,
+        spool_dir=spool or "",
+        warehouse=warehouse or "",
+        credentials=load_credentials(credentials) if catch_up else None,
         catch_up=catch_up,
     )
     _print_ingest(result)
@@ -123,11 +124,11 @@ def replay(
 
     result = run_flow(
         ingest_webhook_events,
-        spool_dir=spool,
-        warehouse_path=warehouse,
-        credentials_block=credentials,
+        spool_dir=spool or "",
+        warehouse=warehouse or "",
+        credentials=load_credentials(credentials),
         catch_up=True,
-        catch_up_since=_date(since) if since else None,
+        catch_up_since=_date(since).isoformat() if since else "",
     )
     _print_ingest(result)
 

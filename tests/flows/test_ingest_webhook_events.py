@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from flows.ingest_webhook_events import ingest_webhook_events
-from flows.push_leads import PushParams, push_leads
-from flows.sync_engagement import SyncParams, sync_engagement
+from flows.push_leads import push_leads
+from flows.sync_engagement import sync_engagement
 from instantly_client import InstantlyClient
 from tests.instantly_sandbox.helpers import schedule, sequence
 from tests.webhooks.receiver_process import ReceiverProcess
@@ -122,14 +122,14 @@ def test_deliveries_during_a_warehouse_lock_are_answered_200_and_each_lands_once
 
         _wait_until_segments_close(receiver)  # within segment_seconds (5 s) of the last delivery
         busy = ingest_webhook_events(
-            spool_dir=str(receiver.spool), warehouse_path=str(warehouse_path), lock_timeout_seconds=0.5
+            spool_dir=str(receiver.spool), warehouse=str(warehouse_path), lock_timeout_seconds=0.5
         )
         assert busy.status == "busy"  # nothing marked done: the spool waits
     finally:
         holder.release()
         receiver.kill()  # SIGTERM: the receiver closes its last segment
 
-    result = ingest_webhook_events(spool_dir=str(receiver.spool), warehouse_path=str(warehouse_path))
+    result = ingest_webhook_events(spool_dir=str(receiver.spool), warehouse=str(warehouse_path))
     assert result.status == "ingested" and result.spool["events"] == len(attempts)
     rows = _rows(warehouse_path)
     delivered = {event_id(a.payload or {}) for a in attempts}
@@ -137,7 +137,7 @@ def test_deliveries_during_a_warehouse_lock_are_answered_200_and_each_lands_once
     assert len(rows) == len(delivered)  # each event once
     assert {"reply_received", "link_clicked", "email_sent"} <= {kind for _, kind, _ in rows}
 
-    again = ingest_webhook_events(spool_dir=str(receiver.spool), warehouse_path=str(warehouse_path))
+    again = ingest_webhook_events(spool_dir=str(receiver.spool), warehouse=str(warehouse_path))
     assert again.spool["segments"] == 0 and len(_rows(warehouse_path)) == len(rows)
 
 
@@ -147,16 +147,14 @@ def test_a_reply_delivered_by_webhook_shows_in_the_engagement_view_before_any_sy
     source = tmp_path / "people.csv"
     source.write_text("id,email\n" + "".join(f"{i},person{i}@example.com\n" for i in range(12)))
     campaign = _campaign(client, "Replies", [])
-    push_leads(
-        PushParams(source=str(source), key="id", campaigns=[campaign], warehouse_path=str(warehouse_path))
-    )
+    push_leads(source=str(source), key_column="id", campaigns=[campaign], warehouse=str(warehouse_path))
     sandbox.admin("POST", "/config", json={"reply_rate": 0.6, "bounce_rate": 0.0, "unsubscribe_rate": 0.0})
     with ReceiverProcess(tmp_path / "spool", SECRET) as receiver:
         _subscribe(client, receiver.url, "reply_received")
         client.campaigns.activate(campaign)
         sandbox.advance(days=3)
         assert sandbox.wait_for_webhooks(timeout=60)
-    ingest_webhook_events(spool_dir=str(receiver.spool), warehouse_path=str(warehouse_path))
+    ingest_webhook_events(spool_dir=str(receiver.spool), warehouse=str(warehouse_path))
 
     replies = {lead.email: lead.email_reply_count for lead in client.leads.list(campaign=campaign)}
     assert sum(replies.values()) > 0
@@ -168,7 +166,7 @@ def test_a_reply_delivered_by_webhook_shows_in_the_engagement_view_before_any_sy
         assert view[email][0] == count
         assert (view[email][1] == "replied") == (count > 0)
 
-    sync_engagement(SyncParams(warehouse_path=str(warehouse_path)))  # the sync reconciles: no double count
+    sync_engagement(warehouse=str(warehouse_path))  # the sync reconciles: no double count
     with Warehouse(warehouse_path).connect(read_only=True) as con:
         synced = {email: count for email, count, _ in con.execute(query).fetchall()}
     assert synced == replies
@@ -186,14 +184,14 @@ def test_failed_deliveries_are_recovered_from_the_delivery_log_once(
 
     failed = {event_id(a.payload or {}) for a in client.webhook_events.list(success=False)}
     first = ingest_webhook_events(
-        spool_dir=str(tmp_path / "spool"), warehouse_path=str(warehouse_path), catch_up=True
+        spool_dir=str(tmp_path / "spool"), warehouse=str(warehouse_path), catch_up=True
     )
     assert first.catch_up is not None and first.catch_up["recovered_new"] == len(failed) > 0
     rows = _rows(warehouse_path)
     assert {key for key, _, _ in rows} == failed and {source for _, _, source in rows} == {"delivery_log"}
 
     second = ingest_webhook_events(
-        spool_dir=str(tmp_path / "spool"), warehouse_path=str(warehouse_path), catch_up=True
+        spool_dir=str(tmp_path / "spool"), warehouse=str(warehouse_path), catch_up=True
     )
     assert second.catch_up is not None and second.catch_up["recovered_new"] == 0  # nothing new
     assert len(_rows(warehouse_path)) == len(rows)
@@ -205,13 +203,13 @@ def test_the_hourly_sync_recovers_failed_deliveries_and_skips_workspaces_without
     campaign = _campaign(client, "Synced", [f"s{i}@example.com" for i in range(5)])
     client.campaigns.activate(campaign)
     sandbox.advance(days=1)
-    alone = sync_engagement(SyncParams(warehouse_path=str(warehouse_path)))
+    alone = sync_engagement(warehouse=str(warehouse_path))
     assert alone.counts["webhook_catch_up"] == {"skipped": ["no webhooks subscribed"]}
 
     _subscribe(client, "http://127.0.0.1:9/instantly/webhook")  # the receiver is down
     sandbox.advance(days=1)
     assert sandbox.wait_for_webhooks(timeout=60)
     failed = {event_id(a.payload or {}) for a in client.webhook_events.list(success=False)}
-    synced = sync_engagement(SyncParams(warehouse_path=str(warehouse_path)))
+    synced = sync_engagement(warehouse=str(warehouse_path))
     assert synced.counts["webhook_catch_up"]["recovered_new"] == len(failed) > 0
     assert {key for key, _, _ in _rows(warehouse_path)} == failed

@@ -9,10 +9,6 @@ import pytest
 
 from blocks import InstantlyCredentials
 from flows.manage_campaigns import (
-    CampaignRef,
-    CampaignRequest,
-    DuplicateCampaignParams,
-    UpdateCampaignParams,
     activate_campaign,
     create_campaign,
     delete_campaign,
@@ -31,50 +27,45 @@ SENDER = "ava@outreach-sandbox.io"  # a sandbox account: the pre-launch check wa
 
 
 @pytest.fixture
-def block(sandbox: Any, prefect_harness: None) -> str:
+def block(sandbox: Any, prefect_harness: None) -> InstantlyCredentials:
     InstantlyCredentials(api_key="sandbox-key", base_url=sandbox.base_url).save(
         "flows-sandbox", overwrite=True
     )
-    return "flows-sandbox"
+    return InstantlyCredentials.load("flows-sandbox")
 
 
-def test_campaign_flows_change_the_sandbox_state(sandbox: Any, block: str) -> None:
+def test_campaign_flows_change_the_sandbox_state(sandbox: Any, block: InstantlyCredentials) -> None:
     spec = load_campaign_file(EXAMPLE)
     assert isinstance(spec, CampaignSpec)
-    created = create_campaign(spec, credentials_block=block)
+    created = create_campaign(spec, credentials=block)
     with InstantlyClient(api_key="sandbox-key", base_url=sandbox.base_url) as client:
         assert client.campaigns.get(created.id).status == 0
 
         changes = CampaignChanges(name="Renamed", stop_on_reply=False, email_list=[SENDER])
-        update_campaign(UpdateCampaignParams(campaign=created.id, changes=changes), credentials_block=block)
+        update_campaign(created.id, changes, credentials=block)
         campaign = client.campaigns.get(created.id)
         assert (campaign.name, campaign.stop_on_reply) == ("Renamed", False)
 
-        assert activate_campaign(CampaignRef(campaign="Renamed"), credentials_block=block).status == 1
-        assert pause_campaign(CampaignRef(campaign=created.id), credentials_block=block).status == 2
+        assert activate_campaign("Renamed", credentials=block).status == 1
+        assert pause_campaign(created.id, credentials=block).status == 2
         assert client.campaigns.get(created.id).status == 2
 
-        copy = duplicate_campaign(DuplicateCampaignParams(campaign=created.id), credentials_block=block)
+        copy = duplicate_campaign(created.id, credentials=block)
         assert client.campaigns.get(copy.id).name == "Renamed (copy)"
 
-        delete_campaign(CampaignRef(campaign=copy.id), credentials_block=block)
+        delete_campaign(copy.id, credentials=block)
         with pytest.raises(NotFoundError):
             client.campaigns.get(copy.id)
 
 
-def test_manage_campaigns_dispatches_each_action(sandbox: Any, block: str) -> None:
+def test_manage_campaigns_dispatches_each_action(sandbox: Any, block: InstantlyCredentials) -> None:
     spec = load_campaign_file(EXAMPLE)
     spec = spec.model_copy(update={"email_list": [SENDER]})
-    created = manage_campaigns(CampaignRequest(action="create", spec=spec), credentials_block=block)
-    result = manage_campaigns(
-        CampaignRequest(action="activate", campaign=created.id), credentials_block=block
-    )
+    created = manage_campaigns("create", spec=spec, credentials=block)
+    result = manage_campaigns("activate", created.id, credentials=block)
     assert result.status_label == "Active"
-    result = manage_campaigns(
-        CampaignRequest(action="update", campaign=created.id, changes=CampaignChanges(daily_limit=7)),
-        credentials_block=block,
-    )
+    result = manage_campaigns("update", created.id, changes=CampaignChanges(daily_limit=7), credentials=block)
     assert result.daily_limit == 7
-    manage_campaigns(CampaignRequest(action="delete", campaign=created.id), credentials_block=block)
+    manage_campaigns("delete", created.id, credentials=block)
     with InstantlyClient(api_key="sandbox-key", base_url=sandbox.base_url) as client:
         assert list(client.campaigns.list()) == []

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from flows.push_leads import PushParams, push_leads
+from flows.push_leads import push_leads
 from ops_instantly.errors import OpsError
 from tests.cli._cli_helpers import assert_one_line_error, run_cli
 from tests.tasks.push_helpers import campaign_leads, make_campaign
@@ -60,14 +60,14 @@ def test_a_push_without_arguments_pushes_every_connected_table(
     mapping.write_text("exclude: [team]\n")
 
     with pytest.raises(OpsError, match="Nothing to push"):
-        push_leads(PushParams())
+        push_leads()
     result = run_cli(
         capsys, "connect-table", "--table", "prospects", "--source", str(csv), "--key", "id",
         "--mapping", str(mapping), "--campaign", "First", "--campaign", second,
     )  # fmt: skip
     assert result.code == 0, result.err
 
-    summary = push_leads(PushParams())  # default skip_if: campaigns of one table do not block each other
+    summary = push_leads()  # default skip_if: campaigns of one table do not block each other
 
     assert [t["table"] for t in summary["tables"]] == ["prospects"]
     for campaign in (first, second):

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from flows.push_leads import PushParams, push_leads
+from flows.push_leads import push_leads
 from ops_instantly._paths import REPO_ROOT
 from tests.cli._cli_helpers import assert_one_line_error, run_cli
 from tests.tasks.push_helpers import (
@@ -70,7 +70,7 @@ def test_a_messy_csv_lands_exactly_once_and_reruns_send_only_changes(
     table = messy_table(10_000)
     csv = write_csv(tmp_path / "Ops Leads.csv", table)
 
-    first = push_leads(PushParams(source=str(csv), campaigns=["Q3 founders"]))
+    first = push_leads(source=str(csv), campaigns=["Q3 founders"])
 
     assert first["table"] == "ops_leads" and first["rows"] == 10_000
     assert_campaign_matches(campaign_leads(env, campaign), table)
@@ -84,14 +84,14 @@ def test_a_messy_csv_lands_exactly_once_and_reruns_send_only_changes(
     ]
 
     adds = request_count(env)
-    second = push_leads(PushParams(source=str(csv), campaigns=[campaign]))
+    second = push_leads(source=str(csv), campaigns=[campaign])
     assert request_count(env) == adds  # no lead sent
     assert second["campaigns"][0]["counts"]["unchanged"] == len(table.expected)
 
     changed = next(iter(table.expected.values()))
     changed["Job Title"] = "Chief Everything Officer"
     write_csv(csv, table)
-    third = push_leads(PushParams(source=str(csv), campaigns=[campaign]))
+    third = push_leads(source=str(csv), campaigns=[campaign])
     assert request_count(env) == adds
     assert request_count(env, "PATCH /api/v2/leads/{id}") == 1
     assert third["campaigns"][0]["counts"]["updated"] == 1
@@ -122,7 +122,7 @@ def test_the_same_rows_from_postgres_land_exactly_once(
 ) -> None:
     name, table = pg_messy
     campaign = make_campaign(env, "From Postgres")
-    result = push_leads(PushParams(source=postgres_url, table=name, campaigns=[campaign]))
+    result = push_leads(source=postgres_url, table=name, campaigns=[campaign])
     assert_campaign_matches(campaign_leads(env, campaign), table)
     check_results(warehouse_path, result["run_id"], table)
     assert query(warehouse_path, "SELECT source FROM ops.source_tables WHERE table_name = ?", [name]) == [
@@ -138,7 +138,7 @@ def test_faults_during_the_flow_leave_every_lead_exactly_once(
     csv = write_csv(tmp_path / "faulty.csv", table)
     set_faults(env, fail_rate=0.1, reset_rate=0.1, timeout_rate=0.1, timeout_seconds=1.0,
                path_prefix="/api/v2/leads")  # fmt: skip
-    result = push_leads(PushParams(source=str(csv), campaigns=[campaign], batch_size=200, timeout=0.5))
+    result = push_leads(source=str(csv), campaigns=[campaign], batch_size=200, timeout_seconds=0.5)
     set_faults(env, fail_rate=0, reset_rate=0, timeout_rate=0)
     assert_campaign_matches(campaign_leads(env, campaign), table)
     check_results(warehouse_path, result["run_id"], table)
@@ -148,7 +148,7 @@ def test_one_table_to_two_campaigns_with_skip_if_none(env: Any, tmp_path: Path) 
     first, second = make_campaign(env, "One"), make_campaign(env, "Two")
     table = messy_table(500, seed=4)
     csv = write_csv(tmp_path / "two.csv", table)
-    result = push_leads(PushParams(source=str(csv), campaigns=["One", second], skip_if="none"))
+    result = push_leads(source=str(csv), campaigns=["One", second], skip_if="none")
     assert [c["name"] for c in result["campaigns"]] == ["One", "Two"]
     assert result["skip_hint"] is None
     assert_campaign_matches(campaign_leads(env, first), table)
@@ -161,7 +161,7 @@ def test_a_dry_run_shows_the_mapping_and_sends_nothing(
     dry = make_campaign(env, "Dry")
     table = messy_table(300, seed=5)
     csv = write_csv(tmp_path / "dry.csv", table)
-    result = push_leads(PushParams(source=str(csv), campaigns=["Dry"], dry_run=True))
+    result = push_leads(source=str(csv), campaigns=["Dry"], dry_run=True)
     assert ("Email Address", "email") in [tuple(m) for m in result["mapping"]]
     assert ("Notes (internal)", "custom_variables.notes_internal") in [tuple(m) for m in result["mapping"]]
     assert result["validation"] == {"valid": len(table.expected), "invalid": table.invalid,

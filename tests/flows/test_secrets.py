@@ -9,8 +9,9 @@ import duckdb
 import pytest
 from pydantic import SecretStr
 
-from flows.push_leads import PushParams, push_leads
-from flows.sync_engagement import SyncParams, sync_engagement
+from blocks import PostgresSource
+from flows.push_leads import push_leads
+from flows.sync_engagement import sync_engagement
 from tests.tasks.push_helpers import make_campaign
 
 pytestmark = pytest.mark.slow
@@ -79,8 +80,9 @@ def test_the_api_key_and_a_source_password_stay_secret(
             con.execute(f"INSERT INTO {table} VALUES ('a@example.com', 'Ann'), ('b@example.com', 'Bob')")
         try:
             url = postgres_url.replace("postgresql://postgres@", f"postgresql://postgres:{PASSWORD}@")
-            pushed = push_leads(PushParams(source_url=SecretStr(url), table=table, campaigns=[campaign]))
-            synced = sync_engagement(SyncParams())
+            source = PostgresSource(url=SecretStr(url))
+            pushed = push_leads(postgres=source, table=table, campaigns=[campaign])
+            synced = sync_engagement(write_back_postgres=source)
         finally:
             with psycopg.connect(postgres_url, autocommit=True) as con:
                 con.execute(f"DROP TABLE IF EXISTS {table}")

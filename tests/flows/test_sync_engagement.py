@@ -9,9 +9,11 @@ from datetime import timedelta
 import duckdb
 import httpx
 import pytest
+from pydantic import SecretStr
 
-from flows.push_leads import PushParams, push_leads
-from flows.sync_engagement import SyncParams, sync_engagement
+from blocks import PostgresSource
+from flows.push_leads import push_leads
+from flows.sync_engagement import sync_engagement
 from instantly_client import InstantlyClient
 from tasks.engagement import email_status, most_advanced_email_status
 from tasks.pull_transform import parse_timestamp
@@ -78,7 +80,7 @@ def three_weeks(env, client):
 
 
 def test_sync_numbers_equal_the_sandboxs_after_three_weeks(three_weeks, client, warehouse_path):
-    result = sync_engagement(SyncParams(warehouse_path=str(warehouse_path)))
+    result = sync_engagement(warehouse=str(warehouse_path))
 
     api_leads = {lead.id: lead for c in three_weeks for lead in client.leads.list(campaign=c.id)}
     rows = _sql(warehouse_path, f"SELECT id, {', '.join(LEAD_FIELDS)}, email_status FROM instantly.leads")
@@ -172,17 +174,17 @@ def _snapshot(path):
 
 
 def test_a_second_sync_adds_nothing_and_changes_nothing_that_did_not_change(three_weeks, env, warehouse_path):
-    params = SyncParams(warehouse_path=str(warehouse_path))
-    sync_engagement(params)
+    params = dict(warehouse=str(warehouse_path))
+    sync_engagement(**params)
     before = _snapshot(warehouse_path)
-    second = sync_engagement(params)
+    second = sync_engagement(**params)
     assert _snapshot(warehouse_path) == before  # same rows, same _loaded_at and _run_id
     for table in ("leads", "campaign_daily_analytics", "campaigns"):
         assert second.counts[table]["inserted"] == second.counts[table]["updated"] == 0
 
     # Two more simulated days: only what changed is rewritten, stamped with the third run.
     _advance(env, 2)
-    third = sync_engagement(params)
+    third = sync_engagement(**params)
     after = _sql(warehouse_path, "SELECT _run_id, count(*) FROM instantly.leads GROUP BY ALL")
     changed = dict(after).get(third.run_id, 0)
     assert changed == third.counts["leads"]["updated"]
@@ -217,8 +219,8 @@ def test_the_sync_reports_new_replies_bounces_and_interested_leads_since_the_las
 ):
     from tasks.sync_changes import CHANGE_KEYS
 
-    params = SyncParams(warehouse_path=str(warehouse_path))
-    first = sync_engagement(params)
+    params = dict(warehouse=str(warehouse_path))
+    first = sync_engagement(**params)
     now = _engagement_now(warehouse_path)
     assert [first.counts["engagement"]["total"][k] for k in CHANGE_KEYS] == list(now)
     assert now[0] > 0 and now[3] > 0, "three weeks should bring replies and bounces"
@@ -226,12 +228,12 @@ def test_the_sync_reports_new_replies_bounces_and_interested_leads_since_the_las
     assert set(by_campaign) == {"Alpha", "Beta"}
     assert sum(r["replies"] for r in by_campaign.values()) == now[0]
 
-    second = sync_engagement(params)  # nothing happened in between
+    second = sync_engagement(**params)  # nothing happened in between
     assert set(second.counts["engagement"]["total"].values()) == {0}
     assert second.counts["engagement"]["campaigns"] == []
 
     _advance(env, 4)
-    third = sync_engagement(params)
+    third = sync_engagement(**params)
     later = _engagement_now(warehouse_path)
     assert [third.counts["engagement"]["total"][k] for k in CHANGE_KEYS] == [
         b - a for a, b in zip(now, later, strict=True)
@@ -289,18 +291,16 @@ def test_a_table_pushed_to_two_campaigns_gets_one_engagement_row_per_source_row(
     source = tmp_path / "prospects.csv"
     _write_csv(source, [(i, f"P{i}@Prospects.io", f"P{i}") for i in range(30)])
     push_leads(
-        PushParams(
-            source=str(source),
-            key="id",
-            campaigns=[a.id, b.id],
-            skip_if="none",
-            warehouse_path=str(warehouse_path),
-        )
+        source=str(source),
+        key_column="id",
+        campaigns=[a.id, b.id],
+        skip_if="none",
+        warehouse=str(warehouse_path),
     )
     client.campaigns.activate(a.id)
     client.campaigns.activate(b.id)
     _advance(env, 14)
-    sync_engagement(SyncParams(warehouse_path=str(warehouse_path)))
+    sync_engagement(warehouse=str(warehouse_path))
 
     rows = _sql(
         warehouse_path,
@@ -333,18 +333,18 @@ def test_postgres_source_gets_its_engagement_columns_written_back(env, client, w
     try:
         campaign = _campaign(client, "Writeback", [])
         push_leads(
-            PushParams(
-                source=postgres_url,
-                table=table,
-                key="id",
-                campaigns=[campaign.id],
-                warehouse_path=str(warehouse_path),
-            )
+            source=postgres_url,
+            table=table,
+            key_column="id",
+            campaigns=[campaign.id],
+            warehouse=str(warehouse_path),
         )
         client.campaigns.activate(campaign.id)
         _advance(env, 10)
-        params = SyncParams(warehouse_path=str(warehouse_path), write_back=True, source_url=postgres_url)
-        result = sync_engagement(params)
+        params = dict(
+            warehouse=str(warehouse_path), write_back_postgres=PostgresSource(url=SecretStr(postgres_url))
+        )
+        result = sync_engagement(**params)
         assert result.counts["write_back"] == {f"public.{table}": 20}
         view = _sql(
             warehouse_path,
@@ -359,7 +359,7 @@ def test_postgres_source_gets_its_engagement_columns_written_back(env, client, w
         assert written == view
         assert {r[5][0] for r in written} == {"Writeback"}
         # Nothing changed: a second write-back updates no row.
-        assert sync_engagement(params).counts["write_back"] == {f"public.{table}": 0}
+        assert sync_engagement(**params).counts["write_back"] == {f"public.{table}": 0}
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as pg:
             pg.execute(f"DROP TABLE IF EXISTS {table}")
@@ -376,12 +376,12 @@ def test_postgres_source_gets_its_engagement_columns_written_back(env, client, w
 def test_bad_input_fails_in_one_line_and_leaves_the_warehouse_as_it_was(
     three_weeks, monkeypatch, warehouse_path, change, error, words
 ):
-    sync_engagement(SyncParams(warehouse_path=str(warehouse_path)))
+    sync_engagement(warehouse=str(warehouse_path))
     before = _snapshot(warehouse_path)
     if "key" in change:
         monkeypatch.setenv("INSTANTLY_API_KEY", change["key"])
     with pytest.raises(Exception) as info:
-        sync_engagement(SyncParams(warehouse_path=str(warehouse_path), campaigns=change.get("campaigns", [])))
+        sync_engagement(warehouse=str(warehouse_path), campaigns=change.get("campaigns", []))
     assert type(info.value).__name__ == error
     assert words in str(info.value) and "\n" not in str(info.value)
     assert _snapshot(warehouse_path) == before
@@ -408,7 +408,7 @@ def test_a_warehouse_locked_by_another_process_is_a_one_line_error(env, warehous
     try:
         assert holder.stdout.readline().strip() == "ok"
         with pytest.raises(Exception) as info:
-            sync_engagement(SyncParams(warehouse_path=str(warehouse_path), lock_timeout_seconds=0.5))
+            sync_engagement(warehouse=str(warehouse_path), lock_timeout_seconds=0.5)
         assert type(info.value).__name__ == "WarehouseLockedError"
         assert "locked by another process" in str(info.value) and "\n" not in str(info.value)
     finally:
@@ -468,7 +468,7 @@ def test_cli_sync_prints_what_changed_and_fails_in_one_line(three_weeks, warehou
 
 
 def test_an_empty_workspace_syncs_to_empty_tables(env, warehouse_path):
-    result = sync_engagement(SyncParams(warehouse_path=str(warehouse_path)))
+    result = sync_engagement(warehouse=str(warehouse_path))
     assert result.counts["leads"] == {"inserted": 0, "updated": 0, "unchanged": 0}
     assert _sql(warehouse_path, "SELECT count(*) FROM instantly.campaigns") == [(0,)]
     assert _sql(warehouse_path, "SELECT status FROM ops.sync_runs") == [("completed",)]

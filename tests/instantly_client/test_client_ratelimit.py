@@ -154,25 +154,33 @@ def test_rate_limiter_windows_hold_in_any_window_even_with_threads(clock):
 
 
 @pytest.mark.parametrize(
-    ("events", "expected_rate"),
+    ("gap", "events", "expected_rate"),
     [
         # one 429 for a request sent at the current pace: x0.8
-        ([("429", 0.0, None)], 8.0),
+        (0.0, [("429", 0.0, None)], 8.0),
         # three 429s from requests all sent before the cut: still one cut
-        ([("429", 0.0, None), ("429", 0.0, None), ("429", 0.0, None)], 8.0),
-        # a second 429 for a request sent after the first cut: cut again
-        ([("429", 0.0, None), ("wait", 0.5), ("429", "now", None)], pytest.approx((10 * 0.8 + 0.1) * 0.8)),
+        (0.0, [("429", 0.0, None), ("429", 0.0, None), ("429", 0.0, None)], 8.0),
+        # a second 429 for a request sent after the first cut: cut again, from the 7.5/s really sent over
+        # the last 2 s (below the 8.1/s pace by then)
+        (0.0, [("429", 0.0, None), ("wait", 0.5), ("429", "now", None)], pytest.approx(7.5 * 0.8)),
         # recovery: +2% of the budget (0.2/s) per second without 429s, capped at the ceiling
-        ([("429", 0.0, None), ("wait", 5.0)], 9.0),
-        ([("429", 0.0, None), ("wait", 60.0)], 10.0),
+        (0.0, [("429", 0.0, None), ("wait", 5.0)], 9.0),
+        # ...quickly up to 95% of the pace that failed (9.5 after 7.5 s), then ten times slower
+        (0.0, [("429", 0.0, None), ("wait", 10.0)], pytest.approx(9.5 + 0.02 * 2.5)),
+        (0.0, [("429", 0.0, None), ("wait", 60.0)], 10.0),
         # 200s teach nothing: the pace stays at the ceiling
-        ([("200", 0.0, None)], 10.0),
+        (0.0, [("200", 0.0, None)], 10.0),
         # a floor: never below 10% of the budget
-        ([("wait", 0.01), ("429", "now", None)] * 30, 1.0),
+        (0.0, [("wait", 0.01), ("429", "now", None)] * 30, 1.0),
+        # threads sent only 2/s (busy elsewhere): the cut starts from what was sent, not from the idle pace
+        (0.4, [("429", "now", None)], pytest.approx(2.5 * 0.8)),
     ],
 )
-def test_rate_limiter_cuts_its_pace_on_429_and_recovers(clock, events, expected_rate):
+def test_rate_limiter_cuts_its_pace_on_429_and_recovers(clock, gap, events, expected_rate):
     limiter = RateLimiter(10, None, headroom=0.0, clock=clock, sleep=clock.sleep)
+    for _ in range(21):  # two seconds of requests: at the pace (10/s), or `gap` seconds apart on top
+        limiter.acquire()
+        clock.sleep(gap)
     for event in events:
         if event[0] == "wait":
             clock.sleep(event[1])
@@ -186,19 +194,18 @@ def test_rate_limiter_cuts_its_pace_on_429_and_recovers(clock, events, expected_
 
 def test_retry_after_pauses_every_start_until_it_has_passed(clock):
     limiter = RateLimiter(10, None, headroom=0.0, clock=clock, sleep=clock.sleep)
-    limiter.acquire()
+    start_times(limiter, clock, 21)  # 0.0 .. 2.0 at the pace
     limiter.on_response(429, started=clock(), retry_after=3.0)
     times = start_times(limiter, clock, 2)
-    assert times[0] == pytest.approx(3.0)
-    assert times[1] == pytest.approx(3.0 + 1 / 8.0)  # then at the cut pace
+    assert times[0] == pytest.approx(5.0)
+    assert times[1] == pytest.approx(5.0 + 1 / 8.0)  # then at the cut pace
     assert limiter.rate_limited == 1
 
 
 def test_a_429_voids_slots_reserved_at_the_old_pace(clock):
     """A thread asleep on a slot booked before the 429 queues again at the new pace when it wakes."""
     limiter = RateLimiter(10, None, headroom=0.0, clock=clock, sleep=clock.sleep)
-    for _ in range(3):
-        limiter.acquire()  # starts at 0.0, 0.1, 0.2; the next free slot is 0.3
+    start_times(limiter, clock, 21)  # starts at 0.0 .. 2.0 (10/s); the next free slot is 2.1
     woke: list[float] = []
 
     def sleep_through_a_429(seconds: float) -> None:
@@ -210,9 +217,9 @@ def test_a_429_voids_slots_reserved_at_the_old_pace(clock):
     limiter._sleep = sleep_through_a_429
     limiter.acquire()
     limiter._sleep = clock.sleep
-    # booked 0.3, the 429 came at 0.2: the new pace is 8/s, so the start moves to 0.2 + 1/8
-    assert woke[0] == pytest.approx(0.3)
-    assert clock.elapsed == pytest.approx(0.325)
+    # booked 2.1, the 429 came at 2.0: the new pace is 8/s, so the start moves to 2.0 + 1/8
+    assert woke[0] == pytest.approx(2.1)
+    assert clock.elapsed == pytest.approx(2.125)
 
 
 def test_the_rate_limiter_takes_feedback_and_the_others_do_not():
@@ -245,8 +252,12 @@ class SimulatedServer:
         return 200
 
 
-def run_simulation(limiter, clock, server, *, requests, jitter, seed=7, competitor_share=0.0):
-    """Send `requests` (retrying 429s at once); arrivals lag starts by 5-5+jitter ms. Returns (429s, seconds)."""
+def run_simulation(limiter, clock, server, *, requests, jitter, seed=7, competitor_share=0.0, stall=None):
+    """Send `requests` (retrying 429s at once); arrivals lag starts by 5-5+jitter ms.
+
+    `stall=(every, seconds)`: the server stops reading for `seconds` every `every` seconds, then counts
+    everything that came in meanwhile at once (a starved server process). Returns (429s, sent, seconds).
+    """
     rng = random.Random(seed)
     sent = refused = 0
     competitor_next = 0.0
@@ -256,7 +267,10 @@ def run_simulation(limiter, clock, server, *, requests, jitter, seed=7, competit
         while competitor_share and competitor_next <= started:  # another tool on the same workspace
             server.arrive(competitor_next)
             competitor_next += 1 / (server.per_second * competitor_share)
-        status = server.arrive(started + 0.005 + rng.uniform(0, jitter))
+        arrival = started + 0.005 + rng.uniform(0, jitter)
+        if stall is not None and arrival % stall[0] < stall[1]:
+            arrival += stall[1] - arrival % stall[0]
+        status = server.arrive(arrival)
         sent += 1
         refused += status == 429
         feedback = getattr(limiter, "on_response", None)
@@ -278,6 +292,22 @@ def test_paced_limiter_keeps_429s_rare_against_fixed_and_sliding_servers(
     assert refused <= 0.01 * sent
     budget = min(per_second, per_minute / 60)
     assert (sent - refused) / (seconds * budget) >= 0.9  # the budget stays busy
+
+
+@pytest.mark.parametrize(("server_kind", "phase"), [("fixed", 0.37), ("sliding", 0)])
+@pytest.mark.parametrize("jitter", [0.1, 0.4])
+def test_the_pace_settles_under_a_server_that_stalls_and_counts_clumps(clock, server_kind, phase, jitter):
+    """Arrivals held 300 ms every 2 s and counted at once: more than the headroom absorbs. The pace backs
+    off, then probes slowly near where it failed, so 429s stay rare at some cost in budget use."""
+    server = SimulatedServer(server_kind, 20, 1200, phase)
+    limiter = RateLimiter(20, 1200, clock=clock, sleep=clock.sleep)
+    refused, sent, seconds = run_simulation(
+        limiter, clock, server, requests=3000, jitter=jitter, stall=(2, 0.3)
+    )
+    assert refused <= 0.01 * sent
+    # A sliding window then sees 1.3 s of requests in some 1 s spans: no pace above 20 / 1.3 (77% of the
+    # budget) is free of 429s, and the pace oscillates below that.
+    assert (sent - refused) / (seconds * 20) >= 0.6
 
 
 @pytest.mark.parametrize(("server_kind", "phase"), [("fixed", 0.99), ("sliding", 0)])

@@ -41,6 +41,24 @@ def test_an_input_error_becomes_one_line_once_per_run(monkeypatch: pytest.Monkey
     assert parent.exc_info is None
 
 
+def test_a_failed_tasks_finished_line_is_dropped_after_its_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPS_DEBUG", raising=False)
+    flt = OneLineRunErrors()
+    failed = _record(OpsError("No such file: leads.csv."), "run")
+    failed.task_run_id = "task-1"
+    finished = logging.LogRecord(
+        "prefect.task_runs", logging.ERROR, __file__, 1, "Finished in state Failed('No such file')", (), None
+    )
+    finished.task_run_id = "task-1"
+    other = logging.LogRecord(
+        "prefect.task_runs", logging.ERROR, __file__, 1, "Finished in state Failed('bug')", (), None
+    )
+    other.task_run_id = "task-2"
+    assert flt.filter(failed) is True
+    assert flt.filter(finished) is False  # the same failure, said again without its hint
+    assert flt.filter(other) is True  # a task that failed otherwise keeps its line
+
+
 def test_an_unexpected_error_keeps_its_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPS_DEBUG", raising=False)
     record = _record(KeyError("bug"), "run")

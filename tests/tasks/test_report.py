@@ -185,7 +185,7 @@ def test_build_report_flow_writes_the_file_and_publishes_artifacts(
     from flows.build_report import ARTIFACT_KEY, build_report
 
     out = build_report(
-        campaigns=["c1"], out=str(tmp_path / "r.html"), by="Industry", warehouse_path=str(warehouse.path)
+        campaigns=["c1"], out=str(tmp_path / "r.html"), by="Industry", warehouse=str(warehouse.path)
     )
     assert "Reply rate by Industry" in Path(out).read_text()
     with get_client(sync_client=True) as client:
