@@ -73,4 +73,8 @@ def sandbox_process(
         yield sandbox
     finally:
         proc.terminate()
-        proc.wait(timeout=300 if state_file is not None else 10)  # saving a big state takes a while
+        try:
+            proc.wait(timeout=300 if state_file is not None else 10)  # saving a big state takes a while
+        except subprocess.TimeoutExpired:  # a sandbox holding a million leads can be slow to exit
+            proc.kill()
+            proc.wait(timeout=30)

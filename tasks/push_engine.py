@@ -61,6 +61,8 @@ from warehouse.ledger import LedgerRow, ResultRow
 __all__ = ["BatchReport", "CampaignPush", "CampaignReport", "PushListener", "PushTarget"]
 
 LOOKUP_EMAILS = 100  # emails per /leads/list contacts lookup (SPEC /leads/list limit max 100 per page)
+# Before any response: size the first requests for this latency (the limiter paces their starts anyway).
+FIRST_LATENCY_GUESS = 0.5
 MAX_PASSES = 4  # send, then up to 3 rounds of reconcile-and-resend for unknown outcomes
 # Requests refused outright: nothing was written, so their rows can be forgotten and sent again later.
 _NOT_APPLIED = (
@@ -444,10 +446,11 @@ class CampaignPush:
         # is slower than the budget, requests queue there, the mean grows, and sizing on it would add
         # still more requests to the queue.
         stats = self.client.stats
+        latency = stats.latency_low if stats.latency_low is not None else stats.latency_ewma
         return in_flight_target(
             self.client.rate_per_second,
             self.client.rate_per_minute,
-            stats.latency_low if stats.latency_low is not None else stats.latency_ewma,
+            FIRST_LATENCY_GUESS if latency is None else latency,
             headroom=1.5,
             maximum=self.target.max_in_flight,
         )

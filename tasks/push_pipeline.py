@@ -236,7 +236,7 @@ class PushPass:
             new: list[Job] = []
             count = ahead - backlog
             if urgent:  # the sender is (about to be) idle: a small group now, the rest next cycle
-                count = min(count, max(4, self.in_flight()))
+                count = min(count, 4 if self._published == 0 else max(4, self.in_flight()))
             if want_jobs:
                 while len(planned) < count and not exhausted:
                     piece = next(plan, None)
@@ -245,6 +245,8 @@ class PushPass:
                         break
                     local.append(piece.local)
                     planned += piece.jobs
+                    if sum(frame.height for frame in local) >= self.target.slice_rows:
+                        break  # rows that need no request (a no-change re-run): write them, memory stays flat
                 new, planned = planned[: max(0, count)], planned[max(0, count) :]
             self._write(finished, local, new)
             local = []
