@@ -192,7 +192,12 @@ def one_budget(
                 command = [sys.executable, __file__, "--child", "--csv", str(csv), "--warehouse", str(warehouse),
                            "--campaign", campaign, "--base-url", sandbox.base_url,
                            "--rate-per-second", str(budget), "--rerun"]  # fmt: skip
-                first, again = run_child(command, timeout)
+                try:
+                    first, again = run_child(command, timeout)
+                except ChildFailedError as exc:
+                    out.append({"mode": mode, "rows": rows, "budget": budget, "error": str(exc)[:300],
+                                "leads_in_sandbox": leads_in(sandbox.url)})  # fmt: skip
+                    continue
                 after = sandbox_stats(sandbox.url)
                 row = _row(mode, rows, rows, budget, first, before, after)
                 row["sandbox_cpu_seconds"] = round(cpu_seconds(sandbox.pid) - cpu_before, 1)

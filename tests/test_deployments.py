@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -83,6 +84,18 @@ def _seed_campaign(sandbox: SandboxServer) -> str:
     return str(campaign.id)
 
 
+def _api(method: str, url: str, **kwargs: Any) -> Any:
+    """A call to the Prefect server's REST API, retried while it answers 503 (its SQLite busy under load,
+    as Prefect's own client retries), then its JSON."""
+    for attempt in range(8):
+        response = httpx.request(method, url, timeout=30, **kwargs)
+        if response.status_code != 503:
+            break
+        time.sleep(0.5 * 2**attempt)
+    response.raise_for_status()
+    return response.json()
+
+
 def _prefect_yaml_with_a_short_sync_schedule(tmp_path: Path) -> Path:
     """prefect.yaml as shipped, but the hourly sync fires every 10 s and the other schedules are off.
 
@@ -102,13 +115,11 @@ def _prefect_yaml_with_a_short_sync_schedule(tmp_path: Path) -> Path:
 
 
 def _scheduled_runs(api: str, deployment_id: str) -> list[dict]:
-    response = httpx.post(
+    return _api(
+        "POST",
         f"{api}/flow_runs/filter",
         json={"flow_runs": {"deployment_id": {"any_": [deployment_id]}}, "sort": "EXPECTED_START_TIME_ASC"},
-        timeout=10,
     )
-    response.raise_for_status()
-    return response.json()
 
 
 def _run_logs(api: str, run_id: str) -> list[dict]:
@@ -116,11 +127,11 @@ def _run_logs(api: str, run_id: str) -> list[dict]:
     logs: list[dict] = []
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        logs = httpx.post(
+        logs = _api(
+            "POST",
             f"{api}/logs/filter",
             json={"logs": {"flow_run_id": {"any_": [run_id]}}, "sort": "TIMESTAMP_ASC"},
-            timeout=10,
-        ).json()
+        )
         if any("Finished in state" in log["message"] for log in logs):
             break
         time.sleep(1)
@@ -199,7 +210,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
 @pytest.mark.slow
 def test_the_servers_scheduler_creates_sync_runs_and_a_worker_completes_one(deployed: Deployed) -> None:
     api = deployed.api
-    deployment = httpx.get(f"{api}/deployments/name/sync-engagement/sync-engagement", timeout=10).json()
+    deployment = _api("GET", f"{api}/deployments/name/sync-engagement/sync-engagement")
 
     # No run is created by hand: wait for the server's scheduler (SQLAlchemy 2.1 broke its insert).
     runs: list[dict] = []
@@ -253,17 +264,14 @@ def test_a_deployment_run_whose_source_vanished_fails_in_one_log_line_and_writes
 
     # On a queue of its own, so the one poll below cannot pick up the sync's 10-second schedule instead.
     _run([prefect_exe(), "work-queue", "create", "bad-input", "--pool", "ops-instantly"], deployed.env)
-    deployment = httpx.get(f"{api}/deployments/name/push-leads/push-leads", timeout=10).json()
-    created = httpx.post(
-        f"{api}/deployments/{deployment['id']}/create_flow_run",
-        json={"work_queue_name": "bad-input"},
-        timeout=10,
+    deployment = _api("GET", f"{api}/deployments/name/push-leads/push-leads")
+    created = _api(
+        "POST", f"{api}/deployments/{deployment['id']}/create_flow_run", json={"work_queue_name": "bad-input"}
     )
-    created.raise_for_status()
-    run_id = created.json()["id"]
+    run_id = created["id"]
     worker = deployed.worker_once("--work-queue", "bad-input")
 
-    run = httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json()
+    run = _api("GET", f"{api}/flow_runs/{run_id}")
     assert run["state"]["type"] == "FAILED", worker.stdout[-4000:] + worker.stderr[-4000:]
     assert "vanishing.csv" in run["state"]["message"] and "\n" not in run["state"]["message"]
     # The launched run's logs: its one error line is readable, and no traceback comes with it.
@@ -272,7 +280,7 @@ def test_a_deployment_run_whose_source_vanished_fails_in_one_log_line_and_writes
     assert len(errors) == 1, [(log["level"], log["message"][:300]) for log in logs]
     assert errors[0].startswith("Failed: No such file") and "vanishing.csv" in errors[0]
     assert "\n" not in errors[0]
-    everything = httpx.post(f"{api}/logs/filter", json={"limit": 200}, timeout=10).json()
+    everything = _api("POST", f"{api}/logs/filter", json={"limit": 200})
     assert not [log["message"] for log in everything if "Traceback" in log["message"]]
 
     with Warehouse(deployed.warehouse).connect(read_only=True) as con:

@@ -88,7 +88,11 @@ def test_the_readme_scheduling_section_runs_as_written(sandbox, tmp_path: Path) 
             state = None
             deadline = time.monotonic() + 300
             while time.monotonic() < deadline:
-                state = httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json()["state"]["type"]
+                response = httpx.get(f"{api}/flow_runs/{run_id}", timeout=30)
+                if response.status_code == 503:  # the server's SQLite busy under load: ask again
+                    time.sleep(2)
+                    continue
+                state = response.raise_for_status().json()["state"]["type"]
                 if state in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}:
                     break
                 time.sleep(2)

@@ -235,6 +235,7 @@ def test_a_push_launched_from_the_ui_form_shows_its_results_and_no_secret(
                 run = _wait_for_final_state(api, run_id, worker_log)
                 assert run["state"]["type"] == "COMPLETED", worker_log.read_text()[-4000:]
                 _check_the_run_page(page, ui, run_id, screens, [key, password])
+                _check_the_block_catalog(page, ui, screens, [key, password])
                 context.close()
 
             # The launched run carries the result: its own artifacts and logs, no child flow run.
@@ -336,6 +337,20 @@ def _assert_flat_form(deployment: dict[str, Any]) -> None:
             assert prop.get("type") in {"string", "integer", "number", "boolean", "array"}, (where, name)
             assert prop.get("default", "") is not None, f"{where}: {name} defaults to null"
     assert "credentials" in deployment["parameters"], where
+
+
+def _check_the_block_catalog(page: Any, ui: str, screens: Screens, secrets: list[str]) -> None:
+    """Blocks > Catalog > Instantly Credentials: the `.load("NAME")` example, the documentation link, the logo."""
+    page.goto(f"{ui}/v2/blocks/catalog/instantly-credentials")
+    page.get_by_text('InstantlyCredentials.load("default")').first.wait_for()
+    assert page.get_by_role("link", name="Documentation").first.get_attribute("href") == (
+        "https://developer.instantly.ai/"
+    )
+    logo = page.locator("img[src$='/blocks/logos/instantly-credentials.svg']").first
+    logo.wait_for()
+    assert logo.evaluate("img => img.complete && img.naturalWidth > 0"), "the block logo did not load"
+    _assert_no_secret(page, secrets, "the block catalog")
+    screens.save(page, "ui-block-catalog")
 
 
 def _check_the_run_page(page: Any, ui: str, run_id: str, screens: Screens, secrets: list[str]) -> None:
