@@ -5,6 +5,7 @@ Set OPS_DEBUG=1 to see the traceback of an unexpected error.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -28,6 +29,10 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 # The commands print their own progress and summaries: Prefect's INFO lines stay in the run logs (UI/API)
 # rather than on the console. PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL=INFO shows them again.
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+# At exit Prefect drains its events queue, and its EventsWorker warns "Still processing items: N items
+# remaining..." while it does: progress, not a problem (the events are still sent), yet a second line after a
+# command's one-line result or error. Its logger is named after the class.
+logging.getLogger("EventsWorker").setLevel(logging.ERROR)
 
 from ops_instantly.cli import accounts as _accounts  # noqa: E402,F401
 from ops_instantly.cli import campaigns as _campaigns  # noqa: E402,F401
