@@ -175,6 +175,7 @@ def _spec_data(
     stop_on_reply: bool | None,
     subject: str | None,
     body: str | None,
+    accounts: list[str] | None = None,
 ) -> CampaignInput:
     """The file's campaign (either shape, as the friendly one) with the flags laid over it (flags win)."""
     from tasks.campaign_spec import CampaignInput, normalise_campaign, read_campaign_file
@@ -189,6 +190,7 @@ def _spec_data(
         "open_tracking": open_tracking,
         "link_tracking": link_tracking,
         "stop_on_reply": stop_on_reply,
+        "email_list": list(accounts) if accounts else None,
     }
     data.update({k: v for k, v in flags.items() if v is not None})
     schedule = {"timezone": timezone, "days": days, "from": start, "to": end}
@@ -239,6 +241,12 @@ LINK_OPTION = typer.Option(None, "--link-tracking/--no-link-tracking", help="Tra
 STOP_OPTION = typer.Option(None, "--stop-on-reply/--no-stop-on-reply", help="Stop a lead's emails on reply.")
 SUBJECT_OPTION = typer.Option(None, help="Subject of a one-step sequence (with --body).")
 BODY_OPTION = typer.Option(None, help="Body of a one-step sequence (with --subject).")
+ACCOUNT_OPTION = typer.Option(
+    None,
+    "--account",
+    help="Sending account email (repeatable; replaces the campaign's email_list). See `ops-instantly accounts`.",
+    metavar="EMAIL",
+)
 
 
 @campaigns_app.command("create")
@@ -255,6 +263,7 @@ def create(
     stop_on_reply: bool | None = STOP_OPTION,
     subject: str | None = SUBJECT_OPTION,
     body: str | None = BODY_OPTION,
+    accounts: list[str] | None = ACCOUNT_OPTION,
     credentials: str | None = CREDENTIALS_OPTION,
 ) -> None:
     """Create a campaign (a Draft: nothing is sent until `campaigns activate`). Flags override the file.
@@ -267,7 +276,7 @@ def create(
     found = _spec_data(
         file, update=False, name=name, timezone=timezone, days=days, start=start, end=end,
         daily_limit=daily_limit, open_tracking=open_tracking, link_tracking=link_tracking,
-        stop_on_reply=stop_on_reply, subject=subject, body=body,
+        stop_on_reply=stop_on_reply, subject=subject, body=body, accounts=accounts,
     )  # fmt: skip
     spec = parse_spec(found.data, CampaignSpec, _source(file), api_shape=found.api_shape)
     create_body(spec)  # fail fast (timezone, days, times) before any API call
@@ -291,11 +300,12 @@ def update(
     stop_on_reply: bool | None = STOP_OPTION,
     subject: str | None = SUBJECT_OPTION,
     body: str | None = BODY_OPTION,
+    accounts: list[str] | None = ACCOUNT_OPTION,
     credentials: str | None = CREDENTIALS_OPTION,
 ) -> None:
     """Change a campaign: only the fields in the file or flags change (a schedule change keeps unset parts).
 
-    Example: ops-instantly campaigns update "Q3 founders" --daily-limit 80 --timezone America/Chicago
+    Example: ops-instantly campaigns update "Q3 founders" --daily-limit 80 --account ava@outreach-sandbox.io
     """
     from flows.manage_campaigns import update_campaign
     from tasks.campaign_spec import CampaignChanges, check_timezone, parse_days, parse_spec
@@ -303,7 +313,7 @@ def update(
     found = _spec_data(
         file, update=True, name=name, timezone=timezone, days=days, start=start, end=end,
         daily_limit=daily_limit, open_tracking=open_tracking, link_tracking=link_tracking,
-        stop_on_reply=stop_on_reply, subject=subject, body=body,
+        stop_on_reply=stop_on_reply, subject=subject, body=body, accounts=accounts,
     )  # fmt: skip
     if not found.data:
         raise OpsError("Nothing to update.", hint="pass --file or an option such as --daily-limit 80")

@@ -96,9 +96,12 @@ def test_campaign_commands_round_trip_through_the_sandbox(
     shown = run_cli(capsys, "campaigns", "show", cid)
     assert shown.code == 0 and "mon,tue,wed" in shown.out and "09:00-17:00" in shown.out
 
-    client.campaigns.update(
-        cid, {"email_list": ["ava@outreach-sandbox.io"]}
-    )  # the pre-launch check wants one
+    assert run_cli(capsys, "campaigns", "activate", cid).code == 1  # the pre-launch check wants a sender
+    attached = run_cli(
+        capsys, "campaigns", "update", cid, "--account", "ava@outreach-sandbox.io"
+    )  # README's way
+    assert attached.code == 0, attached.err
+    assert client.campaigns.get(cid).email_list == ["ava@outreach-sandbox.io"]
     assert run_cli(capsys, "campaigns", "activate", cid).code == 0
     assert client.campaigns.get(cid).status == 1
     assert run_cli(capsys, "campaigns", "pause", "Q3 founders outreach").code == 0
