@@ -7,6 +7,7 @@ import typer
 from ops_instantly.cli._app import app
 from ops_instantly.cli._json import JSON_OPTION, as_returned, print_json
 from ops_instantly.cli._support import CREDENTIALS_OPTION, api_errors, load_credentials, number, print_table
+from ops_instantly.errors import OpsError
 
 # SPEC components.schemas.Account.status x-enumDescriptions.
 ACCOUNT_STATUS = {
@@ -35,6 +36,8 @@ def _label(labels: dict[int, str], code: int | None) -> str | None:
 
 @app.command()
 def accounts(
+    # `accounts list` reads like `campaigns list`: accept the word rather than fail on it.
+    verb: str | None = typer.Argument(None, hidden=True, metavar="list"),
     search: str | None = typer.Option(None, help="Only accounts whose email contains this."),
     credentials: str | None = CREDENTIALS_OPTION,
     json_: bool = JSON_OPTION,
@@ -43,6 +46,10 @@ def accounts(
 
     Example: ops-instantly accounts --credentials production
     """
+    if verb not in (None, "list"):
+        raise OpsError(
+            f"Unknown accounts command {verb!r}.", hint="run `ops-instantly accounts` (or `accounts list`)"
+        )
     with api_errors():
         creds = load_credentials(credentials)
         with creds.get_client() as client:

@@ -165,6 +165,8 @@ def test_accounts_lists_status_warmup_and_daily_limit(
     for account in accounts:
         assert account.email in result.out
     assert "warmup" in result.out and "daily limit" in result.out
+    assert run_cli(capsys, "accounts", "list").out == result.out  # like `campaigns list`
+    assert_one_line_error(run_cli(capsys, "accounts", "lsit"), "Unknown accounts command 'lsit'")
 
 
 # -- bad input: one line, non-zero exit, never a traceback -------------------------------------------------
