@@ -196,16 +196,7 @@ def upsert(con: duckdb.DuckDBPyConnection, scope: LedgerScope, rows: Iterable[Le
         schema=_LEDGER_SCHEMA,
         orient="row",
     )
-    con.register("ledger_rows", frame)
-    try:
-        con.execute(
-            "INSERT OR REPLACE INTO ops.push_ledger SELECT ?, ?, ?, row_key, email, lead_id, payload_hash, "
-            "state, outcome, batch_id, ?, now() FROM ledger_rows",
-            [*scope.params, scope.run_id],
-        )
-    finally:
-        con.unregister("ledger_rows")
-    return len(by_key)
+    return upsert_frame(con, scope, frame)
 
 
 def delete(con: duckdb.DuckDBPyConnection, scope: LedgerScope, row_keys: Iterable[str]) -> int:
