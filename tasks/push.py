@@ -26,10 +26,10 @@ from tasks.extract import ExtractedTable
 from tasks.lead_frame import LeadFrames, parse_lead
 from tasks.mapping import ColumnMapping
 from tasks.push_engine import BatchReport, CampaignPush, CampaignReport, PushListener, PushTarget
-from tasks.push_plan import OUTCOMES, SKIP_HINT
+from tasks.push_plan import SKIP_HINT
 from warehouse import ledger
 from warehouse.db import Warehouse
-from warehouse.ledger import LedgerScope
+from warehouse.ledger import OUTCOMES, LedgerScope
 
 _TASK: dict[str, Any] = {"retries": 0, "cache_policy": NONE}
 _listeners: list[PushListener] = []
@@ -106,7 +106,7 @@ def preview_push(
     try:
         for start in range(0, table.row_count, step):
             with warehouse.connect() as con:
-                raw = ledger.read_slice_frame(con, scope, mapping.columns, start, start + step)
+                raw = ledger.read_slice(con, scope, mapping.columns, start, start + step)
             rows = frames.prepare(raw, mapping.columns)
             room = 10 - len(preview.examples)
             if room > 0:

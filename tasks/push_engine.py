@@ -17,6 +17,7 @@ client's limiter paces request starts, so the engine itself never sleeps to thro
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -56,7 +57,7 @@ from tasks.push_plan import (
 )
 from warehouse import ledger
 from warehouse.db import Warehouse
-from warehouse.ledger import LedgerRow, ResultRow
+from warehouse.ledger import LedgerEntry, ResultRow
 
 __all__ = ["BatchReport", "CampaignPush", "CampaignReport", "PushListener", "PushTarget"]
 
@@ -114,6 +115,8 @@ class CampaignPush:
             if not resend:
                 break
             only = resend
+        with self.warehouse.connect() as con:
+            ledger.compact(con, self.scope)
         self.report.seconds = time.monotonic() - started
         return self.report
 
@@ -131,12 +134,12 @@ class CampaignPush:
                 stay `unknown` (nothing is resent in this run).
         """
         with self.warehouse.connect() as con:
-            open_rows = ledger.open_rows(con, self.scope)
+            open_rows = ledger.open_entries(con, self.scope)
         if not open_rows:
             return {}, set()
         adds = [r for r in open_rows if not r.lead_id]
         found = self._lookup_in_campaign([r.email for r in adds if r.email])
-        upserts: list[LedgerRow] = []
+        upserts: list[LedgerEntry] = []
         forget: list[str] = []
         results: list[ResultRow] = []
         overrides: dict[str, tuple[str, str, str]] = {}
@@ -145,7 +148,7 @@ class CampaignPush:
                 if not resend_missing:
                     continue  # stays unknown: reported now, re-PATCHed by the next run
                 # An update whose outcome is unknown: PATCH is idempotent, so clear the hash to resend it.
-                upserts.append(_replace(row, state="done", payload_hash=None, outcome="updated"))
+                upserts.append(dataclasses.replace(row, state="done", payload_hash=None, outcome="updated"))
                 continue
             lead_id = found.get(row.email or "")
             if lead_id is None:
@@ -153,13 +156,12 @@ class CampaignPush:
                     forget.append(row.row_key)
                 continue
             reason = f"created by an earlier attempt (batch {row.batch_id}); confirmed by a lookup"
-            upserts.append(_replace(row, state="done", lead_id=lead_id, outcome="created"))
+            upserts.append(dataclasses.replace(row, state="done", lead_id=lead_id, outcome="created"))
             overrides[row.row_key] = ("created", lead_id, reason)
             if record:
                 results.append(ResultRow(row.row_key, row.email, lead_id, "created", reason))
-        with self.warehouse.connect() as con:
-            ledger.upsert(con, self.scope, upserts)
-            ledger.delete(con, self.scope, forget)
+        with self.warehouse.transaction() as con:
+            ledger.write(con, self.scope, ledger.entries_of(upserts), forget=forget)
             ledger.append_results(con, self.scope, results)
         self.report.reconciled += len(open_rows)
         self.report.counts.update(r.outcome for r in results)
@@ -214,7 +216,11 @@ class CampaignPush:
             touched = _touched(out)
             left = [k for k in keys if k not in touched]
             out.unknown += left
-            out.ledger.append(_entries(job, job.rows.filter(pl.col("row_key").is_in(left)), "unknown"))
+            out.ledger.append(
+                ledger.entry_frame(
+                    job.rows.filter(pl.col("row_key").is_in(left)), "unknown", batch_id=job.batch_id
+                )
+            )
             out.error = exc
         counts: Counter[str] = Counter()
         for frame in out.results:
@@ -247,13 +253,15 @@ class CampaignPush:
             )
         except OutcomeUnknownError:
             out.unknown += rows["row_key"].to_list()
-            out.ledger.append(_entries(job, rows, "unknown"))
+            out.ledger.append(ledger.entry_frame(rows, "unknown", batch_id=job.batch_id))
             return
         except ValidationError as exc:  # 400/413: split to find the bad rows
             if rows.height == 1:
                 reason = f"rejected by the API: {exc.server_message or exc.message}"
-                out.ledger.append(_entries(job, rows, "rejected", outcome="rejected"))
-                out.results.append(_results(rows, [None], ["rejected"], [reason]))
+                out.ledger.append(
+                    ledger.entry_frame(rows, "rejected", batch_id=job.batch_id, outcomes="rejected")
+                )
+                out.results.append(ledger.result_frame(rows, [None], ["rejected"], [reason]))
                 return
             half = rows.height // 2
             self._add(job, rows.slice(0, half), out, guard=guard)
@@ -263,8 +271,10 @@ class CampaignPush:
         created = created_by_index(sent, result.created_leads)
         if len(created) == sent:  # the common case: every row created
             ids = [created[i] for i in range(sent)]
-            out.ledger.append(_entries(job, rows, "done", lead_ids=ids, outcome="created"))
-            out.results.append(_results(rows, ids, ["created"] * sent, rows["reason"].to_list()))
+            out.ledger.append(
+                ledger.entry_frame(rows, "done", batch_id=job.batch_id, lead_ids=ids, outcomes="created")
+            )
+            out.results.append(ledger.result_frame(rows, ids, ["created"] * sent, rows["reason"].to_list()))
             return
         emails: list[str] = rows["email"].to_list()
         leftover = [i for i in range(sent) if i not in created]
@@ -305,7 +315,7 @@ class CampaignPush:
             why.append(reason)
         if unknown:
             out.unknown += [keys[i] for i in unknown]
-            out.ledger.append(_entries(job, rows[unknown], "unknown"))
+            out.ledger.append(ledger.entry_frame(rows[unknown], "unknown", batch_id=job.batch_id))
         if known:
             done = rows[known]
             states = ["done" if lead_id else "rejected" for lead_id in lead_ids]
@@ -316,9 +326,16 @@ class CampaignPush:
                 for o, lead_id, h in zip(outcomes, lead_ids, done["payload_hash"].to_list(), strict=True)
             ]
             out.ledger.append(
-                _entries(job, done, states, lead_ids=lead_ids, outcome=outcomes, payload_hashes=hashes)
+                ledger.entry_frame(
+                    done,
+                    states,
+                    batch_id=job.batch_id,
+                    lead_ids=lead_ids,
+                    outcomes=outcomes,
+                    payload_hashes=hashes,
+                )
             )
-            out.results.append(_results(done, lead_ids, outcomes, why))
+            out.results.append(ledger.result_frame(done, lead_ids, outcomes, why))
         if resend:
             # skip_if_in_campaign skips a lead in ANY campaign (SPEC), including the ones this same push just
             # filled: these are only in campaigns of this push, so they go again without the flag.
@@ -379,20 +396,30 @@ class CampaignPush:
             self.client.leads.update(lead_id, patch_body(lead, self.target.mapping, current))
         except OutcomeUnknownError:
             out.unknown += row["row_key"].to_list()
-            out.ledger.append(_entries(job, row, "unknown", lead_ids=[lead_id]))
+            out.ledger.append(ledger.entry_frame(row, "unknown", batch_id=job.batch_id, lead_ids=[lead_id]))
             return
         except NotFoundError:
             reason = "the lead no longer exists in Instantly; it is added again when the row changes"
-            out.ledger.append(_entries(job, row, "rejected", lead_ids=[None], outcome="rejected"))
-            out.results.append(_results(row, [None], ["rejected"], [reason]))
+            out.ledger.append(
+                ledger.entry_frame(
+                    row, "rejected", batch_id=job.batch_id, lead_ids=[None], outcomes="rejected"
+                )
+            )
+            out.results.append(ledger.result_frame(row, [None], ["rejected"], [reason]))
             return
         except ValidationError as exc:
             reason = f"update rejected by the API: {exc.server_message or exc.message}"
-            out.ledger.append(_entries(job, row, "rejected", lead_ids=[lead_id], outcome="rejected"))
-            out.results.append(_results(row, [lead_id], ["rejected"], [reason]))
+            out.ledger.append(
+                ledger.entry_frame(
+                    row, "rejected", batch_id=job.batch_id, lead_ids=[lead_id], outcomes="rejected"
+                )
+            )
+            out.results.append(ledger.result_frame(row, [lead_id], ["rejected"], [reason]))
             return
-        out.ledger.append(_entries(job, row, "done", lead_ids=[lead_id], outcome="updated"))
-        out.results.append(_results(row, [lead_id], ["updated"], row["reason"].to_list()))
+        out.ledger.append(
+            ledger.entry_frame(row, "done", batch_id=job.batch_id, lead_ids=[lead_id], outcomes="updated")
+        )
+        out.results.append(ledger.result_frame(row, [lead_id], ["updated"], row["reason"].to_list()))
 
     def _lookup_in_campaign(self, emails: Sequence[str]) -> dict[str, str]:
         """email -> lead id of the campaign's leads with these emails (contacts filter, in chunks)."""
@@ -432,9 +459,9 @@ class CampaignPush:
     def _give_up_unknown(self) -> None:
         """Rows still unknown after every pass: left `unknown` for the next run, reported as such."""
         with self.warehouse.connect() as con:
-            left = ledger.open_rows(con, self.scope)
+            left = ledger.open_entries(con, self.scope)
             reason = "outcome still unknown after retries (timeouts or 5xx); the next run reconciles it"
-            rows = [ResultRow(r.row_key, r.email, r.lead_id, "rejected", reason) for r in left]
+            rows = [ResultRow(r.row_key, r.email, r.lead_id, "unknown", reason) for r in left]
             ledger.append_results(con, self.scope, rows)
         self.report.unresolved = len(rows)
         self.report.counts.update(r.outcome for r in rows)
@@ -458,49 +485,6 @@ class CampaignPush:
     def _batch_id(self) -> str:
         self._seq += 1
         return f"{self.scope.run_id[:8]}-{self.scope.campaign_id[:8]}-{self._seq:05d}"
-
-
-def _replace(row: LedgerRow, **changes: Any) -> LedgerRow:
-    data = {**row.__dict__, **changes}
-    return LedgerRow(**data)
-
-
-def _entries(
-    job: Job,
-    rows: pl.DataFrame,
-    state: str | list[str],
-    *,
-    lead_ids: list[str | None] | None = None,
-    outcome: str | list[str] | None = None,
-    payload_hashes: list[str | None] | None = None,
-) -> pl.DataFrame:
-    """Ledger entries (LedgerRow columns) for `rows` of `job`: one value for all rows, or one per row."""
-
-    def column(value: Any) -> pl.Series | pl.Expr:
-        return pl.Series(value, dtype=pl.Utf8) if isinstance(value, list) else pl.lit(value, dtype=pl.Utf8)
-
-    return rows.select(
-        "row_key",
-        "email",
-        lead_id=column(lead_ids) if lead_ids is not None else pl.col("lead_id"),
-        payload_hash=column(payload_hashes) if payload_hashes is not None else pl.col("payload_hash"),
-        state=column(state),
-        outcome=column(outcome),
-        batch_id=pl.lit(job.batch_id),
-    )
-
-
-def _results(
-    rows: pl.DataFrame, lead_ids: list[str | None], outcomes: list[str], reasons: list[str | None]
-) -> pl.DataFrame:
-    """Result rows (ResultRow columns) for `rows`, one lead id, outcome and reason per row."""
-    return rows.select(
-        "row_key",
-        "email",
-        lead_id=pl.Series(lead_ids, dtype=pl.Utf8),
-        outcome=pl.Series(outcomes, dtype=pl.Utf8),
-        reason=pl.Series(reasons, dtype=pl.Utf8),
-    )
 
 
 def _touched(out: JobResult) -> set[str]:

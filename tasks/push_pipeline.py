@@ -171,7 +171,7 @@ class PushPass:
         unsent = [key for job in backlog for key in job.row_keys]
         if unsent:
             with self.warehouse.connect() as con:
-                ledger.delete(con, self.scope, unsent)
+                ledger.write(con, self.scope, forget=unsent)
         return outcome
 
     def _hand_over(self, job: Job, result: JobResult) -> None:
@@ -268,18 +268,7 @@ class PushPass:
     ) -> None:
         """One transaction: outcomes of finished jobs, intents of new ones, results of rows without a request."""
         ledger_frames = [frame for _, result in finished for frame in result.ledger]
-        ledger_frames += [
-            job.rows.select(
-                "row_key",
-                "email",
-                "lead_id",
-                "payload_hash",
-                state=pl.lit("pending"),
-                outcome=pl.lit(None, dtype=pl.Utf8),
-                batch_id=pl.lit(job.batch_id),
-            )
-            for job in new
-        ]
+        ledger_frames += [ledger.intents(job.rows, job.batch_id) for job in new]
         result_frames = [frame for frame in local if not frame.is_empty()]
         result_frames += [frame for _, result in finished for frame in result.results]
         forget = [key for _, result in finished for key in result.forget]
@@ -293,12 +282,14 @@ class PushPass:
         )
         with self._connection() as con:
             con.execute("BEGIN TRANSACTION")
-            if ledger_frames:
-                frames = [f.select(ledger.LEDGER_COLUMNS) for f in ledger_frames]
-                ledger.upsert_frame(con, self.scope, pl.concat(frames, how="vertical_relaxed"))
-            ledger.delete(con, self.scope, forget)
+            entries = (
+                pl.concat([f.select(ledger.ENTRY_COLUMNS) for f in ledger_frames], how="vertical_relaxed")
+                if ledger_frames
+                else None
+            )
+            ledger.write(con, self.scope, entries, forget=forget)
             if results is not None:
-                ledger.append_results_frame(con, self.scope, results)
+                ledger.append_results(con, self.scope, results)
             con.execute("COMMIT")
         elapsed = time.monotonic() - started
         self.write_seconds = (
@@ -374,12 +365,12 @@ class PushPass:
             start, size = 0, min(step, 4 * self.target.batch_size)
             while start < max(self.target.row_count, 1):
                 with self._connection() as con:
-                    rows = ledger.read_slice_frame(con, self.scope, columns, start, start + size)
+                    rows = ledger.read_slice(con, self.scope, columns, start, start + size)
                 yield rows
                 start, size = start + size, min(step, 2 * size)
             return
         keys = sorted(self.only)
         for start in range(0, len(keys), step):
             with self._connection() as con:
-                rows = ledger.read_keys_frame(con, self.scope, columns, keys[start : start + step])
+                rows = ledger.read_keys(con, self.scope, columns, keys[start : start + step])
             yield rows
