@@ -201,9 +201,6 @@ class _ProgressBar:
                 task = self._tasks[campaign] = self._progress.add_task(f"push to {campaign}", total=total)
             self._progress.update(task, completed=min(done, total), total=total)
 
-    def on_batch(self, report: Any) -> None:
-        return None
-
 
 def _print_summary(result: dict[str, Any]) -> None:
     from rich.table import Table

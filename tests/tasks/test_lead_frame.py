@@ -75,7 +75,6 @@ def columnar(
     out = pl.concat(
         [frames.prepare(frame.slice(i, step), mapping.columns) for i in range(0, frame.height, step)]
     )
-    frames.close()
     return out.select("email", "outcome", "reason", "lead", "payload_hash").to_dicts()
 
 
