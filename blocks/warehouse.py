@@ -9,6 +9,7 @@ from prefect.blocks.core import Block
 from pydantic import Field
 
 from blocks._assets import logo_url
+from blocks._load import load_block
 from warehouse.db import Warehouse
 
 DEFAULT_WAREHOUSE = "./warehouse.duckdb"
@@ -55,9 +56,15 @@ with warehouse.connect(read_only=True) as con:
 
 
 def resolve_warehouse(block_name: str | None = None, path: str | None = None) -> Warehouse:
-    """A warehouse from an explicit path, a named block, or the default path."""
+    """A warehouse from an explicit path, a named block, or the default path.
+
+    Raises:
+        OpsError: `block_name` names no saved DuckDB Warehouse block.
+    """
     if path:
         return Warehouse(Path(path).expanduser())
     if block_name:
-        return DuckDBWarehouse.load(block_name).get_warehouse()
+        return load_block(
+            DuckDBWarehouse, block_name, hint="save one in the Prefect UI (Blocks > DuckDB Warehouse)"
+        ).get_warehouse()
     return DuckDBWarehouse().get_warehouse()

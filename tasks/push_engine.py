@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from instantly_client import InstantlyClient
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 from tasks.push_lookup import Lookups
 from tasks.push_models import BatchReport, CampaignReport, PushListener, PushTarget
 from tasks.push_pipeline import PushPass

@@ -7,14 +7,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from instantly_client import InstantlyClient
+from ops_core.emails import normalise_email
 from tasks.push_plan import chunked
 
 LOOKUP_EMAILS = 100  # emails per /leads/list contacts lookup (SPEC /leads/list limit max 100 per page)
 
 
 def _email(value: str | None) -> str:
-    # The API returns emails as stored; ours are normalised (lower case, trimmed).
-    return (value or "").strip().lower()
+    # The API returns emails as stored; the ledger's are normalised by the same rule.
+    return normalise_email(value) or ""
 
 
 class Lookups:

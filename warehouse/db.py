@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 from warehouse.lock import warehouse_lock
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")

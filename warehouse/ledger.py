@@ -20,6 +20,8 @@ from typing import Literal, get_args
 import duckdb
 import polars as pl
 
+from ops_core.sql import quote_ident, quote_literal
+
 LedgerState = Literal["pending", "unknown", "done", "rejected"]
 LEDGER_STATES: tuple[LedgerState, ...] = get_args(LedgerState)
 # The request may have reached Instantly: reconcile (look the row up) before anything is resent.
@@ -104,22 +106,18 @@ class ResultRow:
     reason: str | None = None
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 # -- reads ---------------------------------------------------------------------------------------------
 
 _SCOPE_WRITES = f"SELECT write_id FROM {_WRITES} WHERE workspace = ? AND campaign_id = ? AND source_table = ?"
 
 
 def _slice_sql(scope: LedgerScope, columns: Sequence[str], where: str) -> str:
-    cols = ", ".join(f"t.{_ident(c)} AS c{i}" for i, c in enumerate(columns))
+    cols = ", ".join(f"t.{quote_ident(c)} AS c{i}" for i, c in enumerate(columns))
     # The newest entry of each row of the slice only: entries of other rows are skipped by the semi-join.
     return f"""
     WITH slice AS (
         SELECT t.rowid AS rowid, t._row_key AS row_key, t._row_problem AS row_problem, {cols}
-        FROM ops.{_ident(scope.source_table)} AS t WHERE {where}
+        FROM ops.{quote_ident(scope.source_table)} AS t WHERE {where}
     ),
     newest AS (
         SELECT e.row_key, e.state, e.payload_hash, e.lead_id, e.outcome, e.email
@@ -195,15 +193,11 @@ def lead_ids_by_campaign(con: duckdb.DuckDBPyConnection, workspace: str) -> dict
     return known
 
 
-def lead_links_sql(source_table_literal: str) -> str:
-    """SQL of (row_key, campaign_id, lead_id) for every row of one source table with a known lead id.
-
-    Args:
-        source_table_literal: the table name as an SQL string literal (already quoted).
-    """
+def lead_links_sql(source_table: str) -> str:
+    """SQL of (row_key, campaign_id, lead_id) for every row of ops.<source_table> with a known lead id."""
     return (
         f"SELECT DISTINCT row_key, campaign_id, lead_id FROM {CURRENT} "
-        f"WHERE source_table = {source_table_literal} AND lead_id IS NOT NULL"
+        f"WHERE source_table = {quote_literal(source_table)} AND lead_id IS NOT NULL"
     )
 
 

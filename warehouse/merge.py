@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from ops_core.sql import quote_ident
+
 
 @dataclass(frozen=True)
 class MergeCounts:
@@ -23,11 +25,6 @@ class MergeCounts:
 
     def as_dict(self) -> dict[str, int]:
         return {"inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged}
-
-
-def quote_ident(name: str) -> str:
-    """A SQL identifier, double-quoted (embedded quotes doubled)."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def merge_sql(table: str, columns: Sequence[str], keys: Sequence[str], source: str) -> str:

@@ -123,7 +123,7 @@ def test_sync_lead_ids_and_engagement_links_come_from_the_current_state(con: Any
 
     assert ledger.lead_ids_by_campaign(con, "ws") == {"camp": ["L-a"]}
     assert ledger.lead_ids_by_campaign(con, "another-ws") == {}
-    links = con.execute(ledger.lead_links_sql("'people'")).fetchall()
+    links = con.execute(ledger.lead_links_sql("people")).fetchall()
     assert links == [("a", "camp", "L-a")]
 
 
