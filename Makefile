@@ -1,8 +1,12 @@
 # Thin aliases for ./ops (which creates .venv on first use).
 
-# Lint, type-check and run the test suite (what CI runs).
+# Lint, type-check and run the fast tests (not marked slow).
 test:
 	./ops test
+
+# Lint, type-check and run every test, slow ones included (what CI runs: .ci/run).
+test-all:
+	./ops test --all
 
 # Run the whole loop against the local sandbox.
 demo:
@@ -42,4 +46,4 @@ venv:
 fmt:
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
 
-.PHONY: test demo fmt bench bench-sandbox bench-push bench-sdk-venv bench-sync bench-extract venv
+.PHONY: test test-all demo fmt bench bench-sandbox bench-push bench-sdk-venv bench-sync bench-extract venv

@@ -64,3 +64,23 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=240):
         yield
+
+
+@pytest.fixture
+def no_default_block(prefect_harness: None) -> Iterator[None]:
+    """The session's Prefect API without a block named `default` before and after the test."""
+
+    def delete() -> None:
+        from prefect.client.orchestration import get_client
+
+        from blocks import InstantlyCredentials
+
+        InstantlyCredentials.register_type_and_schema()
+        with get_client(sync_client=True) as client:
+            for document in client.read_block_documents_by_type("instantly-credentials"):
+                if document.name == "default":
+                    client.delete_block_document(document.id)
+
+    delete()
+    yield
+    delete()

@@ -21,7 +21,8 @@ def test_credentials_come_from_the_environment_when_no_block_is_named(monkeypatc
     assert "env-key-123" not in repr(creds)
 
 
-def test_a_missing_key_is_a_one_line_error_naming_the_variable(monkeypatch) -> None:
+def test_a_missing_key_is_a_one_line_error_naming_the_variable(monkeypatch, no_default_block) -> None:
+    # With no key, the block `default` is looked up: in the session's Prefect API, not a second ephemeral one.
     monkeypatch.delenv("INSTANTLY_API_KEY", raising=False)
     with pytest.raises(OpsError, match="INSTANTLY_API_KEY") as err:
         resolve_credentials(None)

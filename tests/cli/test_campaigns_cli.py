@@ -55,6 +55,7 @@ def test_every_command_help_has_an_example(command: list[str], capsys: pytest.Ca
     assert "Example: ops-instantly" in result.out
 
 
+@pytest.mark.slow  # about 10 s: eight commands, six of them flow runs
 def test_campaign_commands_round_trip_through_the_sandbox(
     env: Any, client: Any, prefect_harness: None, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -4,31 +4,12 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from blocks import InstantlyCredentials
 from tests.cli._cli_helpers import assert_one_line_error, run_cli
-
-
-@pytest.fixture
-def no_default_block(prefect_harness: None) -> Iterator[None]:
-    """The session's Prefect API without a block named `default` before and after the test."""
-
-    def delete() -> None:
-        from prefect.client.orchestration import get_client
-
-        InstantlyCredentials.register_type_and_schema()
-        with get_client(sync_client=True) as client:
-            for document in client.read_block_documents_by_type("instantly-credentials"):
-                if document.name == "default":
-                    client.delete_block_document(document.id)
-
-    delete()
-    yield
-    delete()
 
 
 def test_login_reads_a_piped_key_and_commands_then_need_no_credentials_option(

@@ -27,6 +27,7 @@ def test_bad_input_is_one_line_and_a_nonzero_exit(argv, expected, monkeypatch, t
     assert_one_line_error(run_cli(capsys, *argv), expected)
 
 
+@pytest.mark.slow  # about 12 s: the client retries the refused connection before giving up
 def test_an_unreachable_api_url_is_one_line(monkeypatch, capsys) -> None:
     monkeypatch.setenv("INSTANTLY_API_KEY", "k")
     monkeypatch.setenv("INSTANTLY_BASE_URL", "http://127.0.0.1:1/api/v2")

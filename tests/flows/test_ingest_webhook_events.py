@@ -97,6 +97,7 @@ def _rows(path: Path) -> list[tuple]:
         return con.execute("SELECT event_key, event_type, source FROM instantly.webhook_events").fetchall()
 
 
+@pytest.mark.slow  # about 10 s: a receiver process, a lock-holding process and six simulated days
 def test_deliveries_during_a_warehouse_lock_are_answered_200_and_each_lands_once(
     sandbox, client, warehouse_path, tmp_path, record_property
 ) -> None:

@@ -272,7 +272,9 @@ def test_killing_the_push_at_random_points_never_duplicates_or_loses_a_lead(
         "PREFECT_API_URL": str(PREFECT_API_URL.value()),
         "PYTHONPATH": str(REPO_ROOT),
     }
-    seed = int(os.environ.get("OPS_KILL_SEED", time.time_ns() % 10_000))
+    # A fixed seed picks the kill delays (OPS_KILL_SEED=N tries others); pytest shows this line on failure.
+    seed = int(os.environ.get("OPS_KILL_SEED", "6"))
+    print(f"kill delays seeded with {seed}: re-run with OPS_KILL_SEED={seed}")
     rng = random.Random(seed)
     kills = []
     for _ in range(3):
@@ -288,8 +290,8 @@ def test_killing_the_push_at_random_points_never_duplicates_or_loses_a_lead(
         kills.append((len(campaign_leads(sandbox, campaign)), proc.returncode))
     final = _push_process(env, csv, campaign)
     _, err = final.communicate(timeout=120)
-    assert final.returncode == 0, err.decode()[-2000:]
-    context = f"seed={seed} leads after each kill={kills}"
+    context = f"OPS_KILL_SEED={seed}, leads after each kill={kills}"
+    assert final.returncode == 0, f"{context}: {err.decode()[-2000:]}"
     assert kills[0][0] < len(table.expected), context  # the first kill really interrupted the push
     assert_campaign_matches(campaign_leads(sandbox, campaign), table)
     open_rows = query(warehouse_path, "SELECT count(*) FROM ops.push_ledger WHERE state <> 'done'")

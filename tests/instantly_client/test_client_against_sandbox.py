@@ -51,6 +51,7 @@ def test_the_client_pages_through_10000_leads_exactly_once(sandbox, campaign_wit
     assert len(set(emails)) == 10_000
 
 
+@pytest.mark.slow  # about 20 s: 10,000 leads paged through 15% faults
 def test_reads_ride_through_injected_429s_and_5xx_without_losing_or_repeating(
     sandbox, campaign_with_10k_leads
 ) -> None:

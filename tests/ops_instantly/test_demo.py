@@ -6,6 +6,7 @@ import re
 from datetime import date, timedelta
 
 import duckdb
+import pytest
 
 from ops_instantly.demo import DEMO_CAMPAIGNS, DEMO_TABLE, EXAMPLE_QUERIES, run_demo
 from tests.cli._cli_helpers import run_cli
@@ -13,6 +14,7 @@ from tests.cli._cli_helpers import run_cli
 HOSTILE = "<script>alert(1)</script>"
 
 
+@pytest.mark.slow  # about 10 s: the whole demo loop
 def test_the_demo_runs_the_whole_loop_and_its_example_queries_work(
     prefect_harness, tmp_path, monkeypatch, capsys
 ):
