@@ -398,8 +398,8 @@ def extract_source(
     """
     name = table_name_for(spec)
     target = f"ops.{_ident(name)}"
-    # A file keeps the staged copy on disk; a lake stages in this connection's temp catalog (no Parquet).
-    staging = ("temp" if warehouse.lake else "ops") + f".{_ident('_staging_' + name)}"
+    # A file keeps the staged copy in itself; a lake stages in the process's in-memory database (no Parquet).
+    staging = ("memory.main" if warehouse.lake else "ops") + f".{_ident('_staging_' + name)}"
     if key_column:
         row_key = f"NULLIF(CAST({_ident(key_column)} AS VARCHAR), '')"
     else:
