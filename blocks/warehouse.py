@@ -9,6 +9,7 @@ from prefect.blocks.core import Block
 from pydantic import Field
 
 from blocks._assets import logo_url
+from blocks._load import load_block
 from warehouse.db import Warehouse
 from warehouse.lake import is_lake_url
 
@@ -88,9 +89,14 @@ def resolve_warehouse(block_name: str | None = None, path: str | None = None) ->
     """A warehouse from an explicit location (file or DuckLake URL), a named block, or the default.
 
     An explicit DuckLake URL takes its data path from OPS_WAREHOUSE_DATA_PATH.
+
+    Raises:
+        OpsError: `block_name` names no saved DuckDB Warehouse block.
     """
     if path:
         return open_warehouse(path, default_data_path() or None)
     if block_name:
-        return DuckDBWarehouse.load(block_name).get_warehouse()
+        return load_block(
+            DuckDBWarehouse, block_name, hint="save one in the Prefect UI (Blocks > DuckDB Warehouse)"
+        ).get_warehouse()
     return DuckDBWarehouse().get_warehouse()

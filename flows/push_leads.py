@@ -35,7 +35,7 @@ from blocks import (
     resolve_credentials,
     resolve_warehouse,
 )
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 from tasks.extract import ExtractedTable, SourceSpec, describe_source, extract_source, redact_url, source_kind
 from tasks.mapping import load_mapping_file, parse_overrides, resolve_mapping
 from tasks.push import (

@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from instantly_client.models import CAMPAIGN_TIMEZONES, CampaignIn, CampaignPatch, nearest_timezone
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 
 __all__ = [
     "DAY_NAMES",

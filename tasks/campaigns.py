@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from blocks import InstantlyCredentials
 from instantly_client.models import Campaign, CampaignStatus
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 from tasks.campaign_spec import CampaignChanges, CampaignSpec, create_body, patch_body
 
 __all__ = [

@@ -15,7 +15,7 @@ import duckdb
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError, first_line
 from tasks.pull import PulledData
 from tasks.pull_transform import KEYS, frame, parse_timestamp
 from tasks.sync_changes import engagement_changes
@@ -89,7 +89,7 @@ def load_sync(warehouse: Warehouse, pulled: PulledData, *, workspace: str, run_i
             with attempt as con:
                 counts = _load(con, pulled, workspace=workspace, run_id=run_id)
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise OpsError(
             f"Loading the sync into {warehouse.display} failed, nothing was changed: {first}",
             hint="the warehouse keeps its previous state; report this with the run id",

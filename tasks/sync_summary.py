@@ -13,7 +13,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from ops_instantly.errors import one_line
+from ops_core.errors import one_line
 from warehouse.db import Warehouse
 
 ARTIFACT_KEY = "sync-engagement"

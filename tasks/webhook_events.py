@@ -23,7 +23,7 @@ from prefect.cache_policies import NO_CACHE
 from blocks.instantly import InstantlyCredentials
 from instantly_client import InstantlyClient
 from instantly_client.errors import InstantlyError
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError, first_line
 from tasks.push import workspace_identity
 from warehouse.db import Warehouse
 from warehouse.merge import insert_missing
@@ -245,7 +245,7 @@ def _loading() -> Iterator[None]:
     try:
         yield
     except duckdb.Error as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        first = first_line(exc)
         raise OpsError(f"Loading webhook events failed, nothing was changed: {first}") from exc
 
 

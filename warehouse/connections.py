@@ -130,7 +130,7 @@ def plan_connected_pushes(connections: list[Connection]) -> list[dict[str, Any]]
     Raises:
         OpsError: a connected table has no source to read it from.
     """
-    from ops_instantly.errors import OpsError
+    from ops_core.errors import OpsError
 
     groups: dict[tuple[str, str | None, str | None, str], list[str]] = {}
     for c in connections:

@@ -31,7 +31,7 @@ from typing import Any
 import duckdb
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 from warehouse.lake import (
     CATALOG,
     OFFLINE_CONFIG,

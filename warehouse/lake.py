@@ -19,7 +19,8 @@ from pathlib import Path
 
 import duckdb
 
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
+from ops_core.sql import quote_literal
 
 LAKE_PREFIX = "ducklake:"
 CATALOG = "lake"  # the name the warehouse's DuckLake is attached as; `USE lake` makes `ops.x` resolve in it
@@ -67,11 +68,11 @@ class LakeLocation:
         """The ATTACH statement for this lake as `lake` (pure)."""
         options = []
         if self.data_path and not read_only:
-            options.append(f"DATA_PATH {_literal(self.data_path)}")
+            options.append(f"DATA_PATH {quote_literal(self.data_path)}")
         if read_only:
             options.append("READ_ONLY")
         tail = f" ({', '.join(options)})" if options else ""
-        return f"ATTACH {_literal(self.url)} AS {CATALOG}{tail}"
+        return f"ATTACH {quote_literal(self.url)} AS {CATALOG}{tail}"
 
 
 def is_lake_url(location: str | Path) -> bool:
@@ -126,7 +127,7 @@ def extension_file(name: str) -> Path:
 def load_extensions(con: duckdb.DuckDBPyConnection) -> None:
     """LOAD ducklake and postgres_scanner from their wheels (no download)."""
     for name in EXTENSION_WHEELS:
-        con.execute(f"LOAD {_literal(str(extension_file(name)))}")
+        con.execute(f"LOAD {quote_literal(str(extension_file(name)))}")
 
 
 def lake_ddl(sql: str) -> str:
@@ -152,7 +153,3 @@ def is_conflict(exc: BaseException) -> bool:
 
 def _strip_comments(sql: str) -> str:
     return "\n".join(line.partition("--")[0] for line in sql.splitlines())
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"

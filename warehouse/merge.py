@@ -20,6 +20,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from ops_core.sql import quote_ident
+
 
 @dataclass(frozen=True)
 class MergeCounts:
@@ -31,11 +33,6 @@ class MergeCounts:
 
     def as_dict(self) -> dict[str, int]:
         return {"inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged}
-
-
-def quote_ident(name: str) -> str:
-    """A SQL identifier, double-quoted (embedded quotes doubled)."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def merge_sql(table: str, columns: Sequence[str], keys: Sequence[str], source: str) -> str:
@@ -67,9 +64,9 @@ def merge_counts_sql(table: str, keys: Sequence[str], source: str) -> str:
     """
     on = " AND ".join(f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in keys)
     return (
-        "SELECT count(*) FILTER (WHERE t._hash IS NULL), "
-        "count(*) FILTER (WHERE t._hash IS NOT NULL AND t._hash <> s._hash) "
-        f"FROM {source} AS s LEFT JOIN {table} AS t ON {on}"
+        "SELECT count(*) FILTER (WHERE t._matched IS NULL), "
+        "count(*) FILTER (WHERE t._matched AND t._hash IS DISTINCT FROM s._hash) "
+        f"FROM {source} AS s LEFT JOIN (SELECT *, true AS _matched FROM {table}) AS t ON {on}"
     )
 
 

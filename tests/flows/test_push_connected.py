@@ -11,40 +11,8 @@ from flows.push_leads import push_leads
 from ops_instantly.errors import OpsError
 from tests.cli._cli_helpers import assert_one_line_error, run_cli
 from tests.tasks.push_helpers import campaign_leads, make_campaign
-from warehouse.connections import Connection, plan_connected_pushes
 
 pytestmark = pytest.mark.slow
-
-
-def test_connections_group_into_one_push_per_table() -> None:
-    plans = plan_connected_pushes(
-        [
-            Connection("prospects", "c1", "One", source="/data/p.csv", key_column="id"),
-            Connection("prospects", "c2", "Two", source="/data/p.csv", key_column="id"),
-            Connection("crm_leads", "c3", "Three", source="block:crm"),
-        ]
-    )
-    assert plans == [
-        {
-            "table": "prospects",
-            "key": "id",
-            "campaigns": ["c1", "c2"],
-            "mapping_rules": None,
-            "source": "/data/p.csv",
-        },
-        {
-            "table": "crm_leads",
-            "key": None,
-            "campaigns": ["c3"],
-            "mapping_rules": None,
-            "source_block": "crm",
-        },
-    ]
-
-
-def test_a_connection_without_a_source_cannot_be_pushed() -> None:
-    with pytest.raises(OpsError, match="has no source"):
-        plan_connected_pushes([Connection("prospects", "c1", "One")])
 
 
 def test_a_push_without_arguments_pushes_every_connected_table(

@@ -14,7 +14,7 @@ from blocks import PostgresSource, resolve_warehouse
 from flows.push_leads import push_leads
 from flows.sync_engagement import sync_engagement
 from instantly_client import InstantlyClient
-from tasks.engagement import email_status, most_advanced_email_status
+from ops_core.engagement import email_status, most_advanced_email_status
 from tasks.pull_transform import parse_timestamp
 from tests.instantly_sandbox.helpers import schedule, sequence
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tasks.webhook_events import Delivered, insert_events
-from tests.tasks.test_join_views import con  # noqa: F401 - the warehouse fixture of the join tests
+from tests.warehouse.test_engagement_views import con  # noqa: F401 - the warehouse fixture of the view tests
 
 AT = datetime(2026, 3, 6, 10, tzinfo=UTC)
 

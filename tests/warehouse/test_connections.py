@@ -1,0 +1,117 @@
+"""Table-to-campaign connections (warehouse/connections.py): stored in ops.connections on a real DuckDB file,
+and grouped into one push per table."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ops_core.errors import OpsError
+from warehouse.connections import (
+    Connection,
+    list_connections,
+    plan_connected_pushes,
+    read_connections,
+    remove_connections,
+    save_connection,
+)
+from warehouse.db import Warehouse
+
+WHEN = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
+
+
+def test_a_saved_connection_reads_back_with_its_mapping_and_time(warehouse_path: Path) -> None:
+    saved = Connection(
+        "prospects", "c1", "One", source="/data/p.csv", key_column="id",
+        mapping={"fields": {"email": "E-mail"}, "exclude": ["team"]}, created_at=WHEN,
+    )  # fmt: skip
+    with Warehouse(warehouse_path).connect() as con:
+        save_connection(con, saved)
+    assert read_connections(Warehouse(warehouse_path)) == [saved]
+
+
+def test_saving_the_same_table_and_campaign_again_replaces_it(warehouse_path: Path) -> None:
+    with Warehouse(warehouse_path).connect() as con:
+        save_connection(con, Connection("prospects", "c1", "Old name", source="a.csv", created_at=WHEN))
+        save_connection(con, Connection("prospects", "c1", "New name", source="b.csv", created_at=WHEN))
+        found = list_connections(con)
+    assert [(c.campaign_name, c.source) for c in found] == [("New name", "b.csv")]
+
+
+def test_connections_list_by_table_then_campaign_name_and_filter_by_table(warehouse_path: Path) -> None:
+    with Warehouse(warehouse_path).connect() as con:
+        for table, cid, name in [
+            ("z_leads", "c9", "Alpha"),
+            ("a_leads", "c2", "Beta"),
+            ("a_leads", "c1", "Alpha"),
+        ]:
+            save_connection(con, Connection(table, cid, name, source="s.csv", created_at=WHEN))
+        everything = [(c.table_name, c.campaign_name) for c in list_connections(con)]
+        one_table = [c.campaign_id for c in list_connections(con, "a_leads")]
+    assert everything == [("a_leads", "Alpha"), ("a_leads", "Beta"), ("z_leads", "Alpha")]
+    assert one_table == ["c1", "c2"]
+
+
+def test_remove_takes_all_of_a_tables_connections_or_only_the_named_campaigns(warehouse_path: Path) -> None:
+    with Warehouse(warehouse_path).connect() as con:
+        for table, cid in [("prospects", "c1"), ("prospects", "c2"), ("prospects", "c3"), ("other", "c1")]:
+            save_connection(con, Connection(table, cid, cid, source="s.csv", created_at=WHEN))
+        assert remove_connections(con, "prospects", ["c1", "c3", "not-connected"]) == 2
+        assert [c.campaign_id for c in list_connections(con, "prospects")] == ["c2"]
+        assert remove_connections(con, "prospects") == 1
+        assert remove_connections(con, "prospects") == 0
+        assert [(c.table_name, c.campaign_id) for c in list_connections(con)] == [("other", "c1")]
+
+
+def test_a_warehouse_from_before_connections_existed_lists_none(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    duckdb.connect(str(path)).close()  # no migrations applied: no ops.connections table
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert list_connections(con) == []
+
+
+def test_connections_group_into_one_push_per_table() -> None:
+    plans = plan_connected_pushes(
+        [
+            Connection("prospects", "c1", "One", source="/data/p.csv", key_column="id"),
+            Connection("prospects", "c2", "Two", source="/data/p.csv", key_column="id"),
+            Connection("crm_leads", "c3", "Three", source="block:crm"),
+        ]
+    )
+    assert plans == [
+        {
+            "table": "prospects",
+            "key": "id",
+            "campaigns": ["c1", "c2"],
+            "mapping_rules": None,
+            "source": "/data/p.csv",
+        },
+        {
+            "table": "crm_leads",
+            "key": None,
+            "campaigns": ["c3"],
+            "mapping_rules": None,
+            "source_block": "crm",
+        },
+    ]
+
+
+def test_one_table_with_two_mappings_makes_two_pushes_each_with_its_rules() -> None:
+    plans = plan_connected_pushes(
+        [
+            Connection("prospects", "c1", "One", source="p.csv", mapping={"exclude": ["team"]}),
+            Connection("prospects", "c2", "Two", source="p.csv", mapping={"exclude": ["notes"]}),
+        ]
+    )
+    assert [(p["campaigns"], p["mapping_rules"]) for p in plans] == [
+        (["c1"], {"exclude": ["team"]}),
+        (["c2"], {"exclude": ["notes"]}),
+    ]
+
+
+def test_a_connection_without_a_source_cannot_be_pushed() -> None:
+    with pytest.raises(OpsError, match="has no source"):
+        plan_connected_pushes([Connection("prospects", "c1", "One")])
