@@ -12,7 +12,7 @@ from blocks._assets import logo_url
 from blocks._load import load_block
 from instantly_client import DEFAULT_BASE_URL, BatchLimiter, InstantlyClient
 from ops_core.errors import OpsError, one_line
-from ops_instantly.settings import (
+from ops_core.settings import (
     CREDENTIALS_BLOCK_ENV,
     DEFAULT_RATE_PER_MINUTE,
     DEFAULT_RATE_PER_SECOND,

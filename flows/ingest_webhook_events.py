@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import SkipJsonSchema
 
 from blocks import InstantlyCredentials, resolve_credentials, resolve_warehouse
-from ops_instantly.parsing import parse_day
+from ops_core.parsing import parse_day
 from tasks.push import workspace_identity
 from tasks.webhook_events import CATCH_UP_COUNTS, IngestCounts, ingest_spool, replay_failed_deliveries
 from warehouse.db import WarehouseLockedError

@@ -26,7 +26,7 @@ from blocks import (
     resolve_credentials,
     resolve_warehouse,
 )
-from ops_instantly.parsing import parse_day
+from ops_core.parsing import parse_day
 from tasks.load import load_sync, read_sync_state
 from tasks.pull import (
     assemble,

@@ -4,6 +4,8 @@
 - `ops_core.emails`: the one email normaliser, in Python and as a DuckDB/Postgres SQL expression.
 - `ops_core.sql`: quoting SQL identifiers and string literals.
 - `ops_core.engagement`: a lead's email status and the rank tables that say which status is most advanced.
+- `ops_core.settings`: the INSTANTLY_* environment settings, checked without importing Prefect.
+- `ops_core.parsing`: parameter values the Prefect UI's form sends as text (`YYYY-MM-DD` days).
 
 Every other package may import these; these import only the standard library (tests/test_import_rules.py).
 """

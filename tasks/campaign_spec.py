@@ -302,15 +302,6 @@ def _schedule(spec: ScheduleSpec, base: dict[str, Any] | None) -> dict[str, Any]
     return out
 
 
-def _api_step(step: StepSpec) -> dict[str, Any]:
-    return {
-        "type": "email",
-        "delay": step.delay,
-        "delay_unit": step.delay_unit,
-        "variants": step.api_variants(),
-    }
-
-
 def _fields(changes: CampaignChanges) -> dict[str, Any]:
     body: dict[str, Any] = dict(changes.options)
     for key in ("name", "daily_limit", "open_tracking", "link_tracking", "stop_on_reply", "email_list"):

@@ -53,10 +53,6 @@ class CampaignCheck(CampaignSummary):
     replies: int = 0
 
 
-def _unknown(status: int | None) -> str | None:
-    return None if status is None else f"Unknown ({status})"
-
-
 def summarize(campaign: Campaign) -> CampaignSummary:
     """The printable summary of an API campaign (pure)."""
     schedules = (campaign.campaign_schedule or {}).get("schedules") or [{}]

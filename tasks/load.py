@@ -18,9 +18,9 @@ from prefect.cache_policies import NO_CACHE
 from ops_core.errors import OpsError, first_line
 from tasks.pull import PulledData
 from tasks.pull_transform import KEYS, frame, parse_timestamp
-from tasks.sync_changes import engagement_changes
 from warehouse.db import Warehouse
 from warehouse.merge import merge_frame, upsert_row
+from warehouse.sync_changes import engagement_changes
 from warehouse.views import create_engagement_views
 
 DAILY_STREAM = "daily_analytics"
@@ -81,7 +81,7 @@ def load_sync(warehouse: Warehouse, pulled: PulledData, *, workspace: str, run_i
 
     Returns:
         Per table `{inserted, updated, unchanged}`, the engagement views refreshed, and `engagement`: new
-        replies, bounces, unsubscribes and interested leads since the last sync (`tasks/sync_changes.py`).
+        replies, bounces, unsubscribes and interested leads since the last sync (`warehouse/sync_changes.py`).
     """
     counts: dict[str, Any] = {}
     try:

@@ -219,7 +219,7 @@ def _engagement_now(path):
 def test_the_sync_reports_new_replies_bounces_and_interested_leads_since_the_last_sync(
     three_weeks, env, warehouse_path
 ):
-    from tasks.sync_changes import CHANGE_KEYS
+    from warehouse.sync_changes import CHANGE_KEYS
 
     params = dict(warehouse=str(warehouse_path))
     first = sync_engagement(**params)

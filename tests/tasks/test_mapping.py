@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 from tasks.mapping import (
     MappingOverrides,
     build_lead,

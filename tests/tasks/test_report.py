@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from blocks.warehouse import open_warehouse
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 from tasks.report import (
     collect_report,
     read_reports,

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 from warehouse.db import Warehouse, WarehouseLockedError, migrations
 
 

@@ -21,7 +21,7 @@ import duckdb
 
 from ops_core.errors import OpsError
 from ops_core.sql import quote_ident, quote_literal
-from tasks.sync_changes import POSITIVE_INTEREST
+from warehouse.sync_changes import POSITIVE_INTEREST
 
 __all__ = [
     "CampaignReport",
