@@ -7,9 +7,11 @@ and `_run_id`. It replaces the previous copy in one transaction, so a crash leav
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -26,6 +28,7 @@ from tasks import csv_source
 from tasks.csv_source import detect_encoding
 from tasks.mapping import INTERNAL_COLUMNS, ROW_PROBLEM, custom_variable_name
 from warehouse.db import Warehouse
+from warehouse.merge import upsert_row
 from warehouse.views import create_engagement_views
 
 PG_CHUNK_ROWS = 10_000  # rows per fetchmany from the server-side cursor: bounded memory
@@ -358,7 +361,7 @@ def _attach_relation(con: duckdb.DuckDBPyConnection, spec: SourceSpec, warehouse
     path = duckdb_path(spec.source)
     if not spec.table:
         raise OpsError(f"--table is needed to read from {spec.display}.", hint="add --table NAME")
-    if warehouse is not None and path.resolve() == warehouse.path.resolve():
+    if warehouse is not None and warehouse.path is not None and path.resolve() == warehouse.path.resolve():
         return quote_qualified(spec.table)  # the warehouse itself: the connection is already on it
     if not path.is_file():
         raise OpsError(f"No such DuckDB file: {path}.", hint="check the --source path")
@@ -386,7 +389,8 @@ def extract_source(
     """
     name = table_name_for(spec)
     target = f"ops.{quote_ident(name)}"
-    staging = f"ops.{quote_ident('_staging_' + name)}"
+    # A file keeps the staged copy in itself; a lake stages in the process's in-memory database (no Parquet).
+    staging = ("memory.main" if warehouse.lake else "ops") + f".{quote_ident('_staging_' + name)}"
     if key_column:
         row_key = f"NULLIF(CAST({quote_ident(key_column)} AS VARCHAR), '')"
     else:
@@ -414,29 +418,40 @@ def extract_source(
                 )
             keep = ", ".join(quote_ident(c) for c in columns if c not in INTERNAL_COLUMNS)
             # One transaction: a failed or empty extract leaves the previous copy (and its views) intact.
-            con.execute("BEGIN TRANSACTION")
             try:
-                con.execute(
-                    f"CREATE OR REPLACE TABLE {target} AS SELECT {keep}, {row_key} AS _row_key, {problem}, "
-                    f"now() AS _loaded_at, CAST(? AS VARCHAR) AS _run_id FROM {relation}",
-                    [run_id],
-                )
-                count = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]  # type: ignore[index]
-                empty = _empty_columns(con, target, [c for c in columns if c not in INTERNAL_COLUMNS])
-                if count == 0:
-                    raise OpsError(
-                        f"The source {spec.display} has no rows.", hint="check the file, table or query"
-                    )
-                con.execute(
-                    "INSERT OR REPLACE INTO ops.source_tables VALUES (?, ?, ?, ?, ?, now(), ?)",
-                    [name, spec.display, key_column, email_column, count, run_id],
-                )
-                # The engagement views follow the table's columns: rebuild them with it.
-                create_engagement_views(con)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+                for attempt in warehouse.retrying():  # a DuckLake conflict runs it again
+                    with attempt:
+                        con.execute("BEGIN TRANSACTION")
+                        try:
+                            con.execute(
+                                f"CREATE OR REPLACE TABLE {target} AS SELECT {keep}, {row_key} AS _row_key, "
+                                f"{problem}, now() AS _loaded_at, CAST(? AS VARCHAR) AS _run_id FROM {relation}",
+                                [run_id],
+                            )
+                            count = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]  # type: ignore[index]
+                            empty = _empty_columns(
+                                con, target, [c for c in columns if c not in INTERNAL_COLUMNS]
+                            )
+                            if count == 0:
+                                raise OpsError(
+                                    f"The source {spec.display} has no rows.",
+                                    hint="check the file, table or query",
+                                )
+                            source_row = {
+                                "table_name": name,
+                                "source": spec.display,
+                                "key_column": key_column,
+                            }
+                            source_row |= {"email_column": email_column, "row_count": count}
+                            source_row |= {"extracted_at": datetime.now(UTC), "run_id": run_id}
+                            upsert_row(con, "ops.source_tables", ["table_name"], source_row)
+                            # The engagement views follow the table's columns: rebuild them with it.
+                            create_engagement_views(con)
+                            con.execute("COMMIT")
+                        except BaseException:
+                            with contextlib.suppress(duckdb.Error):  # a failed COMMIT ended it already
+                                con.execute("ROLLBACK")
+                            raise
             finally:
                 if spec.kind in ("postgres", "csv", "excel"):
                     con.execute(f"DROP TABLE IF EXISTS {staging}")

@@ -24,7 +24,7 @@ CREDENTIALS_HELP = (
     " else the block 'default' that `login` saves)."
 )
 CREDENTIALS_OPTION = typer.Option(None, "--credentials", "-c", help=CREDENTIALS_HELP, metavar="BLOCK")
-WAREHOUSE_HELP = "DuckDB file (default: OPS_WAREHOUSE or ./warehouse.duckdb)."
+WAREHOUSE_HELP = "DuckDB file or ducklake:postgres:... URL (default: OPS_WAREHOUSE or ./warehouse.duckdb)."
 
 # What 401/402/403 mean, in words (docs/instantly-api-notes.md §1, §7; docs/troubleshooting.md).
 STATUS_WORDS = {
