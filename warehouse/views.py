@@ -36,6 +36,7 @@ from ops_core.engagement import (
 )
 from ops_core.sql import quote_ident, quote_literal
 from warehouse import ledger
+from warehouse.db import table_exists
 
 # The columns the views add (and write-back writes), in order.
 ENGAGEMENT_COLUMNS: tuple[str, ...] = (
