@@ -13,7 +13,7 @@ demo:
 	./ops demo
 
 # Benchmarks (not tests): print tables, write bench/results/; results are recorded in bench/README.md.
-bench: bench-sandbox bench-push bench-sync
+bench: bench-sandbox bench-push bench-sync bench-ducklake
 
 # How many leads a second the sandbox ingests (it must not be what the other benchmarks measure).
 bench-sandbox: venv
@@ -34,6 +34,10 @@ bench/.venv-sdk/bin/python:
 bench-sync: venv
 	.venv/bin/python bench/bench_sync.py
 
+# Push and sync throughput on a DuckLake (catalog in the local Postgres) vs the DuckDB file, same run.
+bench-ducklake: venv
+	.venv/bin/python bench/bench_ducklake.py
+
 # The CSV extract: DuckDB's fixed-option reader vs the row-by-row fallback (a ragged line, a cp1252 file).
 bench-extract: venv
 	.venv/bin/python bench/bench_extract.py
@@ -46,4 +50,4 @@ venv:
 fmt:
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
 
-.PHONY: test test-all demo fmt bench bench-sandbox bench-push bench-sdk-venv bench-sync bench-extract venv
+.PHONY: test test-all demo fmt bench bench-sandbox bench-push bench-sdk-venv bench-sync bench-ducklake bench-extract venv

@@ -1,9 +1,9 @@
 """Prefect blocks: where credentials and connections live. The only bridge from Prefect to the client."""
 
+from blocks import run_logs
 from blocks.instantly import InstantlyCredentials, resolve_credentials
 from blocks.postgres import PostgresSource, load_postgres_source
 from blocks.warehouse import DuckDBWarehouse, resolve_warehouse
-from ops_instantly import run_logs
 
 # Every flow and task imports blocks: from here on, a failed run logs an input error as one line.
 run_logs.install()

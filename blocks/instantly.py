@@ -9,9 +9,10 @@ from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
 from blocks._assets import logo_url
+from blocks._load import load_block
 from instantly_client import DEFAULT_BASE_URL, BatchLimiter, InstantlyClient
-from ops_instantly.errors import OpsError
-from ops_instantly.settings import (
+from ops_core.errors import OpsError, one_line
+from ops_core.settings import (
     CREDENTIALS_BLOCK_ENV,
     DEFAULT_RATE_PER_MINUTE,
     DEFAULT_RATE_PER_SECOND,
@@ -198,7 +199,11 @@ def resolve_credentials(block_name: str | None = None) -> InstantlyCredentials:
     """
     name = (block_name or os.environ.get(CREDENTIALS_BLOCK_ENV, "")).strip()
     if name:
-        return _load_block(name)
+        return load_block(
+            InstantlyCredentials,
+            name,
+            hint="create it with `ops-instantly login --name NAME` or in the Prefect UI",
+        )
     if os.environ.get("INSTANTLY_API_KEY", "").strip():
         return InstantlyCredentials.from_env()
     try:
@@ -207,43 +212,10 @@ def resolve_credentials(block_name: str | None = None) -> InstantlyCredentials:
         problem = f"no InstantlyCredentials block named {DEFAULT_BLOCK_NAME!r}"
     except Exception as exc:  # the Prefect API could not be asked
         problem = (
-            f"the Prefect API could not be asked for the block {DEFAULT_BLOCK_NAME!r} ({_one_line(exc)})"
+            f"the Prefect API could not be asked for the block {DEFAULT_BLOCK_NAME!r} ({one_line(exc)[:200]})"
         )
     raise OpsError(
         f"No Instantly credentials: INSTANTLY_API_KEY is not set and {problem}.",
         hint="run `ops-instantly login` (saves the key as the block 'default'), export INSTANTLY_API_KEY, "
         "or pass --credentials BLOCK",
     )
-
-
-def _load_block(name: str) -> InstantlyCredentials:
-    try:
-        return InstantlyCredentials.load(name)
-    except ValueError:
-        pass
-    close = _closest_block_name(name)
-    raise OpsError(
-        f"No InstantlyCredentials block named {name!r}" + (f" (did you mean {close!r}?)." if close else "."),
-        hint="create it with `ops-instantly login --name NAME` or in the Prefect UI",
-    ) from None
-
-
-def _closest_block_name(name: str) -> str | None:
-    """The saved InstantlyCredentials block whose name is closest to a misspelt one, if any is close."""
-    import difflib
-
-    try:
-        from prefect.client.orchestration import get_client
-
-        with get_client(sync_client=True) as client:
-            documents = client.read_block_documents_by_type(InstantlyCredentials.get_block_type_slug())
-    except Exception:  # a hint only: never hide the real error behind another
-        return None
-    names = [d.name for d in documents if d.name]
-    found = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    return found[0] if found else None
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:200]

@@ -6,6 +6,7 @@ from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
 from blocks._assets import logo_url
+from blocks._load import load_block
 
 
 class PostgresSource(Block):
@@ -48,12 +49,8 @@ def load_postgres_source(name: str) -> PostgresSource:
     Raises:
         OpsError: no such block (one line, with how to create it).
     """
-    from ops_instantly.errors import OpsError
-
-    try:
-        return PostgresSource.load(name)
-    except ValueError:
-        raise OpsError(
-            f"No Postgres Source block named {name!r}.",
-            hint="create it with `ops-instantly connect` or in the Prefect UI (Blocks)",
-        ) from None
+    return load_block(
+        PostgresSource,
+        name,
+        hint="save one in the Prefect UI (Blocks > Postgres Source) or with PostgresSource(url=...).save(NAME)",
+    )

@@ -1,4 +1,4 @@
-"""`DuckDBWarehouse`: where the warehouse file lives."""
+"""`DuckDBWarehouse`: where the warehouse lives (a DuckDB file, or a DuckLake with its catalog in Postgres)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from prefect.blocks.core import Block
 from pydantic import Field
 
 from blocks._assets import logo_url
+from blocks._load import load_block
 from warehouse.db import Warehouse
+from warehouse.lake import is_lake_url
 
 DEFAULT_WAREHOUSE = "./warehouse.duckdb"
 
@@ -19,8 +21,18 @@ def default_warehouse_path() -> str:
     return os.environ.get("OPS_WAREHOUSE") or DEFAULT_WAREHOUSE
 
 
+def default_data_path() -> str:
+    """`OPS_WAREHOUSE_DATA_PATH` when set, else empty (a DuckLake's recorded data path)."""
+    return os.environ.get("OPS_WAREHOUSE_DATA_PATH") or ""
+
+
 class DuckDBWarehouse(Block):
-    """The DuckDB file that holds the source tables, Instantly data and the engagement views.
+    """Where the source tables, Instantly data and the engagement views live.
+
+    A DuckDB file path (one machine, one writer at a time), or a DuckLake URL
+    `ducklake:postgres:dbname=ops host=db1 user=ops` (catalog in Postgres, Parquet files under `data_path`,
+    many writers on many machines): see docs/warehouse.md and docs/production.md. Keep passwords out of
+    the URL: the catalog connection reads PGPASSWORD or ~/.pgpass like any libpq client.
 
     Example:
         ```python
@@ -34,7 +46,7 @@ class DuckDBWarehouse(Block):
 
     _block_type_name = "DuckDB Warehouse"
     _block_type_slug = "duckdb-warehouse"
-    _description = "Path of the ops-instantly DuckDB warehouse file."
+    _description = "The ops-instantly warehouse: a DuckDB file, or a DuckLake on Postgres."
     _code_example = """```python
 from blocks import DuckDBWarehouse
 
@@ -46,18 +58,45 @@ with warehouse.connect(read_only=True) as con:
     _logo_url = logo_url("duckdb-warehouse")  # type: ignore[assignment]
 
     path: str = Field(
-        default_factory=default_warehouse_path, title="File", description="Path of the DuckDB file."
+        default_factory=default_warehouse_path,
+        title="File or DuckLake",
+        description="Path of the DuckDB file, or ducklake:postgres:<libpq connection string, no password>.",
+    )
+    data_path: str = Field(
+        default_factory=default_data_path,
+        title="DuckLake data path",
+        description="DuckLake only: the folder or s3:// prefix for a new lake's Parquet files "
+        "(an existing lake uses the one it recorded).",
     )
 
     def get_warehouse(self) -> Warehouse:
         """The warehouse, migrated on first write."""
-        return Warehouse(Path(self.path).expanduser())
+        return open_warehouse(self.path, self.data_path or None)
+
+
+def open_warehouse(location: str, data_path: str | None = None) -> Warehouse:
+    """A Warehouse from a setting: a file path (`~` expanded) or a `ducklake:` URL (pure).
+
+    Raises:
+        OpsError: a `ducklake:` URL this project cannot use (`warehouse.lake.parse_lake`).
+    """
+    if is_lake_url(location):
+        return Warehouse(location, data_path=data_path)
+    return Warehouse(Path(location).expanduser())
 
 
 def resolve_warehouse(block_name: str | None = None, path: str | None = None) -> Warehouse:
-    """A warehouse from an explicit path, a named block, or the default path."""
+    """A warehouse from an explicit location (file or DuckLake URL), a named block, or the default.
+
+    An explicit DuckLake URL takes its data path from OPS_WAREHOUSE_DATA_PATH.
+
+    Raises:
+        OpsError: `block_name` names no saved DuckDB Warehouse block.
+    """
     if path:
-        return Warehouse(Path(path).expanduser())
+        return open_warehouse(path, default_data_path() or None)
     if block_name:
-        return DuckDBWarehouse.load(block_name).get_warehouse()
+        return load_block(
+            DuckDBWarehouse, block_name, hint="save one in the Prefect UI (Blocks > DuckDB Warehouse)"
+        ).get_warehouse()
     return DuckDBWarehouse().get_warehouse()

@@ -52,7 +52,7 @@ def build_report(
         campaigns: The campaigns to report on, by name or id. Empty: every campaign in the warehouse.
         out: Where to write the HTML file.
         by: A source column (e.g. "Industry") to break the reply rate down by. Empty: no breakdown.
-        warehouse: The warehouse file. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
+        warehouse: The warehouse file or DuckLake URL. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
 
     Returns:
         The path of the HTML file.

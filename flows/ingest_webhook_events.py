@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import SkipJsonSchema
 
 from blocks import InstantlyCredentials, resolve_credentials, resolve_warehouse
-from ops_instantly.parsing import parse_day
+from ops_core.parsing import parse_day
 from tasks.push import workspace_identity
 from tasks.webhook_events import CATCH_UP_COUNTS, IngestCounts, ingest_spool, replay_failed_deliveries
 from warehouse.db import WarehouseLockedError
@@ -53,7 +53,7 @@ def ingest_webhook_events(
 
     Args:
         spool_dir: The webhook receiver's spool directory. Empty: OPS_WEBHOOK_SPOOL, or ./webhook-spool.
-        warehouse: The warehouse file. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
+        warehouse: The warehouse file or DuckLake URL. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
         credentials: The Instantly workspace, for the catch-up. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
         catch_up: also recover failed deliveries from Instantly's delivery log (SPEC GET /webhook-events).
         catch_up_since: Read the delivery log from this day on (YYYY-MM-DD) instead of the last watermark.

@@ -20,7 +20,7 @@ from prefect import flow
 from pydantic.json_schema import SkipJsonSchema
 
 from blocks import InstantlyCredentials, resolve_credentials
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 from tasks import campaigns as campaign_tasks
 from tasks.campaign_spec import CampaignChanges, CampaignSpec
 from tasks.campaigns import CampaignSummary

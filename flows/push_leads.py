@@ -35,7 +35,7 @@ from blocks import (
     resolve_credentials,
     resolve_warehouse,
 )
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 from tasks.extract import ExtractedTable, SourceSpec, describe_source, extract_source, redact_url, source_kind
 from tasks.mapping import load_mapping_file, parse_overrides, resolve_mapping
 from tasks.push import (
@@ -159,7 +159,7 @@ def push_leads(
         dry_run: Only show the mapping, the validation and the first leads; send nothing.
         batch_size: Leads per request (Instantly takes up to 1,000).
         timeout_seconds: How long to wait for each Instantly response.
-        warehouse: The warehouse file. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
+        warehouse: The warehouse file or DuckLake URL. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
         postgres: A Postgres connection that is not saved as a block (in-process callers such as the CLI's
             `--source postgresql://user:password@...`). Not part of the UI's form or a deployment.
 
@@ -231,7 +231,7 @@ def connected_pushes(store: Warehouse) -> list[TablePush]:
     Raises:
         OpsError: nothing is connected, or a connection has no source.
     """
-    connected = read_connections(store) if store.path.exists() else []
+    connected = read_connections(store) if store.exists() else []
     if not connected:
         raise OpsError(
             "Nothing to push: no source given and no table is connected to a campaign.",

@@ -26,7 +26,7 @@ from blocks import (
     resolve_credentials,
     resolve_warehouse,
 )
-from ops_instantly.parsing import parse_day
+from ops_core.parsing import parse_day
 from tasks.load import load_sync, read_sync_state
 from tasks.pull import (
     assemble,
@@ -78,7 +78,7 @@ def sync_engagement(
         write_back_to: The name of a saved Postgres Source block: write the engagement columns (status,
             opens, replies...) back to the tables pushed from that database. Empty: no write-back.
         write_back_tables: Which of those Postgres tables to write back. Empty: every table pushed from it.
-        warehouse: The warehouse file. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
+        warehouse: The warehouse file or DuckLake URL. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
         lock_timeout_seconds: Seconds to wait for the warehouse while other runs write to it, before failing.
         leads_per_chain: Leads per parallel page chain when listing a campaign's leads.
         write_back_postgres: A write-back connection that is not saved as a block (in-process callers such
@@ -98,7 +98,7 @@ def sync_engagement(
     store.start_run(run_id, FLOW_NAME)
     try:
         state = read_sync_state(store, workspace)
-        staging = Staging.for_warehouse(store.path, workspace)
+        staging = Staging.for_warehouse(store.state_dir, workspace)
         resumed_from = staging.open(run_id)
         with creds.get_client() as client:
             found = pull_campaigns(client, list(campaigns))

@@ -12,6 +12,7 @@ Example:
 """
 
 from ._client import DEFAULT_BASE_URL, USER_AGENT, InstantlyClient
+from ._concurrency import concurrency_for
 from ._pagination import Page
 from ._ratelimit import (
     BatchLimiter,
@@ -90,6 +91,7 @@ __all__ = [
     "MAX_LEADS_PER_ADD",
     "USER_AGENT",
     "WEBHOOK_EVENT_TYPES",
+    "concurrency_for",
     "APIStatusError",
     "Account",
     "AmbiguousNameError",

@@ -184,11 +184,6 @@ def earliest_start(starts: list[float], windows: tuple[Window, ...], t: float) -
         t = later
 
 
-def wait_time(starts: list[float], window: Window, now: float) -> float:
-    """Seconds from ``now`` until one more start fits in ``window``, given sorted ``starts`` (pure)."""
-    return earliest_start(starts, (window,), now) - now
-
-
 class SlidingWindowLimiter:
     """Thread-safe sliding-window log: bursts allowed, never more than N starts in any window.
 

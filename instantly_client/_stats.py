@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import deque
 from dataclasses import dataclass, replace
+
+from ._concurrency import concurrency_for
 
 __all__ = ["ClientStats", "StatsRecorder"]
 
@@ -36,10 +37,8 @@ class ClientStats:
     latency_low: float | None = None
 
     def suggested_concurrency(self, rate_per_second: float, *, minimum: int = 1, maximum: int = 64) -> int:
-        """Workers needed to use ``rate_per_second`` at the observed latency (Little's law), clamped."""
-        if self.latency_ewma is None:
-            return minimum
-        return max(minimum, min(maximum, math.ceil(rate_per_second * self.latency_ewma)))
+        """Workers needed to use ``rate_per_second`` at the observed mean latency (`concurrency_for`)."""
+        return concurrency_for(rate_per_second, self.latency_ewma, minimum=minimum, maximum=maximum)
 
 
 class StatsRecorder:

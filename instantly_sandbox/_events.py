@@ -13,18 +13,6 @@ from typing import Any
 
 from ._util import iso
 
-KINDS = (
-    "sent",
-    "opened",
-    "clicked",
-    "replied",
-    "auto_reply",
-    "bounced",
-    "unsubscribed",
-    "interest",
-    "completed",
-    "campaign_completed",
-)
 FIRST_FOR_LEAD = 1
 FIRST_FOR_STEP = 2
 POSITIVE_INTEREST = {1, 2, 3, 4}  # Interested, Meeting Booked, Meeting Completed, Won = an opportunity

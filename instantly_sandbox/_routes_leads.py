@@ -10,7 +10,7 @@ from typing import Any
 from ._engagement import enqueue_new_lead
 from ._router import ApiError, Request, Response, bad_request, not_found, route
 from ._routes_campaigns import get_campaign
-from ._shapes import build_lead, job, public, refresh_payload
+from ._shapes import LEAD_CORE, build_lead, job, public, refresh_payload
 from ._util import iso
 
 EMAIL_RE = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
@@ -215,20 +215,7 @@ def create_lead(sb: Any, req: Request) -> dict[str, Any]:
     return public(sb.state.leads[result["created_leads"][0]["id"]])
 
 
-LEAD_INPUT = (
-    "email",
-    "first_name",
-    "last_name",
-    "company_name",
-    "job_title",
-    "phone",
-    "website",
-    "personalization",
-    "lt_interest_status",
-    "pl_value_lead",
-    "assigned_to",
-    "custom_variables",
-)
+LEAD_INPUT = (*LEAD_CORE, "lt_interest_status", "pl_value_lead", "assigned_to", "custom_variables")
 
 
 @route("POST", "/api/v2/leads/list")

@@ -1,8 +1,7 @@
-"""ops-instantly: Ops tables to Instantly.ai campaigns and engagement back into DuckDB."""
+"""ops-instantly: Ops tables to Instantly.ai campaigns and engagement back into DuckDB.
 
-from ops_instantly._paths import ensure_repo_on_path
+Importing this package changes nothing: the CLI (`ops_instantly.cli`) puts the repo root on `sys.path` itself
+(see `_paths`), and Prefect runs flows from the repo root, which it puts on `sys.path`.
+"""
 
 __version__ = "0.1.0"
-
-# flows/, tasks/, blocks/ and warehouse/ are run from the repo root, not installed (see _paths).
-ensure_repo_on_path()

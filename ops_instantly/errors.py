@@ -1,21 +1,7 @@
-"""User-facing errors: each one prints as a single line naming the problem and what to do."""
+"""User-facing errors for the CLI: re-exported from `ops_core.errors`, where every layer raises them."""
 
 from __future__ import annotations
 
+from ops_core.errors import OpsError, first_line, one_line
 
-class OpsError(Exception):
-    """A problem with the user's input or environment, reported as one line (never a traceback)."""
-
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        self.message = " ".join(message.split())
-        self.hint = " ".join(hint.split()) if hint else None
-        super().__init__(self.message if not self.hint else f"{self.message} ({self.hint})")
-
-
-def one_line(exc: BaseException) -> str:
-    """Render any exception as one line, with its hint when it has one."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    hint = getattr(exc, "hint", None)
-    if hint and hint not in text:
-        text = f"{text} Hint: {hint}"
-    return text
+__all__ = ["OpsError", "first_line", "one_line"]

@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from instantly_client.models import CAMPAIGN_TIMEZONES, CampaignIn, CampaignPatch, nearest_timezone
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 
 __all__ = [
     "DAY_NAMES",
@@ -300,15 +300,6 @@ def _schedule(spec: ScheduleSpec, base: dict[str, Any] | None) -> dict[str, Any]
             f"The schedule's start_date {out['start_date']} is after its end_date {out['end_date']}."
         )
     return out
-
-
-def _api_step(step: StepSpec) -> dict[str, Any]:
-    return {
-        "type": "email",
-        "delay": step.delay,
-        "delay_unit": step.delay_unit,
-        "variants": step.api_variants(),
-    }
 
 
 def _fields(changes: CampaignChanges) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from blocks import InstantlyCredentials
 from instantly_client.models import Campaign, CampaignStatus
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 from tasks.campaign_spec import CampaignChanges, CampaignSpec, create_body, patch_body
 
 __all__ = [
@@ -51,10 +51,6 @@ class CampaignCheck(CampaignSummary):
     leads: int = 0
     contacted: int = 0
     replies: int = 0
-
-
-def _unknown(status: int | None) -> str | None:
-    return None if status is None else f"Unknown ({status})"
 
 
 def summarize(campaign: Campaign) -> CampaignSummary:

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
+from ops_core.sql import quote_literal
 
 MAX_ROW_CHARS = 1_000_000  # our choice: a longer row is not a lead; it is reported `invalid` by line number
 FIELD_SIZE_LIMIT = 1 << 28  # the csv module's own limit (default 128 KiB) must not stop a file at one cell
@@ -225,15 +226,12 @@ def _line_of_first_bad_byte(path: Path, encoding: str) -> int:
     return lines
 
 
-def duckdb_read_csv(path: Path, layout: CsvLayout, literal: str) -> str:
-    """A DuckDB `read_csv(...)` with every option fixed (no sniffing): the fast path for UTF-8 files.
-
-    `literal` is the caller's SQL string-literal quoting function.
-    """
-    columns = ", ".join(f"{literal(c)}: 'VARCHAR'" for c in layout.columns)
+def duckdb_read_csv(path: Path, layout: CsvLayout) -> str:
+    """A DuckDB `read_csv(...)` with every option fixed (no sniffing): the fast path for UTF-8 files."""
+    columns = ", ".join(f"{quote_literal(c)}: 'VARCHAR'" for c in layout.columns)
     return (
-        f"read_csv({literal(str(path))}, header = true, auto_detect = false, columns = {{{columns}}}, "
-        f"delim = {literal(layout.delimiter)}, quote = '\"', escape = '\"', strict_mode = true, "
+        f"read_csv({quote_literal(str(path))}, header = true, auto_detect = false, columns = {{{columns}}}, "
+        f"delim = {quote_literal(layout.delimiter)}, quote = '\"', escape = '\"', strict_mode = true, "
         f"null_padding = false, max_line_size = {MAX_ROW_CHARS}, encoding = 'utf-8')"
     )
 

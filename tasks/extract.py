@@ -7,9 +7,11 @@ and `_run_id`. It replaces the previous copy in one transaction, so a crash leav
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -18,11 +20,14 @@ import duckdb
 from prefect import task
 from prefect.cache_policies import NONE
 
-from ops_instantly.errors import OpsError
+from ops_core.emails import email_key_sql
+from ops_core.errors import OpsError, first_line
+from ops_core.sql import quote_ident, quote_literal, quote_qualified
 from tasks import csv_source
 from tasks.csv_source import detect_encoding
-from tasks.mapping import INTERNAL_COLUMNS, ROW_PROBLEM, custom_variable_name, email_key_sql
+from tasks.mapping import INTERNAL_COLUMNS, ROW_PROBLEM, custom_variable_name
 from warehouse.db import Warehouse
+from warehouse.merge import upsert_row
 from warehouse.views import create_engagement_views
 
 PG_CHUNK_ROWS = 10_000  # rows per fetchmany from the server-side cursor: bounded memory
@@ -138,18 +143,6 @@ def duckdb_path(source: str) -> Path:
     return Path(rest).expanduser()
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _qualified(name: str) -> str:
-    return ".".join(_ident(part) for part in name.split("."))
-
-
 def _file(spec: SourceSpec) -> Path:
     path = Path(spec.source).expanduser()
     if not path.is_file():
@@ -173,14 +166,14 @@ def _load_csv(
         try:
             con.execute(
                 f"CREATE OR REPLACE TABLE {staging} AS SELECT *, CAST(NULL AS VARCHAR) AS {ROW_PROBLEM} "
-                f"FROM {csv_source.duckdb_read_csv(path, layout, _literal)}"
+                f"FROM {csv_source.duckdb_read_csv(path, layout)}"
             )
             return
         except duckdb.InvalidInputException:
             pass  # a line DuckDB will not read: the row-by-row reader says which, and keeps the rest
     import pyarrow as pa
 
-    cols = ", ".join(f"{_ident(c)} VARCHAR" for c in [*layout.columns, ROW_PROBLEM])
+    cols = ", ".join(f"{quote_ident(c)} VARCHAR" for c in [*layout.columns, ROW_PROBLEM])
     con.execute(f"CREATE OR REPLACE TABLE {staging} ({cols})")
     names = [*layout.columns, ROW_PROBLEM]
     for rows in csv_source.read_rows(path, layout, keep_on_error):
@@ -189,7 +182,7 @@ def _load_csv(
         )
         con.register("csv_chunk", batch)
         try:
-            select = ", ".join(f"c{i} AS {_ident(n)}" for i, n in enumerate(names))
+            select = ", ".join(f"c{i} AS {quote_ident(n)}" for i, n in enumerate(names))
             con.execute(f"INSERT INTO {staging} BY NAME SELECT {select} FROM csv_chunk")
         finally:
             con.unregister("csv_chunk")
@@ -206,7 +199,7 @@ def _read_excel(spec: SourceSpec) -> Any:
         else:
             frame = pl.read_excel(path, sheet_id=1, engine="calamine", infer_schema_length=0)
     except Exception as exc:  # fastexcel raises its own types; each becomes one line
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         which = f"sheet {spec.sheet!r} of " if spec.sheet else ""
         raise OpsError(
             f"Cannot read {which}{spec.display}: {first}",
@@ -263,7 +256,7 @@ def _pg_connect(url: str) -> Any:
     try:
         return psycopg.connect(url, connect_timeout=10)
     except psycopg.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise OpsError(
             f"Cannot connect to Postgres at {redact_url(url)}: {first}",
             hint="check that the server is up and the URL or --source-block credentials are right",
@@ -299,7 +292,7 @@ def _pg_rows(spec: SourceSpec) -> Iterator[tuple[list[tuple[str, str]], list[tup
                 if not yielded:
                     yield columns, []
         except psycopg.Error as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             raise OpsError(
                 f"Cannot read from Postgres {spec.display}: {first}", hint="check --table/--query"
             ) from None
@@ -313,7 +306,7 @@ def _describe_postgres(spec: SourceSpec) -> list[str]:
         try:
             cur = con.execute(sql.SQL("SELECT * FROM ({}) AS q LIMIT 0").format(_pg_select(spec)))
         except psycopg.Error as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             raise OpsError(
                 f"Cannot read from Postgres {spec.display}: {first}", hint="check --table/--query"
             ) from None
@@ -326,7 +319,7 @@ def _load_postgres(spec: SourceSpec, con: duckdb.DuckDBPyConnection, staging: st
     created = False
     for columns, rows in _pg_rows(spec):
         if not created:
-            cols = ", ".join(f"{_ident(n)} {t}" for n, t in columns)
+            cols = ", ".join(f"{quote_ident(n)} {t}" for n, t in columns)
             con.execute(f"CREATE OR REPLACE TABLE {staging} ({cols})")
             created = True
         if not rows:
@@ -363,16 +356,16 @@ def source_columns(spec: SourceSpec) -> list[str]:
 
 def _attach_relation(con: duckdb.DuckDBPyConnection, spec: SourceSpec, warehouse: Warehouse | None) -> str:
     if spec.kind == "parquet":
-        return f"read_parquet({_literal(str(_file(spec)))})"
+        return f"read_parquet({quote_literal(str(_file(spec)))})"
     path = duckdb_path(spec.source)
     if not spec.table:
         raise OpsError(f"--table is needed to read from {spec.display}.", hint="add --table NAME")
-    if warehouse is not None and path.resolve() == warehouse.path.resolve():
-        return _qualified(spec.table)  # the warehouse itself: the connection is already on it
+    if warehouse is not None and warehouse.path is not None and path.resolve() == warehouse.path.resolve():
+        return quote_qualified(spec.table)  # the warehouse itself: the connection is already on it
     if not path.is_file():
         raise OpsError(f"No such DuckDB file: {path}.", hint="check the --source path")
-    con.execute(f"ATTACH {_literal(str(path))} AS src (READ_ONLY)")
-    return "src." + _qualified(spec.table)
+    con.execute(f"ATTACH {quote_literal(str(path))} AS src (READ_ONLY)")
+    return "src." + quote_qualified(spec.table)
 
 
 @task(name="describe_source", retries=0, cache_policy=NONE)
@@ -394,12 +387,13 @@ def extract_source(
         OpsError: unreadable source, unknown --key column, no rows, or ops.<table> holds another source.
     """
     name = table_name_for(spec)
-    target = f"ops.{_ident(name)}"
-    staging = f"ops.{_ident('_staging_' + name)}"
+    target = f"ops.{quote_ident(name)}"
+    # A file keeps the staged copy in itself; a lake stages in the process's in-memory database (no Parquet).
+    staging = ("memory.main" if warehouse.lake else "ops") + f".{quote_ident('_staging_' + name)}"
     if key_column:
-        row_key = f"NULLIF(CAST({_ident(key_column)} AS VARCHAR), '')"
+        row_key = f"NULLIF(CAST({quote_ident(key_column)} AS VARCHAR), '')"
     else:
-        row_key = email_key_sql(f"CAST({_ident(email_column)} AS VARCHAR)")
+        row_key = email_key_sql(f"CAST({quote_ident(email_column)} AS VARCHAR)")
     with warehouse.connect() as con:
         _refuse_another_source(con, name, spec)
         try:
@@ -421,31 +415,42 @@ def extract_source(
                     f"The --key column {key_column!r} is not in {spec.display}.",
                     hint=f"pick one of: {', '.join(columns[:15])}",
                 )
-            keep = ", ".join(_ident(c) for c in columns if c not in INTERNAL_COLUMNS)
+            keep = ", ".join(quote_ident(c) for c in columns if c not in INTERNAL_COLUMNS)
             # One transaction: a failed or empty extract leaves the previous copy (and its views) intact.
-            con.execute("BEGIN TRANSACTION")
             try:
-                con.execute(
-                    f"CREATE OR REPLACE TABLE {target} AS SELECT {keep}, {row_key} AS _row_key, {problem}, "
-                    f"now() AS _loaded_at, CAST(? AS VARCHAR) AS _run_id FROM {relation}",
-                    [run_id],
-                )
-                count = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]  # type: ignore[index]
-                empty = _empty_columns(con, target, [c for c in columns if c not in INTERNAL_COLUMNS])
-                if count == 0:
-                    raise OpsError(
-                        f"The source {spec.display} has no rows.", hint="check the file, table or query"
-                    )
-                con.execute(
-                    "INSERT OR REPLACE INTO ops.source_tables VALUES (?, ?, ?, ?, ?, now(), ?)",
-                    [name, spec.display, key_column, email_column, count, run_id],
-                )
-                # The engagement views follow the table's columns: rebuild them with it.
-                create_engagement_views(con)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+                for attempt in warehouse.retrying():  # a DuckLake conflict runs it again
+                    with attempt:
+                        con.execute("BEGIN TRANSACTION")
+                        try:
+                            con.execute(
+                                f"CREATE OR REPLACE TABLE {target} AS SELECT {keep}, {row_key} AS _row_key, "
+                                f"{problem}, now() AS _loaded_at, CAST(? AS VARCHAR) AS _run_id FROM {relation}",
+                                [run_id],
+                            )
+                            count = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]  # type: ignore[index]
+                            empty = _empty_columns(
+                                con, target, [c for c in columns if c not in INTERNAL_COLUMNS]
+                            )
+                            if count == 0:
+                                raise OpsError(
+                                    f"The source {spec.display} has no rows.",
+                                    hint="check the file, table or query",
+                                )
+                            source_row = {
+                                "table_name": name,
+                                "source": spec.display,
+                                "key_column": key_column,
+                            }
+                            source_row |= {"email_column": email_column, "row_count": count}
+                            source_row |= {"extracted_at": datetime.now(UTC), "run_id": run_id}
+                            upsert_row(con, "ops.source_tables", ["table_name"], source_row)
+                            # The engagement views follow the table's columns: rebuild them with it.
+                            create_engagement_views(con)
+                            con.execute("COMMIT")
+                        except BaseException:
+                            with contextlib.suppress(duckdb.Error):  # a failed COMMIT ended it already
+                                con.execute("ROLLBACK")
+                            raise
             finally:
                 if spec.kind in ("postgres", "csv", "excel"):
                     con.execute(f"DROP TABLE IF EXISTS {staging}")
@@ -491,7 +496,7 @@ def _empty_columns(con: duckdb.DuckDBPyConnection, target: str, columns: list[st
     """The columns of `target` that are NULL or blank in every row (one scan)."""
     if not columns:
         return ()
-    counts = ", ".join(f"count(NULLIF(trim(CAST({_ident(c)} AS VARCHAR)), ''))" for c in columns)
+    counts = ", ".join(f"count(NULLIF(trim(CAST({quote_ident(c)} AS VARCHAR)), ''))" for c in columns)
     row = con.execute(f"SELECT {counts} FROM {target}").fetchone() or ()
     return tuple(c for c, n in zip(columns, row, strict=True) if not n)
 

@@ -5,23 +5,22 @@ Both tasks hold DuckDB's write lock for seconds only: the API is never called wh
 
 from __future__ import annotations
 
-import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import duckdb
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError, first_line
 from tasks.pull import PulledData
 from tasks.pull_transform import KEYS, frame, parse_timestamp
-from tasks.sync_changes import engagement_changes
 from warehouse.db import Warehouse
-from warehouse.merge import merge_frame
+from warehouse.merge import merge_frame, upsert_row
+from warehouse.sync_changes import engagement_changes
 from warehouse.views import create_engagement_views
 
 DAILY_STREAM = "daily_analytics"
@@ -82,42 +81,45 @@ def load_sync(warehouse: Warehouse, pulled: PulledData, *, workspace: str, run_i
 
     Returns:
         Per table `{inserted, updated, unchanged}`, the engagement views refreshed, and `engagement`: new
-        replies, bounces, unsubscribes and interested leads since the last sync (`tasks/sync_changes.py`).
+        replies, bounces, unsubscribes and interested leads since the last sync (`warehouse/sync_changes.py`).
     """
     counts: dict[str, Any] = {}
-    with warehouse.connect() as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            # Before the merge: what changed since the last sync (new replies, bounces, interested ...).
-            counts["engagement"] = engagement_changes(
-                con,
-                pulled.rows.get("leads") or [],
-                pulled.rows.get("emails") or [],
-                {str(r["id"]): r.get("name") for r in pulled.rows.get("campaigns") or []},
-            )
-            for table in LOAD_ORDER:
-                rows = pulled.rows.get(table)
-                if rows is None:
-                    continue
-                merged = merge_frame(con, f"instantly.{table}", frame(table, rows), KEYS[table], run_id)
-                counts[table] = merged.as_dict()
-            counts.setdefault("campaign_daily_analytics", {})["deleted"] = _drop_vanished_days(con, pulled)
-            checkpoints = [(DAILY_STREAM, cid, end.isoformat()) for cid, end in pulled.daily_ends.items()]
-            if pulled.email_watermark is not None:
-                checkpoints.append((EMAILS_STREAM, ALL_SCOPE, pulled.email_watermark.isoformat()))
-            _save_checkpoints(con, workspace, run_id, checkpoints)
-            counts["views"] = create_engagement_views(con)
-            con.execute("COMMIT")
-        except duckdb.Error as exc:
-            _rollback(con)
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise OpsError(
-                f"Loading the sync into {warehouse.path} failed, nothing was changed: {first}",
-                hint="the warehouse keeps its previous state; report this with the run id",
-            ) from exc
-        except BaseException:
-            _rollback(con)
-            raise
+    try:
+        for attempt in warehouse.transactions():  # a DuckLake conflict runs the whole load again
+            with attempt as con:
+                counts = _load(con, pulled, workspace=workspace, run_id=run_id)
+    except duckdb.Error as exc:
+        first = first_line(exc)
+        raise OpsError(
+            f"Loading the sync into {warehouse.display} failed, nothing was changed: {first}",
+            hint="the warehouse keeps its previous state; report this with the run id",
+        ) from exc
+    return counts
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection, pulled: PulledData, *, workspace: str, run_id: str
+) -> dict[str, Any]:
+    counts: dict[str, Any] = {}
+    # Before the merge: what changed since the last sync (new replies, bounces, interested ...).
+    counts["engagement"] = engagement_changes(
+        con,
+        pulled.rows.get("leads") or [],
+        pulled.rows.get("emails") or [],
+        {str(r["id"]): r.get("name") for r in pulled.rows.get("campaigns") or []},
+    )
+    for table in LOAD_ORDER:
+        rows = pulled.rows.get(table)
+        if rows is None:
+            continue
+        merged = merge_frame(con, f"instantly.{table}", frame(table, rows), KEYS[table], run_id)
+        counts[table] = merged.as_dict()
+    counts.setdefault("campaign_daily_analytics", {})["deleted"] = _drop_vanished_days(con, pulled)
+    checkpoints = [(DAILY_STREAM, cid, end.isoformat()) for cid, end in pulled.daily_ends.items()]
+    if pulled.email_watermark is not None:
+        checkpoints.append((EMAILS_STREAM, ALL_SCOPE, pulled.email_watermark.isoformat()))
+    _save_checkpoints(con, workspace, run_id, checkpoints)
+    counts["views"] = create_engagement_views(con)
     return counts
 
 
@@ -152,9 +154,12 @@ def _save_checkpoints(
     con: duckdb.DuckDBPyConnection, workspace: str, run_id: str, rows: Sequence[tuple[str, str, str]]
 ) -> None:
     for stream, scope, value in rows:
-        con.execute(
-            "INSERT OR REPLACE INTO instantly.sync_checkpoints VALUES (?, ?, ?, ?, ?, now())",
-            [workspace, stream, scope, value, run_id],
+        row = {"workspace": workspace, "stream": stream, "scope": scope, "value": value, "run_id": run_id}
+        upsert_row(
+            con,
+            "instantly.sync_checkpoints",
+            ["workspace", "stream", "scope"],
+            row | {"updated_at": datetime.now(UTC)},
         )
 
 
@@ -164,8 +169,3 @@ def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> boo
         [schema, name],
     ).fetchone()
     return bool(found and found[0])
-
-
-def _rollback(con: duckdb.DuckDBPyConnection) -> None:
-    with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended the transaction
-        con.execute("ROLLBACK")

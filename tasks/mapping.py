@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ops_instantly.errors import OpsError
+from ops_core import emails
+from ops_core.errors import OpsError
 
 # Lead fields /leads/add accepts as strings (SPEC POST /leads/add leads[] item; additionalProperties false).
 LEAD_FIELDS = (
@@ -191,14 +192,6 @@ CustomValue = str | int | float | bool | None
 # Instantly's API runs on JavaScript, whose JSON numbers are doubles: integers beyond ±(2^53 - 1)
 # (Number.MAX_SAFE_INTEGER) are rounded on parsing, so ids and phone numbers stored as bigint are sent as text.
 MAX_SAFE_INTEGER = 2**53 - 1
-
-# Characters that never belong in an email address but survive copy-paste from web pages, Word and Excel:
-# zero-width space/joiners, word joiner, BOM, soft hyphen, bidi marks. Removed anywhere in an email.
-INVISIBLE_CHARACTERS = "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u202a-\u202e\u2060-\u2064\ufeff"
-# White space (ASCII, no-break space, the Unicode spaces, ideographic space): trimmed from both ends.
-SPACE_CHARACTERS = "\t\n\x0b\x0c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-_INVISIBLE = re.compile(f"[{INVISIBLE_CHARACTERS}]")
-_EDGE_SPACE = re.compile(f"^[{SPACE_CHARACTERS}]+|[{SPACE_CHARACTERS}]+$")
 
 
 @dataclass(frozen=True)
@@ -487,22 +480,11 @@ def coerce_text(value: Any) -> str | None:
 
 
 def normalise_email(value: Any) -> str | None:
-    """The email without invisible characters, trimmed of white space, lower-cased; None when blank.
+    """A source cell's email key: the cell as text (`coerce_text`), then `ops_core.emails.normalise_email`.
 
     The dedupe key and, without --key, the row key (`email_key_sql` is the same rule in SQL).
     """
-    text = coerce_text(value)
-    if not text:
-        return None
-    text = _EDGE_SPACE.sub("", _INVISIBLE.sub("", text)).lower()
-    return text or None
-
-
-def email_key_sql(column_sql: str) -> str:
-    """`normalise_email` as a DuckDB SQL expression over a VARCHAR expression (the extract's `_row_key`)."""
-    invisible = f"regexp_replace({column_sql}, '[{INVISIBLE_CHARACTERS}]', '', 'g')"
-    trimmed = f"regexp_replace({invisible}, '^[{SPACE_CHARACTERS}]+|[{SPACE_CHARACTERS}]+$', '', 'g')"
-    return f"NULLIF(lower({trimmed}), '')"
+    return emails.normalise_email(coerce_text(value))
 
 
 def build_lead(row: Mapping[str, Any], mapping: ColumnMapping) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from blocks import InstantlyCredentials
 from instantly_client.models import Account, Campaign, CampaignStatus, Lead
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 
 __all__ = [
     "AccountLine",

@@ -17,12 +17,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from instantly_client import concurrency_for
+
 DEFAULT_LOOKBACK_DAYS = 14
 DEFAULT_LEADS_PER_CHAIN = 2000
 MIN_LEADS_PER_CHAIN = 300  # a chain costs about one page more than its leads need
 CHAINS_PER_WORKER = 4  # enough chains that the pool stays busy while the longest ones finish
 IDS_PER_REQUEST = 100  # SPEC POST /leads/list limit maximum
 EMAIL_WATERMARK_OVERLAP = timedelta(minutes=5)  # re-read a little before the watermark; merged on id
+PULL_HEADROOM = 2.0  # threads per Little's-law slot: page latencies vary widely
+PULL_LATENCY_FLOOR = 0.2  # seconds: never size the pool on a faster first call
 
 
 @dataclass(frozen=True)
@@ -108,23 +112,20 @@ def chunk(values: Sequence[str], size: int = IDS_PER_REQUEST) -> list[list[str]]
 
 
 def worker_count(
-    rate_per_second: float,
-    latency_seconds: float | None,
-    *,
-    tasks: int,
-    headroom: float = 2.0,
-    latency_floor: float = 0.2,
-    maximum: int = 64,
+    rate_per_second: float, latency_seconds: float | None, *, tasks: int, maximum: int = 64
 ) -> int:
-    """Threads that keep `rate_per_second` busy at the observed latency (Little's law, with headroom).
+    """Threads for `tasks` pull jobs: `instantly_client.concurrency_for` with the pull's constants.
 
-    The client's limiter paces the requests, so a spare thread only waits, while a missing one leaves
-    budget idle. So the latency used is never below `latency_floor`: the first latencies observed (small
-    campaign calls) understate a 100-lead page. Never more threads than there are tasks to run.
+    Twice the Little's-law count, and never sized on less than `PULL_LATENCY_FLOOR`: the first latencies
+    observed (small campaign calls) understate a 100-lead page. Never more threads than there are tasks.
     """
-    latency = max(latency_seconds or 0.0, latency_floor)
-    wanted = math.ceil(rate_per_second * latency * headroom) + 1
-    return max(1, min(maximum, tasks, wanted))
+    return concurrency_for(
+        rate_per_second,
+        latency_seconds,
+        headroom=PULL_HEADROOM,
+        latency_floor=PULL_LATENCY_FLOOR,
+        maximum=max(1, min(maximum, tasks)),
+    )
 
 
 def daily_window(

@@ -1,7 +1,8 @@
 """Staged pages and cursor checkpoints on disk, so an interrupted sync resumes where it stopped.
 
 The sync holds DuckDB's write lock only while it loads, so pages fetched from the API wait on disk, beside
-the warehouse file, until the load: `<warehouse>.sync/<workspace digest>/<stream>/<chain>/`. Each chain
+the warehouse file (a DuckLake: under ~/.cache/ops-instantly), until the load:
+`<warehouse>.sync/<workspace digest>/<stream>/<chain>/`. Each chain
 (one cursor walk) has numbered page files and a `checkpoint.json` written after each page (atomically,
 by rename), holding the cursor to resume from and whether the chain is done. A successful load deletes the
 staging folder; a failed or interrupted run leaves it, and the next run resumes each unfinished chain from
@@ -48,10 +49,11 @@ class Staging:
         self.max_age = max_age
 
     @classmethod
-    def for_warehouse(cls, warehouse_path: Path, workspace_key: str, **kwargs: Any) -> Staging:
-        """The staging folder of `workspace_key` beside the warehouse file."""
+    def for_warehouse(cls, state_dir: Path, workspace_key: str, **kwargs: Any) -> Staging:
+        """The staging folder of `workspace_key` in the warehouse's local state folder (`Warehouse.state_dir`:
+        `<file>.sync` beside a warehouse file)."""
         digest = hashlib.sha256(workspace_key.encode()).hexdigest()[:12]
-        return cls(Path(f"{warehouse_path}.sync") / digest, **kwargs)
+        return cls(Path(state_dir) / digest, **kwargs)
 
     def open(self, run_id: str) -> str | None:
         """Start using the folder for `run_id`; returns the id of the earlier run being resumed, if any."""

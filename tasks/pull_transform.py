@@ -17,8 +17,9 @@ from typing import Any
 import polars as pl
 
 from instantly_client import CampaignStatus, InterestStatus, LeadStatus
-from ops_instantly.errors import OpsError
-from tasks.engagement import email_status, normalize_email
+from ops_core.emails import normalise_email
+from ops_core.engagement import email_status
+from ops_core.errors import OpsError
 
 _TS = pl.Datetime("us", "UTC")
 _STR = pl.Utf8
@@ -209,7 +210,7 @@ def lead_row(record: Mapping[str, Any]) -> dict[str, Any]:
             "campaign_id": record.get("campaign"),
             "list_id": record.get("list_id"),
             "email": record.get("email"),
-            "email_normalized": normalize_email(record.get("email")),
+            "email_normalized": normalise_email(record.get("email")),
             "first_name": record.get("first_name"),
             "last_name": record.get("last_name"),
             "company_name": record.get("company_name"),
@@ -305,7 +306,7 @@ def email_row(record: Mapping[str, Any]) -> dict[str, Any]:
             "campaign_id": record.get("campaign_id"),
             "lead_id": record.get("lead_id"),
             "lead_email": record.get("lead"),
-            "lead_email_normalized": normalize_email(record.get("lead")),
+            "lead_email_normalized": normalise_email(record.get("lead")),
             "eaccount": record.get("eaccount"),
             "from_address_email": record.get("from_address_email"),
             "to_address_email_list": record.get("to_address_email_list"),

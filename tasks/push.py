@@ -21,7 +21,7 @@ from prefect.cache_policies import NONE
 from blocks import InstantlyCredentials
 from instantly_client import InstantlyClient
 from instantly_client.errors import AmbiguousNameError, InstantlyError, NotFoundError, PermissionDeniedError
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 from tasks.extract import ExtractedTable
 from tasks.lead_frame import LeadFrames, parse_lead
 from tasks.mapping import ColumnMapping

@@ -1,7 +1,7 @@
 """The campaign report: one self-contained HTML file (charts as inline SVG, no scripts, no network), and the
 same headline numbers as markdown and tables for Prefect artifacts.
 
-The numbers come from `tasks/report_data.py` (which names each source), the charts from
+The numbers come from `warehouse/report_data.py` (which names each source), the charts from
 `tasks/report_charts.py` (altair + vl-convert). Every value that comes from a lead or a campaign (names,
 subjects, source-column values) is HTML-escaped here, and Vega escapes what it draws.
 """
@@ -18,7 +18,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.report_charts import daily_chart, funnel_chart, segment_chart, to_svg
-from tasks.report_data import (
+from warehouse.db import Warehouse
+from warehouse.report_data import (
     CampaignReport,
     DayRow,
     Funnel,
@@ -27,7 +28,6 @@ from tasks.report_data import (
     read_report,
     read_reports,
 )
-from warehouse.db import Warehouse
 
 __all__ = [
     "CampaignReport",

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import altair as alt
 import vl_convert as vlc
 
-from tasks.report_data import DayRow, Funnel, SegmentRow
+from warehouse.report_data import DayRow, Funnel, SegmentRow
 
 __all__ = ["daily_chart", "funnel_chart", "segment_chart", "to_svg"]
 

@@ -13,18 +13,12 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from ops_instantly.errors import one_line
+from ops_core.errors import one_line
+from tasks.load import LOAD_ORDER
 from warehouse.db import Warehouse
 
 ARTIFACT_KEY = "sync-engagement"
-TABLES = (
-    "campaigns",
-    "leads",
-    "campaign_analytics",
-    "campaign_daily_analytics",
-    "campaign_step_analytics",
-    "emails",
-)
+TABLES = LOAD_ORDER  # the instantly.* tables a sync loads, in the order it loads them
 # The engagement changes shown in the artifact: (key in counts["engagement"], column heading).
 CHANGE_HEADINGS = (
     ("replies", "replies"),

@@ -23,9 +23,10 @@ from prefect.cache_policies import NO_CACHE
 from blocks.instantly import InstantlyCredentials
 from instantly_client import InstantlyClient
 from instantly_client.errors import InstantlyError
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError, first_line
 from tasks.push import workspace_identity
 from warehouse.db import Warehouse
+from warehouse.merge import insert_missing
 from warehouse.views import create_engagement_views
 from webhooks.events import COLUMNS, event_id, parse_timestamp, to_row
 from webhooks.spool import mark_done, prune_done, read_segment, ready_segments
@@ -107,10 +108,7 @@ def insert_events(con: duckdb.DuckDBPyConnection, events: Iterable[Delivered], r
     before = _count(con)
     con.register("_webhook_batch", batch)
     try:
-        con.execute(
-            f"INSERT INTO instantly.webhook_events ({', '.join(COLUMNS)}) "
-            f"SELECT {', '.join(COLUMNS)} FROM _webhook_batch ON CONFLICT DO NOTHING"
-        ).fetchall()  # DuckDB 2: a statement's result must be consumed before the next one
+        insert_missing(con, "instantly.webhook_events", ["event_key"], COLUMNS, "_webhook_batch")
     finally:
         con.unregister("_webhook_batch")
     return _count(con) - before
@@ -136,8 +134,10 @@ def ingest_spool(
             counts.unreadable += segment.unreadable
             events += [Delivered(p, at, SOURCE_RECEIVER) for at, p in segment.records]
         counts.segments, counts.events = len(paths), len(events)
-        with _loading(), warehouse.transaction() as con:
-            counts.new = _load(con, events, run_id)
+        with _loading():
+            for attempt in warehouse.transactions():
+                with attempt as con:
+                    counts.new = _load(con, events, run_id)
         for path in paths:
             with contextlib.suppress(FileNotFoundError):  # a concurrent ingest got there first
                 mark_done(path)
@@ -185,17 +185,23 @@ def replay_failed_deliveries(
         raise
     counts.recovered_failed = len(events)
 
-    with _loading(), warehouse.transaction() as con:
-        new = insert_events(con, events, run_id)
-        if newest is not None:
-            con.execute(
-                "INSERT INTO ops.webhook_catchup VALUES (?, ?, ?, ?) ON CONFLICT (workspace) DO UPDATE SET "
-                "last_event_created = greatest(last_event_created, excluded.last_event_created), "
-                "checked_at = excluded.checked_at, recovered = recovered + excluded.recovered",
-                [workspace, newest, datetime.now(UTC), new],
-            ).fetchall()
-        if new:
-            create_engagement_views(con)
+    with _loading():
+        for attempt in warehouse.transactions():
+            with attempt as con:
+                new = insert_events(con, events, run_id)
+                if newest is not None:
+                    con.execute(
+                        "MERGE INTO ops.webhook_catchup AS t USING (SELECT * FROM (VALUES (?, ?, ?, ?)) "
+                        "AS v(workspace, last_event_created, checked_at, recovered)) AS s "
+                        "ON t.workspace = s.workspace WHEN MATCHED THEN UPDATE SET "
+                        "last_event_created = greatest(t.last_event_created, s.last_event_created), "
+                        "checked_at = s.checked_at, recovered = t.recovered + s.recovered "
+                        "WHEN NOT MATCHED THEN INSERT VALUES (s.workspace, s.last_event_created, s.checked_at, "
+                        "s.recovered)",
+                        [workspace, newest, datetime.now(UTC), new],
+                    ).fetchall()
+                if new:
+                    create_engagement_views(con)
     counts.recovered_new = new
     return counts
 
@@ -239,7 +245,7 @@ def _loading() -> Iterator[None]:
     try:
         yield
     except duckdb.Error as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        first = first_line(exc)
         raise OpsError(f"Loading webhook events failed, nothing was changed: {first}") from exc
 
 

@@ -15,11 +15,11 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr
 
-from ops_instantly.errors import OpsError
+from ops_core.emails import email_key_sql
+from ops_core.errors import OpsError, first_line
+from ops_core.sql import quote_ident
 from tasks.extract import redact_url
-from tasks.mapping import email_key_sql
 from warehouse.db import Warehouse
-from warehouse.merge import quote_ident
 from warehouse.views import ENGAGEMENT_COLUMNS, SourceTable, source_tables
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ def write_back_engagement(warehouse: Warehouse, target: WriteBackTarget) -> dict
             for pg_table, (table, rows) in data.items():
                 updated[pg_table] = _write_table(pg, pg_table, table, rows)
     except psycopg.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise OpsError(
             f"Write-back to Postgres failed, nothing was written: {first}",
             hint="check the table exists and the user may ALTER and UPDATE it",
@@ -151,7 +151,7 @@ def _write_table(pg: Any, pg_table: str, table: SourceTable, rows: list[tuple[An
     if table.key_column:
         match = sql.SQL("CAST(t.{} AS text) = e.row_key").format(sql.Identifier(table.key_column))
     else:
-        # The push's own email rule (mapping.email_key_sql: invisible characters out, trimmed, lower-cased),
+        # The push's own email rule (ops_core.emails.email_key_sql: invisible characters out, trimmed, lower-cased),
         # in Postgres' SQL (the same functions), so a row matches the `_row_key` it was given.
         column = sql.Identifier(table.email_column or "email").as_string(pg)
         match = sql.SQL(email_key_sql(f"CAST(t.{column} AS text)") + " = e.row_key")

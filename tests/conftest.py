@@ -12,7 +12,7 @@ os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "240"
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("PREFECT_API_URL", None)
-for _var in ("INSTANTLY_API_KEY", "INSTANTLY_BASE_URL", "OPS_WAREHOUSE"):
+for _var in ("INSTANTLY_API_KEY", "INSTANTLY_BASE_URL", "OPS_WAREHOUSE", "OPS_WAREHOUSE_DATA_PATH"):
     os.environ.pop(_var, None)
 
 from collections.abc import Iterator  # noqa: E402
@@ -21,8 +21,18 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 from tests.services import postgres_available, require_service  # noqa: E402
+from tests.warehouse_backends import (  # noqa: E402, F401  (fixtures)
+    add_backend_option,
+    new_lake,
+    warehouse,
+    warehouse_location,
+)
 
 POSTGRES_URL = os.environ.get("OPS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_backend_option(parser)
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from typing import Any
 
 import duckdb
 
+from warehouse.merge import upsert_row
+
 __all__ = [
     "BLOCK_PREFIX",
     "Connection",
@@ -89,18 +91,16 @@ def list_connections(con: duckdb.DuckDBPyConnection, table_name: str | None = No
 
 def save_connection(con: duckdb.DuckDBPyConnection, connection: Connection) -> None:
     """Insert or replace the connection of (table_name, campaign_id)."""
-    con.execute(
-        f"INSERT OR REPLACE INTO ops.connections ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            connection.table_name,
-            connection.campaign_id,
-            connection.campaign_name,
-            connection.source,
-            connection.key_column,
-            json.dumps(connection.mapping) if connection.mapping is not None else None,
-            connection.created_at,
-        ],
-    )
+    row = {
+        "table_name": connection.table_name,
+        "campaign_id": connection.campaign_id,
+        "campaign_name": connection.campaign_name,
+        "source": connection.source,
+        "key_column": connection.key_column,
+        "mapping": json.dumps(connection.mapping) if connection.mapping is not None else None,
+        "created_at": connection.created_at,
+    }
+    upsert_row(con, "ops.connections", ["table_name", "campaign_id"], row)
 
 
 def remove_connections(
@@ -130,7 +130,7 @@ def plan_connected_pushes(connections: list[Connection]) -> list[dict[str, Any]]
     Raises:
         OpsError: a connected table has no source to read it from.
     """
-    from ops_instantly.errors import OpsError
+    from ops_core.errors import OpsError
 
     groups: dict[tuple[str, str | None, str | None, str], list[str]] = {}
     for c in connections:

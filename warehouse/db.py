@@ -1,26 +1,50 @@
-"""The warehouse file: connections, migrations and the run history.
+"""The warehouse: connections, migrations and the run history, on either backend.
 
-DuckDB lets one process hold the write lock on a file. `Warehouse.connect()` is the one place a connection is
-opened: write connections queue for the warehouse lock (`warehouse/lock.py`: one writer at a time across
-processes and threads, readers share), so concurrent runs take turns instead of failing. Flows open a write
-connection only to read or load (seconds), never while calling the API (see docs/warehouse.md).
+Two backends, chosen by the warehouse setting (`OPS_WAREHOUSE`, the warehouse block):
+
+- a DuckDB file (the default). DuckDB lets one process hold the write lock on a file, so write connections
+  queue for the warehouse lock (`warehouse/lock.py`: one writer at a time across processes and threads,
+  readers share) and concurrent runs take turns instead of failing;
+- a DuckLake (`ducklake:postgres:...`, `warehouse/lake.py`): the catalog in Postgres, the data in Parquet
+  files, many writers at once on many machines. No file lock: each write is a DuckLake transaction, and one
+  that conflicts with another writer's is run again (`Warehouse.transactions()`).
+
+`Warehouse.connect()` is the one place a connection is opened. Flows open a write connection only to read
+or load (seconds), never while calling the API (see docs/warehouse.md).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
 import re
+import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
+from warehouse.lake import (
+    CATALOG,
+    OFFLINE_CONFIG,
+    LakeLocation,
+    is_conflict,
+    is_lake_url,
+    lake_ddl,
+    load_extensions,
+    parse_lake,
+    redact,
+)
 from warehouse.lock import warehouse_lock
+from warehouse.merge import upsert_row
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -29,6 +53,8 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # How long a connection waits for its turn. Write sections last seconds, so a long queue still clears well
 # within this; what it guards against is a session that never lets go (a DuckDB CLI or notebook).
 DEFAULT_LOCK_TIMEOUT = 300.0
+# DuckLake: how often a conflicting transaction is run again before the conflict is raised.
+CONFLICT_ATTEMPTS = 25
 
 
 class WarehouseLockedError(OpsError):
@@ -49,58 +75,134 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply every migration not yet applied, each in its own transaction. Returns the names applied."""
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS main._migrations"
-        " (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
-    )
-    done = {row[0] for row in con.execute("SELECT version FROM main._migrations").fetchall()}
-    applied = []
-    for version, name, sql in migrations():
-        if version in done:
-            continue
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(sql)
-            con.execute("INSERT INTO main._migrations VALUES (?, ?, ?)", [version, name, _now()])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-        applied.append(name)
+def migrate(con: duckdb.DuckDBPyConnection, *, lake: bool = False) -> list[str]:
+    """Apply every migration not yet applied. Returns the names applied.
+
+    On a file each migration runs in its own transaction. On a DuckLake (`lake=True`) each runs in its
+    DuckLake form (`warehouse.lake.lake_ddl`), and all pending ones in one transaction (a DuckLake commit
+    costs catalog round trips); two processes migrating at once conflict instead of both applying a
+    migration, and the one run again finds nothing left to do.
+    """
+    ddl: Callable[[str], str] = lake_ddl if lake else (lambda sql: sql)
+    applied: list[str] = []
+    for attempt in _conflict_retrying(CONFLICT_ATTEMPTS if lake else 1):
+        with attempt:
+            con.execute(
+                ddl(
+                    "CREATE TABLE IF NOT EXISTS main._migrations"
+                    " (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+                )
+            )
+            done = {row[0] for row in con.execute("SELECT version FROM main._migrations").fetchall()}
+            pending = [m for m in migrations() if m[0] not in done]
+            batches = [pending] if lake else [[m] for m in pending]
+            for batch in batches:
+                if not batch:
+                    continue
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    if lake:  # rewrite the latest row: two migrators of one version now conflict
+                        con.execute(
+                            "UPDATE main._migrations SET applied_at = applied_at"
+                            " WHERE version = (SELECT max(version) FROM main._migrations)"
+                        )
+                    for version, name, sql in batch:
+                        con.execute(ddl(sql))
+                        con.execute("INSERT INTO main._migrations VALUES (?, ?, ?)", [version, name, _now()])
+                    con.execute("COMMIT")
+                except BaseException:
+                    _rollback(con)
+                    raise
+                applied += [name for _, name, _ in batch]
     return applied
 
 
 class Warehouse:
-    """A DuckDB warehouse file.
+    """The warehouse: a DuckDB file, or a DuckLake with its catalog in Postgres.
 
     Args:
-        path: the .duckdb file; created (with its folder) on first write.
-        lock_timeout: seconds a connection waits for its turn (other runs writing, or a DuckDB session
-            holding the file) before giving up.
+        location: the .duckdb file (created, with its folder, on first write), or a DuckLake URL
+            `ducklake:postgres:dbname=... host=... user=...` (created on first write).
+        data_path: DuckLake only: where a new lake keeps its Parquet files (a folder every writer sees, or
+            `s3://...`); an existing lake uses the path it recorded.
+        lock_timeout: file only: seconds a connection waits for its turn (other runs writing, or a DuckDB
+            session holding the file) before giving up.
+
+    Attributes:
+        path: the DuckDB file; `None` for a DuckLake.
+        lake: the DuckLake; `None` for a file.
     """
 
-    def __init__(self, path: str | Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
-        self.path = Path(path)
+    def __init__(
+        self,
+        location: str | Path,
+        *,
+        data_path: str | None = None,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    ) -> None:
+        self.lake: LakeLocation | None = None
+        self.path: Path | None = None
+        if isinstance(location, str) and is_lake_url(location):
+            self.lake = parse_lake(location, data_path)
+        else:
+            self.path = Path(location)
         self.lock_timeout = lock_timeout
 
+    @property
+    def display(self) -> str:
+        """The file path or the lake's URL (password redacted): for messages."""
+        return self.lake.display if self.lake else str(self.path)
+
+    @property
+    def location(self) -> str:
+        """What `Warehouse(location)` was given (the lake URL unredacted: never log it)."""
+        return self.lake.url if self.lake else str(self.path)
+
     def __repr__(self) -> str:
-        return f"Warehouse({str(self.path)!r})"
+        return f"Warehouse({self.display!r})"
+
+    @property
+    def state_dir(self) -> Path:
+        """A local folder for this machine's in-flight state (the sync's staged pages).
+
+        Beside the file (`<file>.sync`); for a DuckLake, under ~/.cache/ops-instantly, one per lake.
+        """
+        if self.path is not None:
+            return Path(f"{self.path}.sync")
+        assert self.lake is not None
+        digest = hashlib.sha256(self.lake.catalog.encode()).hexdigest()[:12]
+        return Path.home() / ".cache" / "ops-instantly" / f"lake-{digest}.sync"
+
+    def exists(self) -> bool:
+        """Whether the warehouse has been created (a first write applies the migrations)."""
+        if self.path is not None:
+            return self.path.exists()
+        try:
+            with self.connect(read_only=True):
+                return True
+        except OpsError:
+            return False
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection, opened in turn: the write section of a run, or a consistent read.
 
-        A write connection (the default) waits until no other connection to this file is open in any
-        process that uses `Warehouse`, then applies pending migrations. A read-only one waits only for
-        writers. Keep the block short and never call the API inside it: other runs queue meanwhile.
+        File: a write connection (the default) waits until no other connection to this file is open in
+        any process that uses `Warehouse`, then applies pending migrations; a read-only one waits only for
+        writers. DuckLake: no waiting; a write connection applies pending migrations (once per process),
+        and its writes are transactions that may conflict with other writers' (see `transactions()`).
+        Keep the block short and never call the API inside it.
 
         Raises:
-            WarehouseBusyError: other runs kept the warehouse for longer than `lock_timeout` seconds.
+            WarehouseBusyError: other runs kept the warehouse file for longer than `lock_timeout` seconds.
             WarehouseLockedError: a process outside ops-instantly held the file for that long.
-            OpsError: no warehouse file yet (read-only), or DuckDB could not open it.
+            OpsError: no warehouse yet (read-only), or DuckDB could not open it.
         """
+        if self.lake is not None:
+            with _lake_connection(self.lake, read_only=read_only) as con:
+                yield con
+            return
+        assert self.path is not None
         if read_only and not self.path.exists():
             raise OpsError(
                 f"No warehouse at {self.path}", hint="run a push or sync first, or set OPS_WAREHOUSE"
@@ -119,15 +221,40 @@ class Warehouse:
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A write connection inside one transaction: committed at the end, rolled back on any error."""
+        """A write connection inside one transaction: committed at the end, rolled back on any error.
+
+        On a DuckLake the COMMIT can fail with a conflict: use `transactions()` to run the block again.
+        """
         with self.connect() as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con
             except BaseException:
-                con.execute("ROLLBACK")
+                _rollback(con)
                 raise
             con.execute("COMMIT")
+
+    def transactions(
+        self, attempts: int = CONFLICT_ATTEMPTS
+    ) -> Iterator[AbstractContextManager[duckdb.DuckDBPyConnection]]:
+        """Attempts at one write transaction, run again while it conflicts with another writer's:
+
+            for attempt in warehouse.transactions():
+                with attempt as con:
+                    ...  # the whole transaction: may run more than once, so no API calls in here
+
+        Each attempt is a `transaction()`. A DuckLake conflict (at any statement or at COMMIT) rolls the
+        attempt back and starts the next after a short random wait; any other error, or the last
+        attempt's conflict, is raised. On a file there is nothing to conflict with (the lock).
+        """
+        for attempt in _conflict_retrying(attempts if self.lake else 1):
+            yield _Attempt(attempt, self)
+
+    def retrying(self, attempts: int = CONFLICT_ATTEMPTS) -> Retrying:
+        """Like `transactions()`, for a transaction on a connection the caller holds (tenacity's
+        `for attempt in warehouse.retrying(): with attempt: ...`): the block BEGINs and COMMITs itself
+        and must roll back on failure."""
+        return _conflict_retrying(attempts if self.lake else 1)
 
     def _open(self, read_only: bool, deadline: float) -> duckdb.DuckDBPyConnection:
         # Our own runs queue on the warehouse lock; this retry is for sessions outside it (a DuckDB CLI, a
@@ -154,22 +281,134 @@ class Warehouse:
 
     def start_run(self, run_id: str, flow: str) -> None:
         """Record a run as started in ops.sync_runs."""
-        with self.connect() as con:
-            con.execute(
-                "INSERT OR REPLACE INTO ops.sync_runs VALUES (?, ?, ?, NULL, 'running', NULL, NULL)",
-                [run_id, flow, _now()],
-            )
+        row = {"run_id": run_id, "flow": flow, "started_at": _now(), "finished_at": None}
+        row |= {"status": "running", "counts": None, "message": None}
+        for attempt in self.transactions():
+            with attempt as con:
+                upsert_row(con, "ops.sync_runs", ["run_id"], row)
 
     def finish_run(
         self, run_id: str, status: str, counts: dict[str, Any], message: str | None = None
     ) -> None:
         """Record a run's outcome and counts in ops.sync_runs."""
-        with self.connect() as con:
-            con.execute(
-                "UPDATE ops.sync_runs SET finished_at = ?, status = ?, counts = ?, message = ? WHERE run_id = ?",
-                [_now(), status, json.dumps(counts, default=str), message, run_id],
-            )
+        values = [_now(), status, json.dumps(counts, default=str), message, run_id]
+        for attempt in self.transactions():
+            with attempt as con:
+                con.execute(
+                    "UPDATE ops.sync_runs SET finished_at = ?, status = ?, counts = ?, message = ?"
+                    " WHERE run_id = ?",
+                    values,
+                )
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended the transaction
+        con.execute("ROLLBACK")
+
+
+def _conflict_retrying(attempts: int) -> Retrying:
+    return Retrying(
+        retry=retry_if_exception(is_conflict),
+        stop=stop_after_attempt(attempts),
+        wait=wait_random_exponential(multiplier=0.05, max=2.0),
+        reraise=True,
+    )
+
+
+class _Attempt:
+    """One attempt of `Warehouse.transactions()`: a `transaction()` whose failure tenacity judges.
+
+    Opening the connection is not part of the judged attempt: a warehouse that cannot be opened fails at
+    once. The block's exception, or one from the COMMIT, goes to tenacity's AttemptManager, which swallows
+    it while Retrying decides (a conflict: run again; anything else: raised by the loop).
+    """
+
+    def __init__(self, manager: Any, warehouse: Warehouse) -> None:
+        self._manager = manager
+        self._transaction = warehouse.transaction()
+
+    def __enter__(self) -> duckdb.DuckDBPyConnection:
+        return self._transaction.__enter__()
+
+    def __exit__(self, *exc: Any) -> bool:
+        try:
+            self._transaction.__exit__(*exc)
+        except BaseException as failure:
+            return bool(self._manager.__exit__(type(failure), failure, failure.__traceback__))
+        return bool(self._manager.__exit__(*exc))
+
+
+# -- DuckLake connections ------------------------------------------------------------------------------
+#
+# One in-memory DuckDB per process and lake (and mode), with the extensions loaded and the lake attached
+# once; every `connect()` is a cursor of it (its own transaction), so a connection costs no extension load,
+# no ATTACH and no catalog round trip beyond DuckLake's own. Keyed by pid: a forked child opens its own.
+
+_lakes: dict[tuple[int, str, str | None, bool], duckdb.DuckDBPyConnection] = {}
+_migrated: set[tuple[int, str]] = set()
+_lakes_lock = threading.Lock()
+
+
+@contextmanager
+def _lake_connection(lake: LakeLocation, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    with _lakes_lock:
+        key = (os.getpid(), lake.catalog, lake.data_path, read_only)
+        base = _lakes.get(key)
+        if base is None:
+            base = _lakes[key] = _attach_lake(lake, read_only=read_only)
+        con = base.cursor()
+    try:
+        con.execute(f"USE {CATALOG}")
+        known = (os.getpid(), lake.catalog) in _migrated
+        if not read_only and not known:
+            migrate(con, lake=True)
+            _migrated.add((os.getpid(), lake.catalog))
+        elif read_only and not known and not _has_migrations(con):
+            raise OpsError(
+                f"No warehouse at {lake.display}", hint="run a push or sync first, or set OPS_WAREHOUSE"
+            )
+        if read_only:  # one snapshot for the whole read: consistent, and one catalog lookup, not one a query
+            con.execute("BEGIN TRANSACTION")
+        yield con
+    finally:
+        con.close()
+
+
+def _attach_lake(lake: LakeLocation, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    base = duckdb.connect(config=dict(OFFLINE_CONFIG))
+    try:
+        load_extensions(base)
+        base.execute(lake.attach_sql(read_only=read_only))
+    except duckdb.Error as exc:
+        base.close()
+        first = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        if "creating a new DuckLake is explicitly disabled" in first:
+            raise OpsError(
+                f"No warehouse at {lake.display}", hint="run a push or sync first, or set OPS_WAREHOUSE"
+            ) from None
+        raise OpsError(
+            f"Cannot open the warehouse {lake.display}: {first}",
+            hint="check the catalog database exists and is reachable, and OPS_WAREHOUSE_DATA_PATH "
+            "for a new lake",
+        ) from None
+    return base
+
+
+def _has_migrations(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        con.execute("SELECT 1 FROM main._migrations LIMIT 1").fetchall()
+    except duckdb.CatalogException:
+        return False
+    return True
+
+
+def close_lakes() -> None:
+    """Close this process's DuckLake connections (tests, before dropping a catalog database)."""
+    with _lakes_lock:
+        for key in [k for k in _lakes if k[0] == os.getpid()]:
+            _lakes.pop(key).close()
+        _migrated.clear()

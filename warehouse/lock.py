@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 
 # Re-entrancy: a thread that holds the lock on a file may open further connections to it (nested
 # `Warehouse.connect()` calls) without queueing behind itself. Keyed by lock file path.

@@ -4,7 +4,7 @@ For every table in `ops.source_tables`:
 
 - `ops.<table>_engagement_by_campaign`: one row per source row and campaign it is a lead in;
 - `ops.<table>_engagement`: one row per source row (every row, contacted or not): counts summed across
-  campaigns, timestamps the latest, statuses the most advanced (ranks from `tasks/engagement.py`).
+  campaigns, timestamps the latest, statuses the most advanced (ranks from `ops_core/engagement.py`).
 
 Between syncs, webhook events (`instantly.webhook_events`) newer than what a lead's pulled row reflects are
 overlaid on it (`live_leads_sql`): a reply, open, click, bounce, unsubscribe or interest change shows as
@@ -25,16 +25,16 @@ from dataclasses import dataclass
 import duckdb
 
 from instantly_client.models.enums import InterestStatus, LeadStatus
-from tasks.engagement import (
+from ops_core.emails import email_key_sql
+from ops_core.engagement import (
     EMAIL_STATUS_RANK,
     INTEREST_CUSTOM_RANK,
     INTEREST_NULL_RANK,
     INTEREST_STATUS_RANK,
+    INTEREST_VALUE,
     LEAD_STATUS_RANK,
 )
-from tasks.mapping import email_key_sql
-from warehouse.merge import quote_ident
-from webhooks.events import INTEREST_VALUE
+from ops_core.sql import quote_ident, quote_literal
 
 # The columns the views add (and write-back writes), in order.
 ENGAGEMENT_COLUMNS: tuple[str, ...] = (
@@ -64,14 +64,8 @@ class SourceTable:
 
 def _rank_sql(expr: str, ranks: dict[str, int] | dict[int, int], default: int) -> str:
     """A SQL rank of `expr` for the lead `ld` (NULL when the lead has not been pulled)."""
-    whens = " ".join(f"WHEN {_literal(value)} THEN {rank}" for value, rank in ranks.items())
+    whens = " ".join(f"WHEN {quote_literal(value)} THEN {rank}" for value, rank in ranks.items())
     return f"(CASE WHEN ld.id IS NULL THEN NULL ELSE (CASE {expr} {whens} ELSE {default} END) END)"
-
-
-def _literal(value: object) -> str:
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    return str(int(value))  # type: ignore[call-overload]
 
 
 EMAIL_RANK_SQL = _rank_sql("ld.email_status", EMAIL_STATUS_RANK, 0)
@@ -89,7 +83,7 @@ def _after(column: str) -> str:
 
 
 def _email_rank(expr: str) -> str:
-    whens = " ".join(f"WHEN {_literal(v)} THEN {r}" for v, r in EMAIL_STATUS_RANK.items())
+    whens = " ".join(f"WHEN {quote_literal(v)} THEN {r}" for v, r in EMAIL_STATUS_RANK.items())
     return f"(CASE {expr} {whens} ELSE -1 END)"
 
 
@@ -98,16 +92,16 @@ def live_leads_sql() -> str:
 
     One row per pulled lead, plus one per ledger lead not pulled yet that has webhook events. Events are
     matched on (campaign_id, normalised lead email); only those newer than the lead's matching timestamp
-    count. Interest events map to Lead.lt_interest_status (`webhooks.events.INTEREST_VALUE`).
+    count. Interest events map to Lead.lt_interest_status (`ops_core.engagement.INTEREST_VALUE`).
     """
-    interest_names = ", ".join(_literal(name) for name in INTEREST_VALUE)
+    interest_names = ", ".join(quote_literal(name) for name in INTEREST_VALUE)
     interest_value = " ".join(
-        f"WHEN {_literal(name)} THEN {_NULL_INTEREST if value is None else value}"
+        f"WHEN {quote_literal(name)} THEN {_NULL_INTEREST if value is None else value}"
         for name, value in INTEREST_VALUE.items()
     )
     labels = " ".join(
         f"WHEN {_NULL_INTEREST if value is None else value} THEN "
-        f"{_literal('Lead' if value is None else InterestStatus.label_for(value) or str(value))}"
+        f"{quote_literal('Lead' if value is None else InterestStatus.label_for(value) or str(value))}"
         for value in INTEREST_VALUE.values()
     )
     derived = """(CASE WHEN d.unsubscribed THEN 'unsubscribed' WHEN d.bounced THEN 'bounced'
@@ -144,8 +138,8 @@ def live_leads_sql() -> str:
     SELECT l.id, l.campaign_id, l.email_normalized,
         CASE WHEN d.unsubscribed THEN {LeadStatus.UNSUBSCRIBED.value} WHEN d.bounced THEN {LeadStatus.BOUNCED.value}
             ELSE ld.status END AS status,
-        CASE WHEN d.unsubscribed THEN {_literal(LeadStatus.label_for(LeadStatus.UNSUBSCRIBED.value) or "")}
-            WHEN d.bounced THEN {_literal(LeadStatus.label_for(LeadStatus.BOUNCED.value) or "")}
+        CASE WHEN d.unsubscribed THEN {quote_literal(LeadStatus.label_for(LeadStatus.UNSUBSCRIBED.value) or "")}
+            WHEN d.bounced THEN {quote_literal(LeadStatus.label_for(LeadStatus.BOUNCED.value) or "")}
             ELSE ld.status_label END AS status_label,
         CASE WHEN d.interest IS NULL THEN ld.lt_interest_status ELSE nullif(d.interest, {_NULL_INTEREST}) END
             AS lt_interest_status,
@@ -182,7 +176,7 @@ _AGGREGATES = f"""
 
 def _links_sql(table: SourceTable) -> str:
     """(row key, campaign, lead, how linked) for one source table."""
-    name = _literal(table.name)
+    name = quote_literal(table.name)
     ledger = (
         "SELECT DISTINCT row_key, campaign_id, lead_id, 'ledger' AS link FROM ops.push_ledger "
         f"WHERE source_table = {name} AND lead_id IS NOT NULL"
@@ -202,7 +196,7 @@ def _links_sql(table: SourceTable) -> str:
 def engagement_views_sql(table: SourceTable) -> list[str]:
     """CREATE OR REPLACE VIEW statements for one source table (pure)."""
     # Source columns already named like ours (written back to Postgres, then extracted again) are replaced.
-    names = ", ".join(_literal(c) for c in (*ENGAGEMENT_COLUMNS, *BY_CAMPAIGN_COLUMNS))
+    names = ", ".join(quote_literal(c) for c in (*ENGAGEMENT_COLUMNS, *BY_CAMPAIGN_COLUMNS))
     src = f"(SELECT COLUMNS(lambda c: c NOT IN ({names})) FROM ops.{quote_ident(table.name)})"
     links = f"""
     links AS (

@@ -13,26 +13,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from tasks.mapping import normalise_email
+from ops_core.emails import normalise_email
 
 # The header a subscription sends (SPEC CreateWebhook.headers) and the receiver checks: Instantly has no signature.
 SECRET_HEADER = "X-Ops-Instantly-Secret"
 
 # Payload names that differ from subscription names (notes §8.2, C4): delivered -> subscribed.
 _KIND = {"link_clicked": "email_link_clicked", "auto_reply_received": "reply_received"}
-
-# Interest events (DOC-WH payload names) -> Lead.lt_interest_status (SPEC Lead; None = plain "Lead").
-INTEREST_VALUE: dict[str, int | None] = {
-    "lead_neutral": None,
-    "lead_interested": 1,
-    "lead_not_interested": -1,
-    "lead_meeting_booked": 2,
-    "lead_meeting_completed": 3,
-    "lead_closed": 4,
-    "lead_out_of_office": 0,
-    "lead_wrong_person": -2,
-    "lead_no_show": -4,
-}
 
 # The columns of instantly.webhook_events written by the ingest, in order (migrations 0005 and 0007).
 COLUMNS: tuple[str, ...] = (
@@ -91,7 +78,7 @@ def to_row(
         parse_timestamp(payload.get("timestamp")),
         _text(payload.get("campaign_id")),
         _text(payload.get("campaign_name")),
-        _email(payload.get("lead_email")),
+        normalise_email(payload.get("lead_email")),  # the push's rule: events meet the ledger's emails
         _text(payload.get("email_account")),
         _text(payload.get("email_id")),
         _int_or_none(payload.get("step")),
@@ -115,11 +102,6 @@ def parse_timestamp(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _email(value: Any) -> str | None:
-    """The push's email rule (`tasks.mapping.normalise_email`), so events meet the ledger's emails."""
-    return normalise_email(value) if isinstance(value, str) else None
 
 
 def _text(value: Any) -> str | None:

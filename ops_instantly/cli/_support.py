@@ -24,7 +24,7 @@ CREDENTIALS_HELP = (
     " else the block 'default' that `login` saves)."
 )
 CREDENTIALS_OPTION = typer.Option(None, "--credentials", "-c", help=CREDENTIALS_HELP, metavar="BLOCK")
-WAREHOUSE_HELP = "DuckDB file (default: OPS_WAREHOUSE or ./warehouse.duckdb)."
+WAREHOUSE_HELP = "DuckDB file or ducklake:postgres:... URL (default: OPS_WAREHOUSE or ./warehouse.duckdb)."
 
 # What 401/402/403 mean, in words (docs/instantly-api-notes.md §1, §7; docs/troubleshooting.md).
 STATUS_WORDS = {
@@ -90,7 +90,7 @@ def load_credentials(block: str | None) -> InstantlyCredentials:
     INSTANTLY_RATE_PER_SECOND fails in a fraction of a second.
     """
     if not needs_prefect_api_for_credentials(block):
-        from ops_instantly.settings import instantly_env
+        from ops_core.settings import instantly_env
 
         instantly_env()
     from blocks import resolve_credentials
@@ -102,7 +102,7 @@ def load_credentials(block: str | None) -> InstantlyCredentials:
 
 def needs_prefect_api_for_credentials(block: str | None) -> bool:
     """True unless the credentials come from INSTANTLY_API_KEY (no block named, none set in the environment)."""
-    from ops_instantly.settings import CREDENTIALS_BLOCK_ENV  # not blocks: that would import Prefect
+    from ops_core.settings import CREDENTIALS_BLOCK_ENV  # not blocks: that would import Prefect
 
     named = block or os.environ.get(CREDENTIALS_BLOCK_ENV, "").strip()
     return bool(named) or not os.environ.get("INSTANTLY_API_KEY", "").strip()

@@ -146,14 +146,15 @@ def connections(
             typer.echo(f"removed {removed} connection(s) of {table}")
         return
     rows = []
-    if wh.path.exists():
+    exists = wh.exists()
+    if exists:
         with wh.connect(read_only=True) as con:
             rows = list_connections(con, table)
     if json_:
         print_json(rows)
         return
-    if not wh.path.exists():
-        typer.echo("No connections yet (no warehouse file).")
+    if not exists:
+        typer.echo("No connections yet (no warehouse yet).")
         return
     print_table(
         f"{len(rows)} connection(s)",

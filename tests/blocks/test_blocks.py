@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from blocks import DuckDBWarehouse, InstantlyCredentials, resolve_credentials, resolve_warehouse
-from ops_instantly.errors import OpsError
+from blocks import (
+    DuckDBWarehouse,
+    InstantlyCredentials,
+    PostgresSource,
+    load_postgres_source,
+    resolve_credentials,
+    resolve_warehouse,
+)
+from ops_core.errors import OpsError
 
 
 def test_credentials_come_from_the_environment_when_no_block_is_named(monkeypatch) -> None:
@@ -59,6 +66,18 @@ def test_a_saved_block_loads_back_with_its_secret(prefect_harness) -> None:
     assert loaded.api_key.get_secret_value() == "saved-key"
     with pytest.raises(OpsError, match="No InstantlyCredentials block named 'nope'"):
         resolve_credentials("nope")
+
+
+def test_every_missing_block_is_one_line_naming_the_closest_and_how_to_save_one(prefect_harness) -> None:
+    PostgresSource(url=SecretStr("postgresql://u:pw@127.0.0.1:1/db")).save("crm-main", overwrite=True)
+    assert load_postgres_source("crm-main").url.get_secret_value().endswith("/db")
+    with pytest.raises(OpsError) as missing:
+        load_postgres_source("crm-mian")
+    text = str(missing.value)
+    assert "No PostgresSource block named 'crm-mian' (did you mean 'crm-main'?)" in text
+    assert "Prefect UI" in text and "ops-instantly connect`" not in text and "pw" not in text
+    with pytest.raises(OpsError, match="No DuckDBWarehouse block named 'nowhere'"):
+        resolve_warehouse(block_name="nowhere")
 
 
 def test_a_global_rate_limit_takes_prefect_slots_a_small_batch_at_a_time(prefect_harness, sandbox) -> None:

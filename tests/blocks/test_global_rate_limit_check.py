@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr
 
 from blocks import InstantlyCredentials
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 from tests.cli._cli_helpers import assert_one_line_error, run_cli
 
 

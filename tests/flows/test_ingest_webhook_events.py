@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from blocks import resolve_warehouse
 from flows.ingest_webhook_events import ingest_webhook_events
 from flows.push_leads import push_leads
 from flows.sync_engagement import sync_engagement
@@ -92,8 +93,8 @@ def _wait_until_segments_close(receiver: ReceiverProcess, timeout: float = 60) -
     raise AssertionError(f"segments still open after {timeout} s: {segments}")
 
 
-def _rows(path: Path) -> list[tuple]:
-    with Warehouse(path).connect(read_only=True) as con:
+def _rows(location: Path | str) -> list[tuple]:
+    with resolve_warehouse(path=str(location)).connect(read_only=True) as con:
         return con.execute("SELECT event_key, event_type, source FROM instantly.webhook_events").fetchall()
 
 
@@ -174,7 +175,7 @@ def test_a_reply_delivered_by_webhook_shows_in_the_engagement_view_before_any_sy
 
 
 def test_failed_deliveries_are_recovered_from_the_delivery_log_once(
-    sandbox, client, warehouse_path, tmp_path
+    sandbox, client, warehouse_location, tmp_path
 ) -> None:
     hook = _subscribe(client, "http://127.0.0.1:9/instantly/webhook")  # nothing listens: every attempt fails
     campaign = _campaign(client, "Missed", [f"m{i}@example.com" for i in range(5)])
@@ -185,32 +186,32 @@ def test_failed_deliveries_are_recovered_from_the_delivery_log_once(
 
     failed = {event_id(a.payload or {}) for a in client.webhook_events.list(success=False)}
     first = ingest_webhook_events(
-        spool_dir=str(tmp_path / "spool"), warehouse=str(warehouse_path), catch_up=True
+        spool_dir=str(tmp_path / "spool"), warehouse=warehouse_location, catch_up=True
     )
     assert first.catch_up is not None and first.catch_up["recovered_new"] == len(failed) > 0
-    rows = _rows(warehouse_path)
+    rows = _rows(warehouse_location)
     assert {key for key, _, _ in rows} == failed and {source for _, _, source in rows} == {"delivery_log"}
 
     second = ingest_webhook_events(
-        spool_dir=str(tmp_path / "spool"), warehouse=str(warehouse_path), catch_up=True
+        spool_dir=str(tmp_path / "spool"), warehouse=warehouse_location, catch_up=True
     )
     assert second.catch_up is not None and second.catch_up["recovered_new"] == 0  # nothing new
-    assert len(_rows(warehouse_path)) == len(rows)
+    assert len(_rows(warehouse_location)) == len(rows)
 
 
 def test_the_hourly_sync_recovers_failed_deliveries_and_skips_workspaces_without_webhooks(
-    sandbox, client, warehouse_path
+    sandbox, client, warehouse_location
 ) -> None:
     campaign = _campaign(client, "Synced", [f"s{i}@example.com" for i in range(5)])
     client.campaigns.activate(campaign)
     sandbox.advance(days=1)
-    alone = sync_engagement(warehouse=str(warehouse_path))
+    alone = sync_engagement(warehouse=warehouse_location)
     assert alone.counts["webhook_catch_up"] == {"skipped": ["no webhooks subscribed"]}
 
     _subscribe(client, "http://127.0.0.1:9/instantly/webhook")  # the receiver is down
     sandbox.advance(days=1)
     assert sandbox.wait_for_webhooks(timeout=60)
     failed = {event_id(a.payload or {}) for a in client.webhook_events.list(success=False)}
-    synced = sync_engagement(warehouse=str(warehouse_path))
+    synced = sync_engagement(warehouse=warehouse_location)
     assert synced.counts["webhook_catch_up"]["recovered_new"] == len(failed) > 0
-    assert {key for key, _, _ in _rows(warehouse_path)} == failed
+    assert {key for key, _, _ in _rows(warehouse_location)} == failed

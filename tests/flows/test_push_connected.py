@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from flows.push_leads import push_leads
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 from tests.cli._cli_helpers import assert_one_line_error, run_cli
 from tests.tasks.push_helpers import campaign_leads, make_campaign
 

@@ -6,16 +6,15 @@ import csv
 import uuid
 from datetime import timedelta
 
-import duckdb
 import httpx
 import pytest
 from pydantic import SecretStr
 
-from blocks import PostgresSource
+from blocks import PostgresSource, resolve_warehouse
 from flows.push_leads import push_leads
 from flows.sync_engagement import sync_engagement
 from instantly_client import InstantlyClient
-from tasks.engagement import email_status, most_advanced_email_status
+from ops_core.engagement import email_status, most_advanced_email_status
 from tasks.pull_transform import parse_timestamp
 from tests.instantly_sandbox.helpers import schedule, sequence
 
@@ -63,8 +62,9 @@ def _advance(sandbox, days):
     httpx.post(f"{sandbox.url}/_sandbox/advance", json={"days": days}, timeout=120).raise_for_status()
 
 
-def _sql(path, query, params=None):
-    with duckdb.connect(str(path), read_only=True) as con:
+def _sql(location, query, params=None):
+    """Rows of a query on the warehouse at `location` (a file path or a DuckLake URL), read-only."""
+    with resolve_warehouse(path=str(location)).connect(read_only=True) as con:
         return con.execute(query, params or []).fetchall()
 
 
@@ -79,11 +79,11 @@ def three_weeks(env, client):
     return a, b
 
 
-def test_sync_numbers_equal_the_sandboxs_after_three_weeks(three_weeks, client, warehouse_path):
-    result = sync_engagement(warehouse=str(warehouse_path))
+def test_sync_numbers_equal_the_sandboxs_after_three_weeks(three_weeks, client, warehouse_location):
+    result = sync_engagement(warehouse=warehouse_location)
 
     api_leads = {lead.id: lead for c in three_weeks for lead in client.leads.list(campaign=c.id)}
-    rows = _sql(warehouse_path, f"SELECT id, {', '.join(LEAD_FIELDS)}, email_status FROM instantly.leads")
+    rows = _sql(warehouse_location, f"SELECT id, {', '.join(LEAD_FIELDS)}, email_status FROM instantly.leads")
     assert len(rows) == len(api_leads) == 65
     for row in rows:
         lead = api_leads[row[0]]
@@ -101,7 +101,7 @@ def test_sync_numbers_equal_the_sandboxs_after_three_weeks(three_weeks, client, 
             campaign_id=campaign.id, start_date="2000-01-01", end_date=result.as_of + timedelta(days=1)
         )
         got = _sql(
-            warehouse_path,
+            warehouse_location,
             f"SELECT date, {', '.join(DAILY_FIELDS)} FROM instantly.campaign_daily_analytics"
             " WHERE campaign_id = ? ORDER BY date",
             [campaign.id],
@@ -112,7 +112,7 @@ def test_sync_numbers_equal_the_sandboxs_after_three_weeks(three_weeks, client, 
         ]
         [totals] = client.analytics.campaigns(ids=[campaign.id])
         snapshot = _sql(
-            warehouse_path,
+            warehouse_location,
             "SELECT emails_sent_count, open_count, reply_count, link_click_count, leads_count, snapshot_date"
             " FROM instantly.campaign_analytics WHERE campaign_id = ?",
             [campaign.id],
@@ -122,7 +122,7 @@ def test_sync_numbers_equal_the_sandboxs_after_three_weeks(three_weeks, client, 
              totals.leads_count, result.as_of)
         ]  # fmt: skip
         sums = _sql(
-            warehouse_path,
+            warehouse_location,
             "SELECT sum(sent), sum(opened), sum(replies), sum(clicks) FROM instantly.campaign_daily_analytics"
             " WHERE campaign_id = ?",
             [campaign.id],
@@ -134,7 +134,7 @@ def test_sync_numbers_equal_the_sandboxs_after_three_weeks(three_weeks, client, 
         # Per step and variant: the API's 0-based "step"/"variant" strings become 1-based integers.
         api_steps = client.analytics.steps(campaign_id=campaign.id, include_opportunities_count=True)
         got_steps = _sql(
-            warehouse_path,
+            warehouse_location,
             f"SELECT step, variant, variant_label, {', '.join(STEP_FIELDS)}"
             " FROM instantly.campaign_step_analytics WHERE campaign_id = ? ORDER BY step, variant",
             [campaign.id],
@@ -145,19 +145,19 @@ def test_sync_numbers_equal_the_sandboxs_after_three_weeks(three_weeks, client, 
         )
         assert {(r[0], r[1]) for r in got_steps} == {(1, 1), (1, 2), (2, 1), (2, 2)}  # sequence(2, 3)
         step_sent = _sql(
-            warehouse_path,
+            warehouse_location,
             "SELECT sum(sent), sum(replies) FROM instantly.campaign_step_analytics WHERE campaign_id = ?",
             [campaign.id],
         )
         assert step_sent == [(totals.emails_sent_count, totals.reply_count)]
 
     replies = _sql(
-        warehouse_path, "SELECT count(*), count(body_text), count(DISTINCT lead_id) FROM instantly.emails"
+        warehouse_location, "SELECT count(*), count(body_text), count(DISTINCT lead_id) FROM instantly.emails"
     )
     api_replies = list(client.emails.list(email_type="received"))
     assert replies[0][0] == len(api_replies) > 0
     assert replies[0][1] == replies[0][0]
-    run = _sql(warehouse_path, "SELECT flow, status, counts->>'$.leads.inserted' FROM ops.sync_runs")
+    run = _sql(warehouse_location, "SELECT flow, status, counts->>'$.leads.inserted' FROM ops.sync_runs")
     assert run == [("sync-engagement", "completed", "65")]
 
 
@@ -173,30 +173,32 @@ def _snapshot(path):
     return {t: sorted(_sql(path, f"SELECT * FROM instantly.{t}"), key=str) for t in tables}
 
 
-def test_a_second_sync_adds_nothing_and_changes_nothing_that_did_not_change(three_weeks, env, warehouse_path):
-    params = dict(warehouse=str(warehouse_path))
+def test_a_second_sync_adds_nothing_and_changes_nothing_that_did_not_change(
+    three_weeks, env, warehouse_location
+):
+    params = dict(warehouse=warehouse_location)
     sync_engagement(**params)
-    before = _snapshot(warehouse_path)
+    before = _snapshot(warehouse_location)
     second = sync_engagement(**params)
-    assert _snapshot(warehouse_path) == before  # same rows, same _loaded_at and _run_id
+    assert _snapshot(warehouse_location) == before  # same rows, same _loaded_at and _run_id
     for table in ("leads", "campaign_daily_analytics", "campaigns"):
         assert second.counts[table]["inserted"] == second.counts[table]["updated"] == 0
 
     # Two more simulated days: only what changed is rewritten, stamped with the third run.
     _advance(env, 2)
     third = sync_engagement(**params)
-    after = _sql(warehouse_path, "SELECT _run_id, count(*) FROM instantly.leads GROUP BY ALL")
+    after = _sql(warehouse_location, "SELECT _run_id, count(*) FROM instantly.leads GROUP BY ALL")
     changed = dict(after).get(third.run_id, 0)
     assert changed == third.counts["leads"]["updated"]
     assert sum(n for _, n in after) == 65
     dupes = _sql(
-        warehouse_path,
+        warehouse_location,
         "SELECT count(*) - count(DISTINCT (campaign_id, date)) FROM instantly.campaign_daily_analytics",
     )
     assert dupes == [(0,)]
-    assert [r[0] for r in _sql(warehouse_path, "SELECT status FROM ops.sync_runs ORDER BY started_at")] == [
-        "completed"
-    ] * 3
+    assert [
+        r[0] for r in _sql(warehouse_location, "SELECT status FROM ops.sync_runs ORDER BY started_at")
+    ] == ["completed"] * 3
     assert f"| instantly.leads | 0 | {changed} |" in _latest_summary_artifact()
 
 
@@ -217,7 +219,7 @@ def _engagement_now(path):
 def test_the_sync_reports_new_replies_bounces_and_interested_leads_since_the_last_sync(
     three_weeks, env, warehouse_path
 ):
-    from tasks.sync_changes import CHANGE_KEYS
+    from warehouse.sync_changes import CHANGE_KEYS
 
     params = dict(warehouse=str(warehouse_path))
     first = sync_engagement(**params)
@@ -416,15 +418,14 @@ def test_a_warehouse_locked_by_another_process_is_a_one_line_error(env, warehous
         holder.wait()
 
 
-def test_a_failed_load_rolls_back_every_table(warehouse_path):
+def test_a_failed_load_rolls_back_every_table(warehouse_location):
     from datetime import date
 
     from tasks.load import load_sync
     from tasks.pull import PulledData
     from tasks.pull_transform import campaign_row, lead_row
-    from warehouse.db import Warehouse
 
-    warehouse = Warehouse(warehouse_path)
+    warehouse = resolve_warehouse(path=warehouse_location)
     bad_daily = {"campaign_id": None, "date": date(2026, 3, 1), "_hash": "x"}  # violates NOT NULL
     pulled = PulledData(
         rows={
@@ -438,7 +439,7 @@ def test_a_failed_load_rolls_back_every_table(warehouse_path):
         load_sync.fn(warehouse, pulled, workspace="ws", run_id="r1")
     assert "nothing was changed" in str(info.value)
     counts = _sql(
-        warehouse_path,
+        warehouse_location,
         "SELECT (SELECT count(*) FROM instantly.campaigns), (SELECT count(*) FROM instantly.leads),"
         " (SELECT count(*) FROM instantly.sync_checkpoints)",
     )

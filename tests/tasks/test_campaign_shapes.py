@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 from tasks.campaign_spec import (
     CampaignChanges,
     CampaignSpec,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from blocks import InstantlyCredentials
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 from tasks import campaigns as campaign_tasks
 from tasks.campaign_spec import (
     CampaignChanges,

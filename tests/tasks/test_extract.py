@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 from tasks.extract import (
     SourceSpec,
     describe_source,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 from tasks.load import load_sync
 from tasks.pull import PulledData
@@ -18,16 +17,16 @@ def _pulled(days: dict[str, int], window: tuple[date, date]) -> PulledData:
     )
 
 
-def _days(path: Path) -> list[tuple[str, int]]:
-    with Warehouse(path).connect(read_only=True) as con:
+def _days(wh: Warehouse) -> list[tuple[str, int]]:
+    with wh.connect(read_only=True) as con:
         rows = con.execute(
             "SELECT date, sent FROM instantly.campaign_daily_analytics ORDER BY date"
         ).fetchall()
     return [(d.isoformat(), sent) for d, sent in rows]
 
 
-def test_a_day_the_api_no_longer_returns_inside_the_window_is_removed(warehouse_path: Path) -> None:
-    wh = Warehouse(warehouse_path)
+def test_a_day_the_api_no_longer_returns_inside_the_window_is_removed(warehouse: Warehouse) -> None:
+    wh = warehouse
     first = _pulled(
         {"2026-11-01": 5, "2026-11-02": 3, "2026-11-03": 4}, (date(2026, 11, 1), date(2026, 11, 3))
     )
@@ -35,5 +34,9 @@ def test_a_day_the_api_no_longer_returns_inside_the_window_is_removed(warehouse_
     # The look-back re-pulls 11-02..11-03 and the API now omits 11-02 (its activity was removed).
     second = _pulled({"2026-11-03": 6}, (date(2026, 11, 2), date(2026, 11, 3)))
     counts = load_sync.fn(wh, second, workspace="w", run_id="r2")
-    assert _days(warehouse_path) == [("2026-11-01", 5), ("2026-11-03", 6)]  # 11-01 is outside the window
+    assert _days(wh) == [("2026-11-01", 5), ("2026-11-03", 6)]  # 11-01 is outside the window
     assert counts["campaign_daily_analytics"]["deleted"] == 1
+    assert (
+        counts["campaign_daily_analytics"]["inserted"] == 0
+        and counts["campaign_daily_analytics"]["updated"] == 1
+    )

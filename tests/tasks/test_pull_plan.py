@@ -75,13 +75,13 @@ def test_chunk_splits_ids_in_pages_of_at_most_100():
 @pytest.mark.parametrize(
     ("rate", "latency", "tasks", "expected"),
     [
-        (50, 0.3, 100, 31),  # ceil(50 * 0.3 * 2) + 1
-        (50, 0.5, 100, 51),
+        (50, 0.3, 100, 30),  # ceil(50 * 0.3 * 2)
+        (50, 0.5, 100, 50),
         (100, 2.0, 1000, 64),  # capped
         (50, 0.5, 3, 3),  # never more threads than tasks
-        (50, None, 100, 21),  # no latency seen yet: the 200 ms floor
-        (50, 0.005, 100, 21),  # a fast first call does not shrink the pool below the floor
-        (1, 0.01, 100, 2),
+        (50, None, 100, 20),  # no latency seen yet: the 200 ms floor
+        (50, 0.005, 100, 20),  # a fast first call does not shrink the pool below the floor
+        (1, 0.01, 100, 1),
     ],
 )
 def test_worker_count_follows_littles_law_with_headroom(rate, latency, tasks, expected):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
 from tasks.pull_staging import Checkpoint, Staging
+from warehouse.db import Warehouse
 
 
 def test_pages_and_checkpoints_round_trip(tmp_path):
@@ -48,10 +50,18 @@ def test_old_staging_is_discarded_not_resumed(tmp_path):
 
 
 def test_staging_lives_beside_the_warehouse_per_workspace(tmp_path):
-    a = Staging.for_warehouse(tmp_path / "w.duckdb", "https://api#abc")
-    b = Staging.for_warehouse(tmp_path / "w.duckdb", "https://api#def")
+    state = Warehouse(tmp_path / "w.duckdb").state_dir
+    a = Staging.for_warehouse(state, "https://api#abc")
+    b = Staging.for_warehouse(state, "https://api#def")
     assert a.root.parent == tmp_path / "w.duckdb.sync"
     assert a.root != b.root
+
+
+def test_a_lake_stages_in_a_local_folder_of_its_own_without_the_password():
+    one = Warehouse("ducklake:postgres:dbname=a host=h user=u password=p1").state_dir
+    other = Warehouse("ducklake:postgres:dbname=b host=h user=u").state_dir
+    assert one != other and "p1" not in str(one)
+    assert one.parent == Path.home() / ".cache" / "ops-instantly"
 
 
 def test_clear_removes_everything(tmp_path):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from ops_instantly.errors import OpsError
+from blocks.warehouse import open_warehouse
+from ops_core.errors import OpsError
 from tasks.report import (
     collect_report,
     read_reports,
@@ -42,9 +44,9 @@ def _leads(con, campaign_id: str, rows: list[tuple[int, int, int, int | None, bo
 
 
 @pytest.fixture
-def warehouse(warehouse_path: Path) -> Warehouse:
-    wh = Warehouse(warehouse_path)
-    with wh.connect() as con:
+def warehouse(warehouse_location: str) -> Warehouse:
+    wh = open_warehouse(warehouse_location, os.environ.get("OPS_WAREHOUSE_DATA_PATH"))
+    with wh.transaction() as con:
         for cid, name, status, label in [
             ("c1", "Founders", 1, "Active"),
             ("c2", "Agencies <EU>", 2, "Paused"),
@@ -185,7 +187,7 @@ def test_build_report_flow_writes_the_file_and_publishes_artifacts(
     from flows.build_report import ARTIFACT_KEY, build_report
 
     out = build_report(
-        campaigns=["c1"], out=str(tmp_path / "r.html"), by="Industry", warehouse=str(warehouse.path)
+        campaigns=["c1"], out=str(tmp_path / "r.html"), by="Industry", warehouse=warehouse.location
     )
     assert "Reply rate by Industry" in Path(out).read_text()
     with get_client(sync_client=True) as client:
@@ -203,14 +205,12 @@ def test_report_command_writes_the_file_and_fails_in_one_line(
 
     out = tmp_path / "report.html"
     result = run_cli(
-        capsys, "report", "--warehouse", str(warehouse.path), "--out", str(out), "--campaign", "c2"
+        capsys, "report", "--warehouse", warehouse.location, "--out", str(out), "--campaign", "c2"
     )
     assert result.code == 0, result.err
     assert f"wrote {out} (1 campaign(s))" in result.out
     assert "Agencies &lt;EU&gt;" in out.read_text() and "Founders" not in out.read_text()
-    bad = run_cli(
-        capsys, "report", "--warehouse", str(warehouse.path), "--out", str(out), "--by", "Shoe size"
-    )
+    bad = run_cli(capsys, "report", "--warehouse", warehouse.location, "--out", str(out), "--by", "Shoe size")
     # The hint lists the columns that exist (not an example column that may be the one that failed).
     assert_one_line_error(bad, "Shoe size", "pick a column of a pushed table: email, Industry)")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 from tasks.webhook_events import ingest_spool
 from warehouse.db import Warehouse
 from webhooks.spool import SpoolWriter, encode_record, ready_segments, spool_counts

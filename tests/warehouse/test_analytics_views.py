@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
+from blocks.warehouse import open_warehouse
 from warehouse.db import Warehouse
 
 META = ["h", datetime(2026, 9, 3, tzinfo=UTC), "run-1"]  # _hash, _loaded_at, _run_id
@@ -22,9 +23,9 @@ SEQUENCES = [
 
 
 @pytest.fixture
-def warehouse(warehouse_path: Path) -> Warehouse:
-    wh = Warehouse(warehouse_path)
-    with wh.connect() as con:
+def warehouse(warehouse_location: str) -> Warehouse:
+    wh = open_warehouse(warehouse_location, os.environ.get("OPS_WAREHOUSE_DATA_PATH"))
+    with wh.transaction() as con:
         con.execute(
             "INSERT INTO instantly.campaigns (id, name, data, _hash, _loaded_at, _run_id) VALUES (?, ?, ?, ?, ?, ?)",
             ["c1", "Founders", json.dumps({"sequences": SEQUENCES}), *META],

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 from warehouse.connections import (
     Connection,
     list_connections,

@@ -1,4 +1,4 @@
-"""The warehouse: migrations applied once and in order, run history, lock errors."""
+"""The warehouse on both backends: migrations applied once and in order, run history, clear errors."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 from warehouse.db import Warehouse, WarehouseLockedError, migrations
 
 
@@ -22,8 +22,8 @@ def test_migrations_are_numbered_uniquely_and_in_order() -> None:
     assert len(set(versions)) == len(versions)
 
 
-def test_write_connection_applies_every_migration_once(warehouse_path: Path) -> None:
-    wh = Warehouse(warehouse_path)
+def test_write_connection_applies_every_migration_once(warehouse: Warehouse) -> None:
+    wh = warehouse
     with wh.connect() as con:
         first = con.execute("SELECT version FROM main._migrations ORDER BY version").fetchall()
     with wh.connect() as con:
@@ -35,8 +35,8 @@ def test_write_connection_applies_every_migration_once(warehouse_path: Path) -> 
     assert {"instantly", "ops"} <= schemas
 
 
-def test_run_history_records_start_and_finish(warehouse_path: Path) -> None:
-    wh = Warehouse(warehouse_path)
+def test_run_history_records_start_and_finish(warehouse: Warehouse) -> None:
+    wh = warehouse
     wh.start_run("run-1", "push_leads")
     with wh.connect(read_only=True) as con:
         assert con.execute("SELECT status FROM ops.sync_runs WHERE run_id='run-1'").fetchone() == ("running",)

@@ -1,4 +1,4 @@
-"""The engagement views on a real DuckDB warehouse: ledger links, email fallback, aggregation rules."""
+"""The engagement views on a real warehouse (a DuckDB file and a DuckLake): ledger links, email fallback, aggregation rules."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ def _lead(lead_id, campaign, email, **fields):
 
 
 @pytest.fixture
-def con(warehouse_path):
-    with Warehouse(warehouse_path).connect() as con:
+def con(warehouse: Warehouse):
+    with warehouse.connect() as con:
+        con.execute("BEGIN TRANSACTION")  # the tests read and write in it; one DuckLake commit less
         con.execute(
             "CREATE TABLE ops.people (id INTEGER, email VARCHAR, name VARCHAR, instantly_status VARCHAR,"
             " _row_key VARCHAR, _loaded_at TIMESTAMPTZ, _run_id VARCHAR)"

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.engagement import (
+from ops_core.engagement import (
     EMAIL_STATUSES,
     email_status,
     interest_status_rank,
     most_advanced_email_status,
     most_advanced_interest_status,
     most_advanced_lead_status,
-    normalize_email,
 )
 
 T = "2026-03-01T10:00:00.000Z"
@@ -91,11 +90,3 @@ def test_most_advanced_interest_status_follows_the_funnel(values, expected):
 
 def test_interest_rank_of_none_is_lowest():
     assert interest_status_rank(None) < interest_status_rank(987) < interest_status_rank(0)
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [(" Ann@Example.COM ", "ann@example.com"), ("", None), ("  ", None), (None, None), (5, None)],
-)
-def test_normalize_email(value, expected):
-    assert normalize_email(value) == expected

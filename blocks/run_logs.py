@@ -16,7 +16,7 @@ import contextlib
 import logging
 import os
 
-from ops_instantly.errors import OpsError, one_line
+from ops_core.errors import OpsError, one_line
 
 # The loggers Prefect's flow and task engines report failures on (their API handler sends them to the UI).
 RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")

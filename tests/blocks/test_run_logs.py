@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from ops_instantly.errors import OpsError
-from ops_instantly.run_logs import OneLineRunErrors
+from blocks.run_logs import OneLineRunErrors
+from ops_core.errors import OpsError
 
 
 def _record(exc: BaseException, run: str) -> logging.LogRecord:

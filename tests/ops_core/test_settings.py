@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from ops_instantly.errors import OpsError
-from ops_instantly.settings import instantly_env
+from ops_core.errors import OpsError
+from ops_core.settings import instantly_env
 
 _VARIABLES = (
     "INSTANTLY_BASE_URL",
@@ -63,6 +63,11 @@ def test_set_settings_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
         ),
         ("INSTANTLY_RATE_PER_MINUTE", "6001", "INSTANTLY_RATE_PER_MINUTE='6001' is invalid"),
         (
+            "INSTANTLY_RATE_PER_MINUTE",
+            "nan",
+            "INSTANTLY_RATE_PER_MINUTE='nan' is invalid: Input should be a valid",
+        ),
+        (
             "INSTANTLY_BASE_URL",
             "api.instantly.ai",
             "INSTANTLY_BASE_URL='api.instantly.ai' is not an http(s) URL",
@@ -79,6 +84,6 @@ def test_a_bad_setting_is_one_line_naming_the_variable_and_value(
 
 
 def test_the_check_does_not_import_prefect() -> None:
-    code = "import sys, ops_instantly.settings as s; s.instantly_env(); print('prefect' in sys.modules)"
+    code = "import sys, ops_core.settings as s; s.instantly_env(); print('prefect' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

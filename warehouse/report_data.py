@@ -19,9 +19,9 @@ from datetime import date, timedelta
 
 import duckdb
 
-from ops_instantly.errors import OpsError
-from tasks.sync_changes import POSITIVE_INTEREST
-from warehouse.merge import quote_ident
+from ops_core.errors import OpsError
+from ops_core.sql import quote_ident, quote_literal
+from warehouse.sync_changes import POSITIVE_INTEREST
 
 __all__ = [
     "CampaignReport",
@@ -399,7 +399,7 @@ def _segments(
         # A view cannot hold a parameter: the campaign id goes in as a quoted literal.
         con.execute(
             "CREATE OR REPLACE TEMP VIEW _report_segment AS SELECT * FROM "
-            f"ops.{quote_ident(view)} WHERE instantly_campaign_id = {_literal(cid)}"
+            f"ops.{quote_ident(view)} WHERE instantly_campaign_id = {quote_literal(cid)}"
         )
         rows = con.execute(
             'SELECT segment, "rows", contacted, replied, positive_replies'
@@ -429,10 +429,6 @@ def _segments(
                 )
             return segments, f"ops.engagement_by('ops.{view}', '{column}') for this campaign"
     return None, None
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _total(heads: list[Headline]) -> Headline | None:

@@ -7,12 +7,11 @@ source is read.
 
 from __future__ import annotations
 
+import math
 import os
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field, TypeAdapter, ValidationError
-
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 
 __all__ = [
     "CREDENTIALS_BLOCK_ENV",
@@ -66,12 +65,28 @@ def instantly_env() -> dict[str, Any]:
         raw = _set(name)
         if raw is None:
             continue
-        try:
-            found[field] = TypeAdapter(Annotated[float, Field(gt=0, le=ceiling)]).validate_python(raw)
-        except ValidationError as exc:
+        problem = _rate_problem(raw, ceiling)
+        if problem is None:
+            found[field] = float(raw)
+        else:
             raise OpsError(
-                f"{name}={raw!r} is invalid: {exc.errors()[0]['msg']}.",
+                f"{name}={raw!r} is invalid: {problem}.",
                 hint=f"a number of requests above 0, at most {ceiling:g}; unset it for the default "
                 f"({default:g})",
-            ) from None
+            )
     return found
+
+
+def _rate_problem(raw: str, ceiling: float) -> str | None:
+    """Why `raw` is not a rate above 0 and at most `ceiling`, or None when it is one."""
+    try:
+        value = float(raw)
+    except ValueError:
+        return "Input should be a valid number"
+    if math.isnan(value):
+        return "Input should be a valid number"
+    if value > ceiling:
+        return f"Input should be less than or equal to {ceiling:g}"
+    if value <= 0:
+        return "Input should be greater than 0"
+    return None

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from tasks.engagement import LEAD_STATUS_BOUNCED, LEAD_STATUS_UNSUBSCRIBED
+from ops_core.engagement import LEAD_STATUS_BOUNCED, LEAD_STATUS_UNSUBSCRIBED
 
 __all__ = ["CHANGE_KEYS", "POSITIVE_INTEREST", "engagement_changes"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from ops_instantly.errors import OpsError
+from ops_core.errors import OpsError
 
 __all__ = ["parse_day"]
 

@@ -2,7 +2,7 @@
 
 One source row can be a lead in several campaigns. The join reports one status per row: the most advanced
 of its leads' statuses. These ranks are the single source of truth; `warehouse/views.py` turns them into
-SQL `CASE` expressions, so Python and the views cannot disagree.
+SQL `CASE` expressions, so Python and the views cannot disagree. They sit below both `tasks/` and `warehouse/`.
 """
 
 from __future__ import annotations
@@ -36,6 +36,19 @@ LEAD_STATUS_RANK: dict[int, int] = {1: 1, 2: 2, 3: 3, -3: 4, -1: 5, -2: 6}
 INTEREST_STATUS_RANK: dict[int, int] = {0: 2, -2: 3, -1: 4, 1: 5, -3: 6, 2: 7, -4: 8, 3: 9, 4: 10}
 INTEREST_NULL_RANK = 0
 INTEREST_CUSTOM_RANK = 1
+
+# Interest events (DOC-WH payload names) -> Lead.lt_interest_status (SPEC Lead; None = plain "Lead").
+INTEREST_VALUE: dict[str, int | None] = {
+    "lead_neutral": None,
+    "lead_interested": 1,
+    "lead_not_interested": -1,
+    "lead_meeting_booked": 2,
+    "lead_meeting_completed": 3,
+    "lead_closed": 4,
+    "lead_out_of_office": 0,
+    "lead_wrong_person": -2,
+    "lead_no_show": -4,
+}
 
 
 def email_status(lead: Mapping[str, Any]) -> str:
@@ -90,14 +103,6 @@ def most_advanced_lead_status(statuses: Iterable[int | None]) -> int | None:
 def most_advanced_interest_status(values: Iterable[int | None]) -> int | None:
     """The most advanced interest status along the funnel (None = plain "Lead")."""
     return max(values, key=interest_status_rank, default=None)
-
-
-def normalize_email(value: object) -> str | None:
-    """The join key for an email: trimmed and lower-cased, None when empty."""
-    if not isinstance(value, str):
-        return None
-    text = value.strip().lower()
-    return text or None
 
 
 def _positive(value: object) -> bool:

@@ -1,0 +1,45 @@
+"""The one email normaliser: the push's dedupe and row key, the pull's join key, the webhook events' key.
+
+`normalise_email` (Python) and `email_key_sql` (the same rule as a SQL expression, for DuckDB and Postgres)
+must agree on every input, or a lead pushed under one key is looked up under another:
+tests/ops_core/test_emails.py checks both against each other with Hypothesis.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["INVISIBLE_CHARACTERS", "SPACE_CHARACTERS", "email_key_sql", "normalise_email"]
+
+# Characters that never belong in an email address but survive copy-paste from web pages, Word and Excel:
+# zero-width space/joiners, word joiner, BOM, soft hyphen, bidi marks. Removed anywhere in an email.
+INVISIBLE_CHARACTERS = "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u202a-\u202e\u2060-\u2064\ufeff"
+# White space: exactly what Python's str.isspace() accepts (ASCII white space and the separators U+001C-U+001F,
+# no-break space, the Unicode spaces, ideographic space). Trimmed from both ends. SQL's own trim() removes
+# only the space character, which is why `email_key_sql` uses a regular expression instead.
+SPACE_CHARACTERS = "\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_INVISIBLE = re.compile(f"[{INVISIBLE_CHARACTERS}]")
+_EDGE_SPACE = re.compile(f"^[{SPACE_CHARACTERS}]+|[{SPACE_CHARACTERS}]+$")
+
+
+def normalise_email(text: object) -> str | None:
+    """The email without invisible characters, trimmed of white space, lower-cased; None when blank.
+
+    Args:
+        text: the email as text; anything that is not a string gives None (a source cell goes through
+            `tasks.mapping.normalise_email`, which turns numbers and other values into text first).
+    """
+    if not isinstance(text, str) or not text:
+        return None
+    return _EDGE_SPACE.sub("", _INVISIBLE.sub("", text)).lower() or None
+
+
+def email_key_sql(column_sql: str) -> str:
+    """`normalise_email` as a SQL expression over a text expression (DuckDB and Postgres alike).
+
+    Args:
+        column_sql: a SQL expression of type VARCHAR/text, e.g. `CAST(s."Email" AS VARCHAR)`.
+    """
+    invisible = f"regexp_replace({column_sql}, '[{INVISIBLE_CHARACTERS}]', '', 'g')"
+    trimmed = f"regexp_replace({invisible}, '^[{SPACE_CHARACTERS}]+|[{SPACE_CHARACTERS}]+$', '', 'g')"
+    return f"NULLIF(lower({trimmed}), '')"
