@@ -86,7 +86,10 @@ def run_plain(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, i
     done = subprocess.run([OPS, *argv], env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
-        print(f"  ./ops {' '.join(argv)} exited {done.returncode}: {done.stderr.decode()[-300:]}", file=sys.stderr)
+        print(
+            f"  ./ops {' '.join(argv)} exited {done.returncode}: {done.stderr.decode()[-300:]}",
+            file=sys.stderr,
+        )
     return elapsed, done.returncode
 
 
@@ -94,7 +97,9 @@ def run_in_terminal(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[fl
     """(seconds to the first readable output, seconds to exit, exit code) in a pseudo-terminal."""
     master, slave = pty.openpty()
     start = time.perf_counter()
-    proc = subprocess.Popen([OPS, *argv], env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    proc = subprocess.Popen(
+        [OPS, *argv], env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave
+    )
     os.close(slave)
     first: float | None = None
     output = b""
@@ -128,12 +133,16 @@ def prepare(sandbox_url: str, api_key: str) -> None:
     with httpx.Client(headers=headers, timeout=30) as http:
         sender = http.get(f"{base}/accounts", params={"limit": 1}).json()["items"][0]["email"]
         body = {"name": CAMPAIGN, "campaign_schedule": SCHEDULE, "email_list": [sender]}
-        body["sequences"] = [{"steps": [{"type": "email", "delay": 0, "variants": [{"subject": "Hi", "body": "Hello"}]}]}]
+        body["sequences"] = [
+            {"steps": [{"type": "email", "delay": 0, "variants": [{"subject": "Hi", "body": "Hello"}]}]}
+        ]
         http.post(f"{base}/campaigns", json=body).raise_for_status()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=5, help="runs of each command (the median is reported)")
     parser.add_argument("--only", nargs="*", help="names of the commands to time (default: all)")
     args = parser.parse_args()
@@ -144,7 +153,9 @@ def main() -> None:
     try:
         with sandbox_process(1000, server_rate_per_minute=60_000) as sandbox:
             prepare(sandbox.url, sandbox.api_key)
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "OPS_", "INSTANTLY_"))}
+            env = {
+                k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "OPS_", "INSTANTLY_"))
+            }
             env |= {
                 "INSTANTLY_API_KEY": sandbox.api_key,
                 "INSTANTLY_BASE_URL": sandbox.base_url,
@@ -167,7 +178,9 @@ def main() -> None:
                     timing.exit_codes.append(code)
                 timings.append(timing)
                 first_text = f", first output {timing.first_output:.2f} s" if timing.first_output else ""
-                print(f"{name:18} median {timing.median:6.2f} s{first_text}  runs {timing.runs_s}", flush=True)
+                print(
+                    f"{name:18} median {timing.median:6.2f} s{first_text}  runs {timing.runs_s}", flush=True
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     load_after = os.getloadavg()
@@ -179,7 +192,9 @@ def main() -> None:
         target = f"< {t.target_s:g} s" if t.target_s else "first output < 5 s"
         first = f"{t.first_output:.2f}" if t.first_output is not None else ""
         codes = ",".join(str(c) for c in sorted(set(t.exit_codes)))
-        print(f"| `./ops {' '.join(t.argv)}` | {t.median:.2f} | {min(t.runs_s):.2f} | {first} | {target} | {codes} |")
+        print(
+            f"| `./ops {' '.join(t.argv)}` | {t.median:.2f} | {min(t.runs_s):.2f} | {first} | {target} | {codes} |"
+        )
     print(f"\nload average before {load_before[0]:.2f}, after {load_after[0]:.2f}; {args.repeat} runs each")
 
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -192,7 +207,9 @@ def main() -> None:
         "load_before": load_before,
         "load_after": load_after,
         "repeat": args.repeat,
-        "timings": [asdict(t) | {"median_s": t.median, "first_output_median_s": t.first_output} for t in timings],
+        "timings": [
+            asdict(t) | {"median_s": t.median, "first_output_median_s": t.first_output} for t in timings
+        ],
     }
     out = RESULTS / f"cli_timings-{stamp}.json"
     out.write_text(json.dumps(record, indent=2))
