@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from ops_core.errors import OpsError, first_line
 from tasks.pull import PulledData
 from tasks.pull_transform import KEYS, frame, parse_timestamp
-from warehouse.db import Warehouse
+from warehouse.db import Warehouse, table_exists
 from warehouse.merge import merge_frame, upsert_row
 from warehouse.sync_changes import engagement_changes
 from warehouse.views import create_engagement_views
@@ -53,7 +53,7 @@ def read_sync_state(warehouse: Warehouse, workspace: str) -> SyncState:
     """
     state = SyncState()
     with warehouse.connect() as con:
-        if _table_exists(con, "ops", "push_ledger"):
+        if table_exists(con, "ops", "push_ledger"):
             rows = con.execute(
                 "SELECT campaign_id, lead_id FROM ops.push_ledger"
                 " WHERE workspace = ? AND lead_id IS NOT NULL",
@@ -161,11 +161,3 @@ def _save_checkpoints(
             ["workspace", "stream", "scope"],
             row | {"updated_at": datetime.now(UTC)},
         )
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, name],
-    ).fetchone()
-    return bool(found and found[0])
