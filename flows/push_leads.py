@@ -200,7 +200,7 @@ def push_leads(
 
     if any(not job.campaigns for job in jobs):
         raise OpsError("No campaign given.", hint="pass --campaign ID_OR_NAME (repeatable)")
-    creds = credentials if credentials is not None else resolve_credentials(None)
+    creds = resolve_credentials(credentials)
     store.start_run(run_id, "push-leads")
     try:
         reports = [
@@ -269,11 +269,7 @@ def _dry_run(
     mapping = _mapping(job, spec)
     # The campaigns are looked up too (reads only): a misspelt name fails the dry run, not the real push.
     targets = (
-        resolve_campaigns(
-            credentials if credentials is not None else resolve_credentials(None), list(job.campaigns)
-        )
-        if job.campaigns
-        else []
+        resolve_campaigns(resolve_credentials(credentials), list(job.campaigns)) if job.campaigns else []
     )
     table = extract_source(
         spec, store, email_column=mapping.email_column, key_column=job.key_column or None, run_id=run_id
