@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import pty
 import re
 import resource
@@ -37,7 +36,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import RESULTS, ROOT, SCHEDULE, sandbox_process  # noqa: E402
+from bench._common import RESULTS, ROOT, SCHEDULE, environment, sandbox_process  # noqa: E402
 
 OPS = str(ROOT / "ops")
 CAMPAIGN = "Bench campaign"
@@ -215,14 +214,14 @@ def main() -> None:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     record = {
-        "when": stamp,
+        **environment(),
         "commit": commit.stdout.strip(),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         "load_before": load_before,
         "load_after": load_after,
         "repeat": args.repeat,
         "timings": [
-            asdict(t) | {"median_s": t.median, "first_output_median_s": t.first_output} for t in timings
+            asdict(t) | {"median_s": t.median, "cpu_median_s": t.cpu, "first_output_median_s": t.first_output}
+            for t in timings
         ],
     }
     out = RESULTS / f"cli_timings-{stamp}.json"
