@@ -31,6 +31,7 @@ from tasks.push_models import BatchReport, CampaignReport, PushListener, PushTar
 from tasks.push_pipeline import PushPass
 from tasks.push_plan import in_flight_target
 from tasks.push_reconcile import Found, Reconciled, reconcile, report_unknown
+from tasks.push_record import push_connection
 from tasks.push_send import Sender
 from warehouse import ledger
 from warehouse.db import Warehouse
@@ -95,7 +96,7 @@ class CampaignPush:
             if not settled.resend:
                 break
             only = settled.resend
-        with self.warehouse.connect() as con:
+        with push_connection(self.warehouse) as con:
             ledger.compact(con, self.scope)
         self.report.seconds = time.monotonic() - started
         return self.report

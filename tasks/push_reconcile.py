@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from tasks.push_lookup import Lookups
+from tasks.push_record import push_connection, tune
 from warehouse import ledger
 from warehouse.db import Warehouse
 from warehouse.ledger import LedgerEntry, LedgerScope, ResultRow
@@ -47,7 +48,7 @@ def reconcile(
     Raises:
         InstantlyError: a lookup failed (nothing was written).
     """
-    with warehouse.connect() as con:
+    with push_connection(warehouse) as con:
         open_rows = ledger.open_entries(con, scope)
     out = Reconciled(looked_at=len(open_rows))
     if not open_rows:
@@ -75,6 +76,7 @@ def reconcile(
         if record:
             results.append(ResultRow(row.row_key, row.email, lead_id, "created", reason))
     with warehouse.transaction() as con:
+        tune(con)
         ledger.write(con, scope, ledger.entries_of(settled), forget=forget)
         ledger.append_results(con, scope, results)
     out.counts.update(r.outcome for r in results)
@@ -83,7 +85,7 @@ def reconcile(
 
 def report_unknown(warehouse: Warehouse, scope: LedgerScope) -> int:
     """Rows still open after every pass: reported `unknown` (the ledger keeps them so for the next run)."""
-    with warehouse.connect() as con:
+    with push_connection(warehouse) as con:
         left = ledger.open_entries(con, scope)
         ledger.append_results(
             con, scope, [ResultRow(r.row_key, r.email, r.lead_id, "unknown", STILL_UNKNOWN) for r in left]
