@@ -145,9 +145,6 @@ class LeadFrames:
         self._seen_keys = pl.DataFrame(schema={"row_key": pl.Utf8, "first_key_row": pl.Int64})
         self._seen_emails = pl.DataFrame(schema={"email": pl.Utf8, "first_email_row": pl.Int64})
 
-    def close(self) -> None:
-        """Nothing to release today; kept so callers can treat it as a resource."""
-
     def prepare(self, frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
         """Map and validate one slice.
 

@@ -5,7 +5,6 @@ Both tasks hold DuckDB's write lock for seconds only: the API is never called wh
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -18,6 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from ops_core.errors import OpsError, first_line
 from tasks.pull import PulledData
 from tasks.pull_transform import KEYS, frame, parse_timestamp
+from warehouse import ledger
 from warehouse.db import Warehouse
 from warehouse.merge import merge_frame, upsert_row
 from warehouse.sync_changes import engagement_changes
@@ -53,16 +53,8 @@ def read_sync_state(warehouse: Warehouse, workspace: str) -> SyncState:
     """
     state = SyncState()
     with warehouse.connect() as con:
-        if _table_exists(con, "ops", "push_ledger"):
-            rows = con.execute(
-                "SELECT campaign_id, lead_id FROM ops.push_ledger"
-                " WHERE workspace = ? AND lead_id IS NOT NULL",
-                [workspace],
-            ).fetchall()
-            known: dict[str, list[str]] = defaultdict(list)
-            for campaign_id, lead_id in rows:
-                known[campaign_id].append(lead_id)
-            state.known_ids = dict(known)
+        if ledger.exists(con):
+            state.known_ids = ledger.lead_ids_by_campaign(con, workspace)
         for stream, scope, value in con.execute(
             "SELECT stream, scope, value FROM instantly.sync_checkpoints WHERE workspace = ?", [workspace]
         ).fetchall():
@@ -163,9 +155,3 @@ def _save_checkpoints(
         )
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, name],
-    ).fetchone()
-    return bool(found and found[0])

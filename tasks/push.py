@@ -25,11 +25,11 @@ from ops_core.errors import OpsError
 from tasks.extract import ExtractedTable
 from tasks.lead_frame import LeadFrames, parse_lead
 from tasks.mapping import ColumnMapping
-from tasks.push_engine import BatchReport, CampaignPush, CampaignReport, PushListener, PushTarget
-from tasks.push_plan import OUTCOMES, SKIP_HINT
+from tasks.push_engine import CampaignPush, CampaignReport, PushListener, PushTarget
+from tasks.push_plan import SKIP_HINT
 from warehouse import ledger
 from warehouse.db import Warehouse
-from warehouse.ledger import LedgerScope
+from warehouse.ledger import OUTCOMES, LedgerScope
 
 _TASK: dict[str, Any] = {"retries": 0, "cache_policy": NONE}
 _listeners: list[PushListener] = []
@@ -103,21 +103,18 @@ def preview_push(
     # No campaign: the ledger join matches nothing, so this reads the source rows only.
     scope = LedgerScope("", "", table.name, "")
     step = 50_000
-    try:
-        for start in range(0, table.row_count, step):
-            with warehouse.connect() as con:
-                raw = ledger.read_slice_frame(con, scope, mapping.columns, start, start + step)
-            rows = frames.prepare(raw, mapping.columns)
-            room = 10 - len(preview.examples)
-            if room > 0:
-                rejected = rows.filter(pl.col("outcome").is_not_null()).head(room)
-                preview.examples += [f"{o}: {r}" for o, r in rejected.select("outcome", "reason").iter_rows()]
-            room = payloads - len(preview.payloads)
-            if room > 0:
-                valid = rows.filter(pl.col("outcome").is_null()).head(room)
-                preview.payloads += [parse_lead(text) for text in valid["lead"].to_list()]
-    finally:
-        frames.close()
+    for start in range(0, table.row_count, step):
+        with warehouse.connect() as con:
+            raw = ledger.read_slice(con, scope, mapping.columns, start, start + step)
+        rows = frames.prepare(raw, mapping.columns)
+        room = 10 - len(preview.examples)
+        if room > 0:
+            rejected = rows.filter(pl.col("outcome").is_not_null()).head(room)
+            preview.examples += [f"{o}: {r}" for o, r in rejected.select("outcome", "reason").iter_rows()]
+        room = payloads - len(preview.payloads)
+        if room > 0:
+            valid = rows.filter(pl.col("outcome").is_null()).head(room)
+            preview.payloads += [parse_lead(text) for text in valid["lead"].to_list()]
     preview.validation = dict(frames.counts)
     return preview
 
@@ -221,9 +218,6 @@ class ArtifactProgress:
             self._last = now
             percent = min(100.0, 100.0 * sum(self._done.values()) / self.total)
         update_progress_artifact(artifact_id=self.artifact_id, progress=percent)
-
-    def on_batch(self, report: BatchReport) -> None:
-        return None
 
 
 @dataclass

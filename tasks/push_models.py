@@ -56,15 +56,14 @@ class Job:
 
 @dataclass
 class JobResult:
-    """What a finished job did to its rows: ledger entries and results as frames (LedgerRow / ResultRow
-    columns), rows to forget (never applied) and rows whose outcome is unknown."""
+    """What a finished job did to its rows: ledger entries and results as frames (ledger.ENTRY_COLUMNS /
+    ledger.RESULT_COLUMNS), rows to forget (never applied) and rows whose outcome is unknown."""
 
     ledger: list[pl.DataFrame] = field(default_factory=list)
     results: list[pl.DataFrame] = field(default_factory=list)
     forget: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     error: BaseException | None = None
-    finished_at: float = 0.0
 
 
 @dataclass
@@ -83,8 +82,6 @@ class PushListener(Protocol):
     """Receives progress; the CLI draws a bar, the flow updates a Prefect progress artifact."""
 
     def on_progress(self, campaign: str, done: int, total: int) -> None: ...
-
-    def on_batch(self, report: BatchReport) -> None: ...
 
 
 @dataclass

@@ -15,7 +15,7 @@ So no DuckDB round trip sits between two sends: the bookkeeper keeps a backlog o
 already committed (a few times the requests in flight), and records finished requests in large batched
 statements while the next ones are on the wire. A pending intent is durable before its request leaves
 (a job is published only after the transaction holding its intent commits). Only the bookkeeper touches
-the warehouse; it closes its connection at least every HOLD_SECONDS, so other processes get their turn.
+the warehouse (tasks/push_record.py), closing its connection every few seconds so others get their turn.
 """
 
 from __future__ import annotations
@@ -26,23 +26,19 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import duckdb
 import polars as pl
 
-from tasks.lead_frame import LeadFrames
-from tasks.push_models import JOB_COLUMNS, Job, JobResult, PushListener, PushTarget
-from tasks.push_plan import decide_frame
-from warehouse import ledger
+from tasks.push_models import Job, JobResult, PushListener, PushTarget
+from tasks.push_reconcile import Found
+from tasks.push_record import Recorder
+from tasks.push_slices import Slice, plan_slices
 from warehouse.db import Warehouse
 
 CYCLE_SECONDS = 1.0  # outcomes are recorded about once a second (each cycle costs a checkpoint)
-HOLD_SECONDS = 5.0  # the bookkeeper closes (and so checkpoints) the warehouse at least this often
 AHEAD_SECONDS = 1.5  # jobs with committed intents kept ready: this many seconds of the budget
-_END = object()
 
 
 @dataclass
@@ -53,19 +49,13 @@ class PassOutcome:
     fatal: BaseException | None = None
 
 
-@dataclass
-class _Slice:
-    local: pl.DataFrame  # ResultRow columns: rows that need no request
-    jobs: list[Job]
-
-
 class PushPass:
     """Plans and sends every row of a table (or only some row keys) once; used by CampaignPush.
 
     Args:
         warehouse: the warehouse file (short connections, bookkeeper thread only).
         target: what to push where.
-        overrides: row key -> (outcome, lead id, reason) for rows an earlier attempt turned out to have created.
+        found: rows an earlier attempt turned out to have created (tasks/push_reconcile.py).
         only: row keys to resend (a retry pass), or None for the whole table.
         run_job: sends one job (HTTP only, on a worker thread) and says what happened to its rows.
         in_flight: how many requests to keep in flight right now.
@@ -80,7 +70,7 @@ class PushPass:
         warehouse: Warehouse,
         target: PushTarget,
         *,
-        overrides: dict[str, tuple[str, str, str]],
+        found: Found,
         only: set[str] | None,
         run_job: Callable[[Job], JobResult],
         in_flight: Callable[[], int],
@@ -89,10 +79,8 @@ class PushPass:
         listeners: Sequence[PushListener],
         on_results: Callable[[pl.DataFrame], None],
     ) -> None:
-        self.warehouse = warehouse
         self.target = target
-        self.scope = target.scope
-        self.overrides = overrides
+        self.found = found
         self.only = only
         self.run_job = run_job
         self.in_flight = in_flight
@@ -100,7 +88,7 @@ class PushPass:
         self.batch_id = batch_id
         self.listeners = list(listeners)
         self.on_results = on_results
-        self.write_seconds: float | None = None  # EWMA of one write cycle
+        self.recorder = Recorder(warehouse, target.scope, self._recorded)
         self._events: queue.Queue[tuple[str, Any]] = queue.Queue()  # to the sender
         self._finished: list[tuple[Job, JobResult]] = []
         self._wake = threading.Condition()
@@ -109,8 +97,6 @@ class PushPass:
         self._submitted = 0
         self._done_rows = 0
         self._sent_end = False
-        self._held: tuple[ExitStack, duckdb.DuckDBPyConnection] | None = None
-        self._held_since = 0.0
 
     # -- the sender (calling thread) --------------------------------------------------------------------
 
@@ -168,10 +154,7 @@ class PushPass:
                 backlog.append(item)
             elif kind == "error":
                 outcome.fatal = outcome.fatal or item
-        unsent = [key for job in backlog for key in job.row_keys]
-        if unsent:
-            with self.warehouse.connect() as con:
-                ledger.delete(con, self.scope, unsent)
+        self.recorder.forget([key for job in backlog for key in job.row_keys])
         return outcome
 
     def _hand_over(self, job: Job, result: JobResult) -> None:
@@ -187,28 +170,7 @@ class PushPass:
         except BaseException as exc:  # reported to the sender, which stops the pass and raises it
             self._events.put(("error", exc))
         finally:
-            self._release()
-
-    @contextmanager
-    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The bookkeeper's write connection, kept across cycles for at most HOLD_SECONDS.
-
-        Closing a DuckDB file checkpoints it, which costs more than a cycle's writes; holding it for a few
-        seconds amortises that, and closing it every HOLD_SECONDS still lets other processes (an analyst's
-        read-only session, another push) in between.
-        """
-        if self._held is not None and time.monotonic() - self._held_since > HOLD_SECONDS:
-            self._release()
-        if self._held is None:
-            stack = ExitStack()
-            self._held = (stack, stack.enter_context(self.warehouse.connect()))
-            self._held_since = time.monotonic()
-        yield self._held[1]
-
-    def _release(self) -> None:
-        if self._held is not None:
-            stack, self._held = self._held[0], None
-            stack.close()
+            self.recorder.release()
 
     def _cycles(self) -> None:
         plan = self._plan()
@@ -248,7 +210,7 @@ class PushPass:
                     if sum(frame.height for frame in local) >= self.target.slice_rows:
                         break  # rows that need no request (a no-change re-run): write them, memory stays flat
                 new, planned = planned[: max(0, count)], planned[max(0, count) :]
-            self._write(finished, local, new)
+            self.recorder.write(finished, local, new)
             local = []
             last = time.monotonic()
             for job in new:
@@ -260,110 +222,21 @@ class PushPass:
             if stopping:
                 with self._wake:
                     finished, self._finished = self._finished, []
-                self._write(finished, [], [])
+                self.recorder.write(finished, [], [])
                 return
 
-    def _write(
-        self, finished: list[tuple[Job, JobResult]], local: list[pl.DataFrame], new: list[Job]
-    ) -> None:
-        """One transaction: outcomes of finished jobs, intents of new ones, results of rows without a request."""
-        ledger_frames = [frame for _, result in finished for frame in result.ledger]
-        ledger_frames += [
-            job.rows.select(
-                "row_key",
-                "email",
-                "lead_id",
-                "payload_hash",
-                state=pl.lit("pending"),
-                outcome=pl.lit(None, dtype=pl.Utf8),
-                batch_id=pl.lit(job.batch_id),
-            )
-            for job in new
-        ]
-        result_frames = [frame for frame in local if not frame.is_empty()]
-        result_frames += [frame for _, result in finished for frame in result.results]
-        forget = [key for _, result in finished for key in result.forget]
-        if not ledger_frames and not result_frames and not forget:
-            return
-        started = time.monotonic()
-        results = (
-            pl.concat([f.select(ledger.RESULT_COLUMNS) for f in result_frames], how="vertical_relaxed")
-            if result_frames
-            else None
-        )
-        with self._connection() as con:
-            con.execute("BEGIN TRANSACTION")
-            if ledger_frames:
-                frames = [f.select(ledger.LEDGER_COLUMNS) for f in ledger_frames]
-                ledger.upsert_frame(con, self.scope, pl.concat(frames, how="vertical_relaxed"))
-            ledger.delete(con, self.scope, forget)
-            if results is not None:
-                ledger.append_results_frame(con, self.scope, results)
-            con.execute("COMMIT")
-        elapsed = time.monotonic() - started
-        self.write_seconds = (
-            elapsed if self.write_seconds is None else 0.3 * elapsed + 0.7 * self.write_seconds
-        )
-        if results is not None and not results.is_empty():
-            self.on_results(results)
-            self._done_rows += results.height
-            for listener in self.listeners:
-                listener.on_progress(self.target.campaign_name, self._done_rows, self.target.row_count)
+    def _recorded(self, results: pl.DataFrame) -> None:
+        self.on_results(results)
+        self._done_rows += results.height
+        for listener in self.listeners:
+            listener.on_progress(self.target.campaign_name, self._done_rows, self.target.row_count)
 
     # -- planning (bookkeeper thread) -------------------------------------------------------------------
 
-    def _plan(self) -> Iterator[_Slice]:
-        target = self.target
-        frames = LeadFrames(target.mapping, key_given=target.key_given)
-        overrides = pl.DataFrame(
-            [(k, *v) for k, v in self.overrides.items()],
-            schema={"row_key": pl.Utf8, "o_outcome": pl.Utf8, "o_lead_id": pl.Utf8, "o_reason": pl.Utf8},
-            orient="row",
+    def _plan(self) -> Iterator[Slice]:
+        return plan_slices(
+            self.target, self._read(), found=self.found, retry=self.only is not None, batch_id=self.batch_id
         )
-        carry = pl.DataFrame(schema=dict.fromkeys(JOB_COLUMNS, pl.Utf8))
-        try:
-            for raw in self._read():
-                rows = frames.prepare(raw, target.mapping.columns)
-                local: list[pl.DataFrame] = []
-                if self.only is None:  # a retry pass reports only the rows it resends
-                    rejected = rows.filter(pl.col("outcome").is_not_null())
-                    local.append(rejected.select("row_key", "email", lead_id=pl.lit(None, dtype=pl.Utf8),
-                                                 outcome="outcome", reason="reason"))  # fmt: skip
-                decided = decide_frame(rows.filter(pl.col("outcome").is_null()), skip_mode=target.skip_mode)
-                keep = decided.filter(pl.col("action") == "keep").join(overrides, on="row_key", how="left")
-                found = pl.col("o_outcome").is_not_null()
-                local.append(
-                    keep.select(
-                        "row_key",
-                        "email",
-                        lead_id=pl.when(found).then("o_lead_id").otherwise("d_lead_id"),
-                        outcome=pl.when(found).then("o_outcome").otherwise("d_outcome"),
-                        reason=pl.when(found).then("o_reason").otherwise("d_reason"),
-                    )
-                )
-                send = decided.select(
-                    "action",
-                    "row_key",
-                    "email",
-                    "lead",
-                    "payload_hash",
-                    lead_id="d_lead_id",
-                    reason="d_reason",
-                )
-                jobs = [
-                    Job("update", self.batch_id(), frame.select(JOB_COLUMNS))
-                    for frame in send.filter(pl.col("action") == "update").iter_slices(1)
-                ]
-                adds = pl.concat([carry, send.filter(pl.col("action") == "add").select(JOB_COLUMNS)])
-                size = target.batch_size
-                whole = adds.height - adds.height % size
-                jobs += [Job("add", self.batch_id(), adds.slice(i, size)) for i in range(0, whole, size)]
-                carry = adds.slice(whole)
-                yield _Slice(pl.concat(local, how="vertical_relaxed"), jobs)
-            if not carry.is_empty():
-                yield _Slice(pl.DataFrame(), [Job("add", self.batch_id(), carry)])
-        finally:
-            frames.close()
 
     def _read(self) -> Iterator[pl.DataFrame]:
         """Slices of the table in source order, or (retry pass) just the rows with the given keys."""
@@ -373,13 +246,9 @@ class PushPass:
             # Small slices first, so the first requests leave soon; then full slices.
             start, size = 0, min(step, 4 * self.target.batch_size)
             while start < max(self.target.row_count, 1):
-                with self._connection() as con:
-                    rows = ledger.read_slice_frame(con, self.scope, columns, start, start + size)
-                yield rows
+                yield self.recorder.read_slice(columns, start, start + size)
                 start, size = start + size, min(step, 2 * size)
             return
         keys = sorted(self.only)
         for start in range(0, len(keys), step):
-            with self._connection() as con:
-                rows = ledger.read_keys_frame(con, self.scope, columns, keys[start : start + step])
-            yield rows
+            yield self.recorder.read_keys(columns, keys[start : start + step])

@@ -15,7 +15,6 @@ T = TypeVar("T")
 
 MAX_LEADS_PER_ADD = 1000  # SPEC POST /leads/add leads maxItems
 SKIP_MODES = ("in_campaign", "in_workspace", "none")
-OUTCOMES = ("created", "updated", "unchanged", "duplicate", "skipped", "blocklisted", "invalid", "rejected")
 
 SKIP_HINT = (
     "skip_if_in_campaign skips a lead that is already in a campaign outside this push (SPEC POST /leads/add "

@@ -1,21 +1,52 @@
-"""The push ledger and push results: every SQL statement of the push half, in short connections.
+"""The push ledger: the one home of its states, outcomes and SQL (migration 0009 defines its tables).
 
-Each function takes an open connection; the push engine opens one per write cycle (results of finished
-batches plus the intents of the next ones) and never holds it during an HTTP call.
+The ledger makes a push exactly-once. It is append-only: each write appends one row to
+`ops.push_ledger_writes` (whose rows: workspace, campaign, source table; which run) and one entry per source
+row to `ops.push_ledger_entries`; a row's state is its newest entry. A `pending` entry (the intent) is
+committed before the request carrying the row leaves; the request's outcome is appended after it. No primary
+key, upsert or conflict clause is needed, so the same statements work on DuckLake. `compact` deletes
+superseded entries after a push. `ops.push_ledger` is a view of the current state, for analysts, the
+engagement views (`lead_links_sql`) and the sync (`lead_ids_by_campaign`).
+
+Every function takes an open connection; the push opens short ones and never holds one during an HTTP call.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import duckdb
 import polars as pl
 
-LEDGER_STATES = ("pending", "sent", "unknown", "done", "rejected")
-OPEN_STATES = ("pending", "sent", "unknown")  # the request may have reached Instantly: reconcile first
+from ops_core.sql import quote_ident, quote_literal
 
-_LEDGER_SCHEMA = {
+LedgerState = Literal["pending", "unknown", "done", "rejected"]
+LEDGER_STATES: tuple[LedgerState, ...] = get_args(LedgerState)
+# The request may have reached Instantly: reconcile (look the row up) before anything is resent.
+OPEN_STATES: tuple[LedgerState, ...] = ("pending", "unknown")
+# An entry that makes a row count as never pushed (its request provably never took effect).
+FORGOTTEN = "forgotten"
+
+Outcome = Literal[
+    "created",
+    "updated",
+    "unchanged",
+    "duplicate",
+    "skipped",
+    "blocklisted",
+    "invalid",
+    "rejected",
+    "unknown",
+]
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)  # ops.push_results.outcome, in report order
+
+CURRENT = "ops.push_ledger"  # the view of every row's current entry (one per row key and campaign)
+_WRITES = "ops.push_ledger_writes"
+_ENTRIES = "ops.push_ledger_entries"
+
+_ENTRY_SCHEMA: dict[str, type[pl.DataType]] = {
     "row_key": pl.Utf8,
     "email": pl.Utf8,
     "lead_id": pl.Utf8,
@@ -24,15 +55,17 @@ _LEDGER_SCHEMA = {
     "outcome": pl.Utf8,
     "batch_id": pl.Utf8,
 }
-_RESULT_SCHEMA = {
+_RESULT_SCHEMA: dict[str, type[pl.DataType]] = {
     "row_key": pl.Utf8,
     "email": pl.Utf8,
     "lead_id": pl.Utf8,
     "outcome": pl.Utf8,
     "reason": pl.Utf8,
 }
-LEDGER_COLUMNS = tuple(_LEDGER_SCHEMA)
-RESULT_COLUMNS = tuple(_RESULT_SCHEMA)
+ENTRY_COLUMNS = tuple(_ENTRY_SCHEMA)  # the columns of an entries frame (see LedgerEntry)
+RESULT_COLUMNS = tuple(_RESULT_SCHEMA)  # the columns of a results frame (see ResultRow)
+# What read_slice adds to each source row: its current entry, null when never pushed to this campaign.
+SLICE_LEDGER_COLUMNS = ("l_state", "l_hash", "l_lead_id", "l_outcome", "l_email")
 
 
 @dataclass(frozen=True)
@@ -50,62 +83,72 @@ class LedgerScope:
 
 
 @dataclass(frozen=True)
-class LedgerRow:
-    """One row's ledger entry (what we last did for it in this campaign)."""
+class LedgerEntry:
+    """One row's ledger entry: what we last did for it in this campaign."""
 
     row_key: str
     email: str | None
     lead_id: str | None
     payload_hash: str | None
-    state: str
-    outcome: str | None = None
+    state: LedgerState
+    outcome: Outcome | None = None
     batch_id: str | None = None
 
 
 @dataclass(frozen=True)
 class ResultRow:
-    """One line of ops.push_results."""
+    """One line of ops.push_results: what happened to one source row on one run."""
 
     row_key: str | None
     email: str | None
     lead_id: str | None
-    outcome: str
+    outcome: Outcome
     reason: str | None = None
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+# -- reads ---------------------------------------------------------------------------------------------
+
+_SCOPE_WRITES = f"SELECT write_id FROM {_WRITES} WHERE workspace = ? AND campaign_id = ? AND source_table = ?"
 
 
 def _slice_sql(scope: LedgerScope, columns: Sequence[str], where: str) -> str:
-    cols = ", ".join(f"t.{_ident(c)} AS c{i}" for i, c in enumerate(columns))
-    return (
-        "SELECT t.rowid AS rowid, t._row_key AS row_key, t._row_problem AS row_problem, "
-        "l.state AS l_state, l.payload_hash AS l_hash, "
-        f"l.lead_id AS l_lead_id, l.outcome AS l_outcome, l.email AS l_email, {cols} "
-        f"FROM ops.{_ident(scope.source_table)} AS t LEFT JOIN ops.push_ledger AS l "
-        "ON l.workspace = ? AND l.campaign_id = ? AND l.source_table = ? AND l.row_key = t._row_key "
-        f"WHERE {where} ORDER BY t.rowid"
+    cols = ", ".join(f"t.{quote_ident(c)} AS c{i}" for i, c in enumerate(columns))
+    # The newest entry of each row of the slice only: entries of other rows are skipped by the semi-join.
+    return f"""
+    WITH slice AS (
+        SELECT t.rowid AS rowid, t._row_key AS row_key, t._row_problem AS row_problem, {cols}
+        FROM ops.{quote_ident(scope.source_table)} AS t WHERE {where}
+    ),
+    newest AS (
+        SELECT e.row_key, e.state, e.payload_hash, e.lead_id, e.outcome, e.email
+        FROM {_ENTRIES} e
+        WHERE e.write_id IN ({_SCOPE_WRITES}) AND e.row_key IN (SELECT row_key FROM slice)
+        QUALIFY row_number() OVER (PARTITION BY e.row_key ORDER BY e.write_id DESC) = 1
     )
+    SELECT s.rowid, s.row_key, s.row_problem, l.state AS l_state, l.payload_hash AS l_hash,
+        l.lead_id AS l_lead_id, l.outcome AS l_outcome, l.email AS l_email,
+        {", ".join(f"s.c{i}" for i in range(len(columns)))}
+    FROM slice s LEFT JOIN (SELECT * FROM newest WHERE state <> '{FORGOTTEN}') l ON l.row_key = s.row_key
+    ORDER BY s.rowid"""
 
 
-def read_slice_frame(
+def read_slice(
     con: duckdb.DuckDBPyConnection, scope: LedgerScope, columns: Sequence[str], start: int, stop: int
 ) -> pl.DataFrame:
-    """Rows [start, stop) of ops.<table> in source order with their ledger entry, as one frame.
+    """Rows [start, stop) of ops.<table> in source order with their current ledger entry, as one frame.
 
     Columns: rowid, row_key, row_problem (the extract's `_row_problem`: why the source line was not read),
-    l_state, l_hash, l_lead_id, l_outcome, l_email (the ledger entry, null when the row was never pushed to
-    this campaign), then the source `columns` as c0, c1, ...
+    then SLICE_LEDGER_COLUMNS (the current entry's state, payload hash, lead id, outcome and email; null
+    when the row was never pushed to this campaign), then the source `columns` as c0, c1, ...
     """
     sql = _slice_sql(scope, columns, "t.rowid >= ? AND t.rowid < ?")
-    return con.sql(sql, params=[*scope.params, start, stop]).pl()
+    return con.sql(sql, params=[start, stop, *scope.params]).pl()
 
 
-def read_keys_frame(
+def read_keys(
     con: duckdb.DuckDBPyConnection, scope: LedgerScope, columns: Sequence[str], row_keys: Sequence[str]
 ) -> pl.DataFrame:
-    """Like `read_slice_frame`, for the rows with these row keys only (every occurrence, in source order)."""
+    """Like `read_slice`, for the rows with these row keys only (every occurrence, in source order)."""
     # A semi-join on a registered frame: list_contains(?, key) would compare every row with every key.
     con.register("wanted_keys", pl.DataFrame({"row_key": list(row_keys)}, schema={"row_key": pl.Utf8}))
     try:
@@ -115,33 +158,186 @@ def read_keys_frame(
         con.unregister("wanted_keys")
 
 
-def upsert_frame(con: duckdb.DuckDBPyConnection, scope: LedgerScope, frame: pl.DataFrame) -> int:
-    """Insert or replace ledger rows from a frame with the LedgerRow columns (the last row per key wins)."""
-    if frame.is_empty():
+def open_entries(con: duckdb.DuckDBPyConnection, scope: LedgerScope) -> list[LedgerEntry]:
+    """Rows whose current entry is open (OPEN_STATES): their last request may or may not have reached
+    Instantly. Ordered by row key."""
+    rows = con.execute(
+        f"""SELECT row_key, email, lead_id, payload_hash, state, outcome, batch_id FROM {CURRENT}
+        WHERE workspace = ? AND campaign_id = ? AND source_table = ? AND list_contains(?, state)
+        ORDER BY row_key""",
+        [*scope.params, list(OPEN_STATES)],
+    ).fetchall()
+    return [
+        LedgerEntry(
+            row_key=key,
+            email=email,
+            lead_id=lead,
+            payload_hash=hash_,
+            state=state,
+            outcome=outcome,
+            batch_id=b,
+        )
+        for key, email, lead, hash_, state, outcome, b in rows
+    ]
+
+
+def lead_ids_by_campaign(con: duckdb.DuckDBPyConnection, workspace: str) -> dict[str, list[str]]:
+    """{campaign id: lead ids the ledger knows} for one workspace (what the sync fetches by id)."""
+    known: dict[str, list[str]] = {}
+    for campaign_id, lead_id in con.execute(
+        f"SELECT campaign_id, lead_id FROM {CURRENT} WHERE workspace = ? AND lead_id IS NOT NULL "
+        "ORDER BY campaign_id, lead_id",
+        [workspace],
+    ).fetchall():
+        known.setdefault(campaign_id, []).append(lead_id)
+    return known
+
+
+def lead_links_sql(source_table: str) -> str:
+    """SQL of (row_key, campaign_id, lead_id) for every row of ops.<source_table> with a known lead id."""
+    return (
+        f"SELECT DISTINCT row_key, campaign_id, lead_id FROM {CURRENT} "
+        f"WHERE source_table = {quote_literal(source_table)} AND lead_id IS NOT NULL"
+    )
+
+
+def ledger_leads_sql() -> str:
+    """SQL of (lead_id, campaign_id, email) for every lead the ledger knows (distinct)."""
+    return f"SELECT DISTINCT lead_id, campaign_id, email FROM {CURRENT} WHERE lead_id IS NOT NULL"
+
+
+def exists(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the ledger's tables exist in this warehouse (they do once migrations ran)."""
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ops' AND table_name = ?",
+        [_ENTRIES.split(".")[1]],
+    ).fetchone()
+    return bool(found and found[0])
+
+
+# -- entries as frames ---------------------------------------------------------------------------------
+
+
+def intents(rows: pl.DataFrame, batch_id: str) -> pl.DataFrame:
+    """`pending` entries for the rows of one request (row_key, email, lead_id, payload_hash columns)."""
+    return entry_frame(rows, "pending", batch_id=batch_id)
+
+
+def entry_frame(
+    rows: pl.DataFrame,
+    state: LedgerState | Sequence[LedgerState],
+    *,
+    batch_id: str,
+    lead_ids: Sequence[str | None] | None = None,
+    outcomes: Outcome | Sequence[Outcome | None] | None = None,
+    payload_hashes: Sequence[str | None] | None = None,
+) -> pl.DataFrame:
+    """An entries frame (ENTRY_COLUMNS) for `rows`: one state/outcome for all rows, or one per row.
+
+    Args:
+        rows: row_key, email, and (unless given here) lead_id and payload_hash columns.
+        lead_ids, payload_hashes: one per row, replacing the rows' own columns.
+    """
+
+    def column(value: object) -> pl.Series | pl.Expr:
+        if isinstance(value, str) or value is None:
+            return pl.lit(value, dtype=pl.Utf8)
+        return pl.Series(list(value), dtype=pl.Utf8)  # type: ignore[call-overload]
+
+    return rows.select(
+        "row_key",
+        "email",
+        lead_id=column(lead_ids) if lead_ids is not None else pl.col("lead_id"),
+        payload_hash=column(payload_hashes) if payload_hashes is not None else pl.col("payload_hash"),
+        state=column(state),
+        outcome=column(outcomes),
+        batch_id=pl.lit(batch_id, dtype=pl.Utf8),
+    )
+
+
+def result_frame(
+    rows: pl.DataFrame,
+    lead_ids: Sequence[str | None],
+    outcomes: Sequence[Outcome],
+    reasons: Sequence[str | None],
+) -> pl.DataFrame:
+    """A results frame (RESULT_COLUMNS) for `rows` (row_key, email), one lead id, outcome, reason a row."""
+    return rows.select(
+        "row_key",
+        "email",
+        lead_id=pl.Series(list(lead_ids), dtype=pl.Utf8),
+        outcome=pl.Series(list(outcomes), dtype=pl.Utf8),
+        reason=pl.Series(list(reasons), dtype=pl.Utf8),
+    )
+
+
+# -- writes --------------------------------------------------------------------------------------------
+
+
+def write(
+    con: duckdb.DuckDBPyConnection,
+    scope: LedgerScope,
+    entries: pl.DataFrame | None = None,
+    *,
+    forget: Iterable[str] | pl.Series = (),
+) -> int:
+    """Append entries (a frame with ENTRY_COLUMNS) and forget rows, as one ledger write.
+
+    Append-only: one row in ops.push_ledger_writes, one entry per row key (the last one given for a key
+    wins; forgotten keys come after the entries). Run it inside the caller's transaction to make it atomic
+    with other statements. Returns the entries appended.
+    """
+    frames = []
+    if entries is not None and not entries.is_empty():
+        frames.append(entries.select(ENTRY_COLUMNS).cast(_ENTRY_SCHEMA))  # type: ignore[arg-type]
+    keys = forget if isinstance(forget, pl.Series) else pl.Series(list(forget), dtype=pl.Utf8)
+    if not keys.is_empty():
+        frames.append(
+            pl.DataFrame({"row_key": keys.cast(pl.Utf8)}).select(
+                "row_key",
+                *(pl.lit(None, dtype=pl.Utf8).alias(c) for c in ("email", "lead_id", "payload_hash")),
+                state=pl.lit(FORGOTTEN),
+                outcome=pl.lit(None, dtype=pl.Utf8),
+                batch_id=pl.lit(None, dtype=pl.Utf8),
+            )
+        )
+    if not frames:
         return 0
-    rows = (
-        frame.select(list(_LEDGER_SCHEMA))
-        .cast(_LEDGER_SCHEMA)
-        .unique("row_key", keep="last", maintain_order=True)
-    )  # type: ignore[arg-type]
-    con.register("ledger_rows", rows)
+    rows = pl.concat(frames, how="vertical_relaxed").unique("row_key", keep="last", maintain_order=True)
+    row = con.execute(f"SELECT coalesce(max(write_id), 0) + 1 FROM {_WRITES}").fetchone()
+    write_id = int(row[0]) if row else 1
+    con.execute(
+        f"INSERT INTO {_WRITES} VALUES (?, ?, ?, ?, ?, now())", [write_id, *scope.params, scope.run_id]
+    )
+    con.register("ledger_entries", rows.to_arrow())
     try:
         con.execute(
-            "INSERT OR REPLACE INTO ops.push_ledger SELECT ?, ?, ?, row_key, email, lead_id, payload_hash, "
-            "state, outcome, batch_id, ?, now() FROM ledger_rows",
-            [*scope.params, scope.run_id],
+            f"INSERT INTO {_ENTRIES} SELECT ?, row_key, email, lead_id, payload_hash, state, outcome, batch_id "
+            "FROM ledger_entries",
+            [write_id],
         )
     finally:
-        con.unregister("ledger_rows")
+        con.unregister("ledger_entries")
     return rows.height
 
 
-def append_results_frame(con: duckdb.DuckDBPyConnection, scope: LedgerScope, frame: pl.DataFrame) -> int:
-    """Append per-row outcomes (a frame with the ResultRow columns) to ops.push_results."""
-    if frame.is_empty():
+def entries_of(listed: Sequence[LedgerEntry]) -> pl.DataFrame:
+    """An entries frame (ENTRY_COLUMNS) of typed entries."""
+    return pl.DataFrame({c: [getattr(e, c) for e in listed] for c in ENTRY_COLUMNS}, schema=_ENTRY_SCHEMA)
+
+
+def append_results(
+    con: duckdb.DuckDBPyConnection, scope: LedgerScope, results: pl.DataFrame | Sequence[ResultRow]
+) -> int:
+    """Append per-row outcomes (a frame with RESULT_COLUMNS, or ResultRows) to ops.push_results."""
+    if not isinstance(results, pl.DataFrame):
+        results = pl.DataFrame(
+            {c: [getattr(r, c) for r in results] for c in RESULT_COLUMNS}, schema=_RESULT_SCHEMA
+        )
+    if results.is_empty():
         return 0
-    rows = frame.select(list(_RESULT_SCHEMA)).cast(_RESULT_SCHEMA)  # type: ignore[arg-type]
-    con.register("result_rows", rows)
+    rows = results.select(RESULT_COLUMNS).cast(_RESULT_SCHEMA)  # type: ignore[arg-type]
+    con.register("result_rows", rows.to_arrow())
     try:
         con.execute(
             "INSERT INTO ops.push_results (run_id, source_table, row_key, email, campaign_id, lead_id, "
@@ -154,76 +350,40 @@ def append_results_frame(con: duckdb.DuckDBPyConnection, scope: LedgerScope, fra
     return rows.height
 
 
-def delete_frame(con: duckdb.DuckDBPyConnection, scope: LedgerScope, row_keys: pl.Series) -> int:
-    """Forget these rows (see `delete`), keys given as a polars Series."""
-    if row_keys.is_empty():
-        return 0
-    keys = pl.DataFrame({"row_key": row_keys.cast(pl.Utf8)}).unique()
-    con.register("forget_keys", keys)
+def compact(con: duckdb.DuckDBPyConnection, scope: LedgerScope) -> int:
+    """Delete the scope's superseded entries (and rows whose newest entry forgets them); returns how many.
+
+    The current state does not change. One transaction; the push runs it once it has finished.
+    """
+    con.execute("BEGIN TRANSACTION")
     try:
         con.execute(
-            "DELETE FROM ops.push_ledger WHERE workspace = ? AND campaign_id = ? AND source_table = ? "
-            "AND row_key IN (SELECT row_key FROM forget_keys)",
+            f"""CREATE OR REPLACE TEMP TABLE ledger_stale AS
+            SELECT write_id, row_key FROM (
+                SELECT e.write_id, e.row_key, e.state,
+                    row_number() OVER (PARTITION BY e.row_key ORDER BY e.write_id DESC) AS newest
+                FROM {_ENTRIES} e WHERE e.write_id IN ({_SCOPE_WRITES})
+            ) WHERE newest > 1 OR state = '{FORGOTTEN}'""",
             scope.params,
         )
-    finally:
-        con.unregister("forget_keys")
-    return keys.height
-
-
-def open_rows(con: duckdb.DuckDBPyConnection, scope: LedgerScope) -> list[LedgerRow]:
-    """Rows whose last request may or may not have reached Instantly (pending, sent, unknown)."""
-    rows = con.execute(
-        "SELECT row_key, email, lead_id, payload_hash, state, outcome, batch_id FROM ops.push_ledger "
-        "WHERE workspace = ? AND campaign_id = ? AND source_table = ? "
-        "AND state IN ('pending', 'sent', 'unknown') "
-        "ORDER BY row_key",
-        scope.params,
-    ).fetchall()
-    return [LedgerRow(*r) for r in rows]
-
-
-def upsert(con: duckdb.DuckDBPyConnection, scope: LedgerScope, rows: Iterable[LedgerRow]) -> int:
-    """Insert or replace ledger rows (the last entry per row key wins)."""
-    by_key = {r.row_key: r for r in rows}
-    if not by_key:
-        return 0
-    frame = pl.DataFrame(
-        [
-            (r.row_key, r.email, r.lead_id, r.payload_hash, r.state, r.outcome, r.batch_id)
-            for r in by_key.values()
-        ],
-        schema=_LEDGER_SCHEMA,
-        orient="row",
-    )
-    return upsert_frame(con, scope, frame)
-
-
-def delete(con: duckdb.DuckDBPyConnection, scope: LedgerScope, row_keys: Iterable[str]) -> int:
-    """Forget rows (a request that provably never took effect): they are sent again as new."""
-    return delete_frame(con, scope, pl.Series(list(row_keys), dtype=pl.Utf8))
-
-
-def append_results(con: duckdb.DuckDBPyConnection, scope: LedgerScope, rows: Sequence[ResultRow]) -> int:
-    """Append per-row outcomes to ops.push_results."""
-    if not rows:
-        return 0
-    frame = pl.DataFrame(
-        [(r.row_key, r.email, r.lead_id, r.outcome, r.reason) for r in rows],
-        schema=_RESULT_SCHEMA,
-        orient="row",
-    )
-    con.register("result_rows", frame)
-    try:
-        con.execute(
-            "INSERT INTO ops.push_results (run_id, source_table, row_key, email, campaign_id, lead_id, "
-            'outcome, reason, "at") SELECT ?, ?, row_key, email, ?, lead_id, outcome, reason, now() '
-            "FROM result_rows",
-            [scope.run_id, scope.source_table, scope.campaign_id],
-        )
-    finally:
-        con.unregister("result_rows")
-    return len(rows)
+        row = con.execute("SELECT count(*) FROM ledger_stale").fetchone()
+        stale = int(row[0]) if row else 0
+        if stale:
+            con.execute(
+                f"DELETE FROM {_ENTRIES} e USING ledger_stale s "
+                "WHERE e.write_id = s.write_id AND e.row_key = s.row_key"
+            )
+            con.execute(
+                f"DELETE FROM {_WRITES} w WHERE workspace = ? AND campaign_id = ? AND source_table = ? "
+                f"AND NOT EXISTS (SELECT 1 FROM {_ENTRIES} e WHERE e.write_id = w.write_id)",
+                scope.params,
+            )
+        con.execute("DROP TABLE ledger_stale")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return stale
 
 
 def adopt_workspace(
@@ -239,34 +399,41 @@ def adopt_workspace(
     campaigns = sorted(set(campaign_ids))
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("INSERT OR REPLACE INTO ops.workspaces VALUES (?, ?, now())", [workspace_id, name])
+        # DELETE then INSERT: no statement here relies on a primary key (DuckLake has none).
+        con.execute("DELETE FROM ops.workspaces WHERE workspace_id = ?", [workspace_id])
+        con.execute("INSERT INTO ops.workspaces VALUES (?, ?, now())", [workspace_id, name])
         old = [
             r[0]
             for r in con.execute(
-                "SELECT DISTINCT workspace FROM ops.push_ledger WHERE list_contains(?, campaign_id) "
-                "AND workspace <> ?",
+                f"SELECT DISTINCT workspace FROM {_WRITES} WHERE list_contains(?, campaign_id) "
+                "AND workspace <> ? ORDER BY 1",
                 [campaigns, workspace_id],
             ).fetchall()
         ]
         moved = 0
         if old:
+            # Entries of rows the workspace id already has go; the rest move with their writes.
+            con.execute(
+                f"""DELETE FROM {_ENTRIES} e USING {_WRITES} w
+                WHERE e.write_id = w.write_id AND list_contains(?, w.campaign_id) AND w.workspace <> ?
+                AND EXISTS (
+                    SELECT 1 FROM {CURRENT} c WHERE c.workspace = ? AND c.campaign_id = w.campaign_id
+                    AND c.source_table = w.source_table AND c.row_key = e.row_key
+                )""",
+                [campaigns, workspace_id, workspace_id],
+            )
             row = con.execute(
-                "SELECT count(*) FROM ops.push_ledger WHERE list_contains(?, campaign_id) AND workspace <> ?",
+                f"SELECT count(*) FROM {CURRENT} WHERE list_contains(?, campaign_id) AND workspace <> ?",
                 [campaigns, workspace_id],
             ).fetchone()
             moved = int(row[0]) if row else 0
             con.execute(
-                "INSERT OR IGNORE INTO ops.push_ledger SELECT ? AS workspace, campaign_id, source_table, "
-                "row_key, email, lead_id, payload_hash, state, outcome, batch_id, run_id, updated_at "
-                "FROM ops.push_ledger WHERE list_contains(?, campaign_id) AND workspace <> ?",
+                f"UPDATE {_WRITES} SET workspace = ? WHERE list_contains(?, campaign_id) AND workspace <> ?",
                 [workspace_id, campaigns, workspace_id],
             )
-            con.execute(
-                "DELETE FROM ops.push_ledger WHERE list_contains(?, campaign_id) AND workspace <> ?",
-                [campaigns, workspace_id],
-            )
+            con.execute("DELETE FROM ops.workspace_aliases WHERE list_contains(?, alias)", [old])
             con.executemany(
-                "INSERT OR REPLACE INTO ops.workspace_aliases VALUES (?, ?, now())",
+                "INSERT INTO ops.workspace_aliases VALUES (?, ?, now())",
                 [[alias, workspace_id] for alias in old],
             )
         con.execute("COMMIT")
@@ -274,15 +441,3 @@ def adopt_workspace(
         con.execute("ROLLBACK")
         raise
     return moved
-
-
-def outcome_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, dict[str, int]]:
-    """{campaign_id: {outcome: rows}} for one run, from ops.push_results."""
-    counts: dict[str, dict[str, int]] = {}
-    for campaign, outcome, n in con.execute(
-        "SELECT campaign_id, outcome, count(*) FROM ops.push_results WHERE run_id = ? "
-        "GROUP BY ALL ORDER BY ALL",
-        [run_id],
-    ).fetchall():
-        counts.setdefault(campaign, {})[outcome] = int(n)
-    return counts

@@ -35,6 +35,7 @@ from ops_core.engagement import (
     LEAD_STATUS_RANK,
 )
 from ops_core.sql import quote_ident, quote_literal
+from warehouse import ledger
 
 # The columns the views add (and write-back writes), in order.
 ENGAGEMENT_COLUMNS: tuple[str, ...] = (
@@ -113,9 +114,9 @@ def live_leads_sql() -> str:
             timestamp_last_open, timestamp_last_reply, timestamp_last_click, timestamp_last_interest_change
         FROM instantly.leads
         UNION ALL
-        SELECT DISTINCT lead_id, campaign_id, email, NULL, NULL, NULL, NULL, NULL, NULL
-        FROM ops.push_ledger
-        WHERE lead_id IS NOT NULL AND lead_id NOT IN (SELECT id FROM instantly.leads)
+        SELECT lead_id, campaign_id, email, NULL, NULL, NULL, NULL, NULL, NULL
+        FROM ({ledger.ledger_leads_sql()})
+        WHERE lead_id NOT IN (SELECT id FROM instantly.leads)
     ),
     deltas AS (
         SELECT l.id AS lead_id,
@@ -176,21 +177,18 @@ _AGGREGATES = f"""
 
 def _links_sql(table: SourceTable) -> str:
     """(row key, campaign, lead, how linked) for one source table."""
-    name = quote_literal(table.name)
-    ledger = (
-        "SELECT DISTINCT row_key, campaign_id, lead_id, 'ledger' AS link FROM ops.push_ledger "
-        f"WHERE source_table = {name} AND lead_id IS NOT NULL"
+    links = (
+        f"SELECT row_key, campaign_id, lead_id, 'ledger' AS link FROM ({ledger.lead_links_sql(table.name)})"
     )
     if not table.email_column:
-        return ledger
+        return links
     email = email_key_sql(f"CAST(s.{quote_ident(table.email_column)} AS VARCHAR)")  # the push's own rule
     by_email = (
         "SELECT s._row_key AS row_key, ld.campaign_id, ld.id AS lead_id, 'email' AS link "
         f"FROM ops.{quote_ident(table.name)} s JOIN instantly.leads ld ON ld.email_normalized = {email} "
-        "WHERE ld.id NOT IN (SELECT lead_id FROM ops.push_ledger "
-        f"WHERE source_table = {name} AND lead_id IS NOT NULL)"
+        f"WHERE ld.id NOT IN (SELECT lead_id FROM ({ledger.lead_links_sql(table.name)}))"
     )
-    return f"{ledger} UNION ALL {by_email}"
+    return f"{links} UNION ALL {by_email}"
 
 
 def engagement_views_sql(table: SourceTable) -> list[str]:
@@ -251,7 +249,7 @@ def source_tables(con: duckdb.DuckDBPyConnection) -> list[SourceTable]:
 
 def create_engagement_views(con: duckdb.DuckDBPyConnection) -> list[str]:
     """(Re)create both engagement views of every source table; returns the per-row view names."""
-    if not _exists(con, "ops", "push_ledger"):
+    if not ledger.exists(con):
         return []
     created = []
     for table in source_tables(con):

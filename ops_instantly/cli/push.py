@@ -19,8 +19,6 @@ from ops_instantly.cli._support import (
 )
 from ops_instantly.errors import OpsError
 
-_OUTCOMES = ("created", "updated", "unchanged", "duplicate", "skipped", "blocklisted", "invalid", "rejected")
-
 
 @app.command()
 def push(
@@ -203,21 +201,20 @@ class _ProgressBar:
                 task = self._tasks[campaign] = self._progress.add_task(f"push to {campaign}", total=total)
             self._progress.update(task, completed=min(done, total), total=total)
 
-    def on_batch(self, report: Any) -> None:
-        return None
-
 
 def _print_summary(result: dict[str, Any]) -> None:
     from rich.table import Table
 
+    from warehouse.ledger import OUTCOMES  # imported here: a push has loaded it already
+
     out = console()
     summary = Table(title=f"Push of ops.{result['table']} ({result['rows']:,} rows)", title_justify="left")
     summary.add_column("campaign")
-    for name in _OUTCOMES:
+    for name in OUTCOMES:
         summary.add_column(name, justify="right")
     summary.add_column("requests", justify="right")
     for c in result["campaigns"]:
-        summary.add_row(c["name"], *(f"{c['counts'].get(o, 0):,}" for o in _OUTCOMES), f"{c['requests']:,}")
+        summary.add_row(c["name"], *(f"{c['counts'].get(o, 0):,}" for o in OUTCOMES), f"{c['requests']:,}")
     out.print(summary)
     lifted = [c for c in result["campaigns"] if c.get("guard_lifted")]
     if lifted:

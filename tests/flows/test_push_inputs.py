@@ -143,7 +143,7 @@ def test_a_push_after_rotating_the_key_sends_no_write_even_from_an_old_ledger(
         # A ledger written before the workspace id was the identity: base URL + a hash of the old key.
         legacy = f"{sandbox.base_url}#0123456789ab"
         with duckdb.connect(str(warehouse_path)) as con:
-            con.execute("UPDATE ops.push_ledger SET workspace = ?", [legacy])
+            con.execute("UPDATE ops.push_ledger_writes SET workspace = ?", [legacy])
 
         monkeypatch.setenv("INSTANTLY_API_KEY", "key-new")
         writes = {

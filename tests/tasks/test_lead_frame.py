@@ -58,7 +58,7 @@ def row_path(frame: pl.DataFrame, mapping: ColumnMapping, key_given: bool) -> li
 def frame_of(
     columns: list[str], rows: list[list[Any]], keys: list[str | None], dtypes: dict[str, Any]
 ) -> pl.DataFrame:
-    """A slice as ledger.read_slice_frame gives it: rowid, row_key, then mapping.columns as c0, c1, ..."""
+    """A slice as ledger.read_slice gives it: rowid, row_key, then mapping.columns as c0, c1, ..."""
     order = resolve_mapping(columns).columns
     data: dict[str, Any] = {"rowid": list(range(len(rows))), "row_key": keys}
     for i, col in enumerate(order):
@@ -75,7 +75,6 @@ def columnar(
     out = pl.concat(
         [frames.prepare(frame.slice(i, step), mapping.columns) for i in range(0, frame.height, step)]
     )
-    frames.close()
     return out.select("email", "outcome", "reason", "lead", "payload_hash").to_dicts()
 
 

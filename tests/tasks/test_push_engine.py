@@ -16,7 +16,7 @@ from tasks.push_engine import CampaignPush, CampaignReport, PushTarget
 from tests.tasks.push_helpers import campaign_leads, make_campaign, query, request_count, set_faults
 from warehouse import ledger
 from warehouse.db import Warehouse
-from warehouse.ledger import LedgerRow, LedgerScope
+from warehouse.ledger import LedgerEntry, LedgerScope
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -101,8 +101,9 @@ def test_a_crash_after_writing_intents_is_reconciled_before_anything_is_resent(
     ]
     scope = LedgerScope("ws", campaign, "leads", "crashed")
     with wh.connect() as con:
-        ledger.upsert(con, scope, [LedgerRow(f"u{i}@ex.com", f"u{i}@ex.com", None, payload_hash(lead), "pending",
-                                             None, "b1") for i, lead in enumerate(leads)])  # fmt: skip
+        intents = [LedgerEntry(f"u{i}@ex.com", f"u{i}@ex.com", None, payload_hash(lead), "pending", None, "b1")
+                   for i, lead in enumerate(leads)]  # fmt: skip
+        ledger.write(con, scope, ledger.entries_of(intents))
     resp = httpx.post(f"{sandbox.base_url}/leads/add", headers={"Authorization": "Bearer sandbox-key"},
                       json={"campaign_id": campaign, "leads": leads[:100]})  # fmt: skip
     assert resp.json()["leads_uploaded"] == 100
@@ -261,7 +262,7 @@ def test_no_request_is_sent_by_a_thread_holding_the_warehouse_and_writes_never_o
     import threading
 
     from instantly_client.resources.leads import Leads
-    from tasks import push_pipeline
+    from tasks import push_record
 
     wh = _TrackingWarehouse(warehouse_path)
     senders_holding: list[bool] = []
@@ -273,7 +274,7 @@ def test_no_request_is_sent_by_a_thread_holding_the_warehouse_and_writes_never_o
 
     monkeypatch.setattr(Leads, "add_encoded", add)
     # The bookkeeper closes its connection at least every HOLD_SECONDS: at 0, after every cycle.
-    monkeypatch.setattr(push_pipeline, "HOLD_SECONDS", 0.0)
+    monkeypatch.setattr(push_record, "HOLD_SECONDS", 0.0)
     campaign = make_campaign(sandbox, "Lock-free")
     # Slices of 700 rows, bulk adds of 100: requests go out while the next slices are read and recorded.
     push(sandbox, wh, write_rows(tmp_path / "t.csv", 1500), campaign, run_id="r1", batch_size=100)
@@ -306,7 +307,7 @@ def test_rows_still_unknown_after_every_pass_are_reported_and_reconciled_next_ru
     assert report.unresolved == 5
     reasons = query(warehouse_path, "SELECT outcome, reason FROM ops.push_results WHERE run_id = 'r1'")
     assert len(reasons) == 5
-    assert all(outcome == "rejected" and "still unknown" in reason for outcome, reason in reasons)
+    assert all(outcome == "unknown" and "still unknown" in reason for outcome, reason in reasons)
     assert query(warehouse_path, "SELECT count(*) FROM ops.push_ledger WHERE state = 'unknown'") == [(5,)]
 
     set_faults(sandbox, rules=[])

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from tasks.pull_transform import campaign_row, frame, lead_row
+from warehouse import ledger
 from warehouse.db import Warehouse
+from warehouse.ledger import LedgerEntry, LedgerScope
 from warehouse.merge import merge_frame
 from warehouse.views import ENGAGEMENT_COLUMNS, create_engagement_views
 
@@ -37,17 +39,14 @@ def con(warehouse: Warehouse):
         con.execute(
             "INSERT INTO ops.source_tables VALUES ('people', 'people.csv', 'id', 'email', 4, now(), 'p')"
         )
-        ledger = [
+        pushed = [
             ("c1", "1", "ann@a.co", "L-ann-1"),
             ("c2", "1", "ann@a.co", "L-ann-2"),
             ("c1", "3", "cat@c.co", None),  # a push that failed: no lead id
         ]
-        for campaign, key, email, lead in ledger:
-            con.execute(
-                "INSERT INTO ops.push_ledger VALUES ('ws', ?, 'people', ?, ?, ?, 'h', 'done', 'created',"
-                " 'b', 'p', now())",
-                [campaign, key, email, lead],
-            )
+        for campaign, key, email, lead in pushed:
+            entry = LedgerEntry(key, email, lead, "h", "done", "created", "b")
+            ledger.write(con, LedgerScope("ws", campaign, "people", "p"), ledger.entries_of([entry]))
         campaigns = [campaign_row({"id": "c1", "name": "Alpha"}), campaign_row({"id": "c2", "name": "Beta"})]
         merge_frame(con, "instantly.campaigns", frame("campaigns", campaigns), ["id"], "r")
         leads = [

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 from tasks.webhook_events import Delivered, insert_events
 from tests.warehouse.test_engagement_views import con  # noqa: F401 - the warehouse fixture of the view tests
+from warehouse import ledger
+from warehouse.ledger import LedgerEntry, LedgerScope
 
 AT = datetime(2026, 3, 6, 10, tzinfo=UTC)
 
@@ -54,10 +56,8 @@ def test_bounce_and_unsubscribe_are_terminal_and_neutral_resets_interest(con) ->
 
 
 def test_a_pushed_lead_no_sync_has_pulled_shows_its_webhook_events(con) -> None:  # noqa: F811
-    con.execute(
-        "INSERT INTO ops.push_ledger VALUES ('ws', 'c2', 'people', '3', 'cat@c.co', 'L-cat-2', 'h', 'done',"
-        " 'created', 'b', 'p', now())"
-    )
+    entry = LedgerEntry("3", "cat@c.co", "L-cat-2", "h", "done", "created", "b")
+    ledger.write(con, LedgerScope("ws", "c2", "people", "p"), ledger.entries_of([entry]))
     assert _row(con, 3)[0] == "not_contacted"
     _deliver(con, _event("email_sent", "c2", "cat@c.co"), _event("reply_received", "c2", "cat@c.co"))
     assert _row(con, 3) == ("replied", None, 1, 0, 0, None, ["Beta"])

@@ -1,0 +1,108 @@
+"""Record: the bookkeeper's side of the warehouse during a pass (reads of slices, one write per cycle).
+
+Only the bookkeeper thread uses a Recorder. It keeps its write connection across cycles for at most
+HOLD_SECONDS: closing a DuckDB file checkpoints it, which costs more than a cycle's writes, and closing it
+that often still lets other processes (an analyst's read-only session, another push) in between.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+
+import duckdb
+import polars as pl
+
+from tasks.push_models import Job, JobResult
+from warehouse import ledger
+from warehouse.db import Warehouse
+from warehouse.ledger import LedgerScope
+
+HOLD_SECONDS = 5.0  # the bookkeeper closes (and so checkpoints) the warehouse at least this often
+
+
+class Recorder:
+    """Reads slices of the source with their ledger state, and records each cycle in one transaction.
+
+    Args:
+        warehouse: the warehouse file.
+        scope: whose ledger rows.
+        on_results: called with each recorded results frame (after its transaction committed).
+    """
+
+    def __init__(
+        self, warehouse: Warehouse, scope: LedgerScope, on_results: Callable[[pl.DataFrame], None]
+    ) -> None:
+        self.warehouse = warehouse
+        self.scope = scope
+        self.on_results = on_results
+        self._held: tuple[ExitStack, duckdb.DuckDBPyConnection] | None = None
+        self._held_since = 0.0
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The write connection, opened again when it has been held for HOLD_SECONDS."""
+        if self._held is not None and time.monotonic() - self._held_since > HOLD_SECONDS:
+            self.release()
+        if self._held is None:
+            stack = ExitStack()
+            self._held = (stack, stack.enter_context(self.warehouse.connect()))
+            self._held_since = time.monotonic()
+        return self._held[1]
+
+    def release(self) -> None:
+        """Close the connection (the end of a pass, or between cycles)."""
+        if self._held is not None:
+            stack, self._held = self._held[0], None
+            stack.close()
+
+    def read_slice(self, columns: Sequence[str], start: int, stop: int) -> pl.DataFrame:
+        return ledger.read_slice(self.connection(), self.scope, columns, start, stop)
+
+    def read_keys(self, columns: Sequence[str], row_keys: Sequence[str]) -> pl.DataFrame:
+        return ledger.read_keys(self.connection(), self.scope, columns, row_keys)
+
+    def write(self, finished: list[tuple[Job, JobResult]], local: list[pl.DataFrame], new: list[Job]) -> None:
+        """One transaction: outcomes of finished jobs, intents of new ones, results of rows without a request.
+
+        The intents of `new` are durable when this returns: only then may their requests leave.
+        """
+        entries = [frame for _, result in finished for frame in result.ledger]
+        entries += [ledger.intents(job.rows, job.batch_id) for job in new]
+        result_frames = [frame for frame in local if not frame.is_empty()]
+        result_frames += [frame for _, result in finished for frame in result.results]
+        forget = [key for _, result in finished for key in result.forget]
+        if not entries and not result_frames and not forget:
+            return
+        results = (
+            pl.concat([f.select(ledger.RESULT_COLUMNS) for f in result_frames], how="vertical_relaxed")
+            if result_frames
+            else None
+        )
+        con = self.connection()
+        con.execute("BEGIN TRANSACTION")
+        try:
+            ledger.write(
+                con,
+                self.scope,
+                pl.concat([f.select(ledger.ENTRY_COLUMNS) for f in entries], how="vertical_relaxed")
+                if entries
+                else None,
+                forget=forget,
+            )
+            if results is not None:
+                ledger.append_results(con, self.scope, results)
+            con.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended the transaction
+                con.execute("ROLLBACK")
+            raise
+        if results is not None and not results.is_empty():
+            self.on_results(results)
+
+    def forget(self, row_keys: Sequence[str]) -> None:
+        """Forget rows whose intents were written but whose requests never left (a pass that stopped)."""
+        if row_keys:
+            with self.warehouse.connect() as con:
+                ledger.write(con, self.scope, forget=row_keys)
