@@ -153,5 +153,3 @@ def _save_checkpoints(
             ["workspace", "stream", "scope"],
             row | {"updated_at": datetime.now(UTC)},
         )
-
-
