@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["INVISIBLE_CHARACTERS", "SPACE_CHARACTERS", "email_key_sql", "normalise_email"]
+from ops_core.text import trim_sql
+
+__all__ = ["INVISIBLE_CHARACTERS", "email_key_sql", "normalise_email"]
 
 # Characters that never belong in an email address but survive copy-paste from web pages, Word and Excel:
 # zero-width space/joiners, word joiner, BOM, soft hyphen, bidi marks. Removed anywhere in an email.
 INVISIBLE_CHARACTERS = "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u202a-\u202e\u2060-\u2064\ufeff"
-# White space: exactly what Python's str.isspace() accepts (ASCII white space and the separators U+001C-U+001F,
-# no-break space, the Unicode spaces, ideographic space). Trimmed from both ends. SQL's own trim() removes
-# only the space character, which is why `email_key_sql` uses a regular expression instead.
-SPACE_CHARACTERS = "\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 _INVISIBLE = re.compile(f"[{INVISIBLE_CHARACTERS}]")
-_EDGE_SPACE = re.compile(f"^[{SPACE_CHARACTERS}]+|[{SPACE_CHARACTERS}]+$")
 
 
 def normalise_email(text: object) -> str | None:
-    """The email without invisible characters, trimmed of white space, lower-cased; None when blank.
+    """The email without invisible characters, trimmed of white space (`str.strip()`), lower-cased; None when blank.
 
     Args:
         text: the email as text; anything that is not a string gives None (a source cell goes through
@@ -31,7 +28,7 @@ def normalise_email(text: object) -> str | None:
     """
     if not isinstance(text, str) or not text:
         return None
-    return _EDGE_SPACE.sub("", _INVISIBLE.sub("", text)).lower() or None
+    return _INVISIBLE.sub("", text).strip().lower() or None  # strip(): ops_core.text.trim_sql in SQL
 
 
 def email_key_sql(column_sql: str) -> str:
@@ -41,5 +38,4 @@ def email_key_sql(column_sql: str) -> str:
         column_sql: a SQL expression of type VARCHAR/text, e.g. `CAST(s."Email" AS VARCHAR)`.
     """
     invisible = f"regexp_replace({column_sql}, '[{INVISIBLE_CHARACTERS}]', '', 'g')"
-    trimmed = f"regexp_replace({invisible}, '^[{SPACE_CHARACTERS}]+|[{SPACE_CHARACTERS}]+$', '', 'g')"
-    return f"NULLIF(lower({trimmed}), '')"
+    return f"NULLIF(lower({trim_sql(invisible)}), '')"

@@ -23,6 +23,7 @@ from prefect.cache_policies import NONE
 from ops_core.emails import email_key_sql
 from ops_core.errors import OpsError, first_line
 from ops_core.sql import quote_ident, quote_literal, quote_qualified
+from ops_core.text import trim_sql
 from tasks import csv_source
 from tasks.csv_source import detect_encoding
 from tasks.mapping import INTERNAL_COLUMNS, ROW_PROBLEM, custom_variable_name
@@ -496,7 +497,10 @@ def _empty_columns(con: duckdb.DuckDBPyConnection, target: str, columns: list[st
     """The columns of `target` that are NULL or blank in every row (one scan)."""
     if not columns:
         return ()
-    counts = ", ".join(f"count(NULLIF(trim(CAST({quote_ident(c)} AS VARCHAR)), ''))" for c in columns)
+    # Blank as Python's str.strip() sees it (mapping.coerce_scalar), not SQL's trim(), which keeps tabs.
+    counts = ", ".join(
+        f"count(NULLIF({trim_sql(f'CAST({quote_ident(c)} AS VARCHAR)')}, ''))" for c in columns
+    )
     row = con.execute(f"SELECT {counts} FROM {target}").fetchone() or ()
     return tuple(c for c, n in zip(columns, row, strict=True) if not n)
 

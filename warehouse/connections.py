@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from warehouse.db import table_exists
 from warehouse.merge import upsert_row
 
 __all__ = [
@@ -54,20 +55,12 @@ class Connection:
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
-def _has_table(con: duckdb.DuckDBPyConnection) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables"
-        " WHERE table_schema = 'ops' AND table_name = 'connections'"
-    ).fetchone()
-    return bool(row and row[0])
-
-
 def list_connections(con: duckdb.DuckDBPyConnection, table_name: str | None = None) -> list[Connection]:
     """Every connection (or those of one table), ordered by table and campaign name.
 
     Works on a read-only connection; returns `[]` when the warehouse predates migration 0004.
     """
-    if not _has_table(con):
+    if not table_exists(con, "ops", "connections"):
         return []
     sql = f"SELECT {_COLUMNS} FROM ops.connections"
     params: list[Any] = []

@@ -301,6 +301,15 @@ class Warehouse:
                 )
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    """True when `schema.name` is a table or view on this connection (the DuckDB file or the DuckLake)."""
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return bool(found and found[0])
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 

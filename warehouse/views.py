@@ -36,6 +36,7 @@ from ops_core.engagement import (
 )
 from ops_core.sql import quote_ident, quote_literal
 from warehouse import ledger
+from warehouse.db import table_exists
 
 # The columns the views add (and write-back writes), in order.
 ENGAGEMENT_COLUMNS: tuple[str, ...] = (
@@ -239,12 +240,12 @@ FROM {src} s LEFT JOIN agg a ON a.row_key = s._row_key"""
 
 def source_tables(con: duckdb.DuckDBPyConnection) -> list[SourceTable]:
     """The tables listed in ops.source_tables that exist (none before the first push)."""
-    if not _exists(con, "ops", "source_tables"):
+    if not table_exists(con, "ops", "source_tables"):
         return []
     rows = con.execute(
         "SELECT table_name, key_column, email_column, source FROM ops.source_tables"
     ).fetchall()
-    return [SourceTable(*row) for row in rows if _exists(con, "ops", row[0])]
+    return [SourceTable(*row) for row in rows if table_exists(con, "ops", row[0])]
 
 
 def create_engagement_views(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -257,11 +258,3 @@ def create_engagement_views(con: duckdb.DuckDBPyConnection) -> list[str]:
             con.execute(statement)
         created.append(f"ops.{table.name}_engagement")
     return created
-
-
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, name],
-    ).fetchone()
-    return bool(found and found[0])

@@ -418,3 +418,13 @@ def test_an_unreachable_postgres_is_a_one_line_error_without_the_password(wareho
 def test_an_unknown_postgres_table_is_a_one_line_error(postgres_url: str) -> None:
     with pytest.raises(OpsError, match="Cannot read from Postgres"):
         describe_source.fn(SourceSpec(postgres_url, table="no_such_table_here"))
+
+
+def test_a_column_of_only_tabs_and_no_break_spaces_is_empty_in_every_row(
+    tmp_path: Path, warehouse_path: Path
+) -> None:
+    # Blank as Python's str.strip() sees it: SQL's trim() alone keeps the tab and the no-break space.
+    path = tmp_path / "tabs.csv"
+    path.write_text("email,fax,city\r\na@x.co,\t,Oslo\r\nb@x.co,\u00a0 ,\r\n", encoding="utf-8")
+    _, table = _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
+    assert table.empty_columns == ("fax",)

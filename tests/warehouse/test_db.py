@@ -88,3 +88,12 @@ def test_a_file_locked_by_another_process_gives_a_one_line_error(warehouse_path:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_table_exists_sees_tables_and_views_of_that_schema_only() -> None:
+    from warehouse.db import table_exists
+
+    with duckdb.connect() as con:
+        con.execute("CREATE SCHEMA ops; CREATE TABLE ops.t (x INT); CREATE VIEW ops.v AS SELECT 1 AS x")
+        assert table_exists(con, "ops", "t") and table_exists(con, "ops", "v")
+        assert not table_exists(con, "ops", "missing") and not table_exists(con, "main", "t")

@@ -1,0 +1,23 @@
+"""White space, the same in Python and SQL: Python's str.strip() and what SQL's trim() should have been.
+
+SQL's `trim(x)` removes only the space character, so a cell holding a tab or a no-break space is blank to
+Python and not blank to DuckDB or Postgres. `trim_sql` trims what `str.strip()` trims.
+"""
+
+from __future__ import annotations
+
+__all__ = ["WHITESPACE", "trim_sql"]
+
+# Every character Python's str.isspace() accepts (the last is U+3000): ASCII white space, the separators
+# U+001C-U+001F, no-break space, the Unicode spaces. Usable as it is in a regular-expression character class
+# (Python, DuckDB, Postgres) and as polars' strip_chars argument.
+WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+
+
+def trim_sql(text_sql: str) -> str:
+    """`str.strip()` as a SQL expression over a text expression (DuckDB and Postgres alike).
+
+    Args:
+        text_sql: a SQL expression of type VARCHAR/text, e.g. `CAST(s."Fax" AS VARCHAR)`.
+    """
+    return f"regexp_replace({text_sql}, '^[{WHITESPACE}]+|[{WHITESPACE}]+$', '', 'g')"
