@@ -13,6 +13,7 @@ Every function takes an open connection; the push opens short ones and never hol
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -390,7 +391,8 @@ def compact(con: duckdb.DuckDBPyConnection, scope: LedgerScope) -> int:
         con.execute("DROP TABLE ledger_stale")
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        with contextlib.suppress(duckdb.Error):  # a failed COMMIT (a DuckLake conflict) ended it already
+            con.execute("ROLLBACK")
         raise
     return stale
 
@@ -455,6 +457,7 @@ def adopt_workspace(
             )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        with contextlib.suppress(duckdb.Error):  # a failed COMMIT (a DuckLake conflict) ended it already
+            con.execute("ROLLBACK")
         raise
     return moved
