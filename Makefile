@@ -13,7 +13,7 @@ demo:
 	./ops demo
 
 # Benchmarks (not tests): print tables, write bench/results/; results are recorded in bench/README.md.
-bench: bench-sandbox bench-push bench-sync bench-ducklake
+bench: bench-sandbox bench-push bench-sync bench-ducklake bench-cli
 
 # How many leads a second the sandbox ingests (it must not be what the other benchmarks measure).
 bench-sandbox: venv
@@ -38,6 +38,10 @@ bench-sync: venv
 bench-ducklake: venv
 	.venv/bin/python bench/bench_ducklake.py
 
+# How long ./ops commands take to answer (lists, dry run) and a flow command's first output, against a sandbox.
+bench-cli: venv
+	.venv/bin/python bench/cli_timings.py
+
 # The CSV extract: DuckDB's fixed-option reader vs the row-by-row fallback (a ragged line, a cp1252 file).
 bench-extract: venv
 	.venv/bin/python bench/bench_extract.py
@@ -50,4 +54,4 @@ venv:
 fmt:
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
 
-.PHONY: test test-all demo fmt bench bench-sandbox bench-push bench-sdk-venv bench-sync bench-ducklake bench-extract venv
+.PHONY: test test-all demo fmt bench bench-sandbox bench-push bench-sdk-venv bench-sync bench-ducklake bench-extract venv bench-cli

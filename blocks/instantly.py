@@ -18,6 +18,7 @@ from ops_core.settings import (
     DEFAULT_RATE_PER_SECOND,
     MAX_RATE_PER_MINUTE,
     MAX_RATE_PER_SECOND,
+    instantly_api_key,
     instantly_env,
 )
 
@@ -94,13 +95,7 @@ with credentials.get_client() as client:
         Raises:
             OpsError: no key, or a setting out of range, named with its value (`instantly_env`).
         """
-        key = os.environ.get("INSTANTLY_API_KEY", "").strip()
-        if not key:
-            raise OpsError(
-                "No Instantly API key: INSTANTLY_API_KEY is not set and no credentials block was named.",
-                hint="export INSTANTLY_API_KEY=... or pass --credentials BLOCK (see `ops-instantly login`)",
-            )
-        return cls(api_key=SecretStr(key), **instantly_env())
+        return cls(api_key=SecretStr(instantly_api_key()), **instantly_env())
 
     def get_client(self, *, timeout: float | None = None) -> InstantlyClient:
         """A client for this workspace: the one way every flow and task gets one.

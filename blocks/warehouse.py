@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from prefect.blocks.core import Block
 from pydantic import Field
 
 from blocks._assets import logo_url
 from blocks._load import load_block
 from warehouse.db import Warehouse
-from warehouse.lake import is_lake_url
+from warehouse.location import (
+    DEFAULT_WAREHOUSE,
+    default_data_path,
+    default_warehouse_path,
+    open_warehouse,
+    warehouse_at,
+)
 
-DEFAULT_WAREHOUSE = "./warehouse.duckdb"
-
-
-def default_warehouse_path() -> str:
-    """`OPS_WAREHOUSE` when set, else ./warehouse.duckdb."""
-    return os.environ.get("OPS_WAREHOUSE") or DEFAULT_WAREHOUSE
-
-
-def default_data_path() -> str:
-    """`OPS_WAREHOUSE_DATA_PATH` when set, else empty (a DuckLake's recorded data path)."""
-    return os.environ.get("OPS_WAREHOUSE_DATA_PATH") or ""
+__all__ = [
+    "DEFAULT_WAREHOUSE",
+    "DuckDBWarehouse",
+    "default_data_path",
+    "default_warehouse_path",
+    "open_warehouse",
+    "resolve_warehouse",
+]
 
 
 class DuckDBWarehouse(Block):
@@ -74,17 +74,6 @@ with warehouse.connect(read_only=True) as con:
         return open_warehouse(self.path, self.data_path or None)
 
 
-def open_warehouse(location: str, data_path: str | None = None) -> Warehouse:
-    """A Warehouse from a setting: a file path (`~` expanded) or a `ducklake:` URL (pure).
-
-    Raises:
-        OpsError: a `ducklake:` URL this project cannot use (`warehouse.lake.parse_lake`).
-    """
-    if is_lake_url(location):
-        return Warehouse(location, data_path=data_path)
-    return Warehouse(Path(location).expanduser())
-
-
 def resolve_warehouse(block_name: str | None = None, path: str | None = None) -> Warehouse:
     """A warehouse from an explicit location (file or DuckLake URL), a named block, or the default.
 
@@ -93,10 +82,8 @@ def resolve_warehouse(block_name: str | None = None, path: str | None = None) ->
     Raises:
         OpsError: `block_name` names no saved DuckDB Warehouse block.
     """
-    if path:
-        return open_warehouse(path, default_data_path() or None)
-    if block_name:
+    if block_name and not path:
         return load_block(
             DuckDBWarehouse, block_name, hint="save one in the Prefect UI (Blocks > DuckDB Warehouse)"
         ).get_warehouse()
-    return DuckDBWarehouse().get_warehouse()
+    return warehouse_at(path)  # what `DuckDBWarehouse()` (its defaults) opens

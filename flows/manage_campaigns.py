@@ -23,8 +23,8 @@ from blocks import InstantlyCredentials, resolve_credentials
 from ops_core.errors import OpsError
 from tasks import campaigns as campaign_tasks
 from tasks.campaign_spec import CampaignChanges, CampaignSpec
-from tasks.campaigns import CampaignSummary
-from tasks.prelaunch import LaunchBlockedError, prelaunch_check, publish_check
+from tasks.campaigns import CampaignSummary, prelaunch_check, publish_check
+from tasks.prelaunch import LaunchBlockedError
 
 __all__ = [
     "activate_campaign",

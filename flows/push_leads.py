@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
+from prefect.context import FlowRunContext
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
@@ -53,7 +54,7 @@ from tasks.push_plan import MAX_LEADS_PER_ADD, SKIP_HINT
 from warehouse.connections import plan_connected_pushes, read_connections
 from warehouse.db import Warehouse
 
-__all__ = ["SkipIf", "TablePush", "push_leads"]
+__all__ = ["SkipIf", "TablePush", "preview_push_leads", "push_leads"]
 
 SkipIf = Literal["in_campaign", "in_workspace", "none"]
 
@@ -170,34 +171,34 @@ def push_leads(
     Raises:
         OpsError: bad input (no campaign, unknown campaign or block, a password in `source`), in one line.
     """
+    if dry_run:
+        return preview_push_leads(
+            credentials,
+            source=source,
+            postgres_source=postgres_source,
+            table=table,
+            query=query,
+            sheet=sheet,
+            campaigns=campaigns,
+            key_column=key_column,
+            mapping_file=mapping_file,
+            warehouse=warehouse,
+            postgres=postgres,
+        )
     run_id = _run_id()
     store = resolve_warehouse(None, warehouse or None)
-    one_table = bool(source or postgres_source or postgres is not None)
-    if one_table:
-        jobs = [
-            TablePush(
-                campaigns=tuple(campaigns),
-                source=source,
-                postgres=postgres,
-                postgres_block=postgres_source,
-                table=table,
-                query=query,
-                sheet=sheet,
-                key_column=key_column,
-                mapping_file=mapping_file,
-            )
-        ]
-    else:
-        if campaigns:
-            raise OpsError(
-                "--campaign needs --source.", hint="or push every connected table with no arguments"
-            )
-        jobs = connected_pushes(store)
-
-    if dry_run:
-        previews = [_dry_run(credentials, store, job, run_id) for job in jobs]
-        return previews[0] if one_table else {"run_id": run_id, "tables": previews}
-
+    one_table, jobs = _table_pushes(
+        store,
+        source=source,
+        postgres_source=postgres_source,
+        postgres=postgres,
+        table=table,
+        query=query,
+        sheet=sheet,
+        campaigns=campaigns,
+        key_column=key_column,
+        mapping_file=mapping_file,
+    )
     if any(not job.campaigns for job in jobs):
         raise OpsError("No campaign given.", hint="pass --campaign ID_OR_NAME (repeatable)")
     creds = credentials if credentials is not None else resolve_credentials(None)
@@ -222,6 +223,89 @@ def push_leads(
     get_run_logger().info("Per-row outcomes: SELECT * FROM ops.push_results WHERE run_id = '%s'", run_id)
     summaries = [_summary(r, run_id) for r in reports]
     return summaries[0] if one_table else {"run_id": run_id, "tables": summaries}
+
+
+def preview_push_leads(
+    credentials: InstantlyCredentials | None = None,
+    *,
+    source: str = "",
+    postgres_source: str = "",
+    table: str = "",
+    query: str = "",
+    sheet: str = "",
+    campaigns: Sequence[str] = (),
+    key_column: str = "",
+    mapping_file: str = "",
+    warehouse: str = "",
+    postgres: PostgresSource | None = None,
+) -> dict[str, Any]:
+    """The dry run: what `push_leads(..., dry_run=True)` returns, and inside a flow run what it does.
+
+    Outside a flow run (`ops-instantly push --dry-run`) the steps run as plain functions: no Prefect run is
+    recorded and no Prefect API is started. The source is read into `ops.<table>` either way; nothing is sent.
+    Arguments as for `push_leads`.
+
+    Returns:
+        The preview of the table (its mapping, validation counts, examples and first payloads, the
+        campaigns found); with no source, `{"run_id": ..., "tables": [one preview per connected table]}`.
+
+    Raises:
+        OpsError: bad input (an unknown campaign or block, a password in `source`), in one line.
+    """
+    run_id = _run_id()
+    store = resolve_warehouse(None, warehouse or None)
+    one_table, jobs = _table_pushes(
+        store,
+        source=source,
+        postgres_source=postgres_source,
+        postgres=postgres,
+        table=table,
+        query=query,
+        sheet=sheet,
+        campaigns=campaigns,
+        key_column=key_column,
+        mapping_file=mapping_file,
+    )
+    previews = [_dry_run(credentials, store, job, run_id) for job in jobs]
+    return previews[0] if one_table else {"run_id": run_id, "tables": previews}
+
+
+def _table_pushes(
+    store: Warehouse,
+    *,
+    source: str,
+    postgres_source: str,
+    postgres: PostgresSource | None,
+    table: str,
+    query: str,
+    sheet: str,
+    campaigns: Sequence[str],
+    key_column: str,
+    mapping_file: str,
+) -> tuple[bool, list[TablePush]]:
+    """(one table named?, the tables to push): the one the parameters name, else every connected table."""
+    if source or postgres_source or postgres is not None:
+        job = TablePush(
+            campaigns=tuple(campaigns),
+            source=source,
+            postgres=postgres,
+            postgres_block=postgres_source,
+            table=table,
+            query=query,
+            sheet=sheet,
+            key_column=key_column,
+            mapping_file=mapping_file,
+        )
+        return True, [job]
+    if campaigns:
+        raise OpsError("--campaign needs --source.", hint="or push every connected table with no arguments")
+    return False, _step(connected_pushes, store)
+
+
+def _step(step: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a task: as a task run inside a flow run, as its plain function outside one (the dry run of
+    `ops-instantly push --dry-run`, which records no run and starts no Prefect API)."""
+    return step(*args, **kwargs) if FlowRunContext.get() is not None else step.fn(*args, **kwargs)
 
 
 @task(name="connected_pushes", retries=0, cache_policy=NONE)
@@ -259,34 +343,42 @@ def _mapping(job: TablePush, spec: SourceSpec) -> Any:
         if job.mapping_rules is not None
         else load_mapping_file(job.mapping_file or None)
     )
-    return resolve_mapping(describe_source(spec), overrides)
+    return resolve_mapping(_step(describe_source, spec), overrides)
 
 
 def _dry_run(
     credentials: InstantlyCredentials | None, store: Warehouse, job: TablePush, run_id: str
 ) -> dict[str, Any]:
-    spec = resolve_source(job)
+    spec = _step(resolve_source, job)
     mapping = _mapping(job, spec)
     # The campaigns are looked up too (reads only): a misspelt name fails the dry run, not the real push.
     targets = (
-        resolve_campaigns(
-            credentials if credentials is not None else resolve_credentials(None), list(job.campaigns)
+        _step(
+            resolve_campaigns,
+            credentials if credentials is not None else resolve_credentials(None),
+            list(job.campaigns),
         )
         if job.campaigns
         else []
     )
-    table = extract_source(
-        spec, store, email_column=mapping.email_column, key_column=job.key_column or None, run_id=run_id
+    table = _step(
+        extract_source,
+        spec,
+        store,
+        email_column=mapping.email_column,
+        key_column=job.key_column or None,
+        run_id=run_id,
     )
     mapping = mapping.without_empty(table.empty_columns)
-    preview = preview_push(store, table, mapping)
-    publish_dry_run(preview)
-    get_run_logger().info(
-        "Dry run of ops.%s (%s rows): %s; nothing sent",
-        table.name,
-        f"{table.row_count:,}",
-        ", ".join(f"{k} {v:,}" for k, v in sorted(preview.validation.items())) or "no rows",
-    )
+    preview = _step(preview_push, store, table, mapping)
+    if FlowRunContext.get() is not None:  # the run's artifact and log; the CLI prints the preview itself
+        publish_dry_run(preview)
+        get_run_logger().info(
+            "Dry run of ops.%s (%s rows): %s; nothing sent",
+            table.name,
+            f"{table.row_count:,}",
+            ", ".join(f"{k} {v:,}" for k, v in sorted(preview.validation.items())) or "no rows",
+        )
     return {
         "run_id": run_id,
         "dry_run": True,

@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_RATE_PER_SECOND",
     "MAX_RATE_PER_MINUTE",
     "MAX_RATE_PER_SECOND",
+    "instantly_api_key",
     "instantly_env",
 ]
 
@@ -40,6 +41,21 @@ _RATES = {
 def _set(name: str) -> str | None:
     value = os.environ.get(name, "").strip()
     return value or None  # an empty variable means "unset"
+
+
+def instantly_api_key() -> str:
+    """INSTANTLY_API_KEY, for a command or flow given no credentials block.
+
+    Raises:
+        OpsError: the variable is unset or empty (one line; the key itself is never printed).
+    """
+    key = _set("INSTANTLY_API_KEY")
+    if key is None:
+        raise OpsError(
+            "No Instantly API key: INSTANTLY_API_KEY is not set and no credentials block was named.",
+            hint="export INSTANTLY_API_KEY=... or pass --credentials BLOCK (see `ops-instantly login`)",
+        )
+    return key
 
 
 def instantly_env() -> dict[str, Any]:

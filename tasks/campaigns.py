@@ -1,7 +1,8 @@
 """Campaign tasks: create, change, start, stop, copy, delete and check campaigns through the client.
 
 Each task takes the workspace's `InstantlyCredentials` block and opens its own client (clients of one
-workspace share the process's rate limiter). The spec-to-body logic is pure: `tasks/campaign_spec.py`.
+workspace share the process's rate limiter). The spec-to-body logic is pure: `tasks/campaign_spec.py`; what
+the commands print about a campaign, read without Prefect, is `tasks/campaign_summary.py`.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from pydantic import BaseModel
 
 from blocks import InstantlyCredentials
-from instantly_client.models import Campaign, CampaignStatus
+from instantly_client.models import Campaign
 from ops_core.errors import OpsError
 from tasks.campaign_spec import CampaignChanges, CampaignSpec, create_body, patch_body
+from tasks.campaign_summary import CampaignCheck, CampaignSummary, read_campaign_check, summarize
+from tasks.prelaunch import LaunchCheck, read_launch_check, render_check
 
 __all__ = [
     "CampaignCheck",
@@ -28,45 +30,11 @@ __all__ = [
     "fetch_campaign",
     "list_campaigns",
     "pause_campaign",
+    "prelaunch_check",
+    "publish_check",
     "summarize",
     "update_campaign",
 ]
-
-
-class CampaignSummary(BaseModel):
-    """What the commands print about a campaign."""
-
-    id: str
-    name: str
-    status: int | None = None
-    status_label: str | None = None
-    daily_limit: float | None = None
-    timezone: str | None = None
-    steps: int = 0
-
-
-class CampaignCheck(CampaignSummary):
-    """A campaign confirmed to exist, with its counts from `GET /campaigns/analytics`."""
-
-    leads: int = 0
-    contacted: int = 0
-    replies: int = 0
-
-
-def summarize(campaign: Campaign) -> CampaignSummary:
-    """The printable summary of an API campaign (pure)."""
-    schedules = (campaign.campaign_schedule or {}).get("schedules") or [{}]
-    steps = ((campaign.sequences or [{}])[0] or {}).get("steps") or []
-    return CampaignSummary(
-        id=str(campaign.id),
-        name=campaign.name or "",
-        status=campaign.status,
-        status_label=CampaignStatus.label_for(campaign.status)
-        or (None if campaign.status is None else "Unknown"),
-        daily_limit=campaign.daily_limit,
-        timezone=schedules[0].get("timezone"),
-        steps=len(steps),
-    )
 
 
 # Write tasks are not retried here: the client retries what is safe (writes only on 429), and a write whose
@@ -92,22 +60,9 @@ def fetch_campaign(credentials: InstantlyCredentials, id_or_name: str) -> Campai
 
 @task(name="check-campaign", **_TASK)
 def check_campaign(credentials: InstantlyCredentials, id_or_name: str) -> CampaignCheck:
-    """Confirm a campaign exists and read its counts (leads, contacted, replies).
-
-    `GET /campaigns/analytics` returns `[]` until a campaign has sent (SK-AN), so the counts are then 0.
-    """
+    """Confirm a campaign exists and read its counts (leads, contacted, replies): `read_campaign_check`."""
     with credentials.get_client() as client:
-        campaign = client.campaigns.find(id_or_name)
-        rows = client.analytics.campaigns(ids=[str(campaign.id)])
-    row = next((r for r in rows if r.campaign_id == campaign.id), rows[0] if len(rows) == 1 else None)
-    counts = {}
-    if row is not None:
-        counts = {
-            "leads": row.leads_count or 0,
-            "contacted": row.contacted_count or 0,
-            "replies": row.reply_count_unique if row.reply_count_unique is not None else row.reply_count or 0,
-        }
-    return CampaignCheck(**summarize(campaign).model_dump(), **counts)
+        return read_campaign_check(client, id_or_name)
 
 
 @task(name="create-campaign", **_TASK)
@@ -175,3 +130,32 @@ def delete_campaign(credentials: InstantlyCredentials, id_or_name: str) -> Campa
         deleted = client.campaigns.delete(str(campaign.id))
     # The API returns the deleted campaign; fall back to what we read if its body is sparse.
     return summarize(deleted if deleted.id else campaign)
+
+
+@task(name="prelaunch-check", **_TASK)
+def prelaunch_check(credentials: InstantlyCredentials, id_or_name: str) -> LaunchCheck:
+    """Run the pre-launch check against the API (`tasks.prelaunch.read_launch_check`).
+
+    Raises:
+        NotFoundError / AmbiguousNameError: no such campaign.
+    """
+    with credentials.get_client() as client:
+        return read_launch_check(client, id_or_name)
+
+
+@task(name="publish-prelaunch-check", **_TASK)
+def publish_check(check: LaunchCheck) -> None:
+    """Log the check and publish it as the `prelaunch-check` markdown artifact."""
+    from prefect import get_run_logger
+    from prefect.artifacts import create_markdown_artifact
+
+    lines = render_check(check)
+    logger = get_run_logger()
+    for line in lines:  # INFO: a blocked launch is reported once, by the flow's one-line error
+        logger.info(line)
+    body = "\n".join(f"    {line}" for line in lines)  # an indented block: shown as written, nothing rendered
+    create_markdown_artifact(
+        key="prelaunch-check",
+        markdown=f"# Pre-launch check\n\n{body}\n",
+        description=f"Pre-launch check of campaign {check.campaign_id}",
+    )

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import duckdb
 from prefect import task
@@ -24,6 +23,7 @@ from ops_core.emails import email_key_sql
 from ops_core.errors import OpsError, first_line
 from ops_core.sql import quote_ident, quote_literal, quote_qualified
 from ops_core.text import trim_sql
+from ops_core.urls import redact_url
 from tasks import csv_source
 from tasks.csv_source import detect_encoding
 from tasks.mapping import INTERNAL_COLUMNS, ROW_PROBLEM, custom_variable_name
@@ -116,26 +116,6 @@ def table_name_for(spec: SourceSpec) -> str:
     else:
         raise OpsError(f"--table is needed to read from {spec.display}.", hint="add --table NAME")
     return custom_variable_name(base)
-
-
-def redact_url(url: str) -> str:
-    """The URL without its secrets (pure): the password in `user:secret@` and any query parameter that
-    holds one (libpq's `?password=`, `sslpassword`, `passfile` ...): postgresql://u:secret@h/db -> postgresql://u@h/db.
-    """
-    if "://" not in url:
-        return url
-    parts = urlsplit(url)
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode([(k, v) for k, v in pairs if "pass" not in k.lower()])
-    if parts.password is None and query == parts.query:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}@{host}" if parts.username else host
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def duckdb_path(source: str) -> Path:

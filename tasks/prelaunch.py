@@ -6,7 +6,9 @@ blank in the middle of a sentence), tokens that are not variables at all (`{{fir
 in plain words with its timezone, and the sending accounts with their daily limits against the lead count.
 Problems are `blocking` (the emails would go out broken, or nothing would be sent) or `warning`.
 
-The logic is pure (`check_campaign_launch`); `prelaunch_check` is the task that fetches what it needs.
+The logic is pure (`check_campaign_launch`); `read_launch_check` fetches what it needs through a client (no
+Prefect: `campaigns check` imports only this), and the tasks that run it in the activate flow are in
+`tasks/campaigns.py`.
 """
 
 from __future__ import annotations
@@ -15,16 +17,16 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
-from blocks import InstantlyCredentials
 from instantly_client.models import Account, Campaign, CampaignStatus, Lead
 from ops_core.errors import OpsError
+
+if TYPE_CHECKING:
+    from instantly_client import InstantlyClient
 
 __all__ = [
     "AccountLine",
@@ -33,8 +35,7 @@ __all__ = [
     "Problem",
     "VariableUse",
     "check_campaign_launch",
-    "prelaunch_check",
-    "publish_check",
+    "read_launch_check",
     "render_check",
     "schedule_in_words",
     "sequence_tokens",
@@ -309,17 +310,15 @@ class LaunchBlockedError(OpsError):
         )
 
 
-@task(name="prelaunch-check", cache_policy=NO_CACHE, retries=0)
-def prelaunch_check(credentials: InstantlyCredentials, id_or_name: str) -> LaunchCheck:
+def read_launch_check(client: InstantlyClient, id_or_name: str) -> LaunchCheck:
     """Run the pre-launch check against the API: the campaign, all its leads, the workspace's accounts.
 
     Raises:
         NotFoundError / AmbiguousNameError: no such campaign.
     """
-    with credentials.get_client() as client:
-        campaign = client.campaigns.find(id_or_name)
-        leads = list(client.leads.list(campaign=str(campaign.id)))
-        accounts = list(client.accounts.list())
+    campaign = client.campaigns.find(id_or_name)
+    leads = list(client.leads.list(campaign=str(campaign.id)))
+    accounts = list(client.accounts.list())
     return check_campaign_launch(campaign, leads, accounts)
 
 
@@ -355,21 +354,3 @@ def render_check(check: LaunchCheck) -> list[str]:
     elif not check.blocking:
         lines.append("ok: nothing blocks the launch (see the warnings)")
     return lines
-
-
-@task(name="publish-prelaunch-check", cache_policy=NO_CACHE, retries=0)
-def publish_check(check: LaunchCheck) -> None:
-    """Log the check and publish it as the `prelaunch-check` markdown artifact."""
-    from prefect import get_run_logger
-    from prefect.artifacts import create_markdown_artifact
-
-    lines = render_check(check)
-    logger = get_run_logger()
-    for line in lines:  # INFO: a blocked launch is reported once, by the flow's one-line error
-        logger.info(line)
-    body = "\n".join(f"    {line}" for line in lines)  # an indented block: shown as written, nothing rendered
-    create_markdown_artifact(
-        key="prelaunch-check",
-        markdown=f"# Pre-launch check\n\n{body}\n",
-        description=f"Pre-launch check of campaign {check.campaign_id}",
-    )

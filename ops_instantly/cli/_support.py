@@ -1,5 +1,10 @@
 """Helpers shared by the campaign, account, login, connect and report commands: credentials, the Prefect API
-check, API errors in words, and rich tables."""
+check, API errors in words, and rich tables.
+
+A command that runs no flow answers without Prefect: `open_client` builds the client from INSTANTLY_API_KEY
+without importing Prefect (a block needs Prefect's API), and `open_warehouse` opens --warehouse directly.
+Prefect is imported, and its API started, only by `load_credentials` for a block and by `run_flow`.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ from ops_instantly.errors import OpsError
 
 if TYPE_CHECKING:
     from blocks import InstantlyCredentials
+    from instantly_client import InstantlyClient
+    from warehouse.db import Warehouse
 
 T = TypeVar("T")
 
@@ -63,14 +70,37 @@ def api_errors() -> Iterator[None]:
         raise
 
 
-def require_prefect_api() -> None:
-    """Fail in one line when no Prefect API answers (the configured PREFECT_API_URL, or an ephemeral one)."""
+@contextmanager
+def status(text: str, *, show: bool = True) -> Iterator[None]:
+    """A transient status line (a spinner) on stderr while something slow and silent runs, on a terminal
+    only: piped or captured output stays exactly the command's result or its one-line error."""
+    if not show or not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(text):
+        yield
+
+
+def require_prefect_api(*, show_status: bool = True) -> None:
+    """Fail in one line when no Prefect API answers (the configured PREFECT_API_URL, or an ephemeral one).
+
+    Without PREFECT_API_URL, this starts Prefect's temporary API (20-30 s on a small machine); a terminal
+    shows a status line meanwhile.
+    """
     try:
         from prefect.client.orchestration import get_client
         from prefect.settings import PREFECT_API_URL
 
-        url = PREFECT_API_URL.value() or "the ephemeral Prefect API"
-        with get_client(sync_client=True) as client:
+        configured = PREFECT_API_URL.value()
+        url = configured or "the ephemeral Prefect API"
+        note = (
+            f"Connecting to the Prefect API at {configured}"
+            if configured
+            else "Starting Prefect's temporary API (20-30 s)"
+        )
+        with status(note, show=show_status), get_client(sync_client=True) as client:
             problem = client.api_healthcheck()
     except Exception as exc:  # the ephemeral server could not start, or settings are invalid
         problem = exc
@@ -98,6 +128,45 @@ def load_credentials(block: str | None) -> InstantlyCredentials:
     if needs_prefect_api_for_credentials(block):
         require_prefect_api()
     return resolve_credentials(block)
+
+
+def open_client(block: str | None, *, timeout: float | None = None) -> InstantlyClient:
+    """A client for the workspace `load_credentials` picks, as the block's `get_client` makes it.
+
+    From INSTANTLY_API_KEY (no block named) it is built straight from the environment, so a command that
+    runs no flow never imports Prefect; a block is loaded through Prefect's API.
+
+    Raises:
+        OpsError: no key and no block, a bad INSTANTLY_* setting, an unknown block, no reachable Prefect API.
+    """
+    if needs_prefect_api_for_credentials(block):
+        return load_credentials(block).get_client(timeout=timeout)
+    from instantly_client import DEFAULT_BASE_URL, InstantlyClient
+    from ops_core.settings import (
+        DEFAULT_RATE_PER_MINUTE,
+        DEFAULT_RATE_PER_SECOND,
+        instantly_api_key,
+        instantly_env,
+    )
+
+    # The InstantlyCredentials block's defaults; a key from the environment has no global rate limit.
+    settings: dict[str, Any] = {
+        "base_url": DEFAULT_BASE_URL,
+        "workspace_id": None,
+        "rate_per_second": DEFAULT_RATE_PER_SECOND,
+        "rate_per_minute": DEFAULT_RATE_PER_MINUTE,
+        **instantly_env(),
+    }
+    return InstantlyClient(
+        api_key=instantly_api_key(), **settings, **({} if timeout is None else {"timeout": timeout})
+    )
+
+
+def open_warehouse(location: str | None) -> Warehouse:
+    """The warehouse at --warehouse (a file or DuckLake URL), else OPS_WAREHOUSE's; no Prefect needed."""
+    from warehouse.location import warehouse_at
+
+    return warehouse_at(location)
 
 
 def needs_prefect_api_for_credentials(block: str | None) -> bool:
@@ -137,10 +206,15 @@ def _quiet_console_errors() -> Iterator[None]:
             handler.removeFilter(quiet)
 
 
-def run_flow(flow: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a flow in this process (recorded in Prefect): API errors in words, no traceback on screen."""
-    require_prefect_api()
-    with api_errors(), _quiet_console_errors():
+def run_flow(flow: Callable[..., T], *args: Any, show_status: bool = True, **kwargs: Any) -> T:
+    """Run a flow in this process (recorded in Prefect): API errors in words, no traceback on screen.
+
+    On a terminal a status line says what it waits for (Prefect's API, then the run), unless
+    `show_status=False` (a command showing progress of its own).
+    """
+    require_prefect_api(show_status=show_status)
+    name = getattr(flow, "name", "the flow")
+    with api_errors(), _quiet_console_errors(), status(f"Running {name}", show=show_status):
         return flow(*args, **kwargs)
 
 

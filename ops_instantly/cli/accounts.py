@@ -6,7 +6,7 @@ import typer
 
 from ops_instantly.cli._app import app
 from ops_instantly.cli._json import JSON_OPTION, as_returned, print_json
-from ops_instantly.cli._support import CREDENTIALS_OPTION, api_errors, load_credentials, number, print_table
+from ops_instantly.cli._support import CREDENTIALS_OPTION, api_errors, number, open_client, print_table
 from ops_instantly.errors import OpsError
 
 # SPEC components.schemas.Account.status x-enumDescriptions.
@@ -50,10 +50,8 @@ def accounts(
         raise OpsError(
             f"Unknown accounts command {verb!r}.", hint="run `ops-instantly accounts` (or `accounts list`)"
         )
-    with api_errors():
-        creds = load_credentials(credentials)
-        with creds.get_client() as client:
-            rows = list(client.accounts.list(search=search))
+    with api_errors(), open_client(credentials) as client:
+        rows = list(client.accounts.list(search=search))
     if json_:
         print_json([as_returned(a) for a in rows])
         return

@@ -18,6 +18,7 @@ from ops_instantly.cli._support import (
     api_errors,
     load_credentials,
     number,
+    open_client,
     print_table,
     run_flow,
 )
@@ -38,10 +39,10 @@ CAMPAIGN_ARG = typer.Argument(..., help="Campaign id or exact name.", metavar="I
 
 def _resolve(campaign: str, credentials: str | None) -> Any:
     """The campaign, read before a flow runs: an unknown campaign or a bad key fails here, in one line."""
-    from tasks.campaigns import fetch_campaign, summarize
+    from tasks.campaign_summary import summarize
 
-    with api_errors():
-        return summarize(fetch_campaign.fn(load_credentials(credentials), campaign))
+    with api_errors(), open_client(credentials) as client:
+        return summarize(client.campaigns.find(campaign))
 
 
 # -- reading -------------------------------------------------------------------------------------------------
@@ -57,9 +58,9 @@ def list_(
 
     Example: ops-instantly campaigns list --search "Q3" --json
     """
-    from tasks.campaigns import summarize
+    from tasks.campaign_summary import summarize
 
-    with api_errors(), load_credentials(credentials).get_client() as client:
+    with api_errors(), open_client(credentials) as client:
         found = list(client.campaigns.list(search=search))
     if json_:
         print_json([as_returned(c) for c in found])
@@ -82,10 +83,10 @@ def show(
 
     Example: ops-instantly campaigns show "Q3 founders" --json > q3.json
     """
-    from tasks.campaigns import fetch_campaign, summarize
+    from tasks.campaign_summary import summarize
 
-    with api_errors():
-        found = fetch_campaign.fn(load_credentials(credentials), campaign)
+    with api_errors(), open_client(credentials) as client:
+        found = client.campaigns.find(campaign)
     if json_:
         print_json(as_returned(found))
         return
@@ -121,10 +122,10 @@ def validate(
 
     Example: ops-instantly campaigns validate "Q3 founders"
     """
-    from tasks.campaigns import check_campaign
+    from tasks.campaign_summary import read_campaign_check
 
-    with api_errors():
-        check = check_campaign.fn(load_credentials(credentials), campaign)
+    with api_errors(), open_client(credentials) as client:
+        check = read_campaign_check(client, campaign)
     if json_:
         print_json(check)
         return
@@ -143,10 +144,10 @@ def check(
 
     Example: ops-instantly campaigns check "Q3 founders"
     """
-    from tasks.prelaunch import prelaunch_check, render_check
+    from tasks.prelaunch import read_launch_check, render_check
 
-    with api_errors():
-        found = prelaunch_check.fn(load_credentials(credentials), campaign)
+    with api_errors(), open_client(credentials) as client:
+        found = read_launch_check(client, campaign)
     if json_:
         print_json(found)  # problems[].level says which block the launch
     else:

@@ -17,7 +17,8 @@ from ops_instantly.cli._support import (
     CREDENTIALS_OPTION,
     WAREHOUSE_HELP,
     api_errors,
-    load_credentials,
+    open_client,
+    open_warehouse,
     print_table,
 )
 from ops_instantly.errors import OpsError
@@ -62,9 +63,8 @@ def connect_table(
 
     Example: ops-instantly connect-table --table ops.prospects --campaign "Q3 founders" --key id
     """
-    from blocks import resolve_warehouse
-    from tasks.campaigns import check_campaign
-    from tasks.extract import redact_url
+    from ops_core.urls import redact_url
+    from tasks.campaign_summary import read_campaign_check
     from warehouse.connections import BLOCK_PREFIX, Connection, save_connection
 
     table = table.strip()
@@ -80,12 +80,11 @@ def connect_table(
     if source_block:
         source = f"{BLOCK_PREFIX}{source_block}"
     mapping_data = _mapping(mapping)
-    creds = load_credentials(credentials)
     checks = []
-    with api_errors():
+    with api_errors(), open_client(credentials) as client:
         for wanted in dict.fromkeys(campaign):  # each campaign once, in the order given
-            checks.append(check_campaign.fn(creds, wanted))
-    with resolve_warehouse(path=warehouse).connect() as con:
+            checks.append(read_campaign_check(client, wanted))
+    with open_warehouse(warehouse).connect() as con:
         for check in checks:
             save_connection(
                 con,
@@ -119,10 +118,9 @@ def connections(
 
     Example: ops-instantly connections --table ops.prospects --remove --campaign "Q3 founders"
     """
-    from blocks import resolve_warehouse
     from warehouse.connections import list_connections, remove_connections
 
-    wh = resolve_warehouse(path=warehouse)
+    wh = open_warehouse(warehouse)
     if remove:
         if not table:
             raise OpsError(

@@ -93,7 +93,6 @@ def login(
         raise OpsError(
             f"Invalid block name {name!r}: use lowercase letters, digits and dashes (e.g. production)."
         )
-    require_prefect_api()
     creds = InstantlyCredentials(
         api_key=SecretStr(_api_key(api_key)),
         base_url=(base_url or os.environ.get("INSTANTLY_BASE_URL") or DEFAULT_BASE_URL).strip(),
@@ -105,6 +104,7 @@ def login(
         # One cheap read proves the key, the plan and the campaigns:read scope (401 / 402 / 403 otherwise).
         first = next(iter(client.campaigns.pages(limit=1)), None)
     seen = "at least one campaign" if first is not None and first.items else "no campaigns yet"
+    require_prefect_api()  # after the key is known good: a wrong key fails in a second, not after Prefect starts
     try:
         creds.save(name, overwrite=True)
     except Exception as exc:

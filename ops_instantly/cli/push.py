@@ -15,6 +15,7 @@ from ops_instantly.cli._support import (
     api_errors,
     console,
     load_credentials,
+    require_prefect_api,
     run_flow,
 )
 from ops_instantly.errors import OpsError
@@ -106,9 +107,8 @@ def push(
     from pydantic import SecretStr
 
     from blocks import PostgresSource
-    from flows.push_leads import push_leads
-    from ops_instantly.cli._support import load_credentials
-    from tasks.extract import redact_url
+    from flows.push_leads import preview_push_leads, push_leads
+    from ops_core.urls import redact_url
 
     postgres = None
     if source and redact_url(source) != source:
@@ -125,23 +125,27 @@ def push(
         key_column=key or "",
         campaigns=campaign or [],
         mapping_file=mapping or "",
-        skip_if=skip_if,
-        batch_size=batch_size,
-        timeout_seconds=timeout,
         warehouse=warehouse or "",
     )
+    sending: dict[str, Any] = dict(batch_size=batch_size, timeout_seconds=timeout)
     if dry_run:
-        # A dry run with campaigns looks them up (reads only), with the same credentials as a push.
+        # No flow run: the dry run's steps run here, and Prefect's API is not started. With campaigns it
+        # looks them up (reads only), with the same credentials as a push.
         creds = load_credentials(credentials) if campaign else None
-        for each in _per_table(run_flow(push_leads, credentials=creds, dry_run=True, **params)):
+        with api_errors():
+            preview = preview_push_leads(creds, **params)
+        for each in _per_table(preview):
             _print_dry_run(each)
         return
     creds = load_credentials(credentials)
+    require_prefect_api()  # its status line first: the progress bar below takes the terminal
     with _ProgressBar() as bar:
         from tasks.push import listening
 
         with listening(bar):
-            result = run_flow(push_leads, credentials=creds, **params)
+            result = run_flow(
+                push_leads, credentials=creds, skip_if=skip_if, **params, **sending, show_status=False
+            )
     for each in _per_table(result):
         _print_summary(each)
 

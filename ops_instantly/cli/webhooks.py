@@ -16,6 +16,7 @@ from ops_instantly.cli._support import (
     WAREHOUSE_HELP,
     api_errors,
     load_credentials,
+    open_client,
     require_prefect_api,
     run_flow,
 )
@@ -153,13 +154,12 @@ def subscribe(
 
     Example: ops-instantly webhooks subscribe --url https://hooks.example.com/instantly/webhook
     """
-    from blocks import resolve_credentials
     from webhooks.subscriptions import ensure_secret, subscribe
 
     events = event or ["all_events"]
     require_prefect_api()
     secret, created = ensure_secret(secret_block)
-    with api_errors(), resolve_credentials(credentials).get_client() as client:
+    with api_errors(), open_client(credentials) as client:
         campaign_id = client.campaigns.find(campaign).id if campaign else None
         for outcome in subscribe(
             client, url=url, events=events, campaign_id=campaign_id, name=name, secret=secret
@@ -179,9 +179,7 @@ def list_hooks(credentials: str | None = CREDENTIALS_OPTION, json_: bool = JSON_
 
     Example: ops-instantly webhooks list --json
     """
-    from blocks import resolve_credentials
-
-    with api_errors(), resolve_credentials(credentials).get_client() as client:
+    with api_errors(), open_client(credentials) as client:
         hooks = list(client.webhooks.list())
     if json_:
         # The headers carry the shared secret (SECRET_HEADER): never printed.
@@ -201,9 +199,7 @@ def test_hook(
 
     Example: ops-instantly webhooks test 019a...
     """
-    from blocks import resolve_credentials
-
-    with api_errors(), resolve_credentials(credentials).get_client() as client:
+    with api_errors(), open_client(credentials) as client:
         result = client.webhooks.test(webhook_id)
     detail = f"HTTP {result.status_code}, {result.response_time_ms} ms"
     if not result.success:
@@ -222,9 +218,7 @@ def resume_hook(
 
     Example: ops-instantly webhooks resume 019a...
     """
-    from blocks import resolve_credentials
-
-    with api_errors(), resolve_credentials(credentials).get_client() as client:
+    with api_errors(), open_client(credentials) as client:
         hook = client.webhooks.resume(webhook_id)
     typer.echo(f"Resumed {hook.id}: {'active' if hook.status != -1 else 'still disabled'}")
 
@@ -238,9 +232,7 @@ def delete_hook(
 
     Example: ops-instantly webhooks delete 019a...
     """
-    from blocks import resolve_credentials
-
-    with api_errors(), resolve_credentials(credentials).get_client() as client:
+    with api_errors(), open_client(credentials) as client:
         client.webhooks.delete(webhook_id)
     typer.echo(f"Deleted {webhook_id}")
 

@@ -1,0 +1,72 @@
+"""What the commands print about a campaign, read through a client (no Prefect: `campaigns list`, `show`,
+`validate` and `connect-table` import only this; the tasks in `tasks/campaigns.py` call it too)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from instantly_client.models import Campaign, CampaignStatus
+
+if TYPE_CHECKING:
+    from instantly_client import InstantlyClient
+
+__all__ = ["CampaignCheck", "CampaignSummary", "read_campaign_check", "summarize"]
+
+
+class CampaignSummary(BaseModel):
+    """What the commands print about a campaign."""
+
+    id: str
+    name: str
+    status: int | None = None
+    status_label: str | None = None
+    daily_limit: float | None = None
+    timezone: str | None = None
+    steps: int = 0
+
+
+class CampaignCheck(CampaignSummary):
+    """A campaign confirmed to exist, with its counts from `GET /campaigns/analytics`."""
+
+    leads: int = 0
+    contacted: int = 0
+    replies: int = 0
+
+
+def summarize(campaign: Campaign) -> CampaignSummary:
+    """The printable summary of an API campaign (pure)."""
+    schedules = (campaign.campaign_schedule or {}).get("schedules") or [{}]
+    steps = ((campaign.sequences or [{}])[0] or {}).get("steps") or []
+    return CampaignSummary(
+        id=str(campaign.id),
+        name=campaign.name or "",
+        status=campaign.status,
+        status_label=CampaignStatus.label_for(campaign.status)
+        or (None if campaign.status is None else "Unknown"),
+        daily_limit=campaign.daily_limit,
+        timezone=schedules[0].get("timezone"),
+        steps=len(steps),
+    )
+
+
+def read_campaign_check(client: InstantlyClient, id_or_name: str) -> CampaignCheck:
+    """Confirm a campaign exists and read its counts (leads, contacted, replies).
+
+    `GET /campaigns/analytics` returns `[]` until a campaign has sent (SK-AN), so the counts are then 0.
+
+    Raises:
+        NotFoundError / AmbiguousNameError: no campaign, or several, with this id or name.
+    """
+    campaign = client.campaigns.find(id_or_name)
+    rows = client.analytics.campaigns(ids=[str(campaign.id)])
+    row = next((r for r in rows if r.campaign_id == campaign.id), rows[0] if len(rows) == 1 else None)
+    counts = {}
+    if row is not None:
+        counts = {
+            "leads": row.leads_count or 0,
+            "contacted": row.contacted_count or 0,
+            "replies": row.reply_count_unique if row.reply_count_unique is not None else row.reply_count or 0,
+        }
+    return CampaignCheck(**summarize(campaign).model_dump(), **counts)
