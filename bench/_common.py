@@ -1,7 +1,9 @@
-"""What the benchmarks share: a sandbox in its own process, and an always-sending schedule."""
+"""What the benchmarks share: a sandbox in its own process, an always-sending schedule, the machine's description."""
 
 from __future__ import annotations
 
+import os
+import platform
 import socket
 import subprocess
 import sys
@@ -9,7 +11,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -25,6 +29,17 @@ SCHEDULE = {
         }
     ]
 }
+
+
+def environment() -> dict[str, Any]:
+    """When and where a benchmark ran, for its results file: time (UTC), machine, CPUs, Python, load average."""
+    return {
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 @dataclass

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -41,7 +40,7 @@ import httpx  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import RESULTS, SCHEDULE, sandbox_process  # noqa: E402
+from bench._common import RESULTS, SCHEDULE, environment, sandbox_process  # noqa: E402
 from bench.bench_push import write_csv  # noqa: E402
 
 ADMIN_URL = os.environ.get("OPS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -179,9 +178,7 @@ def main() -> None:
     out = RESULTS / f"ducklake-{started:%Y%m%dT%H%M%S}.json"
     meta = {
         "started": started.isoformat(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
+        **environment(),
         "rows": args.rows,
         "budget": args.budget,
     }

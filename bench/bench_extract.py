@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import RESULTS  # noqa: E402
+from bench._common import RESULTS, environment  # noqa: E402
 
 HEADER = "Email,First Name,Last Name,Company,Title,Signup Date,Tags,Score,Notes\r\n"
 
@@ -82,7 +81,7 @@ def main() -> None:
         print(f"{r['case']:<26} {r['rows']:>9,} {r['wall_s']:>8.2f} {r['cpu_s']:>8.2f}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"extract-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-    meta = {"machine": platform.platform(), "python": platform.python_version(), "rows": args.rows}
+    meta = {**environment(), "rows": args.rows}
     out.write_text(json.dumps({"meta": meta, "results": results}, indent=2))
     print(f"wrote {out}")
 

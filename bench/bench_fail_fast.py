@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import RESULTS, sandbox_process  # noqa: E402
+from bench._common import RESULTS, environment, sandbox_process  # noqa: E402
 
 COMMAND = [str(ROOT / ".venv" / "bin" / "ops-instantly"), "push"]
 
@@ -101,7 +100,7 @@ def main() -> None:
     out = RESULTS / f"fail_fast_{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     out.write_text(
         json.dumps(
-            {"machine": platform.platform(), "cpus": os.cpu_count(), "load": load, "results": results},
+            {**environment(), "results": results},
             indent=2,
         )
     )

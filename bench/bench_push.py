@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -38,7 +37,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import RESULTS, SCHEDULE, sandbox_process  # noqa: E402
+from bench._common import RESULTS, SCHEDULE, environment, sandbox_process  # noqa: E402
 
 SDK_PYTHON = ROOT / "bench" / ".venv-sdk" / "bin" / "python"
 LEADS_PER_ADD = 1000  # SPEC POST /leads/add maxItems
@@ -321,9 +320,7 @@ def main() -> None:
 
 def save(args: argparse.Namespace, results: list[dict[str, Any]], out: Path) -> None:
     report = {
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs",
-        "load_average": os.getloadavg(),
+        **environment(),
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if v is not None},
         "results": results,
     }

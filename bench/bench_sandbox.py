@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +26,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import RESULTS, SCHEDULE, sandbox_process  # noqa: E402
+from bench._common import RESULTS, SCHEDULE, environment, sandbox_process  # noqa: E402
 
 LEADS_PER_ADD = 1000  # SPEC POST /leads/add maxItems
 
@@ -114,9 +113,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"bench_sandbox-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     report = {
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs",
-        "load_average": os.getloadavg(),
+        **environment(),
         "args": vars(args),
         "results": results,
     }

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import RESULTS, SCHEDULE, Sandbox, sandbox_process  # noqa: E402
+from bench._common import RESULTS, SCHEDULE, Sandbox, environment, sandbox_process  # noqa: E402
 from instantly_client import InstantlyClient, RateLimiter  # noqa: E402
 from tasks.pull_leads import pull_lead_records  # noqa: E402
 from tasks.pull_staging import Staging  # noqa: E402
@@ -201,9 +200,7 @@ def main() -> None:
         results += run_window(args, window, baseline=not args.no_baseline and i == 0)
     budget = min(args.rate_per_second, args.rate_per_minute / 60)
     report = {
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs",
-        "load_average": os.getloadavg(),
+        **environment(),
         "args": vars(args),
         "results": results,
     }

@@ -22,7 +22,6 @@ import asyncio
 import json
 import multiprocessing
 import os
-import platform
 import re
 import signal
 import statistics
@@ -37,7 +36,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import RESULTS  # noqa: E402
+from bench._common import RESULTS, environment  # noqa: E402
 
 SECRET = "bench-secret"
 HEADER = "X-Ops-Instantly-Secret"
@@ -205,8 +204,7 @@ def main() -> None:
     latencies = [ms for _, status, ms, _ in results if status == 200]
     lags = [lag for _, _, _, lag in results]
     report = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}",
+        **environment(),
         "load_average_before_after": [round(load_before, 2), round(load_after, 2)],
         "rate": args.rate,
         "seconds": args.seconds,

@@ -18,9 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import pty
 import re
+import resource
 import select
 import shutil
 import statistics
@@ -36,7 +36,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import RESULTS, ROOT, SCHEDULE, sandbox_process  # noqa: E402
+from bench._common import RESULTS, ROOT, SCHEDULE, environment, sandbox_process  # noqa: E402
 
 OPS = str(ROOT / "ops")
 CAMPAIGN = "Bench campaign"
@@ -51,12 +51,17 @@ class Timing:
     argv: list[str]
     target_s: float | None
     runs_s: list[float] = field(default_factory=list)
+    cpu_s: list[float] = field(default_factory=list)
     first_output_s: list[float] = field(default_factory=list)
     exit_codes: list[int] = field(default_factory=list)
 
     @property
     def median(self) -> float:
         return statistics.median(self.runs_s)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(self.cpu_s)
 
     @property
     def first_output(self) -> float | None:
@@ -78,6 +83,12 @@ def commands() -> list[tuple[str, list[str], float | None, bool]]:
         ("push", ["push", "--source", csv, "--campaign", CAMPAIGN], None, True),
         ("sync", ["sync"], None, True),
     ]
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every finished child process so far, theirs included."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_plain(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int]:
@@ -169,12 +180,14 @@ def main() -> None:
                     continue
                 timing = Timing(name, argv, target)
                 for _ in range(args.repeat):
+                    cpu_before = children_cpu()
                     if runs_flow:
                         first, elapsed, code = run_in_terminal(argv, env, work)
                         timing.first_output_s.append(round(first, 3))
                     else:
                         elapsed, code = run_plain(argv, env, work)
                     timing.runs_s.append(round(elapsed, 3))
+                    timing.cpu_s.append(round(children_cpu() - cpu_before, 3))
                     timing.exit_codes.append(code)
                 timings.append(timing)
                 first_text = f", first output {timing.first_output:.2f} s" if timing.first_output else ""
@@ -186,8 +199,8 @@ def main() -> None:
     load_after = os.getloadavg()
 
     print()
-    print("| command | median s | min s | first output s | target | exit codes |")
-    print("| --- | ---: | ---: | ---: | --- | --- |")
+    print("| command | median s | min s | CPU median s | first output s | target | exit codes |")
+    print("| --- | ---: | ---: | ---: | ---: | --- | --- |")
     for t in timings:
         target = f"< {t.target_s:g} s" if t.target_s else "first output < 5 s"
         first = f"{t.first_output:.2f}" if t.first_output is not None else ""
@@ -201,14 +214,14 @@ def main() -> None:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     record = {
-        "when": stamp,
+        **environment(),
         "commit": commit.stdout.strip(),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         "load_before": load_before,
         "load_after": load_after,
         "repeat": args.repeat,
         "timings": [
-            asdict(t) | {"median_s": t.median, "first_output_median_s": t.first_output} for t in timings
+            asdict(t) | {"median_s": t.median, "cpu_median_s": t.cpu, "first_output_median_s": t.first_output}
+            for t in timings
         ],
     }
     out = RESULTS / f"cli_timings-{stamp}.json"

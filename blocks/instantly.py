@@ -179,10 +179,10 @@ def prefect_global_limiter(name: str, *, budget_per_second: float) -> BatchLimit
 DEFAULT_BLOCK_NAME = "default"  # what `ops-instantly login` saves when given no --name
 
 
-def resolve_credentials(block_name: str | None = None) -> InstantlyCredentials:
+def resolve_credentials(block: InstantlyCredentials | str | None = None) -> InstantlyCredentials:
     """The credentials a command or flow uses, the first that applies:
 
-    1. the block named here (`--credentials NAME`, a flow's block parameter);
+    1. the block given here (a flow's `credentials` parameter) or named here (`--credentials NAME`);
     2. the block named by the environment variable OPS_CREDENTIALS_BLOCK;
     3. INSTANTLY_API_KEY (with INSTANTLY_BASE_URL, ...) from the environment;
     4. the block named `default`, which `ops-instantly login` saves.
@@ -192,7 +192,9 @@ def resolve_credentials(block_name: str | None = None) -> InstantlyCredentials:
     Raises:
         OpsError: a named block does not exist (with the closest existing name), or nothing applies.
     """
-    name = (block_name or os.environ.get(CREDENTIALS_BLOCK_ENV, "")).strip()
+    if isinstance(block, InstantlyCredentials):
+        return block
+    name = (block or os.environ.get(CREDENTIALS_BLOCK_ENV, "")).strip()
     if name:
         return load_block(
             InstantlyCredentials,

@@ -73,7 +73,7 @@ def ingest_webhook_events(
         spooled = ingest_spool(store, spool, run_id=run_id, keep_done_days=keep_done_days)
         recovered: IngestCounts | None = None
         if catch_up:
-            creds = credentials if credentials is not None else resolve_credentials(None)
+            creds = resolve_credentials(credentials)
             with creds.get_client() as client:
                 workspace, _ = workspace_identity(client, creds)  # the watermark survives a new key
                 recovered = replay_failed_deliveries(

@@ -40,10 +40,6 @@ __all__ = [
 Credentials = InstantlyCredentials | SkipJsonSchema[None]
 
 
-def _credentials(credentials: InstantlyCredentials | None) -> InstantlyCredentials:
-    return credentials if credentials is not None else resolve_credentials(None)
-
-
 @flow(name="create-campaign", log_prints=True)
 def create_campaign(spec: CampaignSpec, credentials: Credentials = None) -> CampaignSummary:
     """Create a campaign (as a Draft: it sends nothing until activated).
@@ -52,7 +48,7 @@ def create_campaign(spec: CampaignSpec, credentials: Credentials = None) -> Camp
         spec: The campaign: its name, sending schedule and email steps.
         credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
     """
-    created = campaign_tasks.create_campaign(_credentials(credentials), spec)
+    created = campaign_tasks.create_campaign(resolve_credentials(credentials), spec)
     print(f"created campaign {created.name!r} ({created.id}), status {created.status_label}")
     return created
 
@@ -68,7 +64,7 @@ def update_campaign(
         changes: The fields to change; the others stay as they are.
         credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
     """
-    updated = campaign_tasks.update_campaign(_credentials(credentials), campaign, changes)
+    updated = campaign_tasks.update_campaign(resolve_credentials(credentials), campaign, changes)
     print(f"updated campaign {updated.name!r} ({updated.id})")
     return updated
 
@@ -85,7 +81,7 @@ def activate_campaign(campaign: str, credentials: Credentials = None, force: boo
     Raises:
         LaunchBlockedError: the check found blocking problems and `force` is False; nothing was changed.
     """
-    creds = _credentials(credentials)
+    creds = resolve_credentials(credentials)
     check = prelaunch_check(creds, campaign)
     publish_check(check)
     if check.blocking and not force:
@@ -105,7 +101,7 @@ def pause_campaign(campaign: str, credentials: Credentials = None) -> CampaignSu
         campaign: The campaign's name or id.
         credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
     """
-    result = campaign_tasks.pause_campaign(_credentials(credentials), campaign)
+    result = campaign_tasks.pause_campaign(resolve_credentials(credentials), campaign)
     print(f"campaign {result.name!r} ({result.id}) is {result.status_label}")
     return result
 
@@ -119,7 +115,7 @@ def duplicate_campaign(campaign: str, name: str = "", credentials: Credentials =
         name: The copy's name. Empty: the original's name with " (copy)".
         credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
     """
-    copy = campaign_tasks.duplicate_campaign(_credentials(credentials), campaign, name or None)
+    copy = campaign_tasks.duplicate_campaign(resolve_credentials(credentials), campaign, name or None)
     print(f"copied {campaign!r} to {copy.name!r} ({copy.id})")
     return copy
 
@@ -132,7 +128,7 @@ def delete_campaign(campaign: str, credentials: Credentials = None) -> CampaignS
         campaign: The campaign's name or id.
         credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
     """
-    deleted = campaign_tasks.delete_campaign(_credentials(credentials), campaign)
+    deleted = campaign_tasks.delete_campaign(resolve_credentials(credentials), campaign)
     print(f"deleted campaign {deleted.name!r} ({deleted.id})")
     return deleted
 

@@ -201,7 +201,7 @@ def push_leads(
     )
     if any(not job.campaigns for job in jobs):
         raise OpsError("No campaign given.", hint="pass --campaign ID_OR_NAME (repeatable)")
-    creds = credentials if credentials is not None else resolve_credentials(None)
+    creds = resolve_credentials(credentials)
     store.start_run(run_id, "push-leads")
     try:
         reports = [
@@ -355,7 +355,7 @@ def _dry_run(
     targets = (
         _step(
             resolve_campaigns,
-            credentials if credentials is not None else resolve_credentials(None),
+            resolve_credentials(credentials),
             list(job.campaigns),
         )
         if job.campaigns

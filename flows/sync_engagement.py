@@ -87,7 +87,7 @@ def sync_engagement(
     Returns:
         The run id and per-table counts.
     """
-    creds = credentials if credentials is not None else resolve_credentials(None)
+    creds = resolve_credentials(credentials)
     store = resolve_warehouse(None, warehouse or None)
     store.lock_timeout = lock_timeout_seconds
     since_day = parse_day(since, "since")

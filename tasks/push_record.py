@@ -95,9 +95,8 @@ class Recorder:
                         ledger.append_results(con, self.scope, results)
                     con.execute("COMMIT")
                 except BaseException:
-                    with contextlib.suppress(
-                        duckdb.Error
-                    ):  # a failed COMMIT has already ended the transaction
+                    # A failed COMMIT (a DuckLake conflict) has already ended the transaction.
+                    with contextlib.suppress(duckdb.Error):
                         con.execute("ROLLBACK")
                     raise
         if results is not None and not results.is_empty():

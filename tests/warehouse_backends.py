@@ -1,7 +1,8 @@
 """The warehouse backends a test runs on: a DuckDB file, and a DuckLake with its catalog in the local Postgres.
 
-`warehouse_location` is parametrised over both (pytest ids `file` and `ducklake`); `--backends file` (or
-`ducklake`) narrows a run to one. Each DuckLake test gets its own catalog database, named after the test
+`warehouse_location` is parametrised over both (pytest ids `file` and `ducklake`; the DuckLake cases are marked
+`slow`, so `./ops test` runs the file backend and `./ops test --all` both); `--backends file` (or `ducklake`)
+narrows a run to one. Each DuckLake test gets its own catalog database, named after the test
 session, dropped afterwards, and its data path in the test's tmp_path (also exported as
 OPS_WAREHOUSE_DATA_PATH, so flows given the URL find it). Without Postgres the DuckLake cases skip, unless
 OPS_REQUIRE_SERVICES=1 (CI), where they fail.
@@ -71,7 +72,9 @@ def new_lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         drop_lake_database(dbname)
 
 
-@pytest.fixture(params=BACKENDS)
+# The DuckLake cases are `slow` (each makes a Postgres catalog database and a lake: about 1.5 s apiece, a third
+# of the fast suite): `./ops test` runs the file backend, `./ops test --all` (CI) both.
+@pytest.fixture(params=["file", pytest.param("ducklake", marks=pytest.mark.slow)])
 def warehouse_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A new, empty warehouse on each backend: a DuckDB file path, or a DuckLake URL."""
     backend = request.param

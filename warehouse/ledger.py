@@ -23,6 +23,7 @@ import duckdb
 import polars as pl
 
 from ops_core.sql import quote_ident, quote_literal
+from warehouse.db import table_exists
 from warehouse.merge import upsert_row
 
 LedgerState = Literal["pending", "unknown", "done", "rejected"]
@@ -211,11 +212,8 @@ def ledger_leads_sql() -> str:
 
 def exists(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the ledger's tables exist in this warehouse (they do once migrations ran)."""
-    found = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ops' AND table_name = ?",
-        [_ENTRIES.split(".")[1]],
-    ).fetchone()
-    return bool(found and found[0])
+    schema, name = _ENTRIES.split(".")
+    return table_exists(con, schema, name)
 
 
 # -- entries as frames ---------------------------------------------------------------------------------

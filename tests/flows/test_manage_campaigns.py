@@ -58,6 +58,7 @@ def test_campaign_flows_change_the_sandbox_state(sandbox: Any, block: InstantlyC
             client.campaigns.get(copy.id)
 
 
+@pytest.mark.slow  # about 8 s: four flow runs (the flows themselves are tested, fast, just above)
 def test_manage_campaigns_dispatches_each_action(sandbox: Any, block: InstantlyCredentials) -> None:
     spec = load_campaign_file(EXAMPLE)
     spec = spec.model_copy(update={"email_list": [SENDER]})

@@ -33,6 +33,7 @@ def analyst_snippet() -> str:
     return found.group(1)
 
 
+@pytest.mark.slow  # about 8 s: a sync flow into a new DuckLake, then the snippet in its own process
 def test_the_documented_python_snippet_reads_the_engagement_views_of_a_lake(
     sandbox, new_lake, monkeypatch, tmp_path
 ) -> None:
