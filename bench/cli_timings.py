@@ -205,8 +205,9 @@ def main() -> None:
         target = f"< {t.target_s:g} s" if t.target_s else "first output < 5 s"
         first = f"{t.first_output:.2f}" if t.first_output is not None else ""
         codes = ",".join(str(c) for c in sorted(set(t.exit_codes)))
+        command = " ".join(t.argv).replace(str(LEADS_CSV), "examples/leads.csv")
         print(
-            f"| `./ops {' '.join(t.argv)}` | {t.median:.2f} | {min(t.runs_s):.2f} | {first} | {target} | {codes} |"
+            f"| `./ops {command}` | {t.median:.2f} | {min(t.runs_s):.2f} | {t.cpu:.2f} | {first} | {target} | {codes} |"
         )
     print(f"\nload average before {load_before[0]:.2f}, after {load_after[0]:.2f}; {args.repeat} runs each")
 

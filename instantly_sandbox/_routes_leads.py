@@ -96,7 +96,14 @@ def select(
     f["_ids"] = set(body["ids"]) if body.get("ids") is not None else None
     f["_excluded"] = set(body.get("excluded_ids") or ())
     f["_contacts"] = {c.lower() for c in body["contacts"]} if body.get("contacts") is not None else None
-    if body.get("campaign"):
+    if f["_contacts"] is not None:
+        # Through the email index: a contacts lookup in a campaign of a million leads must not scan it.
+        # _lead_matches does not check the campaign or list (the index below does), so filter here.
+        ids = sorted({i for c in f["_contacts"] for i in state.by_email.get(c, ()) if i in state.leads})
+        for key, field in (("campaign", "campaign"), ("list_id", "list_id")):
+            if body.get(key):
+                ids = [i for i in ids if state.leads[i].get(field) == body[key]]
+    elif body.get("campaign"):
         ids = state.by_campaign.get(body["campaign"], [])
     elif body.get("list_id"):
         ids = state.by_list.get(body["list_id"], [])

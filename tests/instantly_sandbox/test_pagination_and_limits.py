@@ -27,6 +27,26 @@ def test_full_last_page_carries_a_cursor_and_the_next_page_is_empty(client: http
     assert third == {"items": []}
 
 
+def test_a_contacts_lookup_finds_the_emails_in_the_campaign_asked_for_only(client: httpx.Client):
+    first, second = make_campaign(client, "First"), make_campaign(client, "Second")
+    add_leads(client, first["id"], 30)
+    add_leads(client, second["id"], 5)  # lead0 .. lead4 again, in another campaign
+
+    def emails(**body: object) -> list[tuple[str, str]]:
+        items = client.post("/leads/list", json={"limit": 100, **body}).json()["items"]
+        return sorted((lead["email"], lead["campaign"]) for lead in items)
+
+    wanted = ["LEAD3@company3.com", "lead20@company20.com", "nobody@nowhere.com"]
+    assert emails(contacts=wanted, campaign=first["id"]) == [
+        ("lead20@company20.com", first["id"]),
+        ("lead3@company3.com", first["id"]),
+    ]
+    assert emails(contacts=wanted) == sorted(
+        [("lead20@company20.com", first["id"]), ("lead3@company3.com", first["id"]),
+         ("lead3@company3.com", second["id"])]
+    )  # fmt: skip
+
+
 def test_partial_page_has_no_cursor(client: httpx.Client):
     campaign = make_campaign(client)
     add_leads(client, campaign["id"], 5)
