@@ -96,7 +96,9 @@ class CampaignPush:
                 break
             only = settled.resend
         with self.warehouse.connect() as con:
-            ledger.compact(con, self.scope)
+            for attempt in self.warehouse.retrying():  # a DuckLake conflict with another push: run it again
+                with attempt:
+                    ledger.compact(con, self.scope)
         self.report.seconds = time.monotonic() - started
         return self.report
 
