@@ -8,7 +8,7 @@ from tests.services import postgres_available, require_service
 from tests.warehouse_backends import ADMIN_URL
 
 
-@pytest.mark.slow  # about 15 s: pushes and a sync on both backends, the DuckLake one a new Postgres catalog
+@pytest.mark.slow  # about 35 s: two warehouses, three flows each (./ops test --all and CI run it)
 @pytest.mark.usefixtures("prefect_harness")
 def test_the_ducklake_benchmark_pushes_and_syncs_every_lead_on_both_backends(monkeypatch):
     require_service("Postgres at 127.0.0.1:5432", postgres_available(ADMIN_URL))
