@@ -148,7 +148,9 @@ def push_to_campaign(
     with _client(credentials, timeout) as client:
         workspace_id, workspace_name = workspace_identity(client, credentials)
         with warehouse.connect() as con:
-            ledger.adopt_workspace(con, workspace_id, workspace_name, [campaign.id])
+            for attempt in warehouse.retrying():  # a DuckLake conflict with another push: run it again
+                with attempt:
+                    ledger.adopt_workspace(con, workspace_id, workspace_name, [campaign.id])
         target = PushTarget(
             scope=LedgerScope(workspace_id, campaign.id, table.name, run_id),
             campaign_name=campaign.name,

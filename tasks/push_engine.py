@@ -97,7 +97,9 @@ class CampaignPush:
                 break
             only = settled.resend
         with push_connection(self.warehouse) as con:
-            ledger.compact(con, self.scope)
+            for attempt in self.warehouse.retrying():  # a DuckLake conflict with another push: run it again
+                with attempt:
+                    ledger.compact(con, self.scope)
         self.report.seconds = time.monotonic() - started
         return self.report
 

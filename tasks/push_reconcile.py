@@ -75,10 +75,11 @@ def reconcile(
         out.found[row.row_key] = ("created", lead_id, reason)
         if record:
             results.append(ResultRow(row.row_key, row.email, lead_id, "created", reason))
-    with warehouse.transaction() as con:
-        tune(con)
-        ledger.write(con, scope, ledger.entries_of(settled), forget=forget)
-        ledger.append_results(con, scope, results)
+    for attempt in warehouse.transactions():
+        with attempt as con:
+            tune(con)
+            ledger.write(con, scope, ledger.entries_of(settled), forget=forget)
+            ledger.append_results(con, scope, results)
     out.counts.update(r.outcome for r in results)
     return out
 

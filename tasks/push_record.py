@@ -101,28 +101,31 @@ class Recorder:
             else None
         )
         con = self.connection()
-        con.execute("BEGIN TRANSACTION")
-        try:
-            ledger.write(
-                con,
-                self.scope,
-                pl.concat([f.select(ledger.ENTRY_COLUMNS) for f in entries], how="vertical_relaxed")
-                if entries
-                else None,
-                forget=forget,
-            )
-            if results is not None:
-                ledger.append_results(con, self.scope, results)
-            con.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended the transaction
-                con.execute("ROLLBACK")
-            raise
+        appended = (
+            pl.concat([f.select(ledger.ENTRY_COLUMNS) for f in entries], how="vertical_relaxed")
+            if entries
+            else None
+        )
+        for attempt in self.warehouse.retrying():  # a DuckLake conflict with another writer: run it again
+            with attempt:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    ledger.write(con, self.scope, appended, forget=forget)
+                    if results is not None:
+                        ledger.append_results(con, self.scope, results)
+                    con.execute("COMMIT")
+                except BaseException:
+                    # A failed COMMIT (a DuckLake conflict) has already ended the transaction.
+                    with contextlib.suppress(duckdb.Error):
+                        con.execute("ROLLBACK")
+                    raise
         if results is not None and not results.is_empty():
             self.on_results(results)
 
     def forget(self, row_keys: Sequence[str]) -> None:
         """Forget rows whose intents were written but whose requests never left (a pass that stopped)."""
         if row_keys:
-            with push_connection(self.warehouse) as con:
-                ledger.write(con, self.scope, forget=row_keys)
+            for attempt in self.warehouse.transactions():
+                with attempt as con:
+                    tune(con)
+                    ledger.write(con, self.scope, forget=row_keys)

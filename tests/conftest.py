@@ -19,6 +19,7 @@ from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 from tests.services import postgres_available, require_service  # noqa: E402
 from tests.warehouse_backends import (  # noqa: E402, F401  (fixtures)
@@ -29,6 +30,12 @@ from tests.warehouse_backends import (  # noqa: E402, F401  (fixtures)
 )
 
 POSTGRES_URL = os.environ.get("OPS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+# Property tests draw the same examples on every run and machine (a seed derived from each test), and keep no
+# example database between runs: a failure reproduces with the same command, and Hypothesis prints the
+# failing example. Tests may still narrow this with their own @settings.
+settings.register_profile("ops-instantly", derandomize=True, database=None, print_blob=True)
+settings.load_profile("ops-instantly")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

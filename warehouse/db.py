@@ -358,7 +358,8 @@ class _Attempt:
 # no ATTACH and no catalog round trip beyond DuckLake's own. Keyed by pid: a forked child opens its own.
 
 _lakes: dict[tuple[int, str, str | None, bool], duckdb.DuckDBPyConnection] = {}
-_migrated: set[tuple[int, str]] = set()
+_migrated: set[tuple[int, str]] = set()  # lakes this process has migrated
+_seen: set[tuple[int, str]] = set()  # lakes this process has found migrated (read-only)
 _lakes_lock = threading.Lock()
 
 
@@ -372,14 +373,16 @@ def _lake_connection(lake: LakeLocation, *, read_only: bool) -> Iterator[duckdb.
         con = base.cursor()
     try:
         con.execute(f"USE {CATALOG}")
-        known = (os.getpid(), lake.catalog) in _migrated
-        if not read_only and not known:
+        this = (os.getpid(), lake.catalog)
+        if not read_only and this not in _migrated:
             migrate(con, lake=True)
-            _migrated.add((os.getpid(), lake.catalog))
-        elif read_only and not known and not _has_migrations(con):
-            raise OpsError(
-                f"No warehouse at {lake.display}", hint="run a push or sync first, or set OPS_WAREHOUSE"
-            )
+            _migrated.add(this)
+        elif read_only and this not in _migrated and this not in _seen:
+            if not _has_migrations(con):
+                raise OpsError(
+                    f"No warehouse at {lake.display}", hint="run a push or sync first, or set OPS_WAREHOUSE"
+                )
+            _seen.add(this)
         if read_only:  # one snapshot for the whole read: consistent, and one catalog lookup, not one a query
             con.execute("BEGIN TRANSACTION")
         yield con
@@ -421,3 +424,4 @@ def close_lakes() -> None:
         for key in [k for k in _lakes if k[0] == os.getpid()]:
             _lakes.pop(key).close()
         _migrated.clear()
+        _seen.clear()

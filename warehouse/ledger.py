@@ -13,8 +13,10 @@ Every function takes an open connection; the push opens short ones and never hol
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal, get_args
 
 import duckdb
@@ -22,6 +24,7 @@ import polars as pl
 
 from ops_core.sql import quote_ident, quote_literal
 from warehouse.db import table_exists
+from warehouse.merge import upsert_row
 
 LedgerState = Literal["pending", "unknown", "done", "rejected"]
 LEDGER_STATES: tuple[LedgerState, ...] = get_args(LedgerState)
@@ -302,7 +305,14 @@ def write(
     if not frames:
         return 0
     rows = pl.concat(frames, how="vertical_relaxed").unique("row_key", keep="last", maintain_order=True)
-    row = con.execute(f"SELECT coalesce(max(write_id), 0) + 1 FROM {_WRITES}").fetchone()
+    # Unique without a lock (a DuckLake lets two pushes append at once, and INSERTs never conflict there):
+    # microseconds since the epoch times 1,000 plus a random 0-999, and above every write of the scope, so
+    # a scope's writes still increase. A BIGINT holds it until the year 2262.
+    row = con.execute(
+        f"SELECT greatest(coalesce(max(write_id), 0) + 1, epoch_us(now()) * 1000 + CAST(floor(random() * 1000) AS BIGINT)) "
+        f"FROM {_WRITES} WHERE workspace = ? AND campaign_id = ? AND source_table = ?",
+        scope.params,
+    ).fetchone()
     write_id = int(row[0]) if row else 1
     con.execute(
         f"INSERT INTO {_WRITES} VALUES (?, ?, ?, ?, ?, now())", [write_id, *scope.params, scope.run_id]
@@ -379,7 +389,8 @@ def compact(con: duckdb.DuckDBPyConnection, scope: LedgerScope) -> int:
         con.execute("DROP TABLE ledger_stale")
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        with contextlib.suppress(duckdb.Error):  # a failed COMMIT (a DuckLake conflict) ended it already
+            con.execute("ROLLBACK")
         raise
     return stale
 
@@ -397,9 +408,17 @@ def adopt_workspace(
     campaigns = sorted(set(campaign_ids))
     con.execute("BEGIN TRANSACTION")
     try:
-        # DELETE then INSERT: no statement here relies on a primary key (DuckLake has none).
-        con.execute("DELETE FROM ops.workspaces WHERE workspace_id = ?", [workspace_id])
-        con.execute("INSERT INTO ops.workspaces VALUES (?, ?, now())", [workspace_id, name])
+        # Rewritten only when new or renamed: a DuckLake write that other pushes starting now would conflict with.
+        known = con.execute(
+            "SELECT name FROM ops.workspaces WHERE workspace_id = ?", [workspace_id]
+        ).fetchall()
+        if known != [(name,)]:
+            upsert_row(
+                con,
+                "ops.workspaces",
+                ["workspace_id"],
+                {"workspace_id": workspace_id, "name": name, "seen_at": datetime.now(UTC)},
+            )
         old = [
             r[0]
             for r in con.execute(
@@ -436,6 +455,7 @@ def adopt_workspace(
             )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        with contextlib.suppress(duckdb.Error):  # a failed COMMIT (a DuckLake conflict) ended it already
+            con.execute("ROLLBACK")
         raise
     return moved

@@ -144,32 +144,32 @@ def test_deliveries_during_a_warehouse_lock_are_answered_200_and_each_lands_once
 
 
 def test_a_reply_delivered_by_webhook_shows_in_the_engagement_view_before_any_sync(
-    sandbox, client, warehouse_path, tmp_path
+    sandbox, client, warehouse_location, tmp_path
 ) -> None:
     source = tmp_path / "people.csv"
     source.write_text("id,email\n" + "".join(f"{i},person{i}@example.com\n" for i in range(12)))
     campaign = _campaign(client, "Replies", [])
-    push_leads(source=str(source), key_column="id", campaigns=[campaign], warehouse=str(warehouse_path))
+    push_leads(source=str(source), key_column="id", campaigns=[campaign], warehouse=warehouse_location)
     sandbox.admin("POST", "/config", json={"reply_rate": 0.6, "bounce_rate": 0.0, "unsubscribe_rate": 0.0})
     with ReceiverProcess(tmp_path / "spool", SECRET) as receiver:
         _subscribe(client, receiver.url, "reply_received")
         client.campaigns.activate(campaign)
         sandbox.advance(days=3)
         assert sandbox.wait_for_webhooks(timeout=60)
-    ingest_webhook_events(spool_dir=str(receiver.spool), warehouse=str(warehouse_path))
+    ingest_webhook_events(spool_dir=str(receiver.spool), warehouse=warehouse_location)
 
     replies = {lead.email: lead.email_reply_count for lead in client.leads.list(campaign=campaign)}
     assert sum(replies.values()) > 0
     query = "SELECT email, instantly_reply_count, instantly_email_status FROM ops.people_engagement"
-    with Warehouse(warehouse_path).connect(read_only=True) as con:
+    with resolve_warehouse(path=warehouse_location).connect(read_only=True) as con:
         assert con.execute("SELECT count(*) FROM instantly.leads").fetchall() == [(0,)]  # no sync ran
         view = {email: (count, status) for email, count, status in con.execute(query).fetchall()}
     for email, count in replies.items():
         assert view[email][0] == count
         assert (view[email][1] == "replied") == (count > 0)
 
-    sync_engagement(warehouse=str(warehouse_path))  # the sync reconciles: no double count
-    with Warehouse(warehouse_path).connect(read_only=True) as con:
+    sync_engagement(warehouse=warehouse_location)  # the sync reconciles: no double count
+    with resolve_warehouse(path=warehouse_location).connect(read_only=True) as con:
         synced = {email: count for email, count, _ in con.execute(query).fetchall()}
     assert synced == replies
 

@@ -43,12 +43,23 @@ def env(prefect_harness: None, sandbox: Any, warehouse_path: Path, monkeypatch: 
     return sandbox
 
 
-def outcomes(path: Path, run_id: str) -> dict[str, int]:
+@pytest.fixture
+def env_any(
+    prefect_harness: None, sandbox: Any, warehouse_location: str, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """Like `env`, with OPS_WAREHOUSE a fresh warehouse of each backend (a file, a DuckLake)."""
+    monkeypatch.setenv("INSTANTLY_API_KEY", sandbox.api_key)
+    monkeypatch.setenv("INSTANTLY_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("OPS_WAREHOUSE", warehouse_location)
+    return sandbox
+
+
+def outcomes(path: Path | str, run_id: str) -> dict[str, int]:
     rows = query(path, "SELECT outcome, count(*) FROM ops.push_results WHERE run_id = ? GROUP BY 1", [run_id])
     return dict(rows)
 
 
-def check_results(path: Path, run_id: str, table: MessyTable) -> None:
+def check_results(path: Path | str, run_id: str, table: MessyTable) -> None:
     """Every source row has exactly one outcome; every row not created says why."""
     assert outcomes(path, run_id) == {
         "created": len(table.expected),
@@ -64,38 +75,38 @@ def check_results(path: Path, run_id: str, table: MessyTable) -> None:
 
 
 def test_a_messy_csv_lands_exactly_once_and_reruns_send_only_changes(
-    env: Any, tmp_path: Path, warehouse_path: Path
+    env_any: Any, tmp_path: Path, warehouse_location: str
 ) -> None:
-    campaign = make_campaign(env, "Q3 founders")
+    campaign = make_campaign(env_any, "Q3 founders")
     table = messy_table(10_000)
     csv = write_csv(tmp_path / "Ops Leads.csv", table)
 
     first = push_leads(source=str(csv), campaigns=["Q3 founders"])
 
     assert first["table"] == "ops_leads" and first["rows"] == 10_000
-    assert_campaign_matches(campaign_leads(env, campaign), table)
-    check_results(warehouse_path, first["run_id"], table)
+    assert_campaign_matches(campaign_leads(env_any, campaign), table)
+    check_results(warehouse_location, first["run_id"], table)
     invalid = query(
-        warehouse_path, "SELECT reason FROM ops.push_results WHERE outcome = 'invalid' ORDER BY 1"
+        warehouse_location, "SELECT reason FROM ops.push_results WHERE outcome = 'invalid' ORDER BY 1"
     )
     assert any("missing email" in r for (r,) in invalid) and any("invalid email" in r for (r,) in invalid)
-    assert query(warehouse_path, "SELECT status FROM ops.sync_runs WHERE run_id = ?", [first["run_id"]]) == [
-        ("completed",)
-    ]
+    assert query(
+        warehouse_location, "SELECT status FROM ops.sync_runs WHERE run_id = ?", [first["run_id"]]
+    ) == [("completed",)]
 
-    adds = request_count(env)
+    adds = request_count(env_any)
     second = push_leads(source=str(csv), campaigns=[campaign])
-    assert request_count(env) == adds  # no lead sent
+    assert request_count(env_any) == adds  # no lead sent
     assert second["campaigns"][0]["counts"]["unchanged"] == len(table.expected)
 
     changed = next(iter(table.expected.values()))
     changed["Job Title"] = "Chief Everything Officer"
     write_csv(csv, table)
     third = push_leads(source=str(csv), campaigns=[campaign])
-    assert request_count(env) == adds
-    assert request_count(env, "PATCH /api/v2/leads/{id}") == 1
+    assert request_count(env_any) == adds
+    assert request_count(env_any, "PATCH /api/v2/leads/{id}") == 1
     assert third["campaigns"][0]["counts"]["updated"] == 1
-    assert_campaign_matches(campaign_leads(env, campaign), table)
+    assert_campaign_matches(campaign_leads(env_any, campaign), table)
 
 
 @pytest.fixture
@@ -131,17 +142,17 @@ def test_the_same_rows_from_postgres_land_exactly_once(
 
 
 def test_faults_during_the_flow_leave_every_lead_exactly_once(
-    env: Any, tmp_path: Path, warehouse_path: Path
+    env_any: Any, tmp_path: Path, warehouse_location: str
 ) -> None:
-    campaign = make_campaign(env, "Faulty")
+    campaign = make_campaign(env_any, "Faulty")
     table = messy_table(3_000, seed=3)
     csv = write_csv(tmp_path / "faulty.csv", table)
-    set_faults(env, fail_rate=0.1, reset_rate=0.1, timeout_rate=0.1, timeout_seconds=1.0,
+    set_faults(env_any, fail_rate=0.1, reset_rate=0.1, timeout_rate=0.1, timeout_seconds=1.0,
                path_prefix="/api/v2/leads")  # fmt: skip
     result = push_leads(source=str(csv), campaigns=[campaign], batch_size=200, timeout_seconds=0.5)
-    set_faults(env, fail_rate=0, reset_rate=0, timeout_rate=0)
-    assert_campaign_matches(campaign_leads(env, campaign), table)
-    check_results(warehouse_path, result["run_id"], table)
+    set_faults(env_any, fail_rate=0, reset_rate=0, timeout_rate=0)
+    assert_campaign_matches(campaign_leads(env_any, campaign), table)
+    check_results(warehouse_location, result["run_id"], table)
 
 
 def test_one_table_to_two_campaigns_with_skip_if_none(env: Any, tmp_path: Path) -> None:

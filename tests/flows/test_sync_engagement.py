@@ -286,7 +286,7 @@ def _expected_engagement(client, campaigns):
 
 
 def test_a_table_pushed_to_two_campaigns_gets_one_engagement_row_per_source_row(
-    env, client, warehouse_path, tmp_path
+    env, client, warehouse_location, tmp_path
 ):
     a = _campaign(client, "North", [])
     b = _campaign(client, "South", [])
@@ -297,15 +297,15 @@ def test_a_table_pushed_to_two_campaigns_gets_one_engagement_row_per_source_row(
         key_column="id",
         campaigns=[a.id, b.id],
         skip_if="none",
-        warehouse=str(warehouse_path),
+        warehouse=warehouse_location,
     )
     client.campaigns.activate(a.id)
     client.campaigns.activate(b.id)
     _advance(env, 14)
-    sync_engagement(warehouse=str(warehouse_path))
+    sync_engagement(warehouse=warehouse_location)
 
     rows = _sql(
-        warehouse_path,
+        warehouse_location,
         "SELECT id, email, name, instantly_email_status, instantly_reply_count, instantly_open_count,"
         " instantly_campaigns, instantly_lead_id FROM ops.prospects_engagement ORDER BY id",
     )
@@ -315,7 +315,7 @@ def test_a_table_pushed_to_two_campaigns_gets_one_engagement_row_per_source_row(
         assert row[3:7] == expected[row[1].lower()]
         assert row[7] is not None
     per_campaign = _sql(
-        warehouse_path,
+        warehouse_location,
         "SELECT count(*), count(DISTINCT (id, instantly_campaign_id)), min(instantly_link)"
         " FROM ops.prospects_engagement_by_campaign",
     )

@@ -52,8 +52,13 @@ def set_faults(sandbox: Any, **knobs: Any) -> None:
     assert resp.status_code == 200, resp.text
 
 
-def query(path: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    """Run SQL on the warehouse file, read-only (the way an analyst would)."""
+def query(path: Path | str, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    """Run SQL on the warehouse (a file, read-only the way an analyst would; or a DuckLake URL)."""
+    if str(path).startswith("ducklake:"):
+        from blocks import resolve_warehouse
+
+        with resolve_warehouse(path=str(path)).connect(read_only=True) as lake:
+            return lake.execute(sql, params or []).fetchall()
     con = duckdb.connect(str(path), read_only=True)
     try:
         return con.execute(sql, params or []).fetchall()
