@@ -21,7 +21,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypedDict, Unpack
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
@@ -59,6 +59,20 @@ __all__ = ["SkipIf", "TablePush", "preview_push_leads", "push_leads"]
 SkipIf = Literal["in_campaign", "in_workspace", "none"]
 
 
+class SourceParameters(TypedDict, total=False):
+    """The flow's parameters that say which table to push, and to which campaigns (as for `push_leads`)."""
+
+    source: str
+    postgres_source: str
+    postgres: PostgresSource | None
+    table: str
+    query: str
+    sheet: str
+    campaigns: Sequence[str]
+    key_column: str
+    mapping_file: str
+
+
 @dataclass(frozen=True)
 class TablePush:
     """One table to push: where to read it, and to which campaigns (built from the flow's parameters or
@@ -81,6 +95,25 @@ class TablePush:
     key_column: str = ""
     mapping_file: str = ""
     mapping_rules: dict[str, Any] | None = None
+
+    @classmethod
+    def given(cls, **parameters: Unpack[SourceParameters]) -> TablePush:
+        """The table the flow's source parameters name (`postgres_source` is the block's name)."""
+        return cls(
+            campaigns=tuple(parameters.get("campaigns", ())),
+            source=parameters.get("source", ""),
+            postgres=parameters.get("postgres"),
+            postgres_block=parameters.get("postgres_source", ""),
+            table=parameters.get("table", ""),
+            query=parameters.get("query", ""),
+            sheet=parameters.get("sheet", ""),
+            key_column=parameters.get("key_column", ""),
+            mapping_file=parameters.get("mapping_file", ""),
+        )
+
+    @property
+    def names_a_source(self) -> bool:
+        return bool(self.source or self.postgres_block or self.postgres is not None)
 
 
 @task(name="resolve_source", retries=0, cache_policy=NONE)
@@ -171,24 +204,7 @@ def push_leads(
     Raises:
         OpsError: bad input (no campaign, unknown campaign or block, a password in `source`), in one line.
     """
-    if dry_run:
-        return preview_push_leads(
-            credentials,
-            source=source,
-            postgres_source=postgres_source,
-            table=table,
-            query=query,
-            sheet=sheet,
-            campaigns=campaigns,
-            key_column=key_column,
-            mapping_file=mapping_file,
-            warehouse=warehouse,
-            postgres=postgres,
-        )
-    run_id = _run_id()
-    store = resolve_warehouse(None, warehouse or None)
-    one_table, jobs = _table_pushes(
-        store,
+    given = TablePush.given(
         source=source,
         postgres_source=postgres_source,
         postgres=postgres,
@@ -199,6 +215,11 @@ def push_leads(
         key_column=key_column,
         mapping_file=mapping_file,
     )
+    if dry_run:
+        return _preview(credentials, given, warehouse)
+    run_id = _run_id()
+    store = resolve_warehouse(None, warehouse or None)
+    one_table, jobs = _table_pushes(store, given)
     if any(not job.campaigns for job in jobs):
         raise OpsError("No campaign given.", hint="pass --campaign ID_OR_NAME (repeatable)")
     creds = resolve_credentials(credentials)
@@ -228,22 +249,14 @@ def push_leads(
 def preview_push_leads(
     credentials: InstantlyCredentials | None = None,
     *,
-    source: str = "",
-    postgres_source: str = "",
-    table: str = "",
-    query: str = "",
-    sheet: str = "",
-    campaigns: Sequence[str] = (),
-    key_column: str = "",
-    mapping_file: str = "",
     warehouse: str = "",
-    postgres: PostgresSource | None = None,
+    **parameters: Unpack[SourceParameters],
 ) -> dict[str, Any]:
     """The dry run: what `push_leads(..., dry_run=True)` returns, and inside a flow run what it does.
 
     Outside a flow run (`ops-instantly push --dry-run`) the steps run as plain functions: no Prefect run is
     recorded and no Prefect API is started. The source is read into `ops.<table>` either way; nothing is sent.
-    Arguments as for `push_leads`.
+    Arguments as for `push_leads` (`SourceParameters`).
 
     Returns:
         The preview of the table (its mapping, validation counts, examples and first payloads, the
@@ -252,52 +265,22 @@ def preview_push_leads(
     Raises:
         OpsError: bad input (an unknown campaign or block, a password in `source`), in one line.
     """
+    return _preview(credentials, TablePush.given(**parameters), warehouse)
+
+
+def _preview(credentials: InstantlyCredentials | None, given: TablePush, warehouse: str) -> dict[str, Any]:
     run_id = _run_id()
     store = resolve_warehouse(None, warehouse or None)
-    one_table, jobs = _table_pushes(
-        store,
-        source=source,
-        postgres_source=postgres_source,
-        postgres=postgres,
-        table=table,
-        query=query,
-        sheet=sheet,
-        campaigns=campaigns,
-        key_column=key_column,
-        mapping_file=mapping_file,
-    )
+    one_table, jobs = _table_pushes(store, given)
     previews = [_dry_run(credentials, store, job, run_id) for job in jobs]
     return previews[0] if one_table else {"run_id": run_id, "tables": previews}
 
 
-def _table_pushes(
-    store: Warehouse,
-    *,
-    source: str,
-    postgres_source: str,
-    postgres: PostgresSource | None,
-    table: str,
-    query: str,
-    sheet: str,
-    campaigns: Sequence[str],
-    key_column: str,
-    mapping_file: str,
-) -> tuple[bool, list[TablePush]]:
+def _table_pushes(store: Warehouse, given: TablePush) -> tuple[bool, list[TablePush]]:
     """(one table named?, the tables to push): the one the parameters name, else every connected table."""
-    if source or postgres_source or postgres is not None:
-        job = TablePush(
-            campaigns=tuple(campaigns),
-            source=source,
-            postgres=postgres,
-            postgres_block=postgres_source,
-            table=table,
-            query=query,
-            sheet=sheet,
-            key_column=key_column,
-            mapping_file=mapping_file,
-        )
-        return True, [job]
-    if campaigns:
+    if given.names_a_source:
+        return True, [given]
+    if given.campaigns:
         raise OpsError("--campaign needs --source.", hint="or push every connected table with no arguments")
     return False, _step(connected_pushes, store)
 

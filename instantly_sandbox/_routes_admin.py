@@ -1,5 +1,6 @@
 """Test/admin endpoints under /_sandbox/ (no auth, never rate limited, never faulted).
 
+GET  /_sandbox/            this list, as {"endpoints": [...]}
 POST /_sandbox/advance     {"days": N, "hours": N, "minutes": N}   move the simulated clock, run engagement
 GET  /_sandbox/faults      current fault knobs;  POST {knob: value, ...} to change (see _faults.py)
 GET  /_sandbox/config      engagement probabilities;  POST {key: value} to change (see DEFAULT_ENGAGEMENT)
@@ -27,6 +28,13 @@ from ._util import MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, iso
 def _saved(sb: Any, result: Any) -> Any:
     sb.save()
     return result
+
+
+@route("GET", "/_sandbox/")
+def index(sb: Any, req: Request) -> dict[str, Any]:
+    """The admin endpoints (this module's docstring, one line each), so the URL `sandbox` prints answers."""
+    lines = (__doc__ or "").splitlines()
+    return {"endpoints": [line for line in lines if line.startswith(("GET ", "POST "))]}
 
 
 @route("POST", "/_sandbox/advance")

@@ -394,7 +394,7 @@ def extract_source(
             if key_column and key_column not in columns:
                 raise OpsError(
                     f"The --key column {key_column!r} is not in {spec.display}.",
-                    hint=f"pick one of: {', '.join(columns[:15])}",
+                    hint=f"pick one of: {', '.join([c for c in columns if c not in INTERNAL_COLUMNS][:15])}",
                 )
             keep = ", ".join(quote_ident(c) for c in columns if c not in INTERNAL_COLUMNS)
             # One transaction: a failed or empty extract leaves the previous copy (and its views) intact.

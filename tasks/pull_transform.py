@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from instantly_client import CampaignStatus, InterestStatus, LeadStatus
+from instantly_client.models.enums import int_code
 from ops_core.emails import normalise_email
 from ops_core.engagement import email_status
 from ops_core.errors import OpsError
@@ -182,7 +183,7 @@ KEYS: dict[str, tuple[str, ...]] = {
 def campaign_row(record: Mapping[str, Any]) -> dict[str, Any]:
     """A row of instantly.campaigns from a Campaign record."""
     _require(record, "id", "campaign")
-    status = _int(record.get("status"))
+    status = int_code(record.get("status"))
     return _hashed(
         {
             "id": record["id"],
@@ -202,8 +203,8 @@ def campaign_row(record: Mapping[str, Any]) -> dict[str, Any]:
 def lead_row(record: Mapping[str, Any]) -> dict[str, Any]:
     """A row of instantly.leads from a Lead record (email status derived, labels added)."""
     _require(record, "id", "lead")
-    status = _int(record.get("status"))
-    interest = _int(record.get("lt_interest_status"))
+    status = int_code(record.get("status"))
+    interest = int_code(record.get("lt_interest_status"))
     return _hashed(
         {
             "id": record["id"],
@@ -219,9 +220,9 @@ def lead_row(record: Mapping[str, Any]) -> dict[str, Any]:
             "lt_interest_status": interest,
             "interest_status_label": interest_label(interest),
             "email_status": email_status(record),
-            "email_open_count": _int(record.get("email_open_count")) or 0,
-            "email_reply_count": _int(record.get("email_reply_count")) or 0,
-            "email_click_count": _int(record.get("email_click_count")) or 0,
+            "email_open_count": int_code(record.get("email_open_count")) or 0,
+            "email_reply_count": int_code(record.get("email_reply_count")) or 0,
+            "email_click_count": int_code(record.get("email_click_count")) or 0,
             "timestamp_created": parse_timestamp(record.get("timestamp_created")),
             "timestamp_updated": parse_timestamp(record.get("timestamp_updated")),
             "timestamp_last_contact": parse_timestamp(record.get("timestamp_last_contact")),
@@ -229,7 +230,7 @@ def lead_row(record: Mapping[str, Any]) -> dict[str, Any]:
             "timestamp_last_reply": parse_timestamp(record.get("timestamp_last_reply")),
             "timestamp_last_click": parse_timestamp(record.get("timestamp_last_click")),
             "timestamp_last_interest_change": parse_timestamp(record.get("timestamp_last_interest_change")),
-            "verification_status": _int(record.get("verification_status")),
+            "verification_status": int_code(record.get("verification_status")),
             "custom_variables": _json(record.get("payload")) if record.get("payload") is not None else None,
         }
     )
@@ -243,7 +244,7 @@ def analytics_row(record: Mapping[str, Any], snapshot_date: date) -> dict[str, A
         if column in row:
             continue
         value = record.get(column)
-        row[column] = _int(value) if dtype == _INT else value
+        row[column] = int_code(value) if dtype == _INT else value
     row["total_opportunity_value"] = _float(record.get("total_opportunity_value"))
     return _hashed(row)
 
@@ -253,7 +254,7 @@ def daily_row(record: Mapping[str, Any], campaign_id: str) -> dict[str, Any]:
     _require(record, "date", "daily analytics row")
     row: dict[str, Any] = {"campaign_id": campaign_id, "date": parse_date(record["date"])}
     for column in list(SCHEMAS["campaign_daily_analytics"])[2:]:
-        row[column] = _int(record.get(column)) or 0
+        row[column] = int_code(record.get(column)) or 0
     return _hashed(row)
 
 
@@ -271,7 +272,7 @@ def step_row(record: Mapping[str, Any], campaign_id: str) -> dict[str, Any]:
         "variant_label": variant_label(variant),
     }
     for column in STEP_COUNTS:
-        row[column] = _int(record.get(column)) or 0
+        row[column] = int_code(record.get(column)) or 0
     return _hashed(row)
 
 
@@ -285,7 +286,7 @@ def variant_label(variant: int) -> str | None:
 def _position(value: object, what: str) -> int:
     if value is None or value == "":
         return 0
-    number = _int(value)
+    number = int_code(value)
     if number is None or number < 0:
         raise SyncDataError(
             f"The API returned a step analytics row with a bad {what} {value!r}; nothing was loaded.",
@@ -314,9 +315,9 @@ def email_row(record: Mapping[str, Any]) -> dict[str, Any]:
             "body_text": body.get("text"),
             "body_html": body.get("html"),
             "content_preview": record.get("content_preview"),
-            "ue_type": _int(record.get("ue_type")),
-            "is_auto_reply": _int(record.get("is_auto_reply")),
-            "i_status": _int(record.get("i_status")),
+            "ue_type": int_code(record.get("ue_type")),
+            "is_auto_reply": int_code(record.get("is_auto_reply")),
+            "i_status": int_code(record.get("i_status")),
             "thread_id": record.get("thread_id"),
             "message_id": record.get("message_id"),
         }
@@ -384,16 +385,6 @@ def _require(record: Mapping[str, Any], field: str, what: str) -> None:
             f"The API returned a {what} without `{field}`; nothing was loaded.",
             hint="the API response changed shape; report it with the run id",
         )
-
-
-def _int(value: object) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return int(number) if number.is_integer() else None
 
 
 def _float(value: object) -> float | None:

@@ -4,12 +4,13 @@ attribute a bulk-add response to the rows that were sent. No I/O here, so all of
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import polars as pl
+
+from instantly_client import concurrency_for
 
 T = TypeVar("T")
 
@@ -90,12 +91,17 @@ def in_flight_target(
     The client's limiter paces request starts, so sizing a little high costs only waiting threads, while
     sizing low leaves budget unused (Little's law). `overhead` is time a finished request waits for us
     (the ledger write) before its slot is refilled. Before any latency is observed, start at `minimum`.
+    The rule is `instantly_client.concurrency_for`; this is the push's constants.
     """
-    rate = rate_per_second if rate_per_minute is None else min(rate_per_second, rate_per_minute / 60.0)
-    if latency is None or not math.isfinite(latency) or latency <= 0:
-        return minimum
-    wanted = math.ceil(rate * (latency + max(0.0, overhead)) * headroom)
-    return max(minimum, min(maximum, wanted))
+    return concurrency_for(
+        rate_per_second,
+        latency,
+        rate_per_minute=rate_per_minute,
+        overhead=overhead,
+        headroom=headroom,
+        minimum=minimum,
+        maximum=maximum,
+    )
 
 
 @dataclass(frozen=True)

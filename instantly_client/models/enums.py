@@ -10,7 +10,19 @@ from __future__ import annotations
 import enum
 from typing import ClassVar
 
-__all__ = ["CampaignStatus", "InterestStatus", "LabelledIntEnum", "LeadStatus"]
+__all__ = ["CampaignStatus", "InterestStatus", "LabelledIntEnum", "LeadStatus", "int_code"]
+
+
+def int_code(value: object) -> int | None:
+    """A JSON number as an integer code (``3``, ``3.0``, ``"3"``), else ``None`` (missing, a bool, ``2.5``,
+    not a number). The one reading of integer fields that the API may send as floats or strings."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number.is_integer() else None
 
 
 class LabelledIntEnum(enum.IntEnum):
@@ -25,15 +37,8 @@ class LabelledIntEnum(enum.IntEnum):
     @classmethod
     def label_for(cls, value: object) -> str | None:
         """The label for ``value``, or ``None`` if it is missing or not a known code."""
-        if value is None or isinstance(value, bool):
-            return None
-        try:
-            number = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return None
-        if not number.is_integer():
-            return None
-        return cls._labels.get(int(number))
+        code = int_code(value)
+        return None if code is None else cls._labels.get(code)
 
 
 class CampaignStatus(LabelledIntEnum):

@@ -205,6 +205,23 @@ def _spec_data(
     return found
 
 
+def _refuse_unknown_accounts(emails: list[str] | None, credentials: str | None) -> None:
+    """Raise OpsError naming sending accounts the workspace lacks, before any write.
+
+    SPEC GET /accounts lists the workspace's sending accounts; emails compare case-insensitively.
+    """
+    if not emails:
+        return
+    with api_errors(), open_client(credentials) as client:
+        known = {a.email.strip().lower() for a in client.accounts.list() if a.email}
+    unknown = [e for e in emails if e.strip().lower() not in known]
+    if unknown:
+        raise OpsError(
+            f"Sending account(s) not in this workspace: {', '.join(unknown)}.",
+            hint="list the workspace's accounts with `./ops accounts`",
+        )
+
+
 def _note(found: CampaignInput) -> None:
     """Name the file's fields the API would not use (read-only ones), on stderr, once the input is valid."""
     note = found.note()
@@ -281,6 +298,7 @@ def create(
     )  # fmt: skip
     spec = parse_spec(found.data, CampaignSpec, _source(file), api_shape=found.api_shape)
     create_body(spec)  # fail fast (timezone, days, times) before any API call
+    _refuse_unknown_accounts(spec.email_list, credentials)
     _note(found)
     created = run_flow(create_campaign, spec, credentials=load_credentials(credentials))
     typer.echo(f"created {created.name!r} ({created.id}), status {created.status_label}")
@@ -324,6 +342,7 @@ def update(
             check_timezone(changes.schedule.timezone)
         if changes.schedule.days is not None:
             parse_days(changes.schedule.days)
+    _refuse_unknown_accounts(changes.email_list, credentials)
     _note(found)
     target = _resolve(campaign, credentials)
     updated = run_flow(update_campaign, target.id, changes, credentials=load_credentials(credentials))

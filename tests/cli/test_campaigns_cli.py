@@ -139,6 +139,29 @@ def test_create_refuses_a_name_that_is_taken_so_names_stay_unambiguous(
     assert run_cli(capsys, "campaigns", "pause", "Q3 founders outreach").code == 0  # the name still resolves
 
 
+def test_an_account_the_workspace_lacks_is_refused_before_any_write(
+    env: Any, client: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schedule = {
+        "name": "s",
+        "timing": {"from": "09:00", "to": "17:00"},
+        "days": {"1": True},
+        "timezone": "America/Chicago",
+    }
+    cid = client.campaigns.create({"name": "Senders", "campaign_schedule": {"schedules": [schedule]}}).id
+    before = client.campaigns.get(cid).email_list
+    known = next(a.email for a in client.accounts.list())
+    result = run_cli(
+        capsys, "campaigns", "update", "Senders", "--account", known, "--account", "nobody@nowhere.io"
+    )
+    assert_one_line_error(result, "not in this workspace: nobody@nowhere.io", "./ops accounts")
+    assert known not in result.err  # only the unknown one is named
+    assert client.campaigns.get(cid).email_list == before
+    created = run_cli(capsys, "campaigns", "create", "--file", EXAMPLE, "--account", "nobody@nowhere.io")
+    assert_one_line_error(created, "not in this workspace: nobody@nowhere.io", "./ops accounts")
+    assert [c.id for c in client.campaigns.list()] == [cid]
+
+
 def test_delete_asks_first_and_keeps_the_campaign_on_no(
     env: Any, client: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

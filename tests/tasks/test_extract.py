@@ -225,9 +225,10 @@ def test_a_key_column_becomes_the_row_key(tmp_path: Path, warehouse_path: Path) 
 
 def test_an_unknown_key_column_is_refused(tmp_path: Path, warehouse_path: Path) -> None:
     path = tmp_path / "k.csv"
-    path.write_text("email\na@x.co\n")
-    with pytest.raises(OpsError, match="--key column 'nope'"):
+    path.write_text("email,name\na@x.co,Ann\n")
+    with pytest.raises(OpsError, match="--key column 'nope'") as raised:
         _extract(SourceSpec(str(path)), Warehouse(warehouse_path), key="nope")
+    assert str(raised.value).endswith("(pick one of: email, name)")  # the file's columns, not _row_problem
 
 
 @pytest.mark.parametrize(

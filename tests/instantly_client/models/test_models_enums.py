@@ -3,6 +3,7 @@
 import pytest
 
 from instantly_client import CampaignStatus, InterestStatus, LeadStatus
+from instantly_client.models.enums import int_code
 
 
 @pytest.mark.parametrize(
@@ -48,3 +49,12 @@ def test_label_for_is_tolerant_of_unknown_values(value):
 def test_enum_members_cover_exactly_the_labels():
     for enum in (CampaignStatus, LeadStatus, InterestStatus):
         assert {int(m) for m in enum} == set(enum._labels)
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [(3, 3), (3.0, 3), ("3", 3), (-1, -1), (2.5, None), (None, None), (True, None), ("x", None), ([], None)],
+)
+def test_int_code_reads_whole_numbers_only(value, code):
+    assert int_code(value) == code
+    assert LeadStatus.label_for(value) == (None if code is None else LeadStatus._labels.get(code))
