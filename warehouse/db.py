@@ -93,15 +93,15 @@ def migrate(con: duckdb.DuckDBPyConnection, *, lake: bool = False) -> list[str]:
                     " (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
                 )
             )
-            done = {row[0] for row in con.execute("SELECT version FROM main._migrations").fetchall()}
-            pending = [m for m in migrations() if m[0] not in done]
-            batches = [pending] if lake else [[m] for m in pending]
-            for batch in batches:
-                if not batch:
-                    continue
+            while True:
                 con.execute("BEGIN TRANSACTION")
                 try:
-                    if lake:  # rewrite the latest row: two migrators of one version now conflict
+                    # Read what is applied inside the transaction that applies the rest: read before it, a
+                    # lake's other migrator could commit in between and this one would apply it all again.
+                    done = {row[0] for row in con.execute("SELECT version FROM main._migrations").fetchall()}
+                    pending = [m for m in migrations() if m[0] not in done]
+                    batch = pending if lake else pending[:1]
+                    if batch and lake:  # rewrite the latest row: two migrators of one version now conflict
                         con.execute(
                             "UPDATE main._migrations SET applied_at = applied_at"
                             " WHERE version = (SELECT max(version) FROM main._migrations)"
@@ -114,6 +114,8 @@ def migrate(con: duckdb.DuckDBPyConnection, *, lake: bool = False) -> list[str]:
                     _rollback(con)
                     raise
                 applied += [name for _, name, _ in batch]
+                if len(batch) == len(pending):
+                    break
     return applied
 
 

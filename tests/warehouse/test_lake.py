@@ -147,6 +147,44 @@ def test_migrating_one_new_lake_from_two_connections_at_once_applies_each_versio
         drop_lake_database(dbname)
 
 
+def test_a_migrator_that_read_an_empty_lake_while_another_migrated_it_applies_nothing_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race two workers starting at once on a new lake can run into, made certain: while migrator A is
+    between reading what is applied and applying the rest, migrator B applies everything."""
+    import warehouse.db as db
+    from tests.services import postgres_available, require_service
+    from tests.warehouse_backends import ADMIN_URL
+    from warehouse.lake import CATALOG
+
+    require_service("Postgres at 127.0.0.1:5432", postgres_available(ADMIN_URL))
+    dbname = create_lake_database()
+    try:
+        lake = parse_lake(lake_url(dbname), str(tmp_path / "data"))
+        base = db._attach_lake(lake, read_only=False)
+        a, b = base.cursor(), base.cursor()
+        for con in (a, b):
+            con.execute(f"USE {CATALOG}")
+        real = db.migrations
+        interleaved = []
+
+        def migrations_with_b_first() -> list[tuple[int, str, str]]:
+            if not interleaved:
+                interleaved.append(True)
+                monkeypatch.setattr(db, "migrations", real)
+                db.migrate(b, lake=True)
+            return real()
+
+        monkeypatch.setattr(db, "migrations", migrations_with_b_first)
+        db.migrate(a, lake=True)
+        versions = [r[0] for r in a.execute("SELECT version FROM main._migrations ORDER BY 1").fetchall()]
+        base.close()
+        assert interleaved
+        assert versions == [v for v, _, _ in real()]
+    finally:
+        drop_lake_database(dbname)
+
+
 def test_a_conflict_is_recognised_by_its_message() -> None:
     assert is_conflict(duckdb.TransactionException("Failed to commit: Transaction conflict - attempting ..."))
     assert not is_conflict(duckdb.TransactionException("cannot start a transaction within a transaction"))
