@@ -7,7 +7,6 @@ and `_run_id`. It replaces the previous copy in one transaction, so a crash leav
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from ops_core.urls import redact_url
 from tasks import csv_source
 from tasks.csv_source import detect_encoding
 from tasks.mapping import INTERNAL_COLUMNS, ROW_PROBLEM, custom_variable_name
-from warehouse.db import Warehouse
+from warehouse.db import Warehouse, in_transaction
 from warehouse.merge import upsert_row
 from warehouse.views import create_engagement_views
 
@@ -400,38 +399,29 @@ def extract_source(
             # One transaction: a failed or empty extract leaves the previous copy (and its views) intact.
             try:
                 for attempt in warehouse.retrying():  # a DuckLake conflict runs it again
-                    with attempt:
-                        con.execute("BEGIN TRANSACTION")
-                        try:
-                            con.execute(
-                                f"CREATE OR REPLACE TABLE {target} AS SELECT {keep}, {row_key} AS _row_key, "
-                                f"{problem}, now() AS _loaded_at, CAST(? AS VARCHAR) AS _run_id FROM {relation}",
-                                [run_id],
+                    with attempt, in_transaction(con):
+                        con.execute(
+                            f"CREATE OR REPLACE TABLE {target} AS SELECT {keep}, {row_key} AS _row_key, "
+                            f"{problem}, now() AS _loaded_at, CAST(? AS VARCHAR) AS _run_id FROM {relation}",
+                            [run_id],
+                        )
+                        count = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]  # type: ignore[index]
+                        empty = _empty_columns(con, target, [c for c in columns if c not in INTERNAL_COLUMNS])
+                        if count == 0:
+                            raise OpsError(
+                                f"The source {spec.display} has no rows.",
+                                hint="check the file, table or query",
                             )
-                            count = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]  # type: ignore[index]
-                            empty = _empty_columns(
-                                con, target, [c for c in columns if c not in INTERNAL_COLUMNS]
-                            )
-                            if count == 0:
-                                raise OpsError(
-                                    f"The source {spec.display} has no rows.",
-                                    hint="check the file, table or query",
-                                )
-                            source_row = {
-                                "table_name": name,
-                                "source": spec.display,
-                                "key_column": key_column,
-                            }
-                            source_row |= {"email_column": email_column, "row_count": count}
-                            source_row |= {"extracted_at": datetime.now(UTC), "run_id": run_id}
-                            upsert_row(con, "ops.source_tables", ["table_name"], source_row)
-                            # The engagement views follow the table's columns: rebuild them with it.
-                            create_engagement_views(con)
-                            con.execute("COMMIT")
-                        except BaseException:
-                            with contextlib.suppress(duckdb.Error):  # a failed COMMIT ended it already
-                                con.execute("ROLLBACK")
-                            raise
+                        source_row = {
+                            "table_name": name,
+                            "source": spec.display,
+                            "key_column": key_column,
+                        }
+                        source_row |= {"email_column": email_column, "row_count": count}
+                        source_row |= {"extracted_at": datetime.now(UTC), "run_id": run_id}
+                        upsert_row(con, "ops.source_tables", ["table_name"], source_row)
+                        # The engagement views follow the table's columns: rebuild them with it.
+                        create_engagement_views(con)
             finally:
                 if spec.kind in ("postgres", "csv", "excel"):
                     con.execute(f"DROP TABLE IF EXISTS {staging}")

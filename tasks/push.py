@@ -255,16 +255,7 @@ def batch_rows(tables: Sequence[TablePushReport], limit: int = 500) -> list[dict
     return out[:limit]
 
 
-_BATCH_COLUMNS = (
-    "created",
-    "updated",
-    "duplicate",
-    "skipped",
-    "blocklisted",
-    "invalid",
-    "rejected",
-    "unknown",
-)
+_BATCH_COLUMNS = tuple(o for o in OUTCOMES if o != "unchanged")  # a batch sends no unchanged row
 
 
 def summary_markdown(tables: Sequence[TablePushReport], run_id: str) -> str:

@@ -7,7 +7,6 @@ that often still lets other processes (an analyst's read-only session, another p
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -17,7 +16,7 @@ import polars as pl
 
 from tasks.push_models import Job, JobResult
 from warehouse import ledger
-from warehouse.db import Warehouse
+from warehouse.db import Warehouse, in_transaction
 from warehouse.ledger import LedgerScope
 
 HOLD_SECONDS = 5.0  # the bookkeeper closes (and so checkpoints) the warehouse at least this often
@@ -107,18 +106,10 @@ class Recorder:
             else None
         )
         for attempt in self.warehouse.retrying():  # a DuckLake conflict with another writer: run it again
-            with attempt:
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    ledger.write(con, self.scope, appended, forget=forget)
-                    if results is not None:
-                        ledger.append_results(con, self.scope, results)
-                    con.execute("COMMIT")
-                except BaseException:
-                    # A failed COMMIT (a DuckLake conflict) has already ended the transaction.
-                    with contextlib.suppress(duckdb.Error):
-                        con.execute("ROLLBACK")
-                    raise
+            with attempt, in_transaction(con):
+                ledger.write(con, self.scope, appended, forget=forget)
+                if results is not None:
+                    ledger.append_results(con, self.scope, results)
         if results is not None and not results.is_empty():
             self.on_results(results)
 

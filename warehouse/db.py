@@ -94,8 +94,7 @@ def migrate(con: duckdb.DuckDBPyConnection, *, lake: bool = False) -> list[str]:
                 )
             )
             while True:
-                con.execute("BEGIN TRANSACTION")
-                try:
+                with in_transaction(con):
                     # Read what is applied inside the transaction that applies the rest: read before it, a
                     # lake's other migrator could commit in between and this one would apply it all again.
                     done = {row[0] for row in con.execute("SELECT version FROM main._migrations").fetchall()}
@@ -109,10 +108,6 @@ def migrate(con: duckdb.DuckDBPyConnection, *, lake: bool = False) -> list[str]:
                     for version, name, sql in batch:
                         con.execute(ddl(sql))
                         con.execute("INSERT INTO main._migrations VALUES (?, ?, ?)", [version, name, _now()])
-                    con.execute("COMMIT")
-                except BaseException:
-                    _rollback(con)
-                    raise
                 applied += [name for _, name, _ in batch]
                 if len(batch) == len(pending):
                     break
@@ -319,6 +314,22 @@ def _now() -> datetime:
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:
     with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended the transaction
         con.execute("ROLLBACK")
+
+
+@contextmanager
+def in_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN on `con`, COMMIT when the block ends; ROLLBACK when the block or the COMMIT raises, and re-raise.
+
+    A failed COMMIT (on a DuckLake, a conflict with another writer) has already ended the transaction, so the
+    ROLLBACK's own error is dropped and the caller's retry sees the conflict, not it.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        _rollback(con)
+        raise
 
 
 def _conflict_retrying(attempts: int) -> Retrying:

@@ -13,7 +13,6 @@ Every function takes an open connection; the push opens short ones and never hol
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ import duckdb
 import polars as pl
 
 from ops_core.sql import quote_ident, quote_literal
-from warehouse.db import table_exists
+from warehouse.db import in_transaction, table_exists
 from warehouse.merge import upsert_row
 
 LedgerState = Literal["pending", "unknown", "done", "rejected"]
@@ -363,8 +362,7 @@ def compact(con: duckdb.DuckDBPyConnection, scope: LedgerScope) -> int:
 
     The current state does not change. One transaction; the push runs it once it has finished.
     """
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with in_transaction(con):
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE ledger_stale AS
             SELECT write_id, row_key FROM (
@@ -387,11 +385,6 @@ def compact(con: duckdb.DuckDBPyConnection, scope: LedgerScope) -> int:
                 scope.params,
             )
         con.execute("DROP TABLE ledger_stale")
-        con.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):  # a failed COMMIT (a DuckLake conflict) ended it already
-            con.execute("ROLLBACK")
-        raise
     return stale
 
 
@@ -406,8 +399,7 @@ def adopt_workspace(
     Where both exist, the row already under `workspace_id` wins. One transaction; returns the rows re-keyed.
     """
     campaigns = sorted(set(campaign_ids))
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with in_transaction(con):
         # Rewritten only when new or renamed: a DuckLake write that other pushes starting now would conflict with.
         known = con.execute(
             "SELECT name FROM ops.workspaces WHERE workspace_id = ?", [workspace_id]
@@ -453,9 +445,4 @@ def adopt_workspace(
                 "INSERT INTO ops.workspace_aliases VALUES (?, ?, now())",
                 [[alias, workspace_id] for alias in old],
             )
-        con.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):  # a failed COMMIT (a DuckLake conflict) ended it already
-            con.execute("ROLLBACK")
-        raise
     return moved
