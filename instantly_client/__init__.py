@@ -21,6 +21,7 @@ from ._ratelimit import (
     RateFeedback,
     RateLimiter,
     SlidingWindowLimiter,
+    ahead_of_the_queue,
     shared_limiter,
 )
 from ._stats import ClientStats
@@ -91,6 +92,7 @@ __all__ = [
     "MAX_LEADS_PER_ADD",
     "USER_AGENT",
     "WEBHOOK_EVENT_TYPES",
+    "ahead_of_the_queue",
     "concurrency_for",
     "APIStatusError",
     "Account",

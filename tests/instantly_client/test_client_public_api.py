@@ -9,6 +9,7 @@ EXPECTED = {
     "MAX_LEADS_PER_ADD",
     "USER_AGENT",
     "WEBHOOK_EVENT_TYPES",
+    "ahead_of_the_queue",
     "concurrency_for",
     "APIStatusError",
     "Account",

@@ -21,6 +21,7 @@ from instantly_client._ratelimit import (
     RateLimiter,
     SlidingWindowLimiter,
     Window,
+    ahead_of_the_queue,
     limiter_key,
     shared_limiter,
 )
@@ -153,6 +154,8 @@ def test_rate_limiter_windows_hold_in_any_window_even_with_threads(clock):
 # -- RateLimiter: adapting to 429s ------------------------------------------------------------------------------
 
 
+# The factors are given explicitly: these pin the mechanism (cut, recover fast, then probe slowly), not
+# the defaults, which bench/README.md chose from measurements.
 @pytest.mark.parametrize(
     ("gap", "events", "expected_rate"),
     [
@@ -177,7 +180,7 @@ def test_rate_limiter_windows_hold_in_any_window_even_with_threads(clock):
     ],
 )
 def test_rate_limiter_cuts_its_pace_on_429_and_recovers(clock, gap, events, expected_rate):
-    limiter = RateLimiter(10, None, headroom=0.0, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(10, None, headroom=0.0, decrease=0.8, recovery=0.02, clock=clock, sleep=clock.sleep)
     for _ in range(21):  # two seconds of requests: at the pace (10/s), or `gap` seconds apart on top
         limiter.acquire()
         clock.sleep(gap)
@@ -193,7 +196,7 @@ def test_rate_limiter_cuts_its_pace_on_429_and_recovers(clock, gap, events, expe
 
 
 def test_retry_after_pauses_every_start_until_it_has_passed(clock):
-    limiter = RateLimiter(10, None, headroom=0.0, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(10, None, headroom=0.0, decrease=0.8, recovery=0.02, clock=clock, sleep=clock.sleep)
     start_times(limiter, clock, 21)  # 0.0 .. 2.0 at the pace
     limiter.on_response(429, started=clock(), retry_after=3.0)
     times = start_times(limiter, clock, 2)
@@ -204,7 +207,7 @@ def test_retry_after_pauses_every_start_until_it_has_passed(clock):
 
 def test_a_429_voids_slots_reserved_at_the_old_pace(clock):
     """A thread asleep on a slot booked before the 429 queues again at the new pace when it wakes."""
-    limiter = RateLimiter(10, None, headroom=0.0, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(10, None, headroom=0.0, decrease=0.8, recovery=0.02, clock=clock, sleep=clock.sleep)
     start_times(limiter, clock, 21)  # starts at 0.0 .. 2.0 (10/s); the next free slot is 2.1
     woke: list[float] = []
 
@@ -220,6 +223,62 @@ def test_a_429_voids_slots_reserved_at_the_old_pace(clock):
     # booked 2.1, the 429 came at 2.0: the new pace is 8/s, so the start moves to 2.0 + 1/8
     assert woke[0] == pytest.approx(2.1)
     assert clock.elapsed == pytest.approx(2.125)
+
+
+def test_an_urgent_request_takes_the_earliest_queued_slot_and_the_displaced_one_is_booked_again(clock):
+    limiter = RateLimiter(10, None, headroom=0.0, clock=clock, sleep=clock.sleep)
+    start_times(limiter, clock, 21)  # 0.0 .. 2.0; the next free slot is 2.1
+    urgent_started: list[float] = []
+    arrived: list[bool] = []
+
+    def an_urgent_request_arrives_meanwhile(seconds: float) -> None:
+        if not arrived:
+            arrived.append(True)
+            with ahead_of_the_queue():
+                limiter.acquire()
+            urgent_started.append(clock.elapsed)
+        else:
+            clock.sleep(seconds)
+
+    limiter._sleep = an_urgent_request_arrives_meanwhile
+    limiter.acquire()  # booked 2.1, asleep when the urgent request comes
+    assert urgent_started == [pytest.approx(2.1)]  # the urgent one took 2.1 ...
+    assert sorted(limiter._starts)[-2:] == pytest.approx(
+        [2.1 + clock.start, 2.2 + clock.start]
+    )  # ... the other 2.2
+    assert clock.elapsed == pytest.approx(2.2)  # and it slept on to it
+    assert limiter._queued == []
+
+
+def test_an_urgent_request_with_nobody_queued_keeps_the_pace(clock):
+    limiter = RateLimiter(10, None, headroom=0.0, clock=clock, sleep=clock.sleep)
+    with ahead_of_the_queue():
+        assert start_times(limiter, clock, 4) == pytest.approx([0.0, 0.1, 0.2, 0.3])
+
+
+def test_requests_that_leave_late_never_clump_above_the_ceiling_in_any_second(clock):
+    """A thread the OS runs late leaves late; the requests booked after it, already due, would leave with it
+    (13 in one second here). Real starts stay at the ceiling's count per second (10) instead."""
+    limiter = RateLimiter(10, None, headroom=0.0, clock=clock, sleep=clock.sleep)
+    late = [0.25]  # the fourth request's thread wakes 250 ms after its slot
+
+    def oversleep(seconds: float) -> None:
+        clock.sleep(seconds + (late.pop() if len(starts) == 3 and late else 0.0))
+
+    limiter._sleep = oversleep
+    starts: list[float] = []
+    for _ in range(30):
+        limiter.acquire()
+        starts.append(clock.elapsed)
+    assert max(len([t for t in starts if t0 <= t < t0 + 1.0 - 1e-9]) for t0 in starts) <= 10
+
+
+def test_a_429_in_the_first_second_cuts_from_the_pace_not_from_a_slow_start(clock):
+    """Ten requests in the first 0.5 s are 20/s, not 5/s over the usual 2 s span."""
+    limiter = RateLimiter(20, None, headroom=0.0, decrease=0.8, clock=clock, sleep=clock.sleep)
+    start_times(limiter, clock, 10)  # 0.0 .. 0.45 at 20/s
+    limiter.on_response(429, started=clock(), retry_after=None)
+    assert limiter.rate == pytest.approx(16.0)
 
 
 def test_the_rate_limiter_takes_feedback_and_the_others_do_not():

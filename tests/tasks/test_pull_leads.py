@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from instantly_client import InstantlyClient
+from instantly_client._ratelimit import _URGENT
 from tasks.pull_leads import pull_lead_records
 from tasks.pull_staging import Staging
 from tests.instantly_sandbox.helpers import schedule, sequence
@@ -41,6 +42,30 @@ def test_chains_read_every_lead_once_including_leads_not_in_the_ledger(client, t
     assert pulled.fetched_by_id == 0
     # 480 leads = 5 + 1 full pages; each extra chain costs at most one overlapping page (+1 empty page)
     assert client.stats.requests - before <= 6 + 2 * pulled.chains
+
+
+def test_only_the_open_ended_chains_requests_go_ahead_of_the_limiters_queue(client, tmp_path, monkeypatch):
+    """The last chain of a campaign holds every lead added after the last known id: the pull waits for it,
+    so its pages must not queue behind the other chains' (bench/README.md, the sync's leads pull)."""
+    campaign, ids = _campaign(client, "tail", 250)
+    urgent_by_cursor: dict[str | None, bool] = {}
+    pages = client.leads.pages
+
+    def recording_pages(**kwargs):
+        urgent_by_cursor[kwargs.get("starting_after")] = _URGENT.get()
+        return pages(**kwargs)
+
+    monkeypatch.setattr(client.leads, "pages", recording_pages)
+    staging = Staging(tmp_path / "s")
+    staging.open("r1")
+    known = sorted(ids[:100])  # the last 150 leads are unknown: they lie after the last known id
+    pulled = pull_lead_records(client, [campaign], {campaign: known}, staging, leads_per_chain=50)
+    assert pulled.chains == 2
+    # the first chain starts at the beginning (cursor None), the open-ended one after the 50th known id
+    assert urgent_by_cursor[None] is False
+    assert urgent_by_cursor[known[49]] is True
+    tail_cursors = [cursor for cursor in urgent_by_cursor if cursor is not None and cursor > known[49]]
+    assert tail_cursors and all(urgent_by_cursor[c] for c in tail_cursors)  # every page of the tail
 
 
 def test_ledger_leads_the_scan_did_not_return_are_fetched_by_id(client, tmp_path):
