@@ -74,7 +74,8 @@ def preload(base_url: str, leads: int) -> None:
             list(pool.map(send, range(leads // LEADS_PER_ADD)))
 
 
-def run(base_url: str, pid: int, requests: int, workers: int, tag: str, held: int) -> dict[str, float]:
+def run(base_url: str, pid: int, requests: int, workers: int, tag: str, held: int = 0) -> dict[str, float]:
+    """Send `requests` bulk adds from `workers` threads; `held`: leads the sandbox holds before (reported)."""
     headers = {"Authorization": "Bearer sandbox-key", "Content-Type": "application/json"}
     with httpx.Client(base_url=base_url, headers=headers, timeout=120) as http:
         campaign = http.post("/campaigns", json={"name": f"bench-{tag}", "campaign_schedule": SCHEDULE})
