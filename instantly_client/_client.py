@@ -273,6 +273,7 @@ class InstantlyClient:
         idempotent: bool | None = None,
         extra_limiter: Limiter | None = None,
         content: bytes | None = None,
+        raw: bool = False,
     ) -> Any:
         method = method.upper()
         if idempotent is None:
@@ -317,7 +318,7 @@ class InstantlyClient:
             )
         except httpx.TransportError as exc:
             raise self._transport_error(exc, method, path, idempotent) from exc
-        return self._handle(response, method, path, idempotent)
+        return self._handle(response, method, path, idempotent, raw=raw)
 
     def _feed_back(self, response: httpx.Response, started: float) -> None:
         """Tell the workspace limiter how the server answered (a 429 slows it down; see _ratelimit.py)."""
@@ -348,12 +349,16 @@ class InstantlyClient:
             f"could not reach {self.base_url} ({kind}: {detail})", method=method, path=path
         )
 
-    def _handle(self, response: httpx.Response, method: str, path: str, idempotent: bool) -> Any:
+    def _handle(
+        self, response: httpx.Response, method: str, path: str, idempotent: bool, *, raw: bool = False
+    ) -> Any:
         status = response.status_code
         verdict = classify(idempotent=idempotent, status_code=status)
         if verdict is Verdict.SUCCESS:
             if status == 204 or not response.content:
                 return None
+            if raw:  # the caller parses the JSON itself (a model's model_validate_json)
+                return response.content
             try:
                 return response.json()
             except (jsonlib.JSONDecodeError, UnicodeDecodeError) as exc:

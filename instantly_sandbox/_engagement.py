@@ -51,6 +51,14 @@ def enqueue_new_lead(campaign: dict[str, Any], lead: dict[str, Any]) -> None:
     sim(campaign)["queue"].append(lead["id"])
 
 
+def enqueue_new_leads(campaign: dict[str, Any], leads: list[dict[str, Any]]) -> None:
+    """:func:`enqueue_new_lead` for each of `leads`, in order."""
+    for lead in leads:
+        lead["_next_step"] = 0
+        lead["_stopped"] = False
+    sim(campaign)["queue"].extend([lead["id"] for lead in leads])
+
+
 def steps_of(campaign: dict[str, Any]) -> list[dict[str, Any]]:
     seqs = campaign.get("sequences") or []
     return (seqs[0].get("steps") or []) if seqs else []  # SPEC: only the first sequence is used

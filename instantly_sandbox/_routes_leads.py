@@ -7,10 +7,10 @@ import bisect
 import re
 from typing import Any
 
-from ._engagement import enqueue_new_lead
+from ._engagement import enqueue_new_lead, enqueue_new_leads
 from ._router import ApiError, Request, Response, bad_request, not_found, route
 from ._routes_campaigns import get_campaign
-from ._shapes import LEAD_CORE, build_lead, job, public, refresh_payload
+from ._shapes import LEAD_CORE, LeadBuilder, build_lead, job, public, refresh_payload
 from ._util import iso
 
 EMAIL_RE = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
@@ -138,7 +138,8 @@ def add_leads(sb: Any, req: Request) -> dict[str, Any]:
     skip_list = not skip_ws and bool(body.get("skip_if_in_list"))
     seen: set[str] = set()
     blocked = state.blocked_values()
-    created = []
+    by_email = state.by_email
+    accepted: list[tuple[int, dict[str, Any], str]] = []  # (index in the request, item, trimmed email)
     for index, item in enumerate(body["leads"]):
         email = (item.get("email") or "").strip()
         if not email and not campaign_id and not (item.get("first_name") or item.get("last_name")):
@@ -156,7 +157,9 @@ def add_leads(sb: Any, req: Request) -> dict[str, Any]:
             if state.is_blocked(key, blocked):
                 counts["in_blocklist"] += 1
                 continue
-            existing = state.leads_with_email(key)
+            # Leads accepted earlier in this request have another email (`seen`), so checking the state
+            # before any of them is indexed gives the same answers as checking it lead by lead.
+            existing = state.leads_with_email(key) if by_email.get(key) else ()
             if any(
                 (campaign_id and e.get("campaign") == campaign_id)
                 or (list_id and e.get("list_id") == list_id)
@@ -171,16 +174,35 @@ def add_leads(sb: Any, req: Request) -> dict[str, Any]:
             ):
                 counts["skipped_count"] += 1
                 continue
-        fields = {**item, "email": email or None}
-        lead = build_lead(state, fields, campaign_id=campaign_id, list_id=list_id)
-        state.index_lead(lead)
-        if campaign is not None:
-            enqueue_new_lead(campaign, lead)
-            for var in item.get("custom_variables") or {}:
-                campaign.setdefault("custom_variables", {})[var] = True
-        created.append(
-            {k: lead[k] for k in ("id", "email", "first_name", "last_name", "phone")} | {"index": index}
-        )
+        accepted.append((index, item, email))
+    builder = LeadBuilder(state, campaign_id=campaign_id, list_id=list_id)
+    ids = state.ids.uuid7_many(state.now(), len(accepted))
+    leads = [
+        builder.build(lead_id, item, email or None)
+        for lead_id, (_, item, email) in zip(ids, accepted, strict=True)
+    ]
+    state.index_leads(leads)
+    if campaign is not None:
+        enqueue_new_leads(campaign, leads)
+        names: dict[str, bool] = {}  # the campaign learns each custom variable name, in order of appearance
+        for _, item, _ in accepted:
+            custom = item.get("custom_variables")
+            if custom:
+                for name in custom:
+                    names[name] = True
+        if names:
+            campaign.setdefault("custom_variables", {}).update(names)
+    created = [
+        {
+            "id": lead["id"],
+            "email": lead["email"],
+            "first_name": lead["first_name"],
+            "last_name": lead["last_name"],
+            "phone": lead["phone"],
+            "index": index,
+        }
+        for lead, (index, _, _) in zip(leads, accepted, strict=True)
+    ]
     state.plan_remaining = max(0, state.plan_remaining - len(created))
     return {
         "status": "success",

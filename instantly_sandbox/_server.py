@@ -3,6 +3,7 @@ validates against the OpenAPI document, injects faults and serialises responses.
 
 from __future__ import annotations
 
+import gc
 import json
 import socket
 import struct
@@ -13,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import orjson
 
 from . import _spec
 from ._faults import Faults, RateLimiter
@@ -131,7 +134,7 @@ class Sandbox:
         if ctype != "application/json":
             raise ApiError(415, f"Unsupported Media Type: {ctype or 'none'}")
         try:
-            return json.loads(raw)
+            return decode_json(raw)
         except ValueError as exc:
             raise ApiError(
                 400, "Body is not valid JSON but content-type is set to 'application/json'"
@@ -167,6 +170,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self._handle()
+        if self.server.freeze_gc:  # type: ignore[attr-defined]
+            gc.freeze()  # what this request left alive is never walked by the cyclic GC again
 
     do_POST = do_PATCH = do_DELETE = do_PUT = do_GET
 
@@ -209,7 +214,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, body)
 
     def _send(self, status: int, body: Any) -> None:
-        data = b"" if body is None else json.dumps(body).encode()
+        data = b"" if body is None else encode_json(body)
         try:
             self.send_response(status)
             if body is not None:
@@ -234,14 +239,46 @@ class _Handler(BaseHTTPRequestHandler):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's listen() backlog is 5: more clients connecting at once (a push with 30 requests in flight,
+    # an SDK's asyncio.gather) overflowed it and got their connections reset mid-request.
+    request_queue_size = 1024
 
-    def __init__(self, addr: tuple[str, int], sandbox: Sandbox) -> None:
+    def __init__(self, addr: tuple[str, int], sandbox: Sandbox, freeze_gc: bool) -> None:
         self.sandbox = sandbox
+        self.freeze_gc = freeze_gc
         super().__init__(addr, _Handler)
 
 
-def start(host: str, port: int, sandbox: Sandbox) -> tuple[_HTTPServer, threading.Thread]:
-    httpd = _HTTPServer((host, port), sandbox)
+def decode_json(raw: bytes) -> Any:
+    """A request body's JSON, parsed as `json.loads` parses it (ValueError if it is not JSON).
+
+    orjson parses a 300 KB bulk add in half the time; what it refuses (numbers beyond 64 bits, NaN, lone
+    surrogates, UTF-16 ...) goes to `json.loads`, which stays the judge of what is JSON here.
+    """
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+
+
+def encode_json(body: Any) -> bytes:
+    """A response body as compact UTF-8 JSON, the way Fastify's JSON.stringify writes it.
+
+    orjson, about ten times faster than `json.dumps` on a bulk add's `created_leads`; non-string keys become
+    strings as `json.dumps` makes them, and what orjson cannot encode (integers beyond 64 bits) goes to
+    `json.dumps`.
+    """
+    try:
+        return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def start(
+    host: str, port: int, sandbox: Sandbox, *, freeze_gc: bool = False
+) -> tuple[_HTTPServer, threading.Thread]:
+    """Serve `sandbox` from a daemon thread; `freeze_gc`: see :class:`instantly_sandbox.SandboxServer`."""
+    httpd = _HTTPServer((host, port), sandbox, freeze_gc)
     sandbox.url = f"http://{host}:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), name="instantly-sandbox", daemon=True)
     thread.start()

@@ -67,24 +67,28 @@ def refresh_payload(
     lead["payload"] = payload
 
 
-def build_lead(state: State, fields: dict[str, Any], *, campaign_id: str | None, list_id: str | None) -> dict:
-    now = iso(state.now())
-    lead: dict[str, Any] = {
-        "id": state.new_id(),
+def lead_template(state: State, *, campaign_id: str | None, list_id: str | None, now: str) -> dict[str, Any]:
+    """Every key of a new lead, in the order the API lists them, with the values shared by one request.
+
+    :class:`LeadBuilder` copies it per lead (a dict copy, then a dozen assignments, instead of a 50-key
+    literal); the keys whose values are mutable containers are replaced with fresh ones in each copy.
+    """
+    return {
+        "id": None,
         "timestamp_created": now,
         "timestamp_updated": now,
         "organization": state.workspace_id,
         "campaign": campaign_id,
         "list_id": list_id,
         "status": 1,
-        **{k: fields.get(k) for k in LEAD_CORE},
+        **dict.fromkeys(LEAD_CORE),
         "email_open_count": 0,
         "email_reply_count": 0,
         "email_click_count": 0,
-        "company_domain": company_domain(fields.get("email"), fields.get("website")),
-        "status_summary": {},
-        "payload": {},
-        "status_summary_subseq": {},
+        "company_domain": "",
+        "status_summary": None,  # fresh {} per lead
+        "payload": None,  # fresh per lead
+        "status_summary_subseq": None,  # fresh {} per lead
         "last_step_from": None,
         "last_step_id": None,
         "last_step_timestamp_executed": None,
@@ -96,7 +100,7 @@ def build_lead(state: State, fields: dict[str, Any], *, campaign_id: str | None,
         "email_clicked_variant": None,
         "subsequence_id": None,
         "verification_status": 1,
-        "pl_value_lead": fields.get("pl_value_lead"),
+        "pl_value_lead": None,
         "timestamp_added_subsequence": None,
         "timestamp_last_contact": None,
         "timestamp_last_open": None,
@@ -106,19 +110,65 @@ def build_lead(state: State, fields: dict[str, Any], *, campaign_id: str | None,
         "last_contacted_from": None,
         "uploaded_by_user": state.user_id,
         "upload_method": "api",
-        "assigned_to": fields.get("assigned_to"),
+        "assigned_to": None,
         "is_website_visitor": False,
         "timestamp_last_touch": None,
-        "esp_code": 1 if lead_domain_is_google(fields.get("email")) else 999,
+        "esp_code": 999,
         "esg_code": 0,
-        "_firsts": set(),
+        "_firsts": None,  # fresh set() per lead
         "_next_step": 0,
         "_stopped": False,
     }
-    if fields.get("lt_interest_status") is not None:
-        lead["lt_interest_status"] = fields["lt_interest_status"]
-    refresh_payload(lead, fields.get("custom_variables"))
-    return lead
+
+
+_CORE_AFTER_EMAIL = LEAD_CORE[1:]
+_COPIED_FIELDS = tuple(PAYLOAD_COPIES.items())
+
+
+class LeadBuilder:
+    """Builds the new leads of one request (one campaign or list, one creation time) from a template."""
+
+    def __init__(self, state: State, *, campaign_id: str | None, list_id: str | None) -> None:
+        self._template = lead_template(state, campaign_id=campaign_id, list_id=list_id, now=iso(state.now()))
+
+    def build(self, lead_id: str, fields: dict[str, Any], email: str | None) -> dict[str, Any]:
+        """The stored lead for input `fields` (LEAD_INPUT keys), with `email` as given (already trimmed)."""
+        lead = self._template.copy()
+        lead["id"] = lead_id
+        lead["email"] = email
+        get = fields.get
+        for key in _CORE_AFTER_EMAIL:
+            value = get(key)
+            if value is not None:
+                lead[key] = value
+        lead["company_domain"] = company_domain(email, get("website"))
+        lead["status_summary"] = {}
+        lead["status_summary_subseq"] = {}
+        lead["_firsts"] = set()
+        if lead_domain_is_google(email):
+            lead["esp_code"] = 1
+        value = get("pl_value_lead")
+        if value is not None:
+            lead["pl_value_lead"] = value
+        value = get("assigned_to")
+        if value is not None:
+            lead["assigned_to"] = value
+        value = get("lt_interest_status")
+        if value is not None:
+            lead["lt_interest_status"] = value
+        # what refresh_payload(lead, custom) makes of an empty payload, inline
+        payload = {copy_name: lead[field] for field, copy_name in _COPIED_FIELDS if lead[field] is not None}
+        custom = get("custom_variables")
+        if custom:
+            payload.update(custom)
+        lead["payload"] = payload
+        return lead
+
+
+def build_lead(state: State, fields: dict[str, Any], *, campaign_id: str | None, list_id: str | None) -> dict:
+    """One new lead from input `fields` (see :class:`LeadBuilder` for many)."""
+    builder = LeadBuilder(state, campaign_id=campaign_id, list_id=list_id)
+    return builder.build(state.new_id(), fields, fields.get("email"))
 
 
 def lead_domain_is_google(email: str | None) -> bool:

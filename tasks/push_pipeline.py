@@ -15,7 +15,7 @@ So no DuckDB round trip sits between two sends: the bookkeeper keeps a backlog o
 already committed (a few times the requests in flight), and records finished requests in large batched
 statements while the next ones are on the wire. A pending intent is durable before its request leaves
 (a job is published only after the transaction holding its intent commits). Only the bookkeeper touches
-the warehouse (tasks/push_record.py), closing its connection every few seconds so others get their turn.
+the warehouse (tasks/push_record.py), closing its connection when another one queues for the file.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ from warehouse.lake import (
     parse_lake,
     redact,
 )
-from warehouse.lock import warehouse_lock
+from warehouse.lock import others_waiting, warehouse_lock
 from warehouse.merge import upsert_row
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -215,6 +215,11 @@ class Warehouse:
                 yield con
             finally:
                 con.close()
+
+    def others_waiting(self) -> bool:
+        """Whether another connection is queued for this warehouse file now (never, on a DuckLake: its
+        writers do not take turns). A long holder asks this to close and let it in."""
+        return self.lake is None and self.path is not None and others_waiting(self.path)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -80,7 +80,9 @@ class Resource:
         idempotent: bool | None = None,
         limiter: Limiter | None = None,
         content: bytes | None = None,
+        raw: bool = False,
     ) -> Any:
+        """The parsed JSON of a successful answer (None when empty); with `raw`, its bytes unparsed."""
         return self._client._send(
             method,
             path,
@@ -89,6 +91,7 @@ class Resource:
             idempotent=idempotent,
             extra_limiter=limiter,
             content=content,
+            raw=raw,
         )
 
     def _pages(

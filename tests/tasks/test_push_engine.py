@@ -273,8 +273,8 @@ def test_no_request_is_sent_by_a_thread_holding_the_warehouse_and_writes_never_o
         return real_add(self, **kwargs)
 
     monkeypatch.setattr(Leads, "add_encoded", add)
-    # The bookkeeper closes its connection at least every HOLD_SECONDS: at 0, after every cycle.
-    monkeypatch.setattr(push_record, "HOLD_SECONDS", 0.0)
+    # The bookkeeper closes its connection after CHECKPOINT_ROWS rows written: at 0, after every cycle.
+    monkeypatch.setattr(push_record, "CHECKPOINT_ROWS", 0)
     campaign = make_campaign(sandbox, "Lock-free")
     # Slices of 700 rows, bulk adds of 100: requests go out while the next slices are read and recorded.
     push(sandbox, wh, write_rows(tmp_path / "t.csv", 1500), campaign, run_id="r1", batch_size=100)

@@ -91,6 +91,41 @@ def test_a_slice_carries_the_current_entry_of_this_campaign_only(con: Any) -> No
     assert keyed.select("row_key", "l_state", "l_outcome").rows() == [("b", "rejected", "skipped")]
 
 
+def test_a_slice_read_upto_a_write_leaves_out_this_runs_later_entries_but_never_another_runs(
+    con: Any,
+) -> None:
+    write(con, entry("a", "done", lead_id="L-a", outcome="created"))
+    upto = ledger.newest_write(con, SCOPE)
+    write(con, entry("b", "pending"))  # this run, after the pass began (a row of an earlier slice)
+
+    sliced = ledger.read_slice(con, SCOPE, ["email"], 0, 3, upto=upto)
+    assert sliced.select("row_key", "l_state").rows() == [("a", "done"), ("b", None), ("c", None)]
+    assert ledger.read_slice(con, SCOPE, ["email"], 0, 3).select("l_state").to_series().to_list() == [
+        "done",
+        "pending",
+        None,
+    ]
+
+    # Another run wrote meanwhile (a second push of the same table to the same campaign): the read is whole.
+    write(con, entry("c", "pending"), scope=LedgerScope("ws", "camp", "people", "run-2"))
+    sliced = ledger.read_slice(con, SCOPE, ["email"], 0, 3, upto=upto)
+    assert sliced.select("row_key", "l_state").rows() == [("a", "done"), ("b", "pending"), ("c", "pending")]
+
+
+def test_a_slice_keeps_source_order_for_a_range_and_for_keys(con: Any) -> None:
+    con.execute("INSERT INTO ops.people SELECT 'k' || i, 'k' || i || '@x.co', NULL FROM range(5000) t(i)")
+    write(con, entry("k4000", "done", lead_id="L"), entry("b", "done", lead_id="L-b"))
+    sliced = ledger.read_slice(con, SCOPE, ["email"], 0, 5003)
+    assert sliced["rowid"].to_list() == list(range(5003))
+    keyed = ledger.read_keys(con, SCOPE, ["email"], ["k4000", "c", "k7", "b"])
+    assert keyed.select("row_key", "l_lead_id").rows() == [
+        ("b", "L-b"),
+        ("c", None),
+        ("k7", None),
+        ("k4000", "L"),
+    ]
+
+
 def test_compaction_keeps_the_current_state_and_one_entry_per_row(con: Any) -> None:
     write(con, entry("a", "pending"), entry("b", "pending"), entry("c", "pending"))
     write(con, entry("a", "done", lead_id="L-a"), entry("b", "unknown"))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from warehouse.db import Warehouse
-from warehouse.lock import WarehouseBusyError, lock_path, warehouse_lock
+from warehouse.lock import WarehouseBusyError, lock_path, others_waiting, warehouse_lock
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -156,3 +156,49 @@ def test_a_writer_gets_its_turn_while_another_process_writes_back_to_back(wareho
         counts = dict(con.execute("SELECT who, count(*) FROM main.events GROUP BY who").fetchall())
     assert counts["us"] == 3
     assert counts["rival"] >= 3
+
+
+def test_a_holder_sees_when_a_thread_or_a_process_queues_for_the_lock(warehouse_path: Path) -> None:
+    got: list[str] = []
+
+    def reader() -> None:
+        with Warehouse(warehouse_path, lock_timeout=30).connect(read_only=True):
+            got.append("reader")
+
+    Warehouse(warehouse_path).connect().__enter__().close()  # the file exists (migrated)
+    with warehouse_lock(warehouse_path, exclusive=True, timeout=5):
+        assert not others_waiting(warehouse_path)
+        waiter = threading.Thread(target=reader)
+        waiter.start()
+        deadline = time.monotonic() + 20
+        while not others_waiting(warehouse_path):
+            assert time.monotonic() < deadline, "the queued reader was never seen"
+            time.sleep(0.02)
+        assert got == []  # still queued behind us
+    waiter.join(20)
+    assert got == ["reader"]
+    assert not others_waiting(warehouse_path)  # served: no longer counted
+
+    # Another process holds the lock and lets go as soon as it sees us queue (as the push's bookkeeper does).
+    code = textwrap.dedent(
+        f"""
+        import time
+        from pathlib import Path
+        from warehouse.lock import others_waiting, warehouse_lock
+        path = Path({str(warehouse_path)!r})
+        with warehouse_lock(path, exclusive=True, timeout=30):
+            print("held", flush=True)
+            deadline = time.monotonic() + 20
+            while not others_waiting(path) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            print("seen" if others_waiting(path) else "never seen", flush=True)
+        """
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with warehouse_lock(warehouse_path, exclusive=False, timeout=30):
+            pass
+        assert holder.stdout.readline().strip() == "seen"
+    finally:
+        holder.wait(30)

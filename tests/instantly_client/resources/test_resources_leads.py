@@ -5,7 +5,7 @@ import json
 import httpx
 import pytest
 
-from instantly_client import BackgroundJob, LeadIn, LeadPatch, ValidationError
+from instantly_client import BackgroundJob, InstantlyError, LeadIn, LeadPatch, ValidationError
 
 
 def body_of(request):
@@ -50,6 +50,29 @@ def test_add_sends_the_documented_field_names(make_client, script_factory):
         "blocklist_id": "bl1",
     }
     assert [c.index for c in result.created_leads] == [0, 1]
+
+
+def test_add_encoded_sends_the_encoded_leads_and_parses_the_answer(make_client, script_factory):
+    script = script_factory(ADD_OK)
+    result = make_client(script).leads.add_encoded(
+        campaign_id="c1",
+        leads=['{"email":"a@b.co"}', '{"email":"b@b.co","first_name":"Bo"}'],
+        skip_if_in_campaign=True,
+    )
+    assert body_of(script.requests[0]) == {
+        "leads": [{"email": "a@b.co"}, {"email": "b@b.co", "first_name": "Bo"}],
+        "campaign_id": "c1",
+        "skip_if_in_campaign": True,
+    }
+    assert [(c.index, c.id, c.email) for c in result.created_leads] == [(0, "l1", "a@b.co"), (1, "l2", None)]
+    assert (result.total_sent, result.leads_uploaded) == (2, 2)
+
+
+def test_add_encoded_says_so_when_a_200_answer_is_not_json(make_client, script_factory):
+    script = script_factory(httpx.Response(200, content=b"<html>oops</html>"))
+    with pytest.raises(InstantlyError, match="not JSON") as caught:
+        make_client(script).leads.add_encoded(campaign_id="c1", leads=['{"email":"a@b.co"}'])
+    assert caught.value.status_code == 200
 
 
 def test_add_to_a_list_uses_list_id(make_client, script_factory):
