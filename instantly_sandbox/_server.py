@@ -239,6 +239,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's listen() backlog is 5: more clients connecting at once (a push with 30 requests in flight,
+    # an SDK's asyncio.gather) overflowed it and got their connections reset mid-request.
+    request_queue_size = 1024
 
     def __init__(self, addr: tuple[str, int], sandbox: Sandbox, freeze_gc: bool) -> None:
         self.sandbox = sandbox

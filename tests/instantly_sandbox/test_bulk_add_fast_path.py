@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -210,3 +212,26 @@ def test_a_server_process_freezes_what_each_request_leaves_alive(freeze: bool):
         assert (frozen >= 200) if freeze else (frozen == 0)
     finally:
         gc.unfreeze()
+
+
+def test_many_clients_connecting_at_once_are_all_served(sandbox: SandboxServer):
+    # A push keeps up to 30 bulk adds in flight, an SDK's asyncio.gather all of them: each on its own connection.
+    campaign_id = sandbox.state.new_id()  # no such campaign: every add is validated, then answered 404
+    body = {
+        "campaign_id": campaign_id,
+        "leads": [{"email": f"c{i}@x.io", "first_name": "C"} for i in range(1000)],
+    }
+    headers = {"Authorization": f"Bearer {sandbox.api_key}"}
+    start = threading.Barrier(60)
+
+    def add(_: int) -> int | str:
+        with httpx.Client(base_url=sandbox.base_url, headers=headers, timeout=60) as client:
+            start.wait()
+            try:
+                return client.post("/leads/add", json=body).status_code
+            except httpx.TransportError as exc:
+                return repr(exc)
+
+    with ThreadPoolExecutor(60) as pool:
+        answers = set(pool.map(add, range(60)))
+    assert answers == {404}
