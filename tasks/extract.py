@@ -357,6 +357,9 @@ def describe_source(spec: SourceSpec) -> list[str]:
     return columns
 
 
+_STAGING_DB = "ops_staging"  # the in-memory database a file's extract stages its source in
+
+
 @task(name="extract_source", retries=0, cache_policy=NONE)
 def extract_source(
     spec: SourceSpec, warehouse: Warehouse, *, email_column: str, key_column: str | None, run_id: str
@@ -368,14 +371,18 @@ def extract_source(
     """
     name = table_name_for(spec)
     target = f"ops.{quote_ident(name)}"
-    # A file keeps the staged copy in itself; a lake stages in the process's in-memory database (no Parquet).
-    staging = ("memory.main" if warehouse.lake else "ops") + f".{quote_ident('_staging_' + name)}"
+    # Staged outside the warehouse, in an in-memory database (the lake connection's own; for a file, one
+    # attached for it), so the file does not write and compress every row twice (1.0 s of 6.8 s of CPU for
+    # 1,000,000 CSV rows).
+    staging = ("memory" if warehouse.lake else _STAGING_DB) + f".main.{quote_ident('_staging_' + name)}"
     if key_column:
         row_key = f"NULLIF(CAST({quote_ident(key_column)} AS VARCHAR), '')"
     else:
         row_key = email_key_sql(f"CAST({quote_ident(email_column)} AS VARCHAR)")
     with warehouse.connect() as con:
         _refuse_another_source(con, name, spec)
+        if not warehouse.lake:
+            con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {_STAGING_DB}")
         try:
             if spec.kind == "postgres":
                 _load_postgres(spec, con, staging)

