@@ -1,11 +1,12 @@
-"""The push ledger: the one home of its states, outcomes and SQL (migration 0009 defines its tables).
+"""The push ledger: the one home of its states, outcomes and SQL (migrations 0009 and 0011 define its tables).
 
 The ledger makes a push exactly-once. It is append-only: each write appends one row to
 `ops.push_ledger_writes` (whose rows: workspace, campaign, source table; which run) and one entry per source
-row to `ops.push_ledger_entries`; a row's state is its newest entry. A `pending` entry (the intent) is
-committed before the request carrying the row leaves; the request's outcome is appended after it. No primary
-key, upsert or conflict clause is needed, so the same statements work on DuckLake. `compact` deletes
-superseded entries after a push. `ops.push_ledger` is a view of the current state, for analysts, the
+row, a `pending` one (the intent) to `ops.push_ledger_intents` and any other to `ops.push_ledger_entries`; a
+row's state is its newest entry in either table. An intent is committed before the request carrying the row
+leaves; the request's outcome is appended after it. No primary key, upsert or conflict clause is needed, so
+the same statements work on DuckLake. `compact` deletes superseded entries after a push (intents, in their
+own table, go as whole row groups). `ops.push_ledger` is a view of the current state, for analysts, the
 engagement views (`lead_links_sql`) and the sync (`lead_ids_by_campaign`).
 
 Every function takes an open connection; the push opens short ones and never holds one during an HTTP call.
@@ -48,6 +49,13 @@ OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)  # ops.push_results.outcome, i
 CURRENT = "ops.push_ledger"  # the view of every row's current entry (one per row key and campaign)
 _WRITES = "ops.push_ledger_writes"
 _ENTRIES = "ops.push_ledger_entries"
+_INTENTS = "ops.push_ledger_intents"  # the `pending` entries (migration 0011)
+# Every entry, intents included, as ENTRY_COLUMNS plus write_id (a relation to select from).
+_ALL_ENTRIES = (
+    f"(SELECT write_id, row_key, email, lead_id, payload_hash, state, outcome, batch_id FROM {_ENTRIES} "
+    f"UNION ALL SELECT write_id, row_key, email, CAST(NULL AS VARCHAR), payload_hash, 'pending', "
+    f"CAST(NULL AS VARCHAR), batch_id FROM {_INTENTS})"
+)
 
 _ENTRY_SCHEMA: dict[str, type[pl.DataType]] = {
     "row_key": pl.Utf8,
@@ -145,7 +153,7 @@ def _read_rows(
     newest = con.execute(
         f"""SELECT e.row_key, e.state AS l_state, e.payload_hash AS l_hash, e.lead_id AS l_lead_id,
             e.outcome AS l_outcome, e.email AS l_email
-        FROM {_ENTRIES} e
+        FROM {_ALL_ENTRIES} e
         WHERE {written}e.write_id IN ({_SCOPE_WRITES})
             AND e.row_key IN (SELECT t._row_key FROM {table} AS t WHERE {where})
         QUALIFY row_number() OVER (PARTITION BY e.row_key ORDER BY e.write_id DESC) = 1""",
@@ -365,15 +373,18 @@ def write(
     con.execute(
         f"INSERT INTO {_WRITES} VALUES (?, ?, ?, ?, ?, now())", [write_id, *scope.params, scope.run_id]
     )
-    con.register("ledger_entries", rows.to_arrow())
-    try:
-        con.execute(
-            f"INSERT INTO {_ENTRIES} SELECT ?, row_key, email, lead_id, payload_hash, state, outcome, batch_id "
-            "FROM ledger_entries",
-            [write_id],
-        )
-    finally:
-        con.unregister("ledger_entries")
+    pending = rows["state"] == "pending"
+    for table, part, columns in (
+        (_INTENTS, rows.filter(pending), "row_key, email, payload_hash, batch_id"),
+        (_ENTRIES, rows.filter(~pending), "row_key, email, lead_id, payload_hash, state, outcome, batch_id"),
+    ):
+        if part.is_empty():
+            continue
+        con.register("ledger_entries", part.to_arrow())
+        try:
+            con.execute(f"INSERT INTO {table} SELECT ?, {columns} FROM ledger_entries", [write_id])
+        finally:
+            con.unregister("ledger_entries")
     return rows.height
 
 
@@ -409,7 +420,10 @@ def append_results(
 def compact(con: duckdb.DuckDBPyConnection, scope: LedgerScope) -> int:
     """Delete the scope's superseded entries (and rows whose newest entry forgets them); returns how many.
 
-    The current state does not change. One transaction; the push runs it once it has finished.
+    An intent goes once any newer entry of its row exists (after a finished push, every intent has its
+    outcome); an entry once a newer entry exists, or when it is the `forgotten` one. An entry superseded only
+    by a still-open intent stays until that intent is settled. The current state does not change. One
+    transaction; the push runs it once it has finished.
     """
     with in_transaction(con):
         con.execute(
@@ -421,6 +435,16 @@ def compact(con: duckdb.DuckDBPyConnection, scope: LedgerScope) -> int:
             ) WHERE newest > 1 OR state = '{FORGOTTEN}'""",
             scope.params,
         )
+        # Intents first, while the entries that supersede them (a `forgotten` one too) are still there.
+        row = con.execute(
+            f"""DELETE FROM {_INTENTS} i
+            WHERE i.write_id IN ({_SCOPE_WRITES}) AND EXISTS (
+                SELECT 1 FROM {_ALL_ENTRIES} n
+                WHERE n.row_key = i.row_key AND n.write_id > i.write_id AND n.write_id IN ({_SCOPE_WRITES})
+            )""",
+            [*scope.params, *scope.params],
+        ).fetchone()
+        settled = int(row[0]) if row else 0
         row = con.execute("SELECT count(*) FROM ledger_stale").fetchone()
         stale = int(row[0]) if row else 0
         if stale:
@@ -428,13 +452,15 @@ def compact(con: duckdb.DuckDBPyConnection, scope: LedgerScope) -> int:
                 f"DELETE FROM {_ENTRIES} e USING ledger_stale s "
                 "WHERE e.write_id = s.write_id AND e.row_key = s.row_key"
             )
+        if stale or settled:
             con.execute(
                 f"DELETE FROM {_WRITES} w WHERE workspace = ? AND campaign_id = ? AND source_table = ? "
-                f"AND NOT EXISTS (SELECT 1 FROM {_ENTRIES} e WHERE e.write_id = w.write_id)",
+                f"AND NOT EXISTS (SELECT 1 FROM {_ENTRIES} e WHERE e.write_id = w.write_id) "
+                f"AND NOT EXISTS (SELECT 1 FROM {_INTENTS} i WHERE i.write_id = w.write_id)",
                 scope.params,
             )
         con.execute("DROP TABLE ledger_stale")
-    return stale
+    return stale + settled
 
 
 def adopt_workspace(
@@ -471,15 +497,16 @@ def adopt_workspace(
         moved = 0
         if old:
             # Entries of rows the workspace id already has go; the rest move with their writes.
-            con.execute(
-                f"""DELETE FROM {_ENTRIES} e USING {_WRITES} w
-                WHERE e.write_id = w.write_id AND list_contains(?, w.campaign_id) AND w.workspace <> ?
-                AND EXISTS (
-                    SELECT 1 FROM {CURRENT} c WHERE c.workspace = ? AND c.campaign_id = w.campaign_id
-                    AND c.source_table = w.source_table AND c.row_key = e.row_key
-                )""",
-                [campaigns, workspace_id, workspace_id],
-            )
+            for table in (_ENTRIES, _INTENTS):
+                con.execute(
+                    f"""DELETE FROM {table} e USING {_WRITES} w
+                    WHERE e.write_id = w.write_id AND list_contains(?, w.campaign_id) AND w.workspace <> ?
+                    AND EXISTS (
+                        SELECT 1 FROM {CURRENT} c WHERE c.workspace = ? AND c.campaign_id = w.campaign_id
+                        AND c.source_table = w.source_table AND c.row_key = e.row_key
+                    )""",
+                    [campaigns, workspace_id, workspace_id],
+                )
             row = con.execute(
                 f"SELECT count(*) FROM {CURRENT} WHERE list_contains(?, campaign_id) AND workspace <> ?",
                 [campaigns, workspace_id],

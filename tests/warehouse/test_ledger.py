@@ -141,6 +141,40 @@ def test_compaction_keeps_the_current_state_and_one_entry_per_row(con: Any) -> N
     assert ledger.compact(con, SCOPE) == 0
 
 
+def test_intents_have_their_own_table_and_go_once_settled(con: Any) -> None:
+    write(con, entry("a", "pending"), entry("b", "pending"))
+    assert con.execute("SELECT row_key FROM ops.push_ledger_intents ORDER BY 1").fetchall() == [
+        ("a",),
+        ("b",),
+    ]
+    assert con.execute("SELECT count(*) FROM ops.push_ledger_entries").fetchone() == (0,)
+    assert [r[3] for r in current(con)] == ["pending", "pending"]
+    write(con, entry("a", "done", lead_id="L-a"))
+
+    assert ledger.compact(con, SCOPE) == 1  # a's intent; b's is still open
+    assert con.execute("SELECT row_key FROM ops.push_ledger_intents").fetchall() == [("b",)]
+    assert [(r[2], r[3]) for r in current(con)] == [("a", "done"), ("b", "pending")]
+    assert [e.row_key for e in ledger.open_entries(con, SCOPE)] == ["b"]
+
+
+def test_a_pending_entry_written_before_the_intents_table_still_counts(con: Any) -> None:
+    # Migration 0011 left the pending entries of a push interrupted before it in ops.push_ledger_entries.
+    write(con, entry("a", "done", lead_id="L-a"))
+    write_id = con.execute("SELECT max(write_id) + 1 FROM ops.push_ledger_writes").fetchone()[0]
+    con.execute(
+        "INSERT INTO ops.push_ledger_writes VALUES (?, 'ws', 'camp', 'people', 'run-0', now())", [write_id]
+    )
+    con.execute(
+        "INSERT INTO ops.push_ledger_entries VALUES (?, 'b', 'b@x.co', NULL, 'h', 'pending', NULL, NULL)",
+        [write_id],
+    )
+    assert [(r[2], r[3]) for r in current(con)] == [("a", "done"), ("b", "pending")]
+    assert ledger.read_slice(con, SCOPE, ["email"], 0, 3)["l_state"].to_list() == ["done", "pending", None]
+    write(con, entry("b", "done", lead_id="L-b"))
+    assert ledger.compact(con, SCOPE) == 1
+    assert [(r[2], r[3]) for r in current(con)] == [("a", "done"), ("b", "done")]
+
+
 def test_the_ledger_needs_no_primary_key_or_upsert(con: Any) -> None:
     # DuckLake has no primary keys or unique constraints: the ledger must not depend on them.
     constraints = con.execute(
