@@ -3,9 +3,10 @@
 The leads pull is a full scan (the API has no updated-since filter; notes §2.3). `POST /leads/list` returns
 a campaign's leads in ascending id order and `starting_after` is "the last lead's id", so a campaign's id
 range can be cut into slices scanned in parallel: slice i starts after boundary i and stops at boundary
-i+1. The boundaries come from the lead ids the push ledger already knows, so each slice holds about
-`leads_per_chain` leads, and leads added outside this project are still read, by whichever slice their id
-falls in. A chain stops when it reads its last (known) id or passes it; its last page is sized to the known
+i+1. The boundaries come from the lead ids the push ledger and the previous sync already know, so each
+slice holds about `leads_per_chain` leads, and leads added outside this project are still read, by whichever
+slice their id falls in (those added after the last known id by the open-ended last chain, the one the pull
+waits for). A chain stops when it reads its last (known) id or passes it; its last page is sized to the known
 leads left (`page_limit`), so it rarely reads into the next slice; leads seen twice are deduplicated on id.
 """
 
