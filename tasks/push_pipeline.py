@@ -38,7 +38,9 @@ from tasks.push_slices import Slice, plan_slices
 from warehouse.db import Warehouse
 
 CYCLE_SECONDS = 1.0  # outcomes are recorded about once a second (each cycle costs a checkpoint)
-AHEAD_SECONDS = 1.5  # jobs with committed intents kept ready: this many seconds of the budget
+AHEAD_SECONDS = 3.0  # jobs with committed intents kept ready: this many seconds of the budget (a cycle
+# that checkpoints takes 1-1.5 s at a million leads: with 1.5 s ready the sender ran dry during them)
+AHEAD_MAX = 160  # ... but no more jobs than this (their rows are held in memory: about 60 MB)
 
 
 @dataclass
@@ -180,7 +182,7 @@ class PushPass:
         last = 0.0
         while True:
             backlog = self._published - self._submitted
-            ahead = max(8, 3 * self.in_flight(), math.ceil(self.rate * AHEAD_SECONDS))
+            ahead = min(AHEAD_MAX, max(8, 3 * self.in_flight(), math.ceil(self.rate * AHEAD_SECONDS)))
             with self._wake:
                 while True:
                     stopping = self._stop.is_set()

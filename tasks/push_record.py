@@ -22,7 +22,8 @@ from warehouse.db import Warehouse, in_transaction
 from warehouse.ledger import LedgerScope
 
 HOLD_SECONDS = 15.0  # the bookkeeper closes (and so checkpoints) the warehouse at least this often
-YIELD_AFTER_SECONDS = 0.5  # ... and, once held this long, whenever another connection is queued for it
+YIELD_AFTER_SECONDS = 2.0  # ... and, once held this long, whenever another connection is queued for it
+# (two pushes writing one file take turns of about this length: each turn ends in a checkpoint)
 CHECKPOINT_ROWS = 600_000  # ... and after writing this many rows (what an open connection keeps in memory)
 # The push's DuckDB settings. One thread: its statements are many and small, and on a busy 2-core machine
 # DuckDB's worker threads cost more CPU than they save (a 1M-lead push: 32 s of CPU instead of 44 s).
