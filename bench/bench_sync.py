@@ -98,6 +98,14 @@ def known_part(lead_ids: list[str], fraction: float, unknown: str) -> list[str]:
     return [lead_id for i, lead_id in enumerate(lead_ids) if not every or i % every != every - 1]
 
 
+def synced_part(lead_ids: list[str], known: list[str], fraction: float) -> list[str]:
+    """The ids a previous sync stored: the known ones and the oldest `fraction` of the others (those added
+    outside the project before that sync)."""
+    ledger = set(known)
+    unknown = [lead_id for lead_id in lead_ids if lead_id not in ledger]
+    return known + unknown[: int(len(unknown) * fraction)]
+
+
 def run_window(args: argparse.Namespace, window: str, baseline: bool) -> list[dict[str, float]]:
     """Fill a sandbox, restart it from that state counting with `window`, then time the pull(s) against it."""
     server_ps = args.server_rate_per_second or args.rate_per_second
@@ -123,6 +131,7 @@ def _measure_pulls(
 ) -> list[dict[str, float]]:
     """The fan-out (and, if `baseline`, one sequential cursor per campaign), each with a fresh limiter."""
     known = {cid: known_part(lead_ids, args.known_fraction, args.unknown) for cid, lead_ids in ids.items()}
+    synced = {cid: synced_part(lead_ids, known[cid], args.synced_fraction) for cid, lead_ids in ids.items()}
     budget = min(args.rate_per_second, args.rate_per_minute / 60)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -131,7 +140,7 @@ def _measure_pulls(
             staging = Staging(Path(tmp) / "fan")
             staging.open("bench")
             pulled = pull_lead_records(
-                client, list(ids), known, staging, leads_per_chain=args.leads_per_chain
+                client, list(ids), known, staging, leads_per_chain=args.leads_per_chain, synced_ids=synced
             )
             return len(pulled.records)
 
@@ -189,6 +198,12 @@ def main() -> None:
         choices=("tail", "spread"),
         default="tail",
         help="where the leads the ledger does not know lie: after the last known one, or spread among them",
+    )
+    parser.add_argument(
+        "--synced-fraction",
+        type=float,
+        default=0.0,
+        help="share of the leads the ledger does not know that a previous sync already stored (the oldest)",
     )
     parser.add_argument("--leads-per-chain", type=int, default=2000)
     parser.add_argument("--no-baseline", action="store_true", help="skip the sequential comparison")

@@ -103,7 +103,9 @@ def sync_engagement(
         with creds.get_client() as client:
             found = pull_campaigns(client, list(campaigns))
             campaign_ids = [str(c["id"]) for c in found]
-            leads, lead_stats = pull_leads(client, campaign_ids, state.known_ids, staging, leads_per_chain)
+            leads, lead_stats = pull_leads(
+                client, campaign_ids, state.known_ids, staging, leads_per_chain, synced_ids=state.synced_ids
+            )
             as_of = sync_as_of(found, leads)
             windows = plan_daily_windows(
                 found,

@@ -41,13 +41,15 @@ class SyncState:
     """What the pull needs from the warehouse before it starts."""
 
     known_ids: dict[str, list[str]] = field(default_factory=dict)
+    synced_ids: dict[str, list[str]] = field(default_factory=dict)
     daily_last_end: dict[str, date] = field(default_factory=dict)
     email_watermark: datetime | None = None
 
 
 @task(name="read_sync_state", retries=0, cache_policy=NO_CACHE)
 def read_sync_state(warehouse: Warehouse, workspace: str) -> SyncState:
-    """Lead ids per campaign from the push ledger, and the committed daily/email checkpoints.
+    """Lead ids per campaign from the push ledger and from the previous sync (instantly.leads), and the
+    committed daily/email checkpoints.
 
     Opens a write connection (briefly) so that pending migrations are applied first.
     """
@@ -55,6 +57,11 @@ def read_sync_state(warehouse: Warehouse, workspace: str) -> SyncState:
     with warehouse.connect() as con:
         if ledger.exists(con):
             state.known_ids = ledger.lead_ids_by_campaign(con, workspace)
+        # Campaign ids are workspace-unique UUIDs: the pull only looks up the campaigns it scans.
+        for campaign_id, lead_id in con.execute(
+            "SELECT campaign_id, id FROM instantly.leads WHERE campaign_id IS NOT NULL ORDER BY campaign_id, id"
+        ).fetchall():
+            state.synced_ids.setdefault(campaign_id, []).append(lead_id)
         for stream, scope, value in con.execute(
             "SELECT stream, scope, value FROM instantly.sync_checkpoints WHERE workspace = ?", [workspace]
         ).fetchall():

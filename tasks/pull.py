@@ -109,9 +109,15 @@ def pull_leads(
     known_ids: Mapping[str, Sequence[str]],
     staging: Staging,
     leads_per_chain: int = DEFAULT_LEADS_PER_CHAIN,
+    synced_ids: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Every lead of the campaigns (fanned out; see `tasks/pull_leads.py`), as instantly.leads rows."""
-    pulled = pull_lead_records(client, campaign_ids, known_ids, staging, leads_per_chain=leads_per_chain)
+    """Every lead of the campaigns (fanned out; see `tasks/pull_leads.py`), as instantly.leads rows.
+
+    `known_ids` come from the push ledger, `synced_ids` from the previous sync (chain boundaries only).
+    """
+    pulled = pull_lead_records(
+        client, campaign_ids, known_ids, staging, leads_per_chain=leads_per_chain, synced_ids=synced_ids
+    )
     warn_unknown_fields("lead", pulled.records, Lead)
     stats = {
         "chains": pulled.chains,

@@ -56,6 +56,7 @@ def pull_lead_records(
     *,
     leads_per_chain: int = DEFAULT_LEADS_PER_CHAIN,
     max_workers: int | None = None,
+    synced_ids: Mapping[str, Iterable[str]] | None = None,
 ) -> LeadsPull:
     """Pull every lead of the campaigns; returns the records deduplicated on id.
 
@@ -68,12 +69,19 @@ def pull_lead_records(
         leads_per_chain: at most this many known leads per chain (fewer when that keeps more threads
             busy; see `chain_size`).
         max_workers: cap on threads (default: from the rate budget and latency).
+        synced_ids: lead ids per campaign the previous sync stored (instantly.leads): more chain
+            boundaries, so leads added outside this project before that sync no longer all fall in the
+            one open-ended chain. Ids the API returned, used as `starting_after` as the push ledger's are;
+            never fetched by id (a lead deleted since is simply not read again).
     """
     campaigns = list(dict.fromkeys(campaign_ids))
     known = {cid: sorted(set(known_ids.get(cid, ()))) for cid in campaigns}
-    planned_workers = _workers(client, sum(map(len, known.values())) // 100 + len(campaigns), max_workers)
-    size = chain_size(sum(map(len, known.values())), planned_workers, cap=leads_per_chain)
-    chains = _load_or_plan(staging, campaigns, known, size)
+    # Chain boundaries and page sizes: every id we expect; only the ledger's must be found.
+    expected = {cid: sorted(set(known[cid]).union((synced_ids or {}).get(cid, ()))) for cid in campaigns}
+    total = sum(map(len, expected.values()))
+    planned_workers = _workers(client, total // 100 + len(campaigns), max_workers)
+    size = chain_size(total, planned_workers, cap=leads_per_chain)
+    chains = _load_or_plan(staging, campaigns, expected, size)
     result = LeadsPull(chains=len(chains))
     todo = []
     for chain in chains:
@@ -88,7 +96,9 @@ def pull_lead_records(
     todo.sort(key=lambda chain: chain.until is not None)
     result.workers = _workers(client, len(todo), max_workers)
     fetched: list[list[dict[str, Any]]] = []  # list.append is atomic: threads add their pages here
-    _run_all(todo, lambda chain: fetched.append(_walk_chain(client, staging, chain, known)), result.workers)
+    _run_all(
+        todo, lambda chain: fetched.append(_walk_chain(client, staging, chain, expected)), result.workers
+    )
 
     # Pages staged by an interrupted run are read back from disk; this run's are already in memory.
     seen: dict[str, dict[str, Any]] = {}

@@ -18,6 +18,7 @@ def test_sync_benchmark_pulls_every_lead_in_both_modes():
         server_rate_per_minute=None,
         known_fraction=0.8,
         unknown="spread",
+        synced_fraction=0.5,
         leads_per_chain=100,
     )
     results = run_window(args, "fixed", baseline=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from tasks.load import load_sync
+from tasks.load import load_sync, read_sync_state
 from tasks.pull import PulledData
-from tasks.pull_transform import daily_row
+from tasks.pull_transform import daily_row, lead_row
 from warehouse.db import Warehouse
 
 
@@ -40,3 +40,14 @@ def test_a_day_the_api_no_longer_returns_inside_the_window_is_removed(warehouse:
         counts["campaign_daily_analytics"]["inserted"] == 0
         and counts["campaign_daily_analytics"]["updated"] == 1
     )
+
+
+def test_the_next_pull_gets_the_lead_ids_the_last_sync_stored_per_campaign(warehouse: Warehouse) -> None:
+    leads = [
+        lead_row({"id": lead_id, "campaign": campaign, "email": f"{lead_id}@example.com"})
+        for lead_id, campaign in (("l2", "c1"), ("l1", "c1"), ("l3", "c2"))
+    ]
+    load_sync.fn(warehouse, PulledData(rows={"leads": leads}), workspace="w", run_id="r1")
+    state = read_sync_state.fn(warehouse, "w")
+    assert state.synced_ids == {"c1": ["l1", "l2"], "c2": ["l3"]}
+    assert state.known_ids == {}  # nothing pushed: the ledger knows none of them

@@ -68,6 +68,25 @@ def test_only_the_open_ended_chains_requests_go_ahead_of_the_limiters_queue(clie
     assert tail_cursors and all(urgent_by_cursor[c] for c in tail_cursors)  # every page of the tail
 
 
+def test_ids_the_previous_sync_stored_split_the_range_after_the_ledgers_last_id(client, tmp_path):
+    """Leads added outside this project lie after the ledger's last id; those a previous sync already read
+    are chain boundaries too, so only the ones added since fall in the open-ended chain. A boundary lead
+    deleted since is not fetched by id (only the ledger's leads must be found)."""
+    campaign, ids = _campaign(client, "grown", 250)
+    ledger = sorted(ids)[:50]
+    synced = sorted(ids)[:200]  # the previous sync read the first 200; 50 were added after it
+    client.leads.delete(synced[120])  # gone since the previous sync
+    staging = Staging(tmp_path / "s")
+    staging.open("r1")
+    pulled = pull_lead_records(
+        client, [campaign], {campaign: ledger}, staging, leads_per_chain=50, synced_ids={campaign: synced}
+    )
+    assert sorted(r["id"] for r in pulled.records) == sorted(set(ids) - {synced[120]})
+    # 200 expected ids in slices of 50, the last one open-ended; from the ledger's 50 alone: 1 chain
+    assert pulled.chains == 4
+    assert pulled.fetched_by_id == 0
+
+
 def test_ledger_leads_the_scan_did_not_return_are_fetched_by_id(client, tmp_path):
     a, a_ids = _campaign(client, "a", 20)
     b, b_ids = _campaign(client, "b", 5)

@@ -153,7 +153,8 @@ def test_page_limit_never_exceeds_a_full_page():
 @pytest.mark.parametrize(
     ("known", "workers", "cap", "expected"),
     [
-        (100_000, 20, 2000, 1250),  # 4 chains per thread
+        (96_000, 20, 2000, 1200),  # 4 chains per thread
+        (100_000, 20, 2000, 1300),  # ... rounded up to whole pages (1,250 would cost 13 pages, like 1,300)
         (1_000_000, 20, 2000, 2000),  # capped
         (2_000, 20, 2000, 300),  # never below the minimum
         (0, 20, 2000, 2000),
