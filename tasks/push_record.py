@@ -139,7 +139,7 @@ class Recorder:
         )
         for attempt in self.warehouse.retrying():  # a DuckLake conflict with another writer: run it again
             with attempt, in_transaction(con):
-                ledger.write(con, self.scope, appended, forget=forget)
+                ledger.write(con, self.scope, appended, forget=forget, settle=self.warehouse.lake is None)
                 if results is not None:
                     ledger.append_results(con, self.scope, results)
         self._rows += (appended.height if appended is not None else 0) + (
