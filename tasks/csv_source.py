@@ -351,7 +351,11 @@ def _quote_error(path: Path, start: int, end: int, problem: str) -> OpsError:
     ends inside a quoted cell: a stray quote that swallowed the lines after it. Refused whole, so no line
     is lost inside one `invalid` row."""
     if problem == _QUOTE_NEVER_CLOSED:
-        what = f"is never closed: lines {start:,}-{end:,} would be one cell" if end > start else "is never closed"
+        what = (
+            f"is never closed: lines {start:,}-{end:,} would be one cell"
+            if end > start
+            else "is never closed"
+        )
     else:
         problem = problem.split(": ")[0]  # its advice is for a line of its own
         what = f"closes on line {end:,}, and lines {start:,}-{end:,} read as one row: {problem}"

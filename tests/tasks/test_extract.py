@@ -194,7 +194,9 @@ def test_a_quote_that_is_never_closed_is_a_one_line_error_naming_its_line_not_a_
         _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
     message = str(raised.value)
     assert "\n" not in message and message.startswith("Cannot read stray.csv: ")
-    assert "the quote that opens a cell on line 11 is never closed: lines 11-2,001 would be one cell" in message
+    assert (
+        "the quote that opens a cell on line 11 is never closed: lines 11-2,001 would be one cell" in message
+    )
     assert query(warehouse_path, "SELECT count(*) FROM ops.source_tables") == [(0,)]  # nothing half-read
 
 
