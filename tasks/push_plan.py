@@ -231,7 +231,7 @@ def created_by_index(sent: int, created: Sequence[Mapping[str, Any]]) -> dict[in
     """Position in the request -> new lead id, from created_leads[].index (positions outside are ignored).
 
     Args:
-        created: a bulk add's `created_leads` as dicts (instantly_client.CreatedLeadItem).
+        created: a bulk add's `created_leads` as dicts (instantly_client.CreatedLeadRef).
     """
     out: dict[int, str] = {}
     for lead in created:

@@ -103,8 +103,9 @@ class Leads(Resource):
         Same request and outcome rules as :meth:`add`, but the leads are not re-validated here: each item
         must be the JSON text of a valid SPEC lead item (the caller validated and encoded them in bulk).
         The answer (SPEC ``POST /api/v2/leads/add``) comes back as a :class:`BulkAddSummary`: the counters
-        of :class:`BulkAddResult`, with ``created_leads`` as validated dicts (``{"index": 0, "id": ...,
-        "email": ...}``), half the CPU of 1,000 models per answer.
+        of :class:`BulkAddResult`, with ``created_leads`` as validated ``{"index": 0, "id": "..."}`` dicts
+        (each created lead's position in ``leads`` and its new id; the fields the request sent are not read
+        back), a third of the CPU of 1,000 models per answer.
 
         Args:
             leads: 1-1000 JSON object texts, e.g. ``'{"email":"a@b.co","first_name":"Ann"}'``.

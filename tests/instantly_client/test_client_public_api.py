@@ -34,7 +34,7 @@ EXPECTED = {
     "ClientStats",
     "ConnectionFailedError",
     "CreatedLead",
-    "CreatedLeadItem",
+    "CreatedLeadRef",
     "Email",
     "InstantlyClient",
     "InstantlyError",
