@@ -79,7 +79,8 @@ def page_limit(chain: ScanChain, known: Sequence[str], cursor: str | None, *, sl
     """The `limit` for a chain's next page: just enough for the known leads left in its slice.
 
     A slice ends at a known lead, so a page sized to the known leads still ahead (plus `slack` for leads
-    added outside this project) ends at the slice's end instead of reading into the next slice. When
+    added outside this project) ends at the slice's end instead of reading into the next slice. A slice
+    cut from a run of unknown leads (`tasks/pull_sample.py`) ends at an id not in `known`: full pages. When
     unknown leads make the page fall short, the chain simply reads another page: the limit only saves
     requests, it never decides what is read.
 
@@ -89,11 +90,12 @@ def page_limit(chain: ScanChain, known: Sequence[str], cursor: str | None, *, sl
         cursor: the last id read (None before the first page).
         slack: extra room for unknown leads.
     """
-    if chain.until is None:
-        return IDS_PER_REQUEST
+    end = bisect.bisect_right(known, chain.until) if chain.until is not None else 0
+    if chain.until is None or not end or known[end - 1] != chain.until:
+        return IDS_PER_REQUEST  # the slice runs to the end, or to a sampled id with unknown leads before it
     start = cursor if cursor is not None else chain.after
     first = bisect.bisect_right(known, start) if start is not None else 0
-    remaining = bisect.bisect_right(known, chain.until) - first
+    remaining = end - first
     return max(1, min(IDS_PER_REQUEST, remaining + slack))
 
 
