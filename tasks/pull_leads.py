@@ -13,13 +13,14 @@ the scan did not return (an old lead out of id order, or one that moved campaign
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from instantly_client import InstantlyClient, ahead_of_the_queue
+from instantly_client import InstantlyClient, InstantlyError, ahead_of_the_queue
 from tasks.pull_jobs import Jobs, run_all
 from tasks.pull_plan import (
     DEFAULT_LEADS_PER_CHAIN,
@@ -111,14 +112,21 @@ def pull_lead_records(
     def walk(chain: ScanChain) -> None:
         fetched.append(_walk(client, staging, chain, expected[chain.campaign_id]))
 
+    def sample(campaign_id: str, cursor: str) -> list[str]:
+        try:
+            return sample_boundaries(client, campaign_id, expected[campaign_id], cursor, leads_per_chain=size)
+        except InstantlyError as exc:  # only a shortcut: the walk goes on without it (and meets a real fault)
+            logging.getLogger(__name__).warning("Not splitting campaign %s's new leads: %s", campaign_id, exc)
+            return []
+
     def probe(campaign_id: str, cursor: str) -> Future[list[str]]:
-        return jobs.start_now(
-            sample_boundaries, client, campaign_id, expected[campaign_id], cursor, leads_per_chain=size
-        )
+        return jobs.start_now(sample, campaign_id, cursor)
+
+    splits: list[str] = []  # list.append is atomic: campaigns split on their own threads
 
     def cut(chain: ScanChain, bounds: list[str]) -> ScanChain:
         narrowed, *added = plan.split(chain, bounds)
-        result.chains_split += 1  # one split per open-ended chain, i.e. per campaign: no race on the sum
+        splits.append(chain.campaign_id)
         # The run's slices start next (the pull waits for them). Its new open-ended end may still be long (an
         # email order that follows the id order yields few boundaries): it starts now, on a thread of its
         # own, and does not split again.
@@ -135,6 +143,7 @@ def pull_lead_records(
             jobs.add(walk, chain)
     jobs.join()
     result.chains = sum(len(plan.saved[cid]) for cid in campaigns)
+    result.chains_split = len(splits)
 
     # Pages staged by an interrupted run are read back from disk; this run's are already in memory.
     seen: dict[str, dict[str, Any]] = {}

@@ -5,8 +5,8 @@ a campaign's leads in ascending id order and `starting_after` is "the last lead'
 range can be cut into slices scanned in parallel: slice i starts after boundary i and stops at boundary
 i+1. The boundaries come from the lead ids the push ledger and the previous sync already know, so each
 slice holds about `leads_per_chain` leads, and leads added outside this project are still read, by whichever
-slice their id falls in (those added after the last known id by the open-ended last chain, the one the pull
-waits for). A chain stops when it reads its last (known) id or passes it; its last page is sized to the known
+slice their id falls in (those added after the last known id by the open-ended last chain, which splits
+itself at real ids further along when that run is long: `tasks/pull_split.py`). A chain stops when it reads its last (known) id or passes it; its last page is sized to the known
 leads left (`page_limit`), so it rarely reads into the next slice; leads seen twice are deduplicated on id.
 """
 

@@ -50,7 +50,8 @@ def pick_boundaries(
     Returns:
         Sorted, distinct ids. Ids from one probe with no other probe's id between them count once: an
         email order that follows the id order returns them in one clump, and chains of a few leads would
-        cost a request each.
+        cost a request each. When everything is one clump (a single probe: no known email to start from),
+        up to `PROBES` of its ids, evenly spread: at most that many requests lost if it really is a clump.
     """
     owner = {lead_id: i for i, ids in enumerate(probed) for lead_id in ids}
     ordered = sorted(owner)
@@ -59,6 +60,9 @@ def pick_boundaries(
     ]
     if not clumps:
         return []
+    if len(clumps) == 1:
+        spread = min(PROBES, len(ordered))
+        clumps = [ordered[(i * len(ordered)) // spread] for i in range(spread)]
     share = len(owner) / read if read else 1.0
     run = math.inf if share >= 0.95 or not known else known * share / (1 - share)
     wanted = len(clumps) if math.isinf(run) else max(1, round(run / max(1, leads_per_chain)))

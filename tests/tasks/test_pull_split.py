@@ -202,3 +202,26 @@ def test_boundaries_count_a_clump_from_one_probe_once_and_follow_the_runs_estima
     # 6 new of 60 read, 900 known: a run of about 100 leads, at 25 per chain about 4 chains
     assert len(pick_boundaries(interleaved, read=60, known=900, leads_per_chain=25)) == 4
     assert pick_boundaries([[], []], read=200, known=50, leads_per_chain=10) == []
+    # one probe (no known email to start from): up to 8 of its ids, evenly spread
+    one = [f"{i:02d}" for i in range(40)]
+    assert pick_boundaries([one], read=100, known=0, leads_per_chain=10) == one[::5]
+    assert pick_boundaries([one[:3]], read=100, known=0, leads_per_chain=10) == one[:3]
+
+
+def test_probes_the_api_refuses_leave_the_run_to_one_cursor(client, tmp_path, monkeypatch):
+    """The split is a shortcut: if the email-ordered pages fail (say the API refuses `distinct_contacts`),
+    the open-ended chain reads the run alone and the pull is as complete as ever."""
+    from instantly_client import BadRequestError
+
+    def refused(*args, **kwargs):
+        raise BadRequestError("body/distinct_contacts is not allowed here", status_code=400)
+
+    monkeypatch.setattr(pull_leads, "sample_boundaries", refused)
+    campaign, ids = _campaign(client, "refused", 1200)
+    staging = Staging(tmp_path / "s")
+    staging.open("r1")
+    pulled = pull_lead_records(
+        client, [campaign], {campaign: sorted(ids)[:300]}, staging, leads_per_chain=100
+    )
+    assert pulled.chains_split == 0
+    assert sorted(r["id"] for r in pulled.records) == sorted(_one_cursor(client, campaign))
