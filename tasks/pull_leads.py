@@ -2,9 +2,9 @@
 
 Every campaign's id range is cut into chains (see `tasks/pull_plan.py`) and all chains of all campaigns
 run in one thread pool sized from the rate budget and the observed latency; the client's shared limiter
-paces them. When a campaign's open-ended last chain finds a full page of leads after the last known id (a
-large import made outside this project), it finds real ids further along that run in the email order
-(`tasks/pull_sample.py`) and splits there, so the run is read by several cursors. Each page is staged on
+paces them. When a campaign's open-ended last chain has read 500 leads after the last known id and more
+follow (a large import made outside this project), it finds real ids further along that run in the email
+order (`tasks/pull_sample.py`) and splits there (`tasks/pull_split.py`), so several cursors read the run. Each page is staged on
 disk with a checkpoint and the plan is saved with every split, so an interrupted pull resumes. Ledger leads
 the scan did not return (an old lead out of id order, or one that moved campaign) are then fetched by id,
 100 per request, in parallel.
