@@ -23,13 +23,18 @@ import sys
 __all__ = ["watch_temporary_api"]
 
 # Runs in the watchdog process: argv[1] = pidfd of the CLI, argv[2] = pidfd of the server.
+# poll(), not select(): the inherited fd numbers may be above select's 1024.
 _WATCHDOG = """
 import select, signal, sys
 cli, server = int(sys.argv[1]), int(sys.argv[2])
-select.select([cli], [], [])
+def ended(fd, ms=None):
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    return bool(p.poll(ms))
+ended(cli)
 try:
     signal.pidfd_send_signal(server, signal.SIGTERM)
-    if not select.select([server], [], [], 5.0)[0]:
+    if not ended(server, 5000):
         signal.pidfd_send_signal(server, signal.SIGKILL)
 except ProcessLookupError:
     pass
