@@ -37,7 +37,15 @@ from blocks import (
     resolve_warehouse,
 )
 from ops_core.errors import OpsError
-from tasks.extract import ExtractedTable, SourceSpec, describe_source, extract_source, redact_url, source_kind
+from tasks.extract import (
+    ExtractedTable,
+    SourceSpec,
+    describe_source,
+    extract_source,
+    redact_url,
+    refuse_another_source,
+    source_kind,
+)
 from tasks.mapping import load_mapping_file, parse_overrides, resolve_mapping
 from tasks.push import (
     ArtifactProgress,
@@ -54,6 +62,7 @@ from tasks.push_models import describe_requests
 from tasks.push_plan import MAX_LEADS_PER_ADD, SKIP_HINT
 from warehouse.connections import plan_connected_pushes, read_connections
 from warehouse.db import Warehouse
+from warehouse.scratch import ScratchWarehouse
 
 __all__ = ["SkipIf", "TablePush", "preview_push_leads", "push_leads"]
 
@@ -191,7 +200,7 @@ def push_leads(
         skip_if: Leave out leads that are already in a campaign outside this push (in_campaign; the
             campaigns pushed together do not block each other), anywhere in the workspace (in_workspace),
             or push them anyway (none).
-        dry_run: Only show the mapping, the validation and the first leads; send nothing.
+        dry_run: Only show the mapping, the validation and the first leads; send and write nothing.
         batch_size: Leads per request (Instantly takes up to 1,000).
         timeout_seconds: How long to wait for each Instantly response.
         warehouse: The warehouse file or DuckLake URL. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
@@ -256,8 +265,9 @@ def preview_push_leads(
     """The dry run: what `push_leads(..., dry_run=True)` returns, and inside a flow run what it does.
 
     Outside a flow run (`ops-instantly push --dry-run`) the steps run as plain functions: no Prefect run is
-    recorded and no Prefect API is started. The source is read into `ops.<table>` either way; nothing is sent.
-    Arguments as for `push_leads` (`SourceParameters`).
+    recorded and no Prefect API is started. Nothing is sent and nothing is written: the source is read into
+    an in-memory warehouse (`warehouse.scratch`), and the real one is only read. Arguments as for
+    `push_leads` (`SourceParameters`).
 
     Returns:
         The preview of the table (its mapping, validation counts, examples and first payloads, the
@@ -272,8 +282,10 @@ def preview_push_leads(
 def _preview(credentials: InstantlyCredentials | None, given: TablePush, warehouse: str) -> dict[str, Any]:
     run_id = _run_id()
     store = resolve_warehouse(None, warehouse or None)
+    store.check_location()  # a mistyped warehouse path fails the dry run as it would fail the push
     one_table, jobs = _table_pushes(store, given)
-    previews = [_dry_run(credentials, store, job, run_id) for job in jobs]
+    with ScratchWarehouse() as scratch:
+        previews = [_dry_run(credentials, store, scratch, job, run_id) for job in jobs]
     return previews[0] if one_table else {"run_id": run_id, "tables": previews}
 
 
@@ -331,8 +343,14 @@ def _mapping(job: TablePush, spec: SourceSpec) -> Any:
 
 
 def _dry_run(
-    credentials: InstantlyCredentials | None, store: Warehouse, job: TablePush, run_id: str
+    credentials: InstantlyCredentials | None,
+    store: Warehouse,
+    scratch: Warehouse,
+    job: TablePush,
+    run_id: str,
 ) -> dict[str, Any]:
+    """The push's steps up to the first request, with `scratch` (in memory) as the warehouse they write to;
+    `store`, the real one, is only read."""
     spec = _step(resolve_source, job)
     mapping = _mapping(job, spec)
     # The campaigns are looked up too (reads only): a misspelt name fails the dry run, not the real push.
@@ -345,16 +363,17 @@ def _dry_run(
         if job.campaigns
         else []
     )
+    refuse_another_source(store, spec)
     table = _step(
         extract_source,
         spec,
-        store,
+        scratch,
         email_column=mapping.email_column,
         key_column=job.key_column or None,
         run_id=run_id,
     )
     mapping = mapping.without_empty(table.empty_columns)
-    preview = _step(preview_push, store, table, mapping)
+    preview = _step(preview_push, scratch, table, mapping)
     if FlowRunContext.get() is not None:  # the run's artifact and log; the CLI prints the preview itself
         publish_dry_run(preview)
         get_run_logger().info(

@@ -111,7 +111,8 @@ def push(
             raise OpsError(
                 f"No such file: {source}.", hint="check the path, or pass a duckdb:/// or postgresql:// URL"
             )
-    check_warehouse(warehouse)  # a DuckLake that cannot be reached fails now, before Prefect starts
+    if not dry_run:  # a dry run starts no Prefect API, and writes nothing (not even a new lake's catalog)
+        check_warehouse(warehouse)  # a DuckLake that cannot be reached fails now, before Prefect starts
     _check_settings_first(credentials, campaign or [], mapping, dry_run=dry_run)
 
     # Only now Prefect is imported (blocks, flows): bad settings failed above in well under a second.
