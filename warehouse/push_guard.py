@@ -30,6 +30,7 @@ that conflict and retry. A lock owned by the process or session has none of thes
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -78,10 +79,11 @@ class Holder:
 
     def describe(self) -> str:
         """`run 1f2e... (pid 4242 on worker-2, since 2026-11-30 04:01:07 UTC)`."""
-        where = [f"pid {self.pid}" if self.pid else "", f"on {self.host}" if self.host else ""]
-        if self.since is not None:
-            where.append(f"since {self.since.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC")
-        details = " ".join(w for w in where if w)
+        where = " ".join(
+            p for p in (f"pid {self.pid}" if self.pid else "", f"on {self.host}" if self.host else "") if p
+        )
+        since = f"since {self.since.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" if self.since else ""
+        details = ", ".join(d for d in (where, since) if d)
         return f"run {self.run_id}" + (f" ({details})" if details else "")
 
 
@@ -128,7 +130,7 @@ def push_guard(
                 )
             if not told and on_wait is not None:
                 on_wait(
-                    f"Another push of ops.{table} is running ({other}): waiting up to {wait:g} s for it to "
+                    f"Another push of ops.{table} is running, {other}: waiting up to {wait:g} s for it to "
                     "end; its rows will then show as already pushed."
                 )
                 told = True
@@ -244,10 +246,9 @@ class _LakeLock:
             ("tcp_keepalives_interval", "10"),
             ("tcp_keepalives_count", "3"),
         ):
-            try:
+            # An older server may lack a setting (idle_session_timeout is Postgres 14+): then it has no effect.
+            with contextlib.suppress(psycopg.Error):
                 con.execute("SELECT set_config(%s, %s, false)", [setting, value])
-            except psycopg.Error:
-                pass  # an older server without the setting (idle_session_timeout is Postgres 14+)
         return con
 
     def try_acquire(self) -> bool:
@@ -273,7 +274,9 @@ class _LakeLock:
             return None  # a session we cannot name (another role's, whose application name is hidden)
         run_id, _, where = app[len(_APP_PREFIX) :].partition(" ")
         pid, _, host = where.partition("@")
-        return Holder(run_id=run_id, pid=int(pid) if pid.isdigit() else None, host=host or client, since=since)
+        return Holder(
+            run_id=run_id, pid=int(pid) if pid.isdigit() else None, host=host or client, since=since
+        )
 
     def close(self) -> None:
         if self.con is None:

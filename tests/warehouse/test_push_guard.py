@@ -68,7 +68,7 @@ def test_a_second_push_waits_for_the_first_then_gets_the_guard(guarded: Warehous
         holder.kill()
         holder.wait()
     assert len(told) == 1, told
-    assert f"Another push of ops.{table} is running (run holder-run (pid {holder.pid}" in told[0]
+    assert f"Another push of ops.{table} is running, run holder-run (pid {holder.pid} on " in told[0]
     assert "waiting up to 60 s" in told[0]
 
 
