@@ -407,7 +407,7 @@ def _push_table(
     mapping = _mapping(job, spec)
     campaigns: list[CampaignRef] = resolve_campaigns(credentials, list(job.campaigns))
     logger = get_run_logger()
-    with push_guard(store, table_name_for(spec), run_id=run_id, wait=wait, on_wait=logger.warning):
+    with push_guard(store, table_name_for(spec), run_id=run_id, wait=wait, warn=logger.warning):
         table: ExtractedTable = extract_source(
             spec, store, email_column=mapping.email_column, key_column=job.key_column or None, run_id=run_id
         )

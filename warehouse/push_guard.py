@@ -90,7 +90,7 @@ class Holder:
 class _Lock(Protocol):
     def try_acquire(self) -> bool: ...
     def holder(self) -> Holder | None: ...
-    def close(self) -> None: ...
+    def close(self) -> bool: ...  # False: the lock was lost while held
 
 
 @contextmanager
@@ -100,7 +100,7 @@ def push_guard(
     *,
     run_id: str,
     wait: float = DEFAULT_WAIT_SECONDS,
-    on_wait: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Iterator[None]:
     """Hold the push guard of `ops.<table>` in `warehouse` while the block runs (waiting for it first).
 
@@ -108,13 +108,15 @@ def push_guard(
         table: the source table's name in the warehouse (`ops.<table>`).
         run_id: this run's id, shown to a run that waits for this one.
         wait: seconds to wait for another push of the table to end; 0 fails at once if one is running.
-        on_wait: called once with a one-line message when this run has to wait (the run's log).
+        warn: called with a one-line message (the run's log) once if this run has to wait, and if the guard
+            turns out at the end to have been lost while held (a DuckLake's Postgres session ended).
 
     Raises:
         OtherPushRunningError: another push of the table kept it for longer than `wait` seconds.
         OpsError: the lock could not be taken (a folder not writable, the catalog database unreachable).
     """
     me = Holder.me(run_id)
+    held = False
     lock: _Lock = _LakeLock(warehouse.lake, table, me) if warehouse.lake else _FileLock(warehouse, table, me)
     try:
         deadline = time.monotonic() + wait
@@ -128,16 +130,22 @@ def push_guard(
                     hint="run this push again when it has ended, or wait longer "
                     "(--wait SECONDS; the push-leads flow's wait_seconds)",
                 )
-            if not told and on_wait is not None:
-                on_wait(
+            if not told and warn is not None:
+                warn(
                     f"Another push of ops.{table} is running, {other}: waiting up to {wait:g} s for it to "
                     "end; its rows will then show as already pushed."
                 )
                 told = True
             time.sleep(min(POLL_SECONDS, left))
+        held = True
         yield
     finally:
-        lock.close()
+        kept = lock.close()
+    if held and not kept and warn is not None:
+        warn(
+            f"The push guard of ops.{table} was lost while this run held it (its Postgres session ended): "
+            "another push of the table may have run alongside; run the push again to reconcile."
+        )
 
 
 def _describe(holder: Holder | None) -> str:
@@ -190,10 +198,11 @@ class _FileLock:
         except (OSError, ValueError, TypeError, KeyError):
             return None  # written by a holder that is just taking it, or unreadable: "another run"
 
-    def close(self) -> None:
+    def close(self) -> bool:
         if self.fd is not None:
             os.close(self.fd)  # closing the only descriptor releases the flock; the file stays (no race)
             self.fd = None
+        return True  # a flock lasts as long as its process
 
 
 def _as_json(holder: Holder) -> dict[str, Any]:
@@ -252,9 +261,18 @@ class _LakeLock:
         return con
 
     def try_acquire(self) -> bool:
+        import psycopg
+
         if self.con is None:
             self.con = self._connect()
-        row = self.con.execute("SELECT pg_try_advisory_lock(%s)", [self.key]).fetchone()
+        try:
+            row = self.con.execute("SELECT pg_try_advisory_lock(%s)", [self.key]).fetchone()
+        except psycopg.OperationalError as exc:  # the server went away while this run waited
+            raise OpsError(
+                f"Lost the catalog database of {self.lake.display} while taking the push's lock: "
+                + redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__),
+                hint="run the push again when the catalog database is reachable",
+            ) from None
         self.held = bool(row and row[0])
         return self.held
 
@@ -278,15 +296,19 @@ class _LakeLock:
             run_id=run_id, pid=int(pid) if pid.isdigit() else None, host=host or client, since=since
         )
 
-    def close(self) -> None:
+    def close(self) -> bool:
         if self.con is None:
-            return
+            return True
+        kept = True
         try:
             if self.held:
-                self.con.execute("SELECT pg_advisory_unlock(%s)", [self.key])
-        except Exception:  # noqa: BLE001  the session is gone, and the lock with it
-            pass
+                row = self.con.execute("SELECT pg_advisory_unlock(%s)", [self.key]).fetchone()
+                kept = bool(row and row[0])
+        except Exception:  # noqa: BLE001  the session is gone, and the lock went with it
+            kept = False
         finally:
             self.con.close()
             self.con = None
-            self.held = False
+        kept = kept or not self.held
+        self.held = False
+        return kept

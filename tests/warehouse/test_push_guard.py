@@ -62,7 +62,7 @@ def test_a_second_push_waits_for_the_first_then_gets_the_guard(guarded: Warehous
     holder = _holder(guarded, table, tmp_path, seconds=1.5)
     told: list[str] = []
     try:
-        with push_guard(guarded, table, run_id="second-run", wait=60, on_wait=told.append):
+        with push_guard(guarded, table, run_id="second-run", wait=60, warn=told.append):
             assert (tmp_path / "released").exists()  # granted only after the holder let go
     finally:
         holder.kill()
@@ -143,3 +143,18 @@ def test_lock_files_keep_names_apart_that_differ_only_in_unsafe_characters(tmp_p
     assert push_lock_path(base, "my leads") != push_lock_path(base, "my_leads")
     assert push_lock_path(base, "a/b").parent == tmp_path / "w.duckdb.push-locks"  # never a sub-folder
     assert advisory_key("leads") == advisory_key("leads") != advisory_key("leads2")
+
+
+def test_a_lake_guard_whose_postgres_session_ends_while_held_says_so_at_the_end(postgres_url: str) -> None:
+    import psycopg
+
+    table = _table()
+    told: list[str] = []
+    with push_guard(Warehouse(lake_url("test")), table, run_id="cut-off", wait=0, warn=told.append):
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            ended = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE %s",
+                ["ops-instantly push cut-off %"],
+            ).fetchall()
+        assert ended == [(True,)]
+    assert len(told) == 1 and "was lost while this run held it" in told[0], told
