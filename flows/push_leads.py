@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -228,7 +229,7 @@ def push_leads(
         mapping_file=mapping_file,
     )
     if dry_run:
-        return _preview(credentials, given, warehouse)
+        return _preview(credentials, given, warehouse, wait_seconds)
     run_id = _run_id()
     store = resolve_warehouse(None, warehouse or None)
     one_table, jobs = _table_pushes(store, given)
@@ -263,13 +264,15 @@ def preview_push_leads(
     credentials: InstantlyCredentials | None = None,
     *,
     warehouse: str = "",
+    wait_seconds: float = DEFAULT_WAIT_SECONDS,
     **parameters: Unpack[SourceParameters],
 ) -> dict[str, Any]:
     """The dry run: what `push_leads(..., dry_run=True)` returns, and inside a flow run what it does.
 
     Outside a flow run (`ops-instantly push --dry-run`) the steps run as plain functions: no Prefect run is
-    recorded and no Prefect API is started. The source is read into `ops.<table>` either way; nothing is sent.
-    Arguments as for `push_leads` (`SourceParameters`).
+    recorded and no Prefect API is started. The source is read into `ops.<table>` either way, so a dry run
+    waits for a push of the table that is running (as a push does); nothing is sent. Arguments as for
+    `push_leads` (`SourceParameters`, `wait_seconds`).
 
     Returns:
         The preview of the table (its mapping, validation counts, examples and first payloads, the
@@ -278,14 +281,16 @@ def preview_push_leads(
     Raises:
         OpsError: bad input (an unknown campaign or block, a password in `source`), in one line.
     """
-    return _preview(credentials, TablePush.given(**parameters), warehouse)
+    return _preview(credentials, TablePush.given(**parameters), warehouse, wait_seconds)
 
 
-def _preview(credentials: InstantlyCredentials | None, given: TablePush, warehouse: str) -> dict[str, Any]:
+def _preview(
+    credentials: InstantlyCredentials | None, given: TablePush, warehouse: str, wait: float
+) -> dict[str, Any]:
     run_id = _run_id()
     store = resolve_warehouse(None, warehouse or None)
     one_table, jobs = _table_pushes(store, given)
-    previews = [_dry_run(credentials, store, job, run_id) for job in jobs]
+    previews = [_dry_run(credentials, store, job, run_id, wait) for job in jobs]
     return previews[0] if one_table else {"run_id": run_id, "tables": previews}
 
 
@@ -343,7 +348,7 @@ def _mapping(job: TablePush, spec: SourceSpec) -> Any:
 
 
 def _dry_run(
-    credentials: InstantlyCredentials | None, store: Warehouse, job: TablePush, run_id: str
+    credentials: InstantlyCredentials | None, store: Warehouse, job: TablePush, run_id: str, wait: float
 ) -> dict[str, Any]:
     spec = _step(resolve_source, job)
     mapping = _mapping(job, spec)
@@ -357,16 +362,20 @@ def _dry_run(
         if job.campaigns
         else []
     )
-    table = _step(
-        extract_source,
-        spec,
-        store,
-        email_column=mapping.email_column,
-        key_column=job.key_column or None,
-        run_id=run_id,
-    )
-    mapping = mapping.without_empty(table.empty_columns)
-    preview = _step(preview_push, store, table, mapping)
+    # The extract replaces ops.<table>, which a running push of it reads its rows from: wait for that push.
+    in_flow = FlowRunContext.get() is not None
+    warn = get_run_logger().warning if in_flow else _to_stderr
+    with push_guard(store, table_name_for(spec), run_id=run_id, wait=wait, warn=warn):
+        table = _step(
+            extract_source,
+            spec,
+            store,
+            email_column=mapping.email_column,
+            key_column=job.key_column or None,
+            run_id=run_id,
+        )
+        mapping = mapping.without_empty(table.empty_columns)
+        preview = _step(preview_push, store, table, mapping)
     if FlowRunContext.get() is not None:  # the run's artifact and log; the CLI prints the preview itself
         publish_dry_run(preview)
         get_run_logger().info(
@@ -386,6 +395,10 @@ def _dry_run(
         "examples": preview.examples,
         "payloads": preview.payloads,
     }
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def _push_table(

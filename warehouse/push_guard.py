@@ -132,8 +132,7 @@ def push_guard(
                 )
             if not told and warn is not None:
                 warn(
-                    f"Another push of ops.{table} is running, {other}: waiting up to {wait:g} s for it to "
-                    "end; its rows will then show as already pushed."
+                    f"Another push of ops.{table} is running, {other}: waiting up to {wait:g} s for it to end."
                 )
                 told = True
             time.sleep(min(POLL_SECONDS, left))
