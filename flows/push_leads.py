@@ -376,7 +376,7 @@ def _dry_run(
         )
         mapping = mapping.without_empty(table.empty_columns)
         preview = _step(preview_push, store, table, mapping)
-    if FlowRunContext.get() is not None:  # the run's artifact and log; the CLI prints the preview itself
+    if in_flow:  # the run's artifact and log; the CLI prints the preview itself
         publish_dry_run(preview)
         get_run_logger().info(
             "Dry run of ops.%s (%s rows): %s; nothing sent",
