@@ -127,8 +127,8 @@ def push_guard(
             if left <= 0:
                 raise OtherPushRunningError(
                     f"Another push of ops.{table} is running: {other}; waited {wait:g} s for it to end.",
-                    hint="run this push again when it has ended, or wait longer "
-                    "(--wait SECONDS; the push-leads flow's wait_seconds)",
+                    hint="run this push again when it has ended, or wait longer: --wait SECONDS, or the "
+                    "push-leads flow's wait_seconds",
                 )
             if not told and warn is not None:
                 warn(
