@@ -90,6 +90,7 @@ def cpu_seconds(pid: int) -> float:
 
 def child(args: argparse.Namespace) -> None:
     """Extract the CSV into a warehouse and push it (twice with --rerun); print one JSON line per push."""
+    import ops_instantly.cli  # noqa: F401  (the process settings of `ops-instantly`, POLARS_MAX_THREADS among them)
     from instantly_client import InstantlyClient
     from tasks.extract import SourceSpec, describe_source, extract_source
     from tasks.mapping import resolve_mapping

@@ -227,11 +227,15 @@ class AddCounts:
         )
 
 
-def created_by_index(sent: int, created: Sequence[Any]) -> dict[int, str]:
-    """Position in the request -> new lead id, from created_leads[].index (positions outside are ignored)."""
+def created_by_index(sent: int, created: Sequence[Mapping[str, Any]]) -> dict[int, str]:
+    """Position in the request -> new lead id, from created_leads[].index (positions outside are ignored).
+
+    Args:
+        created: a bulk add's `created_leads` as dicts (instantly_client.CreatedLeadRef).
+    """
     out: dict[int, str] = {}
     for lead in created:
-        index, lead_id = getattr(lead, "index", None), getattr(lead, "id", None)
+        index, lead_id = lead.get("index"), lead.get("id")
         if isinstance(index, int) and 0 <= index < sent and lead_id:
             out[index] = str(lead_id)
     return out

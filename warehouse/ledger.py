@@ -337,12 +337,20 @@ def write(
     entries: pl.DataFrame | None = None,
     *,
     forget: Iterable[str] | pl.Series = (),
+    settle: bool = False,
 ) -> int:
     """Append entries (a frame with ENTRY_COLUMNS) and forget rows, as one ledger write.
 
     Append-only: one row in ops.push_ledger_writes, one entry per row key (the last one given for a key
     wins; forgotten keys come after the entries). Run it inside the caller's transaction to make it atomic
     with other statements. Returns the entries appended.
+
+    Args:
+        settle: also delete the scope's intents that these entries supersede (what `compact` deletes
+            after the push), in the same transaction. On a DuckDB file the push settles every cycle, so
+            a checkpoint never compresses the intents of finished requests (a million-lead push wrote, then
+            compressed, then deleted a million of them). Not on a DuckLake: a delete per cycle there is a
+            new delete file per cycle, and a conflict with every other push deleting at the same time.
     """
     frames = []
     if entries is not None and not entries.is_empty():
@@ -383,6 +391,13 @@ def write(
         con.register("ledger_entries", part.to_arrow())
         try:
             con.execute(f"INSERT INTO {table} SELECT ?, {columns} FROM ledger_entries", [write_id])
+            if settle and table == _ENTRIES:
+                # The rule of `compact`: an intent goes once a newer entry of its row exists (this one).
+                con.execute(
+                    f"DELETE FROM {_INTENTS} WHERE write_id < ? AND write_id IN ({_SCOPE_WRITES}) "
+                    "AND row_key IN (SELECT row_key FROM ledger_entries)",
+                    [write_id, *scope.params],
+                )
         finally:
             con.unregister("ledger_entries")
     return rows.height

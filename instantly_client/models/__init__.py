@@ -24,7 +24,16 @@ from .campaign import (
 from .email import Email
 from .enums import CampaignStatus, InterestStatus, LeadStatus
 from .job import JOB_TERMINAL_STATUSES, BackgroundJob
-from .lead import BulkAddResult, CreatedLead, CustomValue, Lead, LeadIn, LeadPatch
+from .lead import (
+    BulkAddResult,
+    BulkAddSummary,
+    CreatedLead,
+    CreatedLeadRef,
+    CustomValue,
+    Lead,
+    LeadIn,
+    LeadPatch,
+)
 from .timezones import CAMPAIGN_TIMEZONES, nearest_timezone
 from .webhook import (
     WEBHOOK_EVENT_TYPES,
@@ -45,6 +54,7 @@ __all__ = [
     "AutoVariantSelect",
     "BackgroundJob",
     "BulkAddResult",
+    "BulkAddSummary",
     "Campaign",
     "CampaignAnalytics",
     "CampaignAnalyticsOverview",
@@ -56,6 +66,7 @@ __all__ = [
     "CampaignStatus",
     "CampaignStepAnalytics",
     "CreatedLead",
+    "CreatedLeadRef",
     "CustomValue",
     "Email",
     "InterestStatus",

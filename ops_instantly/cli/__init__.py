@@ -29,6 +29,11 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 # The commands print their own progress and summaries: Prefect's INFO lines stay in the run logs (UI/API)
 # rather than on the console. PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL=INFO shows them again.
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+# Polars works on one thread of its own (read once, when polars is first imported: nothing above imports it).
+# The push's frames are slices of at most 50,000 rows, worked on while requests are in flight: handing each
+# expression to a pool of threads that spin while they wait cost a 1,000,000-lead push more CPU than it saved
+# (about 1 s per million leads, and a core the HTTP workers wait for). POLARS_MAX_THREADS=N overrides it.
+os.environ.setdefault("POLARS_MAX_THREADS", "1")
 # At exit Prefect drains its events queue, and its EventsWorker warns "Still processing items: N items
 # remaining..." while it does: progress, not a problem (the events are still sent), yet a second line after a
 # command's one-line result or error. Its logger is named after the class.

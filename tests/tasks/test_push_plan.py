@@ -102,9 +102,10 @@ def test_open_ledger_states_must_be_reconciled_before_planning(state: str) -> No
 
 def test_created_leads_map_back_by_index_and_ignore_out_of_range_indexes() -> None:
     created = [
-        SimpleNamespace(index=0, id="L0"),
-        SimpleNamespace(index=2, id="L2"),
-        SimpleNamespace(index=9, id="X"),
+        {"index": 0, "id": "L0"},
+        {"index": 2, "id": "L2"},
+        {"index": 9, "id": "X"},
+        {"id": "no-index"},
     ]
     assert created_by_index(3, created) == {0: "L0", 2: "L2"}
 

@@ -157,6 +157,33 @@ def test_intents_have_their_own_table_and_go_once_settled(con: Any) -> None:
     assert [e.row_key for e in ledger.open_entries(con, SCOPE)] == ["b"]
 
 
+def test_a_settling_write_deletes_the_intents_its_entries_supersede_and_nothing_else(con: Any) -> None:
+    other = LedgerScope("ws", "other-camp", "people", "run-1")
+    write(con, entry("a", "pending"), entry("b", "pending"), entry("c", "pending"))
+    write(con, entry("a", "pending"), scope=other)
+    ledger.write(
+        con, SCOPE, ledger.entries_of([entry("a", "done", lead_id="L-a"), entry("b", "unknown")]), settle=True
+    )
+    ledger.write(con, SCOPE, forget=["c"], settle=True)
+
+    # This scope's intents of a, b (superseded) and c (forgotten) are gone; the other campaign's stays.
+    assert con.execute("SELECT row_key FROM ops.push_ledger_intents").fetchall() == [("a",)]
+    assert current(con) == [
+        ("ws", "camp", "a", "done", "L-a", None),
+        ("ws", "camp", "b", "unknown", None, None),
+        ("ws", "other-camp", "a", "pending", None, None),
+    ]
+    # An intent written with the entries of other rows stays: only newer entries of its own row settle it.
+    ledger.write(
+        con, SCOPE, ledger.entries_of([entry("c", "pending"), entry("b", "done", lead_id="L-b")]), settle=True
+    )
+    assert con.execute("SELECT row_key FROM ops.push_ledger_intents ORDER BY 1").fetchall() == [
+        ("a",),
+        ("c",),
+    ]
+    assert [r[3] for r in current(con)] == ["done", "done", "pending", "pending"]
+
+
 def test_a_pending_entry_written_before_the_intents_table_still_counts(con: Any) -> None:
     # Migration 0011 left the pending entries of a push interrupted before it in ops.push_ledger_entries.
     write(con, entry("a", "done", lead_id="L-a"))

@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from instantly_client import BulkAddResult, Lead, LeadIn, LeadPatch
+from instantly_client import BulkAddResult, BulkAddSummary, Lead, LeadIn, LeadPatch
 
 
 def test_lead_in_rejects_unknown_top_level_fields():
@@ -70,3 +70,27 @@ def test_bulk_add_result_parses_the_documented_response():
     assert result.created_leads[0].index == 2
     assert result.created_leads[0].id == "l9"
     assert BulkAddResult.model_validate({}).created_leads == []
+
+
+def test_bulk_add_summary_gives_the_index_and_id_of_each_created_lead_as_validated_dicts():
+    answer = (
+        b'{"status":"success","total_sent":3,"leads_uploaded":3,"skipped_count":0,"new_counter":7,'
+        b'"created_leads":[{"index":0,"id":"l1","email":"a@b.co","first_name":null,"added_later":1},'
+        b'{"index":"1","id":"l2"},{"id":"l3"}]}'
+    )
+    result = BulkAddSummary.model_validate_json(answer)
+    assert result.created_leads == [
+        {"index": 0, "id": "l1"},  # what the request sent (email, names) and unknown keys are not read
+        {"index": 1, "id": "l2"},  # lax like CreatedLead: "1" is the int 1
+        {"id": "l3"},
+    ]
+    assert (result.total_sent, result.leads_uploaded, result.skipped_count) == (3, 3, 0)
+    assert result.model_extra == {"new_counter": 7}
+    assert BulkAddSummary.model_validate_json(b"{}").created_leads == []
+
+
+def test_bulk_add_summary_refuses_a_created_lead_that_is_not_the_documented_shape():
+    with pytest.raises(ValidationError, match="index"):
+        BulkAddSummary.model_validate_json(b'{"created_leads":[{"index":"first","id":"l1"}]}')
+    with pytest.raises(ValidationError, match="id"):
+        BulkAddSummary.model_validate_json(b'{"created_leads":[{"index":0,"id":{"x":1}}]}')

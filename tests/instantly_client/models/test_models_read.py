@@ -20,6 +20,7 @@ READ_MODELS = [
     ic.Email,
     ic.BackgroundJob,
     ic.BulkAddResult,
+    ic.BulkAddSummary,
     ic.CreatedLead,
 ]
 
