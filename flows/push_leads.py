@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from tasks.extract import (
     describe_source,
     extract_source,
     redact_url,
+    refuse_another_source,
     source_kind,
     table_name_for,
 )
@@ -63,6 +63,7 @@ from tasks.push_plan import MAX_LEADS_PER_ADD, SKIP_HINT
 from warehouse.connections import plan_connected_pushes, read_connections
 from warehouse.db import Warehouse
 from warehouse.push_guard import DEFAULT_WAIT_SECONDS, push_guard
+from warehouse.scratch import ScratchWarehouse
 
 __all__ = ["SkipIf", "TablePush", "preview_push_leads", "push_leads"]
 
@@ -201,7 +202,7 @@ def push_leads(
         skip_if: Leave out leads that are already in a campaign outside this push (in_campaign; the
             campaigns pushed together do not block each other), anywhere in the workspace (in_workspace),
             or push them anyway (none).
-        dry_run: Only show the mapping, the validation and the first leads; send nothing.
+        dry_run: Only show the mapping, the validation and the first leads; send and write nothing.
         batch_size: Leads per request (Instantly takes up to 1,000).
         timeout_seconds: How long to wait for each Instantly response.
         wait_seconds: How long to wait for another push of the same table to this warehouse to end (a
@@ -229,7 +230,7 @@ def push_leads(
         mapping_file=mapping_file,
     )
     if dry_run:
-        return _preview(credentials, given, warehouse, wait_seconds)
+        return _preview(credentials, given, warehouse)
     run_id = _run_id()
     store = resolve_warehouse(None, warehouse or None)
     one_table, jobs = _table_pushes(store, given)
@@ -264,15 +265,14 @@ def preview_push_leads(
     credentials: InstantlyCredentials | None = None,
     *,
     warehouse: str = "",
-    wait_seconds: float = DEFAULT_WAIT_SECONDS,
     **parameters: Unpack[SourceParameters],
 ) -> dict[str, Any]:
     """The dry run: what `push_leads(..., dry_run=True)` returns, and inside a flow run what it does.
 
     Outside a flow run (`ops-instantly push --dry-run`) the steps run as plain functions: no Prefect run is
-    recorded and no Prefect API is started. The source is read into `ops.<table>` either way, so a dry run
-    waits for a push of the table that is running (as a push does); nothing is sent. Arguments as for
-    `push_leads` (`SourceParameters`, `wait_seconds`).
+    recorded and no Prefect API is started. Nothing is sent and nothing is written: the source is read into
+    an in-memory warehouse (`warehouse.scratch`), and the real one is only read. Arguments as for
+    `push_leads` (`SourceParameters`).
 
     Returns:
         The preview of the table (its mapping, validation counts, examples and first payloads, the
@@ -281,16 +281,16 @@ def preview_push_leads(
     Raises:
         OpsError: bad input (an unknown campaign or block, a password in `source`), in one line.
     """
-    return _preview(credentials, TablePush.given(**parameters), warehouse, wait_seconds)
+    return _preview(credentials, TablePush.given(**parameters), warehouse)
 
 
-def _preview(
-    credentials: InstantlyCredentials | None, given: TablePush, warehouse: str, wait: float
-) -> dict[str, Any]:
+def _preview(credentials: InstantlyCredentials | None, given: TablePush, warehouse: str) -> dict[str, Any]:
     run_id = _run_id()
     store = resolve_warehouse(None, warehouse or None)
+    store.check_location()  # a mistyped warehouse path fails the dry run as it would fail the push
     one_table, jobs = _table_pushes(store, given)
-    previews = [_dry_run(credentials, store, job, run_id, wait) for job in jobs]
+    with ScratchWarehouse() as scratch:
+        previews = [_dry_run(credentials, store, scratch, job, run_id) for job in jobs]
     return previews[0] if one_table else {"run_id": run_id, "tables": previews}
 
 
@@ -348,8 +348,14 @@ def _mapping(job: TablePush, spec: SourceSpec) -> Any:
 
 
 def _dry_run(
-    credentials: InstantlyCredentials | None, store: Warehouse, job: TablePush, run_id: str, wait: float
+    credentials: InstantlyCredentials | None,
+    store: Warehouse,
+    scratch: Warehouse,
+    job: TablePush,
+    run_id: str,
 ) -> dict[str, Any]:
+    """The push's steps up to the first request, with `scratch` (in memory) as the warehouse they write to;
+    `store`, the real one, is only read."""
     spec = _step(resolve_source, job)
     mapping = _mapping(job, spec)
     # The campaigns are looked up too (reads only): a misspelt name fails the dry run, not the real push.
@@ -362,21 +368,18 @@ def _dry_run(
         if job.campaigns
         else []
     )
-    # The extract replaces ops.<table>, which a running push of it reads its rows from: wait for that push.
-    in_flow = FlowRunContext.get() is not None
-    warn = get_run_logger().warning if in_flow else _to_stderr
-    with push_guard(store, table_name_for(spec), run_id=run_id, wait=wait, warn=warn):
-        table = _step(
-            extract_source,
-            spec,
-            store,
-            email_column=mapping.email_column,
-            key_column=job.key_column or None,
-            run_id=run_id,
-        )
-        mapping = mapping.without_empty(table.empty_columns)
-        preview = _step(preview_push, store, table, mapping)
-    if in_flow:  # the run's artifact and log; the CLI prints the preview itself
+    refuse_another_source(store, spec)
+    table = _step(
+        extract_source,
+        spec,
+        scratch,
+        email_column=mapping.email_column,
+        key_column=job.key_column or None,
+        run_id=run_id,
+    )
+    mapping = mapping.without_empty(table.empty_columns)
+    preview = _step(preview_push, scratch, table, mapping)
+    if FlowRunContext.get() is not None:  # the run's artifact and log; the CLI prints the preview itself
         publish_dry_run(preview)
         get_run_logger().info(
             "Dry run of ops.%s (%s rows): %s; nothing sent",
@@ -395,10 +398,6 @@ def _dry_run(
         "examples": preview.examples,
         "payloads": preview.payloads,
     }
-
-
-def _to_stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def _push_table(

@@ -6,9 +6,15 @@ A CSV is read in two ways with one result:
    reading of the header, UTF-8 only, strict), so its sniffer can never mistake the file's shape.
 2. When the fast path refuses the file (a row with a field too many or too few, a line over
    `MAX_ROW_CHARS`, a stray quote) or the file is not UTF-8, Python's `csv` module reads it row by row
-   (decoded with the detected codec), keeps every good row and turns each bad one into a row with only
-   its email and key and a `_row_problem` ("line 4: one field too many ..."), which the push reports as an
-   `invalid` outcome. The rest of the file goes through.
+   (decoded with the detected codec, in its strict mode), keeps every good row and turns each bad line into
+   a row with only its email and key and a `_row_problem` ("line 4: one field too many ..."), which the push
+   reports as an `invalid` outcome. The rest of the file goes through.
+
+A quote that opens a cell and is never closed would make the rest of the file one cell, and one closed only
+lines later swallows the lines between: a row that runs over several lines inside a quoted cell and is then
+not a good row (or the file ends inside the quote) stops the read with a one-line error naming the lines,
+rather than losing them in one `invalid` row. A quote inside an unquoted cell (`Bob "the" Smith`) is read
+literally by both readers.
 
 Encodings: a BOM decides (UTF-8, UTF-16, UTF-32); valid UTF-8 is UTF-8; otherwise charset-normalizer
 guesses among the Windows code pages Excel writes ("CSV (Comma delimited)" is the system's ANSI code page,
@@ -265,21 +271,39 @@ def read_rows(
     keep = [layout.columns.index(c) for c in keep_on_error if c in layout.columns]
     chunk: list[tuple[str | None, ...]] = []
     with open_text(path, layout.encoding) as text:
-        reader = csv.reader(text, delimiter=layout.delimiter, quotechar='"', doublequote=True, strict=False)
+        lines = _LastLine(text)
+        # strict: the csv module's lenient mode ends a file inside a quoted cell without a word, and drops
+        # the quotes of `"Acme" Inc`; strict mode raises both, and the reader goes on at the next line.
+        reader = csv.reader(lines, delimiter=layout.delimiter, quotechar='"', doublequote=True, strict=True)
         previous_end = 0
         header_seen = False
         try:
-            for record in reader:
-                start, previous_end = previous_end + 1, reader.line_num
-                if not record:  # a blank line
+            while True:
+                start = previous_end + 1
+                try:
+                    record: list[str] | None = next(reader)
+                    problem = None
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    record, problem = None, _csv_problem(exc)
+                    if start < reader.line_num or problem == _QUOTE_NEVER_CLOSED:
+                        raise _quote_error(path, start, reader.line_num, problem) from None
+                previous_end = reader.line_num
+                if record is not None and not record:  # a blank line
                     continue
                 if not header_seen:
                     header_seen = True
                     continue
-                problem = row_problem(len(record), expected, sum(len(v) for v in record))
-                if problem is None:
-                    chunk.append((*[v if v != "" else None for v in record], None))
-                else:
+                if record is not None:
+                    problem = row_problem(len(record), expected, sum(len(v) for v in record))
+                    if problem is None:
+                        chunk.append((*[v if v != "" else None for v in record], None))
+                    elif start < previous_end:  # a quoted cell ran over lines and the row is not one
+                        raise _quote_error(path, start, previous_end, problem)
+                if problem is not None:
+                    if record is None:  # the csv module stopped inside the line: read it leniently
+                        record = next(csv.reader([lines.last], delimiter=layout.delimiter), [])
                     values: list[str | None] = [None] * expected
                     for i in keep:
                         if i < len(record) and len(record[i]) <= MAX_ROW_CHARS // 10:
@@ -290,10 +314,52 @@ def read_rows(
                     chunk = []
         except UnicodeDecodeError as exc:
             raise _decode_error(path, layout.encoding, exc, previous_end + 1) from None
-        except csv.Error as exc:
-            raise OpsError(
-                f"Cannot read {path.name} near line {previous_end + 1:,}: {exc}.",
-                hint="check the quoting of that line",
-            ) from None
     if chunk:
         yield chunk
+
+
+_QUOTE_NEVER_CLOSED = "the file ends inside a quoted cell"
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    """What the csv module's strict mode says, in our words (its messages are for programmers)."""
+    message = str(exc)
+    if message == "unexpected end of data":
+        return _QUOTE_NEVER_CLOSED
+    if "expected after" in message:  # "',' expected after '\"'": `"Acme" Inc`
+        return "a quoted cell has text after its closing quote"
+    return message
+
+
+class _LastLine:
+    """The lines of a text file, remembering the last one handed out (to read a refused line leniently)."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self._text = text
+        self.last = ""
+
+    def __iter__(self) -> _LastLine:
+        return self
+
+    def __next__(self) -> str:
+        self.last = next(self._text)
+        return self.last
+
+
+def _quote_error(path: Path, start: int, end: int, problem: str) -> OpsError:
+    """A row that runs from line `start` to `end` inside a quoted cell and is then not a row, or a file that
+    ends inside a quoted cell: a stray quote that swallowed the lines after it. Refused whole, so no line
+    is lost inside one `invalid` row."""
+    if problem == _QUOTE_NEVER_CLOSED:
+        what = (
+            f"is never closed: lines {start:,}-{end:,} would be one cell"
+            if end > start
+            else "is never closed"
+        )
+    else:
+        problem = problem.split(": ")[0]  # its advice is for a line of its own
+        what = f"closes on line {end:,}, and lines {start:,}-{end:,} read as one row: {problem}"
+    return OpsError(
+        f"Cannot read {path.name}: the quote that opens a cell on line {start:,} {what}. Is that quote stray?",
+        hint='remove it, or write a quote inside a quoted cell as two: ""',
+    )

@@ -23,7 +23,7 @@ from ops_core.errors import OpsError, first_line
 from ops_core.sql import quote_ident, quote_literal, quote_qualified
 from ops_core.text import trim_sql
 from ops_core.urls import redact_url
-from tasks import csv_source
+from tasks import csv_source, excel_source
 from tasks.csv_source import detect_encoding
 from tasks.mapping import INTERNAL_COLUMNS, ROW_PROBLEM, custom_variable_name
 from warehouse.db import Warehouse, in_transaction
@@ -42,6 +42,7 @@ __all__ = [
     "detect_encoding",
     "extract_source",
     "redact_url",
+    "refuse_another_source",
     "source_kind",
 ]
 
@@ -169,23 +170,8 @@ def _load_csv(
 
 
 def _read_excel(spec: SourceSpec) -> Any:
-    """The sheet as a polars DataFrame (calamine via fastexcel), every column as text like a CSV."""
-    import polars as pl
-
-    path = _file(spec)
-    try:
-        if spec.sheet:
-            frame = pl.read_excel(path, sheet_name=spec.sheet, engine="calamine", infer_schema_length=0)
-        else:
-            frame = pl.read_excel(path, sheet_id=1, engine="calamine", infer_schema_length=0)
-    except Exception as exc:  # fastexcel raises its own types; each becomes one line
-        first = first_line(exc)
-        which = f"sheet {spec.sheet!r} of " if spec.sheet else ""
-        raise OpsError(
-            f"Cannot read {which}{spec.display}: {first}",
-            hint="check the file and --sheet (the sheet's name as Excel shows it)",
-        ) from None
-    return frame
+    """The sheet as a polars DataFrame: every column as text like a CSV, dates as dates (tasks/excel_source.py)."""
+    return excel_source.read_sheet(_file(spec), spec.sheet, spec.display)
 
 
 def _load_excel(spec: SourceSpec, con: duckdb.DuckDBPyConnection, staging: str) -> None:
@@ -334,6 +320,10 @@ def source_columns(spec: SourceSpec) -> list[str]:
         con.close()
 
 
+# The name a DuckDB source file is attached under: not `src`, which a warehouse file named src.duckdb is.
+_SOURCE_DB = "ops_source_file"
+
+
 def _attach_relation(con: duckdb.DuckDBPyConnection, spec: SourceSpec, warehouse: Warehouse | None) -> str:
     if spec.kind == "parquet":
         return f"read_parquet({quote_literal(str(_file(spec)))})"
@@ -344,8 +334,8 @@ def _attach_relation(con: duckdb.DuckDBPyConnection, spec: SourceSpec, warehouse
         return quote_qualified(spec.table)  # the warehouse itself: the connection is already on it
     if not path.is_file():
         raise OpsError(f"No such DuckDB file: {path}.", hint="check the --source path")
-    con.execute(f"ATTACH {quote_literal(str(path))} AS src (READ_ONLY)")
-    return "src." + quote_qualified(spec.table)
+    con.execute(f"ATTACH {quote_literal(str(path))} AS {_SOURCE_DB} (READ_ONLY)")
+    return f"{_SOURCE_DB}." + quote_qualified(spec.table)
 
 
 @task(name="describe_source", retries=0, cache_policy=NONE)
@@ -436,7 +426,7 @@ def extract_source(
             raise _duckdb_error(spec, exc) from None
         finally:
             if spec.kind == "duckdb" and _attached(con):
-                con.execute("DETACH src")
+                con.execute(f"DETACH {_SOURCE_DB}")
     return ExtractedTable(
         name=name,
         row_count=int(count),
@@ -454,6 +444,17 @@ def _same_source(recorded: str, spec: SourceSpec) -> bool:
     if spec.kind in ("csv", "parquet", "excel") and "://" not in recorded:
         return Path(recorded).expanduser().resolve() == Path(spec.source).expanduser().resolve()
     return False
+
+
+def refuse_another_source(warehouse: Warehouse, spec: SourceSpec) -> None:
+    """What `extract_source` refuses first, checked on a read-only connection (a dry run writes nothing).
+
+    Raises:
+        OpsError: the warehouse's ops.<table> was extracted from another source.
+    """
+    if warehouse.exists():
+        with warehouse.connect(read_only=True) as con:
+            _refuse_another_source(con, table_name_for(spec), spec)
 
 
 def _refuse_another_source(con: duckdb.DuckDBPyConnection, name: str, spec: SourceSpec) -> None:
@@ -484,9 +485,8 @@ def _empty_columns(con: duckdb.DuckDBPyConnection, target: str, columns: list[st
 
 def _attached(con: duckdb.DuckDBPyConnection) -> bool:
     try:
-        return bool(
-            con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = 'src'").fetchone()[0]
-        )  # type: ignore[index]
+        row = con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [_SOURCE_DB])
+        return bool(row.fetchone()[0])  # type: ignore[index]
     except duckdb.Error:
         return False
 

@@ -439,7 +439,7 @@ def load_mapping_file(path: str | Path | None) -> MappingOverrides:
 def coerce_scalar(value: Any) -> CustomValue:
     """A custom-variable value: str, int, float, bool or None (the API rejects objects and arrays).
 
-    Dates and times become ISO strings, lists and objects JSON strings, blank strings None.
+    Dates and times become ISO strings (`iso_text`), lists and objects JSON strings, blank strings None.
     """
     if value is None or isinstance(value, bool):
         return value
@@ -451,7 +451,7 @@ def coerce_scalar(value: Any) -> CustomValue:
         text = value.strip()
         return text or None
     if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
+        return iso_text(value)
     if isinstance(value, decimal.Decimal):
         if not value.is_finite():
             return None
@@ -465,6 +465,19 @@ def coerce_scalar(value: Any) -> CustomValue:
     if isinstance(value, list | tuple | dict | set | frozenset):
         return json.dumps(_jsonable(value), ensure_ascii=False, default=str)
     return str(value)
+
+
+def iso_text(value: dt.date | dt.time) -> str:
+    """How every source's dates and times are sent: the one rule (pure).
+
+    A date is `2026-11-30`; a datetime keeps its time, `2026-11-30T14:05:07` (with `.ffffff` when it has
+    microseconds); one with a time zone is sent in UTC, `2026-11-30T14:05:07+00:00`, so the text (and the
+    payload hash) does not depend on the time zone of the machine that reads it. An Excel column of dates
+    arrives as dates (tasks/excel_source.py); a CSV cell is text and is sent as written.
+    """
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).isoformat()
+    return value.isoformat()
 
 
 def coerce_text(value: Any) -> str | None:
@@ -546,7 +559,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         return [_jsonable(v) for v in value]
     if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
+        return iso_text(value)
     if isinstance(value, decimal.Decimal | uuid.UUID):
         return str(value)
     if isinstance(value, float) and not math.isfinite(value):

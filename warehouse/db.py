@@ -47,6 +47,7 @@ from warehouse.lock import others_waiting, warehouse_lock
 from warehouse.merge import upsert_row
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+SCHEMAS = ("ops", "instantly")  # the schemas the migrations create
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -118,7 +119,7 @@ class Warehouse:
     """The warehouse: a DuckDB file, or a DuckLake with its catalog in Postgres.
 
     Args:
-        location: the .duckdb file (created, with its folder, on first write), or a DuckLake URL
+        location: the .duckdb file (created on first write, in a folder that exists), or a DuckLake URL
             `ducklake:postgres:dbname=... host=... user=...` (created on first write).
         data_path: DuckLake only: where a new lake keeps its Parquet files (a folder every writer sees, or
             `s3://...`); an existing lake uses the path it recorded.
@@ -193,7 +194,8 @@ class Warehouse:
         Raises:
             WarehouseBusyError: other runs kept the warehouse file for longer than `lock_timeout` seconds.
             WarehouseLockedError: a process outside ops-instantly held the file for that long.
-            OpsError: no warehouse yet (read-only), or DuckDB could not open it.
+            OpsError: no warehouse yet (read-only), a file it cannot be (`check_location`), or DuckDB could
+                not open it.
         """
         if self.lake is not None:
             with _lake_connection(self.lake, read_only=read_only) as con:
@@ -204,8 +206,7 @@ class Warehouse:
             raise OpsError(
                 f"No warehouse at {self.path}", hint="run a push or sync first, or set OPS_WAREHOUSE"
             )
-        if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.check_location()
         deadline = time.monotonic() + self.lock_timeout
         with warehouse_lock(self.path, exclusive=not read_only, timeout=self.lock_timeout):
             con = self._open(read_only, deadline)
@@ -215,6 +216,36 @@ class Warehouse:
                 yield con
             finally:
                 con.close()
+
+    def check_location(self) -> None:
+        """Refuse, before anything is written, a warehouse file this project cannot use:
+
+        - one whose folder does not exist: a mistyped OPS_WAREHOUSE or --warehouse would otherwise become a
+          new, empty warehouse in new folders, and the next run would not find this one's data. The default
+          (./warehouse.duckdb) is in the current folder, which exists; the demo creates its own folder;
+        - one named after a schema of the warehouse (`ops.duckdb`, `instantly.duckdb`): DuckDB names the
+          database after its file, and `ops.source_tables` would then be ambiguous.
+
+        Nothing to check on a DuckLake.
+
+        Raises:
+            OpsError: one line naming the file and what is wrong with it.
+        """
+        if self.path is None:
+            return
+        if self.path.stem.lower() in SCHEMAS:
+            raise OpsError(
+                f"Cannot use the warehouse {self.path}: a file named {self.path.name} clashes with the "
+                f"warehouse's schema {self.path.stem.lower()!r}.",
+                hint="give the file another name, such as warehouse.duckdb",
+            )
+        folder = self.path.parent
+        if not folder.is_dir():
+            why = "is not a folder" if folder.exists() else "does not exist"
+            raise OpsError(
+                f"Cannot create the warehouse {self.path}: its folder {folder} {why}.",
+                hint="check --warehouse / OPS_WAREHOUSE for a typo, or create the folder first",
+            )
 
     def others_waiting(self) -> bool:
         """Whether another connection is queued for this warehouse file now (never, on a DuckLake: its

@@ -145,7 +145,7 @@ def push(
         # looks them up (reads only), with the same credentials as a push.
         creds = load_credentials(credentials) if campaign else None
         with api_errors():
-            preview = preview_push_leads(creds, **params, **({} if wait is None else {"wait_seconds": wait}))
+            preview = preview_push_leads(creds, **params)
         for each in _per_table(preview):
             _print_dry_run(each)
         return

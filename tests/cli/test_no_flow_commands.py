@@ -97,22 +97,3 @@ def test_a_dry_run_needs_no_prefect_api_and_records_no_run(sandbox: Any, tmp_pat
     assert result["code"] == 0, result["err"]
     assert "Campaigns found: Q3 founders" in result["out"]
     assert "Validation: valid: 2" in result["out"] and "Dry run: nothing was sent." in result["out"]
-
-
-def test_a_dry_run_waits_for_a_running_push_of_its_table_and_says_so(sandbox: Any, tmp_path: Path) -> None:
-    from warehouse.db import Warehouse
-    from warehouse.push_guard import push_guard
-
-    make_campaign(sandbox, "Q3 founders")
-    csv = tmp_path / "leads.csv"
-    csv.write_text("email\nana@example.com\n")
-    # The dry run's extract would replace ops.leads under the running push: it waits (here: --wait 0).
-    with push_guard(Warehouse(tmp_path / "warehouse.duckdb"), "leads", run_id="the-push", wait=0):
-        found = run_commands(
-            [["push", "--source", str(csv), "--campaign", "Q3 founders", "--dry-run", "--wait", "0"]],
-            cli_env(sandbox, tmp_path),
-        )
-    (result,) = found["results"]
-    assert result["code"] != 0
-    assert "Another push of ops.leads is running: run the-push (pid " in result["err"], result["err"]
-    assert not (tmp_path / "warehouse.duckdb").exists()  # nothing extracted

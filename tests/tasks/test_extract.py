@@ -155,6 +155,9 @@ HUGE = "x" * 2_500_000
          "one field missing (3 where the header has 4)"),
         (f"ana@example.com,Ana,Acme,Oslo\nbo@example.com,Bo,{HUGE},Rome\n", 3,
          "the row is 2,500,020 characters long (at most 1,000,000)"),
+        # the csv module's lenient mode read it as "Acme Inc", dropping the quotes
+        ('ana@example.com,Ana,Acme,Oslo\nbo@example.com,Bo,"Acme" Inc,Rome\n', 3,
+         "a quoted cell has text after its closing quote"),
     ],
 )  # fmt: skip
 def test_a_row_that_cannot_be_read_is_kept_with_its_line_number_and_the_rest_goes_through(
@@ -170,6 +173,65 @@ def test_a_row_that_cannot_be_read_is_kept_with_its_line_number_and_the_rest_goe
     bad = [r for r in rows if r[3] is not None]
     assert bad == [("bo@example.com", None, "bo@example.com", f"line {bad_line}: {problem}")]
     assert table.row_count == len(rows)
+
+
+def _leads_csv(path: Path, rows: int, odd: dict[int, str]) -> Path:
+    """A CSV of `rows` leads whose company cell on line N is `odd[N]` (line 1 is the header)."""
+    lines = ["email,first_name,company,city"]
+    for i in range(rows):
+        company = odd.get(i + 2, f"Co{i}")
+        lines.append(f"u{i}@example.com,Name{i},{company},City{i}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_quote_that_is_never_closed_is_a_one_line_error_naming_its_line_not_a_cut_file(
+    tmp_path: Path, warehouse_path: Path
+) -> None:
+    # It made lines 11-2,001 one cell of one `invalid` row: 10 rows arrived, 1,990 were gone without a word.
+    path = _leads_csv(tmp_path / "stray.csv", 2000, {11: '"Acme'})
+    with pytest.raises(OpsError) as raised:
+        _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
+    message = str(raised.value)
+    assert "\n" not in message and message.startswith("Cannot read stray.csv: ")
+    assert (
+        "the quote that opens a cell on line 11 is never closed: lines 11-2,001 would be one cell" in message
+    )
+    assert query(warehouse_path, "SELECT count(*) FROM ops.source_tables") == [(0,)]  # nothing half-read
+
+
+@pytest.mark.parametrize(
+    ("odd", "problem"),
+    [
+        ({11: '"Acme', 500: '"Beta'}, "a quoted cell has text after its closing quote"),
+        ({11: '"Acme', 500: 'Beta",X'}, "one field too many (5 where the header has 4)"),
+    ],
+)
+def test_a_quote_closed_lines_later_is_a_one_line_error_naming_both_lines(
+    tmp_path: Path, warehouse_path: Path, odd: dict[int, str], problem: str
+) -> None:
+    path = _leads_csv(tmp_path / "stray.csv", 2000, odd)
+    with pytest.raises(OpsError) as raised:
+        _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
+    assert str(raised.value).startswith(
+        "Cannot read stray.csv: the quote that opens a cell on line 11 closes on line 500, and lines 11-500 "
+        f"read as one row: {problem}. Is that quote stray?"
+    )
+
+
+@pytest.mark.parametrize("ragged", [False, True], ids=["duckdb-reader", "row-by-row-reader"])
+def test_a_quote_inside_an_unquoted_cell_and_a_nul_byte_are_read_exactly_by_both_readers(
+    tmp_path: Path, warehouse_path: Path, ragged: bool
+) -> None:
+    # A ragged line makes DuckDB refuse the file, so the row-by-row reader reads it: both must agree.
+    odd = {3: 'Bob "the" Co', 4: "A\x00B", 5: '"Quoted, Inc."'} | ({6: "X,Y"} if ragged else {})
+    path = _leads_csv(tmp_path / "odd.csv", 2000, odd)
+    _, table = _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
+    assert table.row_count == 2000
+    rows = query(warehouse_path, "SELECT company, _row_problem FROM ops.odd WHERE rowid BETWEEN 1 AND 4")
+    assert rows[:3] == [('Bob "the" Co', None), ("A\x00B", None), ("Quoted, Inc.", None)]
+    assert rows[3] == ((None, "line 6: one field too many (5 where the header has 4): is a comma inside a "
+                        "value not quoted?") if ragged else ("Co4", None))  # fmt: skip
 
 
 def test_a_clean_file_keeps_the_fast_reader_and_blank_lines_and_empty_cells_are_null(

@@ -234,6 +234,12 @@ def test_a_mapping_file_that_is_not_yaml_names_the_line(tmp_path: Path) -> None:
         (True, True),
         (dt.date(2024, 3, 1), "2024-03-01"),
         (dt.datetime(2024, 3, 1, 12, 30, tzinfo=dt.UTC), "2024-03-01T12:30:00+00:00"),
+        # in UTC whatever the zone it was read in (a TIMESTAMPTZ comes back in the machine's zone)
+        (
+            dt.datetime(2024, 3, 1, 14, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+            "2024-03-01T12:30:00+00:00",
+        ),
+        (dt.datetime(2024, 3, 1), "2024-03-01T00:00:00"),  # a datetime keeps its time, midnight too
         (dt.time(9, 5), "09:05:00"),
         (decimal.Decimal("12.00"), 12),
         (decimal.Decimal("1.25"), 1.25),

@@ -1,0 +1,108 @@
+"""`push --dry-run` as a user runs it: it writes nothing (no warehouse file, no migration) and reads an
+existing warehouse only to refuse what the push would refuse. No campaign, so no API and no Prefect."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from tasks.extract import SourceSpec, extract_source
+from tests.cli._cli_helpers import assert_one_line_error, run_cli
+from tests.tasks.push_helpers import query
+from warehouse.db import Warehouse
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty folder for the warehouse, OPS_WAREHOUSE naming a file in it, and another current folder."""
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    (tmp_path / "wh").mkdir()
+    monkeypatch.setenv("OPS_WAREHOUSE", str(tmp_path / "wh" / "warehouse.duckdb"))
+    return tmp_path / "wh"
+
+
+def _leads(path: Path, rows: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("email,first_name\n" + "".join(f"u{i}@example.com,N{i}\n" for i in range(rows)))
+    return path
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())  # rich wraps a table's title to the table's width
+
+
+def _state(*folders: Path) -> dict[str, str]:
+    return {
+        str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+        for folder in folders
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_a_dry_run_creates_no_warehouse(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Was: the dry run created and migrated the warehouse, and copied the source into it.
+    source = _leads(tmp_path / "in" / "leads.csv", 3)
+    result = run_cli(capsys, "push", "--dry-run", "--source", str(source))
+    assert result.code == 0, result.err
+    assert "Mapping of ops.leads (3 rows)" in _flat(result.out) and "Validation: valid: 3" in result.out
+    assert list(folder.iterdir()) == [] and list((tmp_path / "cwd").iterdir()) == []
+
+
+def test_a_dry_run_only_reads_an_existing_warehouse(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = _leads(tmp_path / "in" / "leads.csv", 2)
+    wh = Warehouse(folder / "warehouse.duckdb")
+    extract_source.fn(SourceSpec(str(source)), wh, email_column="email", key_column=None, run_id="r1")
+    before = _state(folder)
+
+    _leads(source, 5)  # the table grew: the dry run shows the new rows, the warehouse keeps the old copy
+    result = run_cli(capsys, "push", "--dry-run", "--source", str(source))
+    assert result.code == 0, result.err
+    assert "Mapping of ops.leads (5 rows)" in _flat(result.out) and "Validation: valid: 5" in result.out
+    # Another file of the same name: refused as the push would refuse it, from a read-only look.
+    other = _leads(tmp_path / "elsewhere" / "leads.csv", 1)
+    refused = run_cli(capsys, "push", "--dry-run", "--source", str(other))
+    assert_one_line_error(refused, "ops.leads already holds", "refusing to replace it")
+
+    assert _state(folder) == before
+    assert query(folder / "warehouse.duckdb", "SELECT count(*) FROM ops.leads") == [(2,)]
+
+
+def test_a_dry_run_with_a_mistyped_warehouse_folder_is_a_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OPS_WAREHOUSE", str(tmp_path / "typo-dir" / "nested" / "ops-data.duckdb"))
+    source = _leads(tmp_path / "leads.csv", 1)
+    result = run_cli(capsys, "push", "--dry-run", "--source", str(source))
+    assert_one_line_error(result, "typo-dir/nested does not exist")
+    assert not (tmp_path / "typo-dir").exists()
+
+
+def test_a_dry_run_shows_excel_dates_as_iso_dates(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What the dry run prints is what the push sends (the same mapping, after the same warehouse round trip).
+    import xlsxwriter
+
+    book = tmp_path / "fair.xlsx"
+    with xlsxwriter.Workbook(str(book)) as workbook:
+        sheet = workbook.add_worksheet()
+        sheet.write_row(0, 0, ["email", "Signup Date", "Met At"])
+        sheet.write_string(1, 0, "ana@example.com")
+        sheet.write_datetime(
+            1, 1, dt.datetime(2026, 11, 30), workbook.add_format({"num_format": "d mmm yyyy"})
+        )
+        sheet.write_datetime(
+            1, 2, dt.datetime(2026, 11, 30, 9, 15), workbook.add_format({"num_format": "hh:mm"})
+        )
+    result = run_cli(capsys, "push", "--dry-run", "--source", str(book))
+    assert result.code == 0, result.err
+    assert '"met_at": "2026-11-30T09:15:00", "signup_date": "2026-11-30"' in result.out

@@ -1,0 +1,79 @@
+"""Excel sheets (tasks/excel_source.py): every cell as text like a CSV, date columns as dates; real files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from ops_core.errors import OpsError
+from tasks.excel_source import read_sheet
+from tasks.lead_frame import LeadFrames, parse_lead
+from tasks.mapping import resolve_mapping
+
+
+def _book(path: Path) -> Path:
+    import xlsxwriter
+
+    with xlsxwriter.Workbook(str(path)) as book:
+        sheet = book.add_worksheet("People")
+        day = book.add_format({"num_format": "yyyy-mm-dd"})
+        stamp = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        sheet.write_row(0, 0, ["email", "signup", "met_at", "mixed", "typed_as_text", "zip"])
+        rows = [
+            (
+                "a@x.co",
+                dt.datetime(2026, 11, 30),
+                dt.datetime(2026, 11, 30, 14, 5, 7),
+                dt.datetime(2026, 1, 1),
+            ),
+            ("b@x.co", dt.datetime(2026, 1, 2), dt.datetime(2026, 1, 2), "n/a"),
+        ]
+        for r, (email, signup, met_at, mixed) in enumerate(rows, start=1):
+            sheet.write_string(r, 0, email)
+            sheet.write_datetime(r, 1, signup, day)
+            sheet.write_datetime(r, 2, met_at, stamp)
+            if isinstance(mixed, dt.datetime):
+                sheet.write_datetime(r, 3, mixed, day)
+            else:
+                sheet.write_string(r, 3, mixed)
+            sheet.write_string(r, 4, "2026-03-04 00:00:00")  # a text cell, not a date
+            sheet.write_number(r, 5, 1234)
+        sheet.write_string(4, 0, "c@x.co")  # after an empty row, which is left out
+    return path
+
+
+def test_a_date_column_is_a_date_a_datetime_column_keeps_its_time_and_the_rest_stay_text(
+    tmp_path: Path,
+) -> None:
+    frame = read_sheet(_book(tmp_path / "people.xlsx"), None, "people.xlsx")
+    assert frame.schema["signup"] == pl.Date and frame.schema["met_at"] == pl.Datetime("ms")
+    assert frame["signup"].to_list() == [dt.date(2026, 11, 30), dt.date(2026, 1, 2), None]
+    assert frame["met_at"].to_list()[:2] == [dt.datetime(2026, 11, 30, 14, 5, 7), dt.datetime(2026, 1, 2)]
+    assert frame["mixed"].to_list() == ["2026-01-01 00:00:00", "n/a", None]  # a text cell keeps it text
+    assert frame["typed_as_text"].to_list() == ["2026-03-04 00:00:00", "2026-03-04 00:00:00", None]
+    assert frame["zip"].to_list() == ["1234", "1234", None]  # numbers as Excel shows them, as before
+    assert frame["email"].to_list() == ["a@x.co", "b@x.co", "c@x.co"]
+
+
+def test_excel_dates_are_sent_as_iso_dates_and_datetimes_with_their_time(tmp_path: Path) -> None:
+    # Sent as "2026-11-30 00:00:00": the text calamine makes of a date cell.
+    frame = read_sheet(_book(tmp_path / "people.xlsx"), "People", "people.xlsx")
+    mapping = resolve_mapping(frame.columns)
+    raw = frame.head(1).select(
+        pl.lit(0).alias("rowid"),
+        pl.col("email").alias("row_key"),
+        *[pl.col(c).alias(f"c{i}") for i, c in enumerate(mapping.columns)],
+    )
+    rows = LeadFrames(mapping, key_given=False).prepare(raw, mapping.columns)
+    lead = parse_lead(rows["lead"][0])
+    assert lead["custom_variables"]["signup"] == "2026-11-30"
+    assert lead["custom_variables"]["met_at"] == "2026-11-30T14:05:07"
+
+
+def test_an_unknown_sheet_is_a_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(OpsError, match="Cannot read sheet 'Nope' of people.xlsx: ") as raised:
+        read_sheet(_book(tmp_path / "people.xlsx"), "Nope", "people.xlsx")
+    assert "\n" not in str(raised.value)
