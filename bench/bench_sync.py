@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -34,7 +35,17 @@ from tasks.pull_leads import pull_lead_records  # noqa: E402
 from tasks.pull_staging import Staging  # noqa: E402
 
 
-def fill(client: InstantlyClient, campaigns: int, leads: int) -> dict[str, list[str]]:
+def email(campaign: int, j: int, emails: str) -> str:
+    """The j-th lead's email: numbered (`c0-17@`: the email order follows the id order in long runs) or
+    scattered (a hash first: the email order has nothing to do with the order the leads were added in)."""
+    if emails == "scattered":
+        return f"{hashlib.sha256(f'{campaign}-{j}'.encode()).hexdigest()[:8]}.c{campaign}-{j}@bench.dev"
+    return f"c{campaign}-{j}@bench.dev"
+
+
+def fill(
+    client: InstantlyClient, campaigns: int, leads: int, emails: str = "numbered"
+) -> dict[str, list[str]]:
     """K campaigns sharing N leads (the first gets a double share: one big campaign); ids per campaign."""
     weights = [2] + [1] * (campaigns - 1)
     ids: dict[str, list[str]] = {}
@@ -44,7 +55,7 @@ def fill(client: InstantlyClient, campaigns: int, leads: int) -> dict[str, list[
         campaign = client.campaigns.create({"name": f"bench-{i}", "campaign_schedule": SCHEDULE})
         ids[campaign.id] = []
         for start in range(0, n, 1000):
-            batch = [{"email": f"c{i}-{j}@bench.dev"} for j in range(start, min(n, start + 1000))]
+            batch = [{"email": email(i, j, emails)} for j in range(start, min(n, start + 1000))]
             result = client.leads.add(campaign_id=campaign.id, leads=batch)
             ids[campaign.id] += [c.id for c in result.created_leads]
         made += n
@@ -118,7 +129,7 @@ def run_window(args: argparse.Namespace, window: str, baseline: bool) -> list[di
             sandbox_process(1000, server_rate_per_minute=60_000, state_file=state) as sb,
             InstantlyClient(api_key=sb.api_key, base_url=sb.base_url, rate_per_second=500) as setup,
         ):
-            ids = fill(setup, args.campaigns, args.leads)
+            ids = fill(setup, args.campaigns, args.leads, args.emails)
         with sandbox_process(
             server_ps, server_rate_per_minute=server_pm, rate_window=window, state_file=state
         ) as sb:
@@ -134,6 +145,7 @@ def _measure_pulls(
     synced = {cid: synced_part(lead_ids, known[cid], args.synced_fraction) for cid, lead_ids in ids.items()}
     budget = min(args.rate_per_second, args.rate_per_minute / 60)
     results = []
+    shape: dict[str, int] = {}  # the fan-out's chains, and how many open-ended chains split
     with tempfile.TemporaryDirectory() as tmp:
 
         def fanned_out(client: InstantlyClient) -> int:
@@ -142,6 +154,7 @@ def _measure_pulls(
             pulled = pull_lead_records(
                 client, list(ids), known, staging, leads_per_chain=args.leads_per_chain, synced_ids=synced
             )
+            shape.update(chains=pulled.chains, chains_split=pulled.chains_split)
             return len(pulled.records)
 
         def sequential(client: InstantlyClient) -> int:
@@ -164,6 +177,7 @@ def _measure_pulls(
                     # the most requests in any 1 s: as our limiter let them start, as the sandbox saw them arrive
                     "client_busiest_second": busiest(limiter._starts, 1.0),
                     "server_busiest_second": server["busiest_second"],
+                    **(shape if run is fanned_out else {}),
                 }
             )
             time.sleep(1.0)
@@ -204,6 +218,12 @@ def main() -> None:
         type=float,
         default=0.0,
         help="share of the leads the ledger does not know that a previous sync already stored (the oldest)",
+    )
+    parser.add_argument(
+        "--emails",
+        choices=("numbered", "scattered"),
+        default="numbered",
+        help="lead emails: numbered in the order added, or with a hash first (an order unrelated to it)",
     )
     parser.add_argument("--leads-per-chain", type=int, default=2000)
     parser.add_argument("--no-baseline", action="store_true", help="skip the sequential comparison")

@@ -68,6 +68,8 @@ class State:
         # lower-cased email -> ids of its leads; a tuple, since nearly every email has one lead (a set each
         # cost 200 bytes and an allocation per lead)
         self.by_email: dict[str, tuple[str, ...]] = {}
+        self.generation = 0  # bumped whenever a lead is indexed or unindexed
+        self.email_orders: dict[str, tuple[int, list[str], list[str]]] = {}  # see campaign_email_order
         self.events: list[Event] = []
         self.events_by_campaign: dict[str, list[Event]] = {}
         self.pending: list[
@@ -155,6 +157,7 @@ class State:
 
     # -- leads and indexes -----------------------------------------------------------------------------------
     def index_lead(self, lead: dict[str, Any]) -> None:
+        self.generation += 1
         lid = lead["id"]
         self.leads[lid] = lead
         _insort(self.lead_order, lid)
@@ -167,6 +170,7 @@ class State:
 
     def index_leads(self, leads: list[dict[str, Any]]) -> None:
         """:meth:`index_lead` for each of `leads`: the same indexes, each id list extended once."""
+        self.generation += 1
         ids: list[str] = []
         in_campaign: dict[str, list[str]] = {}
         in_list: dict[str, list[str]] = {}
@@ -188,6 +192,7 @@ class State:
             _insort_many(self.by_list.setdefault(list_id, []), lids)
 
     def unindex_lead(self, lead: dict[str, Any]) -> None:
+        self.generation += 1
         lid = lead["id"]
         _remove(self.lead_order, lid)
         if lead.get("campaign"):
@@ -205,6 +210,22 @@ class State:
         if lead is not None:
             self.unindex_lead(lead)
         return lead
+
+    def campaign_email_order(self, campaign_id: str) -> tuple[list[str], list[str]]:
+        """A campaign's lower-cased emails, sorted, and each one's first lead id: the `distinct_contacts`
+        order. Built once per change of the leads, not per page (a sort of the whole campaign each)."""
+        cached = self.email_orders.get(campaign_id)
+        if cached is not None and cached[0] == self.generation:
+            return cached[1], cached[2]
+        first: dict[str, str] = {}
+        for lid in self.by_campaign.get(campaign_id, ()):
+            email = self.leads[lid].get("email")
+            if email:
+                first.setdefault(email.lower(), lid)
+        keys = sorted(first)
+        ids = [first[k] for k in keys]
+        self.email_orders[campaign_id] = (self.generation, keys, ids)
+        return keys, ids
 
     def leads_with_email(self, email: str) -> list[dict[str, Any]]:
         return [self.leads[i] for i in self.by_email.get(email.lower(), ()) if i in self.leads]

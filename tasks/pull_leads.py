@@ -2,34 +2,41 @@
 
 Every campaign's id range is cut into chains (see `tasks/pull_plan.py`) and all chains of all campaigns
 run in one thread pool sized from the rate budget and the observed latency; the client's shared limiter
-paces them. Each page is staged on disk with a checkpoint, so an interrupted pull resumes. Ledger leads the
-scan did not return (an old lead out of id order, or one that moved campaign) are then fetched by id, 100
-per request, in parallel.
+paces them. When a campaign's open-ended last chain has read 500 leads after the last known id and more
+follow (a large import made outside this project), it finds real ids further along that run in the email
+order (`tasks/pull_sample.py`) and splits there (`tasks/pull_split.py`), so several cursors read the run. Each page is staged on
+disk with a checkpoint and the plan is saved with every split, so an interrupted pull resumes. Ledger leads
+the scan did not return (an old lead out of id order, or one that moved campaign) are then fetched by id,
+100 per request, in parallel.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+import logging
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from instantly_client import InstantlyClient, ahead_of_the_queue
+from instantly_client import InstantlyClient, InstantlyError, ahead_of_the_queue
+from tasks.pull_jobs import Jobs, run_all
 from tasks.pull_plan import (
     DEFAULT_LEADS_PER_CHAIN,
     ScanChain,
     chain_size,
     chunk,
     page_limit,
-    plan_chains,
     worker_count,
 )
+from tasks.pull_sample import sample_boundaries
+from tasks.pull_split import SPLIT_AFTER, Plan, Split
 from tasks.pull_staging import Staging
 
 STREAM = "leads"
 PLAN_FILE = "leads-plan.json"
+SPLIT_ROOM = 64  # pool threads an open-ended chain's split may use (threads start only when jobs wait)
 
 
 @dataclass
@@ -39,6 +46,7 @@ class LeadsPull:
     records: list[dict[str, Any]] = field(default_factory=list)
     chains: int = 0
     chains_resumed: int = 0
+    chains_split: int = 0
     fetched_by_id: int = 0
     workers: int = 0
 
@@ -81,7 +89,8 @@ def pull_lead_records(
     total = sum(map(len, expected.values()))
     planned_workers = _workers(client, total // 100 + len(campaigns), max_workers)
     size = chain_size(total, planned_workers, cap=leads_per_chain)
-    chains = _load_or_plan(staging, campaigns, expected, size)
+    plan = Plan(staging.root / PLAN_FILE)
+    chains = plan.load_or_plan(campaigns, expected, size)
     result = LeadsPull(chains=len(chains))
     todo = []
     for chain in chains:
@@ -92,13 +101,49 @@ def pull_lead_records(
             result.chains_resumed += checkpoint.pages > 0
             todo.append(chain)
     # Open-ended chains first: new leads added outside this project pile up after the last known id, so
-    # they are the longest, and a long chain started last would leave one thread working alone at the end.
+    # they are the longest until they split, and a long chain started last would leave one thread working
+    # alone at the end. Room in the pool for the chains a split adds.
     todo.sort(key=lambda chain: chain.until is not None)
-    result.workers = _workers(client, len(todo), max_workers)
+    open_ended = sum(chain.until is None for chain in todo)
+    result.workers = _workers(client, len(todo) + SPLIT_ROOM * open_ended, max_workers)
     fetched: list[list[dict[str, Any]]] = []  # list.append is atomic: threads add their pages here
-    _run_all(
-        todo, lambda chain: fetched.append(_walk_chain(client, staging, chain, expected)), result.workers
-    )
+    jobs = Jobs(result.workers)
+
+    def walk(chain: ScanChain) -> None:
+        fetched.append(_walk(client, staging, chain, expected[chain.campaign_id]))
+
+    def sample(campaign_id: str, cursor: str) -> list[str]:
+        try:
+            return sample_boundaries(client, campaign_id, expected[campaign_id], cursor, leads_per_chain=size)
+        except InstantlyError as exc:  # only a shortcut: the walk goes on without it (and meets a real fault)
+            logging.getLogger(__name__).warning("Not splitting campaign %s's new leads: %s", campaign_id, exc)
+            return []
+
+    def probe(campaign_id: str, cursor: str) -> Future[list[str]]:
+        return jobs.start_now(sample, campaign_id, cursor)
+
+    splits: list[str] = []  # list.append is atomic: campaigns split on their own threads
+
+    def cut(chain: ScanChain, bounds: list[str]) -> ScanChain:
+        narrowed, *added = plan.split(chain, bounds)
+        splits.append(chain.campaign_id)
+        # The run's slices start next (the pull waits for them). Its new open-ended end may still be long (an
+        # email order that follows the id order yields few boundaries): it starts now, on a thread of its
+        # own, and does not split again.
+        for new in added[:-1]:
+            jobs.add(walk, new, first=True)
+        jobs.start_now(_walk_open_ended, client, staging, added[-1], expected, None, fetched)
+        return narrowed
+
+    for chain in todo:
+        if chain.until is None:
+            split = Split(partial(probe, chain.campaign_id), cut)
+            jobs.add(_walk_open_ended, client, staging, chain, expected, split, fetched)
+        else:
+            jobs.add(walk, chain)
+    jobs.join()
+    result.chains = sum(len(plan.saved[cid]) for cid in campaigns)
+    result.chains_split = len(splits)
 
     # Pages staged by an interrupted run are read back from disk; this run's are already in memory.
     seen: dict[str, dict[str, Any]] = {}
@@ -110,7 +155,7 @@ def pull_lead_records(
         batches = chunk(sorted(set(missing)))
         workers = _workers(client, len(batches), max_workers)
         found: list[list[dict[str, Any]]] = []
-        _run_all(
+        run_all(
             list(enumerate(batches)),
             lambda job: found.append(_fetch_ids(client, staging, *job)),
             workers,
@@ -122,44 +167,37 @@ def pull_lead_records(
     return result
 
 
-def _load_or_plan(
-    staging: Staging, campaigns: list[str], known: dict[str, list[str]], leads_per_chain: int
-) -> list[ScanChain]:
-    """The chains of a resumed run come from its saved plan, so checkpoints match their slices."""
-    path = staging.root / PLAN_FILE
-    saved: dict[str, list[list[str | None]]] = json.loads(path.read_text()) if path.exists() else {}
-    chains: list[ScanChain] = []
-    for cid in campaigns:
-        if cid in saved:
-            chains += [ScanChain(cid, i, after, until) for i, (after, until) in enumerate(saved[cid])]
-        else:
-            planned = plan_chains(cid, known[cid], leads_per_chain=leads_per_chain)
-            saved[cid] = [[c.after, c.until] for c in planned]
-            chains += planned
-    staging.root.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(saved))
-    return chains
+def _walk_open_ended(
+    client: InstantlyClient,
+    staging: Staging,
+    chain: ScanChain,
+    expected: Mapping[str, list[str]],
+    split: Split | None,
+    fetched: list[list[dict[str, Any]]],
+) -> None:
+    """Walk an open-ended chain with its requests ahead of the limiter's queue; it may split itself.
 
-
-def _walk_chain(
-    client: InstantlyClient, staging: Staging, chain: ScanChain, known: Mapping[str, list[str]]
-) -> list[dict[str, Any]]:
-    """Walk one chain; an open-ended one with its requests ahead of the limiter's queue.
-
-    The open-ended chain holds every lead added after the last known id and nothing tells where to cut
-    it, so it is the longest and the pull waits for it: queued behind every other thread's request, each
-    of its pages would wait about one round trip more (bench/README.md, "The sync's leads pull").
+    The open-ended chain holds every lead added after the last known id and, until it splits, nothing
+    tells where to cut it, so it is the longest and the pull waits for it: queued behind every other
+    thread's request, each of its pages would wait about one round trip more (bench/README.md, "The
+    sync's leads pull").
     """
-    if chain.until is None:
-        with ahead_of_the_queue():
-            return _walk(client, staging, chain, known[chain.campaign_id])
-    return _walk(client, staging, chain, known[chain.campaign_id])
+    with ahead_of_the_queue():
+        fetched.append(_walk(client, staging, chain, expected[chain.campaign_id], split))
 
 
 def _walk(
-    client: InstantlyClient, staging: Staging, chain: ScanChain, known: list[str]
+    client: InstantlyClient,
+    staging: Staging,
+    chain: ScanChain,
+    known: list[str],
+    split: Split | None = None,
+    split_after: int = SPLIT_AFTER,
 ) -> list[dict[str, Any]]:
     """Walk one chain's cursor from its checkpoint to the end of its slice, staging each page.
+
+    `split`, for an open-ended chain: called after each page once the walk has read `split_after` leads
+    and more follow, until it says it is over; it may narrow the chain to what this walk still reads.
 
     Returns the leads fetched by this call (pages staged by an earlier run are not repeated).
     """
@@ -169,6 +207,7 @@ def _walk(
         staging.finish(STREAM, chain.key)  # the last page was staged but the finish mark was not
         return kept
     cursor = checkpoint.cursor if checkpoint.pages else chain.after
+    read = 0
     while True:
         limit = page_limit(chain, known, cursor)
         pages = client.leads.pages(campaign=chain.campaign_id, starting_after=cursor, limit=limit)
@@ -185,6 +224,10 @@ def _walk(
         if page.next_starting_after == cursor:
             break  # a cursor that did not advance would loop forever (the client's own iterator stops too)
         cursor = page.next_starting_after
+        read += len(ids)
+        if split is not None and chain.until is None and read >= split_after:
+            chain, over = split(chain, cursor)  # still more after `split_after` leads: a long run
+            split = None if over else split
     staging.finish(STREAM, chain.key)
     return kept
 
@@ -203,17 +246,3 @@ def _fetch_ids(client: InstantlyClient, staging: Staging, index: int, ids: list[
 def _workers(client: InstantlyClient, tasks: int, cap: int | None) -> int:
     workers = worker_count(client.rate_per_second, client.stats.latency_ewma, tasks=max(tasks, 1))
     return min(workers, cap) if cap else workers
-
-
-def _run_all(jobs: list[Any], run: Callable[[Any], None], workers: int) -> None:
-    """Run every job; the first failure is raised once the pool has stopped."""
-    if not jobs:
-        return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pull") as pool:
-        futures = [pool.submit(run, job) for job in jobs]
-        _, pending = wait(futures, return_when=FIRST_EXCEPTION)
-        for future in pending:
-            future.cancel()  # a failure (an expired key, a 402) would fail every other job too
-    for future in futures:
-        if future.done() and not future.cancelled() and future.exception() is not None:
-            raise future.exception()  # type: ignore[misc]

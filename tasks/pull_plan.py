@@ -5,8 +5,8 @@ a campaign's leads in ascending id order and `starting_after` is "the last lead'
 range can be cut into slices scanned in parallel: slice i starts after boundary i and stops at boundary
 i+1. The boundaries come from the lead ids the push ledger and the previous sync already know, so each
 slice holds about `leads_per_chain` leads, and leads added outside this project are still read, by whichever
-slice their id falls in (those added after the last known id by the open-ended last chain, the one the pull
-waits for). A chain stops when it reads its last (known) id or passes it; its last page is sized to the known
+slice their id falls in (those added after the last known id by the open-ended last chain, which splits
+itself at real ids further along when that run is long: `tasks/pull_split.py`). A chain stops when it reads its last (known) id or passes it; its last page is sized to the known
 leads left (`page_limit`), so it rarely reads into the next slice; leads seen twice are deduplicated on id.
 """
 
@@ -79,7 +79,8 @@ def page_limit(chain: ScanChain, known: Sequence[str], cursor: str | None, *, sl
     """The `limit` for a chain's next page: just enough for the known leads left in its slice.
 
     A slice ends at a known lead, so a page sized to the known leads still ahead (plus `slack` for leads
-    added outside this project) ends at the slice's end instead of reading into the next slice. When
+    added outside this project) ends at the slice's end instead of reading into the next slice. A slice
+    cut from a run of unknown leads (`tasks/pull_sample.py`) ends at an id not in `known`: full pages. When
     unknown leads make the page fall short, the chain simply reads another page: the limit only saves
     requests, it never decides what is read.
 
@@ -89,11 +90,12 @@ def page_limit(chain: ScanChain, known: Sequence[str], cursor: str | None, *, sl
         cursor: the last id read (None before the first page).
         slack: extra room for unknown leads.
     """
-    if chain.until is None:
-        return IDS_PER_REQUEST
+    end = bisect.bisect_right(known, chain.until) if chain.until is not None else 0
+    if chain.until is None or not end or known[end - 1] != chain.until:
+        return IDS_PER_REQUEST  # the slice runs to the end, or to a sampled id with unknown leads before it
     start = cursor if cursor is not None else chain.after
     first = bisect.bisect_right(known, start) if start is not None else 0
-    remaining = bisect.bisect_right(known, chain.until) - first
+    remaining = end - first
     return max(1, min(IDS_PER_REQUEST, remaining + slack))
 
 

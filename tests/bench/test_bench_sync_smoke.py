@@ -20,6 +20,7 @@ def test_sync_benchmark_pulls_every_lead_in_both_modes():
         unknown="spread",
         synced_fraction=0.5,
         leads_per_chain=100,
+        emails="scattered",
     )
     results = run_window(args, "fixed", baseline=True)
     assert [r["mode"] for r in results] == ["fan-out (sync)", "one sequential cursor per campaign"]

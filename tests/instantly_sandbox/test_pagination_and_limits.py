@@ -224,3 +224,33 @@ def test_a_fixed_window_sandbox_answers_429_over_http():
         with httpx.Client(base_url=sandbox.base_url, headers=headers) as c:
             statuses = [c.get("/campaigns").status_code for _ in range(12)]
     assert 429 in statuses and statuses.count(200) >= 5
+
+
+def test_distinct_contacts_pages_in_email_order_with_an_email_cursor_of_any_case(client: httpx.Client):
+    """SPEC POST /leads/list: with `distinct_contacts` the leads come ordered by contact and `starting_after`
+    is a lead's email; an email sent back as the API wrote it (capitals included) is that lead's place."""
+    campaign = make_campaign(client)
+    leads = [{"email": e} for e in ("Carol@x.com", "alice@x.com", "bob@x.com", "Dave@x.com")]
+    assert client.post("/leads/add", json={"campaign_id": campaign["id"], "leads": leads}).status_code == 200
+
+    def page(after: str | None) -> dict:
+        body = {"campaign": campaign["id"], "distinct_contacts": True, "limit": 2}
+        return client.post("/leads/list", json={**body, "starting_after": after} if after else body).json()
+
+    first = page(None)
+    assert [lead["email"].lower() for lead in first["items"]] == ["alice@x.com", "bob@x.com"]
+    second = page(first["next_starting_after"])
+    assert [lead["email"].lower() for lead in second["items"]] == ["carol@x.com", "dave@x.com"]
+    after_carol = page(second["items"][0]["email"])  # "Carol@x.com" if the sandbox kept the capital
+    assert [lead["email"].lower() for lead in after_carol["items"]] == ["dave@x.com"]
+    # a lead added since is in its place at once (the email order is kept between pages, not stale)
+    added = client.post("/leads/add", json={"campaign_id": campaign["id"], "leads": [{"email": "cat@x.com"}]})
+    assert added.status_code == 200
+    assert [lead["email"].lower() for lead in page(first["next_starting_after"])["items"]] == [
+        "carol@x.com",
+        "cat@x.com",
+    ]
+    # with another filter (the general path) the order and the cursor are the same
+    body = {"campaign": campaign["id"], "distinct_contacts": True, "in_campaign": True, "limit": 2}
+    filtered = client.post("/leads/list", json={**body, "starting_after": "bob@x.com"}).json()
+    assert [lead["email"].lower() for lead in filtered["items"]] == ["carol@x.com", "cat@x.com"]
