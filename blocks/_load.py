@@ -7,11 +7,12 @@ from typing import TypeVar
 
 from prefect.blocks.core import Block
 
+from blocks._local import saved_names_without_api
 from ops_core.errors import OpsError
 
 B = TypeVar("B", bound=Block)
 
-__all__ = ["load_block"]
+__all__ = ["check_saved", "load_block"]
 
 
 def load_block(block_type: type[B], name: str, *, hint: str) -> B:
@@ -25,26 +26,39 @@ def load_block(block_type: type[B], name: str, *, hint: str) -> B:
     Raises:
         OpsError: no such block; names the closest saved block of that type when one is close.
     """
+    check_saved(block_type, name, hint=hint)
     try:
         return block_type.load(name)
     except ValueError:  # Prefect's "Unable to find block document named ..."
         pass
-    close = _closest_block_name(block_type, name)
-    raise OpsError(
-        f"No {block_type.__name__} block named {name!r}" + (f" (did you mean {close!r}?)." if close else "."),
-        hint=hint,
-    ) from None
+    raise _no_such_block(block_type, name, hint, _saved_names(block_type)) from None
 
 
-def _closest_block_name(block_type: type[Block], name: str) -> str | None:
-    """The saved block of this type whose name is closest to a misspelt one, if any is close."""
+def check_saved(block_type: type[Block], name: str, *, hint: str) -> None:
+    """Fail now, without starting Prefect's temporary API, when the block is certainly not saved
+    (blocks/_local.py); when that cannot be known, do nothing (`load_block` asks the API).
+
+    Raises:
+        OpsError: as `load_block` does for a missing block.
+    """
+    names = saved_names_without_api(block_type.get_block_type_slug())
+    if names is not None and name not in names:
+        raise _no_such_block(block_type, name, hint, names)
+
+
+def _no_such_block(block_type: type[Block], name: str, hint: str, names: list[str]) -> OpsError:
+    found = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    close = f" (did you mean {found[0]!r}?)." if found else "."
+    return OpsError(f"No {block_type.__name__} block named {name!r}{close}", hint=hint)
+
+
+def _saved_names(block_type: type[Block]) -> list[str]:
+    """The names of the saved blocks of this type, for a "did you mean" ([] when they cannot be read)."""
     try:
         from prefect.client.orchestration import get_client
 
         with get_client(sync_client=True) as client:
             documents = client.read_block_documents_by_type(block_type.get_block_type_slug())
     except Exception:  # a hint only: never hide the real error behind another
-        return None
-    names = [d.name for d in documents if d.name]
-    found = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    return found[0] if found else None
+        return []
+    return [d.name for d in documents if d.name]

@@ -9,7 +9,8 @@ from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
 from blocks._assets import logo_url
-from blocks._load import load_block
+from blocks._load import check_saved, load_block
+from blocks._local import saved_names_without_api
 from instantly_client import DEFAULT_BASE_URL, BatchLimiter, InstantlyClient
 from ops_core.errors import OpsError, one_line
 from ops_core.settings import (
@@ -196,13 +197,10 @@ def resolve_credentials(block: InstantlyCredentials | str | None = None) -> Inst
         return block
     name = (block or os.environ.get(CREDENTIALS_BLOCK_ENV, "")).strip()
     if name:
-        return load_block(
-            InstantlyCredentials,
-            name,
-            hint="create it with `ops-instantly login --name NAME` or in the Prefect UI",
-        )
+        return load_block(InstantlyCredentials, name, hint=_CREATE_HINT)
     if os.environ.get("INSTANTLY_API_KEY", "").strip():
         return InstantlyCredentials.from_env()
+    check_credentials_saved(None)
     try:
         return InstantlyCredentials.load(DEFAULT_BLOCK_NAME)
     except ValueError:
@@ -211,7 +209,30 @@ def resolve_credentials(block: InstantlyCredentials | str | None = None) -> Inst
         problem = (
             f"the Prefect API could not be asked for the block {DEFAULT_BLOCK_NAME!r} ({one_line(exc)[:200]})"
         )
-    raise OpsError(
+    raise _no_credentials(problem)
+
+
+def check_credentials_saved(block: str | None) -> None:
+    """Fail at once, without starting Prefect's temporary API, when the block `resolve_credentials(block)`
+    would load is certainly not saved (blocks/_local.py); otherwise do nothing.
+
+    Raises:
+        OpsError: the same error `resolve_credentials` raises for it.
+    """
+    name = (block or os.environ.get(CREDENTIALS_BLOCK_ENV, "")).strip()
+    if name:
+        check_saved(InstantlyCredentials, name, hint=_CREATE_HINT)
+    elif not os.environ.get("INSTANTLY_API_KEY", "").strip():
+        names = saved_names_without_api(InstantlyCredentials.get_block_type_slug())
+        if names is not None and DEFAULT_BLOCK_NAME not in names:
+            raise _no_credentials(f"no InstantlyCredentials block named {DEFAULT_BLOCK_NAME!r}")
+
+
+_CREATE_HINT = "create it with `ops-instantly login --name NAME` or in the Prefect UI"
+
+
+def _no_credentials(problem: str) -> OpsError:
+    return OpsError(
         f"No Instantly credentials: INSTANTLY_API_KEY is not set and {problem}.",
         hint="run `ops-instantly login` (saves the key as the block 'default'), export INSTANTLY_API_KEY, "
         "or pass --credentials BLOCK",

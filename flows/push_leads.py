@@ -59,6 +59,7 @@ from tasks.push import (
     resolve_campaigns,
 )
 from tasks.push_engine import CampaignReport
+from tasks.push_models import describe_requests
 from tasks.push_plan import MAX_LEADS_PER_ADD, SKIP_HINT
 from warehouse.connections import plan_connected_pushes, read_connections
 from warehouse.db import Warehouse
@@ -443,11 +444,12 @@ def _push_table(
             reports.append(report)
             counts = ", ".join(f"{k} {v:,}" for k, v in report.counts.items() if v) or "nothing to send"
             logger.info(
-                "ops.%s -> campaign %r: %s (%s requests, %.1f s)",
+                "ops.%s -> campaign %r: %s (%s requests: %s; %.1f s)",
                 table.name,
                 report.campaign_name,
                 counts,
                 f"{report.requests:,}",
+                describe_requests(report.requests_by_kind()),
                 report.seconds,
             )
     return TablePushReport(table=table, campaigns=reports)
@@ -466,6 +468,7 @@ def _summary(report: TablePushReport, run_id: str) -> dict[str, Any]:
                 "name": r.campaign_name,
                 "counts": dict(r.counts),
                 "requests": r.requests,
+                "requests_by_kind": r.requests_by_kind(),
                 "reconciled": r.reconciled,
                 "unresolved": r.unresolved,
                 "guard_lifted": r.guard_lifted,

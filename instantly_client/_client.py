@@ -23,7 +23,7 @@ from ._ratelimit import (
     shared_window_limiter,
 )
 from ._retry import RetryPolicy, Verdict, call_with_retries, classify, parse_retry_after
-from ._stats import ClientStats, StatsRecorder
+from ._stats import ClientStats, StatsRecorder, endpoint_of
 from ._version import __version__
 from .errors import (
     ConnectionFailedError,
@@ -280,6 +280,7 @@ class InstantlyClient:
             idempotent = method in _SAFE_METHODS
         query = _clean_params(params)
         url = path.lstrip("/")
+        endpoint = endpoint_of(method, path)
 
         def attempt() -> httpx.Response:
             self._limiter.acquire()
@@ -297,11 +298,11 @@ class InstantlyClient:
                 else:
                     response = self._http.request(method, url, params=query, json=json)
             except httpx.TransportError as exc:
-                self._stats.record_transport_error()
+                self._stats.record_transport_error(endpoint)
                 logger.debug("%s %s failed: %s", method, path, type(exc).__name__)
                 raise
             latency = self._clock() - started
-            self._stats.record_response(response.status_code, latency)
+            self._stats.record_response(response.status_code, latency, endpoint)
             self._feed_back(response, started)
             logger.debug("%s %s -> %s in %.3fs", method, path, response.status_code, latency)
             return response

@@ -26,6 +26,7 @@ from tasks.extract import ExtractedTable
 from tasks.lead_frame import LeadFrames, parse_lead
 from tasks.mapping import ColumnMapping
 from tasks.push_engine import CampaignPush, CampaignReport, PushListener, PushTarget
+from tasks.push_models import describe_requests
 from tasks.push_plan import SKIP_HINT
 from warehouse import ledger
 from warehouse.db import Warehouse
@@ -161,7 +162,9 @@ def push_to_campaign(
             siblings=frozenset(s for s in siblings if s != campaign.id),
             batch_size=batch_size,
         )
-        return CampaignPush(client, warehouse, target, everyone).run()
+        report = CampaignPush(client, warehouse, target, everyone).run()
+        report.requests_by_endpoint = dict(client.stats.by_endpoint)  # its client's all: the workspace's too
+        return report
 
 
 def workspace_identity(client: InstantlyClient, credentials: InstantlyCredentials) -> tuple[str, str | None]:
@@ -266,12 +269,13 @@ def summary_markdown(tables: Sequence[TablePushReport], run_id: str) -> str:
         lines += [
             f"# Push of `ops.{pushed.table.name}` ({pushed.table.row_count:,} rows)",
             "",
-            "| campaign | " + " | ".join(OUTCOMES) + " | requests | seconds |",
-            "|---|" + "---:|" * (len(OUTCOMES) + 2),
+            "| campaign | " + " | ".join(OUTCOMES) + " | requests | by kind | seconds |",
+            "|---|" + "---:|" * (len(OUTCOMES) + 1) + "---|---:|",
         ]
         for r in pushed.campaigns:
             cells = " | ".join(f"{r.counts.get(o, 0):,}" for o in OUTCOMES)
-            lines.append(f"| {r.campaign_name} | {cells} | {r.requests:,} | {r.seconds:.1f} |")
+            kinds = describe_requests(r.requests_by_kind())
+            lines.append(f"| {r.campaign_name} | {cells} | {r.requests:,} | {kinds} | {r.seconds:.1f} |")
         lines.append("")
     reports = [r for pushed in tables for r in pushed.campaigns]
     lifted = [r for r in reports if r.guard_lifted]

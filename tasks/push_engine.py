@@ -85,6 +85,7 @@ class CampaignPush:
 
     def _run(self) -> CampaignReport:
         started = time.monotonic()
+        before = self.client.stats.by_endpoint
         found = self._reconcile(record=False).found
         only: set[str] | None = None
         for attempt in range(1, MAX_PASSES + 1):
@@ -107,6 +108,10 @@ class CampaignPush:
                 with attempt:
                     ledger.compact(con, self.scope)
         self.report.seconds = time.monotonic() - started
+        after = self.client.stats.by_endpoint
+        self.report.requests_by_endpoint = {
+            k: n - before.get(k, 0) for k, n in after.items() if n > before.get(k, 0)
+        }
         return self.report
 
     def _reconcile(self, *, record: bool, resend_missing: bool = True) -> Reconciled:

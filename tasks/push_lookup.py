@@ -10,7 +10,28 @@ from instantly_client import InstantlyClient
 from ops_core.emails import normalise_email
 from tasks.push_plan import chunked
 
-LOOKUP_EMAILS = 100  # emails per /leads/list contacts lookup (SPEC /leads/list limit max 100 per page)
+LOOKUP_PAGE = 100  # SPEC POST /api/v2/leads/list `limit` maximum: leads per page
+# SPEC POST /api/v2/leads/list `contacts` (email[]) sets no maxItems: one filter may name a whole bulk add's
+# emails. A lookup costs a request per page of leads FOUND, so emails expected not to be found share one.
+MAX_LOOKUP_EMAILS = 1000
+
+
+def emails_per_lookup(emails: int, expected_found: int | None = None) -> int:
+    """How many emails to name in one contacts filter, so a lookup expects about one page of leads (pure).
+
+    Args:
+        emails: how many emails are to be looked up.
+        expected_found: how many of them are expected to be found (None: all of them). Only the request
+            count depends on it: every page is read whatever is found.
+
+    Returns:
+        From LOOKUP_PAGE (every email expected found: one full page each, looked up in parallel) up to
+        MAX_LOOKUP_EMAILS (none expected: one request for a whole bulk add).
+    """
+    found = emails if expected_found is None else min(max(expected_found, 0), emails)
+    if found == 0:
+        return MAX_LOOKUP_EMAILS
+    return max(LOOKUP_PAGE, min(MAX_LOOKUP_EMAILS, LOOKUP_PAGE * emails // found))
 
 
 def _email(value: str | None) -> str:
@@ -19,7 +40,8 @@ def _email(value: str | None) -> str:
 
 
 class Lookups:
-    """Looks emails up with the `contacts` filter of /leads/list (SPEC POST /leads/list), in chunks.
+    """Looks emails up with the `contacts` filter of /leads/list (SPEC POST /api/v2/leads/list), in chunks:
+    each a request per page of leads found (LOOKUP_PAGE), so the fewer expected, the larger the chunk.
 
     Args:
         client: the push's client (its limiter paces these requests with the sends).
@@ -32,26 +54,34 @@ class Lookups:
         self.campaign_id = campaign_id
         self.workers = workers
 
-    def in_campaign(self, emails: Sequence[str]) -> dict[str, str]:
-        """email -> lead id of the campaign's leads with these emails."""
-        return self._ids(emails, campaign=self.campaign_id)
+    def in_campaign(self, emails: Sequence[str], *, expected_found: int | None = None) -> dict[str, str]:
+        """email -> lead id of the campaign's leads with these emails.
 
-    def anywhere(self, emails: Sequence[str]) -> dict[str, str]:
-        """email -> lead id of a lead with this email in any campaign of the workspace."""
-        return self._ids(emails, campaign=None)
+        Args:
+            expected_found: how many are expected to be in the campaign (None: all), to choose
+                `emails_per_lookup`; a wrong guess costs requests, never results.
+        """
+        return self._ids(emails, campaign=self.campaign_id, expected_found=expected_found)
+
+    def anywhere(self, emails: Sequence[str], *, expected_found: int | None = None) -> dict[str, str]:
+        """email -> lead id of a lead with this email in any campaign of the workspace (`expected_found`
+        as for `in_campaign`)."""
+        return self._ids(emails, campaign=None, expected_found=expected_found)
 
     def campaigns_of(self, emails: Sequence[str]) -> dict[str, set[str]]:
         """email -> ids of the campaigns holding a lead with it (any campaign)."""
         wanted = {e for e in emails if e}
         found: dict[str, set[str]] = {}
-        for chunk in chunked(sorted(wanted), LOOKUP_EMAILS):
+        for chunk in chunked(sorted(wanted), LOOKUP_PAGE):
             for lead in self.client.leads.list(contacts=chunk):
                 email = _email(lead.email)
                 if email in wanted and lead.campaign:
                     found.setdefault(email, set()).add(str(lead.campaign))
         return found
 
-    def _ids(self, emails: Sequence[str], *, campaign: str | None) -> dict[str, str]:
+    def _ids(
+        self, emails: Sequence[str], *, campaign: str | None, expected_found: int | None
+    ) -> dict[str, str]:
         wanted = {e for e in emails if e}
 
         def one(chunk: list[str]) -> list[tuple[str, str]]:
@@ -60,7 +90,7 @@ class Lookups:
                 filters["campaign"] = campaign
             return [(_email(lead.email), str(lead.id)) for lead in self.client.leads.list(**filters)]
 
-        chunks = list(chunked(sorted(wanted), LOOKUP_EMAILS))
+        chunks = list(chunked(sorted(wanted), emails_per_lookup(len(wanted), expected_found)))
         if len(chunks) <= 1:
             pairs = [one(c) for c in chunks]
         else:

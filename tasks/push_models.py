@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -89,15 +90,53 @@ class CampaignReport:
     """The outcome of pushing one table to one campaign.
 
     `guard_lifted`: leads skip_if_in_campaign skipped only because they are in another campaign of this push,
-    sent again without the flag (the summary says so).
+    sent again without the flag (the summary says so). `requests_by_endpoint`: every HTTP request the push's
+    client sent (`ClientStats.by_endpoint`: retries and the lookups that explain a bulk add included).
     """
 
     campaign_id: str
     campaign_name: str
     counts: Counter[str] = field(default_factory=Counter)
     batches: list[BatchReport] = field(default_factory=list)
-    requests: int = 0
+    requests_by_endpoint: dict[str, int] = field(default_factory=dict)
     reconciled: int = 0
     unresolved: int = 0
     seconds: float = 0.0
     guard_lifted: int = 0
+
+    @property
+    def requests(self) -> int:
+        """Every HTTP request of this push to this campaign."""
+        return sum(self.requests_by_endpoint.values())
+
+    def requests_by_kind(self) -> dict[str, int]:
+        """Requests by what they were for (`REQUEST_KINDS`; another endpoint by its own name), in that order."""
+        return requests_by_kind(self.requests_by_endpoint)
+
+
+# What the push's requests are for, in the summaries (endpoints as `instantly_client.endpoint_of` names them).
+REQUEST_KINDS = {
+    "POST /leads/add": "adds",  # SPEC POST /api/v2/leads/add
+    "POST /leads/list": "lookups",  # SPEC POST /api/v2/leads/list: which leads have these emails
+    "PATCH /leads/{id}": "updates",  # SPEC PATCH /api/v2/leads/{id}
+    "GET /leads/{id}": "reads",  # SPEC GET /api/v2/leads/{id}: custom variables before a PATCH
+    "GET /workspaces/current": "workspace",  # SPEC GET /api/v2/workspaces/current: the ledger's key
+}
+
+
+def requests_by_kind(by_endpoint: Mapping[str, int]) -> dict[str, int]:
+    """`{"adds": 3, "lookups": 1, ...}` from requests per endpoint (pure): the kinds in REQUEST_KINDS order,
+    other endpoints after them under their own names; kinds with no request left out."""
+    out: dict[str, int] = {}
+    for endpoint, kind in REQUEST_KINDS.items():
+        if by_endpoint.get(endpoint):
+            out[kind] = out.get(kind, 0) + by_endpoint[endpoint]
+    for endpoint, n in sorted(by_endpoint.items()):
+        if endpoint not in REQUEST_KINDS and n:
+            out[endpoint] = n
+    return out
+
+
+def describe_requests(by_kind: Mapping[str, int]) -> str:
+    """`adds 2, lookups 1, workspace 1` (pure): for the summaries; `none` when no request was sent."""
+    return ", ".join(f"{kind} {n:,}" for kind, n in by_kind.items()) or "none"

@@ -52,13 +52,13 @@ _NOT_APPLIED = (
 
 
 class Sender:
-    """Runs jobs against one campaign; thread-safe (workers share it), counts requests in `report`.
+    """Runs jobs against one campaign; thread-safe (workers share it), reports batches in `report`.
 
     Args:
         client: the push's client (its limiter paces request starts).
         target: what is pushed where.
         lookups: email lookups for rows a bulk add did not create.
-        report: the campaign's report (requests, batches, guard_lifted are added under a lock).
+        report: the campaign's report (batches and guard_lifted are added under a lock).
     """
 
     def __init__(
@@ -108,7 +108,6 @@ class Sender:
             dict(counts),
         )
         with self._lock:
-            self.report.requests += 1
             self.report.batches.append(report)
         return out
 
@@ -152,11 +151,16 @@ class Sender:
         elsewhere: set[int] | None = None
         try:
             if needs_campaign_lookup(len(leftover), counts):
-                found = self.lookups.in_campaign([emails[i] for i in leftover])
+                # Leads already in this campaign are the `duplicated` ones; skipped leads are elsewhere.
+                found = self.lookups.in_campaign(
+                    [emails[i] for i in leftover], expected_found=counts.duplicated
+                )
                 in_campaign = {i: found[emails[i]] for i in leftover if emails[i] in found}
             kinds = [n for n in (counts.skipped, counts.blocklisted, counts.invalid) if n]
             if counts.skipped and len(kinds) > 1:
-                anywhere = self.lookups.anywhere([emails[i] for i in leftover if i not in in_campaign])
+                anywhere = self.lookups.anywhere(
+                    [emails[i] for i in leftover if i not in in_campaign], expected_found=counts.skipped
+                )
                 elsewhere = {i for i in leftover if emails[i] in anywhere}
         except InstantlyError:
             # The add happened but the follow-up lookup failed: the rows not created stay unknown and are
@@ -210,7 +214,6 @@ class Sender:
             # filled: these are only in campaigns of this push, so they go again without the flag.
             with self._lock:
                 self.report.guard_lifted += len(resend)
-                self.report.requests += 1  # the second bulk add, without the flag
             note = "added although in another campaign of this push (campaigns of one push do not block each other)"
             self._add(job, rows[resend].with_columns(reason=pl.lit(note)), out, guard=False)
 

@@ -23,6 +23,9 @@ from ops_core.errors import OpsError
 from ops_core.sql import quote_literal
 
 LAKE_PREFIX = "ducklake:"
+# Seconds to wait for the catalog's Postgres to answer when connecting (libpq `connect_timeout`), unless the
+# URL sets its own: an unreachable catalog fails in seconds, not after the network's own timeout.
+CONNECT_TIMEOUT_SECONDS = 5
 CATALOG = "lake"  # the name the warehouse's DuckLake is attached as; `USE lake` makes `ops.x` resolve in it
 
 # Extension name -> the PyPI wheel (import name) that ships its file for this duckdb version.
@@ -72,7 +75,19 @@ class LakeLocation:
         if read_only:
             options.append("READ_ONLY")
         tail = f" ({', '.join(options)})" if options else ""
-        return f"ATTACH {quote_literal(self.url)} AS {CATALOG}{tail}"
+        url = LAKE_PREFIX + "postgres:" + with_connect_timeout(self.catalog[len("postgres:") :])
+        return f"ATTACH {quote_literal(url)} AS {CATALOG}{tail}"
+
+
+def with_connect_timeout(conninfo: str, seconds: int = CONNECT_TIMEOUT_SECONDS) -> str:
+    """A libpq connection string (`key=value ...` or a `postgresql://` URI) with `connect_timeout` set,
+    unless it sets one itself (pure). libpq's default is to wait as long as the network does."""
+    if "connect_timeout" in conninfo:
+        return conninfo
+    text = conninfo.strip()
+    if text.startswith(("postgres://", "postgresql://")):
+        return f"{text}{'&' if '?' in text else '?'}connect_timeout={seconds}"
+    return f"{text} connect_timeout={seconds}"
 
 
 def is_lake_url(location: str | Path) -> bool:

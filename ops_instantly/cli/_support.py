@@ -86,8 +86,8 @@ def status(text: str, *, show: bool = True) -> Iterator[None]:
 def require_prefect_api(*, show_status: bool = True) -> None:
     """Fail in one line when no Prefect API answers (the configured PREFECT_API_URL, or an ephemeral one).
 
-    Without PREFECT_API_URL, this starts Prefect's temporary API (20-30 s on a small machine); a terminal
-    shows a status line meanwhile.
+    Without PREFECT_API_URL, this starts Prefect's temporary API (20-30 s on a small machine; a terminal
+    shows a status line meanwhile) and a watchdog that stops it when this process ends (_server_watch.py).
     """
     try:
         from prefect.client.orchestration import get_client
@@ -102,6 +102,10 @@ def require_prefect_api(*, show_status: bool = True) -> None:
         )
         with status(note, show=show_status), get_client(sync_client=True) as client:
             problem = client.api_healthcheck()
+        if not configured:
+            from ops_instantly.cli._server_watch import watch_temporary_api
+
+            watch_temporary_api()  # the temporary server dies with this process, even on kill -9
     except Exception as exc:  # the ephemeral server could not start, or settings are invalid
         problem = exc
         url = "the Prefect API"
@@ -126,6 +130,9 @@ def load_credentials(block: str | None) -> InstantlyCredentials:
     from blocks import resolve_credentials
 
     if needs_prefect_api_for_credentials(block):
+        from blocks.instantly import check_credentials_saved
+
+        check_credentials_saved(block)  # a misspelt block fails now, not after the temporary API started
         require_prefect_api()
     return resolve_credentials(block)
 
@@ -167,6 +174,20 @@ def open_warehouse(location: str | None) -> Warehouse:
     from warehouse.location import warehouse_at
 
     return warehouse_at(location)
+
+
+def check_warehouse(location: str | None) -> None:
+    """Open a DuckLake warehouse now, before Prefect's temporary API starts: an unreachable catalog fails in
+    seconds (warehouse/lake.py CONNECT_TIMEOUT_SECONDS). The connection is kept for this process, so the run
+    reuses it. A DuckDB file is not opened here (another run may hold it; its errors come fast anyway).
+
+    Raises:
+        OpsError: the catalog cannot be reached or opened.
+    """
+    store = open_warehouse(location)
+    if store.lake is not None:
+        with store.connect():
+            pass
 
 
 def needs_prefect_api_for_credentials(block: str | None) -> bool:

@@ -9,12 +9,16 @@ from typing import Any
 import typer
 
 from ops_instantly.cli._app import app
+from ops_instantly.cli._json import print_json
+from ops_instantly.cli._run_json import push_document
 from ops_instantly.cli._support import (
     CREDENTIALS_OPTION,
     WAREHOUSE_HELP,
     api_errors,
+    check_warehouse,
     console,
     load_credentials,
+    open_warehouse,
     require_prefect_api,
     run_flow,
 )
@@ -88,6 +92,12 @@ def push(
     ),
     credentials: str | None = CREDENTIALS_OPTION,
     warehouse: str | None = typer.Option(None, help=WAREHOUSE_HELP, metavar="PATH"),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print one JSON document on stdout (outcome counts, requests by kind, run id, warehouse; "
+        "docs/cli-json.md) instead of the tables; progress stays on stderr.",
+    ),
 ) -> None:
     """Push a table to Instantly campaigns as leads, exactly once; re-runs send only new or changed rows.
 
@@ -111,6 +121,8 @@ def push(
             raise OpsError(
                 f"No such file: {source}.", hint="check the path, or pass a duckdb:/// or postgresql:// URL"
             )
+    if not dry_run:  # a dry run starts no Prefect API, and writes nothing (not even a new lake's catalog)
+        check_warehouse(warehouse)  # a DuckLake that cannot be reached fails now, before Prefect starts
     _check_settings_first(credentials, campaign or [], mapping, dry_run=dry_run)
 
     # Only now Prefect is imported (blocks, flows): bad settings failed above in well under a second.
@@ -146,6 +158,9 @@ def push(
         creds = load_credentials(credentials) if campaign else None
         with api_errors():
             preview = preview_push_leads(creds, **params)
+        if as_json:
+            print_json({"command": "push", "dry_run": True, "tables": _per_table(preview)})
+            return
         for each in _per_table(preview):
             _print_dry_run(each)
         return
@@ -158,6 +173,9 @@ def push(
             result = run_flow(
                 push_leads, credentials=creds, skip_if=skip_if, **params, **sending, show_status=False
             )
+    if as_json:
+        print_json(push_document(_per_table(result), warehouse=open_warehouse(warehouse).display))
+        return
     for each in _per_table(result):
         _print_summary(each)
 
@@ -232,6 +250,14 @@ def _print_summary(result: dict[str, Any]) -> None:
     for c in result["campaigns"]:
         summary.add_row(c["name"], *(f"{c['counts'].get(o, 0):,}" for o in OUTCOMES), f"{c['requests']:,}")
     out.print(summary)
+    from tasks.push_models import describe_requests
+
+    for c in result["campaigns"]:
+        out.print(
+            f"Requests to {c['name']}: {c['requests']:,} ({describe_requests(c['requests_by_kind'])})",
+            markup=False,
+            highlight=False,
+        )
     lifted = [c for c in result["campaigns"] if c.get("guard_lifted")]
     if lifted:
         names = ", ".join(f"{c['name']} ({c['guard_lifted']:,})" for c in lifted)

@@ -7,7 +7,16 @@ from datetime import date, datetime
 import typer
 
 from ops_instantly.cli._app import app
-from ops_instantly.cli._support import CREDENTIALS_OPTION, WAREHOUSE_HELP, load_credentials, run_flow
+from ops_instantly.cli._json import print_json
+from ops_instantly.cli._run_json import sync_document
+from ops_instantly.cli._support import (
+    CREDENTIALS_OPTION,
+    WAREHOUSE_HELP,
+    check_warehouse,
+    load_credentials,
+    open_warehouse,
+    run_flow,
+)
 from ops_instantly.errors import OpsError
 
 
@@ -40,6 +49,12 @@ def sync(
         None,
         help="Postgres table to write back (repeatable; default: every table pushed from that database).",
     ),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print one JSON document on stdout (rows per table, changes, requests, run id, warehouse; "
+        "docs/cli-json.md) instead of the summary lines.",
+    ),
 ) -> None:
     """Sync campaigns, leads, analytics (daily, per step) and replies into DuckDB; refresh the engagement views.
 
@@ -52,6 +67,7 @@ def sync(
         raise OpsError(
             "--write-back needs the Postgres source.", hint="add --source-url URL or --source-block NAME"
         )
+    check_warehouse(warehouse)  # a DuckLake that cannot be reached fails now, before Prefect starts
     creds = load_credentials(credentials)  # a bad INSTANTLY_* setting fails now, before Prefect starts
     from pydantic import SecretStr
 
@@ -77,6 +93,16 @@ def sync(
     )
     from tasks.sync_summary import TABLES
 
+    if as_json:
+        document = sync_document(
+            run_id=result.run_id,
+            as_of=result.as_of.isoformat(),
+            counts=result.counts,
+            tables=TABLES,
+            warehouse=open_warehouse(warehouse).display,
+        )
+        print_json(document)
+        return
     for table in TABLES:
         counts = result.counts.get(table)
         if counts:

@@ -60,3 +60,19 @@ def test_a_bad_option_value_names_the_option_and_exits_2(capsys) -> None:
     result = run_cli(capsys, "push", "--source", "x.csv", "--campaign", "c", "--batch-size", "0")
     assert_one_line_error(result, "'--batch-size'", "ops-instantly push --help")
     assert result.code == 2
+
+
+def test_an_unreachable_ducklake_fails_before_prefect_is_asked(monkeypatch, tmp_path, capsys) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    csv = tmp_path / "leads.csv"
+    csv.write_text("email\na@x.co\n")
+    monkeypatch.setenv("INSTANTLY_API_KEY", "k")
+    monkeypatch.setenv("INSTANTLY_BASE_URL", "http://127.0.0.1:1/api/v2")  # never reached either
+    lake = "ducklake:postgres:dbname=nope host=127.0.0.1 port=1 user=postgres password=s3cr3t"
+    # A Prefect API that is not there: asked first, the error would be "No reachable Prefect API".
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:1/api"}):
+        for argv in (["push", "--source", str(csv), "--campaign", "c"], ["sync"]):
+            result = run_cli(capsys, *argv, "--warehouse", lake)
+            assert_one_line_error(result, "Cannot open the warehouse ducklake:postgres:dbname=nope")
+            assert "s3cr3t" not in result.err

@@ -307,3 +307,39 @@ def test_killing_the_push_at_random_points_never_duplicates_or_loses_a_lead(
     assert_campaign_matches(campaign_leads(sandbox, campaign), table)
     open_rows = query(warehouse_path, "SELECT count(*) FROM ops.push_ledger WHERE state <> 'done'")
     assert open_rows == [(0,)], context
+
+
+def test_push_json_is_one_document_whose_counts_match_the_ledger_and_the_sandbox(
+    env: Any, tmp_path: Path, warehouse_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    import httpx
+
+    first, second = make_campaign(env, "Json one"), make_campaign(env, "Json two")
+    csv = tmp_path / "json.csv"
+    csv.write_text("email,first_name\n" + "".join(f"j{i}@ex.com,J\n" for i in range(250)))
+    assert run_cli(capsys, "push", "--source", str(csv), "--campaign", first).code == 0
+    before = httpx.get(f"{env.url}/_sandbox/stats").json()["per_path"]
+    # Into the second campaign only: every row is in the first, so skip_if_in_campaign skips them all.
+    result = run_cli(
+        capsys, "push", "--source", str(csv), "--campaign", second, "--json", "--batch-size", "100"
+    )
+    after = httpx.get(f"{env.url}/_sandbox/stats").json()["per_path"]
+    assert result.code == 0, result.err
+    document = json.loads(result.out)  # stdout is the document and nothing else
+    assert document["command"] == "push" and document["warehouse"] == str(warehouse_path)
+    assert outcomes(warehouse_path, document["run_id"]) == {"skipped": 250}
+    assert document["outcomes"]["skipped"] == 250 and document["outcomes"]["created"] == 0
+    (table,) = document["tables"]
+    (campaign,) = table["campaigns"]
+    assert campaign["id"] == second and campaign["outcomes"] == document["outcomes"]
+
+    def served(endpoint: str) -> int:
+        return after.get(endpoint, 0) - before.get(endpoint, 0)
+
+    # Three bulk adds, each explained by one lookup, and the workspace: what the sandbox served.
+    assert document["requests"] == {"total": 7, "by_kind": {"adds": 3, "lookups": 3, "workspace": 1}}
+    assert served("POST /api/v2/leads/add") == 3 and served("POST /api/v2/leads/list") == 3
+    assert served("GET /api/v2/workspaces/current") == 1
+    assert env.api_key not in result.out

@@ -473,3 +473,37 @@ def test_an_empty_workspace_syncs_to_empty_tables(env, warehouse_path):
     assert result.counts["leads"] == {"inserted": 0, "updated": 0, "unchanged": 0}
     assert _sql(warehouse_path, "SELECT count(*) FROM instantly.campaigns") == [(0,)]
     assert _sql(warehouse_path, "SELECT status FROM ops.sync_runs") == [("completed",)]
+
+
+def test_cli_sync_json_is_one_document_whose_counts_match_the_warehouse_and_the_sandbox(
+    three_weeks, warehouse_path, capsys, sandbox
+):
+    import json
+
+    from ops_instantly.cli import main
+
+    before = httpx.get(f"{sandbox.url}/_sandbox/stats").json()["per_path"]
+    with pytest.raises(SystemExit) as done:
+        main(["sync", "--warehouse", str(warehouse_path), "--lookback-days", "7", "--json"])
+    assert done.value.code == 0
+    after = httpx.get(f"{sandbox.url}/_sandbox/stats").json()["per_path"]
+    document = json.loads(capsys.readouterr().out)  # stdout is the document and nothing else
+    assert document["command"] == "sync" and document["warehouse"] == str(warehouse_path)
+    assert _sql(
+        warehouse_path, "SELECT status FROM ops.sync_runs WHERE run_id = ?", [document["run_id"]]
+    ) == [("completed",)]
+    assert document["tables"]["leads"] == {"inserted": 65, "updated": 0, "unchanged": 0}
+    assert (
+        document["engagement"]["leads_replied"]
+        == _sql(warehouse_path, "SELECT count(*) FILTER (email_reply_count > 0) FROM instantly.leads")[0][0]
+    )
+    # Every request the pull counted was served by the sandbox, endpoint by endpoint.
+    by_kind = document["requests"]["by_kind"]
+    assert by_kind and document["requests"]["total"] == sum(by_kind.values())
+    for endpoint, n in by_kind.items():
+        method, path = endpoint.split(" ", 1)
+        if "{id}" in path:
+            continue  # the sandbox names routes with ids its own way
+        served = after.get(f"{method} /api/v2{path}", 0) - before.get(f"{method} /api/v2{path}", 0)
+        assert served == n, (endpoint, n, served)
+    assert sandbox.api_key not in json.dumps(document)

@@ -22,6 +22,7 @@ from instantly_client import (
     ServerError,
 )
 from instantly_client._ratelimit import CallableLimiter
+from instantly_client._stats import endpoint_of
 
 OK = httpx.Response(200, json={"id": "x"})
 
@@ -298,3 +299,35 @@ def test_clients_of_one_workspace_share_one_limiter():
     finally:
         for client in (a, b, c):
             client.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "endpoint"),
+    [
+        ("post", "/leads/list", "POST /leads/list"),
+        ("PATCH", "/leads/019ffad2-90b0-7d6d-b877-e244a0d3d2b2", "PATCH /leads/{id}"),
+        ("POST", "campaigns/019ffad2-90b0-7d6d-b877-e244a0d3d2b2/activate", "POST /campaigns/{id}/activate"),
+        ("GET", "/accounts/a%40b.co", "GET /accounts/{id}"),
+        ("POST", "/leads/update-interest-status", "POST /leads/update-interest-status"),
+        ("GET", "/workspaces/current?x=1", "GET /workspaces/current"),
+    ],
+)
+def test_endpoint_of_names_the_route_with_ids_replaced(method, path, endpoint):
+    assert endpoint_of(method, path) == endpoint
+
+
+def test_stats_count_every_attempt_per_endpoint_retries_and_lost_connections_included(
+    make_client, script_factory
+):
+    script = script_factory(
+        err(503), httpx.Response(200, json={"items": []}),  # a lookup, retried once
+        httpx.ConnectError("refused"), httpx.Response(200, json={"id": "l1"}),  # a read, resent
+        httpx.Response(200, json={"id": "l2"}),
+    )  # fmt: skip
+    client = make_client(script)
+    assert list(client.leads.list(contacts=["a@b.co"])) == []
+    client.leads.get("019ffad2-90b0-7d6d-b877-e244a0d3d2b2")
+    client.leads.get("019ffad2-90b0-7d6d-b877-e244a0d3d2b3")
+    stats = client.stats
+    assert stats.by_endpoint == {"POST /leads/list": 2, "GET /leads/{id}": 3}
+    assert stats.sent == len(script.requests) == 5

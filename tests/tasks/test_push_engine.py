@@ -314,3 +314,25 @@ def test_rows_still_unknown_after_every_pass_are_reported_and_reconciled_next_ru
     again = push(sandbox, wh, csv, campaign, run_id="r2")
     assert again.counts["created"] == 5 and again.unresolved == 0
     assert_exactly_once(sandbox, campaign, 5)
+
+
+def per_path(sandbox: Any) -> dict[str, int]:
+    return dict(httpx.get(f"{sandbox.url}/_sandbox/stats").json()["per_path"])
+
+
+def test_the_report_counts_every_request_by_kind_and_a_skipped_batch_costs_one_lookup(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    first, second = make_campaign(sandbox, "First"), make_campaign(sandbox, "Second")
+    wh = Warehouse(warehouse_path)
+    csv = write_rows(tmp_path / "leads.csv", 1000)
+    push(sandbox, wh, csv, first, run_id="r1", batch_size=1000)
+    before = per_path(sandbox)
+    skipped = push(sandbox, wh, csv, second, run_id="r1", batch_size=1000)
+    after = per_path(sandbox)
+    assert skipped.counts == {"skipped": 1000}
+    served = {k: n - before.get(k, 0) for k, n in after.items() if n > before.get(k, 0)}
+    # What the sandbox served is what the report says: the lookup that explains the skipped rows included.
+    assert served == {"POST /api/v2/leads/add": 1, "POST /api/v2/leads/list": 1}
+    assert skipped.requests_by_endpoint == {"POST /leads/add": 1, "POST /leads/list": 1}
+    assert skipped.requests_by_kind() == {"adds": 1, "lookups": 1} and skipped.requests == 2

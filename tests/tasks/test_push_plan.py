@@ -6,6 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from tasks.push_lookup import emails_per_lookup
+from tasks.push_models import describe_requests, requests_by_kind
 from tasks.push_plan import (
     AddCounts,
     attribute_leftover,
@@ -157,3 +159,27 @@ def test_the_skip_reason_tells_how_to_push_to_several_campaigns() -> None:
     verdicts = attribute_leftover([0], AddCounts(skipped=1), {}, None, skip_mode="in_campaign")
     assert "ANY" in verdicts[0][2] or "another campaign" in verdicts[0][2]
     assert "--skip-if none" in verdicts[0][2]
+
+
+@pytest.mark.parametrize(
+    ("emails", "expected_found", "per_lookup"),
+    [
+        (1000, None, 100),  # all expected: one full page per lookup, run in parallel
+        (1000, 1000, 100),
+        (1000, 0, 1000),  # none expected (skipped elsewhere): one request for the whole bulk add
+        (1000, 300, 333),
+        (1000, 5, 1000),
+        (50, None, 100),
+        (3000, 0, 1000),  # never more emails in one filter than one bulk add holds
+        (10, 20, 100),
+    ],
+)
+def test_emails_per_lookup_expects_about_one_page_of_leads(emails, expected_found, per_lookup) -> None:
+    assert emails_per_lookup(emails, expected_found) == per_lookup
+
+
+def test_requests_by_kind_names_the_push_endpoints_and_keeps_others_by_name() -> None:
+    by_endpoint = {"GET /campaigns": 1, "POST /leads/list": 10, "POST /leads/add": 2, "PATCH /leads/{id}": 0}
+    assert requests_by_kind(by_endpoint) == {"adds": 2, "lookups": 10, "GET /campaigns": 1}
+    assert describe_requests(requests_by_kind(by_endpoint)) == "adds 2, lookups 10, GET /campaigns 1"
+    assert describe_requests({}) == "none"

@@ -12,7 +12,15 @@ from blocks.warehouse import open_warehouse, resolve_warehouse
 from ops_instantly.errors import OpsError
 from tests.warehouse_backends import create_lake_database, drop_lake_database, lake_url
 from warehouse.db import Warehouse, migrations
-from warehouse.lake import OFFLINE_CONFIG, extension_file, is_conflict, lake_ddl, load_extensions, parse_lake
+from warehouse.lake import (
+    OFFLINE_CONFIG,
+    extension_file,
+    is_conflict,
+    lake_ddl,
+    load_extensions,
+    parse_lake,
+    with_connect_timeout,
+)
 from warehouse.merge import upsert_row
 
 
@@ -203,3 +211,38 @@ def _connection(name: str) -> dict[str, object]:
         "mapping": None,
         "created_at": datetime.now(UTC),
     }
+
+
+@pytest.mark.parametrize(
+    ("conninfo", "expected"),
+    [
+        ("dbname=ops host=db1", "dbname=ops host=db1 connect_timeout=5"),
+        ("dbname=ops connect_timeout=30", "dbname=ops connect_timeout=30"),  # the URL's own wins
+        ("postgresql://u@db1/ops", "postgresql://u@db1/ops?connect_timeout=5"),
+        ("postgres://u@db1/ops?sslmode=require", "postgres://u@db1/ops?sslmode=require&connect_timeout=5"),
+    ],
+)
+def test_the_catalog_connection_gets_a_connect_timeout_unless_it_sets_one(
+    conninfo: str, expected: str
+) -> None:
+    assert with_connect_timeout(conninfo) == expected
+    assert f"'ducklake:postgres:{expected}'" in parse_lake(f"ducklake:postgres:{conninfo}").attach_sql(
+        read_only=False
+    )
+
+
+def test_a_catalog_that_never_answers_fails_with_a_timeout_instead_of_waiting() -> None:
+    import socket
+
+    # A port that accepts connections (the kernel's backlog) and never says a word, like a hung server.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    try:
+        wh = open_warehouse(f"ducklake:postgres:dbname=ops host=127.0.0.1 port={port} user=postgres")
+        with pytest.raises(OpsError, match="timeout expired") as err, wh.connect():
+            pass
+        assert "\n" not in str(err.value)
+    finally:
+        silent.close()

@@ -1,0 +1,125 @@
+"""Prefect's temporary API: a missing block fails without starting it, and it dies with the CLI on kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from blocks import InstantlyCredentials
+from ops_instantly._paths import REPO_ROOT
+from tests.cli._cli_helpers import assert_one_line_error, run_cli
+from tests.tasks.push_helpers import make_campaign, request_count, set_faults
+
+
+def _no_prefect_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tripwire: any Prefect API client (which would start the temporary API) fails the test."""
+    import prefect.client.orchestration
+
+    def tripwire(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the Prefect API was asked")
+
+    monkeypatch.setattr(prefect.client.orchestration, "get_client", tripwire)
+
+
+def test_a_misspelt_block_fails_without_starting_the_temporary_api(
+    sandbox: Any, no_default_block: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    monkeypatch.delenv("INSTANTLY_API_KEY", raising=False)
+    monkeypatch.delenv("OPS_CREDENTIALS_BLOCK", raising=False)
+    InstantlyCredentials(api_key=sandbox.api_key, base_url=sandbox.base_url).save("prod-key", overwrite=True)
+    # No PREFECT_API_URL: the temporary API's database (here the test harness's SQLite file) is read directly.
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        _no_prefect_api(monkeypatch)
+        for argv in (["sync", "--credentials", "prod-kye"], ["campaigns", "list", "-c", "prod-kye"]):
+            result = run_cli(capsys, *argv)
+            assert_one_line_error(
+                result, "No InstantlyCredentials block named 'prod-kye'", "did you mean 'prod-key'"
+            )
+        result = run_cli(capsys, "sync")  # no key, no block named default
+        assert_one_line_error(
+            result, "INSTANTLY_API_KEY is not set and no InstantlyCredentials block named 'default'"
+        )
+
+
+def _server_children(pid: int) -> list[int]:
+    """Pids of the temporary Prefect API servers `pid` started (its uvicorn children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid and b"prefect.server.api.server:create_app" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.slow  # the temporary API starts (10-30 s)
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="the watchdog needs Linux pidfds")
+def test_kill_9_of_a_push_leaves_no_temporary_prefect_server_behind(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    campaign = make_campaign(sandbox, "Killed")
+    csv = tmp_path / "leads.csv"
+    csv.write_text("email\n" + "".join(f"k{i}@ex.com\n" for i in range(3000)))
+    set_faults(sandbox, latency_ms=200)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "OPS_CREDENTIALS"))}
+    env.update(
+        INSTANTLY_API_KEY=sandbox.api_key,
+        INSTANTLY_BASE_URL=sandbox.base_url,
+        INSTANTLY_RATE_PER_SECOND="2",
+        OPS_WAREHOUSE=str(warehouse_path),
+        PREFECT_HOME=str(tmp_path / "prefect-home"),  # no PREFECT_API_URL: the temporary API
+        PYTHONPATH=str(REPO_ROOT),
+    )
+    argv = ["push", "--source", str(csv), "--campaign", campaign, "--batch-size", "50"]
+    cli = subprocess.Popen(
+        [sys.executable, "-c", "from ops_instantly.cli import main; main()", *argv],
+        cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    servers: list[int] = []
+    try:
+        deadline = time.monotonic() + 180
+        while request_count(sandbox) == 0 and cli.poll() is None and time.monotonic() < deadline:
+            servers = _server_children(cli.pid) or servers
+            time.sleep(0.2)
+        servers = _server_children(cli.pid) or servers
+        assert cli.poll() is None and request_count(sandbox) > 0, (
+            cli.stderr.read().decode()[-2000:] if cli.stderr else ""
+        )
+        assert servers, "the push started no temporary Prefect API"
+        cli.send_signal(signal.SIGKILL)
+        cli.wait(timeout=30)
+        deadline = time.monotonic() + 30  # the watchdog sends SIGTERM, then SIGKILL after 5 s
+        while any(_alive(p) for p in servers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = [p for p in servers if _alive(p)]
+        assert not left, f"temporary Prefect API server(s) {left} outlived the killed CLI"
+    finally:
+        for pid in servers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if cli.poll() is None:
+            cli.kill()
+        set_faults(sandbox, latency_ms=0)
