@@ -45,6 +45,7 @@ from tasks.extract import (
     redact_url,
     refuse_another_source,
     source_kind,
+    table_name_for,
 )
 from tasks.mapping import load_mapping_file, parse_overrides, resolve_mapping
 from tasks.push import (
@@ -62,6 +63,7 @@ from tasks.push_models import describe_requests
 from tasks.push_plan import MAX_LEADS_PER_ADD, SKIP_HINT
 from warehouse.connections import plan_connected_pushes, read_connections
 from warehouse.db import Warehouse
+from warehouse.push_guard import DEFAULT_WAIT_SECONDS, push_guard
 from warehouse.scratch import ScratchWarehouse
 
 __all__ = ["SkipIf", "TablePush", "preview_push_leads", "push_leads"]
@@ -176,6 +178,7 @@ def push_leads(
     dry_run: bool = False,
     batch_size: Annotated[int, Field(ge=1, le=MAX_LEADS_PER_ADD)] = MAX_LEADS_PER_ADD,
     timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0,
+    wait_seconds: Annotated[float, Field(ge=0, le=86_400)] = DEFAULT_WAIT_SECONDS,
     warehouse: str = "",
     postgres: SkipJsonSchema[PostgresSource | None] = None,
 ) -> dict[str, Any]:
@@ -203,6 +206,8 @@ def push_leads(
         dry_run: Only show the mapping, the validation and the first leads; send and write nothing.
         batch_size: Leads per request (Instantly takes up to 1,000).
         timeout_seconds: How long to wait for each Instantly response.
+        wait_seconds: How long to wait for another push of the same table to this warehouse to end (a
+            schedule firing while a run is still going) before failing; 0 fails at once.
         warehouse: The warehouse file or DuckLake URL. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
         postgres: A Postgres connection that is not saved as a block (in-process callers such as the CLI's
             `--source postgresql://user:password@...`). Not part of the UI's form or a deployment.
@@ -236,7 +241,8 @@ def push_leads(
     store.start_run(run_id, "push-leads")
     try:
         reports = [
-            _push_table(creds, store, job, run_id, skip_if, batch_size, timeout_seconds) for job in jobs
+            _push_table(creds, store, job, run_id, skip_if, batch_size, timeout_seconds, wait_seconds)
+            for job in jobs
         ]
     except BaseException as exc:
         store.finish_run(run_id, "failed", {}, message=str(exc)[:500])
@@ -403,42 +409,49 @@ def _push_table(
     skip_if: str,
     batch_size: int,
     timeout: float,
+    wait: float,
 ) -> TablePushReport:
-    """Extract one table, map and validate it, and push it to each of its campaigns exactly once."""
+    """Extract one table, map and validate it, and push it to each of its campaigns exactly once.
+
+    One push of a table at a time (warehouse/push_guard.py): a second one waits here, before its extract,
+    for the first to end, then finds the first's outcomes in the ledger.
+    """
     spec = resolve_source(job)
     mapping = _mapping(job, spec)
     campaigns: list[CampaignRef] = resolve_campaigns(credentials, list(job.campaigns))
-    table: ExtractedTable = extract_source(
-        spec, store, email_column=mapping.email_column, key_column=job.key_column or None, run_id=run_id
-    )
-    mapping = mapping.without_empty(table.empty_columns)
-    progress = ArtifactProgress(table.row_count, len(campaigns))
-    reports: list[CampaignReport] = []
-    for campaign in campaigns:
-        report = push_to_campaign(
-            credentials,
-            store,
-            table,
-            mapping,
-            campaign,
-            run_id=run_id,
-            skip_mode=skip_if,
-            batch_size=batch_size,
-            timeout=timeout,
-            listeners=[progress],
-            siblings=[c.id for c in campaigns],
+    logger = get_run_logger()
+    with push_guard(store, table_name_for(spec), run_id=run_id, wait=wait, warn=logger.warning):
+        table: ExtractedTable = extract_source(
+            spec, store, email_column=mapping.email_column, key_column=job.key_column or None, run_id=run_id
         )
-        reports.append(report)
-        counts = ", ".join(f"{k} {v:,}" for k, v in report.counts.items() if v) or "nothing to send"
-        get_run_logger().info(
-            "ops.%s -> campaign %r: %s (%s requests: %s; %.1f s)",
-            table.name,
-            report.campaign_name,
-            counts,
-            f"{report.requests:,}",
-            describe_requests(report.requests_by_kind()),
-            report.seconds,
-        )
+        mapping = mapping.without_empty(table.empty_columns)
+        progress = ArtifactProgress(table.row_count, len(campaigns))
+        reports: list[CampaignReport] = []
+        for campaign in campaigns:
+            report = push_to_campaign(
+                credentials,
+                store,
+                table,
+                mapping,
+                campaign,
+                run_id=run_id,
+                skip_mode=skip_if,
+                batch_size=batch_size,
+                timeout=timeout,
+                listeners=[progress],
+                siblings=[c.id for c in campaigns],
+            )
+            reports.append(report)
+            counts = ", ".join(f"{k} {v:,}" for k, v in report.counts.items() if v) or "nothing to send"
+            logger.info(
+                "ops.%s -> campaign %r: %s (%s requests: %s; %.1f s)",
+                table.name,
+                report.campaign_name,
+                counts,
+                f"{report.requests:,}",
+                describe_requests(report.requests_by_kind()),
+                report.seconds,
+            )
     return TablePushReport(table=table, campaigns=reports)
 
 

@@ -57,6 +57,7 @@ PUSH_PARAMETERS = [
     "dry_run",
     "batch_size",
     "timeout_seconds",
+    "wait_seconds",
     "warehouse",
 ]
 

@@ -80,6 +80,16 @@ def push(
     ),
     batch_size: int = typer.Option(1000, min=1, max=1000, help="Leads per bulk add (the API allows 1,000)."),
     timeout: float = typer.Option(30.0, min=0.1, help="Seconds to wait for each API response."),
+    wait: float | None = typer.Option(
+        None,
+        "--wait",
+        min=0,
+        max=86_400,
+        help="Seconds to wait for another push of the same table (a scheduled run, a second shell) to end "
+        "before failing (default: 1800, the push-leads flow's wait_seconds); 0 fails at once. The rows it "
+        "pushed then show as already pushed.",
+        metavar="SECONDS",
+    ),
     credentials: str | None = CREDENTIALS_OPTION,
     warehouse: str | None = typer.Option(None, help=WAREHOUSE_HELP, metavar="PATH"),
     as_json: bool = typer.Option(
@@ -140,6 +150,8 @@ def push(
         warehouse=warehouse or "",
     )
     sending: dict[str, Any] = dict(batch_size=batch_size, timeout_seconds=timeout)
+    if wait is not None:
+        sending["wait_seconds"] = wait
     if dry_run:
         # No flow run: the dry run's steps run here, and Prefect's API is not started. With campaigns it
         # looks them up (reads only), with the same credentials as a push.
