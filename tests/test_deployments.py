@@ -34,6 +34,8 @@ def test_prefect_yaml_declares_the_deployments_without_secrets() -> None:
     }
     assert deployments["sync-engagement"]["schedules"][0]["interval"] == 3600
     assert deployments["ingest-webhook-events"]["schedules"][0]["interval"] == 60
+    # The push's flow-run process gets the CLI's polars setting (ops_instantly/cli/__init__.py).
+    assert deployments["push-leads"]["work_pool"]["job_variables"]["env"] == {"POLARS_MAX_THREADS": "1"}
     for deployment in deployments.values():
         path, _, func = deployment["entrypoint"].partition(":")
         assert f"def {func}(" in (REPO / path).read_text()
