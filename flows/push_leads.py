@@ -218,6 +218,8 @@ def push_leads(
 
     Raises:
         OpsError: bad input (no campaign, unknown campaign or block, a password in `source`), in one line.
+            With no source (every connected table), a table that fails is logged and the others are still
+            pushed; the run then fails naming each table not pushed and why.
     """
     given = TablePush.given(
         source=source,
@@ -239,24 +241,36 @@ def push_leads(
         raise OpsError("No campaign given.", hint="pass --campaign ID_OR_NAME (repeatable)")
     creds = resolve_credentials(credentials)
     store.start_run(run_id, "push-leads")
+    reports: list[TablePushReport] = []
+    not_pushed: list[str] = []  # "table: why", for connected tables whose push failed
     try:
-        reports = [
-            _push_table(creds, store, job, run_id, skip_if, batch_size, timeout_seconds, wait_seconds)
-            for job in jobs
-        ]
+        for job in jobs:
+            try:
+                reports.append(
+                    _push_table(creds, store, job, run_id, skip_if, batch_size, timeout_seconds, wait_seconds)
+                )
+            except Exception as exc:
+                if one_table:
+                    raise
+                # One connected table that fails (a campaign deleted in Instantly, a source that moved) does
+                # not keep the others from their scheduled push; the run still ends failed, naming it.
+                not_pushed.append(f"{job.table}: {exc}")
+                get_run_logger().error("Connected table %s not pushed: %s", job.table, exc)
     except BaseException as exc:
         store.finish_run(run_id, "failed", {}, message=str(exc)[:500])
         raise
-    store.finish_run(
-        run_id,
-        "completed",
-        {
-            "tables": [
-                {"table": r.table.name, "rows": r.table.row_count, "outcomes": r.counts()} for r in reports
-            ]
-        },
-    )
-    publish_push_artifacts(reports, run_id)
+    outcomes = {
+        "tables": [
+            {"table": r.table.name, "rows": r.table.row_count, "outcomes": r.counts()} for r in reports
+        ]
+    }
+    if reports:
+        publish_push_artifacts(reports, run_id)
+    if not_pushed:
+        message = f"{len(not_pushed)} of {len(jobs)} connected tables not pushed: " + "; ".join(not_pushed)
+        store.finish_run(run_id, "failed", outcomes, message=message[:500])
+        raise OpsError(message, hint="the other tables were pushed; fix these and run the push again")
+    store.finish_run(run_id, "completed", outcomes)
     get_run_logger().info("Per-row outcomes: SELECT * FROM ops.push_results WHERE run_id = '%s'", run_id)
     summaries = [_summary(r, run_id) for r in reports]
     return summaries[0] if one_table else {"run_id": run_id, "tables": summaries}

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from flows.push_leads import push_leads
 from ops_core.errors import OpsError
 from tests.cli._cli_helpers import assert_one_line_error, run_cli
 from tests.tasks.push_helpers import campaign_leads, make_campaign
+from warehouse.db import Warehouse
 
 pytestmark = pytest.mark.slow
 
@@ -42,6 +44,44 @@ def test_a_push_without_arguments_pushes_every_connected_table(
         leads = campaign_leads(sandbox, campaign)
         assert sorted(lead["email"] for lead in leads) == ["a@example.com", "b@example.com"]
         assert all("team" not in (lead.get("payload") or {}) for lead in leads)
+
+
+def test_a_connected_table_that_fails_does_not_keep_the_others_from_their_push(
+    prefect_harness: None, sandbox: Any, warehouse_path: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("INSTANTLY_API_KEY", sandbox.api_key)
+    monkeypatch.setenv("INSTANTLY_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("OPS_WAREHOUSE", str(warehouse_path))
+    kept, deleted = make_campaign(sandbox, "Kept"), make_campaign(sandbox, "Deleted later")
+    for name, campaign in (("alpha", deleted), ("beta", kept)):
+        csv = tmp_path / f"{name}.csv"
+        csv.write_text(f"email,first name\n{name}1@example.com,Ann\n{name}2@example.com,Bob\n")
+        result = run_cli(
+            capsys, "connect-table", "--table", name, "--source", str(csv), "--campaign", campaign
+        )
+        assert result.code == 0, result.err
+    httpx.delete(
+        f"{sandbox.base_url}/campaigns/{deleted}", headers={"Authorization": f"Bearer {sandbox.api_key}"}
+    ).raise_for_status()
+
+    with pytest.raises(OpsError, match=f"1 of 2 connected tables not pushed: alpha: .*{deleted}") as caught:
+        push_leads()
+
+    assert "\n" not in str(caught.value)
+    # beta comes after alpha, and was pushed all the same.
+    assert sorted(lead["email"] for lead in campaign_leads(sandbox, kept)) == [
+        "beta1@example.com",
+        "beta2@example.com",
+    ]
+    with Warehouse(warehouse_path).connect(read_only=True) as con:
+        status, message = con.execute(
+            "SELECT status, message FROM ops.sync_runs WHERE flow = 'push-leads' ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
+        outcomes = con.execute(
+            "SELECT outcome, count(*) FROM ops.push_results WHERE campaign_id = ? GROUP BY ALL", [kept]
+        ).fetchall()
+    assert status == "failed" and message.startswith("1 of 2 connected tables not pushed: alpha")
+    assert outcomes == [("created", 2)]
 
 
 def test_connect_table_refuses_a_source_url_with_a_password(capsys, warehouse_path, monkeypatch) -> None:
