@@ -250,12 +250,12 @@ def push_leads(
                     _push_table(creds, store, job, run_id, skip_if, batch_size, timeout_seconds, wait_seconds)
                 )
             except Exception as exc:
-                if one_table:
+                if len(jobs) == 1:
                     raise
                 # One connected table that fails (a campaign deleted in Instantly, a source that moved) does
-                # not keep the others from their scheduled push; the run still ends failed, naming it.
+                # not keep the others from their scheduled push; the run still ends failed, naming it (the
+                # failed step has logged its own error line).
                 not_pushed.append(f"{job.table}: {exc}")
-                get_run_logger().error("Connected table %s not pushed: %s", job.table, exc)
     except BaseException as exc:
         store.finish_run(run_id, "failed", {}, message=str(exc)[:500])
         raise
