@@ -234,11 +234,19 @@ def newest_write(con: duckdb.DuckDBPyConnection, scope: LedgerScope) -> int:
 def open_entries(con: duckdb.DuckDBPyConnection, scope: LedgerScope) -> list[LedgerEntry]:
     """Rows whose current entry is open (OPEN_STATES): their last request may or may not have reached
     Instantly. Ordered by row key."""
+    # Only the row keys with an open entry are windowed: the view's window over every entry of the scope
+    # cost a no-change re-run of 1,000,000 leads 1.4 s of CPU, for no row.
     rows = con.execute(
-        f"""SELECT row_key, email, lead_id, payload_hash, state, outcome, batch_id FROM {CURRENT}
-        WHERE workspace = ? AND campaign_id = ? AND source_table = ? AND list_contains(?, state)
+        f"""SELECT row_key, email, lead_id, payload_hash, state, outcome, batch_id FROM (
+            SELECT e.* FROM {_ALL_ENTRIES} e
+            WHERE e.write_id IN ({_SCOPE_WRITES}) AND e.row_key IN (
+                SELECT o.row_key FROM {_ALL_ENTRIES} o
+                WHERE list_contains(?, o.state) AND o.write_id IN ({_SCOPE_WRITES})
+            )
+            QUALIFY row_number() OVER (PARTITION BY e.row_key ORDER BY e.write_id DESC) = 1
+        ) WHERE list_contains(?, state)
         ORDER BY row_key""",
-        [*scope.params, list(OPEN_STATES)],
+        [*scope.params, list(OPEN_STATES), *scope.params, list(OPEN_STATES)],
     ).fetchall()
     return [
         LedgerEntry(
