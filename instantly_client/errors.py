@@ -60,7 +60,12 @@ class InstantlyError(Exception):
         self.message = _one_line(message)
         super().__init__(self._render())
 
-    def _render(self) -> str:
+    @property
+    def summary(self) -> str:
+        """The error as one line without its hint (for callers that show the hint apart)."""
+        return self._render(hint=False)
+
+    def _render(self, *, hint: bool = True) -> str:
         parts = []
         if self.method and self.path:
             parts.append(f"{self.method} {self.path}")
@@ -68,7 +73,7 @@ class InstantlyError(Exception):
             parts.append(f"HTTP {self.status_code}")
         prefix = " ".join(parts)
         text = f"{prefix}: {self.message}" if prefix else self.message
-        if self.hint:
+        if self.hint and hint:
             text = f"{text} (hint: {self.hint})"
         return _one_line(text)
 

@@ -22,6 +22,11 @@ from typing import Any
 
 import polars as pl
 
+try:  # a compiled sha256 for the payload hashes (_sha256); hashlib without it
+    import polars_hash as _polars_hash
+except ImportError:  # pragma: no cover - polars-hash is a dependency
+    _polars_hash = None
+
 from tasks.mapping import (
     MAX_SAFE_INTEGER,
     ColumnMapping,
@@ -348,9 +353,12 @@ class LeadFrames:
 def _sha256(leads: pl.Series) -> pl.Series:
     """sha256 hex of each payload's UTF-8 bytes (`mapping.payload_hash`); null stays null.
 
-    hashlib over the column: about a microsecond a row on one core, steadier than DuckDB's multi-threaded
-    sha256 on a busy machine.
+    With polars-hash installed, its compiled sha2_256 over the column (about a quarter of a microsecond a
+    row, the same digests as hashlib); else hashlib, about a microsecond a row on one core, steadier than
+    DuckDB's multi-threaded sha256 on a busy machine.
     """
+    if _polars_hash is not None:
+        return pl.DataFrame({"lead": leads}).select(_polars_hash.col("lead").chash.sha2_256()).to_series()
     return pl.Series(
         [None if t is None else sha256(t.encode()).hexdigest() for t in leads.to_list()], dtype=pl.Utf8
     )

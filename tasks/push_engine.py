@@ -26,7 +26,7 @@ from contextlib import contextmanager
 
 import polars as pl
 
-from instantly_client import InstantlyClient
+from instantly_client import InstantlyClient, InstantlyError
 from ops_core.errors import OpsError
 from tasks.push_lookup import Lookups
 from tasks.push_models import BatchReport, CampaignReport, PushListener, PushTarget
@@ -194,4 +194,5 @@ def _frozen_heap() -> Iterator[None]:
 
 def _ops_error(exc: BaseException, campaign: str) -> OpsError:
     hint = getattr(exc, "hint", None) or "fix the problem and run the push again: sent rows are not resent"
-    return OpsError(f"Push to campaign {campaign!r} stopped: {exc}", hint=hint)
+    what = exc.summary if isinstance(exc, InstantlyError) else str(exc)  # its hint once, below
+    return OpsError(f"Push to campaign {campaign!r} stopped: {what}", hint=hint)

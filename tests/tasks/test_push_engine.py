@@ -224,9 +224,11 @@ def test_a_deleted_campaign_stops_the_push_and_leaves_no_open_intent(
     campaign = make_campaign(sandbox, "Gone")
     httpx.delete(f"{sandbox.base_url}/campaigns/{campaign}", headers={"Authorization": "Bearer sandbox-key"})
     wh = Warehouse(warehouse_path)
-    with pytest.raises(OpsError, match="stopped"):
+    with pytest.raises(OpsError, match="stopped") as raised:
         push(sandbox, wh, write_rows(tmp_path / "leads.csv", 10), campaign, run_id="r1")
     assert query(warehouse_path, "SELECT count(*) FROM ops.push_ledger") == [(0,)]
+    hint = raised.value.hint
+    assert hint and str(raised.value).count(hint) == 1  # the API error's hint, said once
 
 
 class _TrackingWarehouse(Warehouse):
