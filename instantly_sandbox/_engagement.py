@@ -51,12 +51,10 @@ def enqueue_new_lead(campaign: dict[str, Any], lead: dict[str, Any]) -> None:
     sim(campaign)["queue"].append(lead["id"])
 
 
-def enqueue_new_leads(campaign: dict[str, Any], leads: list[dict[str, Any]]) -> None:
-    """:func:`enqueue_new_lead` for each of `leads`, in order."""
-    for lead in leads:
-        lead["_next_step"] = 0
-        lead["_stopped"] = False
-    sim(campaign)["queue"].extend([lead["id"] for lead in leads])
+def enqueue_fresh_leads(campaign: dict[str, Any], ids: list[str]) -> None:
+    """:func:`enqueue_new_lead` for each of the leads `ids`, in order, when they were just built (a lead
+    template holds `_next_step` 0 and `_stopped` False already)."""
+    sim(campaign)["queue"].extend(ids)
 
 
 def steps_of(campaign: dict[str, Any]) -> list[dict[str, Any]]:

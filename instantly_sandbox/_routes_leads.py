@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import bisect
 import re
+from itertools import chain, repeat
 from typing import Any
 
-from ._engagement import enqueue_new_lead, enqueue_new_leads
+from ._bulk_add import screen_all_new
+from ._engagement import enqueue_fresh_leads, enqueue_new_lead
 from ._router import ApiError, Request, Response, bad_request, not_found, route
 from ._routes_campaigns import get_campaign
 from ._shapes import LEAD_CORE, LeadBuilder, build_lead, job, public, refresh_payload
@@ -138,14 +140,82 @@ def add_leads(sb: Any, req: Request) -> dict[str, Any]:
         ),
         0,
     )
-    skip_ws = bool(body.get("skip_if_in_workspace"))  # SPEC: overrides the other skip_if flags
-    skip_campaign = not skip_ws and bool(body.get("skip_if_in_campaign"))
-    skip_list = not skip_ws and bool(body.get("skip_if_in_list"))
+    builder = LeadBuilder(state, campaign_id=campaign_id, list_id=list_id)
+    items = body["leads"]
+    screened = screen_all_new(state, items)
+    present = None if screened is None else builder.fields_for_build_new(items)
+    if screened is not None and present is not None:  # every lead is new and valid: whole-request passes
+        emails, keys, domains = screened
+        ids = state.ids.uuid7_many(state.now(), len(items))
+        leads = builder.build_new(ids, items, domains, present)
+        state.index_new_leads(ids, leads, keys, campaign_id=campaign_id, list_id=list_id)
+        # the leads' values, taken from the items (the same values: see build_new)
+        columns = (map(dict.get, items, repeat(name)) for name in ("first_name", "last_name", "phone"))
+        rows = zip(ids, emails, *columns, range(len(items)), strict=True)
+    else:
+        accepted = _accept(state, items, counts, campaign_id=campaign_id, list_id=list_id, flags=body)
+        ids = state.ids.uuid7_many(state.now(), len(accepted))
+        leads = [
+            builder.build(lead_id, item, email or None)
+            for lead_id, (_, item, email) in zip(ids, accepted, strict=True)
+        ]
+        state.index_leads(leads)
+        items = [item for _, item, _ in accepted]
+        rows = zip(
+            ids,
+            *([lead[name] for lead in leads] for name in ("email", "first_name", "last_name", "phone")),
+            [index for index, _, _ in accepted],
+            strict=True,
+        )
+    if campaign is not None:
+        enqueue_fresh_leads(campaign, ids)
+        customs = list(filter(None, map(dict.get, items, repeat("custom_variables"))))
+        if customs:  # the campaign learns each custom variable name, in order of appearance
+            learned = dict.fromkeys(chain.from_iterable(customs), True)
+            campaign.setdefault("custom_variables", {}).update(learned)
+    created = [
+        {
+            "id": lead_id,
+            "email": email,
+            "first_name": first,
+            "last_name": last,
+            "phone": phone,
+            "index": index,
+        }
+        for lead_id, email, first, last, phone, index in rows
+    ]
+    state.plan_remaining = max(0, state.plan_remaining - len(created))
+    return {
+        "status": "success",
+        "total_sent": len(body["leads"]),
+        "leads_uploaded": len(created),
+        **counts,
+        "blocklist_used": body.get("blocklist_id") or state.blocklist_id,
+        "remaining_in_plan": state.plan_remaining if campaign_id else None,
+        "created_leads": created,
+    }
+
+
+def _accept(
+    state: Any,
+    items: list[dict[str, Any]],
+    counts: dict[str, int],
+    *,
+    campaign_id: str | None,
+    list_id: str | None,
+    flags: dict[str, Any],
+) -> list[tuple[int, dict[str, Any], str]]:
+    """The leads of a bulk add that are created, checked lead by lead: (index in the request, item, trimmed
+    email). Each lead refused is counted in `counts`. (:func:`screen_all_new` recognises, in a few passes,
+    the requests where this accepts every lead.)"""
+    skip_ws = bool(flags.get("skip_if_in_workspace"))  # SPEC: overrides the other skip_if flags
+    skip_campaign = not skip_ws and bool(flags.get("skip_if_in_campaign"))
+    skip_list = not skip_ws and bool(flags.get("skip_if_in_list"))
     seen: set[str] = set()
     blocked = state.blocked_values()
     by_email = state.by_email
-    accepted: list[tuple[int, dict[str, Any], str]] = []  # (index in the request, item, trimmed email)
-    for index, item in enumerate(body["leads"]):
+    accepted: list[tuple[int, dict[str, Any], str]] = []
+    for index, item in enumerate(items):
         email = (item.get("email") or "").strip()
         if not email and not campaign_id and not (item.get("first_name") or item.get("last_name")):
             counts["incomplete_count"] += 1  # only calculated for lists
@@ -180,44 +250,7 @@ def add_leads(sb: Any, req: Request) -> dict[str, Any]:
                 counts["skipped_count"] += 1
                 continue
         accepted.append((index, item, email))
-    builder = LeadBuilder(state, campaign_id=campaign_id, list_id=list_id)
-    ids = state.ids.uuid7_many(state.now(), len(accepted))
-    leads = [
-        builder.build(lead_id, item, email or None)
-        for lead_id, (_, item, email) in zip(ids, accepted, strict=True)
-    ]
-    state.index_leads(leads)
-    if campaign is not None:
-        enqueue_new_leads(campaign, leads)
-        names: dict[str, bool] = {}  # the campaign learns each custom variable name, in order of appearance
-        for _, item, _ in accepted:
-            custom = item.get("custom_variables")
-            if custom:
-                for name in custom:
-                    names[name] = True
-        if names:
-            campaign.setdefault("custom_variables", {}).update(names)
-    created = [
-        {
-            "id": lead["id"],
-            "email": lead["email"],
-            "first_name": lead["first_name"],
-            "last_name": lead["last_name"],
-            "phone": lead["phone"],
-            "index": index,
-        }
-        for lead, (index, _, _) in zip(leads, accepted, strict=True)
-    ]
-    state.plan_remaining = max(0, state.plan_remaining - len(created))
-    return {
-        "status": "success",
-        "total_sent": len(body["leads"]),
-        "leads_uploaded": len(created),
-        **counts,
-        "blocklist_used": body.get("blocklist_id") or state.blocklist_id,
-        "remaining_in_plan": state.plan_remaining if campaign_id else None,
-        "created_leads": created,
-    }
+    return accepted
 
 
 @route("POST", "/api/v2/leads")

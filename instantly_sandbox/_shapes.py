@@ -30,6 +30,20 @@ PAYLOAD_COPIES = {  # SPEC Lead.payload examples carry camelCase copies of the c
 }
 
 
+class SharedEmpty(dict):  # type: ignore[type-arg]
+    """The one empty `{}` every new lead starts with as `status_summary` and `status_summary_subseq` (two
+    dicts per lead less at a million leads). Nothing changes it in place (events replace the field), and any
+    attempt raises TypeError, so the sharing can never leak a change from one lead to another. It encodes,
+    compares and copies as `{}`."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a lead's shared empty dict: assign a new dict to the field instead")
+
+    __setitem__ = __delitem__ = __ior__ = setdefault = update = pop = popitem = clear = _refuse  # type: ignore[assignment]
+
+
+EMPTY = SharedEmpty()
+
 # SPEC quirk: these are `type: [null, ...]` with an `enum` that lacks null, so null is invalid; omit instead.
 OMIT_WHEN_NULL = {"not_sending_status", "event_type", "lt_interest_status"}
 
@@ -71,7 +85,8 @@ def lead_template(state: State, *, campaign_id: str | None, list_id: str | None,
     """Every key of a new lead, in the order the API lists them, with the values shared by one request.
 
     :class:`LeadBuilder` copies it per lead (a dict copy, then a dozen assignments, instead of a 50-key
-    literal); the keys whose values are mutable containers are replaced with fresh ones in each copy.
+    literal); `payload` is replaced with a fresh dict in each copy, the two status summaries start as the
+    shared read-only :data:`EMPTY`, and the internal `_firsts` set is made by the lead's first event.
     """
     return {
         "id": None,
@@ -86,9 +101,9 @@ def lead_template(state: State, *, campaign_id: str | None, list_id: str | None,
         "email_reply_count": 0,
         "email_click_count": 0,
         "company_domain": "",
-        "status_summary": None,  # fresh {} per lead
+        "status_summary": EMPTY,  # replaced (never changed) by the first `sent` event
         "payload": None,  # fresh per lead
-        "status_summary_subseq": None,  # fresh {} per lead
+        "status_summary_subseq": EMPTY,
         "last_step_from": None,
         "last_step_id": None,
         "last_step_timestamp_executed": None,
@@ -115,7 +130,6 @@ def lead_template(state: State, *, campaign_id: str | None, list_id: str | None,
         "timestamp_last_touch": None,
         "esp_code": 999,
         "esg_code": 0,
-        "_firsts": None,  # fresh set() per lead
         "_next_step": 0,
         "_stopped": False,
     }
@@ -142,9 +156,6 @@ class LeadBuilder:
             if value is not None:
                 lead[key] = value
         lead["company_domain"] = company_domain(email, get("website"))
-        lead["status_summary"] = {}
-        lead["status_summary_subseq"] = {}
-        lead["_firsts"] = set()
         if lead_domain_is_google(email):
             lead["esp_code"] = 1
         value = get("pl_value_lead")
@@ -163,6 +174,50 @@ class LeadBuilder:
             payload.update(custom)
         lead["payload"] = payload
         return lead
+
+    @staticmethod
+    def fields_for_build_new(items: list[dict[str, Any]]) -> set[str] | None:
+        """The keys `items` have, if :meth:`build_new` can build them; None if an item has a key that the
+        template does not hold as-is (only `lt_interest_status`): then build them one by one."""
+        present: set[str] = set().union(*items)
+        return present if present <= _UPDATABLE else None
+
+    def build_new(
+        self, ids: list[str], items: list[dict[str, Any]], domains: list[str], present: set[str]
+    ) -> list[dict[str, Any]]:
+        """:meth:`build` for each of `items`, whose emails are set, trimmed, ASCII and have `domains`
+        (lower-cased, after the `@`), and whose keys are `present` (:meth:`fields_for_build_new`).
+
+        The same leads as :meth:`build`: an item's fields go in with one `update` (a None value leaves the
+        template's None), and `company_domain` and `esp_code` come from the domain.
+        """
+        copied = [(field, copy_name) for field, copy_name in _COPIED_FIELDS if field in present]
+        has_custom = "custom_variables" in present
+        new_lead = self._template.copy
+        leads = []
+        for lead_id, item, domain in zip(ids, items, domains, strict=True):
+            lead = new_lead()
+            lead.update(item)
+            lead["id"] = lead_id
+            lead["company_domain"] = domain
+            if domain in _GOOGLE_DOMAINS:
+                lead["esp_code"] = 1
+            payload = {
+                copy_name: value for field, copy_name in copied if (value := item.get(field)) is not None
+            }
+            if has_custom:
+                custom = lead.pop("custom_variables", None)
+                if custom:
+                    payload.update(custom)
+            lead["payload"] = payload
+            leads.append(lead)
+        return leads
+
+
+# An input item's keys that LeadBuilder.build_new can `update` a template copy with (custom_variables is
+# taken out again; lt_interest_status is not in the template, so it needs build()).
+_UPDATABLE = frozenset((*LEAD_CORE, "pl_value_lead", "assigned_to", "custom_variables"))
+_GOOGLE_DOMAINS = frozenset(("gmail.com", "googlemail.com"))  # what lead_domain_is_google matches
 
 
 def build_lead(state: State, fields: dict[str, Any], *, campaign_id: str | None, list_id: str | None) -> dict:

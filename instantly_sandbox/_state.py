@@ -11,7 +11,8 @@ import json
 import random
 import threading
 from collections.abc import Callable
-from itertools import pairwise
+from itertools import islice
+from operator import lt
 from pathlib import Path
 from typing import Any
 
@@ -191,6 +192,26 @@ class State:
         for list_id, lids in in_list.items():
             _insort_many(self.by_list.setdefault(list_id, []), lids)
 
+    def index_new_leads(
+        self,
+        ids: list[str],
+        leads: list[dict[str, Any]],
+        emails: list[str],
+        *,
+        campaign_id: str | None,
+        list_id: str | None,
+    ) -> None:
+        """:meth:`index_leads` for leads `ids` of one campaign or list, just made, whose lower-cased `emails`
+        no stored lead has (as `screen_all_new` found): whole-list updates, nothing per lead."""
+        self.generation += 1
+        self.leads.update(zip(ids, leads, strict=True))
+        _insort_many(self.lead_order, ids)
+        if campaign_id:
+            _insort_many(self.by_campaign.setdefault(campaign_id, []), ids)
+        if list_id:
+            _insort_many(self.by_list.setdefault(list_id, []), ids)
+        self.by_email.update(zip(emails, zip(ids), strict=True))  # zip(ids): each id in a 1-tuple
+
     def unindex_lead(self, lead: dict[str, Any]) -> None:
         self.generation += 1
         lid = lead["id"]
@@ -360,7 +381,7 @@ def _add_id(index: dict[str, tuple[str, ...]], key: str, lid: str) -> None:
 
 
 def _insort_many(ids: list[str], values: list[str]) -> None:
-    if values and all(a < b for a, b in pairwise(values)) and (not ids or ids[-1] < values[0]):
+    if values and all(map(lt, values, islice(values, 1, None))) and (not ids or ids[-1] < values[0]):
         ids.extend(values)  # the common case: a batch of fresh ids, each greater than all before
     else:
         for value in values:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -102,10 +103,22 @@ def test_leads_of_one_bulk_add_do_not_share_their_mutable_fields(
     body = {"campaign_id": campaign["id"], "leads": [{"email": f"m{i}@x.io"} for i in range(3)]}
     ids = [c["id"] for c in client.post("/leads/add", json=body).json()["created_leads"]]
     first, second = (sandbox.state.leads[i] for i in ids[:2])
-    for key in ("status_summary", "status_summary_subseq", "payload", "_firsts"):
-        assert first[key] is not second[key], key
+    assert first["payload"] is not second["payload"]
     client.patch(f"/leads/{ids[0]}", json={"custom_variables": {"only": "first"}})
     assert "only" not in client.get(f"/leads/{ids[1]}").json()["payload"]
+    # The status summaries start as one shared empty dict that refuses any change in place ...
+    for key in ("status_summary", "status_summary_subseq"):
+        with pytest.raises(TypeError):
+            first[key]["lastStep"] = {}
+        with pytest.raises(TypeError):
+            first[key].update(domain_complete=True)
+    assert "_firsts" not in first  # ... and the first-event marks are made by the first event
+    with sandbox.state.lock:
+        sandbox.state.append_event(sandbox.state.now(), "sent", ids[0], campaign["id"], step=0, data={})
+    sent, untouched = (client.get(f"/leads/{i}").json() for i in ids[:2])
+    assert sent["status_summary"]["lastStep"]["from"] == "campaign"
+    assert untouched["status_summary"] == {} and untouched["status_summary_subseq"] == {}
+    assert first["_firsts"] and "_firsts" not in second
 
 
 def test_created_leads_name_each_lead_with_its_index_in_the_request(client: httpx.Client):
@@ -162,13 +175,38 @@ def test_the_campaign_learns_custom_variable_names_in_order_of_first_appearance(
     assert list(sandbox.state.campaigns[campaign["id"]]["custom_variables"]) == ["b", "a", "c"]
 
 
+class _OneAtATime:
+    """The id factory as it was written first, one id per call: the reference the batches must equal."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(f"ids-{seed}")
+        self.last_ms = self.seq = 0
+
+    def uuid7(self, ms: int) -> str:
+        if ms <= self.last_ms:
+            ms = self.last_ms
+            self.seq += 1
+            if self.seq > 0xFFF:
+                ms += 1
+                self.seq = 0
+        else:
+            self.seq = self.rng.randrange(0, 0x400)
+        self.last_ms = ms
+        stamp = f"{ms & 0xFFFFFFFFFFFF:012x}"
+        tail = f"{0b10 << 62 | self.rng.getrandbits(62):016x}"
+        return f"{stamp[:8]}-{stamp[8:]}-7{self.seq:03x}-{tail[:4]}-{tail[4:]}"
+
+
 def test_a_batch_of_ids_is_the_ids_one_at_a_time_would_be():
-    one, batch = IdFactory(5), IdFactory(5)
+    reference, one, batch = _OneAtATime(5), IdFactory(5), IdFactory(5)
     ms = 1_800_000_000_000
-    plan = [(ms, 3), (ms, 5000), (ms - 7, 2), (ms + 9, 1), (ms + 9, 4)]  # 5,000 overflows the 12-bit counter
+    plan = [(ms, 3), (ms, 5000), (ms - 7, 2), (ms + 9, 1), (ms + 9, 4), (ms + 9, 4095), (ms + 9, 2)]
+    plan += [(ms + 20, 4096), (ms + 30, 1000), (ms + 31, 0), (ms + 31, 1)]  # 5,000 and 4,096 overflow seq
+    expected = [reference.uuid7(at) for at, n in plan for _ in range(n)]
     singles = [one.uuid7(at) for at, n in plan for _ in range(n)]
     batched = [i for at, n in plan for i in batch.uuid7_many(at, n)]
-    assert batched == singles
+    assert batched == singles == expected
+    assert batch.getstate() == one.getstate() == [reference.last_ms, reference.seq]
     assert batched == sorted(batched) and len(set(batched)) == len(batched)
     assert all(i[14] == "7" and i[19] in "89ab" for i in batched)  # version 7, RFC 4122 variant
 

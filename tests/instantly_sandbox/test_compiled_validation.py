@@ -10,6 +10,7 @@ compiled code says "valid".
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -146,3 +147,73 @@ def test_keywords_that_changed_after_draft_7_get_no_compiled_shortcut():
     for schema, instance in ((prefix_items, ["x"]), (dependent, {"b": 1})):
         assert not _spec.is_valid_fast(schema, instance)
         assert _spec.first_error(schema, instance, "body") is None  # jsonschema still decides
+
+
+BULK_ADD = _spec.deref(_spec.request_body_schema("POST", "/api/v2/leads/add"))
+BULK_ADD_JSON = _spec._body_schema_json("POST", "/api/v2/leads/add")
+
+
+def _bulk_variants() -> Iterator[Any]:
+    """Bulk bodies of three leads with one value (in any lead, as any property or custom variable) replaced
+    by each palette value or removed, and bodies whose `leads` are wrong as a whole."""
+    full = _sample(BULK_ADD["properties"]["leads"]["items"])
+    base = {
+        "campaign_id": "019ffad2-9c4e-7be6-8364-ed444afb02d5",
+        "leads": [full, dict(full), {"email": "c@d.co"}],
+    }
+    yield base
+    for index in range(3):
+        for name in [*BULK_ADD["properties"]["leads"]["items"]["properties"], "unexpected_field"]:
+            for value in [*PALETTE, _REMOVE]:
+                variant = copy.deepcopy(base)
+                if value is _REMOVE:
+                    variant["leads"][index].pop(name, None)
+                else:
+                    variant["leads"][index][name] = value
+                yield variant
+        for value in [*PALETTE, {"deep": {"er": 1}}]:
+            variant = copy.deepcopy(base)
+            variant["leads"][index]["custom_variables"] = {"ok": "x", "k": value}
+            yield variant
+    for leads in ([], [{}], [{}] * 1000, [{}] * 1001, "x", None, [None], [{}, []], [{}, "x"]):
+        yield {**base, "leads": leads}
+    yield {**base, "campaign_id": "not-a-uuid"}
+    yield {**base, "skip_if_in_campaign": "yes"}
+    yield {"leads": base["leads"], "unexpected_field": 1}
+    yield [base]
+
+
+def test_the_column_check_of_a_bulk_add_gives_jsonschemas_verdict_on_every_variant():
+    authority = _spec.validator_for(BULK_ADD)
+    verdicts = []
+    for instance in _bulk_variants():
+        valid = authority.is_valid(instance)
+        assert _spec._columns_accept(BULK_ADD_JSON, instance) == valid, instance
+        verdicts.append(valid)
+    assert 100 < verdicts.count(True) < len(verdicts) - 100  # both kinds were tried
+
+
+def test_a_bulk_add_of_1000_leads_is_accepted_by_its_columns():
+    body = {
+        "campaign_id": "019ffad2-9c4e-7be6-8364-ed444afb02d5",
+        "leads": [
+            {"email": f"a{i}@b.co", "first_name": None, "custom_variables": {"n": i, "f": 0.5, "ok": True}}
+            for i in range(1000)
+        ],
+    }
+    assert _spec._columns_accept(BULK_ADD_JSON, body)
+    body["leads"][999]["custom_variables"]["bad"] = [1]
+    assert not _spec._columns_accept(BULK_ADD_JSON, body)
+    assert (
+        _spec.first_error(BULK_ADD, body, "body")
+        == "body/leads/999/custom_variables/bad must be string,number,boolean,null"
+    )
+
+
+@pytest.mark.parametrize(("operation", "schema"), SCHEMAS, ids=[name for name, _ in SCHEMAS])
+def test_the_column_check_accepts_nothing_jsonschema_refuses(operation: str, schema: dict[str, Any]):
+    authority = _spec.validator_for(schema)
+    schema_json = json.dumps(schema, sort_keys=True)
+    for instance in _variants(_sample(schema)):
+        if _spec._columns_accept(schema_json, instance):
+            assert authority.is_valid(instance), (operation, instance)
