@@ -172,7 +172,7 @@ class PushPass:
         except BaseException as exc:  # reported to the sender, which stops the pass and raises it
             self._events.put(("error", exc))
         finally:
-            self.recorder.release()
+            self.recorder.close()
 
     def _cycles(self) -> None:
         plan = self._plan()

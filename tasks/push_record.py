@@ -20,6 +20,7 @@ from tasks.push_models import Job, JobResult
 from warehouse import ledger
 from warehouse.db import Warehouse, in_transaction
 from warehouse.ledger import LedgerScope
+from warehouse.ledger_snapshot import LedgerSnapshot, snapshot_folder
 
 HOLD_SECONDS = 15.0  # the bookkeeper closes (and so checkpoints) the warehouse at least this often
 YIELD_AFTER_SECONDS = 2.0  # ... and, once held this long, whenever another connection is queued for it
@@ -76,7 +77,7 @@ class Recorder:
         self.on_results = on_results
         self._held: tuple[ExitStack, duckdb.DuckDBPyConnection] | None = None
         self._held_since = 0.0
-        self._upto: int | None = None  # the scope's newest write when the pass read its first slice
+        self._snapshot: LedgerSnapshot | None = None  # the ledger as of the pass's first slice
         self._rows = 0  # rows written on the held connection
 
     def connection(self) -> duckdb.DuckDBPyConnection:
@@ -112,12 +113,24 @@ class Recorder:
             self._rows = 0
             stack.close()
 
+    def close(self) -> None:
+        """The end of the pass: close the connection and remove the pass's ledger snapshot."""
+        try:
+            self.release()
+        finally:
+            if self._snapshot is not None:
+                self._snapshot.close()
+                self._snapshot = None
+
     def read_slice(self, columns: Sequence[str], start: int, stop: int) -> pl.DataFrame:
-        """Rows [start, stop) with their ledger state as of the pass's start (ledger.read_slice)."""
+        """Rows [start, stop) with their ledger state as of the pass's start (ledger.read_slice with `upto`).
+
+        The first read takes the pass's snapshot of the ledger (warehouse/ledger_snapshot.py).
+        """
         con = self.connection()
-        if self._upto is None:
-            self._upto = ledger.newest_write(con, self.scope)
-        return ledger.read_slice(con, self.scope, columns, start, stop, upto=self._upto)
+        if self._snapshot is None:
+            self._snapshot = LedgerSnapshot.take(con, self.scope, snapshot_folder(self.warehouse))
+        return self._snapshot.read_slice(con, columns, start, stop)
 
     def read_keys(self, columns: Sequence[str], row_keys: Sequence[str]) -> pl.DataFrame:
         return ledger.read_keys(self.connection(), self.scope, columns, row_keys)

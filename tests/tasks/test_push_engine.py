@@ -14,7 +14,7 @@ from tasks.extract import SourceSpec, describe_source, extract_source
 from tasks.mapping import build_lead, payload_hash, resolve_mapping
 from tasks.push_engine import CampaignPush, CampaignReport, PushTarget
 from tests.tasks.push_helpers import campaign_leads, make_campaign, query, request_count, set_faults
-from warehouse import ledger
+from warehouse import ledger, ledger_snapshot
 from warehouse.db import Warehouse
 from warehouse.ledger import LedgerEntry, LedgerScope
 
@@ -121,9 +121,12 @@ def test_a_crash_after_writing_intents_is_reconciled_before_anything_is_resent(
     assert reasons == [(100,)]
 
 
+@pytest.mark.parametrize("snapshot", ["file", "per-slice"])
 def test_a_rerun_sends_nothing_and_a_changed_row_is_patched(
-    sandbox: Any, tmp_path: Path, warehouse_path: Path
+    sandbox: Any, tmp_path: Path, warehouse_path: Path, monkeypatch: pytest.MonkeyPatch, snapshot: str
 ) -> None:
+    # The re-runs read the ledger from a pass's snapshot file, or (a small ledger) for each slice.
+    monkeypatch.setattr(ledger_snapshot, "SNAPSHOT_MIN_ENTRIES", 1 if snapshot == "file" else 10**9)
     campaign = make_campaign(sandbox, "Updates")
     wh = Warehouse(warehouse_path)
     csv = write_rows(tmp_path / "leads.csv", 500)

@@ -290,3 +290,16 @@ def test_a_warehouse_with_the_old_ledger_table_migrates_to_the_same_state(tmp_pa
     assert state == sorted(sent_as_unknown, key=lambda r: (r[1], r[3]))
     assert opened == [("b", "pending", "b2"), ("c", "unknown", "b2")]
     assert after == [("a", "done", "L-a2"), ("b", "pending", None), ("c", "unknown", None)]
+
+
+def test_open_entries_are_rows_whose_newest_entry_is_open_in_this_scope_only(con: Any) -> None:
+    other = LedgerScope("ws", "other-campaign", "people", "run-1")
+    write(con, entry("a", "pending"), entry("b", "pending"), entry("c", "pending"))
+    write(con, entry("a", "done", lead_id="L-a"), entry("b", "unknown"), forget=["c"])
+    write(con, entry("a", "unknown"), entry("c", "pending"), scope=other)
+
+    assert [(e.row_key, e.state) for e in ledger.open_entries(con, SCOPE)] == [("b", "unknown")]
+    assert [(e.row_key, e.state) for e in ledger.open_entries(con, other)] == [
+        ("a", "unknown"),
+        ("c", "pending"),
+    ]
