@@ -103,3 +103,29 @@ def test_a_lead_built_for_the_whole_request_shares_no_mutable_field_but_the_empt
     leads = list(sb.state.leads.values())
     assert len({id(lead["payload"]) for lead in leads}) == len(leads)
     assert all(lead["status_summary"] == {} and "_firsts" not in lead for lead in leads)
+
+
+def test_the_email_index_holds_one_id_or_several_and_gives_them_back_as_a_tuple():
+    from instantly_sandbox._state import State
+
+    state = State(1)
+    leads = [{"id": f"0{i}", "email": "Same@x.io", "campaign": None, "list_id": f"l{i}"} for i in range(3)]
+    state.index_lead(leads[0])
+    assert state.ids_with_email("same@x.io") == ("00",) and state.by_email["same@x.io"] == "00"
+    state.index_lead(leads[0])  # again: no second copy
+    assert state.ids_with_email("same@x.io") == ("00",)
+    state.index_lead(leads[1])
+    state.index_lead(leads[2])
+    assert state.ids_with_email("same@x.io") == ("00", "01", "02")
+    assert [lead["id"] for lead in state.leads_with_email("SAME@X.IO")] == ["00", "01", "02"]
+    state.delete_lead("01")
+    assert state.ids_with_email("same@x.io") == ("00", "02")
+    state.delete_lead("00")
+    assert state.ids_with_email("same@x.io") == ("02",)
+    state.unindex_lead({"id": "0", "email": "same@x.io"})  # an id that is part of the one held is not it
+    assert state.ids_with_email("same@x.io") == ("02",)
+    state.delete_lead("02")
+    assert state.ids_with_email("same@x.io") == () and not state.by_email["same@x.io"]
+    state.index_lead(leads[1])
+    assert state.ids_with_email("same@x.io") == ("01",)
+    assert state.ids_with_email("other@x.io") == ()
