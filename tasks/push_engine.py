@@ -28,6 +28,7 @@ import polars as pl
 
 from instantly_client import InstantlyClient, InstantlyError
 from ops_core.errors import OpsError
+from ops_core.malloc import tune_malloc_for_push
 from tasks.push_lookup import Lookups
 from tasks.push_models import BatchReport, CampaignReport, PushListener, PushTarget
 from tasks.push_pipeline import PushPass
@@ -80,6 +81,7 @@ class CampaignPush:
             OpsError: a request the API refused outright (a bad key, no credits, a vanished campaign ...).
             InstantlyError: a lookup failed while reconciling (nothing was resent).
         """
+        tune_malloc_for_push()  # the CLI did it at start; a flow run (a Prefect worker's process) does it here
         with _frozen_heap():
             return self._run()
 

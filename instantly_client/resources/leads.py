@@ -126,9 +126,10 @@ class Leads(Resource):
             "skip_if_in_workspace": skip_if_in_workspace,
         }
         tail = json.dumps({k: v for k, v in options.items() if v is not None}, separators=(",", ":"))
-        body = '{"leads":[' + ",".join(leads) + "]," + tail[1:]
+        # Only the encoded bytes stay alive while the request is in flight, not the text as well (200 KB each).
+        body = "".join(('{"leads":[', ",".join(leads), "],", tail[1:])).encode("utf-8")
         # Parsed and validated in one step by pydantic-core, straight into the dicts of BulkAddSummary.
-        answer = self._request("POST", "/leads/add", content=body.encode("utf-8"), raw=True)
+        answer = self._request("POST", "/leads/add", content=body, raw=True)
         if not answer:
             return BulkAddSummary()
         try:
