@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -32,10 +33,16 @@ from bench._common import RESULTS, SCHEDULE, environment, sandbox_process  # noq
 LEADS_PER_ADD = 1000  # SPEC POST /leads/add maxItems
 
 
+def cpu_times(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(cpu_times(pid))
 
 
 def bodies(campaign_id: str, requests: int, tag: str) -> list[bytes]:
@@ -87,10 +94,11 @@ def run(base_url: str, pid: int, requests: int, workers: int, tag: str, held: in
             response.raise_for_status()
             return int(response.json()["leads_uploaded"])
 
-        cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+        (user0, system0), t0 = cpu_times(pid), time.perf_counter()
         with ThreadPoolExecutor(workers) as pool:
             uploaded = sum(pool.map(send, payloads))
-        seconds, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
+        seconds, (user, system) = time.perf_counter() - t0, cpu_times(pid)
+        cpu, system = user + system - user0 - system0, system - system0
     if uploaded != requests * LEADS_PER_ADD:
         raise SystemExit(f"expected {requests * LEADS_PER_ADD} leads uploaded, the sandbox said {uploaded}")
     return {
@@ -101,9 +109,16 @@ def run(base_url: str, pid: int, requests: int, workers: int, tag: str, held: in
         "seconds": round(seconds, 2),
         "leads_per_second": round(uploaded / seconds),
         "sandbox_cpu_seconds": round(cpu, 2),
+        "sandbox_system_seconds": round(system, 2),  # of which in the kernel (page faults, sockets)
         "leads_per_sandbox_cpu_second": round(uploaded / cpu) if cpu else 0,
         "ms_per_add": round(1000 * seconds / requests, 1),
     }
+
+
+def _commit() -> str:
+    """The checked-out commit of the sandbox measured (this script runs the sandbox of its own checkout)."""
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
 
 
 def main() -> None:
@@ -132,17 +147,19 @@ def main() -> None:
     print(f"POST /leads/add, {LEADS_PER_ADD} leads per request, {args.requests} requests per run")
     print(
         f"{'held before':>11} {'workers':>7} {'seconds':>8} {'leads/s':>9} {'sandbox CPU s':>14}"
-        f" {'leads/CPU-s':>12} {'ms/add':>7}"
+        f" {'leads/CPU-s':>12} {'us/lead':>8} {'sys %':>6} {'ms/add':>7}"
     )
     for r in results:
         print(
             f"{r['held_before']:>11} {r['workers']:>7} {r['seconds']:>8} {r['leads_per_second']:>9} {r['sandbox_cpu_seconds']:>14}"
-            f" {r['leads_per_sandbox_cpu_second']:>12} {r['ms_per_add']:>7}"
+            f" {r['leads_per_sandbox_cpu_second']:>12} {1e6 * r['sandbox_cpu_seconds'] / r['leads']:>8.1f}"
+            f" {100 * r['sandbox_system_seconds'] / max(r['sandbox_cpu_seconds'], 0.01):>6.0f} {r['ms_per_add']:>7}"
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"bench_sandbox-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     report = {
         **environment(),
+        "commit": _commit(),
         "args": vars(args),
         "results": results,
     }

@@ -9,6 +9,7 @@ every lead without counting anything.
 from __future__ import annotations
 
 import re
+import sys
 from operator import itemgetter
 from typing import Any
 
@@ -36,13 +37,18 @@ def screen_all_new(
         joined = "\n".join(emails)  # TypeError: an email is null (or not a string)
     except (KeyError, TypeError):
         return None
-    if not joined.isascii() or _EMAIL_LINES.fullmatch(joined) is None:
+    if (
+        not joined.isascii()
+        or joined.count("\n") != len(items) - 1  # an email with a line break in it
+        or _EMAIL_LINES.fullmatch(joined) is None
+    ):
         return None
     lowered = joined.lower()
-    keys = lowered.split("\n")
-    if len(keys) != len(items) or len(set(keys)) != len(keys):
+    # Emails already in lower case (the usual) are their own keys: no second string per lead.
+    keys = emails if lowered == joined else lowered.split("\n")
+    if len(set(keys)) != len(keys):
         return None
-    domains = _DOMAIN.findall(lowered)
+    domains = list(map(sys.intern, _DOMAIN.findall(lowered)))  # one string per domain, not per lead
     blocked = state.blocked_values()
     if not (blocked.isdisjoint(keys) and blocked.isdisjoint(domains)):
         return None

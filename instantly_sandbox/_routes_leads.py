@@ -101,7 +101,7 @@ def select(
     if f["_contacts"] is not None:
         # Through the email index: a contacts lookup in a campaign of a million leads must not scan it.
         # _lead_matches does not check the campaign or list (the index below does), so filter here.
-        ids = sorted({i for c in f["_contacts"] for i in state.by_email.get(c, ()) if i in state.leads})
+        ids = sorted({i for c in f["_contacts"] for i in state.ids_with_email(c) if i in state.leads})
         for key, field in (("campaign", "campaign"), ("list_id", "list_id")):
             if body.get(key):
                 ids = [i for i in ids if state.leads[i].get(field) == body[key]]

@@ -202,9 +202,11 @@ class LeadBuilder:
             lead["company_domain"] = domain
             if domain in _GOOGLE_DOMAINS:
                 lead["esp_code"] = 1
-            payload = {
-                copy_name: value for field, copy_name in copied if (value := item.get(field)) is not None
-            }
+            payload = {}  # what refresh_payload makes of an empty payload (a loop: no comprehension frame)
+            for field, copy_name in copied:
+                value = item.get(field)
+                if value is not None:
+                    payload[copy_name] = value
             if has_custom:
                 custom = lead.pop("custom_variables", None)
                 if custom:

@@ -66,9 +66,9 @@ class State:
         self.lead_order: list[str] = []
         self.by_campaign: dict[str, list[str]] = {}
         self.by_list: dict[str, list[str]] = {}
-        # lower-cased email -> ids of its leads; a tuple, since nearly every email has one lead (a set each
-        # cost 200 bytes and an allocation per lead)
-        self.by_email: dict[str, tuple[str, ...]] = {}
+        # lower-cased email -> the id of its lead, or a tuple of ids if it has several (nearly every email has
+        # one: a set each cost 200 bytes and an allocation per lead, a 1-tuple 48); read it with ids_with_email
+        self.by_email: dict[str, str | tuple[str, ...]] = {}
         self.generation = 0  # bumped whenever a lead is indexed or unindexed
         self.email_orders: dict[str, tuple[int, list[str], list[str]]] = {}  # see campaign_email_order
         self.events: list[Event] = []
@@ -210,7 +210,7 @@ class State:
             _insort_many(self.by_campaign.setdefault(campaign_id, []), ids)
         if list_id:
             _insort_many(self.by_list.setdefault(list_id, []), ids)
-        self.by_email.update(zip(emails, zip(ids), strict=True))  # zip(ids): each id in a 1-tuple
+        self.by_email.update(zip(emails, ids, strict=True))
 
     def unindex_lead(self, lead: dict[str, Any]) -> None:
         self.generation += 1
@@ -222,9 +222,10 @@ class State:
             _remove(self.by_list.get(lead["list_id"], []), lid)
         if lead.get("email"):
             key = lead["email"].lower()
-            ids = self.by_email.get(key, ())
+            ids = self.ids_with_email(key)
             if lid in ids:
-                self.by_email[key] = tuple(i for i in ids if i != lid)
+                rest = tuple(i for i in ids if i != lid)
+                self.by_email[key] = rest[0] if len(rest) == 1 else rest
 
     def delete_lead(self, lid: str) -> dict[str, Any] | None:
         lead = self.leads.pop(lid, None)
@@ -248,8 +249,13 @@ class State:
         self.email_orders[campaign_id] = (self.generation, keys, ids)
         return keys, ids
 
+    def ids_with_email(self, key: str) -> tuple[str, ...]:
+        """The ids `by_email` holds for the lower-cased email `key` (one id is held as a plain string)."""
+        ids = self.by_email.get(key, ())
+        return (ids,) if type(ids) is str else ids
+
     def leads_with_email(self, email: str) -> list[dict[str, Any]]:
-        return [self.leads[i] for i in self.by_email.get(email.lower(), ()) if i in self.leads]
+        return [self.leads[i] for i in self.ids_with_email(email.lower()) if i in self.leads]
 
     # -- events ----------------------------------------------------------------------------------------------
     def append_event(
@@ -372,10 +378,13 @@ def _insort(ids: list[str], value: str) -> None:
         bisect.insort(ids, value)
 
 
-def _add_id(index: dict[str, tuple[str, ...]], key: str, lid: str) -> None:
+def _add_id(index: dict[str, str | tuple[str, ...]], key: str, lid: str) -> None:
     ids = index.get(key)
-    if ids is None:
-        index[key] = (lid,)
+    if not ids:  # none yet (or none left)
+        index[key] = lid
+    elif type(ids) is str:
+        if ids != lid:
+            index[key] = (ids, lid)
     elif lid not in ids:
         index[key] = (*ids, lid)
 

@@ -36,6 +36,8 @@ REQUESTS: list[tuple[str, list[dict[str, Any]], dict[str, Any]]] = [
     ("campaign", [_lead(33), {"email": " padded@x.io "}], {}),  # trimmed lead by lead
     ("campaign", [_lead(34), {"email": "ünï@x.io"}], {}),  # not ASCII
     ("campaign", [_lead(35), {"email": "two@lines.io\nthree@lines.io"}], {}),  # a line break inside
+    ("campaign", [{"email": "lower@case.io"}, {"email": "two@lines.io\nthree@lines.io"}], {}),  # lower case
+    ("campaign", [{"email": "one@lines.io\n"}, {"email": "four@lines.io"}], {}),  # a trailing line break
     ("campaign", [_lead(36), {"email": "bad@x"}, {"email": "a@@b.io"}], {}),  # invalid
     ("campaign", [_lead(37), {"email": None}, {"first_name": "NoEmail"}], {}),  # missing
     ("list", [{"first_name": "Only"}, {"last_name": "Names"}, {}], {}),  # list: incomplete or kept
@@ -90,7 +92,7 @@ def test_whole_request_paths_give_what_lead_by_lead_gives(monkeypatch: pytest.Mo
     assert _snapshot(fast_sb) == _snapshot(slow_sb)
     assert all(status == 200 for status, _ in fast)
     # the all-new requests took the whole-request path, the others did not
-    assert screened == [True, True, True, False, False, True, *[False] * 8, False, True, True, True]
+    assert screened == [True, True, True, False, False, True, *[False] * 10, False, True, True, True]
     assert sum(a["leads_uploaded"] for _, a in fast) > 25
 
 
@@ -101,3 +103,29 @@ def test_a_lead_built_for_the_whole_request_shares_no_mutable_field_but_the_empt
     leads = list(sb.state.leads.values())
     assert len({id(lead["payload"]) for lead in leads}) == len(leads)
     assert all(lead["status_summary"] == {} and "_firsts" not in lead for lead in leads)
+
+
+def test_the_email_index_holds_one_id_or_several_and_gives_them_back_as_a_tuple():
+    from instantly_sandbox._state import State
+
+    state = State(1)
+    leads = [{"id": f"0{i}", "email": "Same@x.io", "campaign": None, "list_id": f"l{i}"} for i in range(3)]
+    state.index_lead(leads[0])
+    assert state.ids_with_email("same@x.io") == ("00",) and state.by_email["same@x.io"] == "00"
+    state.index_lead(leads[0])  # again: no second copy
+    assert state.ids_with_email("same@x.io") == ("00",)
+    state.index_lead(leads[1])
+    state.index_lead(leads[2])
+    assert state.ids_with_email("same@x.io") == ("00", "01", "02")
+    assert [lead["id"] for lead in state.leads_with_email("SAME@X.IO")] == ["00", "01", "02"]
+    state.delete_lead("01")
+    assert state.ids_with_email("same@x.io") == ("00", "02")
+    state.delete_lead("00")
+    assert state.ids_with_email("same@x.io") == ("02",)
+    state.unindex_lead({"id": "0", "email": "same@x.io"})  # an id that is part of the one held is not it
+    assert state.ids_with_email("same@x.io") == ("02",)
+    state.delete_lead("02")
+    assert state.ids_with_email("same@x.io") == () and not state.by_email["same@x.io"]
+    state.index_lead(leads[1])
+    assert state.ids_with_email("same@x.io") == ("01",)
+    assert state.ids_with_email("other@x.io") == ()
