@@ -141,23 +141,16 @@ class Recorder:
         The intents of `new` are durable when this returns: only then may their requests leave.
         """
         entries = [frame for _, result in finished for frame in result.ledger]
-        entries += [ledger.intents(job.rows, job.batch_id) for job in new]
+        if new:
+            entries.append(_intents(new))
         result_frames = [frame for frame in local if not frame.is_empty()]
         result_frames += [frame for _, result in finished for frame in result.results]
         forget = [key for _, result in finished for key in result.forget]
         if not entries and not result_frames and not forget:
             return
-        results = (
-            pl.concat([f.select(ledger.RESULT_COLUMNS) for f in result_frames], how="vertical_relaxed")
-            if result_frames
-            else None
-        )
+        results = _stack(result_frames, ledger.RESULT_COLUMNS)
         con = self.connection()
-        appended = (
-            pl.concat([f.select(ledger.ENTRY_COLUMNS) for f in entries], how="vertical_relaxed")
-            if entries
-            else None
-        )
+        appended = _stack(entries, ledger.ENTRY_COLUMNS)
         for attempt in self.warehouse.retrying():  # a DuckLake conflict with another writer: run it again
             with attempt, in_transaction(con):
                 ledger.write(con, self.scope, appended, forget=forget, settle=self.warehouse.lake is None)
@@ -176,3 +169,32 @@ class Recorder:
                 with attempt as con:
                     tune(con)
                     ledger.write(con, self.scope, forget=row_keys)
+
+
+def _stack(frames: list[pl.DataFrame], columns: tuple[str, ...]) -> pl.DataFrame | None:
+    """One frame of `columns` from many, in one chunk: what the cycle's statements scan after (a frame of
+    many small chunks cost each of them again per chunk: 1.7 s of CPU a million leads instead of 0.6 s)."""
+    if not frames:
+        return None
+    if any(frame.columns != list(columns) for frame in frames):
+        frames = [frame.select(columns) for frame in frames]
+    return pl.concat(frames, how="vertical_relaxed", rechunk=True)
+
+
+def _intents(new: list[Job]) -> pl.DataFrame:
+    """The `pending` entries (ledger.ENTRY_COLUMNS) of the rows of new jobs, each with its job's batch id:
+    one frame for all jobs (ledger.intents, once a job, cost 0.3 s a million leads)."""
+    rows = pl.concat([job.rows for job in new], how="vertical_relaxed", rechunk=True)
+    batches = pl.DataFrame(
+        {"batch_id": [job.batch_id for job in new], "n": [job.rows.height for job in new]},
+        schema={"batch_id": pl.Utf8, "n": pl.UInt32},
+    ).select(pl.col("batch_id").repeat_by("n").explode())
+    return rows.select(
+        "row_key",
+        "email",
+        pl.col("lead_id").cast(pl.Utf8),
+        pl.col("payload_hash").cast(pl.Utf8),
+        state=pl.lit("pending", dtype=pl.Utf8),
+        outcome=pl.lit(None, dtype=pl.Utf8),
+        batch_id=batches["batch_id"],
+    )

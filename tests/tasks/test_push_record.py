@@ -81,3 +81,44 @@ def _results():  # type: ignore[no-untyped-def]
         {"row_key": ["a"], "email": ["a@x.co"], "lead_id": ["L-a"], "outcome": ["created"], "reason": [None]},
         schema=dict.fromkeys(ledger.RESULT_COLUMNS, pl.Utf8),
     )
+
+
+def test_a_cycle_writes_each_new_jobs_intents_with_its_batch_id_and_the_finished_jobs_outcomes(
+    warehouse_path: Path,
+) -> None:
+    import polars as pl
+
+    from tasks.push_models import JOB_COLUMNS, Job, JobResult
+    from warehouse import ledger
+
+    def rows(*keys: str) -> pl.DataFrame:
+        return pl.DataFrame(
+            {"row_key": list(keys), "email": [f"{k}@x.co" for k in keys], "lead": ["{}"] * len(keys),
+             "payload_hash": [f"h{k}" for k in keys], "lead_id": [None] * len(keys), "reason": [None] * len(keys)},
+            schema=dict.fromkeys(JOB_COLUMNS, pl.Utf8),
+        )  # fmt: skip
+
+    recorder = _recorder(warehouse_path)
+    first, second = Job("add", "b1", rows("a", "b")), Job("update", "b2", rows("c"))
+    try:
+        recorder.write([], [], [first, second])
+        done = JobResult(
+            ledger=[ledger.entry_frame(first.rows, "done", batch_id="b1", lead_ids=["L-a", "L-b"])]
+        )
+        done.results.append(ledger.result_frame(first.rows, ["L-a", "L-b"], ["created"] * 2, [None, None]))
+        recorder.write([(first, done)], [_results().with_columns(row_key=pl.lit("z"))], [])
+    finally:
+        recorder.close()
+    with Warehouse(warehouse_path).connect(read_only=True) as con:
+        assert con.execute(
+            f"SELECT row_key, state, lead_id, payload_hash, batch_id FROM {ledger.CURRENT} ORDER BY 1"
+        ).fetchall() == [
+            ("a", "done", "L-a", "ha", "b1"),
+            ("b", "done", "L-b", "hb", "b1"),
+            ("c", "pending", None, "hc", "b2"),
+        ]
+        assert con.execute("SELECT row_key, outcome FROM ops.push_results ORDER BY 1").fetchall() == [
+            ("a", "created"),
+            ("b", "created"),
+            ("z", "created"),
+        ]
