@@ -22,9 +22,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from functools import cache, partial
+from functools import cache
 from itertools import chain, repeat
-from operator import contains, is_not
+from operator import contains
 from pathlib import Path
 from typing import Any
 
@@ -222,7 +222,6 @@ class _Missing:
 
 
 _MISSING = _Missing()
-_is_present = partial(is_not, _MISSING)
 
 
 def _keywords(schema: dict[str, Any]) -> set[str]:
@@ -252,10 +251,10 @@ class _Column:
 
     def accepts(self, values: list[Any]) -> bool:
         kinds = set(map(type, values))
-        kinds.discard(_Missing)
         if self.types is not None:
-            return kinds <= self.types
-        present = list(filter(_is_present, values))
+            return kinds <= self.types or kinds - {_Missing} <= self.types
+        present = values if _Missing not in kinds else [v for v in values if v is not _MISSING]
+        kinds.discard(_Missing)
         if self.map_types is not None:
             if not kinds <= {dict}:
                 return False
