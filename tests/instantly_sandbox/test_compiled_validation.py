@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from instantly_sandbox import _spec
+from instantly_sandbox._columns import columns_accept
 from instantly_sandbox._router import ROUTES
 
 PALETTE: list[Any] = [
@@ -188,7 +189,7 @@ def test_the_column_check_of_a_bulk_add_gives_jsonschemas_verdict_on_every_varia
     verdicts = []
     for instance in _bulk_variants():
         valid = authority.is_valid(instance)
-        assert _spec._columns_accept(BULK_ADD_JSON, instance) == valid, instance
+        assert columns_accept(BULK_ADD_JSON, instance) == valid, instance
         verdicts.append(valid)
     assert 100 < verdicts.count(True) < len(verdicts) - 100  # both kinds were tried
 
@@ -201,9 +202,9 @@ def test_a_bulk_add_of_1000_leads_is_accepted_by_its_columns():
             for i in range(1000)
         ],
     }
-    assert _spec._columns_accept(BULK_ADD_JSON, body)
+    assert columns_accept(BULK_ADD_JSON, body)
     body["leads"][999]["custom_variables"]["bad"] = [1]
-    assert not _spec._columns_accept(BULK_ADD_JSON, body)
+    assert not columns_accept(BULK_ADD_JSON, body)
     assert (
         _spec.first_error(BULK_ADD, body, "body")
         == "body/leads/999/custom_variables/bad must be string,number,boolean,null"
@@ -215,5 +216,5 @@ def test_the_column_check_accepts_nothing_jsonschema_refuses(operation: str, sch
     authority = _spec.validator_for(schema)
     schema_json = json.dumps(schema, sort_keys=True)
     for instance in _variants(_sample(schema)):
-        if _spec._columns_accept(schema_json, instance):
+        if columns_accept(schema_json, instance):
             assert authority.is_valid(instance), (operation, instance)
