@@ -1,16 +1,18 @@
 """glibc malloc settings for a push process: few arenas, a fixed mmap threshold (lower peak RSS).
 
 A push keeps dozens of HTTP worker threads busy with short-lived blocks of 100-300 KB (a request body of
-1,000 encoded leads, its answer, the parsed created leads). glibc gives each thread an arena of its own, up to
-8 per core, and after the first such block is freed it raises its mmap threshold above their size, so they
-come from those arenas from then on: at 100 requests/s a 1,000,000-lead push ended with about 250 MB free
-but held in the arenas (mallinfo2 at the peak), a quarter of its peak RSS. Two arenas and the threshold fixed
-at glibc's default (128 KiB, so those blocks are mmapped and returned whole) took 80-100 MB off the peak
-(bench/README.md, the push section). polars and DuckDB allocate through their own jemalloc and are
-not affected.
+1,000 encoded leads, its answer, the parsed created leads), and native code beside it frees larger ones.
+glibc gives each thread an arena of its own, up to 8 per core, and once a large block is freed it raises
+its mmap threshold above that block's size, so such blocks come from the arenas from then on: at 100
+requests/s a 1,000,000-lead push had about 250 MB free but held in its arenas at the peak (mallinfo2).
+
+Measured on that push (2 cores, one process per run, bench/README.md "Peak RSS at 100 req/s"): two arenas and
+the threshold fixed at glibc's default of 128 KiB took the peak from 907-941 MB to 835-847 MB, and cost
+about 0.5 million more page faults, 1.2-1.7 s more system CPU. Two arenas alone: 910-935 MB; a fixed 1 MiB or
+4 MiB threshold: 886-903 MB. polars and DuckDB's buffer manager allocate through their own jemalloc.
 
 The same can be set from outside with MALLOC_ARENA_MAX and MALLOC_MMAP_THRESHOLD_; either one, when set,
-wins over this module. Elsewhere than glibc (macOS, musl) nothing is changed.
+wins over this module (MALLOC_MMAP_THRESHOLD_=4194304 gives the CPU back and most of the RSS saving up). Elsewhere than glibc (macOS, musl) nothing is changed.
 """
 
 from __future__ import annotations

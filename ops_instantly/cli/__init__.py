@@ -35,8 +35,9 @@ os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 # expression to a pool of threads that spin while they wait cost a 1,000,000-lead push more CPU than it saved
 # (about 1 s per million leads, and a core the HTTP workers wait for). POLARS_MAX_THREADS=N overrides it.
 os.environ.setdefault("POLARS_MAX_THREADS", "1")
-# glibc malloc: two arenas and a fixed mmap threshold, set before any thread starts (ops_core/malloc.py: 80-100
-# MB off a 1,000,000-lead push's peak RSS at 100 requests/s). MALLOC_ARENA_MAX / MALLOC_MMAP_THRESHOLD_ win.
+# glibc malloc: two arenas and a fixed mmap threshold, set before any thread starts (ops_core/malloc.py: about
+# 80 MB off a 1,000,000-lead push's peak RSS at 100 requests/s, for ~1.5 s of system CPU). The environment's
+# MALLOC_ARENA_MAX / MALLOC_MMAP_THRESHOLD_ win.
 tune_malloc_for_push()
 # At exit Prefect drains its events queue, and its EventsWorker warns "Still processing items: N items
 # remaining..." while it does: progress, not a problem (the events are still sent), yet a second line after a
