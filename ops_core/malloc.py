@@ -9,10 +9,11 @@ requests/s a 1,000,000-lead push had about 250 MB free but held in its arenas at
 Measured on that push (2 cores, one process per run, bench/README.md "Peak RSS at 100 req/s"): two arenas and
 the threshold fixed at glibc's default of 128 KiB took the peak from 907-941 MB to 835-847 MB, and cost
 about 0.5 million more page faults, 1.2-1.7 s more system CPU. Two arenas alone: 910-935 MB; a fixed 1 MiB or
-4 MiB threshold: 886-903 MB. polars and DuckDB's buffer manager allocate through their own jemalloc.
+4 MiB threshold: 867-903 MB. polars and DuckDB's buffer manager allocate through their own jemalloc.
 
 The same can be set from outside with MALLOC_ARENA_MAX and MALLOC_MMAP_THRESHOLD_; either one, when set,
-wins over this module (MALLOC_MMAP_THRESHOLD_=4194304 gives the CPU back and most of the RSS saving up). Elsewhere than glibc (macOS, musl) nothing is changed.
+wins over this module (MALLOC_MMAP_THRESHOLD_=4194304 gives the CPU back and keeps about half of the RSS
+saving). Elsewhere than glibc (macOS, musl) nothing is changed.
 """
 
 from __future__ import annotations
