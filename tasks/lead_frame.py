@@ -17,15 +17,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from hashlib import sha256
 from typing import Any
 
 import polars as pl
-
-try:  # a compiled sha256 for the payload hashes (_sha256); hashlib without it
-    import polars_hash as _polars_hash
-except ImportError:  # pragma: no cover - polars-hash is a dependency
-    _polars_hash = None
+import polars_hash
 
 from tasks.mapping import (
     MAX_SAFE_INTEGER,
@@ -353,15 +348,10 @@ class LeadFrames:
 def _sha256(leads: pl.Series) -> pl.Series:
     """sha256 hex of each payload's UTF-8 bytes (`mapping.payload_hash`); null stays null.
 
-    With polars-hash installed, its compiled sha2_256 over the column (about a quarter of a microsecond a
-    row, the same digests as hashlib); else hashlib, about a microsecond a row on one core, steadier than
-    DuckDB's multi-threaded sha256 on a busy machine.
+    polars-hash's compiled sha2_256 over the column: about a quarter of a microsecond a row, the same digests
+    as hashlib (which the ledgers of earlier pushes hold), against about a microsecond a row for hashlib.
     """
-    if _polars_hash is not None:
-        return pl.DataFrame({"lead": leads}).select(_polars_hash.col("lead").chash.sha2_256()).to_series()
-    return pl.Series(
-        [None if t is None else sha256(t.encode()).hexdigest() for t in leads.to_list()], dtype=pl.Utf8
-    )
+    return pl.DataFrame({"lead": leads}).select(polars_hash.col("lead").chash.sha2_256()).to_series()
 
 
 def _shown(column: str) -> pl.Expr:

@@ -215,19 +215,12 @@ def test_decide_frame_refuses_rows_still_open() -> None:
         decide_frame(frame, skip_mode="none")
 
 
-@pytest.mark.parametrize("compiled", [True, False], ids=["polars-hash", "hashlib"])
-def test_payload_hashes_are_hashlib_sha256_of_the_utf8_text_with_either_hasher(
-    compiled: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_payload_hashes_are_hashlib_sha256_of_the_utf8_text() -> None:
     # The ledgers of earlier pushes hold hashlib's digests: a different hash would make every row "changed".
     from hashlib import sha256
 
     from tasks import lead_frame
 
-    if not compiled:
-        monkeypatch.setattr(lead_frame, "_polars_hash", None)
-    else:
-        assert lead_frame._polars_hash is not None, "polars-hash is a dependency (pyproject.toml)"
     texts = ['{"email":"a@b.co"}', None, "", '{"first_name":"Bö 😀\\n"}', "x" * 5000, None]
     got = lead_frame._sha256(pl.Series(texts, dtype=pl.Utf8)).to_list()
     assert got == [None if t is None else sha256(t.encode()).hexdigest() for t in texts]
