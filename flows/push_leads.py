@@ -32,6 +32,7 @@ from pydantic.json_schema import SkipJsonSchema
 from blocks import (
     InstantlyCredentials,
     PostgresSource,
+    check_postgres_source_saved,
     load_postgres_source,
     resolve_credentials,
     resolve_warehouse,
@@ -66,7 +67,7 @@ from warehouse.db import Warehouse
 from warehouse.push_guard import DEFAULT_WAIT_SECONDS, push_guard
 from warehouse.scratch import ScratchWarehouse
 
-__all__ = ["SkipIf", "TablePush", "preview_push_leads", "push_leads"]
+__all__ = ["SkipIf", "SourceParameters", "TablePush", "check_source", "preview_push_leads", "push_leads"]
 
 SkipIf = Literal["in_campaign", "in_workspace", "none"]
 
@@ -135,23 +136,49 @@ def resolve_source(job: TablePush) -> SourceSpec:
     Raises:
         OpsError: no source, a password in `source`, an unknown block, or Postgres without a table/query.
     """
-    url, schema = job.source, "public"
-    postgres = job.postgres
-    if job.postgres_block:
-        postgres = load_postgres_source(job.postgres_block)
+    postgres = load_postgres_source(job.postgres_block) if job.postgres_block else job.postgres
     if postgres is not None:
-        url, schema = postgres.url.get_secret_value(), postgres.schema_name
-    elif redact_url(url) != url:
+        _check_source(postgres.url.get_secret_value(), job)
+        return _spec(postgres.url.get_secret_value(), postgres.schema_name, job)
+    _check_source(job.source, job)
+    return _spec(job.source, "public", job)
+
+
+def check_source(job: TablePush) -> None:
+    """What `resolve_source` refuses, checked before Prefect's API is started (the CLI, before a run): a
+    Postgres Source block that is certainly not saved (blocks/_local.py), and every mistake in the
+    parameters themselves. A block's URL is not read here.
+
+    Raises:
+        OpsError: as `resolve_source` does.
+    """
+    if job.postgres_block:
+        check_postgres_source_saved(job.postgres_block)
+        _check_source("postgresql://", job)  # a block always names a Postgres database
+    elif job.postgres is not None:
+        _check_source(job.postgres.url.get_secret_value(), job)
+    else:
+        _check_source(job.source, job)
+
+
+def _check_source(url: str, job: TablePush) -> None:
+    if job.postgres is None and not job.postgres_block and redact_url(url) != url:
         raise OpsError(
             f"The source {redact_url(url)} carries a password, and run parameters are not secret.",
             hint="save the URL in a Postgres Source block and name it in postgres_source",
         )
     if not url:
         raise OpsError("No source given.", hint="pass --source PATH_OR_URL (or --source-block NAME)")
-    if source_kind(url) == "postgres" and not (job.table or job.query):
+    kind = source_kind(url)
+    if kind == "postgres" and not (job.table or job.query):
         raise OpsError(f"Reading {redact_url(url)} needs --table or --query.", hint="add --table NAME")
-    if job.sheet and source_kind(url) != "excel":
+    if kind == "duckdb" and not job.table:
+        raise OpsError(f"--table is needed to read from {redact_url(url)}.", hint="add --table NAME")
+    if job.sheet and kind != "excel":
         raise OpsError("--sheet is for Excel sources (.xlsx, .xls, .ods).", hint="leave --sheet out")
+
+
+def _spec(url: str, schema: str, job: TablePush) -> SourceSpec:
     return SourceSpec(
         source=url, table=job.table or None, query=job.query or None, schema=schema, sheet=job.sheet or None
     )
