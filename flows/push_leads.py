@@ -43,6 +43,7 @@ from tasks.extract import (
     SourceSpec,
     describe_source,
     extract_source,
+    misplaced_header,
     redact_url,
     refuse_another_source,
     source_kind,
@@ -409,7 +410,12 @@ def _mapping(job: TablePush, spec: SourceSpec) -> Any:
         if job.mapping_rules is not None
         else load_mapping_file(job.mapping_file or None)
     )
-    return resolve_mapping(_step(describe_source, spec), overrides)
+    columns = _step(describe_source, spec)
+    if "email" not in overrides.fields:  # a header under a title row: say where it is (not "no email column")
+        misplaced = misplaced_header(spec, columns)
+        if misplaced is not None:
+            raise misplaced
+    return resolve_mapping(columns, overrides)
 
 
 def _dry_run(

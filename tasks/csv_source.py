@@ -194,6 +194,26 @@ def column_names(header: Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def first_lines(path: Path, count: int) -> list[tuple[int, list[str]]]:
+    """Of the file's first `count` lines, those that are not blank, as (line number, 1-based; cells), each split
+    with the delimiter it shows itself (a title line above the header shows none). A line that does not
+    decode ends the list.
+    """
+    encoding = detect_encoding(path)
+    out: list[tuple[int, list[str]]] = []
+    with open_text(path, encoding) as text:
+        try:
+            for number, line in enumerate(text, start=1):
+                if number > count:
+                    break
+                if line.strip():
+                    cells = next(csv.reader([line], delimiter=sniff_delimiter(line)), [])
+                    out.append((number, cells))
+        except UnicodeDecodeError:
+            pass
+    return out
+
+
 def read_layout(path: Path) -> CsvLayout:
     """Encoding, delimiter and column names of a CSV file (reads the header only, after the encoding scan).
 

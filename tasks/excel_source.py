@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 # How calamine's text mode renders a date cell ("2026-11-30 00:00:00"; ISO in .ods files: "2026-11-30").
 _DATE_TEXT = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 
-__all__ = ["read_sheet"]
+__all__ = ["first_rows", "read_sheet"]
 
 
 def read_sheet(path: Path, sheet: str | None, display: str) -> pl.DataFrame:
@@ -46,6 +46,30 @@ def read_sheet(path: Path, sheet: str | None, display: str) -> pl.DataFrame:
         if typed.height == text.height:  # the same cells, read twice: the same rows
             text = text.with_columns(typed[c] for c in dated if typed[c].dtype in (pl.Date, pl.Datetime))
     return text.filter(~pl.all_horizontal(pl.all().is_null()))
+
+
+def first_rows(path: Path, sheet: str | None, display: str, count: int) -> list[tuple[int, list[str]]]:
+    """Of the sheet's first `count` rows, those that are not empty, as (row number, 1-based from the first row
+    of the sheet that has a cell, where calamine starts; cells as text, blanks as "").
+
+    Raises:
+        OpsError: the file or the sheet cannot be read.
+    """
+    frame = _read(
+        path,
+        sheet,
+        display,
+        has_header=False,
+        infer_schema_length=0,
+        drop_empty_rows=False,
+        read_options={"n_rows": count},
+    )
+    out: list[tuple[int, list[str]]] = []
+    for number, row in enumerate(frame.rows(), start=1):
+        cells = ["" if cell is None else str(cell) for cell in row]
+        if any(c.strip() for c in cells):
+            out.append((number, cells))
+    return out
 
 
 def _all_match(column: pl.Series, pattern: str) -> bool:

@@ -8,7 +8,8 @@ and `_run_id`. It replaces the previous copy in one transaction, so a crash leav
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,11 +26,12 @@ from ops_core.text import trim_sql
 from ops_core.urls import redact_url
 from tasks import csv_source, excel_source
 from tasks.csv_source import detect_encoding
-from tasks.mapping import INTERNAL_COLUMNS, ROW_PROBLEM, custom_variable_name
+from tasks.mapping import INTERNAL_COLUMNS, ROW_PROBLEM, custom_variable_name, detect_fields
 from warehouse.db import Warehouse, in_transaction
 from warehouse.merge import upsert_row
 from warehouse.views import create_engagement_views
 
+HEADER_SEARCH_ROWS = 20  # our choice: how far down a file or sheet a header under a title is looked for
 PG_CHUNK_ROWS = 10_000  # rows per fetchmany from the server-side cursor: bounded memory
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -41,6 +43,7 @@ __all__ = [
     "describe_source",
     "detect_encoding",
     "extract_source",
+    "misplaced_header",
     "redact_url",
     "refuse_another_source",
     "source_kind",
@@ -353,6 +356,43 @@ def describe_source(spec: SourceSpec) -> list[str]:
     if not columns or columns == ["column0"] or columns == ["__UNNAMED__0"]:
         raise OpsError(f"The source {spec.display} is empty (no header).", hint="check the file")
     return columns
+
+
+# How DuckDB and calamine name a blank header cell (column_names: `column<i>`; calamine: `__UNNAMED__<i>`).
+_BLANK_HEADER_CELL = re.compile(r"^(?:column|__UNNAMED__)\d+$")
+
+
+def misplaced_header(spec: SourceSpec, columns: Sequence[str]) -> OpsError | None:
+    """The error for a CSV file or Excel sheet whose first row is not its header (a title or notes above it):
+    its first row (`columns`) has no email column, and one of its first HEADER_SEARCH_ROWS rows reads as a
+    header that has one. None for other sources, a first row with an email column, or no such row.
+
+    Raises:
+        OpsError: the file or sheet cannot be read.
+    """
+    if spec.kind not in ("csv", "excel") or "email" in detect_fields(columns):
+        return None
+    if spec.kind == "csv":
+        rows = csv_source.first_lines(_file(spec), HEADER_SEARCH_ROWS)
+    else:
+        rows = excel_source.first_rows(_file(spec), spec.sheet, spec.display, HEADER_SEARCH_ROWS)
+    for number, cells in rows[1:]:
+        names = [c.strip() for c in cells if c.strip()]
+        if "email" not in detect_fields(names):
+            continue
+        shown = ", ".join(names[:6]) + (" ..." if len(names) > 6 else "")
+        first = ", ".join(c for c in columns[:3] if not _BLANK_HEADER_CELL.match(c)) or "blank"
+        top = rows[0][0]
+        if spec.kind == "csv":
+            where, unit = f"on line {number:,} ({shown}), not on line {top:,} ({first})", "lines"
+        else:
+            where = f"{number - top:,} row(s) below its first row with text ({shown}), not that row ({first})"
+            unit = "rows"
+        return OpsError(
+            f"The header of {spec.display} is {where}, which has no email column.",
+            hint=f"delete the {unit} above the header: a title, notes or blank {unit}; then push again",
+        )
+    return None
 
 
 _STAGING_DB = "ops_staging"  # the in-memory database a file's extract stages its source in

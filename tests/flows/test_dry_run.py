@@ -106,3 +106,50 @@ def test_a_dry_run_shows_excel_dates_as_iso_dates(
     result = run_cli(capsys, "push", "--dry-run", "--source", str(book))
     assert result.code == 0, result.err
     assert '"met_at": "2026-11-30T09:15:00", "signup_date": "2026-11-30"' in result.out
+
+
+def test_a_header_under_a_title_row_is_named_by_its_line_not_missing(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Was: "No email column found (columns: Leads export - November 2026). (name the column with a mapping
+    # file ..., or check the delimiter and encoding of the file)": neither would help.
+    source = tmp_path / "export.csv"
+    source.write_text("Leads export - November 2026\n\nEmail;First Name\nana@example.com;Ana\n")
+    result = run_cli(capsys, "push", "--dry-run", "--source", str(source))
+    assert_one_line_error(
+        result,
+        "export.csv is on line 3 (Email, First Name), not on line 1 (Leads export - November",
+        "delete the lines above the header",
+    )
+
+
+def test_a_header_under_a_title_row_of_a_sheet_is_named_by_how_far_down_it_is(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import xlsxwriter
+
+    book = tmp_path / "export.xlsx"
+    with xlsxwriter.Workbook(str(book)) as workbook:
+        sheet = workbook.add_worksheet("Leads")
+        sheet.write(0, 0, "Leads export - November 2026")
+        sheet.write_row(2, 0, ["Work Email", "Company"])
+        sheet.write_row(3, 0, ["ana@example.com", "Acme"])
+    result = run_cli(capsys, "push", "--dry-run", "--source", str(book))
+    assert_one_line_error(
+        result,
+        "export.xlsx is 2 row(s) below its first row with text (Work Email, Company)",
+        "delete the rows above the header",
+    )
+
+
+def test_a_mapping_that_names_the_email_column_is_not_second_guessed_by_the_header_search(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A first row with an unusual email header, a later row that looks like a header: the mapping decides.
+    source = tmp_path / "odd.csv"
+    source.write_text("Adresse,Note\nana@example.com,email\nbo@example.com,x\n")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("fields: {email: Adresse}\n")
+    result = run_cli(capsys, "push", "--dry-run", "--source", str(source), "--mapping", str(mapping))
+    assert result.code == 0, result.err
+    assert "Validation: valid: 2" in result.out
