@@ -146,7 +146,9 @@ class Recorder:
         created = [(job, result.created) for job, result in finished if result.created is not None]
         if created:
             done, results = ledger.created_frames(
-                [job.rows for job, _ in created], [ids for _, ids in created], [job.batch_id for job, _ in created]
+                [job.rows for job, _ in created],
+                [ids for _, ids in created],
+                [job.batch_id for job, _ in created],
             )
             entries.append(done)
             result_frames.append(results)

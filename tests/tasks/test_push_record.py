@@ -111,7 +111,9 @@ def test_a_cycle_writes_each_new_jobs_intents_with_its_batch_id_and_the_finished
                     )
                 ]
             )
-            done.results.append(ledger.result_frame(first.rows, ["L-a", "L-b"], ["created"] * 2, [None, None]))
+            done.results.append(
+                ledger.result_frame(first.rows, ["L-a", "L-b"], ["created"] * 2, [None, None])
+            )
         else:  # ... and for the common one: every row created (the bookkeeper builds the frames)
             done = JobResult(created=["L-a", "L-b"])
         recorder.write([(first, done)], [_results().with_columns(row_key=pl.lit("z"))], [])
