@@ -6,7 +6,10 @@ the real task (`extract_source`), R times:
 - `clean UTF-8`: read by DuckDB with every option fixed (the fast path);
 - `UTF-8, one ragged line`: one unquoted comma near the end: DuckDB refuses the file, so Python's csv module
   reads it row by row (the bad line becomes an `invalid` row, the rest goes through);
-- `cp1252`: a Windows "ANSI" export, decoded by Python (the fallback path from the start).
+- `cp1252`: a Windows "ANSI" export, decoded by Python (the fallback path from the start);
+- `UTF-8, notes over lines`: one row in 1,000 has a quoted note over two lines with a comma in it
+  (`"call back, Tue\nasked for pricing"`): DuckDB reads it, but such a cell could be lines two stray quotes
+  merged, so the row-by-row reader reads the file again to tell (tasks/csv_source.py).
 
 Reports wall-clock and CPU seconds of this process (DuckDB's threads included in CPU). Nothing is asserted.
 
@@ -32,13 +35,14 @@ from bench._common import RESULTS, environment  # noqa: E402
 HEADER = "Email,First Name,Last Name,Company,Title,Signup Date,Tags,Score,Notes\r\n"
 
 
-def write_csv(path: Path, rows: int, *, ragged: bool, encoding: str) -> None:
+def write_csv(path: Path, rows: int, *, ragged: bool, encoding: str, spans: bool = False) -> None:
     with path.open("w", encoding=encoding, newline="") as out:
         out.write(HEADER)
         for i in range(rows):
             company = "Reid, Inc." if ragged and i == rows - 10 else f'"O’Brien – Partners {i % 500}"'
+            note = f'"call back, Tue\r\nasked for pricing {i}"' if spans and i % 1000 == 7 else f"note {i}"
             out.write(
-                f"user{i}@example{i % 97}.com,Ana,O’Neil,{company},CEO,2024-01-02,ops;t{i % 5},{i},note {i}\r\n"
+                f"user{i}@example{i % 97}.com,Ana,O’Neil,{company},CEO,2024-01-02,ops;t{i % 5},{i},{note}\r\n"
             )
 
 
@@ -64,15 +68,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="Extracts per case (the best is reported).")
     args = parser.parse_args()
     cases = [
-        ("clean UTF-8", False, "utf-8"),
-        ("UTF-8, one ragged line", True, "utf-8"),
-        ("cp1252", False, "cp1252"),
+        ("clean UTF-8", False, "utf-8", False),
+        ("UTF-8, one ragged line", True, "utf-8", False),
+        ("cp1252", False, "cp1252", False),
+        ("UTF-8, notes over lines", False, "utf-8", True),
     ]
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-extract-src-") as tmp:
-        for name, ragged, encoding in cases:
-            path = Path(tmp) / f"{name.split(',')[0].replace(' ', '_')}_{encoding}.csv"
-            write_csv(path, args.rows, ragged=ragged, encoding=encoding)
+        for n, (name, ragged, encoding, spans) in enumerate(cases):
+            path = Path(tmp) / f"case{n}_{encoding}.csv"
+            write_csv(path, args.rows, ragged=ragged, encoding=encoding, spans=spans)
             runs = [extract_once(path) for _ in range(args.repeat)]
             wall, cpu, rows = min(runs)
             results.append({"case": name, "rows": rows, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2)})

@@ -2,7 +2,7 @@
 
 from blocks import run_logs
 from blocks.instantly import InstantlyCredentials, resolve_credentials
-from blocks.postgres import PostgresSource, load_postgres_source
+from blocks.postgres import PostgresSource, check_postgres_source_saved, load_postgres_source
 from blocks.warehouse import DuckDBWarehouse, resolve_warehouse
 
 # Every flow and task imports blocks: from here on, a failed run logs an input error as one line.
@@ -13,6 +13,7 @@ __all__ = [
     "DuckDBWarehouse",
     "InstantlyCredentials",
     "PostgresSource",
+    "check_postgres_source_saved",
     "load_postgres_source",
     "resolve_credentials",
     "resolve_warehouse",

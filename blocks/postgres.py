@@ -6,7 +6,11 @@ from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
 from blocks._assets import logo_url
-from blocks._load import load_block
+from blocks._load import check_saved, load_block
+
+_CREATE_HINT = (
+    "save one in the Prefect UI (Blocks > Postgres Source) or with PostgresSource(url=...).save(NAME)"
+)
 
 
 class PostgresSource(Block):
@@ -49,8 +53,14 @@ def load_postgres_source(name: str) -> PostgresSource:
     Raises:
         OpsError: no such block (one line, with how to create it).
     """
-    return load_block(
-        PostgresSource,
-        name,
-        hint="save one in the Prefect UI (Blocks > Postgres Source) or with PostgresSource(url=...).save(NAME)",
-    )
+    return load_block(PostgresSource, name, hint=_CREATE_HINT)
+
+
+def check_postgres_source_saved(name: str) -> None:
+    """Fail at once, without starting Prefect's temporary API, when no Postgres Source block `name` is
+    certainly saved (blocks/_local.py); when that cannot be known (PREFECT_API_URL set), do nothing.
+
+    Raises:
+        OpsError: the error `load_postgres_source(name)` raises for a missing block.
+    """
+    check_saved(PostgresSource, name, hint=_CREATE_HINT)

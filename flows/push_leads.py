@@ -32,6 +32,7 @@ from pydantic.json_schema import SkipJsonSchema
 from blocks import (
     InstantlyCredentials,
     PostgresSource,
+    check_postgres_source_saved,
     load_postgres_source,
     resolve_credentials,
     resolve_warehouse,
@@ -51,7 +52,9 @@ from tasks.mapping import load_mapping_file, parse_overrides, resolve_mapping
 from tasks.push import (
     ArtifactProgress,
     CampaignRef,
+    MissingCampaign,
     TablePushReport,
+    find_campaigns,
     preview_push,
     publish_dry_run,
     publish_push_artifacts,
@@ -66,7 +69,7 @@ from warehouse.db import Warehouse
 from warehouse.push_guard import DEFAULT_WAIT_SECONDS, push_guard
 from warehouse.scratch import ScratchWarehouse
 
-__all__ = ["SkipIf", "TablePush", "preview_push_leads", "push_leads"]
+__all__ = ["SkipIf", "SourceParameters", "TablePush", "check_source", "preview_push_leads", "push_leads"]
 
 SkipIf = Literal["in_campaign", "in_workspace", "none"]
 
@@ -98,6 +101,7 @@ class TablePush:
     """
 
     campaigns: tuple[str, ...]
+    campaign_names: tuple[str, ...] = ()  # a connected table: each campaign's name when it was connected
     source: str = ""
     postgres: PostgresSource | None = None
     postgres_block: str = ""
@@ -135,23 +139,49 @@ def resolve_source(job: TablePush) -> SourceSpec:
     Raises:
         OpsError: no source, a password in `source`, an unknown block, or Postgres without a table/query.
     """
-    url, schema = job.source, "public"
-    postgres = job.postgres
-    if job.postgres_block:
-        postgres = load_postgres_source(job.postgres_block)
+    postgres = load_postgres_source(job.postgres_block) if job.postgres_block else job.postgres
     if postgres is not None:
-        url, schema = postgres.url.get_secret_value(), postgres.schema_name
-    elif redact_url(url) != url:
+        _check_source(postgres.url.get_secret_value(), job)
+        return _spec(postgres.url.get_secret_value(), postgres.schema_name, job)
+    _check_source(job.source, job)
+    return _spec(job.source, "public", job)
+
+
+def check_source(job: TablePush) -> None:
+    """What `resolve_source` refuses, checked before Prefect's API is started (the CLI, before a run): a
+    Postgres Source block that is certainly not saved (blocks/_local.py), and every mistake in the
+    parameters themselves. A block's URL is not read here.
+
+    Raises:
+        OpsError: as `resolve_source` does.
+    """
+    if job.postgres_block:
+        check_postgres_source_saved(job.postgres_block)
+        _check_source("postgresql://", job)  # a block always names a Postgres database
+    elif job.postgres is not None:
+        _check_source(job.postgres.url.get_secret_value(), job)
+    else:
+        _check_source(job.source, job)
+
+
+def _check_source(url: str, job: TablePush) -> None:
+    if job.postgres is None and not job.postgres_block and redact_url(url) != url:
         raise OpsError(
             f"The source {redact_url(url)} carries a password, and run parameters are not secret.",
             hint="save the URL in a Postgres Source block and name it in postgres_source",
         )
     if not url:
         raise OpsError("No source given.", hint="pass --source PATH_OR_URL (or --source-block NAME)")
-    if source_kind(url) == "postgres" and not (job.table or job.query):
+    kind = source_kind(url)
+    if kind == "postgres" and not (job.table or job.query):
         raise OpsError(f"Reading {redact_url(url)} needs --table or --query.", hint="add --table NAME")
-    if job.sheet and source_kind(url) != "excel":
+    if kind == "duckdb" and not job.table:
+        raise OpsError(f"--table is needed to read from {redact_url(url)}.", hint="add --table NAME")
+    if job.sheet and kind != "excel":
         raise OpsError("--sheet is for Excel sources (.xlsx, .xls, .ods).", hint="leave --sheet out")
+
+
+def _spec(url: str, schema: str, job: TablePush) -> SourceSpec:
     return SourceSpec(
         source=url, table=job.table or None, query=job.query or None, schema=schema, sheet=job.sheet or None
     )
@@ -243,12 +273,18 @@ def push_leads(
     store.start_run(run_id, "push-leads")
     reports: list[TablePushReport] = []
     not_pushed: list[str] = []  # "table: why", for connected tables whose push failed
+    partly: list[tuple[str, str]] = []  # (why, hint) for tables pushed to some of their campaigns only
     try:
         for job in jobs:
             try:
-                reports.append(
-                    _push_table(creds, store, job, run_id, skip_if, batch_size, timeout_seconds, wait_seconds)
+                report = _push_table(
+                    creds, store, job, run_id, skip_if, batch_size, timeout_seconds, wait_seconds
                 )
+                reports.append(report)
+                if report.missing:
+                    pushed_to = [c.campaign_name for c in report.campaigns]
+                    why = _missing_line(report.table.name, job, report.missing, pushed_to)
+                    partly.append((why, _missing_hint(job, report.missing)))
             except Exception as exc:
                 if len(jobs) == 1:
                     raise
@@ -266,10 +302,23 @@ def push_leads(
     }
     if reports:
         publish_push_artifacts(reports, run_id)
+    problems = [why for why, _ in partly]
     if not_pushed:
-        message = f"{len(not_pushed)} of {len(jobs)} connected tables not pushed: " + "; ".join(not_pushed)
+        tables = f"{len(not_pushed)} of {len(jobs)} connected tables not pushed: " + "; ".join(not_pushed)
+        problems.insert(0, tables)
+    if problems:
+        # A campaign deleted in Instantly: the others got the table and their rows' outcomes are recorded;
+        # the run still fails, in one line naming what was not pushed where.
+        message = "; ".join(problems)
         store.finish_run(run_id, "failed", outcomes, message=message[:500])
-        raise OpsError(message, hint="the other tables were pushed; fix these and run the push again")
+        if reports:
+            get_run_logger().info(
+                "Per-row outcomes: SELECT * FROM ops.push_results WHERE run_id = '%s'", run_id
+            )
+        hint = (
+            "the other tables were pushed; fix these and run the push again" if not_pushed else partly[0][1]
+        )
+        raise OpsError(message, hint=hint)
     store.finish_run(run_id, "completed", outcomes)
     get_run_logger().info("Per-row outcomes: SELECT * FROM ops.push_results WHERE run_id = '%s'", run_id)
     summaries = [_summary(r, run_id) for r in reports]
@@ -343,6 +392,7 @@ def connected_pushes(store: Warehouse) -> list[TablePush]:
         jobs.append(
             TablePush(
                 campaigns=tuple(plan["campaigns"]),
+                campaign_names=tuple(plan.get("campaign_names") or ()),
                 source="" if block else plan["source"],
                 postgres_block=block,
                 table=plan["table"] or "",
@@ -432,8 +482,13 @@ def _push_table(
     """
     spec = resolve_source(job)
     mapping = _mapping(job, spec)
-    campaigns: list[CampaignRef] = resolve_campaigns(credentials, list(job.campaigns))
+    campaigns: list[CampaignRef]
+    campaigns, missing = find_campaigns(credentials, list(job.campaigns))
     logger = get_run_logger()
+    if missing and not campaigns:
+        raise OpsError(_missing_line(table_name_for(spec), job, missing), hint=_missing_hint(job, missing))
+    for each in missing:  # a campaign deleted in Instantly: the others are pushed, then the run fails
+        logger.error("Campaign %s: nothing sent to it; pushing to the others", _missing_name(job, each))
     with push_guard(store, table_name_for(spec), run_id=run_id, wait=wait, warn=logger.warning):
         table: ExtractedTable = extract_source(
             spec, store, email_column=mapping.email_column, key_column=job.key_column or None, run_id=run_id
@@ -466,7 +521,35 @@ def _push_table(
                 describe_requests(report.requests_by_kind()),
                 report.seconds,
             )
-    return TablePushReport(table=table, campaigns=reports)
+    return TablePushReport(table=table, campaigns=reports, missing=missing)
+
+
+def _missing_name(job: TablePush, missing: MissingCampaign) -> str:
+    """`'Beta' (0199...)` for a connected campaign (its name as connected), else what was asked for."""
+    name = dict(zip(job.campaigns, job.campaign_names, strict=False)).get(missing.wanted)
+    known = f"{name!r} ({missing.wanted})" if name and name != missing.wanted else repr(missing.wanted)
+    return f"{known} not found in Instantly (deleted?)"
+
+
+def _missing_line(
+    table: str, job: TablePush, missing: Sequence[MissingCampaign], pushed_to: Sequence[str] = ()
+) -> str:
+    """One line for the campaigns of a table Instantly does not know (the run's error)."""
+    names = ", ".join(_missing_name(job, m) for m in missing)
+    word = "Campaign" if len(missing) == 1 else "Campaigns"
+    if not pushed_to:
+        return f"{word} {names}: ops.{table} was not pushed"
+    return f"{word} {names}: ops.{table} was pushed only to {', '.join(map(repr, pushed_to))}"
+
+
+def _missing_hint(job: TablePush, missing: Sequence[MissingCampaign]) -> str:
+    if job.campaign_names:  # a connected table
+        which = missing[0].wanted if len(missing) == 1 else "ID"
+        return (
+            f"remove it with `ops-instantly connections --table {job.table} --remove --campaign {which}`, "
+            "or connect the table to a campaign that exists"
+        )
+    return "check the id or exact name with `ops-instantly campaigns list`"
 
 
 def _summary(report: TablePushReport, run_id: str) -> dict[str, Any]:

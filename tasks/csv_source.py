@@ -13,8 +13,14 @@ A CSV is read in two ways with one result:
 A quote that opens a cell and is never closed would make the rest of the file one cell, and one closed only
 lines later swallows the lines between: a row that runs over several lines inside a quoted cell and is then
 not a good row (or the file ends inside the quote) stops the read with a one-line error naming the lines,
-rather than losing them in one `invalid` row. A quote inside an unquoted cell (`Bob "the" Smith`) is read
-literally by both readers.
+rather than losing them in one `invalid` row. So does one that is a good row but whose later lines read as
+rows of their own (the header's number of fields, an `@` in the email column): two stray quotes a few
+lines apart, which made the lines between part of one cell without a word. A cell that spans lines on
+purpose (an address, notes) does not look like that, and is read as it is. DuckDB's reader cannot tell the
+two apart, so when it reads a cell with a line break that also holds the delimiter (the lines a stray quote
+swallows bring theirs; with one column, any line break), the csv module looks at the rows over several
+lines (`no_swallowed_lines`), without reading the file into a table again. A quote inside an unquoted cell
+(`Bob "the" Smith`) is read literally by both readers.
 
 Encodings: a BOM decides (UTF-8, UTF-16, UTF-32); valid UTF-8 is UTF-8; otherwise charset-normalizer
 guesses among the Windows code pages Excel writes ("CSV (Comma delimited)" is the system's ANSI code page,
@@ -34,7 +40,7 @@ from pathlib import Path
 from typing import IO
 
 from ops_core.errors import OpsError
-from ops_core.sql import quote_literal
+from ops_core.sql import quote_ident, quote_literal
 
 MAX_ROW_CHARS = 1_000_000  # our choice: a longer row is not a lead; it is reported `invalid` by line number
 FIELD_SIZE_LIMIT = 1 << 28  # the csv module's own limit (default 128 KiB) must not stop a file at one cell
@@ -242,6 +248,16 @@ def duckdb_read_csv(path: Path, layout: CsvLayout) -> str:
     )
 
 
+def spanning_cells_sql(layout: CsvLayout) -> str:
+    """A SQL condition, over a table of the layout's columns read by `duckdb_read_csv`, true for a row that
+    two stray quotes may have merged lines into: a cell holding a line break and the delimiter (with one
+    column, a line break). False for every row: no line of the file was swallowed into another's cell."""
+    breaks = "(contains({c}, chr(10)) OR contains({c}, chr(13)))"
+    if len(layout.columns) > 1:
+        breaks += f" AND contains({{c}}, {quote_literal(layout.delimiter)})"
+    return " OR ".join(breaks.format(c=quote_ident(c)) for c in layout.columns)
+
+
 def row_problem(fields: int, expected: int, chars: int) -> str | None:
     """Why a parsed CSV record cannot be a row (pure), or None."""
     if chars > MAX_ROW_CHARS:
@@ -256,7 +272,7 @@ def row_problem(fields: int, expected: int, chars: int) -> str | None:
 
 
 def read_rows(
-    path: Path, layout: CsvLayout, keep_on_error: Sequence[str]
+    path: Path, layout: CsvLayout, keep_on_error: Sequence[str], *, email_column: str | None = None
 ) -> Iterator[list[tuple[str | None, ...]]]:
     """Chunks of rows (column values in layout order, then `_row_problem`), every record of the file.
 
@@ -264,11 +280,15 @@ def read_rows(
     so the push can name it, and gets `"line N: why"`. Blank lines are skipped, empty cells are None.
 
     Raises:
-        OpsError: bytes that do not decode in the layout's encoding (names the encoding and the line).
+        OpsError: bytes that do not decode in the layout's encoding (names the encoding and the line); a
+            stray quote that swallowed lines (see the module: a quote never closed, a row over several lines
+            that is not a good row or whose later lines look like rows of their own, with `@` in
+            `email_column`), naming the lines.
     """
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_SIZE_LIMIT))
     expected = len(layout.columns)
     keep = [layout.columns.index(c) for c in keep_on_error if c in layout.columns]
+    email = layout.columns.index(email_column) if email_column in layout.columns else None
     chunk: list[tuple[str | None, ...]] = []
     with open_text(path, layout.encoding) as text:
         lines = _LastLine(text)
@@ -280,6 +300,7 @@ def read_rows(
         try:
             while True:
                 start = previous_end + 1
+                lines.taken.clear()
                 try:
                     record: list[str] | None = next(reader)
                     problem = None
@@ -298,6 +319,10 @@ def read_rows(
                 if record is not None:
                     problem = row_problem(len(record), expected, sum(len(v) for v in record))
                     if problem is None:
+                        if start < previous_end:  # a quoted cell ran over lines: on purpose, or stray quotes?
+                            own = _rows_of_their_own(lines.taken, layout.delimiter, expected, email)
+                            if own:
+                                raise _quote_error(path, start, previous_end, _looks_like_rows(start, own))
                         chunk.append((*[v if v != "" else None for v in record], None))
                     elif start < previous_end:  # a quoted cell ran over lines and the row is not one
                         raise _quote_error(path, start, previous_end, problem)
@@ -318,6 +343,49 @@ def read_rows(
         yield chunk
 
 
+def no_swallowed_lines(path: Path, layout: CsvLayout, email_column: str | None) -> bool:
+    """For a file DuckDB's reader read whole, with a cell that spans lines (`spanning_cells_sql`): look at
+    each row that spans lines with the csv module, without reading the rows into a table.
+
+    Returns:
+        True when every such row spans lines on purpose (DuckDB's copy stands); False when the csv module
+        reads the file otherwise than DuckDB did (`read_rows` then reads it and says why, line by line).
+
+    Raises:
+        OpsError: a row whose later lines look like rows of their own (two stray quotes), naming the
+            lines, as `read_rows` does.
+    """
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_SIZE_LIMIT))
+    expected = len(layout.columns)
+    email = layout.columns.index(email_column) if email_column in layout.columns else None
+    with open_text(path, layout.encoding) as text:
+        lines = _LastLine(text)
+        reader = csv.reader(lines, delimiter=layout.delimiter, quotechar='"', doublequote=True, strict=True)
+        previous_end = 0
+        header_seen = False
+        try:
+            while True:
+                start = previous_end + 1
+                lines.taken.clear()
+                try:
+                    record = next(reader)
+                except StopIteration:
+                    return True
+                previous_end = reader.line_num
+                if not record or not header_seen:  # a blank line; the header
+                    header_seen = header_seen or bool(record)
+                    continue
+                if start == previous_end:
+                    continue
+                if row_problem(len(record), expected, sum(len(v) for v in record)) is not None:
+                    return False
+                own = _rows_of_their_own(lines.taken, layout.delimiter, expected, email)
+                if own:
+                    raise _quote_error(path, start, previous_end, _looks_like_rows(start, own))
+        except (csv.Error, UnicodeDecodeError):
+            return False
+
+
 _QUOTE_NEVER_CLOSED = "the file ends inside a quoted cell"
 
 
@@ -332,18 +400,47 @@ def _csv_problem(exc: csv.Error) -> str:
 
 
 class _LastLine:
-    """The lines of a text file, remembering the last one handed out (to read a refused line leniently)."""
+    """The lines of a text file, remembering the last one handed out (to read a refused line leniently) and
+    the first `_TAKEN_LINES` handed out since `taken` was last cleared (the lines of one record)."""
 
     def __init__(self, text: IO[str]) -> None:
         self._text = text
         self.last = ""
+        self.taken: list[str] = []
 
     def __iter__(self) -> _LastLine:
         return self
 
     def __next__(self) -> str:
         self.last = next(self._text)
+        if len(self.taken) < _TAKEN_LINES:
+            self.taken.append(self.last)
         return self.last
+
+
+_TAKEN_LINES = 1_000  # lines of one record looked at for rows of their own (a longer span: its first ones)
+
+
+def _rows_of_their_own(lines: Sequence[str], delimiter: str, expected: int, email: int | None) -> list[int]:
+    """The offsets (1 = the record's second line) of the lines after a record's first that read, each on
+    its own line, as a row: the header's number of fields, and an `@` in the email column when there is
+    one (pure). A cell that spans lines on purpose has none; lines a stray quote swallowed are such rows."""
+    found = []
+    for offset, line in enumerate(lines[1:], 1):
+        cells = next(csv.reader([line], delimiter=delimiter), [])  # alone: a quote in it opens no span
+        if len(cells) == expected and (email is None or "@" in cells[email]):
+            found.append(offset)
+    return found
+
+
+def _looks_like_rows(start: int, offsets: Sequence[int]) -> str:
+    """`line 12 looks like a row of its own`, `lines 12-15 look like rows of their own` (pure)."""
+    first, last = start + offsets[0], start + offsets[-1]
+    if len(offsets) == 1:
+        return f"line {first:,} looks like a row of its own"
+    if last - first + 1 == len(offsets):
+        return f"lines {first:,}-{last:,} look like rows of their own"
+    return f"{len(offsets):,} of its lines look like rows of their own, the first line {first:,}"
 
 
 def _quote_error(path: Path, start: int, end: int, problem: str) -> OpsError:

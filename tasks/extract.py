@@ -136,8 +136,10 @@ def _load_csv(
 ) -> None:
     """Copy a CSV file into `staging` (every column VARCHAR, plus `_row_problem`).
 
-    The fixed-option DuckDB reader first; if it refuses the file, or the file is not UTF-8, the row-by-row
-    reader, which keeps the good rows and reports each bad line (tasks/csv_source.py).
+    The fixed-option DuckDB reader first (a cell over lines that holds the delimiter: its rows over
+    lines looked at by the csv module, which refuses lines a stray quote swallowed); if it refuses the file,
+    or the file is not UTF-8, the row-by-row reader, which keeps the good rows and reports each bad line
+    (tasks/csv_source.py). `keep_on_error` starts with the email column.
     """
     path = _file(spec)
     layout = csv_source.read_layout(path)
@@ -149,7 +151,13 @@ def _load_csv(
                 f"CREATE OR REPLACE TABLE {staging} AS SELECT *, CAST(NULL AS VARCHAR) AS {ROW_PROBLEM} "
                 f"FROM {csv_source.duckdb_read_csv(path, layout)}"
             )
-            return
+            # A cell with a line break and the delimiter may be lines two stray quotes merged, silently:
+            # only the csv module sees the lines, and tells that from a cell spanning lines on purpose.
+            spanning = csv_source.spanning_cells_sql(layout)
+            if con.execute(f"SELECT 1 FROM {staging} WHERE {spanning} LIMIT 1").fetchone() is None:
+                return
+            if csv_source.no_swallowed_lines(path, layout, keep_on_error[0]):
+                return
         except duckdb.InvalidInputException:
             pass  # a line DuckDB will not read: the row-by-row reader says which, and keeps the rest
     import pyarrow as pa
@@ -157,7 +165,7 @@ def _load_csv(
     cols = ", ".join(f"{quote_ident(c)} VARCHAR" for c in [*layout.columns, ROW_PROBLEM])
     con.execute(f"CREATE OR REPLACE TABLE {staging} ({cols})")
     names = [*layout.columns, ROW_PROBLEM]
-    for rows in csv_source.read_rows(path, layout, keep_on_error):
+    for rows in csv_source.read_rows(path, layout, keep_on_error, email_column=keep_on_error[0]):
         batch = pa.table(
             {f"c{i}": pa.array(list(col), pa.string()) for i, col in enumerate(zip(*rows, strict=True))}
         )

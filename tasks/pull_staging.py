@@ -69,7 +69,12 @@ class Staging:
             else:
                 self.clear()
         if resumed is None:
-            self.root.mkdir(parents=True, exist_ok=True)
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+            except FileNotFoundError:
+                # A push removed the warehouse's empty state folder between the two mkdirs
+                # (warehouse/ledger_snapshot.py remove_empty): once more; the folder is ours from here on.
+                self.root.mkdir(parents=True, exist_ok=True)
             _write_json(meta_path, {"run_id": run_id, "started": time.time()})
         return resumed
 

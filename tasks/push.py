@@ -76,22 +76,54 @@ def resolve_campaigns(credentials: InstantlyCredentials, ids_or_names: Sequence[
     Raises:
         OpsError: an unknown or ambiguous campaign, or the API refused the key.
     """
+    found, missing = find_campaigns.fn(credentials, ids_or_names)
+    if missing:
+        raise OpsError(
+            f"Unknown campaign {missing[0].wanted!r}: {missing[0].message}.",
+            hint="check the id or exact name with `ops-instantly campaigns list`",
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class MissingCampaign:
+    """A campaign Instantly does not know (deleted, or a wrong id or name): what was asked for, and the
+    API's words (`campaign '...' not found`)."""
+
+    wanted: str
+    message: str
+
+
+@task(name="find_campaigns", **_TASK)
+def find_campaigns(
+    credentials: InstantlyCredentials, ids_or_names: Sequence[str]
+) -> tuple[list[CampaignRef], list[MissingCampaign]]:
+    """Look every campaign up (by id or exact name): the ones found, and apart the ones Instantly does not
+    know, so a push can still go to the others (a campaign deleted in Instantly stays connected).
+
+    Raises:
+        OpsError: an ambiguous name, or the API refused the key or failed (nothing can be pushed then).
+    """
     found: list[CampaignRef] = []
+    missing: list[MissingCampaign] = []
     with credentials.get_client() as client:
         for wanted in ids_or_names:
             try:
                 campaign = client.campaigns.find(wanted)
-            except (NotFoundError, AmbiguousNameError) as exc:
+            except NotFoundError as exc:
+                missing.append(MissingCampaign(wanted, exc.message))
+                continue
+            except AmbiguousNameError as exc:
                 raise OpsError(
                     f"Unknown campaign {wanted!r}: {exc.message}.",
                     hint="check the id or exact name with `ops-instantly campaigns list`",
                 ) from None
             except InstantlyError as exc:
-                raise OpsError(f"Cannot look up campaign {wanted!r}: {exc}", hint=exc.hint) from None
+                raise OpsError(f"Cannot look up campaign {wanted!r}: {exc.summary}", hint=exc.hint) from None
             ref = CampaignRef(id=str(campaign.id), name=campaign.name or str(campaign.id))
             if ref not in found:
                 found.append(ref)
-    return found
+    return found, missing
 
 
 @task(name="preview_push", **_TASK)
@@ -185,7 +217,7 @@ def workspace_identity(client: InstantlyClient, credentials: InstantlyCredential
         )
         return credentials.workspace_key, None
     except InstantlyError as exc:
-        raise OpsError(f"Cannot read the workspace of the API key: {exc}", hint=exc.hint) from None
+        raise OpsError(f"Cannot read the workspace of the API key: {exc.summary}", hint=exc.hint) from None
     return workspace.id, workspace.name
 
 
@@ -231,6 +263,7 @@ class TablePushReport:
 
     table: ExtractedTable
     campaigns: list[CampaignReport]
+    missing: list[MissingCampaign] = field(default_factory=list)  # campaigns not found: nothing sent to them
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Outcome counts per campaign id."""

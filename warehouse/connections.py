@@ -125,12 +125,12 @@ def plan_connected_pushes(connections: list[Connection]) -> list[dict[str, Any]]
     """
     from ops_core.errors import OpsError
 
-    groups: dict[tuple[str, str | None, str | None, str], list[str]] = {}
+    groups: dict[tuple[str, str | None, str | None, str], list[Connection]] = {}
     for c in connections:
         key = (c.table_name, c.source, c.key_column, json.dumps(c.mapping, sort_keys=True))
-        groups.setdefault(key, []).append(c.campaign_id)
+        groups.setdefault(key, []).append(c)
     plans = []
-    for (table, source, key_column, mapping), campaign_ids in groups.items():
+    for (table, source, key_column, mapping), connected in groups.items():
         if not source:
             raise OpsError(
                 f"The connection of {table} has no source to read it from.",
@@ -139,7 +139,8 @@ def plan_connected_pushes(connections: list[Connection]) -> list[dict[str, Any]]
         plan: dict[str, Any] = {
             "table": table,
             "key": key_column,
-            "campaigns": campaign_ids,
+            "campaigns": [c.campaign_id for c in connected],
+            "campaign_names": [c.campaign_name or c.campaign_id for c in connected],
             "mapping_rules": json.loads(mapping),
         }
         if source.startswith(BLOCK_PREFIX):

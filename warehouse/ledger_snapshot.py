@@ -15,8 +15,11 @@ late below it; a new extract of the table): then that slice, and every later one
 warehouse, as read_slice does when another run wrote.
 
 Files live in `<Warehouse.state_dir>/push/ledger-*/` (beside the warehouse file; for a DuckLake, in this
-machine's cache), one folder per pass, flock(2)-ed while in use. `close` removes it; a pass killed before
-that leaves it behind, and the next pass to take a snapshot removes every folder nobody holds.
+machine's cache), one folder per pass, flock(2)-ed while in use. `close` removes it, then `push/` and the
+state folder above it if they are left empty (rmdir(2): never a folder another pass or a sync still has
+something in; a pass that finds its `push/` gone between creating it and its own folder creates it again).
+A pass killed before `close` leaves its folder behind, and the next pass to take a snapshot removes every
+folder nobody holds.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from warehouse.ledger import LedgerScope
 SNAPSHOT_MIN_ENTRIES = 100_000
 ROW_GROUP_ROWS = 8_192  # a first slice is 4,000 rows, a full one 50,000: few row groups read outside it
 STALE_SECONDS = 3_600.0  # a folder left without its lock file (a pass killed while creating it)
+_CREATE_TRIES = 5  # mkdir + mkdtemp again, when another pass removed the empty folder in between
 
 Kind = Literal["empty", "file", "live"]
 
@@ -205,9 +209,17 @@ def _write(con: duckdb.DuckDBPyConnection, scope: LedgerScope, upto: int, path: 
 
 def _own_folder(folder: Path) -> tuple[Path, int]:
     """A new folder for one snapshot, locked (flock) for as long as the returned descriptor is open."""
-    folder.mkdir(parents=True, exist_ok=True)
-    sweep(folder)
-    own = Path(tempfile.mkdtemp(prefix="ledger-", dir=folder))
+    for attempt in range(_CREATE_TRIES):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            sweep(folder)
+            own = Path(tempfile.mkdtemp(prefix="ledger-", dir=folder))
+            break
+        except FileNotFoundError:
+            # Another pass's `close` removed the folder (or the state folder above it) while it was empty,
+            # between our mkdir and mkdtemp: create it again.
+            if attempt == _CREATE_TRIES - 1:
+                raise
     # Locked before it is named `lock`: a sweep only looks at `lock`, so it never sees it unlocked.
     fd = os.open(own / "lock.new", os.O_CREAT | os.O_RDWR, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
@@ -218,6 +230,19 @@ def _own_folder(folder: Path) -> tuple[Path, int]:
 def _remove(own: Path, lock: int) -> None:
     shutil.rmtree(own, ignore_errors=True)
     os.close(lock)
+    remove_empty(own.parent, own.parent.parent)
+
+
+def remove_empty(*folders: Path) -> None:
+    """Remove each folder in turn while it is empty (`push/`, then the state folder above it); stop at the
+    first that is not (another pass's snapshot, a sync's staged pages) or is gone. rmdir(2) removes only an
+    empty folder, atomically, so this never takes a folder from under a run that has put something in it;
+    `_own_folder` and the sync's staging create theirs again if it vanished before they could."""
+    for folder in folders:
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return
 
 
 def sweep(folder: Path) -> list[Path]:

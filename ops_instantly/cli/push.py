@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -18,11 +19,15 @@ from ops_instantly.cli._support import (
     check_warehouse,
     console,
     load_credentials,
+    needs_prefect_api_for_credentials,
     open_warehouse,
     require_prefect_api,
     run_flow,
 )
 from ops_instantly.errors import OpsError
+
+if TYPE_CHECKING:
+    from flows.push_leads import SourceParameters
 
 
 @app.command()
@@ -123,32 +128,32 @@ def push(
             )
     if not dry_run:  # a dry run starts no Prefect API, and writes nothing (not even a new lake's catalog)
         check_warehouse(warehouse)  # a DuckLake that cannot be reached fails now, before Prefect starts
-    _check_settings_first(credentials, campaign or [], mapping, dry_run=dry_run)
+
+    def named() -> SourceParameters:
+        return _source_parameters(
+            source=source,
+            postgres_source=source_block or "",
+            table=table or "",
+            query=query or "",
+            sheet=sheet or "",
+            key_column=key or "",
+            campaigns=campaign or [],
+            mapping_file=mapping or "",
+        )
+
+    # With neither --source nor --source-block, the connected tables' sources are read from the warehouse.
+    _check_settings_first(
+        credentials,
+        campaign or [],
+        mapping,
+        dry_run=dry_run,
+        source=named if source or source_block else None,
+    )
 
     # Only now Prefect is imported (blocks, flows): bad settings failed above in well under a second.
-    from pydantic import SecretStr
-
-    from blocks import PostgresSource
     from flows.push_leads import preview_push_leads, push_leads
-    from ops_core.urls import redact_url
 
-    postgres = None
-    if source and redact_url(source) != source:
-        # A password never becomes a run parameter: the URL travels in-process in an unsaved block, whose
-        # SecretStr the run's recorded parameters show as stars.
-        postgres = PostgresSource(url=SecretStr(source))
-    params: dict[str, Any] = dict(
-        source="" if postgres is not None else source or "",
-        postgres_source=source_block or "",
-        postgres=postgres,
-        table=table or "",
-        query=query or "",
-        sheet=sheet or "",
-        key_column=key or "",
-        campaigns=campaign or [],
-        mapping_file=mapping or "",
-        warehouse=warehouse or "",
-    )
+    params: dict[str, Any] = {**named(), "warehouse": warehouse or ""}
     sending: dict[str, Any] = dict(batch_size=batch_size, timeout_seconds=timeout)
     if wait is not None:
         sending["wait_seconds"] = wait
@@ -181,21 +186,51 @@ def push(
 
 
 def _check_settings_first(
-    credentials: str | None, campaigns: list[str], mapping: str | None, *, dry_run: bool
+    credentials: str | None,
+    campaigns: list[str],
+    mapping: str | None,
+    *,
+    dry_run: bool,
+    source: Callable[[], SourceParameters] | None,
 ) -> None:
-    """The mapping file, the credentials and the campaigns, checked before Prefect starts
-    and before the source is read: a bad INSTANTLY_RATE_PER_SECOND on a 200,000-row file fails in a second,
-    not after the extract. The flow checks them again (it also runs from deployments), in the same order."""
+    """The settings, the mapping file, the source parameters, the credentials and the campaigns, checked
+    before Prefect's API starts and before the source is read: a bad INSTANTLY_RATE_PER_SECOND on a
+    200,000-row file fails in a second, not after the extract, and an unsaved --source-block or a source of
+    no known kind at once, not after the temporary API's 20-30 s. The flow checks them again (it also runs
+    from deployments), in the same order."""
     # A dry run checks its campaigns too (a misspelt one fails it); with no campaign it needs no key.
-    creds = None if dry_run and not campaigns else load_credentials(credentials)  # first: needs no Prefect
+    needs_key = not (dry_run and not campaigns)
+    creds = None
+    if needs_key and not needs_prefect_api_for_credentials(credentials):
+        creds = load_credentials(credentials)  # from the environment: first, it needs no Prefect at all
     from tasks.mapping import load_mapping_file
 
     load_mapping_file(mapping)
+    if source is not None:
+        from flows.push_leads import TablePush, check_source  # imports Prefect; starts no API
+
+        check_source(TablePush.given(**source()))
+    if needs_key and creds is None:
+        creds = load_credentials(credentials)  # a block: Prefect's API starts here
     if creds is not None and campaigns:
         from tasks.push import resolve_campaigns
 
         with api_errors():
             resolve_campaigns.fn(creds, campaigns)
+
+
+def _source_parameters(source: str | None, **named: Any) -> SourceParameters:
+    """The flow's source parameters from the command line's options (`source` may hold a password)."""
+    from pydantic import SecretStr
+
+    from blocks import PostgresSource
+    from ops_core.urls import redact_url
+
+    if source and redact_url(source) != source:
+        # A password never becomes a run parameter: the URL travels in-process in an unsaved block, whose
+        # SecretStr the run's recorded parameters show as stars.
+        return {**named, "source": "", "postgres": PostgresSource(url=SecretStr(source))}  # type: ignore[typeddict-item]
+    return {**named, "source": source or "", "postgres": None}  # type: ignore[typeddict-item]
 
 
 def _per_table(result: dict[str, Any]) -> list[dict[str, Any]]:

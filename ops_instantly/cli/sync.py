@@ -67,14 +67,18 @@ def sync(
         raise OpsError(
             "--write-back needs the Postgres source.", hint="add --source-url URL or --source-block NAME"
         )
+    since_date = _date(since) if since else None
     check_warehouse(warehouse)  # a DuckLake that cannot be reached fails now, before Prefect starts
+    if write_back and source_block:
+        from blocks import check_postgres_source_saved  # imports Prefect; starts no API
+
+        check_postgres_source_saved(source_block)  # now, not after the temporary API's 20-30 s
     creds = load_credentials(credentials)  # a bad INSTANTLY_* setting fails now, before Prefect starts
     from pydantic import SecretStr
 
     from blocks import PostgresSource
     from flows.sync_engagement import sync_engagement
 
-    since_date = _date(since) if since else None
     unsaved = None
     if write_back and source_url and not source_block:
         # The URL travels in-process in an unsaved block: the run's recorded parameters show its SecretStr

@@ -50,6 +50,64 @@ def test_a_misspelt_block_fails_without_starting_the_temporary_api(
         )
 
 
+def test_an_unsaved_source_block_fails_without_starting_the_temporary_api(
+    prefect_harness: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from blocks import PostgresSource
+
+    monkeypatch.setenv("INSTANTLY_API_KEY", "k")
+    monkeypatch.setenv("INSTANTLY_BASE_URL", "http://127.0.0.1:1/api/v2")  # the campaign is never looked up
+    monkeypatch.setenv("OPS_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    PostgresSource(url="postgresql://u:p@127.0.0.1:1/crm").save("crm-prod", overwrite=True)
+    # No PREFECT_API_URL: the temporary API's database (the harness's SQLite file) is read directly. Asked,
+    # the tripwire makes the error "No reachable Prefect API ...".
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        _no_prefect_api(monkeypatch)
+        for argv in (
+            ["push", "--source-block", "crm-prdo", "--table", "leads", "--campaign", "c"],
+            ["push", "--source-block", "crm-prdo", "--table", "leads", "--campaign", "c", "--dry-run"],
+            ["sync", "--write-back", "--source-block", "crm-prdo"],
+        ):
+            result = run_cli(capsys, *argv)
+            assert_one_line_error(
+                result, "No PostgresSource block named 'crm-prdo'", "did you mean 'crm-prod'"
+            )
+        result = run_cli(capsys, "push", "--source-block", "crm-prod", "--campaign", "c")
+        assert_one_line_error(result, "Reading postgresql:// needs --table or --query")
+
+
+@pytest.mark.parametrize(
+    ("source", "extra", "fragment"),
+    [
+        ("leads.json", [], "Cannot tell what kind of source"),
+        ("duckdb:///DIR/crm.duckdb", [], "--table is needed to read from duckdb:///"),
+        ("leads.csv", ["--sheet", "Q3"], "--sheet is for Excel sources"),
+    ],
+)
+def test_a_source_that_cannot_be_read_as_given_fails_before_prefect_is_asked(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    extra: list[str],
+    fragment: str,
+) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    for name in ("leads.json", "leads.csv"):
+        (tmp_path / name).write_text("email\na@x.co\n")
+    monkeypatch.setenv("INSTANTLY_API_KEY", "k")
+    monkeypatch.setenv("INSTANTLY_BASE_URL", "http://127.0.0.1:1/api/v2")  # never reached either
+    monkeypatch.setenv("OPS_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    source = source.replace("DIR", str(tmp_path)) if "://" in source else str(tmp_path / source)
+    # A Prefect API that is not there: asked first, the error would be "No reachable Prefect API".
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:1/api"}):
+        result = run_cli(capsys, "push", "--source", source, "--campaign", "c", *extra)
+    assert_one_line_error(result, fragment)
+
+
 def _server_children(pid: int) -> list[int]:
     """Pids of the temporary Prefect API servers `pid` started (its uvicorn children)."""
     found = []

@@ -84,6 +84,55 @@ def test_a_connected_table_that_fails_does_not_keep_the_others_from_their_push(
     assert outcomes == [("created", 2)]
 
 
+def test_a_campaign_deleted_in_instantly_does_not_keep_the_tables_other_campaigns_from_their_push(
+    prefect_harness: None, sandbox: Any, warehouse_path: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("INSTANTLY_API_KEY", sandbox.api_key)
+    monkeypatch.setenv("INSTANTLY_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("OPS_WAREHOUSE", str(warehouse_path))
+    deleted, kept = make_campaign(sandbox, "Deleted later"), make_campaign(sandbox, "Kept")
+    csv = tmp_path / "alpha.csv"
+    csv.write_text("email,first name\nalpha1@example.com,Ann\nalpha2@example.com,Bob\n")
+    result = run_cli(
+        capsys, "connect-table", "--table", "alpha", "--source", str(csv), "--campaign", deleted,
+        "--campaign", kept,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    httpx.delete(
+        f"{sandbox.base_url}/campaigns/{deleted}", headers={"Authorization": f"Bearer {sandbox.api_key}"}
+    ).raise_for_status()
+
+    result = run_cli(capsys, "push")  # every connected table, as the schedule runs it
+
+    why = f"Campaign 'Deleted later' ({deleted}) not found in Instantly (deleted?): ops.alpha was pushed only to 'Kept'"
+    assert result.code == 1 and "Traceback" not in result.err
+    errors = [line for line in result.err.splitlines() if line.startswith("error:")]  # after the progress bar
+    assert len(errors) == 1 and why in errors[0] and f"--remove --campaign {deleted}`" in errors[0]
+    assert sorted(lead["email"] for lead in campaign_leads(sandbox, kept)) == [
+        "alpha1@example.com",
+        "alpha2@example.com",
+    ]
+    with Warehouse(warehouse_path).connect(read_only=True) as con:
+        run_id, status, message = con.execute(
+            "SELECT run_id, status, message FROM ops.sync_runs WHERE flow = 'push-leads' "
+            "ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
+        outcomes = con.execute(
+            "SELECT campaign_id, outcome, count(*) FROM ops.push_results WHERE run_id = ? GROUP BY ALL",
+            [run_id],
+        ).fetchall()
+    assert status == "failed" and message == why
+    assert outcomes == [(kept, "created", 2)]
+
+    # The flow's own parameters (a deployment's campaigns): the same, and the flow run is Failed.
+    state = push_leads(source=str(csv), campaigns=["Kept", deleted], return_state=True)
+    assert state.is_failed()
+    with pytest.raises(
+        OpsError, match=f"Campaign '{deleted}' not found in Instantly .*pushed only to 'Kept'"
+    ):
+        state.result()
+
+
 def test_connect_table_refuses_a_source_url_with_a_password(capsys, warehouse_path, monkeypatch) -> None:
     monkeypatch.setenv("INSTANTLY_API_KEY", "k")
     result = run_cli(

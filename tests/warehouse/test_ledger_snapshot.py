@@ -11,7 +11,7 @@ import pytest
 from warehouse import ledger, ledger_snapshot
 from warehouse.db import Warehouse
 from warehouse.ledger import LedgerEntry, LedgerScope
-from warehouse.ledger_snapshot import LedgerSnapshot, sweep
+from warehouse.ledger_snapshot import LedgerSnapshot, snapshot_folder, sweep
 
 SCOPE = LedgerScope("ws", "camp", "people", "run-1")
 OTHER_RUN = LedgerScope("ws", "camp", "people", "run-2")
@@ -86,7 +86,7 @@ def test_a_snapshot_reads_what_a_read_upto_the_passs_start_reads(con: Any, folde
         }
     finally:
         snap.close()
-    assert not snap.path and not list(folder.iterdir())
+    assert not snap.path and not folder.exists()  # the pass's folder, then the empty scratch folder
 
 
 def test_this_runs_later_entries_are_left_out_and_another_runs_never_are(con: Any, folder: Path) -> None:
@@ -180,4 +180,47 @@ def test_a_killed_passs_snapshot_is_removed_by_the_next_and_a_live_one_is_kept(
     finally:
         live.close()
         nxt.close()
-    assert list(folder.iterdir()) == []
+    assert not folder.exists()
+
+
+def test_a_push_leaves_no_empty_folder_beside_the_warehouse_file_unless_another_run_uses_it(
+    con: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ledger_snapshot, "SNAPSHOT_MIN_ENTRIES", 1)
+    a_mixed_ledger(con)
+    folder = snapshot_folder(Warehouse(tmp_path / "w.duckdb"))  # w.duckdb.sync/push
+    state = folder.parent
+    first = LedgerSnapshot.take(con, SCOPE, folder)
+    second = LedgerSnapshot.take(con, SCOPE, folder)  # another pass of another table, at the same time
+    first.close()
+    assert second.path is not None and second.path.exists()  # its folder, and push/, stay while it runs
+    staged = state / "0123abcd"  # a sync's staged pages
+    staged.mkdir()
+    second.close()
+    assert not folder.exists() and state.exists()  # push/ went; the state folder holds the sync's pages
+    staged.rmdir()
+    LedgerSnapshot.take(con, SCOPE, folder).close()
+    assert not state.exists()
+
+
+def test_a_pass_whose_folder_another_pass_removes_as_it_creates_it_creates_it_again(
+    con: Any, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a_mixed_ledger(con)
+    real_sweep = ledger_snapshot.sweep
+    removed = []
+
+    def sweep_then_lose_the_folder(where: Path) -> list[Path]:
+        found = real_sweep(where)
+        if not removed:  # another pass's close, between this pass's mkdir and mkdtemp: the folder was empty
+            ledger_snapshot.remove_empty(where)
+            removed.append(where)
+        return found
+
+    monkeypatch.setattr(ledger_snapshot, "sweep", sweep_then_lose_the_folder)
+    snap = LedgerSnapshot.take(con, SCOPE, folder)
+    try:
+        assert removed == [folder]
+        assert snap.kind == "file" and snap.path is not None and snap.path.exists()
+    finally:
+        snap.close()
