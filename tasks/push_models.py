@@ -58,8 +58,15 @@ class Job:
 @dataclass
 class JobResult:
     """What a finished job did to its rows: ledger entries and results as frames (ledger.ENTRY_COLUMNS /
-    ledger.RESULT_COLUMNS), rows to forget (never applied) and rows whose outcome is unknown."""
+    ledger.RESULT_COLUMNS), rows to forget (never applied) and rows whose outcome is unknown.
 
+    `created` is the common case of a bulk add, kept as plain lead ids: every row of the job was created,
+    these are their lead ids in row order. The bookkeeper turns the created jobs of a cycle into entries and
+    results at once (ledger.created_frames): two frames per request cost 1.5-2 ms of CPU each, on the
+    sender's threads, about 2 s per million leads.
+    """
+
+    created: list[str] | None = None
     ledger: list[pl.DataFrame] = field(default_factory=list)
     results: list[pl.DataFrame] = field(default_factory=list)
     forget: list[str] = field(default_factory=list)

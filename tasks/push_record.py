@@ -141,10 +141,19 @@ class Recorder:
         The intents of `new` are durable when this returns: only then may their requests leave.
         """
         entries = [frame for _, result in finished for frame in result.ledger]
-        if new:
-            entries.append(_intents(new))
         result_frames = [frame for frame in local if not frame.is_empty()]
         result_frames += [frame for _, result in finished for frame in result.results]
+        created = [(job, result.created) for job, result in finished if result.created is not None]
+        if created:
+            done, results = ledger.created_frames(
+                [job.rows for job, _ in created],
+                [ids for _, ids in created],
+                [job.batch_id for job, _ in created],
+            )
+            entries.append(done)
+            result_frames.append(results)
+        if new:
+            entries.append(_intents(new))
         forget = [key for _, result in finished for key in result.forget]
         if not entries and not result_frames and not forget:
             return

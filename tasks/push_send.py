@@ -32,6 +32,7 @@ from tasks.push_lookup import Lookups
 from tasks.push_models import BatchReport, CampaignReport, Job, JobResult, PushTarget
 from tasks.push_plan import (
     AddCounts,
+    all_created,
     attribute_leftover,
     created_by_index,
     needs_campaign_lookup,
@@ -81,11 +82,11 @@ class Sender:
             else:
                 self._update(job, out)
         except _NOT_APPLIED as exc:
-            touched = _touched(out)
+            touched = _touched(out, job)
             out.forget += [k for k in keys if k not in touched]
             out.error = exc
         except InstantlyError as exc:  # an unexpected status: it may have been applied
-            touched = _touched(out)
+            touched = _touched(out, job)
             left = [k for k in keys if k not in touched]
             out.unknown += left
             out.ledger.append(
@@ -95,6 +96,8 @@ class Sender:
             )
             out.error = exc
         counts: Counter[str] = Counter()
+        if out.created is not None:
+            counts["created"] = len(out.created)
         for frame in out.results:
             counts.update(frame["outcome"].to_list())
         if out.unknown:
@@ -136,6 +139,10 @@ class Sender:
             self._add(job, rows.slice(half), out, guard=guard)
             return
         sent = rows.height
+        if rows is job.rows:  # the whole job: when all of it was created, the bookkeeper builds its frames
+            out.created = all_created(sent, result.created_leads)
+            if out.created is not None:
+                return
         created = created_by_index(sent, result.created_leads)
         if len(created) == sent:  # the common case: every row created
             ids = [created[i] for i in range(sent)]
@@ -283,6 +290,8 @@ class Sender:
         out.results.append(ledger.result_frame(row, [lead_id], ["updated"], row["reason"].to_list()))
 
 
-def _touched(out: JobResult) -> set[str]:
+def _touched(out: JobResult, job: Job) -> set[str]:
+    if out.created is not None:
+        return set(job.row_keys)
     keys = {k for frame in out.ledger for k in frame["row_key"].to_list()}
     return keys | set(out.forget) | set(out.unknown)

@@ -349,6 +349,49 @@ def result_frame(
     )
 
 
+def created_frames(
+    rows: Sequence[pl.DataFrame], lead_ids: Sequence[Sequence[str]], batch_ids: Sequence[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Entries (ENTRY_COLUMNS) and results (RESULT_COLUMNS) of bulk adds that created every row, at once.
+
+    Args:
+        rows: each request's rows (row_key, email, payload_hash, reason), in the order sent.
+        lead_ids: each request's new lead ids, one per row (the answer's created_leads in row order).
+        batch_ids: each request's batch id.
+
+    Returns:
+        `done` entries with outcome `created`, the rows' lead ids, payload hashes and batch ids; and the
+        matching `created` results with each row's reason. The same as entry_frame and result_frame per
+        request, in one pass over all of them.
+    """
+    frame = pl.concat(
+        [part.select("row_key", "email", "payload_hash", "reason") for part in rows],
+        how="vertical_relaxed",
+        rechunk=True,
+    )
+    ids = pl.Series("lead_id", [lead_id for part in lead_ids for lead_id in part], dtype=pl.Utf8)
+    batches = pl.Series("batch_id", list(batch_ids), dtype=pl.Utf8).repeat_by(
+        pl.Series([len(part) for part in lead_ids], dtype=pl.UInt32)
+    )
+    entries = frame.select(
+        pl.col("row_key").cast(pl.Utf8),
+        pl.col("email").cast(pl.Utf8),
+        lead_id=ids,
+        payload_hash=pl.col("payload_hash").cast(pl.Utf8),
+        state=pl.lit("done", dtype=pl.Utf8),
+        outcome=pl.lit("created", dtype=pl.Utf8),
+        batch_id=batches.explode(),
+    )
+    results = frame.select(
+        pl.col("row_key").cast(pl.Utf8),
+        pl.col("email").cast(pl.Utf8),
+        lead_id=ids,
+        outcome=pl.lit("created", dtype=pl.Utf8),
+        reason=pl.col("reason").cast(pl.Utf8),
+    )
+    return entries, results
+
+
 # -- writes --------------------------------------------------------------------------------------------
 
 

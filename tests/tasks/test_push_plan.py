@@ -10,6 +10,7 @@ from tasks.push_lookup import emails_per_lookup
 from tasks.push_models import describe_requests, requests_by_kind
 from tasks.push_plan import (
     AddCounts,
+    all_created,
     attribute_leftover,
     chunked,
     created_by_index,
@@ -110,6 +111,17 @@ def test_created_leads_map_back_by_index_and_ignore_out_of_range_indexes() -> No
         {"id": "no-index"},
     ]
     assert created_by_index(3, created) == {0: "L0", 2: "L2"}
+
+
+def test_all_created_gives_the_ids_in_row_order_only_when_every_row_was_created_at_its_position() -> None:
+    created = [{"index": 0, "id": "L0"}, {"index": 1, "id": "L1"}, {"index": 2, "id": "L2"}]
+    assert all_created(3, created) == ["L0", "L1", "L2"]
+    assert all_created(4, created) is None  # one row not created
+    assert all_created(3, [created[1], created[0], created[2]]) is None  # positions not in order
+    assert all_created(3, [*created[:2], {"index": 2, "id": ""}]) is None  # an id missing
+    assert all_created(3, [*created[:2], {"id": "L2"}]) is None  # an index missing
+    # What all_created refuses, created_by_index still attributes by position.
+    assert created_by_index(3, [created[1], created[0], created[2]]) == {0: "L0", 1: "L1", 2: "L2"}
 
 
 def test_add_counts_read_the_response_fields() -> None:

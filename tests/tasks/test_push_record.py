@@ -83,8 +83,9 @@ def _results():  # type: ignore[no-untyped-def]
     )
 
 
+@pytest.mark.parametrize("answer", ["frames", "all created"])
 def test_a_cycle_writes_each_new_jobs_intents_with_its_batch_id_and_the_finished_jobs_outcomes(
-    warehouse_path: Path,
+    warehouse_path: Path, answer: str
 ) -> None:
     import polars as pl
 
@@ -102,23 +103,30 @@ def test_a_cycle_writes_each_new_jobs_intents_with_its_batch_id_and_the_finished
     first, second = Job("add", "b1", rows("a", "b")), Job("update", "b2", rows("c"))
     try:
         recorder.write([], [], [first, second])
-        done = JobResult(
-            ledger=[ledger.entry_frame(first.rows, "done", batch_id="b1", lead_ids=["L-a", "L-b"])]
-        )
-        done.results.append(ledger.result_frame(first.rows, ["L-a", "L-b"], ["created"] * 2, [None, None]))
+        if answer == "frames":  # what the sender returns for any answer
+            done = JobResult(
+                ledger=[
+                    ledger.entry_frame(
+                        first.rows, "done", batch_id="b1", lead_ids=["L-a", "L-b"], outcomes="created"
+                    )
+                ]
+            )
+            done.results.append(
+                ledger.result_frame(first.rows, ["L-a", "L-b"], ["created"] * 2, [None, None])
+            )
+        else:  # ... and for the common one: every row created (the bookkeeper builds the frames)
+            done = JobResult(created=["L-a", "L-b"])
         recorder.write([(first, done)], [_results().with_columns(row_key=pl.lit("z"))], [])
     finally:
         recorder.close()
     with Warehouse(warehouse_path).connect(read_only=True) as con:
         assert con.execute(
-            f"SELECT row_key, state, lead_id, payload_hash, batch_id FROM {ledger.CURRENT} ORDER BY 1"
+            f"SELECT row_key, state, outcome, lead_id, payload_hash, batch_id FROM {ledger.CURRENT} ORDER BY 1"
         ).fetchall() == [
-            ("a", "done", "L-a", "ha", "b1"),
-            ("b", "done", "L-b", "hb", "b1"),
-            ("c", "pending", None, "hc", "b2"),
+            ("a", "done", "created", "L-a", "ha", "b1"),
+            ("b", "done", "created", "L-b", "hb", "b1"),
+            ("c", "pending", None, None, "hc", "b2"),
         ]
-        assert con.execute("SELECT row_key, outcome FROM ops.push_results ORDER BY 1").fetchall() == [
-            ("a", "created"),
-            ("b", "created"),
-            ("z", "created"),
-        ]
+        assert con.execute(
+            "SELECT row_key, lead_id, outcome FROM ops.push_results ORDER BY 1"
+        ).fetchall() == [("a", "L-a", "created"), ("b", "L-b", "created"), ("z", "L-a", "created")]

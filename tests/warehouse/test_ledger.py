@@ -253,6 +253,32 @@ def test_results_are_appended_with_the_run_and_campaign(con: Any) -> None:
     ]
 
 
+def test_created_frames_match_the_per_request_entries_and_results() -> None:
+    first = pl.DataFrame({"row_key": ["a", "b"], "email": ["a@x.co", "b@x.co"], "payload_hash": ["ha", "hb"],
+                          "reason": [None, "email fixed"], "lead": ["{}", "{}"]})  # fmt: skip
+    second = pl.DataFrame({"row_key": ["c"], "email": ["c@x.co"], "payload_hash": ["hc"], "reason": [None],
+                           "lead": ["{}"]}, schema_overrides={"reason": pl.Utf8})  # fmt: skip
+
+    entries, results = ledger.created_frames([first, second], [["L-a", "L-b"], ["L-c"]], ["b1", "b2"])
+
+    expected_entries = pl.concat(
+        [
+            ledger.entry_frame(first, "done", batch_id="b1", lead_ids=["L-a", "L-b"], outcomes="created"),
+            ledger.entry_frame(second, "done", batch_id="b2", lead_ids=["L-c"], outcomes="created"),
+        ]
+    )
+    expected_results = pl.concat(
+        [
+            ledger.result_frame(first, ["L-a", "L-b"], ["created"] * 2, [None, "email fixed"]),
+            ledger.result_frame(second, ["L-c"], ["created"], [None]),
+        ]
+    )
+    assert entries.columns == list(ledger.ENTRY_COLUMNS)
+    assert results.columns == list(ledger.RESULT_COLUMNS)
+    assert entries.to_dicts() == expected_entries.to_dicts()
+    assert results.to_dicts() == expected_results.to_dicts()
+
+
 def test_a_warehouse_with_the_old_ledger_table_migrates_to_the_same_state(tmp_path: Path) -> None:
     path = tmp_path / "old.duckdb"
     raw = duckdb.connect(str(path))
