@@ -101,6 +101,11 @@ def test_engagement_by_groups_any_column_of_an_engagement_view(warehouse: Wareho
             'SELECT segment, "rows", contacted, replied, positive_replies, bounced, reply_rate'
             " FROM ops.engagement_by('ops.prospects_engagement', 'Industry')"
         ).fetchall()
+        # The column's name in any case, as DuckDB's identifiers (migration 0012).
+        any_case = con.execute(
+            'SELECT segment, "rows", contacted, replied, positive_replies, bounced, reply_rate'
+            " FROM ops.engagement_by('ops.prospects_engagement', 'industry')"
+        ).fetchall()
         con.execute(
             'CREATE TEMP VIEW sized AS SELECT *, ops.size_bucket("Employees") AS size FROM ops.prospects_engagement'
         )
@@ -112,6 +117,7 @@ def test_engagement_by_groups_any_column_of_an_engagement_view(warehouse: Wareho
         ("SaaS", 3, 3, 1, 1, 1, 1 / 3),
         (None, 1, 1, 0, 0, 0, 0.0),
     ]
+    assert any_case == by_industry
     assert sorted(by_size, key=str) == sorted(
         [("1-10", 2, 1), ("11-50", 2, 1), ("201-1000", 1, 0), ("1001+", 1, 0)], key=str
     )
