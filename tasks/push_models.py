@@ -62,8 +62,8 @@ class JobResult:
 
     `created` is the common case of a bulk add, kept as plain lead ids: every row of the job was created,
     these are their lead ids in row order. The bookkeeper turns the created jobs of a cycle into entries and
-    results at once (ledger.created_frames): two frames per request cost 1.5-2 ms of CPU each, on the
-    sender's threads, about 2 s per million leads.
+    results at once (ledger.created_frames): attributing the answer and building two frames per request
+    cost the sender's threads about 2 ms of CPU a request (2 s per million leads; bench/README.md).
     """
 
     created: list[str] | None = None

@@ -144,7 +144,7 @@ class Sender:
             if out.created is not None:
                 return
         created = created_by_index(sent, result.created_leads)
-        if len(created) == sent:  # the common case: every row created
+        if len(created) == sent:  # every row created (part of a job: a split half, a resend without flags)
             ids = [created[i] for i in range(sent)]
             out.ledger.append(
                 ledger.entry_frame(rows, "done", batch_id=job.batch_id, lead_ids=ids, outcomes="created")
