@@ -11,6 +11,7 @@ import pytest
 
 from instantly_sandbox import _bulk_add, _routes_leads
 from instantly_sandbox._server import Sandbox
+from instantly_sandbox._util import SimClock
 from tests.instantly_sandbox.helpers import schedule
 
 HEADERS = {"authorization": "Bearer sandbox-key", "content-type": "application/json"}
@@ -57,8 +58,10 @@ def _run(monkeypatch: pytest.MonkeyPatch, *, whole_request: bool) -> tuple[list[
         return result
 
     monkeypatch.setattr(_routes_leads, "screen_all_new", screen)
+    # One fixed moment from the start, so both runs get the same ids, the workspace's and blocklist's too
+    # (pinned only after the start, a run that began in another minute or millisecond had others).
+    monkeypatch.setattr(SimClock, "now_ms", lambda self: 1_800_000_000_000)
     sb = Sandbox(seed=4, rate_per_second=1e9, rate_per_minute=1e12, api_keys=None, state_file=None, faults={})
-    sb.state.clock.now_ms = lambda: 1_800_000_000_000  # type: ignore[method-assign] # same ids both times
     body = json.dumps({"name": "c", "campaign_schedule": schedule()}).encode()
     campaign_id = sb.handle("POST", "/api/v2/campaigns", {}, HEADERS, body)[1]["id"]
     answers = []
