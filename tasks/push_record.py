@@ -2,9 +2,20 @@
 
 Only the bookkeeper thread uses a Recorder. It keeps its write connection across cycles: closing a DuckDB
 file checkpoints it, and a checkpoint compresses again the partly filled row groups of every table written
-since the last one, so closing often cost a 1,000,000-lead push 11 s of CPU for checkpoints instead of 5 s.
-It closes when another connection queues for the warehouse (an analyst's read-only session, another run:
-`Warehouse.others_waiting`), once CHECKPOINT_ROWS rows were written, or after HOLD_SECONDS at the most.
+since the last one. It closes when another connection queues for the warehouse (an analyst's read-only
+session, another run: `Warehouse.others_waiting`), once CHECKPOINT_ROWS rows were written (closing frees
+what DuckDB holds for the connection), or after HOLD_SECONDS at the most.
+
+Outcomes (ledger entries and per-row results) are written in whole DuckDB row groups (ROW_GROUP_ROWS). A
+transaction that appends whole row groups to a table makes DuckDB write them to the file at once, compressed
+("optimistic writes"), instead of copying every value into the WAL and compressing it at the next
+checkpoint. A million ledger entries cost 1.7 s of CPU that way, against 2.3-2.5 s in the cycles' own sizes
+(about 100,000 rows at 100 requests/s); a 1,000,000-lead push spent 4-6 s of CPU in checkpoints, 0.9 s now
+(bench/README.md). So a cycle writes the intents of its new jobs at once (they must be durable before their
+requests leave) and the outcomes once a row group of them is ready; the rest at the end of the pass, once
+the oldest has waited WAIT_SECONDS (a push at a low budget), or at once when rows are forgotten. A run
+killed in between leaves those rows `pending`, like the requests it had in flight: the next run looks them
+up (tasks/push_reconcile.py) instead of reading their outcome from the ledger.
 """
 
 from __future__ import annotations
@@ -26,6 +37,8 @@ HOLD_SECONDS = 15.0  # the bookkeeper closes (and so checkpoints) the warehouse 
 YIELD_AFTER_SECONDS = 2.0  # ... and, once held this long, whenever another connection is queued for it
 # (two pushes writing one file take turns of about this length: each turn ends in a checkpoint)
 CHECKPOINT_ROWS = 600_000  # ... and after writing this many rows (what an open connection keeps in memory)
+ROW_GROUP_ROWS = 122_880  # DuckDB's rows per row group (its default ROW_GROUP_SIZE): outcomes go in these
+WAIT_SECONDS = 30.0  # ... or all of them once the oldest has waited this long (a push at a low budget)
 # The push's DuckDB settings. One thread: its statements are many and small, and on a busy 2-core machine
 # DuckDB's worker threads cost more CPU than they save (a 1M-lead push: 32 s of CPU instead of 44 s).
 # A memory limit: DuckDB keeps what it reads in a buffer pool of up to 80% of RAM by default, and sorts
@@ -78,7 +91,10 @@ class Recorder:
         self._held: tuple[ExitStack, duckdb.DuckDBPyConnection] | None = None
         self._held_since = 0.0
         self._snapshot: LedgerSnapshot | None = None  # the ledger as of the pass's first slice
-        self._rows = 0  # rows written on the held connection
+        self._rows = 0  # rows written through the WAL on the held connection
+        self._entries = _Buffer(ledger.ENTRY_COLUMNS)  # outcomes waiting for a whole row group
+        self._results = _Buffer(ledger.RESULT_COLUMNS)
+        self._waiting_since = 0.0  # when the oldest outcome still waiting was given
 
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The write connection, closed first (and so checkpointed) when it is time to (see the module)."""
@@ -113,8 +129,30 @@ class Recorder:
             self._rows = 0
             stack.close()
 
+    @property
+    def known(self) -> int:
+        """Rows whose result this Recorder was given so far (written, or waiting for a row group)."""
+        return self._results.added
+
+    @property
+    def waiting(self) -> int:
+        """Outcome rows (entries and results) not written yet: they wait for a whole row group."""
+        return self._entries.rows + self._results.rows
+
     def close(self) -> None:
-        """The end of the pass: close the connection and remove the pass's ledger snapshot."""
+        """The end of the pass: write the outcomes still waiting, close the connection, remove the snapshot.
+
+        The normal end of a pass has written them already (`write(..., flush=True)`, where an error is
+        reported to the sender); here they are left only after an error, and rows the warehouse does not
+        take stay `pending`: the next run looks them up.
+        """
+        try:
+            if self.waiting:
+                self.write([], [], [], flush=True)
+        finally:
+            self._close()
+
+    def _close(self) -> None:
         try:
             self.release()
         finally:
@@ -135,10 +173,19 @@ class Recorder:
     def read_keys(self, columns: Sequence[str], row_keys: Sequence[str]) -> pl.DataFrame:
         return ledger.read_keys(self.connection(), self.scope, columns, row_keys)
 
-    def write(self, finished: list[tuple[Job, JobResult]], local: list[pl.DataFrame], new: list[Job]) -> None:
-        """One transaction: outcomes of finished jobs, intents of new ones, results of rows without a request.
+    def write(
+        self,
+        finished: list[tuple[Job, JobResult]],
+        local: list[pl.DataFrame],
+        new: list[Job],
+        *,
+        flush: bool = False,
+    ) -> None:
+        """One transaction: intents of new jobs, and outcomes (ledger entries, per-row results) in row groups.
 
-        The intents of `new` are durable when this returns: only then may their requests leave.
+        The intents of `new` are durable when this returns: only then may their requests leave. The outcomes
+        of `finished` jobs and the results of rows without a request (`local`) are written once a whole row
+        group of them is ready (see the module), all of them with `flush` or when rows are forgotten.
         """
         entries = [frame for _, result in finished for frame in result.ledger]
         result_frames = [frame for frame in local if not frame.is_empty()]
@@ -152,24 +199,36 @@ class Recorder:
             )
             entries.append(done)
             result_frames.append(results)
-        if new:
-            entries.append(_intents(new))
         forget = [key for _, result in finished for key in result.forget]
-        if not entries and not result_frames and not forget:
+        if not self.waiting:
+            self._waiting_since = time.monotonic()
+        self._entries.add(entries)
+        self._results.add(result_frames)
+        flush = (
+            flush
+            or bool(forget)  # a forgotten row's entry comes after every entry written before it
+            or time.monotonic() - self._waiting_since >= WAIT_SECONDS
+        )
+        entry_groups = self._entries.take(ROW_GROUP_ROWS, everything=flush)
+        result_groups = self._results.take(ROW_GROUP_ROWS, everything=flush)
+        intents = _intents(new) if new else None
+        if not entry_groups and not result_groups and intents is None and not forget:
             return
-        results = _stack(result_frames, ledger.RESULT_COLUMNS)
         con = self.connection()
-        appended = _stack(entries, ledger.ENTRY_COLUMNS)
+        settle = self.warehouse.lake is None
         for attempt in self.warehouse.retrying():  # a DuckLake conflict with another writer: run it again
             with attempt, in_transaction(con):
-                ledger.write(con, self.scope, appended, forget=forget, settle=self.warehouse.lake is None)
-                if results is not None:
-                    ledger.append_results(con, self.scope, results)
-        self._rows += (appended.height if appended is not None else 0) + (
-            results.height if results is not None else 0
-        )
-        if results is not None and not results.is_empty():
-            self.on_results(results)
+                # A row group per statement: what a flush holds in memory at once stays one group's copies.
+                for group in entry_groups:
+                    ledger.write(con, self.scope, group, settle=settle)
+                for group in result_groups:
+                    ledger.append_results(con, self.scope, group)
+                if intents is not None or forget:
+                    ledger.write(con, self.scope, intents, forget=forget, settle=settle)
+        self._rows += sum(group.height for group in (*entry_groups, *result_groups))
+        self._rows += (intents.height if intents is not None else 0) + len(forget)
+        for group in result_groups:
+            self.on_results(group)
 
     def forget(self, row_keys: Sequence[str]) -> None:
         """Forget rows whose intents were written but whose requests never left (a pass that stopped)."""
@@ -178,6 +237,42 @@ class Recorder:
                 with attempt as con:
                     tune(con)
                     ledger.write(con, self.scope, forget=row_keys)
+
+
+class _Buffer:
+    """Frames of `columns` waiting to be written, taken out a row group at a time."""
+
+    def __init__(self, columns: tuple[str, ...]) -> None:
+        self.columns = columns
+        self.frames: list[pl.DataFrame] = []
+        self.rows = 0  # waiting
+        self.added = 0  # ever added
+
+    def add(self, frames: list[pl.DataFrame]) -> None:
+        for frame in frames:
+            if not frame.is_empty():
+                self.frames.append(frame)
+                self.rows += frame.height
+                self.added += frame.height
+
+    def take(self, group: int, *, everything: bool) -> list[pl.DataFrame]:
+        """Every whole `group` of rows waiting, each in one chunk, in order; with `everything` the rest too."""
+        groups = []
+        while self.rows >= group or (everything and self.rows):
+            size, pieces = min(group, self.rows), []
+            while size:
+                first = self.frames[0]
+                if first.height <= size:
+                    pieces.append(self.frames.pop(0))
+                else:
+                    pieces.append(first.slice(0, size))
+                    self.frames[0] = first.slice(size)
+                size -= pieces[-1].height
+                self.rows -= pieces[-1].height
+            stacked = _stack(pieces, self.columns)
+            assert stacked is not None
+            groups.append(stacked)
+        return groups
 
 
 def _stack(frames: list[pl.DataFrame], columns: tuple[str, ...]) -> pl.DataFrame | None:

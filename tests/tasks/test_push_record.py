@@ -6,6 +6,7 @@ import threading
 import time
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from tasks import push_record
@@ -66,7 +67,9 @@ def test_the_connection_is_closed_after_checkpoint_rows(
         first = recorder.connection()
         recorder.forget(["a"])  # its own short transaction: no rows counted on the held connection
         assert recorder.connection() is first
-        recorder.write([], [_results()], [])  # one results row: CHECKPOINT_ROWS reached
+        recorder.write([], [_results()], [])  # one results row: waits for a whole row group, writes nothing
+        assert recorder.connection() is first and recorder.waiting == 1
+        recorder.write([], [], [], flush=True)  # written through the WAL: CHECKPOINT_ROWS reached
         assert recorder.connection() is not first
     finally:
         recorder.release()
@@ -130,3 +133,58 @@ def test_a_cycle_writes_each_new_jobs_intents_with_its_batch_id_and_the_finished
         assert con.execute(
             "SELECT row_key, lead_id, outcome FROM ops.push_results ORDER BY 1"
         ).fetchall() == [("a", "L-a", "created"), ("b", "L-b", "created"), ("z", "L-a", "created")]
+
+
+def test_outcomes_wait_for_a_whole_row_group_which_goes_to_the_file_not_the_wal(warehouse_path: Path) -> None:
+    import polars as pl
+
+    group = push_record.ROW_GROUP_ROWS
+
+    def results(n: int, start: int) -> pl.DataFrame:
+        return pl.DataFrame({"row_key": [f"k{i}" for i in range(start, start + n)]}).select(
+            "row_key",
+            email=pl.col("row_key") + "@example.com",
+            lead_id=pl.lit("0194b5a0-6d1e-7c3b-9e55-3f1f0c2d4e5a"),
+            outcome=pl.lit("unchanged"),
+            reason=pl.lit(None, dtype=pl.Utf8),
+        )
+
+    recorded: list[int] = []
+    recorder = Recorder(
+        Warehouse(warehouse_path), SCOPE, on_results=lambda frame: recorded.append(frame.height)
+    )
+    wal = Path(f"{warehouse_path}.wal")
+
+    def written() -> int:
+        row = recorder.connection().execute("SELECT count(*) FROM ops.push_results").fetchone()
+        return int(row[0]) if row else -1
+
+    try:
+        recorder.write([], [results(group - 1, 0)], [])
+        assert (written(), recorder.waiting, recorded) == (0, group - 1, [])
+        recorder.write([], [results(2, group - 1)], [])  # one whole row group now, and one row over
+        assert (written(), recorder.waiting, recorded) == (group, 1, [group])
+        # DuckDB wrote the group to the file compressed: its ~10 MB of values are not in the WAL.
+        assert not wal.exists() or wal.stat().st_size < 1_000_000
+    finally:
+        recorder.close()  # the end of the pass: the rest goes too
+    assert recorded == [group, 1]
+    with Warehouse(warehouse_path).connect(read_only=True) as con:
+        assert con.execute("SELECT count(DISTINCT row_key) FROM ops.push_results").fetchone() == (group + 1,)
+
+
+def test_outcomes_that_waited_wait_seconds_are_written_without_a_whole_row_group(
+    warehouse_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorded: list[int] = []
+    recorder = Recorder(
+        Warehouse(warehouse_path), SCOPE, on_results=lambda frame: recorded.append(frame.height)
+    )
+    try:
+        recorder.write([], [_results()], [])
+        assert (recorder.waiting, recorded) == (1, [])
+        monkeypatch.setattr(push_record, "WAIT_SECONDS", 0.0)  # a push at a low budget, 30 s later
+        recorder.write([], [_results().with_columns(row_key=pl.lit("b"))], [])
+        assert (recorder.waiting, recorded) == (0, [2])
+    finally:
+        recorder.close()
