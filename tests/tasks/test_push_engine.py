@@ -341,3 +341,40 @@ def test_the_report_counts_every_request_by_kind_and_a_skipped_batch_costs_one_l
     assert served == {"POST /api/v2/leads/add": 1, "POST /api/v2/leads/list": 1}
     assert skipped.requests_by_endpoint == {"POST /leads/add": 1, "POST /leads/list": 1}
     assert skipped.requests_by_kind() == {"adds": 1, "lookups": 1} and skipped.requests == 2
+
+
+def test_progress_follows_the_answers_while_their_outcomes_wait_for_a_row_group(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    class Listener:
+        def __init__(self) -> None:
+            self.seen: list[tuple[int, int]] = []
+
+        def on_progress(self, campaign: str, done: int, total: int) -> None:
+            self.seen.append((done, total))
+
+    campaign = make_campaign(sandbox, "Progress")
+    wh = Warehouse(warehouse_path)
+    spec = SourceSpec(str(write_rows(tmp_path / "leads.csv", 2500)))
+    mapping = resolve_mapping(describe_source.fn(spec))
+    table = extract_source.fn(spec, wh, email_column=mapping.email_column, key_column=None, run_id="r1")
+    target = PushTarget(
+        scope=LedgerScope("ws", campaign, table.name, "r1"),
+        campaign_name="Progress",
+        mapping=mapping,
+        key_given=False,
+        row_count=table.row_count,
+        skip_mode="in_campaign",
+        batch_size=100,
+        slice_rows=700,
+    )
+    listener = Listener()
+    set_faults(sandbox, latency_ms=20)
+    with InstantlyClient(api_key="sandbox-key", base_url=sandbox.base_url, rate_per_second=10) as client:
+        report = CampaignPush(client, wh, target, listeners=[listener]).run()
+    assert report.counts == {"created": 2500}
+    done = [d for d, _ in listener.seen]
+    # 2,500 outcomes are far from a row group (122,880): they are written at the end, the progress is not.
+    assert len(done) >= 2 and done == sorted(done) and done[-1] == 2500  # 25 requests over 2.5 s
+    assert {total for _, total in listener.seen} == {2500}
+    assert query(warehouse_path, "SELECT count(*) FROM ops.push_results") == [(2500,)]
