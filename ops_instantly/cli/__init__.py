@@ -64,6 +64,13 @@ _EXIT = (click.exceptions.Exit, typer_exceptions.Exit)
 _ABORT = (click.exceptions.Abort, typer_exceptions.Abort)
 _USAGE = (click.UsageError, typer_click_exceptions.UsageError)
 _CLICK = (click.ClickException, typer_click_exceptions.ClickException)
+# Ctrl-C: the shell's exit code for SIGINT. typer turns a KeyboardInterrupt into Exit(130) and, with
+# standalone_mode=False, returns that code without a word: main() says it instead.
+INTERRUPTED = 130
+_RESUME = {
+    "push": "Run the same push again: it looks up what was in flight and sends nothing twice.",
+    "sync": "Run the same sync again: it resumes from the pages already pulled.",
+}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -87,11 +94,20 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        _interrupted(argv)
     except Exception as exc:
         if os.environ.get("OPS_DEBUG"):
             raise
         click.echo(f"error: {one_line(exc)}", err=True)
         sys.exit(1)
+    if result == INTERRUPTED:
+        _interrupted(argv)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _interrupted(argv: list[str] | None) -> None:
+    """One line on stderr, what to do next for a push or a sync, and exit INTERRUPTED."""
+    words = [w for w in (sys.argv[1:] if argv is None else argv) if not w.startswith("-")]
+    hint = _RESUME.get(words[0], "") if words else ""
+    click.echo(f"Interrupted. {hint}".rstrip(), err=True)
+    sys.exit(INTERRUPTED)

@@ -76,3 +76,32 @@ def test_an_unreachable_ducklake_fails_before_prefect_is_asked(monkeypatch, tmp_
             result = run_cli(capsys, *argv, "--warehouse", lake)
             assert_one_line_error(result, "Cannot open the warehouse ducklake:postgres:dbname=nope")
             assert "s3cr3t" not in result.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "hint"),
+    [
+        (["push", "--source", "leads.csv", "--campaign", "Q3"], "Run the same push again"),
+        (["campaigns", "list"], None),
+    ],
+)
+def test_ctrl_c_says_interrupted_and_what_to_do_and_exits_130(
+    argv, hint, monkeypatch, tmp_path, capsys
+) -> None:
+    """typer turns Ctrl-C into a silent exit code 130 (non-standalone mode): main() says it in one line."""
+    from ops_instantly.cli import campaigns as campaigns_cli
+    from ops_instantly.cli import push as push_cli
+
+    def ctrl_c(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "leads.csv").write_text("email\na@example.com\n")
+    monkeypatch.setenv("INSTANTLY_API_KEY", "k")
+    monkeypatch.setattr(push_cli, "_check_settings_first", ctrl_c)
+    monkeypatch.setattr(campaigns_cli, "open_client", ctrl_c)
+    result = run_cli(capsys, *argv)
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert result.code == 130 and len(lines) == 1 and "Traceback" not in result.err
+    assert lines[0].startswith("Interrupted.")
+    assert (hint in lines[0]) if hint else lines[0] == "Interrupted."
