@@ -148,19 +148,30 @@ class PushPass:
                     if not in_flight and (outcome.fatal is not None or (ended and not backlog)):
                         break
         finally:
+            # Also after Ctrl-C (the pool has waited for the requests it had started): the answers that came
+            # back are recorded, and jobs never sent are forgotten, so the next run has nothing to look up.
+            self._settle(in_flight, backlog, outcome)
             self._stop.set()
             with self._wake:
                 self._wake.notify()
             bookkeeper.join()
-        # Jobs whose intents were written but that were never sent: nothing reached Instantly, forget them.
+            # Jobs whose intents were written but that were never sent: nothing reached Instantly, forget them.
+            self._settle(in_flight, backlog, outcome)
+            self.recorder.forget([key for job in backlog for key in job.row_keys])
+        return outcome
+
+    def _settle(self, in_flight: dict[Future[JobResult], Job], backlog: list[Job], outcome: PassOutcome) -> None:
+        """Take the events still queued: answers go to the bookkeeper, published jobs to `backlog`."""
         while not self._events.empty():
             kind, item = self._events.get_nowait()
             if kind == "job":
                 backlog.append(item)
             elif kind == "error":
                 outcome.fatal = outcome.fatal or item
-        self.recorder.forget([key for job in backlog for key in job.row_keys])
-        return outcome
+            elif kind == "done" and item in in_flight:
+                job, result = in_flight.pop(item), item.result()
+                outcome.unknown += result.unknown
+                self._hand_over(job, result)
 
     def _hand_over(self, job: Job, result: JobResult) -> None:
         with self._wake:

@@ -378,3 +378,41 @@ def test_progress_follows_the_answers_while_their_outcomes_wait_for_a_row_group(
     assert len(done) >= 2 and done == sorted(done) and done[-1] == 2500  # 25 requests over 2.5 s
     assert {total for _, total in listener.seen} == {2500}
     assert query(warehouse_path, "SELECT count(*) FROM ops.push_results") == [(2500,)]
+
+
+def test_ctrl_c_records_the_answers_in_flight_and_forgets_unsent_jobs_so_the_rerun_looks_nothing_up(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasks import push_pipeline
+
+    init = push_pipeline.PushPass.__init__
+
+    def interrupted_later(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        asked, in_flight = [0], self.in_flight
+
+        def ctrl_c_at_the_tenth_look() -> int:  # the sender's loop asks this between sends
+            asked[0] += 1
+            if asked[0] == 10:
+                raise KeyboardInterrupt
+            return int(in_flight())
+
+        self.in_flight = ctrl_c_at_the_tenth_look
+
+    campaign = make_campaign(sandbox, "Interrupted")
+    wh = Warehouse(warehouse_path)
+    csv = write_rows(tmp_path / "leads.csv", 3000)
+    set_faults(sandbox, latency_ms=30)
+    with monkeypatch.context() as patched:
+        patched.setattr(push_pipeline.PushPass, "__init__", interrupted_later)
+        with pytest.raises(KeyboardInterrupt):
+            push(sandbox, wh, csv, campaign, run_id="r1")
+    states = dict(query(warehouse_path, f"SELECT state, count(*) FROM {ledger.CURRENT} GROUP BY 1"))
+    sent = len(campaign_leads(sandbox, campaign))
+    assert 0 < sent < 3000
+    assert states == {"done": sent}  # nothing left pending: the next run has nothing to look up
+    lookups = request_count(sandbox, "POST /api/v2/leads/list")
+    again = push(sandbox, wh, csv, campaign, run_id="r2")
+    assert again.counts == {"unchanged": sent, "created": 3000 - sent}
+    assert request_count(sandbox, "POST /api/v2/leads/list") == lookups
+    assert_exactly_once(sandbox, campaign, 3000)
