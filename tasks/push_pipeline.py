@@ -160,7 +160,9 @@ class PushPass:
             self.recorder.forget([key for job in backlog for key in job.row_keys])
         return outcome
 
-    def _settle(self, in_flight: dict[Future[JobResult], Job], backlog: list[Job], outcome: PassOutcome) -> None:
+    def _settle(
+        self, in_flight: dict[Future[JobResult], Job], backlog: list[Job], outcome: PassOutcome
+    ) -> None:
         """Take the events still queued: answers go to the bookkeeper, published jobs to `backlog`."""
         while not self._events.empty():
             kind, item = self._events.get_nowait()

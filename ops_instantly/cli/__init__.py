@@ -68,7 +68,7 @@ _CLICK = (click.ClickException, typer_click_exceptions.ClickException)
 # standalone_mode=False, returns that code without a word: main() says it instead.
 INTERRUPTED = 130
 _RESUME = {
-    "push": "Run the same push again: it looks up what was in flight and sends nothing twice.",
+    "push": "Run the same push again to send the rest: nothing is sent twice.",
     "sync": "Run the same sync again: it resumes from the pages already pulled.",
 }
 
