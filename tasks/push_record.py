@@ -91,7 +91,7 @@ class Recorder:
         self._held: tuple[ExitStack, duckdb.DuckDBPyConnection] | None = None
         self._held_since = 0.0
         self._snapshot: LedgerSnapshot | None = None  # the ledger as of the pass's first slice
-        self._rows = 0  # rows written through the WAL on the held connection
+        self._rows = 0  # rows written on the held connection
         self._entries = _Buffer(ledger.ENTRY_COLUMNS)  # outcomes waiting for a whole row group
         self._results = _Buffer(ledger.RESULT_COLUMNS)
         self._waiting_since = 0.0  # when the oldest outcome still waiting was given
