@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from warehouse.ledger_snapshot import remove_empty
+
 DEFAULT_MAX_AGE_SECONDS = 6 * 3600
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -44,16 +46,19 @@ class Staging:
         max_age: seconds after which an unfinished run's pages are discarded instead of resumed.
     """
 
-    def __init__(self, root: Path, *, max_age: float = DEFAULT_MAX_AGE_SECONDS) -> None:
+    def __init__(
+        self, root: Path, *, max_age: float = DEFAULT_MAX_AGE_SECONDS, state_dir: Path | None = None
+    ) -> None:
         self.root = Path(root)
         self.max_age = max_age
+        self.state_dir = state_dir  # the warehouse's state folder: `clear` removes it once it is empty
 
     @classmethod
     def for_warehouse(cls, state_dir: Path, workspace_key: str, **kwargs: Any) -> Staging:
         """The staging folder of `workspace_key` in the warehouse's local state folder (`Warehouse.state_dir`:
         `<file>.sync` beside a warehouse file)."""
         digest = hashlib.sha256(workspace_key.encode()).hexdigest()[:12]
-        return cls(Path(state_dir) / digest, **kwargs)
+        return cls(Path(state_dir) / digest, state_dir=Path(state_dir), **kwargs)
 
     def open(self, run_id: str) -> str | None:
         """Start using the folder for `run_id`; returns the id of the earlier run being resumed, if any."""
@@ -121,8 +126,11 @@ class Staging:
             yield from json.loads((folder / f"page-{number:06d}.json").read_text())
 
     def clear(self) -> None:
-        """Delete every staged page and checkpoint (after a successful load)."""
+        """Delete every staged page and checkpoint (after a successful load), and the warehouse's state
+        folder when nothing else is left in it (no empty `<warehouse>.sync/` after a sync)."""
         shutil.rmtree(self.root, ignore_errors=True)
+        if self.state_dir is not None:
+            remove_empty(self.state_dir)
 
     def _chain_dir(self, stream: str, chain: str) -> Path:
         return self.root / _SAFE.sub("_", stream) / _SAFE.sub("_", chain)

@@ -70,3 +70,16 @@ def test_clear_removes_everything(tmp_path):
     staging.save_page("emails", "received", [{"id": "e"}], None)
     staging.clear()
     assert not os.path.exists(tmp_path / "s")
+
+
+def test_clearing_the_last_workspace_staging_removes_the_empty_state_folder(tmp_path):
+    state = Warehouse(tmp_path / "w.duckdb").state_dir
+    a = Staging.for_warehouse(state, "https://api#abc")
+    b = Staging.for_warehouse(state, "https://api#def")
+    for staging in (a, b):
+        staging.open("r")
+        staging.save_page("leads", "c1.0000", [{"id": "x"}], None)
+    a.clear()
+    assert state.is_dir() and not a.root.exists()  # b's pages are still there
+    b.clear()
+    assert not state.exists()  # no empty `w.duckdb.sync/` left beside the warehouse
