@@ -92,8 +92,7 @@ class PushPass:
         self.rate = rate
         self.batch_id = batch_id
         self.listeners = list(listeners)
-        self.on_results = on_results
-        self.recorder = Recorder(warehouse, target.scope, self._recorded)
+        self.recorder = Recorder(warehouse, target.scope, on_results)
         self._events: queue.Queue[tuple[str, Any]] = queue.Queue()  # to the sender
         self._finished: list[tuple[Job, JobResult]] = []
         self._wake = threading.Condition()
@@ -247,9 +246,6 @@ class PushPass:
                 self.recorder.write(finished, [], [], flush=True)
                 self._progress()
                 return
-
-    def _recorded(self, results: pl.DataFrame) -> None:
-        self.on_results(results)
 
     def _progress(self) -> None:
         """Tell the listeners how many rows have an outcome (known as soon as the request is answered; it is
