@@ -75,13 +75,43 @@ def test_the_connection_is_closed_after_checkpoint_rows(
         recorder.release()
 
 
-def _results():  # type: ignore[no-untyped-def]
+def test_whole_row_groups_of_outcomes_do_not_count_towards_checkpoint_rows(
+    warehouse_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A whole row group goes to the file at its commit (nothing for a checkpoint to do): counting it closed
+    # a million-lead push's connection five times instead of twice. Row groups of 2 rows here.
+    import polars as pl
+
+    monkeypatch.setattr(push_record, "ROW_GROUP_ROWS", 2)
+    monkeypatch.setattr(push_record, "CHECKPOINT_ROWS", 2)
+    recorder = _recorder(warehouse_path)
+    try:
+        first = recorder.connection()
+        recorder.write([], [pl.concat([_results("a"), _results("b")])], [])  # one whole group: written
+        assert recorder.waiting == 0 and recorder.connection() is first
+        recorder.write([], [pl.concat([_results("c"), _results("d")])], [])
+        assert recorder.connection() is first  # 4 rows written, none through the WAL
+        recorder.write([], [_results("e")], [], flush=True)  # a partial group: 1 row through the WAL
+        assert recorder.connection() is first
+        recorder.write([], [_results("f")], [], flush=True)  # 2 rows through the WAL: CHECKPOINT_ROWS
+        assert recorder.connection() is not first
+    finally:
+        recorder.release()
+
+
+def _results(key: str = "a"):  # type: ignore[no-untyped-def]
     import polars as pl
 
     from warehouse import ledger
 
     return pl.DataFrame(
-        {"row_key": ["a"], "email": ["a@x.co"], "lead_id": ["L-a"], "outcome": ["created"], "reason": [None]},
+        {
+            "row_key": [key],
+            "email": [f"{key}@x.co"],
+            "lead_id": [f"L-{key}"],
+            "outcome": ["created"],
+            "reason": [None],
+        },
         schema=dict.fromkeys(ledger.RESULT_COLUMNS, pl.Utf8),
     )
 
