@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Literal, get_args
 
 import duckdb
@@ -369,7 +370,7 @@ def created_frames(
         how="vertical_relaxed",
         rechunk=True,
     )
-    ids = pl.Series("lead_id", [lead_id for part in lead_ids for lead_id in part], dtype=pl.Utf8)
+    ids = pl.Series("lead_id", list(chain.from_iterable(lead_ids)), dtype=pl.Utf8)
     batches = pl.Series("batch_id", list(batch_ids), dtype=pl.Utf8).repeat_by(
         pl.Series([len(part) for part in lead_ids], dtype=pl.UInt32)
     )

@@ -24,6 +24,9 @@ EMAILS = [
     ".ann@example.com", "a" * 65 + "@example.com", "a@" + "b" * 250 + ".com", "ann@example.123",
     "Émile@example.com", "ann@exämple.com", "a@b@example.com", "ann@example.com\x1c", "\u3000bob@example.com",
     "zed@example.xn--p1ai", "zed@example.xn--", "ANN@EXAMPLE.COM", "İnci@example.com",
+    # the length limits, at and one past them: a 64- and 65-character local part, a 254- and 255-character address
+    "a" * 64 + "@example.com", "a@" + ("b" * 63 + ".") * 3 + "c" * 56 + ".com",
+    "a@" + ("b" * 63 + ".") * 3 + "c" * 57 + ".com",
 ]  # fmt: skip
 
 
