@@ -6,7 +6,7 @@ Python and not blank to DuckDB or Postgres. `trim_sql` trims what `str.strip()` 
 
 from __future__ import annotations
 
-__all__ = ["WHITESPACE", "trim_sql"]
+__all__ = ["WHITESPACE", "has_text_sql", "trim_sql"]
 
 # Every character Python's str.isspace() accepts (the last is U+3000): ASCII white space, the separators
 # U+001C-U+001F, no-break space, the Unicode spaces. Usable as it is in a regular-expression character class
@@ -21,3 +21,14 @@ def trim_sql(text_sql: str) -> str:
         text_sql: a SQL expression of type VARCHAR/text, e.g. `CAST(s."Fax" AS VARCHAR)`.
     """
     return f"regexp_replace({text_sql}, '^[{WHITESPACE}]+|[{WHITESPACE}]+$', '', 'g')"
+
+
+def has_text_sql(text_sql: str) -> str:
+    """Whether `str.strip()` would leave anything (a character that is not white space), as a DuckDB
+    expression; NULL stays NULL. Cheaper than comparing `trim_sql` with '': nothing is copied, and the match
+    usually ends at the first character.
+
+    Args:
+        text_sql: a SQL expression of type VARCHAR, e.g. `CAST(s."Fax" AS VARCHAR)`.
+    """
+    return f"regexp_matches({text_sql}, '[^{WHITESPACE}]')"

@@ -14,6 +14,7 @@ import pytest
 
 from ops_core.errors import OpsError
 from ops_core.urls import redact_url
+from tasks import extract
 from tasks.extract import (
     SourceSpec,
     describe_source,
@@ -528,5 +529,17 @@ def test_a_column_of_only_tabs_and_no_break_spaces_is_empty_in_every_row(
     # Blank as Python's str.strip() sees it: SQL's trim() alone keeps the tab and the no-break space.
     path = tmp_path / "tabs.csv"
     path.write_text("email,fax,city\r\na@x.co,\t,Oslo\r\nb@x.co,\u00a0 ,\r\n", encoding="utf-8")
+    _, table = _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
+    assert table.empty_columns == ("fax",)
+
+
+def test_a_column_whose_only_text_comes_after_the_sampled_rows_is_not_empty(
+    tmp_path: Path, warehouse_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Columns with text in the first rows are decided there; the others are scanned whole.
+    monkeypatch.setattr(extract, "EMPTY_SAMPLE_ROWS", 2)
+    path = tmp_path / "late.csv"
+    lines = ["email,fax,city,notes", "a@x.co,,Oslo,\t", "b@x.co,, ,", "c@x.co,,,\u00a0", "d@x.co, ,,late"]
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
     _, table = _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
     assert table.empty_columns == ("fax",)
