@@ -34,6 +34,7 @@ import codecs
 import csv
 import gzip
 import io
+import string
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,15 +68,19 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+# DuckDB's identifiers are case-insensitive in ASCII letters only ("Notes" is "notes"; "É" is not "é").
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 @dataclass(frozen=True)
 class CsvLayout:
-    """How to read one CSV file: its codec, delimiter and column names (in file order)."""
+    """How to read one CSV file: its codec, delimiter, column names (in file order) and the lines above the
+    header (blank ones: the header is the first line that is not blank)."""
 
     encoding: str
     delimiter: str
     columns: tuple[str, ...]
+    skip: int = 0
 
     @property
     def utf8(self) -> bool:
@@ -180,16 +185,18 @@ def sniff_delimiter(header_line: str) -> str:
 
 def column_names(header: Sequence[str]) -> tuple[str, ...]:
     """Header cells as unique column names, as DuckDB names them: a blank cell is `column<i>` (0-based),
-    a repeated name gets `_1`, `_2` ... (so names stay what earlier versions stored)."""
+    a name repeated in any case gets `_1`, `_2` ... (so names stay what earlier versions stored). The one
+    rule for every source's column names (tasks/extract.py applies it to sheets and Postgres too): DuckDB
+    identifiers ignore case, so "Notes" and "notes" would be one column to it."""
     out: list[str] = []
     taken: set[str] = set()
     for i, cell in enumerate(header):
         name = cell if cell.strip() else f"column{i}"
         candidate, n = name, 0
-        while candidate in taken:
+        while candidate.translate(_ASCII_LOWER) in taken:
             n += 1
             candidate = f"{name}_{n}"
-        taken.add(candidate)
+        taken.add(candidate.translate(_ASCII_LOWER))
         out.append(candidate)
     return tuple(out)
 
@@ -221,10 +228,12 @@ def read_layout(path: Path) -> CsvLayout:
         OpsError: undecodable bytes, or a file with no header.
     """
     encoding = detect_encoding(path)
+    skip = 0
     with open_text(path, encoding) as text:
         try:
             first_line = text.readline()
             while first_line and not first_line.strip():
+                skip += 1
                 first_line = text.readline()
         except UnicodeDecodeError as exc:
             raise _decode_error(path, encoding, exc, 1) from None
@@ -232,7 +241,7 @@ def read_layout(path: Path) -> CsvLayout:
     header = next(csv.reader([first_line], delimiter=delimiter), [])
     if not any(cell.strip() for cell in header):
         return CsvLayout(encoding, delimiter, ())
-    return CsvLayout(encoding, delimiter, column_names(header))
+    return CsvLayout(encoding, delimiter, column_names(header), skip)
 
 
 def _decode_error(path: Path, encoding: str, exc: UnicodeDecodeError, line: int) -> OpsError:
@@ -261,10 +270,11 @@ def _line_of_first_bad_byte(path: Path, encoding: str) -> int:
 def duckdb_read_csv(path: Path, layout: CsvLayout) -> str:
     """A DuckDB `read_csv(...)` with every option fixed (no sniffing): the fast path for UTF-8 files."""
     columns = ", ".join(f"{quote_literal(c)}: 'VARCHAR'" for c in layout.columns)
+    # skip: the blank lines above the header; DuckDB takes the first line for the header, blank or not.
     return (
-        f"read_csv({quote_literal(str(path))}, header = true, auto_detect = false, columns = {{{columns}}}, "
-        f"delim = {quote_literal(layout.delimiter)}, quote = '\"', escape = '\"', strict_mode = true, "
-        f"null_padding = false, max_line_size = {MAX_ROW_CHARS}, encoding = 'utf-8')"
+        f"read_csv({quote_literal(str(path))}, header = true, skip = {layout.skip}, auto_detect = false, "
+        f"columns = {{{columns}}}, delim = {quote_literal(layout.delimiter)}, quote = '\"', escape = '\"', "
+        f"strict_mode = true, null_padding = false, max_line_size = {MAX_ROW_CHARS}, encoding = 'utf-8')"
     )
 
 
@@ -333,8 +343,8 @@ def read_rows(
                 previous_end = reader.line_num
                 if record is not None and not record:  # a blank line
                     continue
-                if not header_seen:
-                    header_seen = True
+                if not header_seen:  # the header, or a line of spaces above it
+                    header_seen = previous_end > layout.skip
                     continue
                 if record is not None:
                     problem = row_problem(len(record), expected, sum(len(v) for v in record))
@@ -392,8 +402,8 @@ def no_swallowed_lines(path: Path, layout: CsvLayout, email_column: str | None) 
                 except StopIteration:
                     return True
                 previous_end = reader.line_num
-                if not record or not header_seen:  # a blank line; the header
-                    header_seen = header_seen or bool(record)
+                if not record or not header_seen:  # a blank line; the header, or a line of spaces above it
+                    header_seen = header_seen or previous_end > layout.skip
                     continue
                 if start == previous_end:
                     continue

@@ -182,8 +182,10 @@ def _load_csv(
 
 
 def _read_excel(spec: SourceSpec) -> Any:
-    """The sheet as a polars DataFrame: every column as text like a CSV, dates as dates (tasks/excel_source.py)."""
-    return excel_source.read_sheet(_file(spec), spec.sheet, spec.display)
+    """The sheet as a polars DataFrame: every column as text like a CSV, dates as dates (tasks/excel_source.py),
+    its columns named as a CSV's (calamine keeps "Notes" and "notes", which DuckDB takes for one name)."""
+    frame = excel_source.read_sheet(_file(spec), spec.sheet, spec.display)
+    return frame.rename(dict(zip(frame.columns, csv_source.column_names(frame.columns), strict=True)))
 
 
 def _load_excel(spec: SourceSpec, con: duckdb.DuckDBPyConnection, staging: str) -> None:
@@ -262,7 +264,10 @@ def _pg_rows(spec: SourceSpec) -> Iterator[tuple[list[tuple[str, str]], list[tup
             with con.cursor(name="ops_instantly_extract") as cur:
                 cur.itersize = PG_CHUNK_ROWS
                 cur.execute(_pg_select(spec))
-                columns = [(d.name, _PG_TYPES.get(d.type_code, "VARCHAR")) for d in cur.description or []]
+                described = cur.description or []
+                names = csv_source.column_names([d.name for d in described])  # as _describe_postgres does
+                types = [_PG_TYPES.get(d.type_code, "VARCHAR") for d in described]
+                columns = list(zip(names, types, strict=True))
                 yielded = False
                 while rows := cur.fetchmany(PG_CHUNK_ROWS):
                     yielded = True
@@ -288,7 +293,8 @@ def _describe_postgres(spec: SourceSpec) -> list[str]:
             raise OpsError(
                 f"Cannot read from Postgres {spec.display}: {first}", hint="check --table/--query"
             ) from None
-        return [d.name for d in cur.description or []]
+        # Unique as a CSV header's: "Notes" and "notes" (or a query's two `x`) would be one column to DuckDB.
+        return list(csv_source.column_names([d.name for d in cur.description or []]))
 
 
 def _load_postgres(spec: SourceSpec, con: duckdb.DuckDBPyConnection, staging: str) -> None:

@@ -24,6 +24,7 @@ from tasks.extract import (
     table_name_for,
 )
 from tasks.mapping import resolve_mapping
+from tasks.push import preview_push
 from tests.tasks.push_helpers import query
 from warehouse.db import Warehouse
 
@@ -406,6 +407,43 @@ def test_an_extract_creates_the_engagement_views_of_its_table(tmp_path: Path, wa
     assert rows == [("a@x.co", "red", "not_contacted")]
 
 
+def _case_headers(path: Path) -> Path:
+    """A table whose headers differ only by case (and one that is repeated), in the format of `path`."""
+    header, row = (
+        ["Email", "Notes", "notes", "NOTES"],
+        ["dupcase@example.com", "visible note", "SECOND note", "third"],
+    )
+    if path.suffix == ".xlsx":
+        import xlsxwriter
+
+        with xlsxwriter.Workbook(str(path)) as book:
+            sheet = book.add_worksheet()
+            sheet.write_row(0, 0, header)
+            sheet.write_row(1, 0, row)
+    else:
+        pl.DataFrame([row], schema=header, orient="row").write_parquet(path)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".parquet"])
+def test_headers_that_differ_only_by_case_each_send_their_own_value(
+    tmp_path: Path, warehouse_path: Path, suffix: str
+) -> None:
+    # An .xlsx sent "visible note" as both notes and notes_2: the mapping named the columns as calamine did
+    # (Notes, notes), the warehouse as DuckDB does (Notes, notes_1), and "notes" bound to Notes.
+    wh = Warehouse(warehouse_path)
+    spec = SourceSpec(str(_case_headers(tmp_path / f"dupcase{suffix}")))
+    assert describe_source.fn(spec) == ["Email", "Notes", "notes_1", "NOTES_2"]
+    mapping, table = _extract(spec, wh)
+    assert table.columns == ("Email", "Notes", "notes_1", "NOTES_2")
+    assert preview_push.fn(wh, table, mapping).payloads == [
+        {
+            "email": "dupcase@example.com",
+            "custom_variables": {"notes": "visible note", "notes_1": "SECOND note", "notes_2": "third"},
+        }
+    ]
+
+
 def test_parquet_keeps_types_for_coercion(tmp_path: Path, warehouse_path: Path) -> None:
     path = tmp_path / "p.parquet"
     pl.DataFrame(
@@ -471,6 +509,22 @@ def test_postgres_is_read_in_chunks_with_types_kept(
     assert json.loads(row[3]) == {"k": 2} and row[4] == 1.0 and row[6] is True
     assert row[7] == "00000000-0000-0000-0000-000000000001" and row[8] == "2"
     assert "seen" in mapping.custom.values()
+
+
+def test_postgres_columns_that_differ_only_by_case_are_named_as_in_every_other_source(
+    postgres_url: str, warehouse_path: Path
+) -> None:
+    wh = Warehouse(warehouse_path)
+    spec = SourceSpec(
+        postgres_url, query="""SELECT 'a@x.co' AS "Email", 'x' AS "Notes", 'y' AS notes, 'z' AS notes"""
+    )
+    assert describe_source.fn(spec) == ["Email", "Notes", "notes_1", "notes_2"]
+    mapping, table = _extract(spec, wh)
+    assert preview_push.fn(wh, table, mapping).payloads[0]["custom_variables"] == {
+        "notes": "x",
+        "notes_1": "y",
+        "notes_2": "z",
+    }
 
 
 def test_a_postgres_query_can_replace_the_table(
