@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import threading
@@ -293,6 +294,7 @@ class Warehouse:
         # Our own runs queue on the warehouse lock; this retry is for sessions outside it (a DuckDB CLI, a
         # notebook using duckdb.connect directly), which DuckDB reports as a lock error at once.
         delay = 0.05
+        told = False
         while True:
             try:
                 return duckdb.connect(str(self.path), read_only=read_only)
@@ -301,7 +303,16 @@ class Warehouse:
                     raise OpsError(
                         f"Cannot open the warehouse {self.path}: {str(exc).splitlines()[0]}"
                     ) from None
-                if time.monotonic() >= deadline:
+                left = deadline - time.monotonic()
+                if not told and left > 1:  # a wait the user would otherwise sit through in silence
+                    logging.getLogger(__name__).warning(
+                        "The warehouse %s is held by a process outside ops-instantly (a DuckDB CLI, a "
+                        "notebook): waiting up to %.0f s for it.",
+                        self.path,
+                        left,
+                    )
+                    told = True
+                if left <= 0:
                     raise WarehouseLockedError(
                         f"The warehouse {self.path} is locked by another process.",
                         hint="close other DuckDB sessions writing to it (a DuckDB CLI, a notebook) or "

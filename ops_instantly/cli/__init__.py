@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 
 import click
@@ -96,6 +97,8 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         _interrupted(argv)
     except Exception as exc:
+        if _is_interrupt(exc):
+            _interrupted(argv)
         if os.environ.get("OPS_DEBUG"):
             raise
         click.echo(f"error: {one_line(exc)}", err=True)
@@ -106,8 +109,20 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _interrupted(argv: list[str] | None) -> None:
-    """One line on stderr, what to do next for a push or a sync, and exit INTERRUPTED."""
+    """One line on stderr, what to do next for a push or a sync, and exit INTERRUPTED.
+
+    A second Ctrl-C from here on is ignored: the exit hooks that follow (Prefect stops its temporary API
+    server, waiting up to 5 s) would otherwise end in a traceback.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     words = [w for w in (sys.argv[1:] if argv is None else argv) if not w.startswith("-")]
     hint = _RESUME.get(words[0], "") if words else ""
     click.echo(f"Interrupted. {hint}".rstrip(), err=True)
     sys.exit(INTERRUPTED)
+
+
+def _is_interrupt(exc: BaseException) -> bool:
+    """A Ctrl-C that reached us as another exception: DuckDB turns one during a query into
+    `duckdb.InterruptException` ("Query interrupted"), which a flow run may re-raise."""
+    duckdb = sys.modules.get("duckdb")  # never imported just to ask: a run that used no DuckDB has none
+    return duckdb is not None and isinstance(exc, duckdb.InterruptException)

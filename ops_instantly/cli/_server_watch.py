@@ -1,4 +1,12 @@
-"""Prefect's temporary API server dies with the CLI process, even after `kill -9`.
+"""Prefect's temporary API server: Ctrl-C does not kill it under a running flow, and it dies with the CLI
+process, even after `kill -9`.
+
+Ctrl-C in a terminal sends SIGINT to the whole foreground process group, so the temporary server (a child
+of the CLI) got it too and died while the flow was still running: the flow then tried to report its end to
+a dead API, retried for one to three minutes and printed "Connection refused" and "Error logging to API"
+instead of `Interrupted.`. So `start_temporary_api` starts the server from a thread that blocks SIGINT: a
+child inherits its parent thread's signal mask, so the server never sees the terminal's Ctrl-C (SIGTERM,
+which Prefect's exit hook and the watchdog send, still stops it), while the CLI's main thread still gets it.
 
 Without PREFECT_API_URL, Prefect 3 (3.8.8: `prefect.server.api.server.SubprocessASGIServer`) starts its
 temporary API as a child process (`python -m uvicorn ...`) and stops it only from an `atexit` hook. A process
@@ -17,10 +25,12 @@ gone. Linux only (pidfd_open, 5.3+); elsewhere nothing is started and Prefect's 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 
-__all__ = ["watch_temporary_api"]
+__all__ = ["start_temporary_api", "watch_temporary_api"]
 
 # Runs in the watchdog process: argv[1] = pidfd of the CLI, argv[2] = pidfd of the server.
 # poll(), not select(): the inherited fd numbers may be above select's 1024.
@@ -41,6 +51,32 @@ except ProcessLookupError:
 """
 
 _watched: dict[int, subprocess.Popen[bytes]] = {}  # server pid -> its watchdog (kept: no ResourceWarning)
+
+
+def start_temporary_api() -> None:
+    """Start Prefect's temporary API server (the singleton `get_client` then uses) with SIGINT blocked in it.
+
+    Waits for it like Prefect does (20-30 s on a small machine); a Ctrl-C meanwhile interrupts the wait at
+    once. Raises what Prefect's start raises (RuntimeError when the server does not come up).
+    """
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    failed: list[BaseException] = []
+
+    def start() -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # this thread only, and its children
+        try:
+            server.start()
+        except BaseException as exc:  # handed to the caller's thread below
+            failed.append(exc)
+
+    starter = threading.Thread(target=start, name="prefect-temporary-api", daemon=True)
+    starter.start()
+    while starter.is_alive():
+        starter.join(0.1)  # short waits: the main thread takes a Ctrl-C between them
+    if failed:
+        raise failed[0]
 
 
 def watch_temporary_api() -> int | None:

@@ -100,8 +100,13 @@ def require_prefect_api(*, show_status: bool = True) -> None:
             if configured
             else "Starting Prefect's temporary API (20-30 s)"
         )
-        with status(note, show=show_status), get_client(sync_client=True) as client:
-            problem = client.api_healthcheck()
+        with status(note, show=show_status):
+            if not configured:
+                from ops_instantly.cli._server_watch import start_temporary_api
+
+                start_temporary_api()  # out of reach of the terminal's Ctrl-C (see _server_watch.py)
+            with get_client(sync_client=True) as client:
+                problem = client.api_healthcheck()
         if not configured:
             from ops_instantly.cli._server_watch import watch_temporary_api
 

@@ -90,6 +90,41 @@ def test_a_file_locked_by_another_process_gives_a_one_line_error(warehouse_path:
         holder.wait()
 
 
+def test_waiting_for_a_file_held_outside_says_so_once_then_opens_it(
+    warehouse_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    duckdb.connect(str(warehouse_path)).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import duckdb, time
+                con = duckdb.connect({str(warehouse_path)!r})
+                print("locked", flush=True)
+                time.sleep(2)
+                """
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with (
+            caplog.at_level("WARNING", logger="warehouse.db"),
+            Warehouse(warehouse_path, lock_timeout=30).connect(),
+        ):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+    told = [r.getMessage() for r in caplog.records if r.name == "warehouse.db"]
+    assert len(told) == 1, told
+    assert "held by a process outside ops-instantly" in told[0] and "waiting up to" in told[0]
+
+
 def test_table_exists_sees_tables_and_views_of_that_schema_only() -> None:
     from warehouse.db import table_exists
 
