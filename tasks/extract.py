@@ -130,6 +130,8 @@ def duckdb_path(source: str) -> Path:
 
 def _file(spec: SourceSpec) -> Path:
     path = Path(spec.source).expanduser()
+    if path.is_dir():
+        raise OpsError(f"{path} is a folder, not a file.", hint="pass the file inside it as --source")
     if not path.is_file():
         raise OpsError(f"No such file: {path}.", hint="check the --source path")
     return path

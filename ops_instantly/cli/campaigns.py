@@ -218,7 +218,7 @@ def _refuse_unknown_accounts(emails: list[str] | None, credentials: str | None) 
     if unknown:
         raise OpsError(
             f"Sending account(s) not in this workspace: {', '.join(unknown)}.",
-            hint="list the workspace's accounts with `./ops accounts`",
+            hint="list the workspace's accounts with `ops-instantly accounts`",
         )
 
 

@@ -154,11 +154,11 @@ def test_an_account_the_workspace_lacks_is_refused_before_any_write(
     result = run_cli(
         capsys, "campaigns", "update", "Senders", "--account", known, "--account", "nobody@nowhere.io"
     )
-    assert_one_line_error(result, "not in this workspace: nobody@nowhere.io", "./ops accounts")
+    assert_one_line_error(result, "not in this workspace: nobody@nowhere.io", "ops-instantly accounts")
     assert known not in result.err  # only the unknown one is named
     assert client.campaigns.get(cid).email_list == before
     created = run_cli(capsys, "campaigns", "create", "--file", EXAMPLE, "--account", "nobody@nowhere.io")
-    assert_one_line_error(created, "not in this workspace: nobody@nowhere.io", "./ops accounts")
+    assert_one_line_error(created, "not in this workspace: nobody@nowhere.io", "ops-instantly accounts")
     assert [c.id for c in client.campaigns.list()] == [cid]
 
 

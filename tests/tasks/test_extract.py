@@ -378,6 +378,12 @@ def test_a_missing_file_is_a_one_line_error(tmp_path: Path) -> None:
         describe_source.fn(SourceSpec(str(tmp_path / "nope.csv")))
 
 
+def test_a_folder_named_like_a_file_is_called_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "leads.csv").mkdir()
+    with pytest.raises(OpsError, match=r"leads\.csv is a folder, not a file"):
+        describe_source.fn(SourceSpec(str(tmp_path / "leads.csv")))
+
+
 def test_a_re_extract_replaces_the_table(tmp_path: Path, warehouse_path: Path) -> None:
     path = tmp_path / "t.csv"
     wh = Warehouse(warehouse_path)
