@@ -10,6 +10,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+# The engagement columns, in order: the views add them to every source row (`ops.<table>_engagement`,
+# warehouse/views.py), `sync --write-back` adds them to a Postgres source table and keeps them current
+# (tasks/writeback.py), and so the push leaves them out of the leads it sends (tasks/mapping.py): they change
+# with every sync. Here, below all three, so each reads the one list.
+ENGAGEMENT_COLUMNS: tuple[str, ...] = (
+    "instantly_status",
+    "instantly_email_status",
+    "instantly_last_contacted",
+    "instantly_reply_count",
+    "instantly_open_count",
+    "instantly_click_count",
+    "instantly_interest_status",
+    "instantly_lead_id",
+    "instantly_campaigns",
+)
+
 # The email status of one lead, least to most advanced. Bounced and unsubscribed outrank a reply: they are
 # terminal (the address is dead, or the person must not be emailed again), which is what a CRM must know.
 EMAIL_STATUSES: tuple[str, ...] = (

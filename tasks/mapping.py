@@ -10,9 +10,10 @@ A mapping is detected from the column names and can be overridden by a YAML or J
     rename:            # column -> custom variable name
       Signup Date: signed_up_on
     exclude: [Internal Notes]   # columns that are not sent at all
-    include: [_fivetran_synced] # loader bookkeeping columns to send after all (left out by default)
+    include: [_fivetran_synced] # bookkeeping columns to send after all (left out by default)
 
-Loader bookkeeping columns (`LOADER_COLUMN_PREFIXES`) and columns that are empty in every row are left out.
+Bookkeeping columns (`left_out_reason`: an ELT loader's, and the engagement columns `sync --write-back` adds)
+and columns that are empty in every row are left out.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ops_core import emails
+from ops_core.engagement import ENGAGEMENT_COLUMNS
 from ops_core.errors import OpsError
 
 # Lead fields /leads/add accepts as strings (SPEC POST /leads/add leads[] item; additionalProperties false).
@@ -179,6 +181,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 # file lists them under `include` (or names them in `fields` or `rename`). docs/lead-tables.md lists them.
 LOADER_COLUMN_PREFIXES = ("_dlt_", "_airbyte_", "_ab_", "_fivetran_", "_sdc_", "_stitch_", "_peerdb_")
 
+# The engagement columns `sync --write-back` adds to a Postgres source table (instantly_status,
+# instantly_reply_count ...; the list the write-back itself writes). They change with every sync, so sending
+# them would PATCH every lead whose engagement changed on the next push: left out like the loader columns.
+WRITTEN_BACK_COLUMNS = frozenset(ENGAGEMENT_COLUMNS)
+
 # Columns the extract adds to ops.<table>; never sent. `_row_problem`: why a source line could not be read as a
 # row ("line 4: one field too many ..."), NULL for every good row; such a row is reported `invalid`.
 ROW_PROBLEM = "_row_problem"
@@ -252,12 +259,24 @@ class ColumnMapping:
 
 
 LEFT_OUT_LOADER = "loader bookkeeping column"
+LEFT_OUT_WRITE_BACK = "engagement column from sync --write-back"
 LEFT_OUT_EMPTY = "empty in every row"
 
 
 def is_loader_column(name: str) -> bool:
     """Whether a column is an ELT loader's bookkeeping column (`_dlt_id`, `_airbyte_extracted_at` ...)."""
     return name.lower().startswith(LOADER_COLUMN_PREFIXES)
+
+
+def left_out_reason(name: str) -> str | None:
+    """Why a column is not sent unless a mapping file asks for it (`LEFT_OUT_*`), or None: an ELT loader's
+    bookkeeping column, or an engagement column `sync --write-back` added. Both change without the lead
+    changing, so sending them would update every lead on every run."""
+    if is_loader_column(name):
+        return LEFT_OUT_LOADER
+    if name.lower() in WRITTEN_BACK_COLUMNS:
+        return LEFT_OUT_WRITE_BACK
+    return None
 
 
 def header_token(name: str) -> str:
@@ -332,9 +351,9 @@ def resolve_mapping(columns: Sequence[str], overrides: MappingOverrides | None =
             f"(columns: {_preview(columns)}).",
             hint="fix the names in the mapping file (they are case-sensitive)",
         )
-    wanted_loader = {*overrides.include, *overrides.rename, *[c for c in overrides.fields.values() if c]}
-    loader = [c for c in columns if is_loader_column(c) and c not in wanted_loader]
-    skip = set(overrides.exclude) | set(loader)
+    asked_for = {*overrides.include, *overrides.rename, *[c for c in overrides.fields.values() if c]}
+    bookkeeping = {c: why for c in columns if (why := left_out_reason(c)) and c not in asked_for}
+    skip = set(overrides.exclude) | set(bookkeeping)
     fields = {k: v for k, v in detect_fields([c for c in columns if c not in skip]).items()}
     for name, column in overrides.fields.items():
         # A forced column is taken away from whatever field detection gave it to.
@@ -361,7 +380,7 @@ def resolve_mapping(columns: Sequence[str], overrides: MappingOverrides | None =
         )
     names = unique_names(wanted, reserved=LEAD_FIELDS)
     excluded = tuple(c for c in columns if c in skip)
-    left_out = {c: LEFT_OUT_LOADER for c in loader if c not in overrides.exclude}
+    left_out = {c: why for c, why in bookkeeping.items() if c not in overrides.exclude}
     return ColumnMapping(
         fields=fields, custom=dict(zip(names, rest, strict=True)), excluded=excluded, left_out=left_out
     )

@@ -16,11 +16,12 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr
 
 from ops_core.emails import email_key_sql
+from ops_core.engagement import ENGAGEMENT_COLUMNS
 from ops_core.errors import OpsError, first_line
 from ops_core.sql import quote_ident
 from tasks.extract import redact_url
 from warehouse.db import Warehouse
-from warehouse.views import ENGAGEMENT_COLUMNS, SourceTable, source_tables
+from warehouse.views import SourceTable, source_tables
 
 if TYPE_CHECKING:
     from blocks import PostgresSource

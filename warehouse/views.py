@@ -28,6 +28,7 @@ from instantly_client.models.enums import InterestStatus, LeadStatus
 from ops_core.emails import email_key_sql
 from ops_core.engagement import (
     EMAIL_STATUS_RANK,
+    ENGAGEMENT_COLUMNS,
     INTEREST_CUSTOM_RANK,
     INTEREST_NULL_RANK,
     INTEREST_STATUS_RANK,
@@ -38,18 +39,7 @@ from ops_core.sql import quote_ident, quote_literal
 from warehouse import ledger
 from warehouse.db import table_exists
 
-# The columns the views add (and write-back writes), in order.
-ENGAGEMENT_COLUMNS: tuple[str, ...] = (
-    "instantly_status",
-    "instantly_email_status",
-    "instantly_last_contacted",
-    "instantly_reply_count",
-    "instantly_open_count",
-    "instantly_click_count",
-    "instantly_interest_status",
-    "instantly_lead_id",
-    "instantly_campaigns",
-)
+# The columns the views add: ENGAGEMENT_COLUMNS (ops_core/engagement.py), and these per campaign.
 BY_CAMPAIGN_COLUMNS: tuple[str, ...] = ("instantly_campaign_id", "instantly_campaign_name", "instantly_link")
 _NULL_INTEREST = -1_000_000  # stands for "no interest status" (plain Lead) inside the rank CASE
 

@@ -362,6 +362,16 @@ def test_postgres_source_gets_its_engagement_columns_written_back(env, client, w
         assert {r[5][0] for r in written} == {"Writeback"}
         # Nothing changed: a second write-back updates no row.
         assert sync_engagement(**params).counts["write_back"] == {f"public.{table}": 0}
+        # The next push of the table leaves the written-back columns out: no lead is updated for them.
+        again = push_leads(
+            source=postgres_url,
+            table=table,
+            key_column="id",
+            campaigns=[campaign.id],
+            warehouse=str(warehouse_path),
+        )
+        counts = again["campaigns"][0]["counts"]
+        assert (counts.get("unchanged"), counts.get("updated", 0)) == (20, 0), counts
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as pg:
             pg.execute(f"DROP TABLE IF EXISTS {table}")

@@ -156,6 +156,19 @@ def test_a_mapping_file_can_send_a_loader_column_after_all() -> None:
     assert mapping.excluded == ("_dlt_load_id",)
 
 
+def test_engagement_columns_written_back_by_sync_are_left_out_like_loader_columns() -> None:
+    from tasks.writeback import PG_TYPES
+
+    written_back = list(PG_TYPES)  # the columns `sync --write-back` adds to the Postgres source table
+    mapping = resolve_mapping(["id", "email", "city", *written_back])
+    assert mapping.custom == {"id": "id", "city": "city"}
+    assert mapping.excluded == tuple(written_back)
+    assert ("instantly_reply_count", "(left out: engagement column from sync --write-back)") in mapping.rows()
+    # A mapping file can still send one, as it can a loader column.
+    sent = resolve_mapping(["email", *written_back], parse_overrides({"include": ["instantly_status"]}))
+    assert sent.custom == {"instantly_status": "instantly_status"}
+
+
 def test_custom_variables_of_columns_empty_in_every_row_are_not_sent() -> None:
     mapping = resolve_mapping(["email", "first_name", "city", "fax"]).without_empty({"fax", "first_name"})
     assert mapping.custom == {"city": "city"}
@@ -301,7 +314,7 @@ def test_the_documented_header_table_is_the_one_the_code_uses() -> None:
     import re
 
     from ops_instantly._paths import REPO_ROOT
-    from tasks.mapping import LOADER_COLUMN_PREFIXES, SYNONYMS
+    from tasks.mapping import LOADER_COLUMN_PREFIXES, SYNONYMS, WRITTEN_BACK_COLUMNS
 
     doc = (REPO_ROOT / "docs" / "lead-tables.md").read_text()
     for name, spellings in SYNONYMS.items():
@@ -310,6 +323,8 @@ def test_the_documented_header_table_is_the_one_the_code_uses() -> None:
         assert re.findall(r"`([a-z0-9]+)`", row.group(1)) == list(spellings), name
     for prefix in LOADER_COLUMN_PREFIXES:
         assert f"`{prefix}`" in doc
+    for column in WRITTEN_BACK_COLUMNS:
+        assert f"`{column}`" in doc
 
 
 def test_a_patch_body_keeps_the_leads_other_custom_variables_under_ours() -> None:
