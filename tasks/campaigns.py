@@ -13,6 +13,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from blocks import InstantlyCredentials
+from instantly_client import InstantlyClient
 from instantly_client.models import Campaign
 from ops_core.errors import OpsError
 from tasks.campaign_spec import CampaignChanges, CampaignSpec, create_body, patch_body
@@ -32,6 +33,7 @@ __all__ = [
     "pause_campaign",
     "prelaunch_check",
     "publish_check",
+    "refuse_taken_name",
     "summarize",
     "update_campaign",
 ]
@@ -75,24 +77,43 @@ def create_campaign(credentials: InstantlyCredentials, spec: CampaignSpec) -> Ca
     """
     body = create_body(spec)  # checked before any request: timezone, days, times, steps
     with credentials.get_client() as client:
-        taken = [c for c in client.campaigns.list(search=spec.name) if c.name == spec.name]
-        if taken:
-            raise OpsError(
-                f"A campaign named {spec.name!r} already exists (id {taken[0].id}).",
-                hint=f"use `ops-instantly campaigns update {spec.name!r} --file FILE` to change it, "
-                "or give the new campaign another name",
-            )
+        refuse_taken_name(
+            client,
+            spec.name,
+            hint=f"use `ops-instantly campaigns update {spec.name!r} --file FILE` to change it, "
+            "or give the new campaign another name",
+        )
         return summarize(client.campaigns.create(body))
+
+
+def refuse_taken_name(client: InstantlyClient, name: str, *, hint: str) -> None:
+    """Refuse a name another campaign already has: Instantly allows it, but then every command that takes the
+    campaign's name fails with "2 campaigns are named ..." (`campaigns.find`).
+
+    Raises:
+        OpsError: a campaign with exactly this name exists.
+    """
+    taken = [c for c in client.campaigns.list(search=name) if c.name == name]
+    if taken:
+        raise OpsError(f"A campaign named {name!r} already exists (id {taken[0].id}).", hint=hint)
 
 
 @task(name="update-campaign", **_TASK)
 def update_campaign(
     credentials: InstantlyCredentials, id_or_name: str, changes: CampaignChanges
 ) -> CampaignSummary:
-    """Change a campaign's fields; schedule changes are merged into its current schedule."""
+    """Change a campaign's fields; schedule changes are merged into its current schedule.
+
+    Raises:
+        OpsError: a rename to a name another campaign has (`refuse_taken_name`); nothing is changed.
+    """
     with credentials.get_client() as client:
         campaign = client.campaigns.find(id_or_name)
         body = patch_body(changes, campaign.campaign_schedule)
+        if changes.name and changes.name != campaign.name:
+            refuse_taken_name(
+                client, changes.name, hint="choose another name, or rename or delete that one first"
+            )
         return summarize(client.campaigns.update(str(campaign.id), body))
 
 
@@ -116,9 +137,18 @@ def pause_campaign(credentials: InstantlyCredentials, id_or_name: str) -> Campai
 def duplicate_campaign(
     credentials: InstantlyCredentials, id_or_name: str, name: str | None = None
 ) -> CampaignSummary:
-    """Copy a campaign (the API names the copy "<name> (copy)" unless `name` is given)."""
+    """Copy a campaign (the API names the copy "<name> (copy)" unless `name` is given).
+
+    Raises:
+        OpsError: a campaign already has the copy's name (`refuse_taken_name`); nothing is copied.
+    """
     with credentials.get_client() as client:
         campaign = client.campaigns.find(id_or_name)
+        refuse_taken_name(
+            client,
+            name or f"{campaign.name} (copy)",  # SPEC POST /campaigns/{id}/duplicate: default "NAME (copy)"
+            hint="give the copy another name with --name",
+        )
         return summarize(client.campaigns.duplicate(str(campaign.id), name=name))
 
 

@@ -279,3 +279,17 @@ def test_no_reachable_prefect_api_is_one_line(env: Any, capsys: pytest.CaptureFi
     with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"}):
         result = run_cli(capsys, "campaigns", "pause", "anything-at-all", "--credentials", "default")
     assert_one_line_error(result, "No reachable Prefect API at http://127.0.0.1:9/api")
+
+
+def test_duplicate_refuses_a_name_that_is_taken_as_create_does(
+    env: Any, client: Any, prefect_harness: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cid = _id(run_cli(capsys, "campaigns", "create", "--file", EXAMPLE).out)
+    again = run_cli(
+        capsys, "campaigns", "duplicate", "Q3 founders outreach", "--name", "Q3 founders outreach"
+    )
+    assert_one_line_error(
+        again, f"A campaign named 'Q3 founders outreach' already exists (id {cid})", "--name"
+    )
+    assert [c.id for c in client.campaigns.list()] == [cid]
+    assert run_cli(capsys, "campaigns", "pause", "Q3 founders outreach").code == 0  # the name still resolves

@@ -189,3 +189,27 @@ def test_tasks_create_check_and_change_a_campaign_in_the_sandbox(creds: Instantl
     assert campaign_tasks.pause_campaign.fn(creds, created.id).status_label == "Paused"
     names = [c.name for c in campaign_tasks.list_campaigns.fn(creds)]
     assert names == ["Q3 founders outreach"]
+
+
+def test_duplicate_and_rename_refuse_a_name_another_campaign_has(creds: InstantlyCredentials) -> None:
+    spec = load_campaign_file(EXAMPLE)
+    original = campaign_tasks.create_campaign.fn(creds, spec)
+    other = campaign_tasks.create_campaign.fn(creds, spec.model_copy(update={"name": "Other"}))
+
+    for name in ("Q3 founders outreach", "Other"):
+        with pytest.raises(OpsError, match=f"A campaign named '{name}' already exists"):
+            campaign_tasks.duplicate_campaign.fn(creds, original.id, name)
+    # Without a name the API calls the copy "<name> (copy)": a second such copy is refused too.
+    copy = campaign_tasks.duplicate_campaign.fn(creds, original.id)
+    assert copy.name == "Q3 founders outreach (copy)"
+    with pytest.raises(OpsError, match=r"'Q3 founders outreach \(copy\)' already exists"):
+        campaign_tasks.duplicate_campaign.fn(creds, original.id)
+
+    with pytest.raises(OpsError, match="A campaign named 'Other' already exists"):
+        campaign_tasks.update_campaign.fn(creds, original.id, CampaignChanges(name="Other"))
+    # Keeping its own name, or taking a free one, is no clash.
+    assert campaign_tasks.update_campaign.fn(creds, other.id, CampaignChanges(name="Other")).name == "Other"
+    assert campaign_tasks.update_campaign.fn(creds, other.id, CampaignChanges(name="Q4")).name == "Q4"
+
+    names = sorted(c.name for c in campaign_tasks.list_campaigns.fn(creds))
+    assert names == ["Q3 founders outreach", "Q3 founders outreach (copy)", "Q4"]
