@@ -37,6 +37,7 @@ from blocks import (
     resolve_credentials,
     resolve_warehouse,
 )
+from ops_core.bounds import MAX_LEADS_PER_ADD, MAX_TIMEOUT_SECONDS, MAX_WAIT_SECONDS, MIN_TIMEOUT_SECONDS
 from ops_core.errors import OpsError
 from tasks.extract import (
     ExtractedTable,
@@ -64,7 +65,7 @@ from tasks.push import (
 )
 from tasks.push_engine import CampaignReport
 from tasks.push_models import describe_requests
-from tasks.push_plan import MAX_LEADS_PER_ADD, SKIP_HINT
+from tasks.push_plan import SKIP_HINT
 from warehouse.connections import plan_connected_pushes, read_connections
 from warehouse.db import Warehouse
 from warehouse.push_guard import DEFAULT_WAIT_SECONDS, push_guard
@@ -208,8 +209,8 @@ def push_leads(
     skip_if: SkipIf = "in_campaign",
     dry_run: bool = False,
     batch_size: Annotated[int, Field(ge=1, le=MAX_LEADS_PER_ADD)] = MAX_LEADS_PER_ADD,
-    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0,
-    wait_seconds: Annotated[float, Field(ge=0, le=86_400)] = DEFAULT_WAIT_SECONDS,
+    timeout_seconds: Annotated[float, Field(ge=MIN_TIMEOUT_SECONDS, le=MAX_TIMEOUT_SECONDS)] = 30.0,
+    wait_seconds: Annotated[float, Field(ge=0, le=MAX_WAIT_SECONDS)] = DEFAULT_WAIT_SECONDS,
     warehouse: str = "",
     postgres: SkipJsonSchema[PostgresSource | None] = None,
 ) -> dict[str, Any]:

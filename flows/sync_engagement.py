@@ -26,6 +26,7 @@ from blocks import (
     resolve_credentials,
     resolve_warehouse,
 )
+from ops_core.bounds import MAX_LOOKBACK_DAYS
 from ops_core.parsing import parse_day
 from tasks.load import load_sync, read_sync_state
 from tasks.pull import (
@@ -56,7 +57,7 @@ FLOW_NAME = "sync-engagement"
 def sync_engagement(
     credentials: InstantlyCredentials | SkipJsonSchema[None] = None,
     campaigns: Sequence[str] = (),
-    lookback_days: Annotated[int, Field(ge=0, le=366)] = DEFAULT_LOOKBACK_DAYS,
+    lookback_days: Annotated[int, Field(ge=0, le=MAX_LOOKBACK_DAYS)] = DEFAULT_LOOKBACK_DAYS,
     since: str = "",
     write_back_to: str = "",
     write_back_tables: Sequence[str] = (),

@@ -9,8 +9,8 @@ from typing import Protocol
 
 import polars as pl
 
+from ops_core.bounds import MAX_LEADS_PER_ADD
 from tasks.mapping import ColumnMapping
-from tasks.push_plan import MAX_LEADS_PER_ADD
 from warehouse.ledger import LedgerScope
 
 

@@ -14,7 +14,6 @@ from instantly_client import concurrency_for
 
 T = TypeVar("T")
 
-MAX_LEADS_PER_ADD = 1000  # SPEC POST /leads/add leads maxItems
 SKIP_MODES = ("in_campaign", "in_workspace", "none")
 
 SKIP_HINT = (

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from ops_core.bounds import MAX_LEADS_PER_ADD, MAX_TIMEOUT_SECONDS, MAX_WAIT_SECONDS, MIN_TIMEOUT_SECONDS
 from ops_instantly.cli._app import app
 from ops_instantly.cli._json import print_json
 from ops_instantly.cli._run_json import push_document
@@ -83,13 +84,17 @@ def push(
     source_block: str | None = typer.Option(
         None, "--source-block", help="Postgres Source block with the connection URL.", metavar="BLOCK"
     ),
-    batch_size: int = typer.Option(1000, min=1, max=1000, help="Leads per bulk add (the API allows 1,000)."),
-    timeout: float = typer.Option(30.0, min=0.1, help="Seconds to wait for each API response."),
+    batch_size: int = typer.Option(
+        MAX_LEADS_PER_ADD, min=1, max=MAX_LEADS_PER_ADD, help="Leads per bulk add (the API allows 1,000)."
+    ),
+    timeout: float = typer.Option(
+        30.0, min=MIN_TIMEOUT_SECONDS, max=MAX_TIMEOUT_SECONDS, help="Seconds to wait for each API response."
+    ),
     wait: float | None = typer.Option(
         None,
         "--wait",
         min=0,
-        max=86_400,
+        max=MAX_WAIT_SECONDS,
         help="Seconds to wait for another push of the same table (a scheduled run, a second shell) to end "
         "before failing (default: 1800, the push-leads flow's wait_seconds); 0 fails at once. The rows it "
         "pushed then show as already pushed.",

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import typer
 
+from ops_core.bounds import MAX_LOOKBACK_DAYS
 from ops_instantly.cli._app import app
 from ops_instantly.cli._json import print_json
 from ops_instantly.cli._run_json import sync_document
@@ -29,7 +30,7 @@ def sync(
         metavar="ID_OR_NAME",
     ),
     lookback_days: int = typer.Option(
-        14, min=0, max=366, help="Days of daily analytics re-pulled each sync."
+        14, min=0, max=MAX_LOOKBACK_DAYS, help="Days of daily analytics re-pulled each sync."
     ),
     since: str | None = typer.Option(
         None, help="Backfill daily analytics and replies from this date (YYYY-MM-DD).", metavar="DATE"

@@ -62,6 +62,46 @@ def test_a_bad_option_value_names_the_option_and_exits_2(capsys) -> None:
     assert result.code == 2
 
 
+def test_a_timeout_the_flow_would_refuse_is_refused_at_once_and_help_shows_the_range(capsys) -> None:
+    result = run_cli(capsys, "push", "--source", "x.csv", "--campaign", "c", "--timeout", "601")
+    assert_one_line_error(result, "'--timeout'", "less than or equal to 600")
+    assert result.code == 2
+    assert "0.1<=x<=600" in run_cli(capsys, "push", "--help").out
+
+
+# CLI options that set a flow parameter with bounds: (command, option) -> (flow, parameter).
+BOUNDED_OPTIONS = {
+    ("push", "batch_size"): ("flows.push_leads:push_leads", "batch_size"),
+    ("push", "timeout"): ("flows.push_leads:push_leads", "timeout_seconds"),
+    ("push", "wait"): ("flows.push_leads:push_leads", "wait_seconds"),
+    ("sync", "lookback_days"): ("flows.sync_engagement:sync_engagement", "lookback_days"),
+}
+
+
+def test_options_that_set_a_bounded_flow_parameter_have_its_bounds() -> None:
+    import importlib
+    import typing
+
+    import typer.main
+
+    group = typer.main.get_command(app)
+    ranged = {
+        (command, p.name)
+        for command in ("push", "sync")
+        for p in group.commands[command].params
+        if getattr(p, "min", None) is not None or getattr(p, "max", None) is not None
+    }
+    assert ranged == set(BOUNDED_OPTIONS)  # a new bounded option names its flow parameter above
+    for (command, name), (target, parameter) in BOUNDED_OPTIONS.items():
+        module, attr = target.split(":")
+        flow = getattr(importlib.import_module(module), attr)
+        (field,) = typing.get_type_hints(flow.fn, include_extras=True)[parameter].__metadata__
+        bounds = {k: getattr(m, k) for m in field.metadata for k in ("ge", "gt", "le", "lt") if hasattr(m, k)}
+        option = next(p for p in group.commands[command].params if p.name == name)
+        # Inclusive bounds only: `--help` shows them as `MIN<=x<=MAX`.
+        assert bounds == {"ge": option.min, "le": option.max}, (command, name, bounds)
+
+
 def test_an_unreachable_ducklake_fails_before_prefect_is_asked(monkeypatch, tmp_path, capsys) -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
