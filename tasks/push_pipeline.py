@@ -230,13 +230,17 @@ class PushPass:
                     if sum(frame.height for frame in local) >= self.target.slice_rows:
                         break  # rows that need no request (a no-change re-run): write them, memory stays flat
                 new, planned = planned[: max(0, count)], planned[max(0, count) :]
+            if new and finished and not any(result.forget for _, result in finished):
+                # The intents first, in a transaction of their own, and their jobs to the sender: the
+                # outcomes' row groups (up to a second of CPU) are written while those are on the wire.
+                self.recorder.write([], [], new)
+                self._publish(new)
+                new = []
             self.recorder.write(finished, local, new)
             self._progress()
             local = []
             last = time.monotonic()
-            for job in new:
-                self._published += 1
-                self._events.put(("job", job))
+            self._publish(new)
             if exhausted and not planned and not self._sent_end:
                 self._events.put(("end", None))  # after the last jobs: the sender sees those first
                 self._sent_end = True
@@ -246,6 +250,12 @@ class PushPass:
                 self.recorder.write(finished, [], [], flush=True)
                 self._progress()
                 return
+
+    def _publish(self, jobs: list[Job]) -> None:
+        """Hand jobs whose intents are committed to the sender."""
+        for job in jobs:
+            self._published += 1
+            self._events.put(("job", job))
 
     def _progress(self) -> None:
         """Tell the listeners how many rows have an outcome (known as soon as the request is answered; it is
