@@ -1,22 +1,24 @@
-"""One pass of the push as a pipeline: a bookkeeper thread plans and records, the sender keeps requests in flight.
+"""One pass of the push as a pipeline: a planner thread plans, a bookkeeper thread records, the sender sends.
 
-    bookkeeper thread                                  sender (the calling thread) + HTTP workers
-    -----------------                                  -----------------------------------------
-    read a slice (short DuckDB connection)
-    map, validate, hash, compare (tasks/lead_frame.py,
-      push_plan.decide_frame) -> jobs + local results
-    one write cycle, one transaction:                  takes jobs whose intents are durable, keeps
-      outcomes of finished requests (a row    ---->    `in_flight_target` requests in flight (the
-        group of them at a time),
-      `pending` intents of the next jobs,              client's limiter paces their starts), hands
-      results of rows that need no request             each finished request back       ----+
-    publish those jobs to the sender          <--------------------------------------------+
+    planner thread              bookkeeper thread                     sender (the calling thread) + HTTP workers
+    --------------              -----------------                     -----------------------------------------
+    read a slice (the           one write cycle, one transaction:     takes jobs whose intents are durable, keeps
+      Recorder's connection,      outcomes of finished requests (a    `in_flight_target` requests in flight (the
+      between two cycles)           row group of them at a time),     client's limiter paces their starts), hands
+    map, validate, hash,          `pending` intents of the next jobs, each finished request back  ----+
+      compare (lead_frame.py,     results of rows that need no                                          |
+      push_plan.decide_frame)       request                                                             |
+    -> jobs + local results     publish those jobs to the sender <--------------------------------------+
+       (PLAN_AHEAD slices ready)
 
 So no DuckDB round trip sits between two sends: the bookkeeper keeps a backlog of jobs whose intents are
 already committed (a few times the requests in flight), and records finished requests in large batched
-statements while the next ones are on the wire. A pending intent is durable before its request leaves
-(a job is published only after the transaction holding its intent commits). Only the bookkeeper touches
-the warehouse (tasks/push_record.py), closing its connection when another one queues for the file.
+statements while the next ones are on the wire. Planning (polars, which runs without the GIL) overlaps the
+write cycles: on one thread both took a 1,000,000-lead push at 100 req/s 10.8 s, so the backlog ran dry
+during the longest cycles (bench/README.md). A pending intent is durable before its request leaves (a job is
+published only after the transaction holding its intent commits). Only the Recorder touches the warehouse
+(tasks/push_record.py, one connection, used by one thread at a time), closing its connection when another
+one queues for the file.
 """
 
 from __future__ import annotations
@@ -40,8 +42,10 @@ from tasks.push_slices import Slice, plan_slices
 from warehouse.db import Warehouse
 
 CYCLE_SECONDS = 1.0  # outcomes are recorded about once a second (each cycle costs a checkpoint)
+DRAIN_CYCLE_SECONDS = 0.25  # ... and four times a second once the last job is out (see _cycles)
 AHEAD_SECONDS = 2.0  # jobs with committed intents kept ready: this many seconds of the budget (3 s while a
 # cycle that checkpointed took 1-1.5 s; since outcomes go in row groups, closing costs about 0.2 s)
+PLAN_AHEAD = 1  # planned slices waiting for the bookkeeper (each about 50 jobs; their rows are in memory)
 AHEAD_MAX = 100  # ... but no more jobs than this (their rows are held in memory: about 40 MB; 160 took the
 # peak RSS of a 1,000,000-lead push at 100 req/s from 801-808 MB to 910-928 MB)
 
@@ -52,6 +56,9 @@ class PassOutcome:
 
     unknown: list[str] = field(default_factory=list)
     fatal: BaseException | None = None
+    # The first push of the scope, all of it settled as written: each row has one entry, written by this
+    # pass, and no intent left (ledger.write with settle). So ledger.compact would find nothing to delete.
+    settled: bool = False
 
 
 class PushPass:
@@ -101,6 +108,7 @@ class PushPass:
         self._submitted = 0
         self._done_rows = 0
         self._sent_end = False
+        self._planned: queue.Queue[Slice | BaseException | None] = queue.Queue(maxsize=PLAN_AHEAD)
 
     # -- the sender (calling thread) --------------------------------------------------------------------
 
@@ -157,6 +165,14 @@ class PushPass:
             # Jobs whose intents were written but that were never sent: nothing reached Instantly, forget them.
             self._settle(in_flight, backlog, outcome)
             self.recorder.forget([key for job in backlog for key in job.row_keys])
+        outcome.settled = (
+            self.only is None
+            and self.recorder.first_push
+            and not self.recorder.forgot
+            and not outcome.unknown
+            and outcome.fatal is None
+            and self.recorder.settles
+        )
         return outcome
 
     def _settle(
@@ -182,18 +198,23 @@ class PushPass:
     # -- the bookkeeper thread --------------------------------------------------------------------------
 
     def _bookkeep(self) -> None:
+        planner = threading.Thread(target=self._plan_ahead, name="push-planner", daemon=True)
+        planner.start()
         try:
             self._cycles()
         except BaseException as exc:  # reported to the sender, which stops the pass and raises it
+            self._stop.set()
+            planner.join()
             self._events.put(("error", exc))
             # The first error is the one reported; outcomes the warehouse does not take stay `pending`.
             with contextlib.suppress(Exception):
                 self.recorder.close()
         else:
+            self._stop.set()  # the pass is over: a planner still reading ahead stops at its next slice
+            planner.join()
             self.recorder.close()
 
     def _cycles(self) -> None:
-        plan = self._plan()
         planned: list[Job] = []
         local: list[pl.DataFrame] = []
         exhausted = False
@@ -209,10 +230,13 @@ class PushPass:
                     # Top up when half the backlog is gone, at once when the sender is about to run dry.
                     refill = open_plan and backlog <= ahead // 2
                     urgent = open_plan and backlog < max(2, self.in_flight())
-                    due = time.monotonic() - last >= CYCLE_SECONDS
+                    # Once every job is out, outcomes are written as they come (DRAIN_CYCLE_SECONDS apart, whole
+                    # row groups or not): the write after the last answer, which the push waits for, stays small.
+                    draining = exhausted and not planned
+                    due = time.monotonic() - last >= (DRAIN_CYCLE_SECONDS if draining else CYCLE_SECONDS)
                     if stopping or urgent or refill or (due and self._finished):
                         break
-                    self._wake.wait(timeout=CYCLE_SECONDS / 3)
+                    self._wake.wait(timeout=(DRAIN_CYCLE_SECONDS if draining else CYCLE_SECONDS) / 3)
                     backlog = self._published - self._submitted
                 finished, self._finished = self._finished, []
             new: list[Job] = []
@@ -221,7 +245,9 @@ class PushPass:
                 count = min(count, 4 if self._published == 0 else max(4, self.in_flight()))
             if want_jobs:
                 while len(planned) < count and not exhausted:
-                    piece = next(plan, None)
+                    if urgent and planned and self._planned.empty():
+                        break  # the sender is waiting: send what is planned, not wait for the next slice
+                    piece = self._next_slice()
                     if piece is None:
                         exhausted = True
                         break
@@ -236,7 +262,8 @@ class PushPass:
                 self.recorder.write([], [], new)
                 self._publish(new)
                 new = []
-            self.recorder.write(finished, local, new)
+            self.recorder.ending = draining
+            self.recorder.write(finished, local, new, flush=draining)
             self._progress()
             local = []
             last = time.monotonic()
@@ -265,12 +292,45 @@ class PushPass:
             for listener in self.listeners:
                 listener.on_progress(self.target.campaign_name, self._done_rows, self.target.row_count)
 
-    # -- planning (bookkeeper thread) -------------------------------------------------------------------
+    # -- planning (planner thread) ----------------------------------------------------------------------
 
-    def _plan(self) -> Iterator[Slice]:
-        return plan_slices(
+    def _next_slice(self) -> Slice | None:
+        """The next planned slice (waits for the planner), None after the last; raises what planning raised."""
+        while True:
+            try:
+                piece = self._planned.get(timeout=0.1)
+            except queue.Empty:
+                if self._stop.is_set():  # the planner stops too, maybe without a last word
+                    return None
+                continue
+            if isinstance(piece, BaseException):
+                raise piece
+            return piece
+
+    def _plan_ahead(self) -> None:
+        """Plan slices in order into `_planned`, at most PLAN_AHEAD ahead of the bookkeeper; stops with the pass."""
+        plan = plan_slices(
             self.target, self._read(), found=self.found, retry=self.only is not None, batch_id=self.batch_id
         )
+        try:
+            for piece in plan:
+                if not self._offer(piece):
+                    return
+            self._offer(None)
+        except BaseException as exc:  # the bookkeeper raises it (and so reports it to the sender)
+            self._offer(exc)
+        finally:
+            plan.close()
+
+    def _offer(self, item: Slice | BaseException | None) -> bool:
+        """Put `item` in `_planned` once there is room; False when the pass stopped first."""
+        while not self._stop.is_set():
+            try:
+                self._planned.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def _read(self) -> Iterator[pl.DataFrame]:
         """Slices of the table in source order, or (retry pass) just the rows with the given keys."""

@@ -20,6 +20,7 @@ up (tasks/push_reconcile.py) instead of reading their outcome from the ledger.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -79,6 +80,8 @@ def push_connection(warehouse: Warehouse) -> Iterator[duckdb.DuckDBPyConnection]
 class Recorder:
     """Reads slices of the source with their ledger state, and records each cycle in one transaction.
 
+    Its one connection is used by one thread at a time: the planner reads, the bookkeeper writes.
+
     Args:
         warehouse: the warehouse file.
         scope: whose ledger rows.
@@ -98,6 +101,12 @@ class Recorder:
         self._entries = _Buffer(ledger.ENTRY_COLUMNS)  # outcomes waiting for a whole row group
         self._results = _Buffer(ledger.RESULT_COLUMNS)
         self._waiting_since = 0.0  # when the oldest outcome still waiting was given
+        self._lock = threading.RLock()  # around every use of the connection
+        self.first_push = False  # the scope's ledger was empty when the pass took its snapshot
+        # Set once every request of the pass has left: the close at its end checkpoints what the WAL holds,
+        # so CHECKPOINT_ROWS closes nothing before (a close after the last answer delayed the push's end).
+        self.ending = False
+        self.forgot = False  # rows were forgotten (their `forgotten` entries supersede earlier ones)
 
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The write connection, closed first (and so checkpointed) when it is time to (see the module)."""
@@ -114,7 +123,7 @@ class Recorder:
         held = time.monotonic() - self._held_since
         return (
             held > HOLD_SECONDS
-            or self._wal_rows >= CHECKPOINT_ROWS
+            or (self._wal_rows >= CHECKPOINT_ROWS and not self.ending)
             or (held > YIELD_AFTER_SECONDS and self.warehouse.others_waiting())
         )
 
@@ -127,10 +136,17 @@ class Recorder:
 
     def release(self) -> None:
         """Close the connection (the end of a pass, or between cycles)."""
-        if self._held is not None:
-            stack, self._held = self._held[0], None
-            self._wal_rows = 0
-            stack.close()
+        with self._lock:
+            if self._held is not None:
+                stack, self._held = self._held[0], None
+                self._wal_rows = 0
+                stack.close()
+
+    @property
+    def settles(self) -> bool:
+        """Whether each write of outcomes also deletes the intents they supersede (ledger.write, `settle`):
+        on a DuckDB file, not on a DuckLake."""
+        return self.warehouse.lake is None
 
     @property
     def known(self) -> int:
@@ -149,11 +165,12 @@ class Recorder:
         reported to the sender); here they are left only after an error, and rows the warehouse does not
         take stay `pending`: the next run looks them up.
         """
-        try:
-            if self.waiting:
-                self.write([], [], [], flush=True)
-        finally:
-            self._close()
+        with self._lock:
+            try:
+                if self.waiting:
+                    self.write([], [], [], flush=True)
+            finally:
+                self._close()
 
     def _close(self) -> None:
         try:
@@ -168,13 +185,16 @@ class Recorder:
 
         The first read takes the pass's snapshot of the ledger (warehouse/ledger_snapshot.py).
         """
-        con = self.connection()
-        if self._snapshot is None:
-            self._snapshot = LedgerSnapshot.take(con, self.scope, snapshot_folder(self.warehouse))
-        return self._snapshot.read_slice(con, columns, start, stop)
+        with self._lock:
+            con = self.connection()
+            if self._snapshot is None:
+                self._snapshot = LedgerSnapshot.take(con, self.scope, snapshot_folder(self.warehouse))
+                self.first_push = self._snapshot.upto == 0
+            return self._snapshot.read_slice(con, columns, start, stop)
 
     def read_keys(self, columns: Sequence[str], row_keys: Sequence[str]) -> pl.DataFrame:
-        return ledger.read_keys(self.connection(), self.scope, columns, row_keys)
+        with self._lock:
+            return ledger.read_keys(self.connection(), self.scope, columns, row_keys)
 
     def write(
         self,
@@ -217,25 +237,28 @@ class Recorder:
         intents = _intents(new) if new else None
         if not entry_groups and not result_groups and intents is None and not forget:
             return
-        con = self.connection()
-        settle = self.warehouse.lake is None
-        for attempt in self.warehouse.retrying():  # a DuckLake conflict with another writer: run it again
-            with attempt, in_transaction(con):
-                # A row group per statement: what a flush holds in memory at once stays one group's copies.
-                for group in entry_groups:
-                    ledger.write(con, self.scope, group, settle=settle)
-                for group in result_groups:
-                    ledger.append_results(con, self.scope, group)
-                if intents is not None or forget:
-                    ledger.write(con, self.scope, intents, forget=forget, settle=settle)
+        settle = self.settles
+        with self._lock:
+            con = self.connection()
+            for attempt in self.warehouse.retrying():  # a DuckLake conflict with another writer: again
+                with attempt, in_transaction(con):
+                    # A row group per statement: what a flush holds in memory at once stays one group's copies.
+                    for group in entry_groups:
+                        ledger.write(con, self.scope, group, settle=settle)
+                    for group in result_groups:
+                        ledger.append_results(con, self.scope, group)
+                    if intents is not None or forget:
+                        ledger.write(con, self.scope, intents, forget=forget, settle=settle)
         self._wal_rows += sum(g.height for g in (*entry_groups, *result_groups) if g.height < ROW_GROUP_ROWS)
         self._wal_rows += (intents.height if intents is not None else 0) + len(forget)
+        self.forgot = self.forgot or bool(forget)
         for group in result_groups:
             self.on_results(group)
 
     def forget(self, row_keys: Sequence[str]) -> None:
         """Forget rows whose intents were written but whose requests never left (a pass that stopped)."""
         if row_keys:
+            self.forgot = True
             for attempt in self.warehouse.transactions():
                 with attempt as con:
                     tune(con)

@@ -200,7 +200,7 @@ def read_slice(
             run appended since concern rows of earlier slices: they are left out, and a slice's read does
             not scan them. Entries another run appended since are never left out (that read is whole).
     """
-    if upto is not None and _written_by_others(con, scope, upto):
+    if upto is not None and written_by_others(con, scope, upto):
         upto = None
     return _read_rows(con, scope, columns, "t.rowid >= ? AND t.rowid < ?", [start, stop], upto)
 
@@ -217,7 +217,8 @@ def read_keys(
         con.unregister("wanted_keys")
 
 
-def _written_by_others(con: duckdb.DuckDBPyConnection, scope: LedgerScope, after: int) -> bool:
+def written_by_others(con: duckdb.DuckDBPyConnection, scope: LedgerScope, after: int) -> bool:
+    """Whether another run than `scope.run_id` wrote to the scope's ledger after write id `after`."""
     row = con.execute(
         f"SELECT count(*) FROM {_WRITES} WHERE workspace = ? AND campaign_id = ? AND source_table = ? "
         "AND write_id > ? AND run_id IS DISTINCT FROM ?",

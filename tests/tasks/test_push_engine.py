@@ -69,6 +69,17 @@ def assert_exactly_once(sandbox: Any, campaign_id: str, n: int) -> None:
     assert set(emails) == {f"u{i}@ex.com" for i in range(n)}
 
 
+def assert_compact(warehouse_path: Path) -> None:
+    """The ledger holds one entry per row and no intent: what ledger.compact leaves (the push skips it
+    after a first push that settled every row as it went; anything else must be compacted)."""
+    assert query(
+        warehouse_path,
+        "SELECT count(*) - count(DISTINCT (campaign_id, row_key)) FROM ops.push_ledger_entries "
+        "JOIN ops.push_ledger_writes USING (write_id)",
+    ) == [(0,)]
+    assert query(warehouse_path, "SELECT count(*) FROM ops.push_ledger_intents") == [(0,)]
+
+
 def test_faults_never_duplicate_or_lose_a_lead(sandbox: Any, tmp_path: Path, warehouse_path: Path) -> None:
     campaign = make_campaign(sandbox, "Faults")
     wh = Warehouse(warehouse_path)
@@ -85,6 +96,7 @@ def test_faults_never_duplicate_or_lose_a_lead(sandbox: Any, tmp_path: Path, war
         (2000, 2000)
     ]
     assert query(warehouse_path, "SELECT state, count(*) FROM ops.push_ledger GROUP BY 1") == [("done", 2000)]
+    assert_compact(warehouse_path)  # retried rows had several entries: compacted
 
 
 def test_a_crash_after_writing_intents_is_reconciled_before_anything_is_resent(
@@ -132,6 +144,7 @@ def test_a_rerun_sends_nothing_and_a_changed_row_is_patched(
     wh = Warehouse(warehouse_path)
     csv = write_rows(tmp_path / "leads.csv", 500)
     push(sandbox, wh, csv, campaign, run_id="r1")
+    assert_compact(warehouse_path)  # a first push: nothing to compact
     adds = request_count(sandbox)
 
     second = push(sandbox, wh, csv, campaign, run_id="r2")
@@ -146,6 +159,7 @@ def test_a_rerun_sends_nothing_and_a_changed_row_is_patched(
     lead = next(x for x in campaign_leads(sandbox, campaign) if x["email"] == "u7@ex.com")
     assert lead["payload"]["firstName"] == "Changed"
     assert_exactly_once(sandbox, campaign, 500)
+    assert_compact(warehouse_path)  # row 7's first entry was superseded: compacted
 
 
 def test_blocklisted_rows_are_reported_and_retried_only_when_they_change(
@@ -251,13 +265,14 @@ class _TrackingWarehouse(Warehouse):
         @contextmanager
         def tracked():
             with Warehouse.connect(self, read_only=read_only) as con:
-                self.holders.append(threading.get_ident())
+                opener = threading.get_ident()  # the planner may open what the bookkeeper closes
+                self.holders.append(opener)
                 self.opened += 1
                 self.most_open = max(self.most_open, len(self.holders))
                 try:
                     yield con
                 finally:
-                    self.holders.remove(threading.get_ident())
+                    self.holders.remove(opener)
 
         return tracked()
 
