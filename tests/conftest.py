@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 
 # Prefect reads its settings at import: give the test session its own PREFECT_HOME (two processes sharing one
@@ -30,6 +31,19 @@ from tests.warehouse_backends import (  # noqa: E402, F401  (fixtures)
 )
 
 POSTGRES_URL = os.environ.get("OPS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(autouse=True)
+def _sigint_handler_restored() -> Iterator[None]:
+    """Each test ends with the SIGINT handler it started with. `main()` run in-process on a Ctrl-C
+    (tests/cli/test_errors.py) ignores SIGINT for the exit that follows; an ignored SIGINT is inherited by
+    every process started later, so a later CLI subprocess never saw its Ctrl-C (a full run's only failure
+    of tests/cli/test_temporary_api.py's Ctrl-C test)."""
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    if signal.getsignal(signal.SIGINT) is not before:
+        signal.signal(signal.SIGINT, before)
+
 
 # Property tests draw the same examples on every run and machine (a seed derived from each test), and keep no
 # example database between runs: a failure reproduces with the same command, and Hypothesis prints the

@@ -181,3 +181,62 @@ def test_kill_9_of_a_push_leaves_no_temporary_prefect_server_behind(
         if cli.poll() is None:
             cli.kill()
         set_faults(sandbox, latency_ms=0)
+
+
+@pytest.mark.slow  # the temporary API starts (10-30 s)
+def test_ctrl_c_of_a_push_reaches_the_cli_only_and_says_interrupted(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    # A terminal's Ctrl-C sends SIGINT to the whole process group. It used to kill the temporary API too:
+    # the flow then reported its end to a dead API for 1-3 minutes and printed "Connection refused".
+    campaign = make_campaign(sandbox, "Interrupted")
+    csv = tmp_path / "leads.csv"
+    csv.write_text("email\n" + "".join(f"c{i}@ex.com\n" for i in range(3000)))
+    set_faults(sandbox, latency_ms=200)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "OPS_CREDENTIALS"))}
+    env.update(
+        INSTANTLY_API_KEY=sandbox.api_key,
+        INSTANTLY_BASE_URL=sandbox.base_url,
+        INSTANTLY_RATE_PER_SECOND="2",
+        OPS_WAREHOUSE=str(warehouse_path),
+        PREFECT_HOME=str(tmp_path / "prefect-home"),  # no PREFECT_API_URL: the temporary API
+        PYTHONPATH=str(REPO_ROOT),
+    )
+    argv = ["push", "--source", str(csv), "--campaign", campaign, "--batch-size", "50"]
+    cli = subprocess.Popen(
+        [sys.executable, "-c", "from ops_instantly.cli import main; main()", *argv],
+        cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,  # its own process group, as a terminal's foreground job
+    )  # fmt: skip
+    servers: list[int] = []
+    try:
+        deadline = time.monotonic() + 180
+        while request_count(sandbox) == 0 and cli.poll() is None and time.monotonic() < deadline:
+            servers = _server_children(cli.pid) or servers
+            time.sleep(0.2)
+        assert cli.poll() is None and request_count(sandbox) > 0, (
+            cli.stderr.read()[-2000:] if cli.stderr else ""
+        )
+        assert servers, "the push started no temporary Prefect API"
+        os.killpg(cli.pid, signal.SIGINT)  # once, to the group, as Ctrl-C in a terminal
+        time.sleep(0.5)
+        assert all(_alive(p) for p in servers), "the Ctrl-C killed the temporary Prefect API under the run"
+        try:
+            _, stderr = cli.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the interrupted push did not end within 60 s")
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        assert cli.returncode == 130, stderr[-2000:]
+        assert lines and lines[-1].startswith("Interrupted. Run the same push again"), stderr[-2000:]
+        assert "Traceback" not in stderr and "Error logging to API" not in stderr, stderr[-2000:]
+        deadline = time.monotonic() + 30
+        while any(_alive(p) for p in servers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [p for p in servers if _alive(p)], "the temporary Prefect API outlived the CLI"
+    finally:
+        for pid in servers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if cli.poll() is None:
+            cli.kill()
+        set_faults(sandbox, latency_ms=0)
