@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 import typer
 
 from ops_core.bounds import MAX_LOOKBACK_DAYS
+from ops_core.parsing import parse_day
 from ops_instantly.cli._app import app
 from ops_instantly.cli._json import print_json
 from ops_instantly.cli._run_json import sync_document
@@ -68,7 +67,7 @@ def sync(
         raise OpsError(
             "--write-back needs the Postgres source.", hint="add --source-url URL or --source-block NAME"
         )
-    since_date = _date(since) if since else None
+    since_date = parse_day(since or "", "--since")
     check_warehouse(warehouse)  # a DuckLake that cannot be reached fails now, before Prefect starts
     if write_back and source_block:
         from blocks import check_postgres_source_saved  # imports Prefect; starts no API
@@ -130,10 +129,3 @@ def sync(
     for table, rows in (result.counts.get("write_back") or {}).items():
         typer.echo(f"wrote engagement to {table}: {rows} rows changed")
     typer.echo(f"run {result.run_id} (as of {result.as_of.isoformat()})")
-
-
-def _date(text: str) -> date:
-    try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError:
-        raise OpsError(f"--since {text!r} is not a date.", hint="use YYYY-MM-DD, e.g. 2026-01-31") from None
