@@ -501,7 +501,7 @@ def _push_table(
             spec, store, email_column=mapping.email_column, key_column=job.key_column or None, run_id=run_id
         )
         mapping = mapping.without_empty(table.empty_columns)
-        progress = ArtifactProgress(table.row_count, len(campaigns))
+        progress = ArtifactProgress(table.name, table.row_count, len(campaigns))
         reports: list[CampaignReport] = []
         for campaign in campaigns:
             report = push_to_campaign(

@@ -230,9 +230,11 @@ def _client(credentials: InstantlyCredentials, timeout: float) -> InstantlyClien
 
 
 class ArtifactProgress:
-    """A Prefect progress artifact, updated at most every `interval` seconds (thread-safe)."""
+    """A Prefect progress artifact (key `push-progress`) of one table's push, updated at most every
+    `interval` seconds (thread-safe). Its description names the table: a run pushing several connected
+    tables has one of these for each."""
 
-    def __init__(self, total: int, campaigns: int, interval: float = 1.0) -> None:
+    def __init__(self, table: str, total: int, campaigns: int, interval: float = 1.0) -> None:
         from prefect.artifacts import create_progress_artifact
 
         self.total = max(1, total * max(1, campaigns))
@@ -240,8 +242,9 @@ class ArtifactProgress:
         self._done: dict[str, int] = {}
         self._last = 0.0
         self._lock = threading.Lock()
+        to = "1 campaign" if campaigns == 1 else f"{campaigns} campaigns"
         self.artifact_id = create_progress_artifact(
-            progress=0.0, key="push-progress", description="Rows of the table pushed (all campaigns)."
+            progress=0.0, key="push-progress", description=f"Rows of ops.{table} pushed to {to}."
         )
 
     def on_progress(self, campaign: str, done: int, total: int) -> None:

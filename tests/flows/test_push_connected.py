@@ -40,6 +40,7 @@ def test_a_push_without_arguments_pushes_every_connected_table(
     summary = push_leads()  # default skip_if: campaigns of one table do not block each other
 
     assert [t["table"] for t in summary["tables"]] == ["prospects"]
+    assert _latest_progress() == ("Rows of ops.prospects pushed to 2 campaigns.", 100.0)
     for campaign in (first, second):
         leads = campaign_leads(sandbox, campaign)
         assert sorted(lead["email"] for lead in leads) == ["a@example.com", "b@example.com"]
@@ -141,3 +142,18 @@ def test_connect_table_refuses_a_source_url_with_a_password(capsys, warehouse_pa
     )  # fmt: skip
     assert_one_line_error(result, "password")
     assert "hunter2" not in result.err
+
+
+def _latest_progress() -> tuple[str | None, float]:
+    """(description, progress) of the newest `push-progress` artifact."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with get_client(sync_client=True) as client:
+        [artifact] = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["push-progress"])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
+        )
+    return artifact.description, float(artifact.data)  # type: ignore[arg-type]
