@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -58,68 +59,43 @@ def test_read_only_connection_to_a_missing_file_is_a_clear_error(tmp_path: Path)
         pass
 
 
-def test_a_file_locked_by_another_process_gives_a_one_line_error(warehouse_path: Path) -> None:
-    duckdb.connect(str(warehouse_path)).close()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                f"""
-                import duckdb, sys, time
-                con = duckdb.connect({str(warehouse_path)!r})
-                print("locked", flush=True)
-                time.sleep(30)
-                """
-            ),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
+@contextmanager
+def held_outside(path: Path, seconds: float) -> Iterator[None]:
+    """Another process (no ops-instantly: plain duckdb) holds the warehouse file for `seconds`."""
+    duckdb.connect(str(path)).close()
+    script = (
+        f"import duckdb, time; con = duckdb.connect({str(path)!r}); "
+        f"print('locked', flush=True); time.sleep({seconds})"
     )
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        with (
-            pytest.raises(WarehouseLockedError) as err,
-            Warehouse(warehouse_path, lock_timeout=0.5).connect(),
-        ):
-            pass
-        assert "locked by another process" in str(err.value)
-        assert "\n" not in str(err.value)
+        yield
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_file_locked_by_another_process_gives_a_one_line_error(warehouse_path: Path) -> None:
+    with (
+        held_outside(warehouse_path, 30),
+        pytest.raises(WarehouseLockedError) as err,
+        Warehouse(warehouse_path, lock_timeout=0.5).connect(),
+    ):
+        pass
+    assert "locked by another process" in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 def test_waiting_for_a_file_held_outside_says_so_once_then_opens_it(
     warehouse_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    duckdb.connect(str(warehouse_path)).close()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                f"""
-                import duckdb, time
-                con = duckdb.connect({str(warehouse_path)!r})
-                print("locked", flush=True)
-                time.sleep(2)
-                """
-            ),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        with (
-            caplog.at_level("WARNING", logger="warehouse.db"),
-            Warehouse(warehouse_path, lock_timeout=30).connect(),
-        ):
-            pass
-    finally:
-        holder.kill()
-        holder.wait()
+    with (
+        held_outside(warehouse_path, 2),
+        caplog.at_level("WARNING", logger="warehouse.db"),
+        Warehouse(warehouse_path, lock_timeout=30).connect(),
+    ):
+        pass
     told = [r.getMessage() for r in caplog.records if r.name == "warehouse.db"]
     assert len(told) == 1, told
     assert "held by a process outside ops-instantly" in told[0] and "waiting up to" in told[0]
