@@ -1,4 +1,5 @@
-"""Prefect's temporary API: a missing block fails without starting it, and it dies with the CLI on kill -9."""
+"""Prefect's temporary API: a missing block fails without starting it, a Ctrl-C does not reach it, and it dies
+with the CLI, on Ctrl-C or kill -9."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -133,14 +136,16 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-@pytest.mark.slow  # the temporary API starts (10-30 s)
-@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="the watchdog needs Linux pidfds")
-def test_kill_9_of_a_push_leaves_no_temporary_prefect_server_behind(
-    sandbox: Any, tmp_path: Path, warehouse_path: Path
-) -> None:
-    campaign = make_campaign(sandbox, "Killed")
+@contextmanager
+def _pushing_cli(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path, name: str
+) -> Iterator[tuple[subprocess.Popen[str], list[int]]]:
+    """`ops-instantly push` of 3,000 rows at 2 requests a second in a new process (its own process group, as
+    a terminal's foreground job) with Prefect's temporary API; yields it and that API's pids once its first
+    request reached the sandbox. Everything is killed and the sandbox's latency reset after."""
+    campaign = make_campaign(sandbox, name)
     csv = tmp_path / "leads.csv"
-    csv.write_text("email\n" + "".join(f"k{i}@ex.com\n" for i in range(3000)))
+    csv.write_text("email\n" + "".join(f"{name.lower()}{i}@ex.com\n" for i in range(3000)))
     set_faults(sandbox, latency_ms=200)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "OPS_CREDENTIALS"))}
     env.update(
@@ -155,6 +160,7 @@ def test_kill_9_of_a_push_leaves_no_temporary_prefect_server_behind(
     cli = subprocess.Popen(
         [sys.executable, "-c", "from ops_instantly.cli import main; main()", *argv],
         cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
     )  # fmt: skip
     servers: list[int] = []
     try:
@@ -164,16 +170,10 @@ def test_kill_9_of_a_push_leaves_no_temporary_prefect_server_behind(
             time.sleep(0.2)
         servers = _server_children(cli.pid) or servers
         assert cli.poll() is None and request_count(sandbox) > 0, (
-            cli.stderr.read().decode()[-2000:] if cli.stderr else ""
+            cli.stderr.read()[-2000:] if cli.stderr else ""
         )
         assert servers, "the push started no temporary Prefect API"
-        cli.send_signal(signal.SIGKILL)
-        cli.wait(timeout=30)
-        deadline = time.monotonic() + 30  # the watchdog sends SIGTERM, then SIGKILL after 5 s
-        while any(_alive(p) for p in servers) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        left = [p for p in servers if _alive(p)]
-        assert not left, f"temporary Prefect API server(s) {left} outlived the killed CLI"
+        yield cli, servers
     finally:
         for pid in servers:
             if _alive(pid):
@@ -183,41 +183,33 @@ def test_kill_9_of_a_push_leaves_no_temporary_prefect_server_behind(
         set_faults(sandbox, latency_ms=0)
 
 
+def _gone_within(pids: list[int], seconds: float) -> list[int]:
+    """The processes of `pids` still alive after up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return [p for p in pids if _alive(p)]
+
+
+@pytest.mark.slow  # the temporary API starts (10-30 s)
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="the watchdog needs Linux pidfds")
+def test_kill_9_of_a_push_leaves_no_temporary_prefect_server_behind(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    with _pushing_cli(sandbox, tmp_path, warehouse_path, "Killed") as (cli, servers):
+        cli.send_signal(signal.SIGKILL)
+        cli.wait(timeout=30)
+        left = _gone_within(servers, 30)  # the watchdog sends SIGTERM, then SIGKILL after 5 s
+        assert not left, f"temporary Prefect API server(s) {left} outlived the killed CLI"
+
+
 @pytest.mark.slow  # the temporary API starts (10-30 s)
 def test_ctrl_c_of_a_push_reaches_the_cli_only_and_says_interrupted(
     sandbox: Any, tmp_path: Path, warehouse_path: Path
 ) -> None:
     # A terminal's Ctrl-C sends SIGINT to the whole process group. It used to kill the temporary API too:
     # the flow then reported its end to a dead API for 1-3 minutes and printed "Connection refused".
-    campaign = make_campaign(sandbox, "Interrupted")
-    csv = tmp_path / "leads.csv"
-    csv.write_text("email\n" + "".join(f"c{i}@ex.com\n" for i in range(3000)))
-    set_faults(sandbox, latency_ms=200)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "OPS_CREDENTIALS"))}
-    env.update(
-        INSTANTLY_API_KEY=sandbox.api_key,
-        INSTANTLY_BASE_URL=sandbox.base_url,
-        INSTANTLY_RATE_PER_SECOND="2",
-        OPS_WAREHOUSE=str(warehouse_path),
-        PREFECT_HOME=str(tmp_path / "prefect-home"),  # no PREFECT_API_URL: the temporary API
-        PYTHONPATH=str(REPO_ROOT),
-    )
-    argv = ["push", "--source", str(csv), "--campaign", campaign, "--batch-size", "50"]
-    cli = subprocess.Popen(
-        [sys.executable, "-c", "from ops_instantly.cli import main; main()", *argv],
-        cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True, start_new_session=True,  # its own process group, as a terminal's foreground job
-    )  # fmt: skip
-    servers: list[int] = []
-    try:
-        deadline = time.monotonic() + 180
-        while request_count(sandbox) == 0 and cli.poll() is None and time.monotonic() < deadline:
-            servers = _server_children(cli.pid) or servers
-            time.sleep(0.2)
-        assert cli.poll() is None and request_count(sandbox) > 0, (
-            cli.stderr.read()[-2000:] if cli.stderr else ""
-        )
-        assert servers, "the push started no temporary Prefect API"
+    with _pushing_cli(sandbox, tmp_path, warehouse_path, "Interrupted") as (cli, servers):
         os.killpg(cli.pid, signal.SIGINT)  # once, to the group, as Ctrl-C in a terminal
         time.sleep(0.5)
         assert all(_alive(p) for p in servers), "the Ctrl-C killed the temporary Prefect API under the run"
@@ -229,14 +221,4 @@ def test_ctrl_c_of_a_push_reaches_the_cli_only_and_says_interrupted(
         assert cli.returncode == 130, stderr[-2000:]
         assert lines and lines[-1].startswith("Interrupted. Run the same push again"), stderr[-2000:]
         assert "Traceback" not in stderr and "Error logging to API" not in stderr, stderr[-2000:]
-        deadline = time.monotonic() + 30
-        while any(_alive(p) for p in servers) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not [p for p in servers if _alive(p)], "the temporary Prefect API outlived the CLI"
-    finally:
-        for pid in servers:
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        if cli.poll() is None:
-            cli.kill()
-        set_faults(sandbox, latency_ms=0)
+        assert not _gone_within(servers, 30), "the temporary Prefect API outlived the CLI"
