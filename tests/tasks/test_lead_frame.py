@@ -225,6 +225,10 @@ def test_payload_hashes_are_hashlib_sha256_of_the_utf8_text() -> None:
     from tasks import lead_frame
 
     texts = ['{"email":"a@b.co"}', None, "", '{"first_name":"Bö 😀\\n"}', "x" * 5000, None]
-    got = lead_frame._sha256(pl.Series(texts, dtype=pl.Utf8)).to_list()
-    assert got == [None if t is None else sha256(t.encode()).hexdigest() for t in texts]
-    assert lead_frame._sha256(pl.Series([None, None], dtype=pl.Utf8)).to_list() == [None, None]
+
+    def hashed(values: list[str | None]) -> list[str | None]:
+        frame = pl.DataFrame({"lead": values}, schema={"lead": pl.Utf8})
+        return frame.select(lead_frame._sha256("lead")).to_series().to_list()
+
+    assert hashed(texts) == [None if t is None else sha256(t.encode()).hexdigest() for t in texts]
+    assert hashed([None, None]) == [None, None]
