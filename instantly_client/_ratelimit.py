@@ -308,10 +308,8 @@ class RateLimiter:
         self._recovered_at = clock()
         self._generation = 0  # bumped when reservations made at an old pace become void
         self._first_start = math.inf  # the first start booked (see _sent_per_second)
-        self._queued: list[_Ticket] = []
-        self._sent: deque[float] = (
-            deque()
-        )  # when requests really started, over the last second  # ordinary requests asleep until their booked slot, in slot order
+        self._queued: list[_Ticket] = []  # ordinary requests asleep until their booked slot, in slot order
+        self._sent: deque[float] = deque()  # when requests really started, over the last second
         self.rate_limited = 0
 
     @property
