@@ -77,11 +77,17 @@ def plan_tables(tables: Sequence[SourceTable], target: WriteBackTarget) -> list[
 
 
 def read_engagement(warehouse: Warehouse, table: SourceTable) -> list[tuple[Any, ...]]:
-    """(row key, engagement columns...) for every row of the table's engagement view."""
+    """(row key, engagement columns...) once per row key of the table's engagement view.
+
+    Source rows sharing a key (repeated emails, which the push reports as duplicates) share its engagement:
+    the view has the same values on each of them, and the UPDATE writes them to every row with that key.
+    """
     cols = ", ".join(quote_ident(c) for c in ENGAGEMENT_COLUMNS)
     view = f"ops.{quote_ident(table.name + '_engagement')}"
     with warehouse.connect(read_only=True) as con:
-        return con.execute(f"SELECT _row_key, {cols} FROM {view} WHERE _row_key IS NOT NULL").fetchall()
+        return con.execute(
+            f"SELECT DISTINCT ON (_row_key) _row_key, {cols} FROM {view} WHERE _row_key IS NOT NULL"
+        ).fetchall()
 
 
 @task(name="write_back_engagement", retries=0, cache_policy=NO_CACHE)

@@ -377,6 +377,49 @@ def test_postgres_source_gets_its_engagement_columns_written_back(env, client, w
             pg.execute(f"DROP TABLE IF EXISTS {table}")
 
 
+def test_write_back_gives_rows_sharing_an_email_the_same_engagement(
+    env, client, warehouse_path, postgres_url
+):
+    # No key column: rows match on the normalised email, which repeats here (the push reports the repeats as
+    # duplicates). The write-back used to fail for every table of the database on its temp table's key.
+    import psycopg
+
+    dups, plain = (f"{kind}_{uuid.uuid4().hex[:8]}" for kind in ("dups", "plain"))
+    with psycopg.connect(postgres_url, autocommit=True) as pg:
+        for table in (dups, plain):
+            pg.execute(f"CREATE TABLE {table} (email text, name text)")
+            pg.execute(
+                f"INSERT INTO {table} SELECT '{table}' || g || '@writeback.dev', 'W' || g FROM generate_series(1, 10) g"
+            )
+        pg.execute(
+            f"INSERT INTO {dups} VALUES (' {dups.upper()}3@WriteBack.dev ', 'again'), ('{dups}3@writeback.dev', 'third')"
+        )
+    try:
+        campaign = _campaign(client, "Writeback dups", [])
+        for table in (dups, plain):
+            push_leads(
+                source=postgres_url, table=table, campaigns=[campaign.id], warehouse=str(warehouse_path)
+            )
+        client.campaigns.activate(campaign.id)
+        _advance(env, 10)
+        result = sync_engagement(
+            warehouse=str(warehouse_path), write_back_postgres=PostgresSource(url=SecretStr(postgres_url))
+        )
+        assert result.counts["write_back"] == {f"public.{dups}": 12, f"public.{plain}": 10}
+        with psycopg.connect(postgres_url) as pg:
+            rows = pg.execute(
+                f"SELECT lower(trim(email)), instantly_lead_id, instantly_email_status, instantly_campaigns"
+                f" FROM {dups} ORDER BY 1"
+            ).fetchall()
+        third = [r for r in rows if r[0] == f"{dups}3@writeback.dev"]
+        assert len(third) == 3 and len({r[1:] for r in (tuple(map(str, r)) for r in third)}) == 1
+        assert third[0][1] and third[0][3] == ["Writeback dups"]
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as pg:
+            for table in (dups, plain):
+                pg.execute(f"DROP TABLE IF EXISTS {table}")
+
+
 @pytest.mark.parametrize(
     ("change", "error", "words"),
     [
