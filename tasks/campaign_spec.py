@@ -574,26 +574,67 @@ def parse_spec(
         raise OpsError(f"{source}: {_first_error(exc, api_shape)}") from None
 
 
+class _RepeatedKey(Exception):
+    def __init__(self, key: object, where: str = "") -> None:
+        super().__init__(key)
+        self.key, self.where = key, where
+
+
+def _json_mapping(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json.loads' object hook: a key given twice is refused (json keeps the last one silently)."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _RepeatedKey(key)
+        seen[key] = value
+    return seen
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """yaml.safe_load, refusing a mapping key given twice (PyYAML keeps the last one silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        keys = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            if key in keys:
+                mark = key_node.start_mark
+                raise _RepeatedKey(key, f" at line {mark.line + 1}, column {mark.column + 1}")
+            keys.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _parse_text(text: str, source: str) -> Any:
-    """JSON when the text looks like JSON, else YAML (which also reads most JSON)."""
+    """JSON for a `.json` file, or text that looks like JSON, else YAML (which also reads most JSON).
+
+    A key given twice in one mapping is refused, in either syntax.
+    """
     json_error: json.JSONDecodeError | None = None
-    if text.lstrip().startswith(("{", "[")):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            json_error = exc  # maybe YAML flow style ({name: x}); report JSON's error if YAML fails too
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        if json_error is not None:
-            raise OpsError(
-                f"{source} is not valid JSON at line {json_error.lineno}, column {json_error.colno}: "
-                f"{json_error.msg}"
-            ) from None
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise OpsError(f"{source} is not valid YAML{where}: {problem}") from None
+        if source.lower().endswith(".json") or text.lstrip().startswith(("{", "[")):
+            try:
+                return json.loads(text, object_pairs_hook=_json_mapping)
+            except json.JSONDecodeError as exc:
+                json_error = exc  # maybe YAML flow style ({name: x}); report JSON's error if YAML fails too
+                if source.lower().endswith(".json"):  # a .json file is JSON: its own error, not YAML's guess
+                    raise
+        try:
+            return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader)
+        except yaml.YAMLError as exc:
+            if json_error is not None:
+                raise json_error from None
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or "invalid YAML"
+            raise OpsError(f"{source} is not valid YAML{where}: {problem}") from None
+    except json.JSONDecodeError as exc:
+        raise OpsError(
+            f"{source} is not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    except _RepeatedKey as exc:
+        raise OpsError(
+            f"{source}: the key {exc.key!r} is given twice{exc.where} (only one value can be kept)"
+        ) from None
 
 
 def read_campaign_file(path: str | Path) -> dict[str, Any]:

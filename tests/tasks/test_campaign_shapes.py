@@ -19,6 +19,7 @@ from tasks.campaign_spec import (
     normalise_campaign,
     parse_spec,
     patch_body,
+    read_campaign_file,
 )
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "campaign.yaml"
@@ -169,6 +170,36 @@ def test_broken_json_is_one_line_naming_line_and_column(tmp_path: Path) -> None:
     with pytest.raises(OpsError) as exc:
         load_campaign_file(path)
     assert str(exc.value).startswith(f"{path} is not valid JSON at line 2, column 2")
+
+
+def test_a_json_file_with_a_trailing_comma_is_a_json_error_not_a_yaml_guess(tmp_path: Path) -> None:
+    # YAML reads `{"name": "x",}`, so the file's slip came back as "schedule: Field required".
+    path = tmp_path / "campaign.json"
+    path.write_text('{"name": "x",}')
+    with pytest.raises(OpsError) as exc:
+        load_campaign_file(path)
+    assert str(exc.value) == (
+        f"{path} is not valid JSON at line 1, column 14: Expecting property name enclosed in double quotes"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "where"),
+    [
+        ("campaign.json", '{"name": "x",\n "name": "y"}', ""),
+        ("campaign.yaml", "name: x\ndaily_limit: 3\nname: y\n", " at line 3, column 1"),
+        ("campaign.yaml", "name: x\nschedule:\n  from: '09:00'\n  from: '10:00'\n", " at line 4, column 3"),
+    ],
+)
+def test_a_key_given_twice_is_refused_not_silently_last_wins(
+    tmp_path: Path, name: str, text: str, where: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(OpsError) as exc:
+        read_campaign_file(path)
+    key = "from" if "from" in text else "name"
+    assert str(exc.value) == f"{path}: the key {key!r} is given twice{where} (only one value can be kept)"
 
 
 def test_the_spec_models_take_an_api_body_too_as_a_deployment_run_would(api_body: dict[str, Any]) -> None:
