@@ -119,7 +119,7 @@ def sync(
     changed = (result.counts.get("engagement") or {}).get("total")
     if changed:
         typer.echo(
-            f"since the last sync: {changed['replies']} replies ({changed['auto_replies']} automatic), "
+            f"since the last sync: {changed['replies']} replies, {changed['auto_replies']} auto-replies, "
             f"{changed['leads_replied']} leads replied for the first time, {changed['leads_bounced']} bounced, "
             f"{changed['leads_unsubscribed']} unsubscribed, {changed['leads_interested']} interested"
         )

@@ -513,6 +513,14 @@ def test_cli_sync_prints_what_changed_and_fails_in_one_line(three_weeks, warehou
         "SELECT count(*) FILTER (email_reply_count > 0), count(*) FILTER (status = -1) FROM instantly.leads",
     )[0]
     assert f"{leads_replied} leads replied for the first time, {bounced} bounced" in out
+    replies, auto = _sql(
+        warehouse_path,
+        "SELECT count(*) FILTER (coalesce(is_auto_reply, 0) = 0), count(*) FILTER (coalesce(is_auto_reply, 0) <> 0) FROM instantly.emails",
+    )[0]
+    # Apart, as the counts are: "(8 automatic)" read as 8 of the replies.
+    assert (
+        f"since the last sync: {replies} replies, {auto} auto-replies, {leads_replied} leads replied" in out
+    )
 
     with pytest.raises(SystemExit) as failed:
         main(["sync", "--warehouse", str(warehouse_path), "--campaign", "Nope"])
