@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import TypeVar
 
 from prefect.blocks.core import Block
 
 from blocks._local import saved_names_without_api
-from ops_core.errors import OpsError
+from ops_core.errors import OpsError, did_you_mean
 
 B = TypeVar("B", bound=Block)
 
@@ -47,9 +46,7 @@ def check_saved(block_type: type[Block], name: str, *, hint: str) -> None:
 
 
 def _no_such_block(block_type: type[Block], name: str, hint: str, names: list[str]) -> OpsError:
-    found = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    close = f" (did you mean {found[0]!r}?)." if found else "."
-    return OpsError(f"No {block_type.__name__} block named {name!r}{close}", hint=hint)
+    return OpsError(f"No {block_type.__name__} block named {name!r}{did_you_mean(name, names)}.", hint=hint)
 
 
 def _saved_names(block_type: type[Block]) -> list[str]:

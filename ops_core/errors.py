@@ -5,7 +5,10 @@ The CLI re-exports these from `ops_instantly.errors`; every layer below it raise
 
 from __future__ import annotations
 
-__all__ = ["OpsError", "first_line", "one_line"]
+import difflib
+from collections.abc import Iterable
+
+__all__ = ["OpsError", "did_you_mean", "first_line", "one_line"]
 
 
 class OpsError(Exception):
@@ -30,3 +33,16 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (a database error's detail lines dropped), or its type."""
     lines = str(exc).strip().splitlines()
     return lines[0].strip() if lines else type(exc).__name__
+
+
+def did_you_mean(name: str, names: Iterable[str]) -> str:
+    """` (did you mean 'X'?)` naming the closest of `names` to an unknown `name`, or "" when none is close.
+
+    Case is ignored in the comparison (`q3 founders` is close to `Q3 founders`); the suggestion is spelt as
+    in `names`.
+    """
+    spelt: dict[str, str] = {}
+    for known in names:
+        spelt.setdefault(known.lower(), known)
+    found = difflib.get_close_matches(name.lower(), list(spelt), n=1, cutoff=0.6)
+    return f" (did you mean {spelt[found[0]]!r}?)" if found else ""
