@@ -9,18 +9,28 @@ Sources, named in the report itself:
   no daily bounce count, so it is the leads now Bounced counted on the day they were last contacted;
 - funnel: `instantly.leads`, one row per lead; without leads, the snapshot (no interested count);
 - steps and variants: `ops.step_rates`, `ops.variant_rates` (`instantly.campaign_step_analytics`);
-- segments: `ops.engagement_by()` over `ops.<table>_engagement_by_campaign` for the chosen source column.
+- segments: `ops.engagement_by()` over the `ops.<table>_engagement_by_campaign` rows of every source table
+  feeding the campaign that has the chosen column, summed per value (`warehouse/report_segments.py`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import duckdb
 
-from ops_core.errors import OpsError
-from ops_core.sql import quote_ident, quote_literal
+from ops_core.errors import OpsError, did_you_mean
+from warehouse.report_rows import (
+    CampaignReport,
+    DayRow,
+    Funnel,
+    Headline,
+    Report,
+    SegmentRow,
+    StepRow,
+    VariantRow,
+)
+from warehouse.report_segments import by_hint, read_segments, source_columns
 from warehouse.sync_changes import POSITIVE_INTEREST
 
 __all__ = [
@@ -35,157 +45,6 @@ __all__ = [
     "read_report",
     "read_reports",
 ]
-
-MAX_SEGMENTS = 15  # the rest of a column's values are folded into one "other values" row
-
-
-def rate(part: int | None, whole: int | None) -> float | None:
-    """part / whole, None when either is unknown or whole is 0."""
-    return None if part is None or not whole else part / whole
-
-
-@dataclass(frozen=True)
-class DayRow:
-    day: date
-    sent: int = 0
-    opened: int = 0
-    replied: int = 0
-    bounced: int | None = None
-
-
-@dataclass(frozen=True)
-class Funnel:
-    leads: int
-    contacted: int
-    opened: int
-    replied: int
-    interested: int | None
-    source: str
-
-    def stages(self) -> list[tuple[str, int | None]]:
-        return [
-            ("Leads", self.leads),
-            ("Contacted", self.contacted),
-            ("Opened", self.opened),
-            ("Replied", self.replied),
-            ("Interested", self.interested),
-        ]
-
-
-@dataclass(frozen=True)
-class Headline:
-    """Totals and rates of one campaign (or of all), as of `as_of`.
-
-    `leads_contacted` is distinct leads sent a first email; `contacted_count` is Instantly's field of that
-    name (sends per step), kept to show the difference.
-    """
-
-    leads: int | None
-    leads_contacted: int
-    emails_sent: int
-    opened: int
-    replied: int
-    positive: int | None
-    bounced: int
-    contacted_count: int | None
-    as_of: date | None
-    source: str
-
-    @property
-    def open_rate(self) -> float | None:
-        return rate(self.opened, self.leads_contacted)
-
-    @property
-    def reply_rate(self) -> float | None:
-        return rate(self.replied, self.leads_contacted)
-
-    @property
-    def positive_reply_rate(self) -> float | None:
-        return rate(self.positive, self.leads_contacted)
-
-    @property
-    def bounce_rate(self) -> float | None:
-        return rate(self.bounced, self.leads_contacted)
-
-
-@dataclass(frozen=True)
-class StepRow:
-    step: int
-    variants: int
-    sent: int
-    opened: int
-    replied: int
-    positive: int
-
-    @property
-    def open_rate(self) -> float | None:
-        return rate(self.opened, self.sent)
-
-    @property
-    def reply_rate(self) -> float | None:
-        return rate(self.replied, self.sent)
-
-    @property
-    def positive_reply_rate(self) -> float | None:
-        return rate(self.positive, self.sent)
-
-
-@dataclass(frozen=True)
-class VariantRow(StepRow):
-    variant: int = 0
-    label: str | None = None
-    subject: str | None = None
-    is_winner: bool = False
-
-
-@dataclass(frozen=True)
-class SegmentRow:
-    segment: str | None
-    rows: int
-    contacted: int
-    replied: int
-    positive: int
-
-    @property
-    def reply_rate(self) -> float | None:
-        return rate(self.replied, self.contacted)
-
-    @property
-    def positive_reply_rate(self) -> float | None:
-        return rate(self.positive, self.contacted)
-
-
-@dataclass(frozen=True)
-class CampaignReport:
-    id: str
-    name: str
-    status_label: str | None
-    days: list[DayRow] = field(default_factory=list)
-    funnel: Funnel | None = None
-    bounced_source: str | None = None
-    headline: Headline | None = None
-    steps: list[StepRow] = field(default_factory=list)
-    variants: list[VariantRow] = field(default_factory=list)
-    segments: list[SegmentRow] | None = None
-    segment_source: str | None = None
-
-
-@dataclass(frozen=True)
-class Report:
-    """The whole report: its date range (every day in it), the chosen source column, each campaign."""
-
-    start: date | None
-    end: date | None
-    by: str | None
-    campaigns: list[CampaignReport]
-    total: Headline | None = None
-
-    @property
-    def days(self) -> list[date]:
-        if self.start is None or self.end is None:
-            return []
-        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
-
 
 # -- reading ------------------------------------------------------------------------------------------------
 
@@ -349,88 +208,6 @@ def _steps(
     return steps, variants
 
 
-def _source_table_columns(con: duckdb.DuckDBPyConnection, rels: set[str]) -> list[tuple[str, list[str]]]:
-    """(table, its columns in order) of every recorded source table that has its engagement views."""
-    if "ops.source_tables" not in rels:
-        return []
-    found = []
-    for (table,) in con.execute("SELECT table_name FROM ops.source_tables ORDER BY table_name").fetchall():
-        if f"ops.{table}_engagement_by_campaign" not in rels:
-            continue
-        columns = [
-            r[0]
-            for r in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'ops'"
-                " AND table_name = ? ORDER BY ordinal_position",
-                [table],
-            ).fetchall()
-        ]
-        found.append((table, columns))
-    return found
-
-
-def _source_views(con: duckdb.DuckDBPyConnection, rels: set[str], by: str) -> list[tuple[str, str]]:
-    """(engagement_by_campaign view, exact column name) of every source table with a column named `by`."""
-    found = []
-    for table, columns in _source_table_columns(con, rels):
-        exact = [c for c in columns if c == by] or [c for c in columns if c.lower() == by.lower()]
-        if exact:
-            found.append((f"{table}_engagement_by_campaign", exact[0]))
-    return found
-
-
-def _by_hint(con: duckdb.DuckDBPyConnection, rels: set[str]) -> str:
-    """The hint for an unknown --by column: the columns the pushed tables do have."""
-    names = sorted(
-        {c for _, columns in _source_table_columns(con, rels) for c in columns if not c.startswith("_")},
-        key=str.lower,
-    )
-    if not names:
-        return "push a table first (`ops-instantly push`), then pick one of its columns"
-    shown = ", ".join(names[:15]) + (", ..." if len(names) > 15 else "")
-    return f"pick a column of a pushed table: {shown}"
-
-
-def _segments(
-    con: duckdb.DuckDBPyConnection, views: list[tuple[str, str]], cid: str
-) -> tuple[list[SegmentRow] | None, str | None]:
-    """Reply rate by the chosen column among the campaign's leads, through ops.engagement_by()."""
-    for view, column in views:
-        # A view cannot hold a parameter: the campaign id goes in as a quoted literal.
-        con.execute(
-            "CREATE OR REPLACE TEMP VIEW _report_segment AS SELECT * FROM "
-            f"ops.{quote_ident(view)} WHERE instantly_campaign_id = {quote_literal(cid)}"
-        )
-        rows = con.execute(
-            'SELECT segment, "rows", contacted, replied, positive_replies'
-            " FROM ops.engagement_by('_report_segment', ?)",
-            [column],
-        ).fetchall()
-        if rows:
-            # The most contacted values, best reply rate first; the rest folded into one row at the end.
-            segments = sorted(
-                (SegmentRow(s, int(n), int(c), int(r), int(p)) for s, n, c, r, p in rows),
-                key=lambda s: (-s.contacted, s.segment or ""),
-            )
-            rest = segments[MAX_SEGMENTS - 1 :] if len(segments) > MAX_SEGMENTS else []
-            segments = sorted(
-                segments[: len(segments) - len(rest)],
-                key=lambda s: (-(s.reply_rate or 0), -s.contacted, s.segment or ""),
-            )
-            if rest:
-                segments.append(
-                    SegmentRow(
-                        f"({len(rest)} other values)",
-                        sum(s.rows for s in rest),
-                        sum(s.contacted for s in rest),
-                        sum(s.replied for s in rest),
-                        sum(s.positive for s in rest),
-                    )  # fmt: skip
-                )
-            return segments, f"ops.engagement_by('ops.{view}', '{column}') for this campaign"
-    return None, None
-
-
 def _total(heads: list[Headline]) -> Headline | None:
     if not heads:
         return None
@@ -450,7 +227,8 @@ def _total(heads: list[Headline]) -> Headline | None:
 
 
 def _matches(wanted: list[str], cid: str, name: str) -> bool:
-    return any(w == cid or w.lower() == name.lower() for w in wanted)
+    # The exact name, as every other command takes it (docs/troubleshooting.md): "Q3" is not "q3".
+    return any(w in (cid, name) for w in wanted)
 
 
 def read_report(
@@ -460,8 +238,9 @@ def read_report(
 
     Args:
         con: a warehouse connection (read-only is enough: only a temporary view is created).
-        campaigns: campaign ids or names to include; all campaigns when empty.
-        by: a source column (e.g. "Industry", matched case-insensitively) for the reply-rate breakdown.
+        campaigns: campaign ids or exact names to include; all campaigns when empty.
+        by: a source column (e.g. "Industry", matched case-insensitively) for the reply-rate breakdown,
+            over every source table feeding a campaign that has it.
 
     Raises:
         OpsError: a named campaign is not in the warehouse, or no source table has the column `by`.
@@ -471,16 +250,20 @@ def read_report(
     if campaigns:
         missing = [w for w in campaigns if not any(_matches([w], cid, name) for cid, name, _ in known)]
         if missing:
+            close = did_you_mean(missing[0], [name for _, name, _ in known])
             raise OpsError(
-                f"Campaign {missing[0]!r} is not in the warehouse.",
+                f"Campaign {missing[0]!r} is not in the warehouse{close}.",
                 hint="run `ops-instantly sync` first, or check the name with `ops-instantly campaigns list`",
             )
         known = [k for k in known if _matches(campaigns, k[0], k[1])]
-    views = _source_views(con, rels, by) if by else []
-    if by and not views:
+    tables = source_columns(con, rels, by) if by else []
+    # The heading's spelling: as asked when a table spells it so, else the first table's (by name).
+    spellings = [c for _, c in tables if c is not None]
+    column = by if by in spellings else next(iter(spellings), None)
+    if by and column is None:
         raise OpsError(
             f"No source table in the warehouse has a column {by!r}.",
-            hint=_by_hint(con, rels),
+            hint=by_hint(con, rels),
         )
     start, end = _range(con, rels, [k[0] for k in known])
     span = Report(start, end, by, []).days
@@ -489,7 +272,7 @@ def read_report(
         days, bounced_source = _days(con, rels, cid, span)
         funnel = _funnel(con, rels, cid)
         steps, variants = _steps(con, rels, cid)
-        segments, segment_source = _segments(con, views, cid) if views else (None, None)
+        segments, segment_source = read_segments(con, tables, cid, column) if column else (None, None)
         reports.append(
             CampaignReport(
                 cid,
@@ -506,7 +289,6 @@ def read_report(
             )  # fmt: skip
         )
     heads = [r.headline for r in reports if r.headline is not None]
-    column = views[0][1] if views else None  # as the table spells it
     return Report(start, end, column, reports, _total(heads) if len(heads) > 1 else None)
 
 

@@ -213,6 +213,11 @@ def test_report_command_writes_the_file_and_fails_in_one_line(
     bad = run_cli(capsys, "report", "--warehouse", warehouse.location, "--out", str(out), "--by", "Shoe size")
     # The hint lists the columns that exist (not an example column that may be the one that failed).
     assert_one_line_error(bad, "Shoe size", "pick a column of a pushed table: email, Industry)")
+    # Names match exactly, as in every other command; a case variant gets the name it may have meant.
+    case = run_cli(
+        capsys, "report", "--warehouse", warehouse.location, "--out", str(out), "--campaign", "founders"
+    )
+    assert_one_line_error(case, "Campaign 'founders' is not in the warehouse (did you mean 'Founders'?).")
 
 
 def test_an_empty_warehouse_gives_a_report_that_says_so(warehouse_path: Path) -> None:
