@@ -22,6 +22,7 @@ from typing import Any
 import polars as pl
 import polars_hash
 
+from ops_core.text import WHITESPACE
 from tasks.mapping import (
     MAX_SAFE_INTEGER,
     ColumnMapping,
@@ -41,8 +42,6 @@ from tasks.validate import (
     length_problem,
 )
 
-# What Python's str.strip() removes (str.isspace); polars' own strip_chars() misses U+001C-U+001F.
-PY_WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
 _ATEXT = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]"
 # A subset of what validate.email_problem accepts (lower-case ASCII after normalising): a row matching it is
 # valid; a row not matching it is checked by email_problem itself (which has the reason).
@@ -55,7 +54,7 @@ _JSON_ESCAPES = [("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\
                  ("\x08", "\\b"), ("\x0c", "\\f")]  # fmt: skip
 _FAST_DTYPES = (pl.Utf8, pl.String)
 
-__all__ = ["PY_WHITESPACE", "ROW_COLUMNS", "LeadFrames", "json_string", "parse_lead"]
+__all__ = ["ROW_COLUMNS", "LeadFrames", "json_string", "parse_lead"]
 
 # The frame columns this module produces (and the engine reads).
 ROW_COLUMNS = ("rowid", "row_key", "email", "outcome", "reason", "lead", "payload_hash")
@@ -84,7 +83,8 @@ def _text_of(series: pl.Series, name: str) -> pl.Expr | pl.Series:
     """
     column = pl.col(name)
     if series.dtype in _FAST_DTYPES:
-        stripped = column.str.strip_chars(PY_WHITESPACE)
+        # What str.strip() removes: polars' own strip_chars() misses U+001C-U+001F.
+        stripped = column.str.strip_chars(WHITESPACE)
         return pl.when(stripped.str.len_bytes() > 0).then(stripped)
     if series.dtype.is_integer():
         return column.cast(pl.Utf8)

@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from tasks.lead_frame import PY_WHITESPACE, LeadFrames, json_string
+from tasks.lead_frame import LeadFrames, json_string
 from tasks.mapping import ColumnMapping, build_lead, canonical_json, payload_hash, resolve_mapping
 from tasks.push_plan import decide, decide_frame
 from tasks.validate import RowValidator
@@ -174,13 +174,6 @@ def test_json_string_escapes_like_python_json(text: str) -> None:
 
     got = pl.DataFrame({"v": [text]}).select(json_string(pl.col("v"))).item()
     assert got == json.dumps(text, ensure_ascii=False)
-
-
-def test_py_whitespace_is_every_character_python_strips() -> None:
-    import sys
-
-    assert all(not chr(c).isspace() for c in range(0x3001, sys.maxunicode + 1, 7))
-    assert "\x1c" in PY_WHITESPACE and "\u3000" in PY_WHITESPACE and "\u200b" not in PY_WHITESPACE
 
 
 STATES = [None, "done", "rejected"]
