@@ -21,6 +21,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from blocks import InstantlyCredentials, resolve_credentials
 from ops_core.errors import OpsError
+from ops_core.text import quoted
 from tasks import campaigns as campaign_tasks
 from tasks.campaign_spec import CampaignChanges, CampaignSpec
 from tasks.campaigns import CampaignSummary, prelaunch_check, publish_check
@@ -49,7 +50,7 @@ def create_campaign(spec: CampaignSpec, credentials: Credentials = None) -> Camp
         credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
     """
     created = campaign_tasks.create_campaign(resolve_credentials(credentials), spec)
-    print(f"created campaign {created.name!r} ({created.id}), status {created.status_label}")
+    print(f"created campaign {quoted(created.name)} ({created.id}), status {created.status_label}")
     return created
 
 
@@ -65,7 +66,7 @@ def update_campaign(
         credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
     """
     updated = campaign_tasks.update_campaign(resolve_credentials(credentials), campaign, changes)
-    print(f"updated campaign {updated.name!r} ({updated.id})")
+    print(f"updated campaign {quoted(updated.name)} ({updated.id})")
     return updated
 
 
@@ -89,7 +90,7 @@ def activate_campaign(campaign: str, credentials: Credentials = None, force: boo
     if check.blocking:
         print(f"activating despite {len(check.blocking)} blocking problem(s) (force)")
     result = campaign_tasks.activate_campaign(creds, check.campaign_id)
-    print(f"campaign {result.name!r} ({result.id}) is {result.status_label}")
+    print(f"campaign {quoted(result.name)} ({result.id}) is {result.status_label}")
     return result
 
 
@@ -102,7 +103,7 @@ def pause_campaign(campaign: str, credentials: Credentials = None) -> CampaignSu
         credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
     """
     result = campaign_tasks.pause_campaign(resolve_credentials(credentials), campaign)
-    print(f"campaign {result.name!r} ({result.id}) is {result.status_label}")
+    print(f"campaign {quoted(result.name)} ({result.id}) is {result.status_label}")
     return result
 
 
@@ -116,7 +117,7 @@ def duplicate_campaign(campaign: str, name: str = "", credentials: Credentials =
         credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
     """
     copy = campaign_tasks.duplicate_campaign(resolve_credentials(credentials), campaign, name or None)
-    print(f"copied {campaign!r} to {copy.name!r} ({copy.id})")
+    print(f"copied {quoted(campaign)} to {quoted(copy.name)} ({copy.id})")
     return copy
 
 
@@ -129,7 +130,7 @@ def delete_campaign(campaign: str, credentials: Credentials = None) -> CampaignS
         credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
     """
     deleted = campaign_tasks.delete_campaign(resolve_credentials(credentials), campaign)
-    print(f"deleted campaign {deleted.name!r} ({deleted.id})")
+    print(f"deleted campaign {quoted(deleted.name)} ({deleted.id})")
     return deleted
 
 

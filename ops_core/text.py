@@ -1,4 +1,5 @@
-"""White space, the same in Python and SQL: Python's str.strip() and what SQL's trim() should have been.
+"""White space, the same in Python and SQL: Python's str.strip() and what SQL's trim() should have been; and
+names as a user can paste them back into a command.
 
 SQL's `trim(x)` removes only the space character, so a cell holding a tab or a no-break space is blank to
 Python and not blank to DuckDB or Postgres. `trim_sql` trims what `str.strip()` trims.
@@ -6,7 +7,9 @@ Python and not blank to DuckDB or Postgres. `trim_sql` trims what `str.strip()` 
 
 from __future__ import annotations
 
-__all__ = ["WHITESPACE", "has_text_sql", "trim_sql"]
+import shlex
+
+__all__ = ["WHITESPACE", "has_text_sql", "quoted", "trim_sql"]
 
 # Every character Python's str.isspace() accepts (the last is U+3000): ASCII white space, the separators
 # U+001C-U+001F, no-break space, the Unicode spaces. Usable as it is in a regular-expression character class
@@ -32,3 +35,16 @@ def has_text_sql(text_sql: str) -> str:
         text_sql: a SQL expression of type VARCHAR, e.g. `CAST(s."Fax" AS VARCHAR)`.
     """
     return f"regexp_matches({text_sql}, '[^{WHITESPACE}]')"
+
+
+def quoted(name: str) -> str:
+    """`name` in quotes, as it can be pasted back into a shell command (a campaign name in a message).
+
+    Python's repr (`'Q3 founders'`, `"O'Reilly"`) when a POSIX shell reads it as the same text, else
+    `shlex.quote`: repr doubles a backslash (`'a\\\\b'`) and, in double quotes, leaves `$` for the shell.
+    """
+    shown = repr(name)
+    literal = shown[1:-1] == name  # no escape added (a backslash, a quote of the other kind, a control char)
+    if literal and (shown[0] == "'" or not any(c in name for c in '$`!\\"')):
+        return shown
+    return shlex.quote(name)

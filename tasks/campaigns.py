@@ -16,6 +16,7 @@ from blocks import InstantlyCredentials
 from instantly_client import InstantlyClient
 from instantly_client.models import Campaign
 from ops_core.errors import OpsError
+from ops_core.text import quoted
 from tasks.campaign_spec import CampaignChanges, CampaignSpec, create_body, patch_body
 from tasks.campaign_summary import CampaignCheck, CampaignSummary, read_campaign_check, summarize
 from tasks.prelaunch import LaunchCheck, read_launch_check, render_check
@@ -80,7 +81,7 @@ def create_campaign(credentials: InstantlyCredentials, spec: CampaignSpec) -> Ca
         refuse_taken_name(
             client,
             spec.name,
-            hint=f"use `ops-instantly campaigns update {spec.name!r} --file FILE` to change it, "
+            hint=f"use `ops-instantly campaigns update {quoted(spec.name)} --file FILE` to change it, "
             "or give the new campaign another name",
         )
         return summarize(client.campaigns.create(body))
@@ -95,7 +96,7 @@ def refuse_taken_name(client: InstantlyClient, name: str, *, hint: str) -> None:
     """
     taken = [c for c in client.campaigns.list(search=name) if c.name == name]
     if taken:
-        raise OpsError(f"A campaign named {name!r} already exists (id {taken[0].id}).", hint=hint)
+        raise OpsError(f"A campaign named {quoted(name)} already exists (id {taken[0].id}).", hint=hint)
 
 
 @task(name="update-campaign", **_TASK)

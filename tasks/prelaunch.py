@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 
 from instantly_client.models import Account, Campaign, CampaignStatus, Lead
 from ops_core.errors import OpsError
+from ops_core.text import quoted
 
 if TYPE_CHECKING:
     from instantly_client import InstantlyClient
@@ -304,7 +305,7 @@ class LaunchBlockedError(OpsError):
         first = "; ".join(p.message for p in check.blocking[:2])
         more = f" (and {len(check.blocking) - 2} more)" if len(check.blocking) > 2 else ""
         return cls(
-            f"Not activated: the pre-launch check of {check.name!r} found {len(check.blocking)} blocking "
+            f"Not activated: the pre-launch check of {quoted(check.name)} found {len(check.blocking)} blocking "
             f"problem(s): {first}{more}.",
             hint=f"see `ops-instantly campaigns check {check.campaign_id}`; fix them, or activate with --force",
         )
@@ -324,7 +325,9 @@ def read_launch_check(client: InstantlyClient, id_or_name: str) -> LaunchCheck:
 
 def render_check(check: LaunchCheck) -> list[str]:
     """The check as plain lines (the CLI prints them; the activate flow logs and publishes them)."""
-    lines = [f"Pre-launch check of {check.name!r} ({check.campaign_id}), {check.status_label or 'status ?'}"]
+    lines = [
+        f"Pre-launch check of {quoted(check.name)} ({check.campaign_id}), {check.status_label or 'status ?'}"
+    ]
     lines.append(f"leads: {check.leads} ({check.leads_to_contact} not contacted yet)")
     lines.append("variables:" if check.variables else "variables: none")
     for v in check.variables:

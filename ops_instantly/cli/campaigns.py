@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from ops_core.text import quoted
 from ops_instantly.cli._app import app
 from ops_instantly.cli._json import JSON_OPTION, as_returned, print_json
 from ops_instantly.cli._support import (
@@ -130,7 +131,7 @@ def validate(
         print_json(check)
         return
     typer.echo(
-        f"ok: {check.name!r} ({check.id}) is {check.status_label}; "
+        f"ok: {quoted(check.name)} ({check.id}) is {check.status_label}; "
         f"leads {check.leads}, contacted {check.contacted}, replies {check.replies}"
     )
 
@@ -154,7 +155,9 @@ def check(
         for line in render_check(found):
             typer.echo(line)
     if found.blocking:
-        typer.echo(f"error: {len(found.blocking)} problem(s) block the launch of {found.name!r}", err=True)
+        typer.echo(
+            f"error: {len(found.blocking)} problem(s) block the launch of {quoted(found.name)}", err=True
+        )
         raise typer.Exit(1)
 
 
@@ -301,7 +304,7 @@ def create(
     _refuse_unknown_accounts(spec.email_list, credentials)
     _note(found)
     created = run_flow(create_campaign, spec, credentials=load_credentials(credentials))
-    typer.echo(f"created {created.name!r} ({created.id}), status {created.status_label}")
+    typer.echo(f"created {quoted(created.name)} ({created.id}), status {created.status_label}")
 
 
 @campaigns_app.command("update")
@@ -346,7 +349,7 @@ def update(
     _note(found)
     target = _resolve(campaign, credentials)
     updated = run_flow(update_campaign, target.id, changes, credentials=load_credentials(credentials))
-    typer.echo(f"updated {updated.name!r} ({updated.id}), status {updated.status_label}")
+    typer.echo(f"updated {quoted(updated.name)} ({updated.id}), status {updated.status_label}")
 
 
 @campaigns_app.command("activate")
@@ -365,7 +368,7 @@ def activate(
 
     found = _resolve(campaign, credentials)
     result = run_flow(activate_campaign, found.id, credentials=load_credentials(credentials), force=force)
-    typer.echo(f"{result.name!r} ({result.id}) is {result.status_label}")
+    typer.echo(f"{quoted(result.name)} ({result.id}) is {result.status_label}")
 
 
 @campaigns_app.command("pause")
@@ -378,7 +381,7 @@ def pause(campaign: str = CAMPAIGN_ARG, credentials: str | None = CREDENTIALS_OP
 
     found = _resolve(campaign, credentials)
     result = run_flow(pause_campaign, found.id, credentials=load_credentials(credentials))
-    typer.echo(f"{result.name!r} ({result.id}) is {result.status_label}")
+    typer.echo(f"{quoted(result.name)} ({result.id}) is {result.status_label}")
 
 
 @campaigns_app.command("duplicate")
@@ -395,7 +398,7 @@ def duplicate(
 
     found = _resolve(campaign, credentials)
     copy = run_flow(duplicate_campaign, found.id, name or "", credentials=load_credentials(credentials))
-    typer.echo(f"created {copy.name!r} ({copy.id}), status {copy.status_label}")
+    typer.echo(f"created {quoted(copy.name)} ({copy.id}), status {copy.status_label}")
 
 
 @campaigns_app.command("delete")
@@ -412,6 +415,6 @@ def delete(
 
     found = _resolve(campaign, credentials)
     if not yes:
-        typer.confirm(f"Delete campaign {found.name!r} ({found.id}, {found.status_label})?", abort=True)
+        typer.confirm(f"Delete campaign {quoted(found.name)} ({found.id}, {found.status_label})?", abort=True)
     deleted = run_flow(delete_campaign, found.id, credentials=load_credentials(credentials))
-    typer.echo(f"deleted {deleted.name!r} ({deleted.id})")
+    typer.echo(f"deleted {quoted(deleted.name)} ({deleted.id})")

@@ -47,3 +47,26 @@ def pg(postgres_url: str) -> Iterator[object]:
 def test_postgres_trims_what_python_strips(pg: object, raw: str) -> None:
     row = pg.execute(f"SELECT {trim_sql('CAST(%s AS text)')}", [raw]).fetchone()  # type: ignore[attr-defined]
     assert row == (raw.strip(),), repr(raw)
+
+
+NAMES = st.text(
+    alphabet=st.sampled_from([*"ab Z9-_/", "'", '"', "\\", "$", "`", "!", "\t", "\u00e9"]), max_size=12
+)
+
+
+@PROPERTY
+@given(NAMES)
+def test_a_quoted_name_pastes_back_into_a_shell_as_itself(name: str) -> None:
+    import shlex
+
+    from ops_core.text import quoted
+
+    assert shlex.split(quoted(name)) == [name]
+
+
+def test_plain_names_are_quoted_as_python_would() -> None:
+    from ops_core.text import quoted
+
+    for name in ("Q3 founders outreach", "O'Reilly", "Café 😀", ""):
+        assert quoted(name) == repr(name)
+    assert quoted("a/b\\c") == "'a/b\\c'"  # repr would double the backslash
