@@ -520,11 +520,11 @@ def _push_table(
             reports.append(report)
             counts = ", ".join(f"{k} {v:,}" for k, v in report.counts.items() if v) or "nothing to send"
             logger.info(
-                "ops.%s -> campaign %r: %s (%s requests: %s; %.1f s)",
+                "ops.%s -> campaign %r: %s (%s: %s; %.1f s)",
                 table.name,
                 report.campaign_name,
                 counts,
-                f"{report.requests:,}",
+                f"{report.requests:,} request{'' if report.requests == 1 else 's'}",
                 describe_requests(report.requests_by_kind()),
                 report.seconds,
             )

@@ -84,7 +84,10 @@ class InstantlyError(Exception):
 class AuthenticationError(InstantlyError):
     """HTTP 401: the API key is missing, invalid or revoked."""
 
-    default_hint = "check the API key (INSTANTLY_API_KEY); it may be invalid or revoked"
+    # The key may come from INSTANTLY_API_KEY, a credentials block or api_key=: this layer cannot tell which.
+    default_hint = (
+        "check the API key (the credentials block, or INSTANTLY_API_KEY); it may be invalid or revoked"
+    )
 
 
 class MissingAPIKeyError(AuthenticationError, ValueError):
