@@ -13,7 +13,7 @@ demo:
 	./ops demo
 
 # Benchmarks (not tests): print tables, write bench/results/; results are recorded in bench/README.md.
-bench: bench-sandbox bench-push bench-sync bench-ducklake bench-cli
+bench: bench-sandbox bench-push bench-sync bench-ducklake bench-shared bench-cli
 
 # How many leads a second the sandbox ingests (it must not be what the other benchmarks measure).
 bench-sandbox: venv
@@ -38,6 +38,10 @@ bench-sync: venv
 bench-ducklake: venv
 	.venv/bin/python bench/bench_ducklake.py
 
+# 1 and 2 pushes sharing one budget through a Prefect global concurrency limit (a real Prefect server).
+bench-shared: venv
+	.venv/bin/python bench/bench_shared_budget.py
+
 # How long ./ops commands take to answer (lists, dry run) and a flow command's first output, against a sandbox.
 bench-cli: venv
 	.venv/bin/python bench/cli_timings.py
@@ -54,4 +58,4 @@ venv:
 fmt:
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
 
-.PHONY: test test-all demo fmt bench bench-sandbox bench-push bench-sdk-venv bench-sync bench-ducklake bench-extract venv bench-cli
+.PHONY: test test-all demo fmt bench bench-sandbox bench-push bench-sdk-venv bench-sync bench-ducklake bench-shared bench-extract venv bench-cli

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import os
+import threading
+from functools import partial
 
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
@@ -149,7 +151,8 @@ def prefect_global_limiter(name: str, *, budget_per_second: float) -> BatchLimit
 
     The limit must exist and have slot decay (it is then a rate limit: its `slot_decay_per_second` is the
     shared rate, its `limit` the largest burst). Each process takes `ceil(budget * 0.1)` slots per call (at
-    most the limit's size) and hands them to its requests one by one; its own paced limiter spaces them.
+    most the limit's size), not sooner than the limit has room for them were it alone, and hands them to its
+    requests one by one; its own paced limiter spaces them. The clients of one process share one such limiter.
 
     Raises:
         OpsError: no limit has that name, or it has no slot decay (one line, naming the limit).
@@ -157,6 +160,7 @@ def prefect_global_limiter(name: str, *, budget_per_second: float) -> BatchLimit
     from prefect.client.orchestration import get_client
     from prefect.concurrency.sync import rate_limit
     from prefect.exceptions import ObjectNotFound
+    from prefect.settings import PREFECT_API_URL
 
     hint = f"create it with `prefect gcl create {name} --limit 10 --slot-decay-per-second 90`"
     with get_client(sync_client=True) as prefect:
@@ -173,8 +177,30 @@ def prefect_global_limiter(name: str, *, budget_per_second: float) -> BatchLimit
             hint=f"`prefect gcl update {name} --slot-decay-per-second 90`, or {hint.replace('create it', 'use one')}",
         )
     batch = max(1, min(limit.limit, math.ceil(budget_per_second * GLOBAL_BATCH_SECONDS)))
-    # strict: a limit deleted while we run is an error, not a silent "no limit".
-    return BatchLimiter(lambda n: rate_limit(name, occupy=n, strict=True), batch=batch)
+    min_interval = _room_after(batch, limit.limit, limit.slot_decay_per_second)
+    key = (str(PREFECT_API_URL.value()), name, batch, min_interval)
+    with _GLOBAL_LIMITERS_LOCK:
+        if key not in _GLOBAL_LIMITERS:
+            # strict: a limit deleted while we run is an error, not a silent "no limit".
+            take = partial(rate_limit, name, strict=True)
+            _GLOBAL_LIMITERS[key] = BatchLimiter(
+                lambda n: take(occupy=n), batch=batch, min_interval=min_interval
+            )
+        return _GLOBAL_LIMITERS[key]
+
+
+def _room_after(batch: int, size: int, decay_per_second: float) -> float:
+    """Seconds after a grant of `batch` slots until a limit of `size` slots has room for another `batch`, were
+    this process alone (with a tenth to spare). Asking sooner is refused, and a refusal costs more than the
+    wait: Prefect 3.8's server sends a Retry-After of (slots + recently refused slots) / decay, and records the
+    refusal in a way that restarts the limit's decay clock (the decay since the last grant is lost)."""
+    return max(0, 2 * batch - size) / decay_per_second * 1.1
+
+
+# One BatchLimiter per Prefect API, limit and batch in a process: every client of a process (a push opens one to
+# look its campaigns up and one to send) draws on the same slots in hand, instead of each holding its own.
+_GLOBAL_LIMITERS: dict[tuple[str, str, int, float], BatchLimiter] = {}
+_GLOBAL_LIMITERS_LOCK = threading.Lock()
 
 
 DEFAULT_BLOCK_NAME = "default"  # what `ops-instantly login` saves when given no --name

@@ -283,11 +283,13 @@ class InstantlyClient:
         endpoint = endpoint_of(method, path)
 
         def attempt() -> httpx.Response:
-            self._limiter.acquire()
+            # The process's paced limiter goes last: requests that waited for a shared or per-endpoint slot
+            # then still leave evenly spaced, not all at once when the slots arrive.
             if self._global_limiter is not None:
                 self._global_limiter.acquire()
             if extra_limiter is not None:
                 extra_limiter.acquire()
+            self._limiter.acquire()
             started = self._clock()
             try:
                 if content is not None:  # a body already encoded as JSON (the push's bulk adds)

@@ -128,17 +128,37 @@ class BatchLimiter:
     slots it has not used yet (and loses them when it ends), so keep ``batch`` small next to the budget
     (about a tenth of a second of it). Pacing stays the job of the process's own :class:`RateLimiter`.
 
+    ``min_interval`` spaces the calls: the next batch is not asked for sooner than that many seconds after the
+    last was granted. For a shared limiter that refuses a call made before it has room, and makes a refusal
+    expensive (a Prefect rate limit: the refused caller waits out a ``Retry-After``, and the refusal itself
+    resets the limit's decay clock), asking only once there is room is what lets one process use most of it.
+
     Args:
         take: blocks until ``n`` slots are granted (e.g. ``lambda n: rate_limit(name, occupy=n)``).
         batch: slots per call of ``take``.
+        min_interval: seconds from one grant to the next call of ``take`` (0: no wait).
     """
 
-    def __init__(self, take: Callable[[int], object], batch: int) -> None:
+    def __init__(
+        self,
+        take: Callable[[int], object],
+        batch: int,
+        *,
+        min_interval: float = 0.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+    ) -> None:
         if batch < 1:
             raise ValueError(f"batch must be at least 1, got {batch!r}")
+        if min_interval < 0 or not math.isfinite(min_interval):
+            raise ValueError(f"min_interval must be a number of seconds >= 0, got {min_interval!r}")
         self._take = take
         self.batch = batch
+        self.min_interval = min_interval
+        self._clock = clock
+        self._sleep = sleep
         self._left = 0
+        self._granted_at = -math.inf
         self._lock = threading.Lock()
         self.calls = 0  # calls of `take` so far
 
@@ -146,13 +166,17 @@ class BatchLimiter:
         # Under the lock: one thread fetches the next batch while the others wait for it.
         with self._lock:
             if self._left == 0:
+                wait = self._granted_at + self.min_interval - self._clock()
+                if wait > 0:
+                    self._sleep(wait)
                 self._take(self.batch)
+                self._granted_at = self._clock()
                 self.calls += 1
                 self._left = self.batch
             self._left -= 1
 
     def __repr__(self) -> str:
-        return f"BatchLimiter(batch={self.batch}, calls={self.calls})"
+        return f"BatchLimiter(batch={self.batch}, min_interval={self.min_interval:g}, calls={self.calls})"
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,7 @@ class SandboxServer:
             "per_path": dict(self._sandbox.per_path),
             "busiest_second": limiter.busiest(1.0),
             "busiest_minute": limiter.busiest(60.0),
+            "attempt_span_seconds": limiter.span(),
         }
 
     def admin(self, method: str, path: str, **kwargs: Any) -> Any:

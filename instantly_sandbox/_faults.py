@@ -222,6 +222,11 @@ class RateLimiter:
             most = max(most, last - first + 1)
         return most
 
+    def span(self) -> float:
+        """Seconds from the first to the last request checked (allowed or refused); 0 before two."""
+        with self._lock:
+            return self.attempts[-1] - self.attempts[0] if len(self.attempts) > 1 else 0.0
+
     def reset_attempts(self) -> None:
         with self._lock:
             self.attempts.clear()

@@ -5,7 +5,9 @@ POST /_sandbox/advance     {"days": N, "hours": N, "minutes": N}   move the simu
 GET  /_sandbox/faults      current fault knobs;  POST {knob: value, ...} to change (see _faults.py)
 GET  /_sandbox/config      engagement probabilities;  POST {key: value} to change (see DEFAULT_ENGAGEMENT)
 GET  /_sandbox/stats       requests, per-path counts, statuses, 429s, injected faults, webhook deliveries,
-                           and the most API requests (allowed or refused) that arrived in any 1 s / 60 s
+                           the most API requests (allowed or refused) that arrived in any 1 s / 60 s, and
+                           the seconds from the first to the last of them (attempt_span_seconds)
+POST /_sandbox/stats/reset count afresh from now (the workspace's data stays)
 GET  /_sandbox/leads       ?campaign_id=&list_id=   raw dump of leads (email, campaign, payload, counters)
 GET  /_sandbox/events      ?campaign_id=&lead_id=&kind=   the event history
 GET  /_sandbox/state       summary: clock, counts per entity
@@ -87,7 +89,16 @@ def set_config(sb: Any, req: Request) -> dict[str, Any]:
 @route("GET", "/_sandbox/stats")
 def stats(sb: Any, req: Request) -> dict[str, Any]:
     busiest = {"busiest_second": sb.limiter.busiest(1.0), "busiest_minute": sb.limiter.busiest(60.0)}
+    busiest["attempt_span_seconds"] = sb.limiter.span()
     return {**dict(sb.stats), "per_path": dict(sb.per_path), **busiest}
+
+
+@route("POST", "/_sandbox/stats/reset")
+def reset_stats(sb: Any, req: Request) -> dict[str, Any]:
+    sb.stats.clear()
+    sb.per_path.clear()
+    sb.limiter.reset_attempts()
+    return {"status": "reset"}
 
 
 @route("GET", "/_sandbox/leads")

@@ -99,6 +99,30 @@ def test_a_global_rate_limit_takes_prefect_slots_a_small_batch_at_a_time(prefect
     assert shared.batch == 5  # a tenth of a second of the block's 50 req/s
     assert shared.calls == 3  # 12 requests: 3 calls to the Prefect API, not 12
     assert taken >= 14  # 15 slots taken, decaying at 0.01/s
+    assert shared.min_interval == 0  # 100 slots: room for the next batch right away
+
+
+def test_the_clients_of_a_process_share_its_global_limit_slots_asked_for_when_there_is_room(
+    prefect_harness, sandbox
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+    with get_client(sync_client=True) as prefect:
+        prefect.create_global_concurrency_limit(
+            GlobalConcurrencyLimitCreate(name="instantly-room", limit=5, slot_decay_per_second=45)
+        )
+    creds = InstantlyCredentials(
+        api_key=SecretStr(sandbox.api_key), base_url=sandbox.base_url, global_rate_limit="instantly-room"
+    )
+    with creds.get_client() as lookups, creds.get_client() as sends:
+        assert lookups._global_limiter is sends._global_limiter  # one set of slots in hand per process
+        list(lookups.campaigns.list())
+        for _ in range(4):
+            list(sends.campaigns.list())
+        assert sends._global_limiter.calls == 1  # the 4 slots the lookups' batch left were used
+    # A batch of 5 fills the limit of 5: the next has room once 5 slots decayed at 45/s (with a tenth spare)
+    assert sends._global_limiter.min_interval == pytest.approx(5 / 45 * 1.1)
 
 
 def test_a_missing_global_rate_limit_is_one_readable_line(prefect_harness, sandbox) -> None:

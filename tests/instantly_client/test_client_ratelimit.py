@@ -417,9 +417,28 @@ def test_batch_limiter_hands_each_slot_out_once_across_threads():
     assert sum(taken) == 36 and taken == [3] * 12
 
 
-def test_batch_limiter_needs_a_positive_batch():
+def test_batch_limiter_needs_a_positive_batch_and_an_interval_of_seconds():
     with pytest.raises(ValueError):
         BatchLimiter(lambda n: None, batch=0)
+    for interval in (-0.1, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="min_interval"):
+            BatchLimiter(lambda n: None, batch=1, min_interval=interval)
+
+
+def test_batch_limiter_asks_for_the_next_batch_no_sooner_than_min_interval_after_a_grant(clock):
+    calls: list[float] = []
+    limiter = BatchLimiter(
+        lambda n: calls.append(round(clock.elapsed, 6)),
+        batch=2,
+        min_interval=0.25,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    for _ in range(4):  # two batches back to back: the second waits for the interval
+        limiter.acquire()
+    clock.sleep(1.0)  # a long pause: the third batch has nothing to wait for
+    limiter.acquire()
+    assert calls == [0.0, 0.25, 1.25]
 
 
 # -- registry ------------------------------------------------------------------------------------------------------
