@@ -43,9 +43,12 @@ def test_requests_that_waited_for_shared_slots_still_leave_paced():
     shared = BatchLimiter(lambda n: gate.wait(), batch=40)  # the first batch comes 1.5 s late
     with SandboxServer(rate_per_second=20, rate_per_minute=1200, rate_window="sliding") as sandbox:
         limiter = RateLimiter(20, 1200)
-        with InstantlyClient(
-            api_key=sandbox.api_key, base_url=sandbox.base_url, limiter=limiter, global_limiter=shared
-        ) as client, ThreadPoolExecutor(30) as pool:
+        with (
+            InstantlyClient(
+                api_key=sandbox.api_key, base_url=sandbox.base_url, limiter=limiter, global_limiter=shared
+            ) as client,
+            ThreadPoolExecutor(30) as pool,
+        ):
             answers = pool.map(lambda _: client.request("GET", "/campaigns"), range(30))
             threading.Timer(1.5, gate.set).start()
             list(answers)
