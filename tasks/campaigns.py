@@ -87,16 +87,36 @@ def create_campaign(credentials: InstantlyCredentials, spec: CampaignSpec) -> Ca
         return summarize(client.campaigns.create(body))
 
 
-def refuse_taken_name(client: InstantlyClient, name: str, *, hint: str) -> None:
+def refuse_taken_name(client: InstantlyClient, name: str, *, hint: str, renaming: str | None = None) -> None:
     """Refuse a name another campaign already has: Instantly allows it, but then every command that takes the
-    campaign's name fails with "2 campaigns are named ..." (`campaigns.find`).
+    campaign's name fails with "2 campaigns are named ..." (`campaigns.find`). Also a name that differs from
+    one only in case or spaces (`Q3 Founders` beside `Q3 founders `): the two look the same in lists and
+    reports, and the commands would take only the one typed exactly.
+
+    Args:
+        renaming: the id of the campaign being renamed (it may change the case or spacing of its own name).
 
     Raises:
-        OpsError: a campaign with exactly this name exists.
+        OpsError: a campaign with this name, or one differing only in case or spaces, exists.
     """
-    taken = [c for c in client.campaigns.list(search=name) if c.name == name]
-    if taken:
-        raise OpsError(f"A campaign named {quoted(name)} already exists (id {taken[0].id}).", hint=hint)
+    key = _look_alike(name)
+    # SPEC GET /campaigns `search`: "Search by campaign name" (the sandbox: a case-insensitive substring)
+    listed = client.campaigns.list(search=" ".join(name.split()))
+    found = [c for c in listed if _look_alike(c.name) == key and str(c.id) != renaming]
+    exact = [c for c in found if c.name == name]
+    if exact:
+        raise OpsError(f"A campaign named {quoted(name)} already exists (id {exact[0].id}).", hint=hint)
+    if found:
+        raise OpsError(
+            f"A campaign named {quoted(found[0].name)} already exists (id {found[0].id}); "
+            f"{quoted(name)} differs from it only in case or spaces.",
+            hint="give it a name that differs in more than case or spaces, or use that campaign",
+        )
+
+
+def _look_alike(name: str) -> str:
+    """`name` as it reads in a list: case folded, runs of whitespace as one space, none at the ends (pure)."""
+    return " ".join(name.split()).casefold()
 
 
 @task(name="update-campaign", **_TASK)
@@ -113,7 +133,10 @@ def update_campaign(
         body = patch_body(changes, campaign.campaign_schedule)
         if changes.name and changes.name != campaign.name:
             refuse_taken_name(
-                client, changes.name, hint="choose another name, or rename or delete that one first"
+                client,
+                changes.name,
+                hint="choose another name, or rename or delete that one first",
+                renaming=str(campaign.id),
             )
         return summarize(client.campaigns.update(str(campaign.id), body))
 

@@ -293,3 +293,22 @@ def test_duplicate_refuses_a_name_that_is_taken_as_create_does(
     )
     assert [c.id for c in client.campaigns.list()] == [cid]
     assert run_cli(capsys, "campaigns", "pause", "Q3 founders outreach").code == 0  # the name still resolves
+
+
+def test_a_name_differing_from_a_campaign_only_in_case_or_spaces_is_refused_except_for_itself(
+    env: Any, client: Any, prefect_harness: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cid = _id(run_cli(capsys, "campaigns", "create", "--file", EXAMPLE).out)
+    look_alike = run_cli(capsys, "campaigns", "create", "--file", EXAMPLE, "--name", " q3 Founders outreach")
+    assert_one_line_error(
+        look_alike,
+        f"A campaign named 'Q3 founders outreach' already exists (id {cid}); "
+        "' q3 Founders outreach' differs from it only in case or spaces.",
+    )
+    copy = run_cli(capsys, "campaigns", "duplicate", "Q3 founders outreach", "--name", "Q3 FOUNDERS OUTREACH")
+    assert_one_line_error(copy, "'Q3 FOUNDERS OUTREACH' differs from it only in case or spaces")
+    assert [c.id for c in client.campaigns.list()] == [cid]  # nothing created or copied
+
+    renamed = run_cli(capsys, "campaigns", "update", "Q3 founders outreach", "--name", "Q3 Founders Outreach")
+    assert renamed.code == 0, renamed.err  # a campaign may change the case of its own name
+    assert client.campaigns.get(cid).name == "Q3 Founders Outreach"
