@@ -15,6 +15,7 @@ from blocks._load import check_saved, load_block
 from blocks._local import saved_names_without_api
 from instantly_client import DEFAULT_BASE_URL, BatchLimiter, InstantlyClient
 from ops_core.errors import OpsError, one_line
+from ops_core.interface import set_option
 from ops_core.settings import (
     CREDENTIALS_BLOCK_ENV,
     DEFAULT_RATE_PER_MINUTE,
@@ -261,5 +262,5 @@ def _no_credentials(problem: str) -> OpsError:
     return OpsError(
         f"No Instantly credentials: INSTANTLY_API_KEY is not set and {problem}.",
         hint="run `ops-instantly login` (saves the key as the block 'default'), export INSTANTLY_API_KEY, "
-        "or pass --credentials BLOCK",
+        f"or {set_option('credentials', metavar='BLOCK')}",
     )

@@ -39,6 +39,7 @@ from blocks import (
 )
 from ops_core.bounds import MAX_LEADS_PER_ADD, MAX_TIMEOUT_SECONDS, MAX_WAIT_SECONDS, MIN_TIMEOUT_SECONDS
 from ops_core.errors import OpsError
+from ops_core.interface import bare_option, capitalized, in_cli, option, set_option
 from tasks.extract import (
     ExtractedTable,
     SourceSpec,
@@ -65,7 +66,7 @@ from tasks.push import (
 )
 from tasks.push_engine import CampaignReport
 from tasks.push_models import describe_requests
-from tasks.push_plan import SKIP_HINT
+from tasks.push_plan import skip_hint
 from warehouse.connections import plan_connected_pushes, read_connections
 from warehouse.db import Warehouse
 from warehouse.push_guard import DEFAULT_WAIT_SECONDS, push_guard
@@ -170,17 +171,27 @@ def _check_source(url: str, job: TablePush) -> None:
     if job.postgres is None and not job.postgres_block and redact_url(url) != url:
         raise OpsError(
             f"The source {redact_url(url)} carries a password, and run parameters are not secret.",
-            hint="save the URL in a Postgres Source block and name it in postgres_source",
+            hint=f"save the URL in a Postgres Source block and name it in {option('postgres_source')}",
         )
     if not url:
-        raise OpsError("No source given.", hint="pass --source PATH_OR_URL (or --source-block NAME)")
+        block = bare_option("postgres_source", metavar="NAME")
+        raise OpsError("No source given.", hint=f"{set_option('source', metavar='PATH_OR_URL')} (or {block})")
     kind = source_kind(url)
     if kind == "postgres" and not (job.table or job.query):
-        raise OpsError(f"Reading {redact_url(url)} needs --table or --query.", hint="add --table NAME")
+        raise OpsError(
+            f"Reading {redact_url(url)} needs {option('table', 'query')}.",
+            hint=set_option("table", metavar="NAME", verb="add"),
+        )
     if kind == "duckdb" and not job.table:
-        raise OpsError(f"--table is needed to read from {redact_url(url)}.", hint="add --table NAME")
+        raise OpsError(
+            f"{capitalized(option('table'))} is needed to read from {redact_url(url)}.",
+            hint=set_option("table", metavar="NAME", verb="add"),
+        )
     if job.sheet and kind != "excel":
-        raise OpsError("--sheet is for Excel sources (.xlsx, .xls, .ods).", hint="leave --sheet out")
+        raise OpsError(
+            f"{capitalized(option('sheet'))} is for Excel sources (.xlsx, .xls, .ods).",
+            hint=f"leave {option('sheet')} out",
+        )
 
 
 def _spec(url: str, schema: str, job: TablePush) -> SourceSpec:
@@ -270,7 +281,7 @@ def push_leads(
     store = resolve_warehouse(None, warehouse or None)
     one_table, jobs = _table_pushes(store, given)
     if any(not job.campaigns for job in jobs):
-        raise OpsError("No campaign given.", hint="pass --campaign ID_OR_NAME (repeatable)")
+        raise OpsError("No campaign given.", hint=set_option("campaigns", metavar="ID_OR_NAME (repeatable)"))
     creds = resolve_credentials(credentials)
     store.start_run(run_id, "push-leads")
     reports: list[TablePushReport] = []
@@ -365,7 +376,12 @@ def _table_pushes(store: Warehouse, given: TablePush) -> tuple[bool, list[TableP
     if given.names_a_source:
         return True, [given]
     if given.campaigns:
-        raise OpsError("--campaign needs --source.", hint="or push every connected table with no arguments")
+        hint = (
+            "or push every connected table with no arguments"
+            if in_cli()
+            else f"or leave {option('campaigns')} empty to push every connected table"
+        )
+        raise OpsError(f"{capitalized(option('campaigns'))} needs {option('source')}.", hint=hint)
     return False, _step(connected_pushes, store)
 
 
@@ -386,7 +402,7 @@ def connected_pushes(store: Warehouse) -> list[TablePush]:
     if not connected:
         raise OpsError(
             "Nothing to push: no source given and no table is connected to a campaign.",
-            hint="pass --source and --campaign, or run `ops-instantly connect-table` first",
+            hint=f"{set_option('source', 'campaigns')}, or run `ops-instantly connect-table` first",
         )
     jobs = []
     for plan in plan_connected_pushes(connected):
@@ -565,7 +581,7 @@ def _summary(report: TablePushReport, run_id: str) -> dict[str, Any]:
         "dry_run": False,
         "table": report.table.name,
         "rows": report.table.row_count,
-        "skip_hint": SKIP_HINT if any(r.counts.get("skipped") for r in report.campaigns) else None,
+        "skip_hint": skip_hint() if any(r.counts.get("skipped") for r in report.campaigns) else None,
         "campaigns": [
             {
                 "id": r.campaign_id,

@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from ops_core.errors import OpsError
+from ops_core.interface import set_option
 
 __all__ = [
     "CREDENTIALS_BLOCK_ENV",
@@ -53,7 +54,8 @@ def instantly_api_key() -> str:
     if key is None:
         raise OpsError(
             "No Instantly API key: INSTANTLY_API_KEY is not set and no credentials block was named.",
-            hint="export INSTANTLY_API_KEY=... or pass --credentials BLOCK (see `ops-instantly login`)",
+            hint=f"export INSTANTLY_API_KEY=... or {set_option('credentials', metavar='BLOCK')} "
+            "(see `ops-instantly login`)",
         )
     return key
 

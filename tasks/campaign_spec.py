@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from instantly_client.models import CAMPAIGN_TIMEZONES, CampaignIn, CampaignPatch, nearest_timezone
 from ops_core.errors import OpsError
+from ops_core.interface import in_cli, option
 
 __all__ = [
     "DAY_NAMES",
@@ -347,7 +348,13 @@ def patch_body(changes: CampaignChanges, current_schedule: dict[str, Any] | None
     if changes.schedule is not None and not changes.schedule.is_empty():
         body["campaign_schedule"] = _schedule(changes.schedule, current_schedule)
     if not body:
-        raise OpsError("Nothing to update.", hint="pass --file or at least one option such as --daily-limit")
+        # The CLI builds `changes` from --file or its options; a flow run is given it as a parameter.
+        hint = (
+            "pass --file or at least one option such as --daily-limit"
+            if in_cli()
+            else f"give {option('changes')} at least one field, such as daily_limit"
+        )
+        raise OpsError("Nothing to update.", hint=hint)
     return _strict(CampaignPatch, body)
 
 

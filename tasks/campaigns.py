@@ -16,6 +16,7 @@ from blocks import InstantlyCredentials
 from instantly_client import InstantlyClient
 from instantly_client.models import Campaign
 from ops_core.errors import OpsError
+from ops_core.interface import option
 from ops_core.text import quoted
 from tasks.campaign_spec import CampaignChanges, CampaignSpec, create_body, patch_body
 from tasks.campaign_summary import CampaignCheck, CampaignSummary, read_campaign_check, summarize
@@ -171,7 +172,7 @@ def duplicate_campaign(
         refuse_taken_name(
             client,
             name or f"{campaign.name} (copy)",  # SPEC POST /campaigns/{id}/duplicate: default "NAME (copy)"
-            hint="give the copy another name with --name",
+            hint=f"give the copy another name with {option('name')}",
         )
         return summarize(client.campaigns.duplicate(str(campaign.id), name=name))
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ops_core.errors import OpsError, first_line
+from ops_core.interface import option
 
 if TYPE_CHECKING:
     import polars as pl
@@ -88,5 +89,5 @@ def _read(path: Path, sheet: str | None, display: str, **options: Any) -> pl.Dat
         which = f"sheet {sheet!r} of " if sheet else ""
         raise OpsError(
             f"Cannot read {which}{display}: {first_line(exc)}",
-            hint="check the file and --sheet (the sheet's name as Excel shows it)",
+            hint=f"check the file and {option('sheet')} (the sheet's name as Excel shows it)",
         ) from None

@@ -21,6 +21,7 @@ from prefect.cache_policies import NONE
 
 from ops_core.emails import email_key_sql
 from ops_core.errors import OpsError, first_line
+from ops_core.interface import bare_option, capitalized, option, set_option
 from ops_core.sql import quote_ident, quote_literal, quote_qualified
 from ops_core.text import has_text_sql
 from ops_core.urls import redact_url
@@ -118,7 +119,10 @@ def table_name_for(spec: SourceSpec) -> str:
     elif spec.query:
         base = "query"
     else:
-        raise OpsError(f"--table is needed to read from {spec.display}.", hint="add --table NAME")
+        raise OpsError(
+            f"{capitalized(option('table'))} is needed to read from {spec.display}.",
+            hint=set_option("table", metavar="NAME", verb="add"),
+        )
     return custom_variable_name(base)
 
 
@@ -131,9 +135,11 @@ def duckdb_path(source: str) -> Path:
 def _file(spec: SourceSpec) -> Path:
     path = Path(spec.source).expanduser()
     if path.is_dir():
-        raise OpsError(f"{path} is a folder, not a file.", hint="pass the file inside it as --source")
+        raise OpsError(
+            f"{path} is a folder, not a file.", hint=f"pass the file inside it as {option('source')}"
+        )
     if not path.is_file():
-        raise OpsError(f"No such file: {path}.", hint="check the --source path")
+        raise OpsError(f"No such file: {path}.", hint=f"check the {bare_option('source')} path")
     return path
 
 
@@ -241,7 +247,7 @@ def _pg_connect(url: str) -> Any:
         first = first_line(exc)
         raise OpsError(
             f"Cannot connect to Postgres at {redact_url(url)}: {first}",
-            hint="check that the server is up and the URL or --source-block credentials are right",
+            hint=f"check that the server is up and the URL or {bare_option('postgres_source')} credentials are right",
         ) from None
 
 
@@ -279,7 +285,8 @@ def _pg_rows(spec: SourceSpec) -> Iterator[tuple[list[tuple[str, str]], list[tup
         except psycopg.Error as exc:
             first = first_line(exc)
             raise OpsError(
-                f"Cannot read from Postgres {spec.display}: {first}", hint="check --table/--query"
+                f"Cannot read from Postgres {spec.display}: {first}",
+                hint=f"check {option('table', 'query', conj='/')}",
             ) from None
 
 
@@ -293,7 +300,8 @@ def _describe_postgres(spec: SourceSpec) -> list[str]:
         except psycopg.Error as exc:
             first = first_line(exc)
             raise OpsError(
-                f"Cannot read from Postgres {spec.display}: {first}", hint="check --table/--query"
+                f"Cannot read from Postgres {spec.display}: {first}",
+                hint=f"check {option('table', 'query', conj='/')}",
             ) from None
         # Unique as a CSV header's: "Notes" and "notes" (or a query's two `x`) would be one column to DuckDB.
         return list(csv_source.column_names([d.name for d in cur.description or []]))
@@ -349,11 +357,14 @@ def _attach_relation(con: duckdb.DuckDBPyConnection, spec: SourceSpec, warehouse
         return f"read_parquet({quote_literal(str(_file(spec)))})"
     path = duckdb_path(spec.source)
     if not spec.table:
-        raise OpsError(f"--table is needed to read from {spec.display}.", hint="add --table NAME")
+        raise OpsError(
+            f"{capitalized(option('table'))} is needed to read from {spec.display}.",
+            hint=set_option("table", metavar="NAME", verb="add"),
+        )
     if warehouse is not None and warehouse.path is not None and path.resolve() == warehouse.path.resolve():
         return quote_qualified(spec.table)  # the warehouse itself: the connection is already on it
     if not path.is_file():
-        raise OpsError(f"No such DuckDB file: {path}.", hint="check the --source path")
+        raise OpsError(f"No such DuckDB file: {path}.", hint=f"check the {bare_option('source')} path")
     con.execute(f"ATTACH {quote_literal(str(path))} AS {_SOURCE_DB} (READ_ONLY)")
     return f"{_SOURCE_DB}." + quote_qualified(spec.table)
 
@@ -446,7 +457,7 @@ def extract_source(
             problem = ROW_PROBLEM if ROW_PROBLEM in columns else f"CAST(NULL AS VARCHAR) AS {ROW_PROBLEM}"
             if key_column and key_column not in columns:
                 raise OpsError(
-                    f"The --key column {key_column!r} is not in {spec.display}.",
+                    f"The {bare_option('key_column')} column {key_column!r} is not in {spec.display}.",
                     hint=f"pick one of: {', '.join([c for c in columns if c not in INTERNAL_COLUMNS][:15])}",
                 )
             keep = ", ".join(quote_ident(c) for c in columns if c not in INTERNAL_COLUMNS)
@@ -524,7 +535,7 @@ def _refuse_another_source(con: duckdb.DuckDBPyConnection, name: str, spec: Sour
     if row is not None and not _same_source(row[0], spec):
         raise OpsError(
             f"ops.{name} already holds {redact_url(row[0])}, not {spec.display}; refusing to replace it.",
-            hint=f"pass --table OTHER_NAME to keep both under another name (ops.{name} stays as it is)",
+            hint=f"{set_option('table', metavar='OTHER_NAME')} to keep both under another name (ops.{name} stays as it is)",
         )
 
 

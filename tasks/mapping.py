@@ -34,6 +34,7 @@ from typing import Any
 from ops_core import emails
 from ops_core.engagement import ENGAGEMENT_COLUMNS
 from ops_core.errors import OpsError
+from ops_core.interface import in_cli, option
 
 # Lead fields /leads/add accepts as strings (SPEC POST /leads/add leads[] item; additionalProperties false).
 LEAD_FIELDS = (
@@ -365,8 +366,8 @@ def resolve_mapping(columns: Sequence[str], overrides: MappingOverrides | None =
     if "email" not in fields:
         raise OpsError(
             f"No email column found (columns: {_preview(columns)}).",
-            hint="name the column with a mapping file: `fields: {email: COLUMN}` (--mapping FILE), or check "
-            "the delimiter and encoding of the file",
+            hint="name the column with a mapping file: `fields: {email: COLUMN}` "
+            f"({option('mapping_file', metavar='FILE')}), or check the delimiter and encoding of the file",
         )
     fields = {k: fields[k] for k in LEAD_FIELDS if k in fields}
     mapped = set(fields.values())
@@ -592,6 +593,5 @@ def _preview(columns: Sequence[str], limit: int = 12) -> str:
 
 
 def _bad(origin: str, problem: str) -> OpsError:
-    return OpsError(
-        f"Invalid mapping file {origin}: {problem}.", hint="see `ops-instantly push --help` for the format"
-    )
+    where = "`ops-instantly push --help`" if in_cli() else "docs/lead-tables.md"  # the CLI's help links it
+    return OpsError(f"Invalid mapping file {origin}: {problem}.", hint=f"see {where} for the format")

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 
 from instantly_client.models import Account, Campaign, CampaignStatus, Lead
 from ops_core.errors import OpsError
+from ops_core.interface import option
 from ops_core.text import quoted
 
 if TYPE_CHECKING:
@@ -307,7 +308,7 @@ class LaunchBlockedError(OpsError):
         return cls(
             f"Not activated: the pre-launch check of {quoted(check.name)} found {len(check.blocking)} blocking "
             f"problem(s): {first}{more}.",
-            hint=f"see `ops-instantly campaigns check {check.campaign_id}`; fix them, or activate with --force",
+            hint=f"see `ops-instantly campaigns check {check.campaign_id}`; fix them, or activate with {option('force')}",
         )
 
 

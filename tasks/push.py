@@ -27,7 +27,7 @@ from tasks.lead_frame import LeadFrames, parse_lead
 from tasks.mapping import ColumnMapping
 from tasks.push_engine import CampaignPush, CampaignReport, PushListener, PushTarget
 from tasks.push_models import describe_requests
-from tasks.push_plan import SKIP_HINT
+from tasks.push_plan import skip_hint
 from warehouse import ledger
 from warehouse.db import Warehouse
 from warehouse.ledger import OUTCOMES, LedgerScope
@@ -323,7 +323,7 @@ def summary_markdown(tables: Sequence[TablePushReport], run_id: str) -> str:
             "",
         ]
     if any(r.counts.get("skipped") for r in reports):
-        lines += [f"**Skipped rows:** {SKIP_HINT}.", ""]
+        lines += [f"**Skipped rows:** {skip_hint()}.", ""]
     if any(r.unresolved for r in reports):
         lines += [
             "**Some outcomes are still unknown** (timeouts or 5xx); run the push again to reconcile.",

@@ -11,16 +11,12 @@ from typing import Any, TypeVar
 import polars as pl
 
 from instantly_client import concurrency_for
+from ops_core.interface import option_value
 
 T = TypeVar("T")
 
 SKIP_MODES = ("in_campaign", "in_workspace", "none")
 
-SKIP_HINT = (
-    "skip_if_in_campaign skips a lead that is already in a campaign outside this push (SPEC POST /leads/add "
-    "skips it in ANY campaign; campaigns pushed together, or connected to the same table, do not block each "
-    "other); --skip-if none adds it anyway"
-)
 _SKIP_REASONS = {
     "in_campaign": "skipped: already in another campaign (skip_if_in_campaign); use --skip-if none to add it",
     "in_workspace": "skipped: already in the workspace (skip_if_in_workspace); use --skip-if none to add it",
@@ -33,6 +29,16 @@ REASONS = {
     "unexplained": "not created, and the API's counts do not say why",
     "ambiguous": "not created: blocklisted or invalid email (the API's counts do not say which)",
 }
+
+
+def skip_hint() -> str:
+    """Why rows were skipped, and how to add them anyway (the push's summary and artifact). The per-row
+    reasons above stay one text whichever interface ran the push: they are data in ops.push_results."""
+    return (
+        "skip_if_in_campaign skips a lead that is already in a campaign outside this push (SPEC POST "
+        "/leads/add skips it in ANY campaign; campaigns pushed together, or connected to the same table, do "
+        f"not block each other); {option_value('skip_if', 'none')} adds it anyway"
+    )
 
 
 def skip_flags(mode: str) -> dict[str, bool]:

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from ops_core.emails import email_key_sql
 from ops_core.engagement import ENGAGEMENT_COLUMNS
 from ops_core.errors import OpsError, first_line
+from ops_core.interface import option
 from ops_core.sql import quote_ident
 from tasks.extract import redact_url
 from warehouse.db import Warehouse
@@ -108,7 +109,7 @@ def write_back_engagement(warehouse: Warehouse, target: WriteBackTarget) -> dict
     if not pairs:
         raise OpsError(
             "No source table in the warehouse was extracted from this Postgres database.",
-            hint="push a Postgres table first, or name it with --write-back-table",
+            hint=f"push a Postgres table first, or name it with {option('write_back_tables')}",
         )
     data = {pg: (table, read_engagement(warehouse, table)) for table, pg in pairs}
     updated: dict[str, int] = {}
@@ -132,7 +133,8 @@ def _write_table(pg: Any, pg_table: str, table: SourceTable, rows: list[tuple[An
     target = sql.Identifier(schema, name)
     if pg.execute("SELECT to_regclass(%s)", [f'"{schema}"."{name}"']).fetchone()[0] is None:
         raise OpsError(
-            f"The Postgres table {pg_table} does not exist.", hint="name it with --write-back-table"
+            f"The Postgres table {pg_table} does not exist.",
+            hint=f"name it with {option('write_back_tables')}",
         )
     for column in ENGAGEMENT_COLUMNS:
         pg.execute(

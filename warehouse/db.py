@@ -33,6 +33,7 @@ import duckdb
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from ops_core.errors import OpsError
+from ops_core.interface import option
 from warehouse.lake import (
     CATALOG,
     OFFLINE_CONFIG,
@@ -245,7 +246,7 @@ class Warehouse:
             why = "is not a folder" if folder.exists() else "does not exist"
             raise OpsError(
                 f"Cannot create the warehouse {self.path}: its folder {folder} {why}.",
-                hint="check --warehouse / OPS_WAREHOUSE for a typo, or create the folder first",
+                hint=f"check {option('warehouse')} / OPS_WAREHOUSE for a typo, or create the folder first",
             )
 
     def others_waiting(self) -> bool:

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ops_core.errors import OpsError
+from ops_core.interface import option
 from warehouse.db import Warehouse
 from warehouse.lake import LakeLocation, redact
 
@@ -127,8 +128,8 @@ def push_guard(
             if left <= 0:
                 raise OtherPushRunningError(
                     f"Another push of ops.{table} is running: {other}; waited {wait:g} s for it to end.",
-                    hint="run this push again when it has ended, or wait longer: --wait SECONDS, or the "
-                    "push-leads flow's wait_seconds",
+                    hint="run this push again when it has ended, or wait longer with "
+                    f"{option('wait_seconds', metavar='SECONDS')}",
                 )
             if not told and warn is not None:
                 warn(

@@ -14,6 +14,7 @@ import click
 import typer._click.exceptions as typer_click_exceptions
 import typer.exceptions as typer_exceptions
 
+from ops_core.interface import cli_interface
 from ops_core.malloc import tune_malloc_for_push
 from ops_instantly._paths import ensure_repo_on_path
 from ops_instantly.errors import one_line
@@ -77,7 +78,10 @@ _RESUME = {
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI, turning every failure into a one-line error and an exit code."""
     try:
-        result = app(args=argv, standalone_mode=False, prog_name="ops-instantly")
+        # Shared code names inputs as this command's options (--source), not as flow parameters (`source`),
+        # while the command runs: only here, never at import (tests run flows in the process that imports us).
+        with cli_interface():
+            result = app(args=argv, standalone_mode=False, prog_name="ops-instantly")
     except _EXIT as exc:
         sys.exit(exc.exit_code)
     except _ABORT:

@@ -294,3 +294,38 @@ def test_a_windows_export_with_bad_lines_and_loader_columns_sends_only_what_it_s
         "line 6: the row is"
     )
     assert reasons["@example.com"] == ("invalid", "row 4: invalid email '@example.com': nothing before the @")
+
+
+def test_a_run_from_the_ui_names_the_parameters_where_the_cli_names_its_options(
+    env: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flows.push_leads import push_leads
+    from ops_core.errors import OpsError
+    from ops_core.interface import in_cli
+
+    make_campaign(env, "Real")
+    missing = tmp_path / "crm.duckdb"
+    source = f"duckdb://{missing}"  # duckdb:///abs/path
+    # The CLI: the inputs are its options.
+    result = run_cli(capsys, "push", "--source", source, "--table", "leads", "--campaign", "Real")
+    assert_one_line_error(result, f"error: No such DuckDB file: {missing}. (check the --source path)")
+    assert not in_cli()
+    # The same flow run from the Prefect UI's form, or a schedule: the inputs are its parameters.
+    with pytest.raises(OpsError) as raised:
+        push_leads(source=source, table="leads", campaigns=["Real"])
+    assert str(raised.value) == f"No such DuckDB file: {missing}. (check the `source` path)"
+    with pytest.raises(OpsError) as raised:
+        push_leads(source=str(tmp_path / "missing.csv"), campaigns=["Real"])
+    assert str(raised.value).endswith("missing.csv. (check the `source` path)")
+    with pytest.raises(OpsError) as raised:
+        push_leads(source=source, campaigns=["Real"])
+    assert str(raised.value) == (
+        f"The `table` parameter is needed to read from {source}. (set the `table` parameter)"
+    )
+    with pytest.raises(OpsError) as raised:
+        push_leads(campaigns=["Real"])
+    assert str(raised.value) == (
+        "The `campaigns` parameter needs the `source` parameter. "
+        "(or leave the `campaigns` parameter empty to push every connected table)"
+    )
+    assert request_count(env) == 0

@@ -351,7 +351,7 @@ def test_a_key_column_becomes_the_row_key(tmp_path: Path, warehouse_path: Path) 
 def test_an_unknown_key_column_is_refused(tmp_path: Path, warehouse_path: Path) -> None:
     path = tmp_path / "k.csv"
     path.write_text("email,name\na@x.co,Ann\n")
-    with pytest.raises(OpsError, match="--key column 'nope'") as raised:
+    with pytest.raises(OpsError, match="The `key_column` column 'nope'") as raised:
         _extract(SourceSpec(str(path)), Warehouse(warehouse_path), key="nope")
     assert str(raised.value).endswith("(pick one of: email, name)")  # the file's columns, not _row_problem
 
@@ -474,7 +474,7 @@ def test_a_duckdb_file_table_is_copied(tmp_path: Path, warehouse_path: Path) -> 
 
 
 def test_a_duckdb_source_needs_a_table(tmp_path: Path) -> None:
-    with pytest.raises(OpsError, match="--table is needed"):
+    with pytest.raises(OpsError, match="The `table` parameter is needed"):
         describe_source.fn(SourceSpec(f"duckdb:///{tmp_path}/x.duckdb"))
 
 
@@ -552,7 +552,7 @@ def test_a_file_with_the_name_of_a_postgres_table_does_not_replace_its_copy(
     with pytest.raises(OpsError) as exc:
         _extract(SourceSpec(str(clash)), wh)
     assert f"ops.{pg_table} already holds {redact_url(url)}" in exc.value.message
-    assert "--table OTHER_NAME" in str(exc.value) and "hunter2" not in str(exc.value)
+    assert "set the `table` parameter to keep both" in str(exc.value) and "hunter2" not in str(exc.value)
     assert query(warehouse_path, f"SELECT count(*) FROM ops.{pg_table}") == [(25000,)]
     _extract(SourceSpec(str(clash), table="other_leads"), wh)  # the hint works: both kept
     assert query(warehouse_path, "SELECT email FROM ops.other_leads") == [("z@x.co",)]

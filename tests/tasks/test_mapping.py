@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ops_core.errors import OpsError
+from ops_core.interface import cli_interface
 from tasks.mapping import (
     MappingOverrides,
     build_lead,
@@ -122,7 +123,10 @@ def test_resolve_mapping_without_an_email_column_is_a_one_line_error_with_a_hint
     with pytest.raises(OpsError) as exc:
         resolve_mapping(["name", "company"])
     assert "No email column" in exc.value.message and "name, company" in exc.value.message
-    assert "--mapping" in (exc.value.hint or "")
+    assert "(the `mapping_file` parameter)" in (exc.value.hint or "")  # a flow run's form
+    with pytest.raises(OpsError) as exc, cli_interface():
+        resolve_mapping(["name", "company"])
+    assert "(--mapping FILE)" in (exc.value.hint or "")
 
 
 def test_overrides_force_rename_and_exclude_columns() -> None:
