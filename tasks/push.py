@@ -184,6 +184,7 @@ def push_to_campaign(
             for attempt in warehouse.retrying():  # a DuckLake conflict with another push: run it again
                 with attempt:
                     ledger.adopt_workspace(con, workspace_id, workspace_name, [campaign.id])
+                    ledger.record_campaign_name(con, campaign.id, campaign.name)
         target = PushTarget(
             scope=LedgerScope(workspace_id, campaign.id, table.name, run_id),
             campaign_name=campaign.name,

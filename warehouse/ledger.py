@@ -544,6 +544,23 @@ def compact(con: duckdb.DuckDBPyConnection, scope: LedgerScope) -> int:
     return stale + settled
 
 
+def record_campaign_name(con: duckdb.DuckDBPyConnection, campaign_id: str, name: str) -> None:
+    """Remember the name of a campaign pushed to (`ops.pushed_campaigns`), for the engagement views before a
+    sync has pulled it. Rewritten only when new or renamed: a DuckLake write that other pushes starting now
+    would conflict with."""
+    with in_transaction(con):
+        known = con.execute(
+            "SELECT name FROM ops.pushed_campaigns WHERE campaign_id = ?", [campaign_id]
+        ).fetchall()
+        if known != [(name,)]:
+            upsert_row(
+                con,
+                "ops.pushed_campaigns",
+                ["campaign_id"],
+                {"campaign_id": campaign_id, "name": name, "seen_at": datetime.now(UTC)},
+            )
+
+
 def adopt_workspace(
     con: duckdb.DuckDBPyConnection, workspace_id: str, name: str | None, campaign_ids: Sequence[str]
 ) -> int:

@@ -163,7 +163,7 @@ _AGGREGATES = f"""
         arg_max(ld.interest_status_label, {INTEREST_RANK_SQL}) AS instantly_interest_status,
         arg_max(k.lead_id, coalesce({EMAIL_RANK_SQL}, -1) * 10000000000000
             + coalesce(epoch_ms(ld.timestamp_last_contact), 0)) AS instantly_lead_id,
-        list_sort(list_distinct(list(coalesce(c.name, k.campaign_id)))) AS instantly_campaigns"""
+        list_sort(list_distinct(list(coalesce(c.name, p.name, k.campaign_id)))) AS instantly_campaigns"""
 
 
 def _links_sql(table: SourceTable) -> str:
@@ -194,13 +194,14 @@ def engagement_views_sql(table: SourceTable) -> list[str]:
     )"""
     joined = (
         f"links k LEFT JOIN {live_leads_sql()} ld ON ld.id = k.lead_id "
-        "LEFT JOIN instantly.campaigns c ON c.id = k.campaign_id"
+        "LEFT JOIN instantly.campaigns c ON c.id = k.campaign_id "
+        "LEFT JOIN ops.pushed_campaigns p ON p.campaign_id = k.campaign_id"  # named before any sync
     )
     by_campaign = f"""CREATE OR REPLACE VIEW ops.{quote_ident(table.name + "_engagement_by_campaign")} AS
 WITH {links},
     agg AS (
         SELECT k.row_key, k.campaign_id AS instantly_campaign_id,
-            any_value(c.name) AS instantly_campaign_name,
+            any_value(coalesce(c.name, p.name)) AS instantly_campaign_name,
             string_agg(DISTINCT k.link, ',' ORDER BY k.link) AS instantly_link,{_AGGREGATES}
         FROM {joined}
         GROUP BY k.row_key, k.campaign_id

@@ -322,6 +322,34 @@ def test_a_table_pushed_to_two_campaigns_gets_one_engagement_row_per_source_row(
     assert per_campaign == [(60, 60, "ledger")]
 
 
+def test_the_views_name_the_campaigns_right_after_a_push_and_take_a_renamed_one_from_the_sync(
+    env, client, warehouse_location, tmp_path
+):
+    a = _campaign(client, "East", [])
+    b = _campaign(client, "West", [])
+    source = tmp_path / "prospects.csv"
+    _write_csv(source, [(i, f"p{i}@prospects.io", f"P{i}") for i in range(5)])
+    push_leads(
+        source=str(source),
+        key_column="id",
+        campaigns=[a.id, b.id],
+        skip_if="none",
+        warehouse=warehouse_location,
+    )
+    names = "SELECT DISTINCT instantly_campaigns FROM ops.prospects_engagement"
+    by_campaign = (
+        "SELECT DISTINCT instantly_campaign_name FROM ops.prospects_engagement_by_campaign ORDER BY 1"
+    )
+    assert _sql(warehouse_location, "SELECT count(*) FROM instantly.campaigns") == [(0,)]  # no sync yet
+    assert _sql(warehouse_location, names) == [(["East", "West"],)]
+    assert _sql(warehouse_location, by_campaign) == [("East",), ("West",)]
+
+    client.campaigns.update(str(a.id), {"name": "East (renamed)"})
+    sync_engagement(warehouse=warehouse_location)
+    assert _sql(warehouse_location, names) == [(["East (renamed)", "West"],)]  # the synced, current name wins
+    assert _sql(warehouse_location, by_campaign) == [("East (renamed)",), ("West",)]
+
+
 def test_postgres_source_gets_its_engagement_columns_written_back(env, client, warehouse_path, postgres_url):
     import psycopg
 
