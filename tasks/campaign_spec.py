@@ -272,7 +272,7 @@ def _schedule(spec: ScheduleSpec, base: dict[str, Any] | None) -> dict[str, Any]
     timing = current.get("timing") or {}
     timezone = spec.timezone or current.get("timezone")
     if not timezone:
-        raise OpsError("The schedule needs a timezone.", hint="e.g. timezone: America/Detroit")
+        raise OpsError("The schedule needs a timezone.", hint=_timezone_hint())
     days = (
         parse_days(spec.days) if spec.days is not None else current.get("days") or parse_days(list(WEEKDAYS))
     )
@@ -578,7 +578,20 @@ def parse_spec(
     try:
         return model.model_validate(data)
     except ValidationError as exc:
+        first = exc.errors()[0]
+        if first.get("type") == "missing" and tuple(first.get("loc", ())) == ("schedule",):
+            raise OpsError(
+                f"{source}: a campaign needs a sending schedule, at least its timezone.",
+                hint=_timezone_hint(),
+            ) from None
         raise OpsError(f"{source}: {_first_error(exc, api_shape)}") from None
+
+
+def _timezone_hint() -> str:
+    """How to give the schedule's timezone, in the user's interface (days, from and to have defaults)."""
+    if in_cli():
+        return "e.g. --timezone America/Detroit; days and hours have defaults"
+    return "e.g. schedule: {timezone: America/Detroit}; days and hours have defaults"
 
 
 class _RepeatedKey(Exception):

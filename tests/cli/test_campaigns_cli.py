@@ -312,3 +312,17 @@ def test_a_name_differing_from_a_campaign_only_in_case_or_spaces_is_refused_exce
     renamed = run_cli(capsys, "campaigns", "update", "Q3 founders outreach", "--name", "Q3 Founders Outreach")
     assert renamed.code == 0, renamed.err  # a campaign may change the case of its own name
     assert client.campaigns.get(cid).name == "Q3 Founders Outreach"
+
+
+def test_create_from_flags_without_a_timezone_says_which_flag_to_add(
+    env: Any, client: Any, prefect_harness: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bare = run_cli(capsys, "campaigns", "create", "--name", "Bare")
+    assert_one_line_error(
+        bare, "a campaign needs a sending schedule, at least its timezone", "e.g. --timezone America/Detroit"
+    )
+    days_only = run_cli(capsys, "campaigns", "create", "--name", "Bare", "--days", "mon-fri")
+    assert_one_line_error(days_only, "The schedule needs a timezone.", "e.g. --timezone America/Detroit")
+    assert list(client.campaigns.list()) == []
+    made = run_cli(capsys, "campaigns", "create", "--name", "Bare", "--timezone", "America/Detroit")
+    assert made.code == 0, made.err  # the hint's flag is enough

@@ -96,6 +96,10 @@ def test_unquoted_yaml_times_read_as_base_60_numbers_are_turned_back(tmp_path: P
         ("name: [unclosed\n", "is not valid YAML at line"),
         ("- just\n- a list\n", "expected a mapping"),
         ("schedule: {timezone: America/Chicago}\n", "name: Field required"),
+        (
+            "name: x\n",
+            "a campaign needs a sending schedule, at least its timezone. (e.g. schedule: {timezone:",
+        ),
         ("name: x\nschedule: {timezone: America/Chicago}\ndaly_limit: 3\n", "daly_limit: Extra inputs"),
         ("name: x\nschedule: {timezone: America/Chicago}\nsequence: [{subject: s}]\n", "subject and a body"),
     ],
