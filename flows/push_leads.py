@@ -40,6 +40,7 @@ from blocks import (
 from ops_core.bounds import MAX_LEADS_PER_ADD, MAX_TIMEOUT_SECONDS, MAX_WAIT_SECONDS, MIN_TIMEOUT_SECONDS
 from ops_core.errors import OpsError
 from ops_core.interface import bare_option, capitalized, in_cli, option, set_option
+from ops_core.text import counted
 from tasks.extract import (
     ExtractedTable,
     SourceSpec,
@@ -540,7 +541,7 @@ def _push_table(
                 table.name,
                 report.campaign_name,
                 counts,
-                f"{report.requests:,} request{'' if report.requests == 1 else 's'}",
+                counted(report.requests, "request"),
                 describe_requests(report.requests_by_kind()),
                 report.seconds,
             )

@@ -1,5 +1,5 @@
-"""White space, the same in Python and SQL: Python's str.strip() and what SQL's trim() should have been; and
-names as a user can paste them back into a command.
+"""White space, the same in Python and SQL: Python's str.strip() and what SQL's trim() should have been;
+names as a user can paste them back into a command; counts with their noun (`1 reply`, `2 replies`).
 
 SQL's `trim(x)` removes only the space character, so a cell holding a tab or a no-break space is blank to
 Python and not blank to DuckDB or Postgres. `trim_sql` trims what `str.strip()` trims.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shlex
 
-__all__ = ["WHITESPACE", "has_text_sql", "quoted", "trim_sql"]
+__all__ = ["WHITESPACE", "counted", "has_text_sql", "quoted", "trim_sql"]
 
 # Every character Python's str.isspace() accepts (the last is U+3000): ASCII white space, the separators
 # U+001C-U+001F, no-break space, the Unicode spaces. Usable as it is in a regular-expression character class
@@ -48,3 +48,9 @@ def quoted(name: str) -> str:
     if literal and (shown[0] == "'" or not any(c in name for c in '$`!\\"')):
         return shown
     return shlex.quote(name)
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """`n` with its noun: `counted(1, "reply", "replies")` is `1 reply`, `counted(2, "row")` is `2 rows`
+    (the plural is `singular + "s"` unless given); thousands separated (`1,200 rows`)."""
+    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"

@@ -22,6 +22,7 @@ from blocks import InstantlyCredentials
 from instantly_client import InstantlyClient
 from instantly_client.errors import AmbiguousNameError, InstantlyError, NotFoundError, PermissionDeniedError
 from ops_core.errors import OpsError
+from ops_core.text import counted
 from tasks.extract import ExtractedTable
 from tasks.lead_frame import LeadFrames, parse_lead
 from tasks.mapping import ColumnMapping
@@ -243,9 +244,10 @@ class ArtifactProgress:
         self._done: dict[str, int] = {}
         self._last = 0.0
         self._lock = threading.Lock()
-        to = "1 campaign" if campaigns == 1 else f"{campaigns} campaigns"
         self.artifact_id = create_progress_artifact(
-            progress=0.0, key="push-progress", description=f"Rows of ops.{table} pushed to {to}."
+            progress=0.0,
+            key="push-progress",
+            description=f"Rows of ops.{table} pushed to {counted(campaigns, 'campaign')}.",
         )
 
     def on_progress(self, campaign: str, done: int, total: int) -> None:

@@ -14,6 +14,7 @@ import duckdb
 
 from ops_core.engagement import ENGAGEMENT_COLUMNS
 from ops_core.sql import quote_ident, quote_literal
+from ops_core.text import counted
 from warehouse.report_rows import SegmentRow
 
 __all__ = ["MAX_SEGMENTS", "by_hint", "read_segments", "segments_view_sql", "source_columns"]
@@ -104,7 +105,7 @@ def _note(used: list[tuple[str, str]], lacking: list[str], feeding: dict[str, in
     )
     note = f"ops.engagement_by() of {by!r} over this campaign's rows of {tables}"
     if lacking:
-        missing = ", ".join(f"ops.{t} ({feeding[t]} row{'' if feeding[t] == 1 else 's'})" for t in lacking)
+        missing = ", ".join(f"ops.{t} ({counted(feeding[t], 'row')})" for t in lacking)
         note += f"; not in {missing}: those rows are left out"
     return note
 

@@ -6,6 +6,7 @@ import typer
 
 from ops_core.bounds import MAX_LOOKBACK_DAYS
 from ops_core.parsing import parse_day
+from ops_core.text import counted
 from ops_instantly.cli._app import app
 from ops_instantly.cli._json import print_json
 from ops_instantly.cli._run_json import sync_document
@@ -118,14 +119,17 @@ def sync(
         typer.echo(f"view {view} refreshed")
     changed = (result.counts.get("engagement") or {}).get("total")
     if changed:
+        replied = counted(changed["leads_replied"], "lead")
         typer.echo(
-            f"since the last sync: {changed['replies']} replies, {changed['auto_replies']} auto-replies, "
-            f"{changed['leads_replied']} leads replied for the first time, {changed['leads_bounced']} bounced, "
-            f"{changed['leads_unsubscribed']} unsubscribed, {changed['leads_interested']} interested"
+            f"since the last sync: {counted(changed['replies'], 'reply', 'replies')}, "
+            f"{counted(changed['auto_replies'], 'auto-reply', 'auto-replies')}, "
+            f"{replied} replied for the first time, {changed['leads_bounced']:,} bounced, "
+            f"{changed['leads_unsubscribed']:,} unsubscribed, {changed['leads_interested']:,} interested"
         )
     recovered = (result.counts.get("webhook_catch_up") or {}).get("recovered_new")
     if recovered:
-        typer.echo(f"webhook catch-up: {recovered} failed deliveries recovered from Instantly's delivery log")
+        deliveries = counted(recovered, "failed delivery", "failed deliveries")
+        typer.echo(f"webhook catch-up: {deliveries} recovered from Instantly's delivery log")
     for table, rows in (result.counts.get("write_back") or {}).items():
-        typer.echo(f"wrote engagement to {table}: {rows} rows changed")
+        typer.echo(f"wrote engagement to {table}: {counted(rows, 'row')} changed")
     typer.echo(f"run {result.run_id} (as of {result.as_of.isoformat()})")

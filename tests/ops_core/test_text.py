@@ -70,3 +70,20 @@ def test_plain_names_are_quoted_as_python_would() -> None:
     for name in ("Q3 founders outreach", "O'Reilly", "Café 😀", ""):
         assert quoted(name) == repr(name)
     assert quoted("a/b\\c") == "'a/b\\c'"  # repr would double the backslash
+
+
+@pytest.mark.parametrize(
+    ("n", "words", "expected"),
+    [
+        (1, ("reply", "replies"), "1 reply"),
+        (0, ("reply", "replies"), "0 replies"),
+        (2, ("reply", "replies"), "2 replies"),
+        (1, ("row",), "1 row"),
+        (1200, ("row",), "1,200 rows"),
+        (1, ("failed delivery", "failed deliveries"), "1 failed delivery"),
+    ],
+)
+def test_counted_gives_a_count_its_noun(n: int, words: tuple[str, ...], expected: str) -> None:
+    from ops_core.text import counted
+
+    assert counted(n, *words) == expected
