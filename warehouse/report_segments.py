@@ -4,6 +4,8 @@ A campaign can be fed by several source tables (a CSV and a Postgres table pushe
 covers every one of them that has the column (matched in any case, as `ops.engagement_by()` does): their
 `ops.<table>_engagement_by_campaign` rows of the campaign, the column cast to text, are stacked into one
 temporary view and grouped once by `ops.engagement_by()`, so a value's counts are summed over the tables.
+A lead counts once per value: the same person in two tables (a CSV and the CRM table made from it) is one
+lead, not two rows; a lead whose tables disagree on the value counts under each value.
 The note names each table used, and each table feeding the campaign without the column (its rows are not in
 the breakdown).
 """
@@ -95,7 +97,12 @@ def segments_view_sql(columns: list[tuple[str, str]], cid: str) -> str:
         f" WHERE instantly_campaign_id = {quote_literal(cid)}"
         for table, column in columns
     ]
-    return f"CREATE OR REPLACE TEMP VIEW {_VIEW} AS " + " UNION ALL ".join(selects)
+    # One row per lead and value: a lead in two tables (a CSV and the CRM table made from it), or in two rows
+    # of one, counts once; rows not linked to a lead yet stay, each on its own.
+    once = f"instantly_lead_id IS NULL OR row_number() OVER (PARTITION BY {_SEGMENT}, instantly_lead_id) = 1"
+    return (
+        f"CREATE OR REPLACE TEMP VIEW {_VIEW} AS SELECT * FROM ({' UNION ALL '.join(selects)}) QUALIFY {once}"
+    )
 
 
 def _note(used: list[tuple[str, str]], lacking: list[str], feeding: dict[str, int], by: str) -> str:

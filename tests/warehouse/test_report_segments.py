@@ -109,3 +109,20 @@ def test_the_html_breakdown_shows_the_summed_rows_and_the_note(warehouse: Wareho
         in text
     )
     assert "not in ops.notes (1 row)" in text
+
+
+def test_a_lead_in_two_feeding_tables_counts_once_per_value(warehouse: Warehouse) -> None:
+    with warehouse.transaction() as con:
+        # The CRM copy of ops.leads_csv's a and b: a with the same title, b with another one.
+        add_source_table(
+            con, "crm_copy", COLUMNS, [("a@x.co", "CEO", 10), ("b@x.co", "Chief Technology Officer", 50)]
+        )
+        create_engagement_views(con)
+    q3 = _by(warehouse, "Job Title")["Q3 follow-up"]
+    # CEO: a once (in two tables), c, d; b under both of its titles.
+    assert _counts(q3) == [
+        ("CEO", 3, 2, 2, 1),
+        ("CTO", 1, 1, 0, 0),
+        ("Chief Technology Officer", 1, 1, 0, 0),
+        ("VP", 1, 1, 0, 0),
+    ]
