@@ -552,7 +552,7 @@ def _missing_name(job: TablePush, missing: MissingCampaign) -> str:
     """`'Beta' (0199...)` for a connected campaign (its name as connected), else what was asked for."""
     name = dict(zip(job.campaigns, job.campaign_names, strict=False)).get(missing.wanted)
     known = f"{name!r} ({missing.wanted})" if name and name != missing.wanted else repr(missing.wanted)
-    return f"{known} not found in Instantly (deleted?)"
+    return f"{known} not found in Instantly (deleted?){missing.close}"
 
 
 def _missing_line(

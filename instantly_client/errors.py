@@ -109,9 +109,17 @@ class PermissionDeniedError(InstantlyError):
 
 
 class NotFoundError(InstantlyError):
-    """HTTP 404, or a lookup by name that matched nothing."""
+    """HTTP 404, or a lookup by name that matched nothing.
+
+    ``near_names``: after a lookup by name, the names the API's search returned that were not an exact match
+    (the same name in another case, or a longer name containing it), for the caller to suggest one.
+    """
 
     default_hint = "unknown id: check it exists in this workspace"
+
+    def __init__(self, message: str, *, near_names: tuple[str, ...] = (), **kwargs: Any) -> None:
+        self.near_names = near_names
+        super().__init__(message, **kwargs)
 
 
 class ValidationError(InstantlyError, ValueError):

@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from instantly_client.errors import NotFoundError
 from instantly_client.models import Campaign, CampaignStatus
+from ops_core.errors import did_you_mean
 
 if TYPE_CHECKING:
     from instantly_client import InstantlyClient
 
-__all__ = ["CampaignCheck", "CampaignSummary", "read_campaign_check", "summarize"]
+__all__ = ["CampaignCheck", "CampaignSummary", "find_campaign", "read_campaign_check", "summarize"]
 
 
 class CampaignSummary(BaseModel):
@@ -51,6 +53,26 @@ def summarize(campaign: Campaign) -> CampaignSummary:
     )
 
 
+def find_campaign(client: InstantlyClient, id_or_name: str) -> Campaign:
+    """The campaign with this id or exact name (`client.campaigns.find`); when none has the name, the error
+    names the closest one the search found (`did you mean 'Q3 founders'?`): every command takes names exactly.
+
+    Raises:
+        NotFoundError / AmbiguousNameError: no campaign, or several, with this id or name.
+    """
+    try:
+        return client.campaigns.find(id_or_name)
+    except NotFoundError as exc:
+        close = did_you_mean(id_or_name, exc.near_names)
+        if not close:
+            raise
+        raise NotFoundError(
+            f"{exc.message}{close}",
+            hint="names are matched exactly, case included: pass the name as listed, or the campaign id",
+            near_names=exc.near_names,
+        ) from None
+
+
 def read_campaign_check(client: InstantlyClient, id_or_name: str) -> CampaignCheck:
     """Confirm a campaign exists and read its counts (leads, contacted, replies).
 
@@ -59,7 +81,7 @@ def read_campaign_check(client: InstantlyClient, id_or_name: str) -> CampaignChe
     Raises:
         NotFoundError / AmbiguousNameError: no campaign, or several, with this id or name.
     """
-    campaign = client.campaigns.find(id_or_name)
+    campaign = find_campaign(client, id_or_name)
     rows = client.analytics.campaigns(ids=[str(campaign.id)])
     row = next((r for r in rows if r.campaign_id == campaign.id), rows[0] if len(rows) == 1 else None)
     counts = {}

@@ -19,7 +19,13 @@ from ops_core.errors import OpsError
 from ops_core.interface import option
 from ops_core.text import quoted
 from tasks.campaign_spec import CampaignChanges, CampaignSpec, create_body, patch_body
-from tasks.campaign_summary import CampaignCheck, CampaignSummary, read_campaign_check, summarize
+from tasks.campaign_summary import (
+    CampaignCheck,
+    CampaignSummary,
+    find_campaign,
+    read_campaign_check,
+    summarize,
+)
 from tasks.prelaunch import LaunchCheck, read_launch_check, render_check
 
 __all__ = [
@@ -59,7 +65,7 @@ def list_campaigns(
 def fetch_campaign(credentials: InstantlyCredentials, id_or_name: str) -> Campaign:
     """The campaign with this id or exact name (NotFoundError / AmbiguousNameError otherwise)."""
     with credentials.get_client() as client:
-        return client.campaigns.find(id_or_name)
+        return find_campaign(client, id_or_name)
 
 
 @task(name="check-campaign", **_TASK)
@@ -130,7 +136,7 @@ def update_campaign(
         OpsError: a rename to a name another campaign has (`refuse_taken_name`); nothing is changed.
     """
     with credentials.get_client() as client:
-        campaign = client.campaigns.find(id_or_name)
+        campaign = find_campaign(client, id_or_name)
         body = patch_body(changes, campaign.campaign_schedule)
         if changes.name and changes.name != campaign.name:
             refuse_taken_name(
@@ -146,7 +152,7 @@ def update_campaign(
 def activate_campaign(credentials: InstantlyCredentials, id_or_name: str) -> CampaignSummary:
     """Start (or resume) sending."""
     with credentials.get_client() as client:
-        campaign = client.campaigns.find(id_or_name)
+        campaign = find_campaign(client, id_or_name)
         return summarize(client.campaigns.activate(str(campaign.id)))
 
 
@@ -154,7 +160,7 @@ def activate_campaign(credentials: InstantlyCredentials, id_or_name: str) -> Cam
 def pause_campaign(credentials: InstantlyCredentials, id_or_name: str) -> CampaignSummary:
     """Stop sending until activated again."""
     with credentials.get_client() as client:
-        campaign = client.campaigns.find(id_or_name)
+        campaign = find_campaign(client, id_or_name)
         return summarize(client.campaigns.pause(str(campaign.id)))
 
 
@@ -168,7 +174,7 @@ def duplicate_campaign(
         OpsError: a campaign already has the copy's name (`refuse_taken_name`); nothing is copied.
     """
     with credentials.get_client() as client:
-        campaign = client.campaigns.find(id_or_name)
+        campaign = find_campaign(client, id_or_name)
         refuse_taken_name(
             client,
             name or f"{campaign.name} (copy)",  # SPEC POST /campaigns/{id}/duplicate: default "NAME (copy)"
@@ -181,7 +187,7 @@ def duplicate_campaign(
 def delete_campaign(credentials: InstantlyCredentials, id_or_name: str) -> CampaignSummary:
     """Delete a campaign. Returns what it was."""
     with credentials.get_client() as client:
-        campaign = client.campaigns.find(id_or_name)
+        campaign = find_campaign(client, id_or_name)
         deleted = client.campaigns.delete(str(campaign.id))
     # The API returns the deleted campaign; fall back to what we read if its body is sparse.
     return summarize(deleted if deleted.id else campaign)

@@ -26,6 +26,7 @@ from instantly_client.models import Account, Campaign, CampaignStatus, Lead
 from ops_core.errors import OpsError
 from ops_core.interface import option
 from ops_core.text import quoted
+from tasks.campaign_summary import find_campaign
 
 if TYPE_CHECKING:
     from instantly_client import InstantlyClient
@@ -318,7 +319,7 @@ def read_launch_check(client: InstantlyClient, id_or_name: str) -> LaunchCheck:
     Raises:
         NotFoundError / AmbiguousNameError: no such campaign.
     """
-    campaign = client.campaigns.find(id_or_name)
+    campaign = find_campaign(client, id_or_name)
     leads = list(client.leads.list(campaign=str(campaign.id)))
     accounts = list(client.accounts.list())
     return check_campaign_launch(campaign, leads, accounts)

@@ -26,6 +26,7 @@ from instantly_client import (
     InstantlyClient,
     Lead,
 )
+from tasks.campaign_summary import find_campaign
 from tasks.pull_leads import dump, pull_lead_records
 from tasks.pull_plan import (
     DEFAULT_LEADS_PER_CHAIN,
@@ -93,7 +94,7 @@ def pull_campaigns(client: InstantlyClient, wanted: Sequence[str]) -> list[dict[
     if wanted:
         found = {}
         for id_or_name in wanted:
-            campaign = client.campaigns.find(id_or_name)
+            campaign = find_campaign(client, id_or_name)
             found[campaign.id] = dump(campaign)
         records = list(found.values())
     else:

@@ -21,7 +21,7 @@ from prefect.cache_policies import NONE
 from blocks import InstantlyCredentials
 from instantly_client import InstantlyClient
 from instantly_client.errors import AmbiguousNameError, InstantlyError, NotFoundError, PermissionDeniedError
-from ops_core.errors import OpsError
+from ops_core.errors import OpsError, did_you_mean
 from ops_core.text import counted
 from tasks.extract import ExtractedTable
 from tasks.lead_frame import LeadFrames, parse_lead
@@ -93,6 +93,7 @@ class MissingCampaign:
 
     wanted: str
     message: str
+    close: str = ""  # ` (did you mean 'Q3 founders'?)` when a campaign's name is close to what was asked for
 
 
 @task(name="find_campaigns", **_TASK)
@@ -112,7 +113,8 @@ def find_campaigns(
             try:
                 campaign = client.campaigns.find(wanted)
             except NotFoundError as exc:
-                missing.append(MissingCampaign(wanted, exc.message))
+                close = did_you_mean(wanted, exc.near_names)
+                missing.append(MissingCampaign(wanted, exc.message + close, close))
                 continue
             except AmbiguousNameError as exc:
                 raise OpsError(

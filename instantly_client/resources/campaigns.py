@@ -119,7 +119,7 @@ class Campaigns(Resource):
         """The campaign with this id, or else with exactly this name.
 
         Raises:
-            NotFoundError: no campaign has this id or name.
+            NotFoundError: no campaign has this id or name (``near_names``: what the name search found).
             AmbiguousNameError: several campaigns have this name.
         """
         if _is_uuid(id_or_name):
@@ -131,10 +131,14 @@ class Campaigns(Resource):
                     status_code=exc.status_code,
                     server_message=exc.server_message,
                 ) from exc
-        matches = [c for c in self.list(search=id_or_name) if c.name == id_or_name]
+        listed = list(self.list(search=id_or_name))
+        matches = [c for c in listed if c.name == id_or_name]
         if not matches:
+            # Names match exactly; what the (case-insensitive) search found instead travels with the error.
             raise NotFoundError(
-                f"no campaign named {id_or_name!r}", hint="check the name, or pass the campaign id"
+                f"no campaign named {id_or_name!r}",
+                hint="check the name, or pass the campaign id",
+                near_names=tuple(c.name for c in listed if c.name),
             )
         if len(matches) > 1:
             ids = ", ".join(str(c.id) for c in matches)

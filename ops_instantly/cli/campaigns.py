@@ -40,10 +40,10 @@ CAMPAIGN_ARG = typer.Argument(..., help="Campaign id or exact name.", metavar="I
 
 def _resolve(campaign: str, credentials: str | None) -> Any:
     """The campaign, read before a flow runs: an unknown campaign or a bad key fails here, in one line."""
-    from tasks.campaign_summary import summarize
+    from tasks.campaign_summary import find_campaign, summarize
 
     with api_errors(), open_client(credentials) as client:
-        return summarize(client.campaigns.find(campaign))
+        return summarize(find_campaign(client, campaign))
 
 
 # -- reading -------------------------------------------------------------------------------------------------
@@ -84,10 +84,10 @@ def show(
 
     Example: ops-instantly campaigns show "Q3 founders" --json > q3.json
     """
-    from tasks.campaign_summary import summarize
+    from tasks.campaign_summary import find_campaign, summarize
 
     with api_errors(), open_client(credentials) as client:
-        found = client.campaigns.find(campaign)
+        found = find_campaign(client, campaign)
     if json_:
         print_json(as_returned(found))
         return

@@ -154,13 +154,14 @@ def subscribe(
 
     Example: ops-instantly webhooks subscribe --url https://hooks.example.com/instantly/webhook
     """
+    from tasks.campaign_summary import find_campaign
     from webhooks.subscriptions import ensure_secret, subscribe
 
     events = event or ["all_events"]
     require_prefect_api()
     secret, created = ensure_secret(secret_block)
     with api_errors(), open_client(credentials) as client:
-        campaign_id = client.campaigns.find(campaign).id if campaign else None
+        campaign_id = find_campaign(client, campaign).id if campaign else None
         for outcome in subscribe(
             client, url=url, events=events, campaign_id=campaign_id, name=name, secret=secret
         ):

@@ -233,6 +233,29 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(
     assert_one_line_error(run_cli(capsys, *args), *fragments)
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["campaigns", "pause", "q3 founders outreach"],
+        ["campaigns", "show", "q3 founders outreach"],
+        ["campaigns", "validate", "q3 founders outreach"],
+    ],
+    ids=" ".join,
+)
+def test_a_name_in_the_wrong_case_is_refused_naming_the_right_one(
+    env: Any, args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.tasks.push_helpers import make_campaign
+
+    make_campaign(env, "Q3 founders outreach")
+    make_campaign(env, "Q3 founders outreach (copy)")
+    assert_one_line_error(
+        run_cli(capsys, *args),
+        "no campaign named 'q3 founders outreach' (did you mean 'Q3 founders outreach'?)",
+        "names are matched exactly",
+    )
+
+
 def test_bad_yaml_file_is_one_line(env: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [oops\nschedule: {\n")

@@ -217,6 +217,28 @@ def test_a_dry_run_with_a_misspelt_campaign_fails_in_one_line_and_reads_nothing(
     assert request_count(env) == 0
 
 
+def test_a_campaign_name_in_the_wrong_case_is_not_pushed_but_the_error_names_the_right_one(
+    env: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flows.push_leads import push_leads
+    from ops_core.errors import OpsError
+
+    make_campaign(env, "Q3 founders outreach")
+    csv = tmp_path / "small_r.csv"
+    csv.write_text("email,first_name\nana@example.com,Ana\n")
+    close = "(did you mean 'Q3 founders outreach'?)"
+    for dry_run in ([], ["--dry-run"]):
+        args = ["push", "--source", str(csv), "--campaign", "q3 founders outreach", *dry_run]
+        assert_one_line_error(run_cli(capsys, *args), "Unknown campaign 'q3 founders outreach'", close)
+    # A deployment run (the UI's form, a schedule) names it too.
+    with pytest.raises(OpsError) as raised:
+        push_leads(source=str(csv), campaigns=["q3 founders outreach"])
+    assert str(raised.value).startswith(
+        f"Campaign 'q3 founders outreach' not found in Instantly (deleted?) {close}: ops.small_r was not pushed"
+    )
+    assert request_count(env) == 0
+
+
 # -- Excel ------------------------------------------------------------------------------------------------
 
 
