@@ -11,11 +11,12 @@ Example:
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Annotated
 
-from prefect import flow, runtime
+from prefect import flow, get_run_logger, runtime
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
@@ -28,6 +29,7 @@ from blocks import (
 )
 from ops_core.bounds import MAX_LOOKBACK_DAYS
 from ops_core.parsing import parse_day
+from ops_core.text import counted
 from tasks.load import load_sync, read_sync_state
 from tasks.pull import (
     assemble,
@@ -43,7 +45,7 @@ from tasks.pull import (
 from tasks.pull_plan import DEFAULT_LEADS_PER_CHAIN, DEFAULT_LOOKBACK_DAYS
 from tasks.pull_staging import Staging
 from tasks.pull_steps import pull_step_analytics
-from tasks.sync_summary import SyncResult, publish_summary, pull_summary, record_failure
+from tasks.sync_summary import SyncResult, publish_summary, pull_summary, record_failure, summary_lines
 from tasks.webhook_events import catch_up_webhooks
 from tasks.writeback import WriteBackTarget, write_back_engagement
 from warehouse.db import DEFAULT_LOCK_TIMEOUT
@@ -88,6 +90,7 @@ def sync_engagement(
     Returns:
         The run id and per-table counts.
     """
+    started = time.monotonic()
     creds = resolve_credentials(credentials)
     store = resolve_warehouse(None, warehouse or None)
     store.lock_timeout = lock_timeout_seconds
@@ -145,4 +148,14 @@ def sync_engagement(
     store.finish_run(run_id, "completed", counts)
     result = SyncResult(run_id=run_id, as_of=as_of, counts=counts)
     publish_summary(result)
+    # The run's Logs tab says what the CLI prints (the Artifacts tab has the tables).
+    logger = get_run_logger()
+    for line in summary_lines(counts):
+        logger.info(line)
+    logger.info(
+        "synced %s as of %s in %.1f s",
+        counted(len(found), "campaign"),
+        as_of.isoformat(),
+        time.monotonic() - started,
+    )
     return result

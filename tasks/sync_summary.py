@@ -14,6 +14,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from ops_core.errors import one_line
+from ops_core.text import counted
 from tasks.load import LOAD_ORDER
 from warehouse.db import Warehouse
 
@@ -43,6 +44,35 @@ def pull_summary(lead_stats: dict[str, Any], resumed_from: str | None, api_stats
     """The pull's own numbers for ops.sync_runs.counts: chains, resume, requests, 429s, latency."""
     api = dataclasses.asdict(api_stats) if dataclasses.is_dataclass(api_stats) else dict(api_stats)
     return {**lead_stats, "resumed_from": resumed_from, "api": api}
+
+
+def summary_lines(counts: dict[str, Any]) -> list[str]:
+    """What a sync did, in the lines `ops-instantly sync` prints and the run logs (pure): per table new,
+    updated and unchanged; the views; what changed since the last sync; webhook catch-up; write-back."""
+    lines = []
+    for table in TABLES:
+        c = counts.get(table)
+        if c:
+            lines.append(
+                f"instantly.{table}: {c['inserted']} new, {c['updated']} updated, {c['unchanged']} unchanged"
+            )
+    lines += [f"view {view} refreshed" for view in counts.get("views") or []]
+    changed = (counts.get("engagement") or {}).get("total")
+    if changed:
+        replied = counted(changed["leads_replied"], "lead")
+        lines.append(
+            f"since the last sync: {counted(changed['replies'], 'reply', 'replies')}, "
+            f"{counted(changed['auto_replies'], 'auto-reply', 'auto-replies')}, "
+            f"{replied} replied for the first time, {changed['leads_bounced']:,} bounced, "
+            f"{changed['leads_unsubscribed']:,} unsubscribed, {changed['leads_interested']:,} interested"
+        )
+    recovered = (counts.get("webhook_catch_up") or {}).get("recovered_new")
+    if recovered:
+        deliveries = counted(recovered, "failed delivery", "failed deliveries")
+        lines.append(f"webhook catch-up: {deliveries} recovered from Instantly's delivery log")
+    for table, rows in (counts.get("write_back") or {}).items():
+        lines.append(f"wrote engagement to {table}: {counted(rows, 'row')} changed")
+    return lines
 
 
 def render_markdown(result: SyncResult) -> str:

@@ -6,7 +6,6 @@ import typer
 
 from ops_core.bounds import MAX_LOOKBACK_DAYS
 from ops_core.parsing import parse_day
-from ops_core.text import counted
 from ops_instantly.cli._app import app
 from ops_instantly.cli._json import print_json
 from ops_instantly.cli._run_json import sync_document
@@ -96,7 +95,7 @@ def sync(
         write_back_tables=write_back_table or [],
         warehouse=warehouse or "",
     )
-    from tasks.sync_summary import TABLES
+    from tasks.sync_summary import TABLES, summary_lines
 
     if as_json:
         document = sync_document(
@@ -108,28 +107,6 @@ def sync(
         )
         print_json(document)
         return
-    for table in TABLES:
-        counts = result.counts.get(table)
-        if counts:
-            typer.echo(
-                f"instantly.{table}: {counts['inserted']} new, {counts['updated']} updated, "
-                f"{counts['unchanged']} unchanged"
-            )
-    for view in result.counts.get("views") or []:
-        typer.echo(f"view {view} refreshed")
-    changed = (result.counts.get("engagement") or {}).get("total")
-    if changed:
-        replied = counted(changed["leads_replied"], "lead")
-        typer.echo(
-            f"since the last sync: {counted(changed['replies'], 'reply', 'replies')}, "
-            f"{counted(changed['auto_replies'], 'auto-reply', 'auto-replies')}, "
-            f"{replied} replied for the first time, {changed['leads_bounced']:,} bounced, "
-            f"{changed['leads_unsubscribed']:,} unsubscribed, {changed['leads_interested']:,} interested"
-        )
-    recovered = (result.counts.get("webhook_catch_up") or {}).get("recovered_new")
-    if recovered:
-        deliveries = counted(recovered, "failed delivery", "failed deliveries")
-        typer.echo(f"webhook catch-up: {deliveries} recovered from Instantly's delivery log")
-    for table, rows in (result.counts.get("write_back") or {}).items():
-        typer.echo(f"wrote engagement to {table}: {counted(rows, 'row')} changed")
+    for line in summary_lines(result.counts):
+        typer.echo(line)
     typer.echo(f"run {result.run_id} (as of {result.as_of.isoformat()})")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import logging
+import re
 import uuid
 from datetime import timedelta
 
@@ -555,6 +557,26 @@ def test_cli_sync_prints_what_changed_and_fails_in_one_line(three_weeks, warehou
     assert failed.value.code == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "Nope" in err and "\n" not in err
+
+
+def test_the_runs_logs_say_what_changed_per_table_and_how_long_it_took(three_weeks, warehouse_path, caplog):
+    with caplog.at_level(logging.INFO, logger="prefect.flow_runs"):
+        result = sync_engagement(warehouse=str(warehouse_path), lookback_days=7)
+    logged = [r.getMessage() for r in caplog.records if r.name == "prefect.flow_runs"]
+    leads, steps = _sql(
+        warehouse_path,
+        "SELECT (SELECT count(*) FROM instantly.leads), (SELECT count(*) FROM instantly.campaign_step_analytics)",
+    )[0]
+    assert f"instantly.leads: {leads} new, 0 updated, 0 unchanged" in logged
+    assert f"instantly.campaign_step_analytics: {steps} new, 0 updated, 0 unchanged" in logged
+    replies, auto = _sql(
+        warehouse_path,
+        "SELECT count(*) FILTER (coalesce(is_auto_reply, 0) = 0), count(*) FILTER (coalesce(is_auto_reply, 0) <> 0) FROM instantly.emails",
+    )[0]
+    [changed] = [line for line in logged if line.startswith("since the last sync: ")]
+    assert changed.startswith(f"since the last sync: {replies} replies, {auto} auto-replies, ")
+    [took] = [line for line in logged if line.startswith("synced ")]
+    assert re.fullmatch(rf"synced 2 campaigns as of {result.as_of.isoformat()} in \d+\.\d s", took), took
 
 
 def test_an_empty_workspace_syncs_to_empty_tables(env, warehouse_path):
