@@ -22,6 +22,7 @@ from prefect.cache_policies import NONE
 from ops_core.emails import email_key_sql
 from ops_core.errors import OpsError, first_line
 from ops_core.interface import bare_option, capitalized, option, set_option
+from ops_core.sources import absolute_source, duckdb_path, source_kind
 from ops_core.sql import quote_ident, quote_literal, quote_qualified
 from ops_core.text import has_text_sql
 from ops_core.urls import redact_url
@@ -35,13 +36,11 @@ from warehouse.views import create_engagement_views
 HEADER_SEARCH_ROWS = 20  # our choice: how far down a file or sheet a header under a title is looked for
 PG_CHUNK_ROWS = 10_000  # rows per fetchmany from the server-side cursor: bounded memory
 EMPTY_SAMPLE_ROWS = 2_048  # columns with text in these first rows are not empty (_empty_columns)
-_CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
-_PARQUET_SUFFIXES = (".parquet", ".pq")
-_EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")  # what calamine (fastexcel) reads
 
 __all__ = [
     "ExtractedTable",
     "SourceSpec",
+    "absolute_source",
     "describe_source",
     "detect_encoding",
     "extract_source",
@@ -91,25 +90,6 @@ class ExtractedTable:
     empty_columns: tuple[str, ...] = ()  # source columns with no non-blank value in any row
 
 
-def source_kind(source: str) -> str:
-    """`postgres`, `duckdb`, `parquet`, `excel` or `csv` (pure)."""
-    lowered = source.lower()
-    if lowered.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
-        return "postgres"
-    if lowered.startswith("duckdb://") or lowered.endswith((".duckdb", ".ddb")):
-        return "duckdb"
-    if lowered.endswith(_PARQUET_SUFFIXES):
-        return "parquet"
-    if lowered.endswith(_CSV_SUFFIXES):
-        return "csv"
-    if lowered.endswith(_EXCEL_SUFFIXES):
-        return "excel"
-    raise OpsError(
-        f"Cannot tell what kind of source {redact_url(source)!r} is.",
-        hint="use a .csv, .xlsx or .parquet path, duckdb:///path.duckdb or postgresql://user@host/db",
-    )
-
-
 def table_name_for(spec: SourceSpec) -> str:
     """The snake_case warehouse name: --table without its schema, else the file stem (pure)."""
     if spec.table:
@@ -124,12 +104,6 @@ def table_name_for(spec: SourceSpec) -> str:
             hint=set_option("table", metavar="NAME", verb="add"),
         )
     return custom_variable_name(base)
-
-
-def duckdb_path(source: str) -> Path:
-    """The file of duckdb:///abs/path.duckdb or duckdb://rel/path.duckdb (pure)."""
-    rest = source[len("duckdb://") :] if source.lower().startswith("duckdb://") else source
-    return Path(rest).expanduser()
 
 
 def _file(spec: SourceSpec) -> Path:

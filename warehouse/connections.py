@@ -7,14 +7,14 @@ sync runs read them with :func:`list_connections`, so they need no arguments.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
 from warehouse.db import table_exists
-from warehouse.merge import upsert_row
+from warehouse.merge import claim, upsert_row
 
 __all__ = [
     "BLOCK_PREFIX",
@@ -23,6 +23,7 @@ __all__ = [
     "plan_connected_pushes",
     "read_connections",
     "remove_connections",
+    "repoint_table",
     "save_connection",
 ]
 
@@ -94,6 +95,31 @@ def save_connection(con: duckdb.DuckDBPyConnection, connection: Connection) -> N
         "created_at": connection.created_at,
     }
     upsert_row(con, "ops.connections", ["table_name", "campaign_id"], row)
+
+
+def repoint_table(
+    con: duckdb.DuckDBPyConnection, table_name: str, source: str
+) -> tuple[str | None, list[Connection]]:
+    """Make `source` where `table_name` is read from: every connection of the table, and the source recorded
+    for `ops.<table_name>` (so its next push replaces the rows from there instead of refusing another source).
+
+    For a connected file that moved, or a table now read from elsewhere: `connect-table` with the new
+    `--source` says so. Returns (the source recorded before, or None when it was the same or the table was
+    never pushed; the table's connections whose source changed, as they were).
+    """
+    changed = [c for c in list_connections(con, table_name) if c.source != source]
+    for c in changed:
+        save_connection(con, replace(c, source=source))
+    before = None
+    if table_exists(con, "ops", "source_tables"):
+        row = con.execute(
+            "SELECT source FROM ops.source_tables WHERE table_name = ?", [table_name]
+        ).fetchone()
+        if row is not None and row[0] != source:
+            before = row[0]
+            claim(con)
+            con.execute("UPDATE ops.source_tables SET source = ? WHERE table_name = ?", [source, table_name])
+    return before, changed
 
 
 def remove_connections(

@@ -63,9 +63,11 @@ def connect_table(
 
     Example: ops-instantly connect-table --table ops.prospects --campaign "Q3 founders" --key id
     """
+    from ops_core.sources import absolute_source
+    from ops_core.text import quoted
     from ops_core.urls import redact_url
     from tasks.campaign_summary import read_campaign_check
-    from warehouse.connections import BLOCK_PREFIX, Connection, save_connection
+    from warehouse.connections import BLOCK_PREFIX, Connection, repoint_table, save_connection
 
     table = table.strip()
     if not table:
@@ -79,12 +81,17 @@ def connect_table(
         )
     if source_block:
         source = f"{BLOCK_PREFIX}{source_block}"
+    elif source:
+        source = absolute_source(
+            source
+        )  # a worker reads it from its own folder; a missing file is refused now
     mapping_data = _mapping(mapping)
     checks = []
     with api_errors(), open_client(credentials) as client:
         for wanted in dict.fromkeys(campaign):  # each campaign once, in the order given
             checks.append(read_campaign_check(client, wanted))
     with open_warehouse(warehouse).connect() as con:
+        before, changed = repoint_table(con, table, source) if source else (None, [])
         for check in checks:
             save_connection(
                 con,
@@ -101,6 +108,14 @@ def connect_table(
         typer.echo(
             f"connected {table} -> {check.name!r} ({check.id}, {check.status_label}; "
             f"leads {check.leads}, contacted {check.contacted}, replies {check.replies})"
+        )
+    connected = {check.id for check in checks}
+    also = [c.campaign_name or c.campaign_id for c in changed if c.campaign_id not in connected]
+    if before is not None or also:
+        shown = redact_url(before or changed[0].source or "")
+        note = f"; also for its connection to {', '.join(map(quoted, also))}" if also else ""
+        typer.echo(
+            f"{table} is now read from {redact_url(source or '')}, not {shown}: its next push reads it there{note}"
         )
 
 

@@ -53,6 +53,8 @@ def cli_env(sandbox: Any, tmp_path: Path) -> dict[str, str]:
 
 def test_lists_shows_and_checks_answer_without_importing_prefect(sandbox: Any, tmp_path: Path) -> None:
     make_campaign(sandbox, "Q3 founders")
+    csv = tmp_path / "p.csv"  # connect-table refuses a file that does not exist
+    csv.write_text("email\na@example.com\n")
     found = run_commands(
         [
             ["--help"],
@@ -62,7 +64,7 @@ def test_lists_shows_and_checks_answer_without_importing_prefect(sandbox: Any, t
             ["campaigns", "check", "Q3 founders"],
             ["accounts"],
             ["webhooks", "list"],
-            ["connect-table", "--table", "prospects", "--source", "p.csv", "--campaign", "Q3 founders"],
+            ["connect-table", "--table", "prospects", "--source", str(csv), "--campaign", "Q3 founders"],
             ["connections"],
         ],
         cli_env(sandbox, tmp_path),
@@ -77,7 +79,7 @@ def test_lists_shows_and_checks_answer_without_importing_prefect(sandbox: Any, t
         "campaigns check Q3 founders": (1, "error: 2 problem(s) block the launch of 'Q3 founders'\n"),
         "accounts": (0, ""),
         "webhooks list": (0, ""),
-        "connect-table --table prospects --source p.csv --campaign Q3 founders": (0, ""),
+        f"connect-table --table prospects --source {csv} --campaign Q3 founders": (0, ""),
         "connections": (0, ""),
     }
     outputs = {" ".join(r["argv"]): r["out"] for r in found["results"]}

@@ -12,6 +12,7 @@ from flows.push_leads import push_leads
 from ops_core.errors import OpsError
 from tests.cli._cli_helpers import assert_one_line_error, run_cli
 from tests.tasks.push_helpers import campaign_leads, make_campaign
+from warehouse.connections import list_connections
 from warehouse.db import Warehouse
 
 pytestmark = pytest.mark.slow
@@ -157,3 +158,63 @@ def _latest_progress() -> tuple[str | None, float]:
             limit=1,
         )
     return artifact.description, float(artifact.data)  # type: ignore[arg-type]
+
+
+def test_a_connected_file_that_moved_is_repointed_with_connect_table(
+    prefect_harness: None, sandbox: Any, warehouse_path: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("INSTANTLY_API_KEY", sandbox.api_key)
+    monkeypatch.setenv("INSTANTLY_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("OPS_WAREHOUSE", str(warehouse_path))
+    first, second = make_campaign(sandbox, "First"), make_campaign(sandbox, "Second")
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "leads.csv").write_text(
+        "email,first name\na@example.com,Ann\nb@example.com,Bob\n"
+    )
+    monkeypatch.chdir(tmp_path)  # a path relative to where the command is typed
+    for campaign in ("First", "Second"):
+        result = run_cli(
+            capsys,
+            "connect-table",
+            "--table",
+            "leads",
+            "--source",
+            "exports/leads.csv",
+            "--campaign",
+            campaign,
+        )
+        assert result.code == 0, result.err
+    with Warehouse(warehouse_path).connect(read_only=True) as con:
+        assert {c.source for c in list_connections(con)} == {str(tmp_path / "exports" / "leads.csv")}
+    push_leads()
+
+    (tmp_path / "moved").mkdir()
+    (tmp_path / "exports" / "leads.csv").rename(tmp_path / "moved" / "leads.csv")
+    with pytest.raises(OpsError, match="No such file"):
+        push_leads()
+    missing = run_cli(
+        capsys, "connect-table", "--table", "leads", "--source", "nowhere.csv", "--campaign", "First"
+    )
+    assert_one_line_error(missing, f"No such file: {tmp_path / 'nowhere.csv'}.")
+
+    moved = str(tmp_path / "moved" / "leads.csv")
+    result = run_cli(
+        capsys, "connect-table", "--table", "leads", "--source", "moved/leads.csv", "--campaign", "First"
+    )
+    assert result.code == 0, result.err
+    assert (
+        f"leads is now read from {moved}, not {tmp_path / 'exports' / 'leads.csv'}: its next push reads it there;"
+        " also for its connection to 'Second'"
+    ) in " ".join(result.out.split())
+    summary = push_leads()  # the same rows from the new place: nothing to send again
+    assert [t["table"] for t in summary["tables"]] == ["leads"]
+    for campaign in (first, second):
+        assert sorted(lead["email"] for lead in campaign_leads(sandbox, campaign)) == [
+            "a@example.com",
+            "b@example.com",
+        ]
+    with Warehouse(warehouse_path).connect(read_only=True) as con:
+        assert {c.source for c in list_connections(con)} == {moved}
+        assert con.execute("SELECT source FROM ops.source_tables WHERE table_name = 'leads'").fetchall() == [
+            (moved,)
+        ]
