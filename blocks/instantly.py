@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -187,7 +188,21 @@ def prefect_global_limiter(name: str, *, budget_per_second: float) -> BatchLimit
             _GLOBAL_LIMITERS[key] = BatchLimiter(
                 lambda n: take(occupy=n), batch=batch, min_interval=min_interval
             )
+            _log_in_run(
+                f"Requests share the Prefect global concurrency limit {name!r} ({limit.limit} slots, "
+                f"{limit.slot_decay_per_second:g}/s): {batch} slots per call, at most one call per "
+                f"{min_interval:.3g} s."
+            )
         return _GLOBAL_LIMITERS[key]
+
+
+def _log_in_run(message: str) -> None:
+    """An INFO line in the current flow or task run's logs (the Prefect UI's Logs tab); nothing outside a run."""
+    from prefect import get_run_logger
+    from prefect.exceptions import MissingContextError
+
+    with contextlib.suppress(MissingContextError):
+        get_run_logger().info(message)
 
 
 def _room_after(batch: int, size: int, decay_per_second: float) -> float:

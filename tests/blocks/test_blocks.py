@@ -157,3 +157,35 @@ def test_the_push_gets_its_client_from_the_block(sandbox) -> None:
     with _client(creds, timeout=12.5) as client:
         assert client.rate_per_second == 7
         assert client._http.timeout.read == 12.5
+
+
+def test_a_run_using_the_global_limit_says_so_in_its_logs(prefect_harness, sandbox, caplog) -> None:
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+    with get_client(sync_client=True) as prefect:
+        prefect.create_global_concurrency_limit(
+            GlobalConcurrencyLimitCreate(name="instantly-logged", limit=10, slot_decay_per_second=90)
+        )
+    creds = InstantlyCredentials(
+        api_key=SecretStr(sandbox.api_key),
+        base_url=sandbox.base_url,
+        rate_per_second=100,
+        rate_per_minute=6000,
+        global_rate_limit="instantly-logged",
+    )
+
+    @flow
+    def uses_the_limit() -> None:
+        with creds.get_client() as client:
+            list(client.campaigns.list())
+
+    with caplog.at_level("INFO", logger="prefect"):
+        uses_the_limit()
+    lines = [r.getMessage() for r in caplog.records if "global concurrency limit" in r.getMessage()]
+    assert lines == [
+        "Requests share the Prefect global concurrency limit 'instantly-logged' (10 slots, 90/s): "
+        "10 slots per call, at most one call per 0.122 s."
+    ]
+    assert sandbox.api_key not in caplog.text
