@@ -326,15 +326,13 @@ def push_leads(
         message = "; ".join(problems)
         store.finish_run(run_id, "failed", outcomes, message=message[:500])
         if reports:
-            get_run_logger().info(
-                "Per-row outcomes: SELECT * FROM ops.push_results WHERE run_id = '%s'", run_id
-            )
+            _log_outcomes_query(store, run_id)
         hint = (
             "the other tables were pushed; fix these and run the push again" if not_pushed else partly[0][1]
         )
         raise OpsError(message, hint=hint)
     store.finish_run(run_id, "completed", outcomes)
-    get_run_logger().info("Per-row outcomes: SELECT * FROM ops.push_results WHERE run_id = '%s'", run_id)
+    _log_outcomes_query(store, run_id)
     summaries = [_summary(r, run_id) for r in reports]
     return summaries[0] if one_table else {"run_id": run_id, "tables": summaries}
 
@@ -553,6 +551,14 @@ def _missing_name(job: TablePush, missing: MissingCampaign) -> str:
     name = dict(zip(job.campaigns, job.campaign_names, strict=False)).get(missing.wanted)
     known = f"{name!r} ({missing.wanted})" if name and name != missing.wanted else repr(missing.wanted)
     return f"{known} not found in Instantly (deleted?){missing.close}"
+
+
+def _log_outcomes_query(store: Any, run_id: str) -> None:
+    """Where the run's per-row outcomes are: the warehouse (a worker's may not be where the user looks) and
+    the query."""
+    get_run_logger().info(
+        "Per-row outcomes, in %s: SELECT * FROM ops.push_results WHERE run_id = '%s'", store.display, run_id
+    )
 
 
 def _missing_line(

@@ -155,11 +155,19 @@ def test_faults_during_the_flow_leave_every_lead_exactly_once(
     check_results(warehouse_location, result["run_id"], table)
 
 
-def test_one_table_to_two_campaigns_with_skip_if_none(env: Any, tmp_path: Path) -> None:
+def test_one_table_to_two_campaigns_with_skip_if_none(
+    env: Any, tmp_path: Path, warehouse_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     first, second = make_campaign(env, "One"), make_campaign(env, "Two")
     table = messy_table(500, seed=4)
     csv = write_csv(tmp_path / "two.csv", table)
-    result = push_leads(source=str(csv), campaigns=["One", second], skip_if="none")
+    with caplog.at_level("INFO", logger="prefect"):
+        result = push_leads(source=str(csv), campaigns=["One", second], skip_if="none")
+    # The run's logs say which warehouse holds the outcomes: a worker's is not where the user looks.
+    assert (
+        f"Per-row outcomes, in {warehouse_path}: SELECT * FROM ops.push_results WHERE run_id = '{result['run_id']}'"
+        in caplog.text
+    )
     assert [c["name"] for c in result["campaigns"]] == ["One", "Two"]
     assert result["skip_hint"] is None
     assert_campaign_matches(campaign_leads(env, first), table)
