@@ -300,8 +300,9 @@ def push_leads(
                     why = _missing_line(report.table.name, job, report.missing, pushed_to)
                     partly.append((why, _missing_hint(job, report.missing)))
             except Exception as exc:
+                exc = _moved_source(job, exc)
                 if len(jobs) == 1:
-                    raise
+                    raise exc
                 # One connected table that fails (a campaign deleted in Instantly, a source that moved) does
                 # not keep the others from their scheduled push; the run still ends failed, naming it (the
                 # failed step has logged its own error line).
@@ -551,6 +552,17 @@ def _missing_name(job: TablePush, missing: MissingCampaign) -> str:
     name = dict(zip(job.campaigns, job.campaign_names, strict=False)).get(missing.wanted)
     known = f"{name!r} ({missing.wanted})" if name and name != missing.wanted else repr(missing.wanted)
     return f"{known} not found in Instantly (deleted?){missing.close}"
+
+
+def _moved_source(job: TablePush, exc: Exception) -> Exception:
+    """A connected table whose file is gone: say it is the connection's, and how to re-point it."""
+    if not (job.campaign_names and isinstance(exc, OpsError) and exc.message.startswith("No such file")):
+        return exc
+    return OpsError(
+        f"The source of the connected table {job.table} is gone: {exc.message}",
+        hint=f"if it moved, connect the table to its new path: `ops-instantly connect-table --table {job.table}"
+        " --source NEW_PATH --campaign ...` (every connection of the table follows)",
+    )
 
 
 def _log_outcomes_query(store: Any, run_id: str) -> None:

@@ -190,8 +190,12 @@ def test_a_connected_file_that_moved_is_repointed_with_connect_table(
 
     (tmp_path / "moved").mkdir()
     (tmp_path / "exports" / "leads.csv").rename(tmp_path / "moved" / "leads.csv")
-    with pytest.raises(OpsError, match="No such file"):
+    with pytest.raises(OpsError) as gone:
         push_leads()
+    assert str(gone.value).startswith(
+        f"The source of the connected table leads is gone: No such file: {tmp_path / 'exports' / 'leads.csv'}. "
+        "(if it moved, connect the table to its new path: `ops-instantly connect-table --table leads"
+    )
     missing = run_cli(
         capsys, "connect-table", "--table", "leads", "--source", "nowhere.csv", "--campaign", "First"
     )
