@@ -21,6 +21,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypedDict, Unpack
 
 from prefect import flow, get_run_logger, task
@@ -568,8 +569,11 @@ def _moved_source(job: TablePush, exc: Exception) -> Exception:
 def _log_outcomes_query(store: Any, run_id: str) -> None:
     """Where the run's per-row outcomes are: the warehouse (a worker's may not be where the user looks) and
     the query."""
+    where = (
+        store.display if store.lake else str(Path(store.display).absolute())
+    )  # the worker's folder, spelt out
     get_run_logger().info(
-        "Per-row outcomes, in %s: SELECT * FROM ops.push_results WHERE run_id = '%s'", store.display, run_id
+        "Per-row outcomes, in %s: SELECT * FROM ops.push_results WHERE run_id = '%s'", where, run_id
     )
 
 

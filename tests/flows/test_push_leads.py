@@ -351,3 +351,22 @@ def test_push_json_is_one_document_whose_counts_match_the_ledger_and_the_sandbox
     assert served("POST /api/v2/leads/add") == 3 and served("POST /api/v2/leads/list") == 3
     assert served("GET /api/v2/workspaces/current") == 1
     assert env.api_key not in result.out
+
+
+def test_the_outcomes_log_line_spells_out_a_relative_warehouse(
+    prefect_harness: None,
+    sandbox: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("INSTANTLY_API_KEY", sandbox.api_key)
+    monkeypatch.setenv("INSTANTLY_BASE_URL", sandbox.base_url)
+    monkeypatch.chdir(tmp_path)  # a worker's folder: OPS_WAREHOUSE relative to it
+    monkeypatch.setenv("OPS_WAREHOUSE", "warehouse.duckdb")
+    make_campaign(sandbox, "Rel")
+    csv = write_csv(tmp_path / "rel.csv", messy_table(20, seed=2))
+    with caplog.at_level("INFO", logger="prefect"):
+        result = push_leads(source=str(csv), campaigns=["Rel"])
+    assert f"Per-row outcomes, in {tmp_path / 'warehouse.duckdb'}: SELECT" in caplog.text
+    assert result["run_id"] in caplog.text
