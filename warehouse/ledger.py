@@ -549,16 +549,18 @@ def record_campaign_name(con: duckdb.DuckDBPyConnection, campaign_id: str, name:
     sync has pulled it. Rewritten only when new or renamed: a DuckLake write that other pushes starting now
     would conflict with."""
     with in_transaction(con):
-        known = con.execute(
-            "SELECT name FROM ops.pushed_campaigns WHERE campaign_id = ?", [campaign_id]
-        ).fetchall()
-        if known != [(name,)]:
-            upsert_row(
-                con,
-                "ops.pushed_campaigns",
-                ["campaign_id"],
-                {"campaign_id": campaign_id, "name": name, "seen_at": datetime.now(UTC)},
-            )
+        _remember_name(con, "ops.pushed_campaigns", "campaign_id", campaign_id, name)
+
+
+def _remember_name(
+    con: duckdb.DuckDBPyConnection, table: str, key_column: str, key: str, name: str | None
+) -> None:
+    """Upsert (key, name, seen_at) into `table` only when the key is new or its name changed: a DuckLake
+    write that other pushes starting now would conflict with."""
+    known = con.execute(f"SELECT name FROM {table} WHERE {quote_ident(key_column)} = ?", [key]).fetchall()
+    if known != [(name,)]:
+        row = {key_column: key, "name": name, "seen_at": datetime.now(UTC)}
+        upsert_row(con, table, [key_column], row)
 
 
 def adopt_workspace(
@@ -573,17 +575,7 @@ def adopt_workspace(
     """
     campaigns = sorted(set(campaign_ids))
     with in_transaction(con):
-        # Rewritten only when new or renamed: a DuckLake write that other pushes starting now would conflict with.
-        known = con.execute(
-            "SELECT name FROM ops.workspaces WHERE workspace_id = ?", [workspace_id]
-        ).fetchall()
-        if known != [(name,)]:
-            upsert_row(
-                con,
-                "ops.workspaces",
-                ["workspace_id"],
-                {"workspace_id": workspace_id, "name": name, "seen_at": datetime.now(UTC)},
-            )
+        _remember_name(con, "ops.workspaces", "workspace_id", workspace_id, name)
         old = [
             r[0]
             for r in con.execute(
