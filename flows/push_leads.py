@@ -41,6 +41,7 @@ from blocks import (
 from ops_core.bounds import MAX_LEADS_PER_ADD, MAX_TIMEOUT_SECONDS, MAX_WAIT_SECONDS, MIN_TIMEOUT_SECONDS
 from ops_core.errors import OpsError
 from ops_core.interface import bare_option, capitalized, in_cli, option, set_option
+from ops_core.sources import absolute_source
 from ops_core.text import counted
 from tasks.extract import (
     ExtractedTable,
@@ -301,9 +302,8 @@ def push_leads(
                     why = _missing_line(report.table.name, job, report.missing, pushed_to)
                     partly.append((why, _missing_hint(job, report.missing)))
             except Exception as exc:
-                exc = _moved_source(job, exc)
                 if len(jobs) == 1:
-                    raise exc
+                    raise
                 # One connected table that fails (a campaign deleted in Instantly, a source that moved) does
                 # not keep the others from their scheduled push; the run still ends failed, naming it (the
                 # failed step has logged its own error line).
@@ -504,6 +504,7 @@ def _push_table(
     One push of a table at a time (warehouse/push_guard.py): a second one waits here, before its extract,
     for the first to end, then finds the first's outcomes in the ledger.
     """
+    _refuse_a_gone_connected_file(job)
     spec = resolve_source(job)
     mapping = _mapping(job, spec)
     campaigns: list[CampaignRef]
@@ -555,15 +556,23 @@ def _missing_name(job: TablePush, missing: MissingCampaign) -> str:
     return f"{known} not found in Instantly (deleted?){missing.close}"
 
 
-def _moved_source(job: TablePush, exc: Exception) -> Exception:
-    """A connected table whose file is gone: say it is the connection's, and how to re-point it."""
-    if not (job.campaign_names and isinstance(exc, OpsError) and exc.message.startswith("No such file")):
-        return exc
-    return OpsError(
-        f"The source of the connected table {job.table} is gone: {exc.message}",
-        hint=f"if it moved, connect the table to its new path: `ops-instantly connect-table --table {job.table}"
-        " --source NEW_PATH --campaign ...` (every connection of the table follows)",
-    )
+def _refuse_a_gone_connected_file(job: TablePush) -> None:
+    """A connected table whose file is gone, refused before any step runs: it is the connection's file, and
+    connect-table re-points it (a scheduled run has no `source` to fix).
+
+    Raises:
+        OpsError: the connected file does not exist (one line, naming the table and the file).
+    """
+    if not job.campaign_names or not job.source or source_kind(job.source) == "postgres":
+        return
+    try:
+        absolute_source(job.source)
+    except OpsError as exc:
+        raise OpsError(
+            f"The source of the connected table {job.table} is gone: {exc.message}",
+            hint=f"if it moved, connect the table to its new path: `ops-instantly connect-table --table "
+            f"{job.table} --source NEW_PATH --campaign ...` (every connection of the table follows)",
+        ) from None
 
 
 def _log_outcomes_query(store: Any, run_id: str) -> None:

@@ -280,7 +280,8 @@ def test_a_deployment_run_whose_source_vanished_fails_in_one_log_line_and_writes
     logs = _run_logs(api, run_id)
     errors = [log["message"] for log in logs if log["level"] >= 40]
     assert len(errors) == 1, [(log["level"], log["message"][:300]) for log in logs]
-    assert errors[0].startswith("Failed: No such file") and "vanishing.csv" in errors[0]
+    assert errors[0].startswith("Failed: The source of the connected table vanishing is gone: No such file")
+    assert "vanishing.csv" in errors[0] and "ops-instantly connect-table --table vanishing" in errors[0]
     assert "\n" not in errors[0]
     everything = _api("POST", f"{api}/logs/filter", json={"limit": 200})
     assert not [log["message"] for log in everything if "Traceback" in log["message"]]
