@@ -316,9 +316,10 @@ def push_leads(
             {"table": r.table.name, "rows": r.table.row_count, "outcomes": r.counts()} for r in reports
         ]
     }
-    if reports:
-        publish_push_artifacts(reports, run_id)
     problems = [why for why, _ in partly]
+    if reports or not_pushed:
+        # The tables that failed are in the summary too: a run from the UI shows them beside the others.
+        publish_push_artifacts(reports, run_id, [*not_pushed, *problems])
     if not_pushed:
         tables = f"{len(not_pushed)} of {len(jobs)} connected tables not pushed: " + "; ".join(not_pushed)
         problems.insert(0, tables)

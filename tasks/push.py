@@ -302,10 +302,13 @@ def batch_rows(tables: Sequence[TablePushReport], limit: int = 500) -> list[dict
 _BATCH_COLUMNS = tuple(o for o in OUTCOMES if o != "unchanged")  # a batch sends no unchanged row
 
 
-def summary_markdown(tables: Sequence[TablePushReport], run_id: str) -> str:
-    """The markdown summary artifact: outcomes per table and campaign, what to do about skipped rows, and
+def summary_markdown(tables: Sequence[TablePushReport], run_id: str, not_pushed: Sequence[str] = ()) -> str:
+    """The markdown summary artifact: what was not pushed (one line each: a connected table and why, or the
+    campaigns a table did not reach), outcomes per table and campaign, what to do about skipped rows, and
     the query that lists this run's per-row outcomes."""
     lines: list[str] = []
+    if not_pushed:
+        lines += ["# Not pushed", "", *[f"- {why}" for why in not_pushed], ""]
     for pushed in tables:
         lines += [
             f"# Push of `ops.{pushed.table.name}` ({pushed.table.row_count:,} rows)",
@@ -334,6 +337,8 @@ def summary_markdown(tables: Sequence[TablePushReport], run_id: str) -> str:
             "**Some outcomes are still unknown** (timeouts or 5xx); run the push again to reconcile.",
             "",
         ]
+    if not tables:
+        return "\n".join(lines)
     lines += [
         f"Per-row outcomes of this run (`{run_id}`), in the warehouse:",
         "",
@@ -345,16 +350,19 @@ def summary_markdown(tables: Sequence[TablePushReport], run_id: str) -> str:
 
 
 @task(name="publish_push_artifacts", **_TASK)
-def publish_push_artifacts(tables: Sequence[TablePushReport], run_id: str) -> None:
+def publish_push_artifacts(
+    tables: Sequence[TablePushReport], run_id: str, not_pushed: Sequence[str] = ()
+) -> None:
     """A table artifact of per-request counts and a markdown summary artifact, on the flow run that
-    called this task (the run the user launched)."""
+    called this task (the run the user launched). `not_pushed`: one line per connected table whose push
+    failed (``table: why``) or table pushed to only some of its campaigns, listed first."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
     rows = batch_rows(tables)
     if rows:
         create_table_artifact(table=rows, key="push-batches", description="Counts per request of this push.")
     create_markdown_artifact(
-        markdown=summary_markdown(tables, run_id), key="push-summary", description="Push summary."
+        markdown=summary_markdown(tables, run_id, not_pushed), key="push-summary", description="Push summary."
     )
 
 

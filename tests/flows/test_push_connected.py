@@ -84,6 +84,10 @@ def test_a_connected_table_that_fails_does_not_keep_the_others_from_their_push(
         ).fetchall()
     assert status == "failed" and message.startswith("1 of 2 connected tables not pushed: alpha")
     assert outcomes == [("created", 2)]
+    # The run's summary in the UI names the table that failed, above the one that was pushed.
+    summary = _latest_artifact("push-summary").data
+    assert summary.startswith("# Not pushed\n\n- alpha: ") and deleted in summary.splitlines()[2]
+    assert "# Push of `ops.beta` (2 rows)" in summary
 
 
 def test_a_campaign_deleted_in_instantly_does_not_keep_the_tables_other_campaigns_from_their_push(
@@ -147,17 +151,23 @@ def test_connect_table_refuses_a_source_url_with_a_password(capsys, warehouse_pa
 
 def _latest_progress() -> tuple[str | None, float]:
     """(description, progress) of the newest `push-progress` artifact."""
+    artifact = _latest_artifact("push-progress")
+    return artifact.description, float(artifact.data)  # type: ignore[arg-type]
+
+
+def _latest_artifact(key: str) -> Any:
+    """The newest artifact with this key."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
     from prefect.client.schemas.sorting import ArtifactSort
 
     with get_client(sync_client=True) as client:
         [artifact] = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["push-progress"])),
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
             sort=ArtifactSort.CREATED_DESC,
             limit=1,
         )
-    return artifact.description, float(artifact.data)  # type: ignore[arg-type]
+    return artifact
 
 
 def test_a_connected_file_that_moved_is_repointed_with_connect_table(
