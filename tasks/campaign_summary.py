@@ -30,11 +30,22 @@ class CampaignSummary(BaseModel):
 
 
 class CampaignCheck(CampaignSummary):
-    """A campaign confirmed to exist, with its counts from `GET /campaigns/analytics`."""
+    """A campaign confirmed to exist, with its counts from `GET /campaigns/analytics`.
+
+    `analytics` is False when that endpoint has no row for it (none until the campaign has sent, SK-AN):
+    its counts are then 0 whatever leads it holds, and `counts_text` says so instead of printing them.
+    """
 
     leads: int = 0
     contacted: int = 0
     replies: int = 0
+    analytics: bool = False
+
+    def counts_text(self) -> str:
+        """`leads 1,200, contacted 300, replies 12`, or `no analytics yet (Instantly counts once it sends)`."""
+        if not self.analytics:
+            return "no analytics yet (Instantly counts its leads once it sends)"
+        return f"leads {self.leads:,}, contacted {self.contacted:,}, replies {self.replies:,}"
 
 
 def summarize(campaign: Campaign) -> CampaignSummary:
@@ -76,7 +87,8 @@ def find_campaign(client: InstantlyClient, id_or_name: str) -> Campaign:
 def read_campaign_check(client: InstantlyClient, id_or_name: str) -> CampaignCheck:
     """Confirm a campaign exists and read its counts (leads, contacted, replies).
 
-    `GET /campaigns/analytics` returns `[]` until a campaign has sent (SK-AN), so the counts are then 0.
+    `GET /campaigns/analytics` returns `[]` until a campaign has sent (SK-AN): the counts are then 0 and
+    `analytics` False.
 
     Raises:
         NotFoundError / AmbiguousNameError: no campaign, or several, with this id or name.
@@ -90,5 +102,6 @@ def read_campaign_check(client: InstantlyClient, id_or_name: str) -> CampaignChe
             "leads": row.leads_count or 0,
             "contacted": row.contacted_count or 0,
             "replies": row.reply_count_unique if row.reply_count_unique is not None else row.reply_count or 0,
+            "analytics": True,
         }
     return CampaignCheck(**summarize(campaign).model_dump(), **counts)

@@ -130,10 +130,7 @@ def validate(
     if json_:
         print_json(check)
         return
-    typer.echo(
-        f"ok: {quoted(check.name)} ({check.id}) is {check.status_label}; "
-        f"leads {check.leads}, contacted {check.contacted}, replies {check.replies}"
-    )
+    typer.echo(f"ok: {quoted(check.name)} ({check.id}) is {check.status_label}; {check.counts_text()}")
 
 
 @campaigns_app.command("check")

@@ -106,8 +106,7 @@ def connect_table(
             )
     for check in checks:
         typer.echo(
-            f"connected {table} -> {check.name!r} ({check.id}, {check.status_label}; "
-            f"leads {check.leads}, contacted {check.contacted}, replies {check.replies})"
+            f"connected {table} -> {check.name!r} ({check.id}, {check.status_label}; {check.counts_text()})"
         )
     connected = {check.id for check in checks}
     also = [c.campaign_name or c.campaign_id for c in changed if c.campaign_id not in connected]

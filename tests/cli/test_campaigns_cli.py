@@ -110,7 +110,7 @@ def test_campaign_commands_round_trip_through_the_sandbox(
 
     validated = run_cli(capsys, "campaigns", "validate", "Q3 founders outreach")
     assert validated.code == 0
-    assert f"'Q3 founders outreach' ({cid}) is Paused; leads 0, contacted 0, replies 0" in validated.out
+    assert f"'Q3 founders outreach' ({cid}) is Paused; no analytics yet" in validated.out
 
     copied = run_cli(capsys, "campaigns", "duplicate", cid, "--name", "Q4 founders")
     assert copied.code == 0, copied.err

@@ -46,7 +46,8 @@ def test_connect_table_records_each_validated_campaign(
     assert result.code == 0, result.err
     assert (
         "connected ops.prospects -> 'Founders'" in result.out
-        and "leads 0, contacted 0, replies 0" in result.out
+        and "no analytics yet (Instantly counts its leads once it sends)" in result.out
+        and "leads 0" not in result.out
     )
 
     with Warehouse(warehouse_path).connect(read_only=True) as con:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from instantly_client import InstantlyClient, NotFoundError
 from instantly_client.models import Campaign
 from tasks.campaign_summary import read_campaign_check, summarize
-from tests.tasks.push_helpers import make_campaign
+from tests.tasks.push_helpers import CAMPAIGN_BODY, make_campaign
 
 SCHEDULE = {"schedules": [{"name": "w", "timing": {"from": "09:00", "to": "17:00"}, "days": {"1": True},
                            "timezone": "Europe/Oslo"}]}  # fmt: skip
@@ -40,5 +41,19 @@ def test_the_check_reads_a_campaign_by_name_with_zero_counts_before_it_sends(san
         check = read_campaign_check(client, "Q3 founders")
         assert (check.id, check.name, check.status_label) == (cid, "Q3 founders", "Draft")
         assert (check.leads, check.contacted, check.replies) == (0, 0, 0)
+        assert check.counts_text() == "no analytics yet (Instantly counts its leads once it sends)"
         with pytest.raises(NotFoundError):
             read_campaign_check(client, "Q3 fonders")
+
+
+def test_the_check_counts_a_campaign_once_it_has_sent(sandbox: Any) -> None:
+    with InstantlyClient(api_key=sandbox.api_key, base_url=sandbox.base_url) as client:
+        step = {"type": "email", "delay": 2, "variants": [{"subject": "Hi", "body": "Hello"}]}
+        body = {"name": "Sending", **CAMPAIGN_BODY, "sequences": [{"steps": [step]}]}
+        cid = str(client.campaigns.create(body).id)
+        client.leads.add(campaign_id=cid, leads=[{"email": f"lead{i}@example.com"} for i in range(30)])
+        client.campaigns.activate(cid)
+        httpx.post(f"{sandbox.url}/_sandbox/advance", json={"days": 10}).raise_for_status()
+        check = read_campaign_check(client, "Sending")
+    assert check.analytics and check.leads == 30 and check.contacted > 0
+    assert check.counts_text() == f"leads 30, contacted {check.contacted}, replies {check.replies}"
