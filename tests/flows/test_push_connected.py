@@ -19,11 +19,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_a_push_without_arguments_pushes_every_connected_table(
-    prefect_harness: None, sandbox: Any, warehouse_path: Path, tmp_path: Path, monkeypatch, capsys
+    env: Any, sandbox: Any, warehouse_path: Path, tmp_path: Path, capsys
 ) -> None:
-    monkeypatch.setenv("INSTANTLY_API_KEY", sandbox.api_key)
-    monkeypatch.setenv("INSTANTLY_BASE_URL", sandbox.base_url)
-    monkeypatch.setenv("OPS_WAREHOUSE", str(warehouse_path))
     first, second = make_campaign(sandbox, "First"), make_campaign(sandbox, "Second")
     csv = tmp_path / "prospects.csv"
     csv.write_text("id,email,first name,team\n1,a@example.com,Ann,red\n2,b@example.com,Bob,blue\n")
@@ -49,11 +46,8 @@ def test_a_push_without_arguments_pushes_every_connected_table(
 
 
 def test_a_connected_table_that_fails_does_not_keep_the_others_from_their_push(
-    prefect_harness: None, sandbox: Any, warehouse_path: Path, tmp_path: Path, monkeypatch, capsys
+    env: Any, sandbox: Any, warehouse_path: Path, tmp_path: Path, capsys
 ) -> None:
-    monkeypatch.setenv("INSTANTLY_API_KEY", sandbox.api_key)
-    monkeypatch.setenv("INSTANTLY_BASE_URL", sandbox.base_url)
-    monkeypatch.setenv("OPS_WAREHOUSE", str(warehouse_path))
     kept, deleted = make_campaign(sandbox, "Kept"), make_campaign(sandbox, "Deleted later")
     for name, campaign in (("alpha", deleted), ("beta", kept)):
         csv = tmp_path / f"{name}.csv"
@@ -91,11 +85,8 @@ def test_a_connected_table_that_fails_does_not_keep_the_others_from_their_push(
 
 
 def test_a_campaign_deleted_in_instantly_does_not_keep_the_tables_other_campaigns_from_their_push(
-    prefect_harness: None, sandbox: Any, warehouse_path: Path, tmp_path: Path, monkeypatch, capsys
+    env: Any, sandbox: Any, warehouse_path: Path, tmp_path: Path, capsys
 ) -> None:
-    monkeypatch.setenv("INSTANTLY_API_KEY", sandbox.api_key)
-    monkeypatch.setenv("INSTANTLY_BASE_URL", sandbox.base_url)
-    monkeypatch.setenv("OPS_WAREHOUSE", str(warehouse_path))
     deleted, kept = make_campaign(sandbox, "Deleted later"), make_campaign(sandbox, "Kept")
     csv = tmp_path / "alpha.csv"
     csv.write_text("email,first name\nalpha1@example.com,Ann\nalpha2@example.com,Bob\n")
@@ -171,11 +162,8 @@ def _latest_artifact(key: str) -> Any:
 
 
 def test_a_connected_file_that_moved_is_repointed_with_connect_table(
-    prefect_harness: None, sandbox: Any, warehouse_path: Path, tmp_path: Path, monkeypatch, capsys
+    env: Any, sandbox: Any, warehouse_path: Path, tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    monkeypatch.setenv("INSTANTLY_API_KEY", sandbox.api_key)
-    monkeypatch.setenv("INSTANTLY_BASE_URL", sandbox.base_url)
-    monkeypatch.setenv("OPS_WAREHOUSE", str(warehouse_path))
     first, second = make_campaign(sandbox, "First"), make_campaign(sandbox, "Second")
     (tmp_path / "exports").mkdir()
     (tmp_path / "exports" / "leads.csv").write_text(

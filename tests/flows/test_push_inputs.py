@@ -49,15 +49,6 @@ def test_an_error_exit_after_duckdb_ran_prints_exactly_one_line_on_stderr(
 # -- helpers ----------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def env(prefect_harness: None, sandbox: Any, warehouse_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """INSTANTLY_* pointing at the sandbox and OPS_WAREHOUSE at a fresh file."""
-    monkeypatch.setenv("INSTANTLY_API_KEY", sandbox.api_key)
-    monkeypatch.setenv("INSTANTLY_BASE_URL", sandbox.base_url)
-    monkeypatch.setenv("OPS_WAREHOUSE", str(warehouse_path))
-    return sandbox
-
-
 def _results(path: Path, email: str | None = None) -> list[tuple[Any, ...]]:
     sql = "SELECT campaign_id, email, outcome, reason FROM ops.push_results"
     if email is None:

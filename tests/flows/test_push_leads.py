@@ -35,15 +35,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::UserWarning"
 
 
 @pytest.fixture
-def env(prefect_harness: None, sandbox: Any, warehouse_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """INSTANTLY_* pointing at the sandbox and OPS_WAREHOUSE at a fresh file."""
-    monkeypatch.setenv("INSTANTLY_API_KEY", sandbox.api_key)
-    monkeypatch.setenv("INSTANTLY_BASE_URL", sandbox.base_url)
-    monkeypatch.setenv("OPS_WAREHOUSE", str(warehouse_path))
-    return sandbox
-
-
-@pytest.fixture
 def env_any(
     prefect_harness: None, sandbox: Any, warehouse_location: str, monkeypatch: pytest.MonkeyPatch
 ) -> Any:
