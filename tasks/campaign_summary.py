@@ -44,7 +44,7 @@ class CampaignCheck(CampaignSummary):
     def counts_text(self) -> str:
         """`leads 1,200, contacted 300, replies 12`, or `no analytics yet (Instantly counts once it sends)`."""
         if not self.analytics:
-            return "no analytics yet (Instantly counts its leads once it sends)"
+            return "no analytics yet: Instantly counts its leads once it sends"
         return f"leads {self.leads:,}, contacted {self.contacted:,}, replies {self.replies:,}"
 
 

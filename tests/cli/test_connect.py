@@ -46,7 +46,7 @@ def test_connect_table_records_each_validated_campaign(
     assert result.code == 0, result.err
     assert (
         "connected ops.prospects -> 'Founders'" in result.out
-        and "no analytics yet (Instantly counts its leads once it sends)" in result.out
+        and "no analytics yet: Instantly counts its leads once it sends" in result.out
         and "leads 0" not in result.out
     )
 

@@ -41,7 +41,7 @@ def test_the_check_reads_a_campaign_by_name_with_zero_counts_before_it_sends(san
         check = read_campaign_check(client, "Q3 founders")
         assert (check.id, check.name, check.status_label) == (cid, "Q3 founders", "Draft")
         assert (check.leads, check.contacted, check.replies) == (0, 0, 0)
-        assert check.counts_text() == "no analytics yet (Instantly counts its leads once it sends)"
+        assert check.counts_text() == "no analytics yet: Instantly counts its leads once it sends"
         with pytest.raises(NotFoundError):
             read_campaign_check(client, "Q3 fonders")
 
