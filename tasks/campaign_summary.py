@@ -42,7 +42,7 @@ class CampaignCheck(CampaignSummary):
     analytics: bool = False
 
     def counts_text(self) -> str:
-        """`leads 1,200, contacted 300, replies 12`, or `no analytics yet (Instantly counts once it sends)`."""
+        """`leads 1,200, contacted 300, replies 12`, or `no analytics yet: ...` before the campaign sends."""
         if not self.analytics:
             return "no analytics yet: Instantly counts its leads once it sends"
         return f"leads {self.leads:,}, contacted {self.contacted:,}, replies {self.replies:,}"
