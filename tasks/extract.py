@@ -188,6 +188,7 @@ def _duckdb_error(spec: SourceSpec, exc: duckdb.Error) -> OpsError:
 # -- Postgres ---------------------------------------------------------------------------------------------
 
 # Postgres type OID -> DuckDB column type; anything else is stored as text (JSON for arrays and json/jsonb).
+# numeric (1700) is decided by _pg_type from its declared precision.
 _PG_TYPES = {
     16: "BOOLEAN",
     20: "BIGINT",
@@ -195,14 +196,32 @@ _PG_TYPES = {
     23: "BIGINT",
     700: "DOUBLE",
     701: "DOUBLE",
-    1700: "DOUBLE",
     1082: "DATE",
     1114: "TIMESTAMP",
     1184: "TIMESTAMPTZ",
 }
+_PG_NUMERIC = 1700
+_DUCKDB_MAX_DECIMAL_DIGITS = 38  # DuckDB's DECIMAL holds at most 38 digits
+
+
+def _pg_type(type_code: int, precision: int | None, scale: int | None) -> str:
+    """The DuckDB column type for a Postgres column (pure), as DuckDB's own postgres scanner maps it.
+
+    `numeric(p,s)` is kept exact as DECIMAL(p,s) up to 38 digits (an id in `numeric(30,0)` must not round
+    to a float), and as its text beyond; a `numeric` without a declared precision is DOUBLE.
+    """
+    if type_code != _PG_NUMERIC:
+        return _PG_TYPES.get(type_code, "VARCHAR")
+    if precision is None:
+        return "DOUBLE"
+    if precision <= _DUCKDB_MAX_DECIMAL_DIGITS:
+        return f"DECIMAL({precision},{scale or 0})"
+    return "VARCHAR"
 
 
 def _pg_value(value: Any, duck_type: str) -> Any:
+    if value is not None and duck_type.startswith("DECIMAL"):
+        return str(value)  # exact: DuckDB casts the text to the column's DECIMAL(p,s)
     if value is None or duck_type != "VARCHAR":
         return float(value) if duck_type == "DOUBLE" and value is not None else value
     if isinstance(value, str):
@@ -248,7 +267,7 @@ def _pg_rows(spec: SourceSpec) -> Iterator[tuple[list[tuple[str, str]], list[tup
                 cur.execute(_pg_select(spec))
                 described = cur.description or []
                 names = csv_source.column_names([d.name for d in described])  # as _describe_postgres does
-                types = [_PG_TYPES.get(d.type_code, "VARCHAR") for d in described]
+                types = [_pg_type(d.type_code, d.precision, d.scale) for d in described]
                 columns = list(zip(names, types, strict=True))
                 yielded = False
                 while rows := cur.fetchmany(PG_CHUNK_ROWS):

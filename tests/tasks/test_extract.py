@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 import uuid
 from collections.abc import Iterator
@@ -603,3 +604,31 @@ def test_a_column_whose_only_text_comes_after_the_sampled_rows_is_not_empty(
     path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
     _, table = _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
     assert table.empty_columns == ("fax",)
+
+
+def test_postgres_numeric_with_a_precision_is_kept_exact(postgres_url: str, warehouse_path: Path) -> None:
+    """A numeric(30,0) id beyond 2^53 must not round through a float, nor an integral numeric be sent as 1.0."""
+    wh = Warehouse(warehouse_path)
+    spec = SourceSpec(
+        postgres_url,
+        query="SELECT 'a@x.co' AS email, 9007199254740993::numeric(30,0) AS ext_id, 1::numeric(10,0) AS seats, "
+        "1234567.10::numeric(20,2) AS arr, 12345678901234567890123456789012345678901::numeric(45,0) AS huge, "
+        "0.5::numeric AS loose, NULL::numeric(12,2) AS nothing",
+        table="pg_numeric",
+    )
+    mapping, table = _extract(spec, wh)
+    row = query(warehouse_path, "SELECT ext_id, seats, arr, huge, loose FROM ops.pg_numeric")[0]
+    assert row == (
+        decimal.Decimal("9007199254740993"),
+        decimal.Decimal("1"),
+        decimal.Decimal("1234567.10"),
+        "12345678901234567890123456789012345678901",
+        0.5,
+    )
+    sent = preview_push.fn(wh, table, mapping).payloads[0]["custom_variables"]
+    assert (sent["ext_id"], sent["seats"], sent["arr"], sent["huge"]) == (
+        "9007199254740993",
+        1,
+        1234567.1,
+        "12345678901234567890123456789012345678901",
+    )
