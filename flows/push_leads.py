@@ -69,7 +69,7 @@ from tasks.push import (
 )
 from tasks.push_engine import CampaignReport
 from tasks.push_models import describe_requests
-from tasks.push_plan import skip_hint
+from tasks.push_plan import duplicate_hint, skip_hint
 from warehouse.connections import plan_connected_pushes, read_connections
 from warehouse.db import Warehouse
 from warehouse.push_guard import DEFAULT_WAIT_SECONDS, push_guard
@@ -615,6 +615,9 @@ def _summary(report: TablePushReport, run_id: str) -> dict[str, Any]:
         "table": report.table.name,
         "rows": report.table.row_count,
         "skip_hint": skip_hint() if any(r.counts.get("skipped") for r in report.campaigns) else None,
+        "duplicate_hint": duplicate_hint()
+        if any(r.counts.get("duplicate") for r in report.campaigns)
+        else None,
         "campaigns": [
             {
                 "id": r.campaign_id,

@@ -28,7 +28,7 @@ from tasks.lead_frame import LeadFrames, parse_lead
 from tasks.mapping import ColumnMapping
 from tasks.push_engine import CampaignPush, CampaignReport, PushListener, PushTarget
 from tasks.push_models import describe_requests
-from tasks.push_plan import skip_hint
+from tasks.push_plan import duplicate_hint, skip_hint
 from warehouse import ledger
 from warehouse.db import Warehouse
 from warehouse.ledger import OUTCOMES, LedgerScope
@@ -332,6 +332,8 @@ def summary_markdown(tables: Sequence[TablePushReport], run_id: str, not_pushed:
         ]
     if any(r.counts.get("skipped") for r in reports):
         lines += [f"**Skipped rows:** {skip_hint()}.", ""]
+    if any(r.counts.get("duplicate") for r in reports):
+        lines += [f"**Already in the campaign:** {duplicate_hint()}.", ""]
     if any(r.unresolved for r in reports):
         lines += [
             "**Some outcomes are still unknown** (timeouts or 5xx); run the push again to reconcile.",

@@ -41,6 +41,19 @@ def skip_hint() -> str:
     )
 
 
+def duplicate_hint() -> str:
+    """What happens to leads that were already in the campaign (the push's summary and artifact).
+
+    SPEC POST /leads/add leaves such a lead as it was (`duplicated_leads`), so it keeps the data it had; the
+    ledger records it without a payload hash, and the next push PATCHes it with its row's values (SPEC
+    PATCH /leads/{id}: there is no bulk update), after which it is `unchanged` like any other row.
+    """
+    return (
+        "Instantly kept the data they had; the next push updates them with this table's values "
+        "(one PATCH /leads/{id} per lead)"
+    )
+
+
 def skip_flags(mode: str) -> dict[str, bool]:
     """The /leads/add flags for a --skip-if mode (skip_if_in_workspace overrides the others: SPEC)."""
     if mode not in SKIP_MODES:

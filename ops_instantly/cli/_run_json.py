@@ -28,7 +28,7 @@ def push_document(tables: Iterable[Mapping[str, Any]], *, warehouse: str) -> dic
         {"command": "push", "version": 1, "run_id": str, "warehouse": str,
          "outcomes": {outcome: int, ...},            # every outcome of ops.push_results, 0 included
          "requests": {"total": int, "by_kind": {"adds": int, "lookups": int, ...}},
-         "tables": [{"table": str, "rows": int, "skip_hint": str | null,
+         "tables": [{"table": str, "rows": int, "skip_hint": str | null, "duplicate_hint": str | null,
                      "campaigns": [{"id": str, "name": str, "outcomes": {...}, "requests": {...},
                                     "reconciled": int, "unresolved": int, "guard_lifted": int,
                                     "seconds": float}]}]}
@@ -66,6 +66,7 @@ def push_document(tables: Iterable[Mapping[str, Any]], *, warehouse: str) -> dic
                 "table": table["table"],
                 "rows": table["rows"],
                 "skip_hint": table.get("skip_hint"),
+                "duplicate_hint": table.get("duplicate_hint"),
                 "campaigns": campaigns,
             }
         )

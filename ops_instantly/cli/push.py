@@ -309,6 +309,8 @@ def _print_summary(result: dict[str, Any]) -> None:
         )
     if result.get("skip_hint"):
         out.print(f"Some rows were skipped: {result['skip_hint']}.")
+    if result.get("duplicate_hint"):
+        out.print(f"Some leads were already in the campaign: {result['duplicate_hint']}.", markup=False)
     if any(c["unresolved"] for c in result["campaigns"]):
         out.print("Some outcomes are still unknown (timeouts or 5xx): run the same push again to reconcile.")
     out.print(f"Per-row outcomes: SELECT * FROM ops.push_results WHERE run_id = '{result['run_id']}'")

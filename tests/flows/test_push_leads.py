@@ -361,3 +361,37 @@ def test_the_outcomes_log_line_spells_out_a_relative_warehouse(
         result = push_leads(source=str(csv), campaigns=["Rel"])
     assert f"Per-row outcomes, in {tmp_path / 'warehouse.duckdb'}: SELECT" in caplog.text
     assert result["run_id"] in caplog.text
+
+
+def test_a_lead_already_in_the_campaign_is_explained_then_updated_by_the_next_push(
+    env: Any, tmp_path: Path, warehouse_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    import httpx
+
+    campaign = make_campaign(env, "Had Ada")
+    httpx.post(
+        f"{env.base_url}/leads/add",
+        json={"campaign_id": campaign, "leads": [{"email": "ada@example.com", "first_name": "Old"}]},
+        headers={"Authorization": f"Bearer {env.api_key}"},
+    ).raise_for_status()  # added outside ops-instantly (Instantly's CSV upload, another tool)
+    csv = tmp_path / "had.csv"
+    csv.write_text("email,first_name\nada@example.com,Ada\nbob@example.com,Bob\n")
+
+    first = run_cli(capsys, "push", "--source", str(csv), "--campaign", campaign)
+    assert first.code == 0, first.err
+    assert (
+        "Some leads were already in the campaign: Instantly kept the data they had; the next push updates "
+        "them with this table's values (one PATCH /leads/{id} per lead)." in " ".join(first.out.split())
+    )
+    [ada] = [lead for lead in campaign_leads(env, campaign) if lead["email"] == "ada@example.com"]
+    assert ada["payload"].get("firstName") == "Old"
+
+    second = run_cli(capsys, "push", "--source", str(csv), "--campaign", campaign, "--json")
+    assert second.code == 0, second.err
+    document = json.loads(second.out)
+    assert document["outcomes"]["updated"] == 1 and document["outcomes"]["unchanged"] == 1
+    assert document["tables"][0]["duplicate_hint"] is None
+    [ada] = [lead for lead in campaign_leads(env, campaign) if lead["email"] == "ada@example.com"]
+    assert ada["payload"].get("firstName") == "Ada"
