@@ -454,13 +454,15 @@ def extract_source(
                     hint=f"pick one of: {', '.join([c for c in columns if c not in INTERNAL_COLUMNS][:15])}",
                 )
             keep = ", ".join(quote_ident(c) for c in columns if c not in INTERNAL_COLUMNS)
+            source = [c for c in columns if c not in INTERNAL_COLUMNS]
+            where = _not_blank_row_sql(spec, sorted(source, key=lambda c: c != email_column))
             # One transaction: a failed or empty extract leaves the previous copy (and its views) intact.
             try:
                 for attempt in warehouse.retrying():  # a DuckLake conflict runs it again
                     with attempt, in_transaction(con):
                         con.execute(
                             f"CREATE OR REPLACE TABLE {target} AS SELECT {keep}, {row_key} AS _row_key, "
-                            f"{problem}, now() AS _loaded_at, CAST(? AS VARCHAR) AS _run_id FROM {relation}",
+                            f"{problem}, now() AS _loaded_at, CAST(? AS VARCHAR) AS _run_id FROM {relation}{where}",
                             [run_id],
                         )
                         count = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]  # type: ignore[index]
@@ -530,6 +532,23 @@ def _refuse_another_source(con: duckdb.DuckDBPyConnection, name: str, spec: Sour
             f"ops.{name} already holds {redact_url(row[0])}, not {spec.display}; refusing to replace it.",
             hint=f"{set_option('table', metavar='OTHER_NAME')} to keep both under another name (ops.{name} stays as it is)",
         )
+
+
+def _not_blank_row_sql(spec: SourceSpec, columns: Sequence[str]) -> str:
+    """A WHERE clause leaving out the rows of a CSV file or Excel sheet that are blank in every column, or ""
+    for other sources (pure).
+
+    Spreadsheets leave such rows behind (`,,,,` lines Excel writes for formatted empty rows, formulas that
+    return ""); they are not leads, and would be `invalid` rows ("missing email") in every push. A CSV line
+    that could not be read (`_row_problem`) is kept. The email column goes first: the check ends there for
+    almost every row.
+    """
+    if spec.kind not in ("csv", "excel"):
+        return ""
+    checks = [has_text_sql(f"CAST({quote_ident(c)} AS VARCHAR)") for c in dict.fromkeys(columns)]
+    if spec.kind == "csv":
+        checks.append(f"{ROW_PROBLEM} IS NOT NULL")
+    return " WHERE " + " OR ".join(f"coalesce({check}, false)" for check in checks)
 
 
 def _empty_columns(con: duckdb.DuckDBPyConnection, target: str, columns: list[str]) -> tuple[str, ...]:

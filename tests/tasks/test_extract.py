@@ -632,3 +632,42 @@ def test_postgres_numeric_with_a_precision_is_kept_exact(postgres_url: str, ware
         1234567.1,
         "12345678901234567890123456789012345678901",
     )
+
+
+def test_csv_lines_of_only_delimiters_are_not_rows(tmp_path: Path, warehouse_path: Path) -> None:
+    # Excel saves a formatted empty row as ",,,"; it was an `invalid` row ("missing email") in every push.
+    path = tmp_path / "export.csv"
+    path.write_text("Email,Name,City\na@x.co,A,\n,,\n , \t,\nb@x.co,B,Rome\n,,\n,,\n")
+    _, table = _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
+    assert table.row_count == 2
+    assert query(warehouse_path, "SELECT Email FROM ops.export") == [("a@x.co",), ("b@x.co",)]
+
+
+def test_a_csv_line_that_could_not_be_read_is_kept_among_blank_lines(
+    tmp_path: Path, warehouse_path: Path
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(
+        "Email,Name\na@x.co,Zoë\n,\nb@x.co,Reid, Inc.\n".encode("cp1252")
+    )  # the row-by-row reader
+    _, table = _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
+    rows = query(warehouse_path, "SELECT Email, _row_problem IS NOT NULL FROM ops.bad")
+    assert rows == [("a@x.co", False), ("b@x.co", True)]
+
+
+def test_sheet_rows_blank_in_every_cell_are_not_rows(tmp_path: Path, warehouse_path: Path) -> None:
+    # Formulas that return "" (=IF(A2="","",...)) leave rows of empty text under the data.
+    import xlsxwriter
+
+    path = tmp_path / "sheet.xlsx"
+    with xlsxwriter.Workbook(str(path)) as book:
+        sheet = book.add_worksheet()
+        sheet.write_row(0, 0, ["Email", "Name"])
+        sheet.write_row(1, 0, ["a@x.co", "A"])
+        sheet.write_string(2, 0, "")
+        sheet.write_string(2, 1, " ")
+        sheet.write_row(3, 0, ["b@x.co", "B"])
+        sheet.write_string(4, 1, "")
+    _, table = _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
+    assert query(warehouse_path, "SELECT Email, Name FROM ops.sheet") == [("a@x.co", "A"), ("b@x.co", "B")]
+    assert table.row_count == 2
