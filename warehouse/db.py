@@ -64,6 +64,18 @@ class WarehouseLockedError(OpsError):
     """A process outside ops-instantly (a DuckDB CLI, a notebook) holds the warehouse file's lock."""
 
 
+# DuckDB's lock error names the holder: 'Conflicting lock is held in /usr/bin/python3.11 (PID 4242)'.
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+def lock_holder(message: str) -> str | None:
+    """The process DuckDB's lock error names, as `python3.11 (PID 4242)`, or None when it names none (pure)."""
+    match = _LOCK_HOLDER.search(message)
+    if match is None:
+        return None
+    return f"{Path(match['program']).name} (PID {match['pid']})"
+
+
 def migrations() -> list[tuple[int, str, str]]:
     """(version, name, sql) for every migration file, in order."""
     found = []
@@ -305,19 +317,23 @@ class Warehouse:
                         f"Cannot open the warehouse {self.path}: {str(exc).splitlines()[0]}"
                     ) from None
                 left = deadline - time.monotonic()
+                holder = lock_holder(str(exc))
                 if not told and left > 1:  # a wait the user would otherwise sit through in silence
                     logging.getLogger(__name__).warning(
-                        "The warehouse %s is held by a process outside ops-instantly (a DuckDB CLI, a "
-                        "notebook): waiting up to %.0f s for it.",
+                        "The warehouse %s is held by a process outside ops-instantly%s: waiting up to %.0f s "
+                        "for it.",
                         self.path,
+                        f", {holder}" if holder else " (a DuckDB CLI, a notebook)",
                         left,
                     )
                     told = True
                 if left <= 0:
                     raise WarehouseLockedError(
-                        f"The warehouse {self.path} is locked by another process.",
-                        hint="close other DuckDB sessions writing to it (a DuckDB CLI, a notebook) or "
-                        "read it with Warehouse(path).connect(read_only=True); see docs/warehouse.md",
+                        f"The warehouse {self.path} is locked by another process"
+                        + (f", {holder}." if holder else "."),
+                        hint="close the DuckDB session that has it open (a DuckDB CLI, a notebook; a "
+                        "read-only one blocks a write too) or read it with "
+                        "Warehouse(path).connect(read_only=True), which waits its turn; see docs/warehouse.md",
                     ) from None
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)

@@ -60,31 +60,51 @@ def test_read_only_connection_to_a_missing_file_is_a_clear_error(tmp_path: Path)
 
 
 @contextmanager
-def held_outside(path: Path, seconds: float) -> Iterator[None]:
-    """Another process (no ops-instantly: plain duckdb) holds the warehouse file for `seconds`."""
+def held_outside(path: Path, seconds: float, *, read_only: bool = False) -> Iterator[int]:
+    """Another process (no ops-instantly: plain duckdb) holds the warehouse file for `seconds`; its PID."""
     duckdb.connect(str(path)).close()
     script = (
-        f"import duckdb, time; con = duckdb.connect({str(path)!r}); "
+        f"import duckdb, time; con = duckdb.connect({str(path)!r}, read_only={read_only}); "
         f"print('locked', flush=True); time.sleep({seconds})"
     )
     holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        yield
+        yield holder.pid
     finally:
         holder.kill()
         holder.wait()
 
 
-def test_a_file_locked_by_another_process_gives_a_one_line_error(warehouse_path: Path) -> None:
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_file_locked_by_another_process_gives_a_one_line_error_naming_it(
+    warehouse_path: Path, read_only: bool
+) -> None:
+    # An analyst's read-only notebook blocks a write too: the message says which process to close.
     with (
-        held_outside(warehouse_path, 30),
+        held_outside(warehouse_path, 30, read_only=read_only) as pid,
         pytest.raises(WarehouseLockedError) as err,
         Warehouse(warehouse_path, lock_timeout=0.5).connect(),
     ):
         pass
-    assert "locked by another process" in str(err.value)
+    program = Path(sys.executable).resolve().name
+    assert f"locked by another process, {program} (PID {pid})." in str(err.value)
+    assert "a read-only one blocks a write too" in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_lock_holder_reads_duckdbs_message() -> None:
+    from warehouse.db import lock_holder
+
+    message = (
+        'IO Error: Could not set lock on file "/w/warehouse.duckdb": Conflicting lock is held in '
+        "/opt/my tools/bin/duckdb (PID 4242). However, you would be able to open this database in read-only mode"
+    )
+    assert lock_holder(message) == "duckdb (PID 4242)"
+    assert (
+        lock_holder('IO Error: Could not set lock on file "/w/warehouse.duckdb": Resource unavailable')
+        is None
+    )
 
 
 def test_waiting_for_a_file_held_outside_says_so_once_then_opens_it(
@@ -98,7 +118,8 @@ def test_waiting_for_a_file_held_outside_says_so_once_then_opens_it(
         pass
     told = [r.getMessage() for r in caplog.records if r.name == "warehouse.db"]
     assert len(told) == 1, told
-    assert "held by a process outside ops-instantly" in told[0] and "waiting up to" in told[0]
+    assert "held by a process outside ops-instantly, " in told[0] and "waiting up to" in told[0]
+    assert "(PID " in told[0]
 
 
 def test_table_exists_sees_tables_and_views_of_that_schema_only() -> None:
