@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 # How calamine's text mode renders a date cell ("2026-11-30 00:00:00"; ISO in .ods files: "2026-11-30").
 _DATE_TEXT = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 
-__all__ = ["first_rows", "read_sheet"]
+__all__ = ["first_rows", "read_sheet", "sheet_names"]
 
 
 def read_sheet(path: Path, sheet: str | None, display: str) -> pl.DataFrame:
@@ -73,6 +73,56 @@ def first_rows(path: Path, sheet: str | None, display: str, count: int) -> list[
     return out
 
 
+def sheet_names(path: Path, display: str) -> list[str]:
+    """The workbook's sheet names, in Excel's order.
+
+    Raises:
+        OpsError: the file is not a workbook calamine can open (one line, naming `display`).
+    """
+    import fastexcel
+
+    try:
+        return list(fastexcel.read_excel(path).sheet_names)
+    except Exception as exc:  # fastexcel raises its own types
+        raise _unreadable(path, display, exc) from None
+
+
+def _not_a_workbook(path: Path, display: str) -> OpsError | None:
+    """The error for a file with an Excel name that is really a web page or text, else None.
+
+    Web apps (Salesforce's "formatted report", many CRMs) export HTML tables as `.xls`, and a CSV is often
+    renamed `.xlsx`; calamine then says only "Invalid OLE" or "invalid Zip archive".
+    """
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return None
+    if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):  # a zip (xlsx, ods) or OLE (xls) file
+        return None
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml", b"<meta", b"<head", b"<body")):
+        xml = text.startswith(b"<?xml") and b"<html" not in text
+        kind = "an XML file (Excel 2003's XML Spreadsheet?)" if xml else "a web page (HTML)"
+        why = "" if xml else " (web apps such as Salesforce export reports this way)"
+        return OpsError(
+            f"Cannot read {display}: it is {kind}, not an Excel workbook, though its name says so{why}.",
+            hint="open it in Excel and save it as .xlsx or 'CSV UTF-8', then push that file",
+        )
+    if head and b"\x00" not in head:
+        return OpsError(
+            f"Cannot read {display}: it is a text file, not an Excel workbook, though its name says so.",
+            hint="if it is a CSV, give it a .csv name",
+        )
+    return None
+
+
+def _unreadable(path: Path, display: str, exc: Exception) -> OpsError:
+    return _not_a_workbook(path, display) or OpsError(
+        f"Cannot read {display}: {first_line(exc)}", hint="check the file: is it an Excel workbook?"
+    )
+
+
 def _all_match(column: pl.Series, pattern: str) -> bool:
     values = column.drop_nulls()
     return len(values) > 0 and bool(values.str.contains(pattern).all())
@@ -86,8 +136,14 @@ def _read(path: Path, sheet: str | None, display: str, **options: Any) -> pl.Dat
             return pl.read_excel(path, sheet_name=sheet, engine="calamine", **options)
         return pl.read_excel(path, sheet_id=1, engine="calamine", **options)
     except Exception as exc:  # fastexcel raises its own types; each becomes one line
-        which = f"sheet {sheet!r} of " if sheet else ""
+        if not sheet:
+            raise _unreadable(path, display, exc) from None
+        names = sheet_names(path, display)  # raises for a file that is no workbook
+        if sheet not in names:
+            raise OpsError(
+                f"{display} has no sheet {sheet!r}; its sheets: {', '.join(map(repr, names))}.",
+                hint=f"pass one of them as {option('sheet')}, as Excel shows it: case and spaces count",
+            ) from None
         raise OpsError(
-            f"Cannot read {which}{display}: {first_line(exc)}",
-            hint=f"check the file and {option('sheet')} (the sheet's name as Excel shows it)",
+            f"Cannot read sheet {sheet!r} of {display}: {first_line(exc)}", hint="check the file"
         ) from None

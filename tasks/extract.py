@@ -21,10 +21,10 @@ from prefect.cache_policies import NONE
 
 from ops_core.emails import email_key_sql
 from ops_core.errors import OpsError, first_line
-from ops_core.interface import bare_option, capitalized, option, set_option
+from ops_core.interface import bare_option, capitalized, option, option_value, set_option
 from ops_core.sources import absolute_source, duckdb_path, source_kind
 from ops_core.sql import quote_ident, quote_literal, quote_qualified
-from ops_core.text import has_text_sql
+from ops_core.text import has_text_sql, quoted
 from ops_core.urls import redact_url
 from tasks import csv_source, excel_source
 from tasks.csv_source import detect_encoding
@@ -405,6 +405,24 @@ def misplaced_header(spec: SourceSpec, columns: Sequence[str]) -> OpsError | Non
             f"The header of {spec.display} is {where}, which has no email column.",
             hint=f"delete the {unit} above the header: a title, notes or blank {unit}; then push again",
         )
+    if spec.kind == "excel" and not spec.sheet:
+        return _leads_on_another_sheet(spec)
+    return None
+
+
+def _leads_on_another_sheet(spec: SourceSpec) -> OpsError | None:
+    """The error for a workbook read at its first sheet (no --sheet) when that sheet has no email column and
+    another one has it in its first HEADER_SEARCH_ROWS rows (a summary or cover sheet first), else None."""
+    path = _file(spec)
+    names = excel_source.sheet_names(path, spec.display)
+    for sheet in names[1:]:
+        rows = excel_source.first_rows(path, sheet, spec.display, HEADER_SEARCH_ROWS)
+        if any("email" in detect_fields([c.strip() for c in cells if c.strip()]) for _, cells in rows):
+            return OpsError(
+                f"The first sheet of {spec.display}, {names[0]!r}, has no email column; the sheet {sheet!r} "
+                "has one.",
+                hint=f"pick that sheet: {option_value('sheet', quoted(sheet))}",
+            )
     return None
 
 

@@ -142,6 +142,28 @@ def test_a_header_under_a_title_row_of_a_sheet_is_named_by_how_far_down_it_is(
     )
 
 
+def test_a_workbook_whose_leads_are_not_on_its_first_sheet_names_the_sheet_that_has_them(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Was: "No email column found (columns: Export summary, __UNNAMED__1)": a cover sheet came first.
+    import xlsxwriter
+
+    book = tmp_path / "export.xlsx"
+    with xlsxwriter.Workbook(str(book)) as workbook:
+        cover = workbook.add_worksheet("Summary")
+        cover.write_row(0, 0, ["Export summary", "", "rows: 1"])
+        workbook.add_worksheet("Notes").write(0, 0, "nothing")
+        leads = workbook.add_worksheet("Leads Q4")
+        leads.write_row(0, 0, ["Email", "Company"])
+        leads.write_row(1, 0, ["ana@example.com", "Acme"])
+    result = run_cli(capsys, "push", "--dry-run", "--source", str(book))
+    assert_one_line_error(
+        result,
+        "The first sheet of " + str(book) + ", 'Summary', has no email column; the sheet 'Leads Q4' has one.",
+        "--sheet 'Leads Q4'",
+    )
+
+
 def test_a_mapping_that_names_the_email_column_is_not_second_guessed_by_the_header_search(
     folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

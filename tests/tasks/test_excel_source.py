@@ -73,7 +73,30 @@ def test_excel_dates_are_sent_as_iso_dates_and_datetimes_with_their_time(tmp_pat
     assert lead["custom_variables"]["met_at"] == "2026-11-30T14:05:07"
 
 
-def test_an_unknown_sheet_is_a_one_line_error(tmp_path: Path) -> None:
-    with pytest.raises(OpsError, match="Cannot read sheet 'Nope' of people.xlsx: ") as raised:
-        read_sheet(_book(tmp_path / "people.xlsx"), "Nope", "people.xlsx")
+def test_an_unknown_sheet_is_a_one_line_error_naming_the_sheets(tmp_path: Path) -> None:
+    # Was: "Cannot read sheet 'Nope' of people.xlsx: no matching sheet found when `sheet_name` is 'Nope'".
+    with pytest.raises(OpsError, match="people.xlsx has no sheet 'people'; its sheets: 'People'.") as raised:
+        read_sheet(_book(tmp_path / "people.xlsx"), "people", "people.xlsx")
     assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        # Salesforce's "formatted report" and many CRMs export an HTML table named .xls.
+        (b"\n<html><body><table><tr><td>Email</td></tr></table></body></html>", "it is a web page"),
+        (
+            b'<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"/>',
+            "XML file",
+        ),
+        (b"Email,Name\na@x.co,A\n", "it is a text file, not an Excel workbook"),
+    ],
+)
+def test_a_file_with_an_excel_name_that_is_no_workbook_says_what_it_is(
+    tmp_path: Path, content: bytes, said: str
+) -> None:
+    path = tmp_path / "report.xls"
+    path.write_bytes(content)
+    with pytest.raises(OpsError, match=said) as raised:
+        read_sheet(path, None, "report.xls")
+    assert "Invalid OLE" not in str(raised.value) and "\n" not in str(raised.value)
