@@ -27,8 +27,11 @@ def is_expected(exc: BaseException) -> bool:
     """True for errors that are the user's input or environment, whose message says it all."""
     if isinstance(exc, OpsError):
         return True
-    from instantly_client.errors import InstantlyError
+    from instantly_client.errors import AmbiguousNameError, InstantlyError, NotFoundError
 
+    # A name that matches no campaign, or several (a lookup by name, no HTTP status): the user's input.
+    if isinstance(exc, NotFoundError | AmbiguousNameError):
+        return True
     # A refusal the API explained (401 key, 402 plan, 403 scope, 404, 422 ...): not a bug of ours.
     return isinstance(exc, InstantlyError) and getattr(exc, "status_code", None) is not None
 

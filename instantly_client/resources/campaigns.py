@@ -135,10 +135,14 @@ class Campaigns(Resource):
         matches = [c for c in listed if c.name == id_or_name]
         if not matches:
             # Names match exactly; what the (case-insensitive) search found instead travels with the error.
+            # The search matches substrings, so a misspelt name ('Q3 founder outreach') finds nothing: then
+            # the names of the first page of campaigns travel instead, for a "did you mean".
+            first = None if listed else next(self.pages(limit=100), None)
+            near = listed or (first.items if first else [])
             raise NotFoundError(
                 f"no campaign named {id_or_name!r}",
                 hint="check the name, or pass the campaign id",
-                near_names=tuple(c.name for c in listed if c.name),
+                near_names=tuple(c.name for c in near if c.name),
             )
         if len(matches) > 1:
             ids = ", ".join(str(c.id) for c in matches)

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from blocks.run_logs import OneLineRunErrors
+from instantly_client.errors import AmbiguousNameError, NotFoundError
 from ops_core.errors import OpsError
 
 
@@ -72,3 +73,22 @@ def test_ops_debug_keeps_every_traceback(monkeypatch: pytest.MonkeyPatch) -> Non
     record = _record(OpsError("bad input"), "run")
     assert OneLineRunErrors().filter(record) is True
     assert record.exc_info is not None
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        NotFoundError("no campaign named 'Q3 founder outreach' (did you mean 'Q3 founders outreach'?)"),
+        AmbiguousNameError("2 campaigns are named 'Q3' (ids: a, b)"),
+    ],
+)
+def test_a_campaign_name_that_matches_none_or_several_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, exc: Exception
+) -> None:
+    # A sync run from the UI with a misspelt campaign logged three tracebacks: the lookup's error has no
+    # HTTP status, and was taken for a bug.
+    monkeypatch.delenv("OPS_DEBUG", raising=False)
+    record = _record(exc, "run")
+    assert OneLineRunErrors().filter(record) is True
+    assert record.exc_info is None
+    assert record.getMessage().startswith("Failed: ")

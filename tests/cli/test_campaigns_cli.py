@@ -256,6 +256,20 @@ def test_a_name_in_the_wrong_case_is_refused_naming_the_right_one(
     )
 
 
+def test_a_misspelt_name_is_refused_naming_the_close_one(
+    env: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The API's name search matches substrings, so 'Q3 founder outreach' found nothing to suggest.
+    from tests.tasks.push_helpers import make_campaign
+
+    make_campaign(env, "Q3 founders outreach")
+    make_campaign(env, "Autumn webinar")
+    assert_one_line_error(
+        run_cli(capsys, "campaigns", "show", "Q3 founder outreach"),
+        "no campaign named 'Q3 founder outreach' (did you mean 'Q3 founders outreach'?)",
+    )
+
+
 def test_bad_yaml_file_is_one_line(env: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [oops\nschedule: {\n")

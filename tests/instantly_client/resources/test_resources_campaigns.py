@@ -103,3 +103,14 @@ def test_find_by_ambiguous_name_raises_and_lists_the_ids(make_client, script_fac
     script = script_factory(page("Q3", "Q3"))
     with pytest.raises(AmbiguousNameError, match="id-0-Q3, id-1-Q3"):
         make_client(script).campaigns.find("Q3")
+
+
+def test_find_by_a_misspelt_name_offers_the_first_page_of_names(make_client, script_factory):
+    # The API's search matches substrings: 'Q3 founder outreach' finds nothing, so the names come from an
+    # unfiltered page, for the caller's "did you mean".
+    script = script_factory(page(), page("Q3 founders outreach", "Other"))
+    with pytest.raises(NotFoundError, match="no campaign named 'Q3 founder outreach'") as caught:
+        make_client(script).campaigns.find("Q3 founder outreach")
+    assert caught.value.near_names == ("Q3 founders outreach", "Other")
+    assert script.requests[0].url.params["search"] == "Q3 founder outreach"
+    assert "search" not in script.requests[1].url.params
