@@ -42,7 +42,21 @@ def email_problem(email: str | None) -> str | None:
     return f"invalid email {shown}: {problem}" if problem else None
 
 
+# How a cell that holds an address with more around it was written (an Outlook or Gmail export, an Excel
+# hyperlink, a cell of several addresses): the reason then names the address to write instead.
+_NAME_ADDR = re.compile(r"^[^<>]*<\s*([^<>\s]+@[^<>\s]+)\s*>$")
+_MAILTO = "mailto:"
+_SEVERAL = re.compile(r"[^\s,;]+@[^\s,;]+")
+
+
 def _email_form_problem(email: str) -> str | None:
+    named = _NAME_ADDR.match(email)
+    if named:
+        return f"a name with the address: write the address alone, {named[1]}"
+    if email.startswith(_MAILTO) and email.count("@") == 1:
+        return f"a mailto: link (an Excel hyperlink?): write the address alone, {email[len(_MAILTO) :]}"
+    if len(_SEVERAL.findall(email)) > 1:
+        return "several addresses in one cell: keep one (put the others in rows of their own)"
     if "@" not in email:
         return "no @"
     if email.count("@") > 1:
@@ -69,11 +83,21 @@ def _email_form_problem(email: str) -> str | None:
     if any(not label for label in labels):
         return f"the domain {domain!r} has an empty part (two dots in a row, or a dot at an end)"
     bad_label = next((label for label in labels if not _LABEL.match(label)), None)
+    if bad_label is not None and not bad_label.isascii():
+        return f"the domain {domain!r} is not ASCII: write it as {_ascii_domain(domain)}"
     if bad_label is not None:
         return f"bad domain part {bad_label!r} (letters, digits and inner hyphens only)"
     if not _TLD.match(labels[-1]):
         return f"bad domain ending {labels[-1]!r} (not a top-level domain)"
     return None
+
+
+def _ascii_domain(domain: str) -> str:
+    """The domain's ASCII (IDNA, `xn--`) form, or "its xn-- form" when it has none (pure)."""
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return "its xn-- form"
 
 
 def length_problem(lead: Mapping[str, Any]) -> str | None:

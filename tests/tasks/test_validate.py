@@ -32,6 +32,18 @@ from tasks.validate import MAX_FIELD_LENGTH, MAX_LONG_TEXT, RowValidator, email_
         ("a" * 65 + "@example.com", "longer than 64 characters"),
         ("a@" + "b" * 250 + ".com", "longer than 254"),
         ("ann@example.123", "bad domain ending '123'"),
+        # What Outlook, Gmail and Excel exports put in an email cell (was: "contains a space", "character ':'
+        # is not allowed before the @", "more than one @"): the reason names the address to write.
+        ("ann lee <ann@example.com>", "a name with the address: write the address alone, ann@example.com"),
+        ('"lee, ann" <ann@example.com>', "write the address alone, ann@example.com"),
+        (
+            "mailto:ann@example.com",
+            "a mailto: link (an Excel hyperlink?): write the address alone, ann@example.com",
+        ),
+        ("ann@example.com; bo@example.com", "several addresses in one cell: keep one"),
+        ("ann@example.com,bo@example.com", "several addresses in one cell"),
+        ("ann@example.com bo@example.com", "several addresses in one cell"),
+        ("ann@müller.example", "the domain 'müller.example' is not ASCII: write it as xn--mller-kva.example"),
     ],
 )
 def test_email_problems_say_what_is_wrong(email: str | None, problem: str | None) -> None:
