@@ -18,6 +18,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import SkipJsonSchema
 
 from blocks import InstantlyCredentials, resolve_credentials, resolve_warehouse
+from ops_core.errors import OpsError
+from ops_core.interface import set_option
 from ops_core.parsing import parse_day
 from tasks.push import workspace_identity
 from tasks.webhook_events import CATCH_UP_COUNTS, IngestCounts, ingest_spool, replay_failed_deliveries
@@ -28,6 +30,14 @@ from webhooks.spool import default_spool_dir
 __all__ = ["FLOW_NAME", "IngestResult", "ingest_webhook_events"]
 
 FLOW_NAME = "ingest-webhook-events"
+
+
+def describe_counts(counts: dict[str, object]) -> str:
+    """`2 segments, 106 events, 106 new, torn 1` for a log line (pure)."""
+    first = ("segments", "events", "new")
+    words = [f"{counts.get(k, 0)} {k}" for k in first]
+    words += [f"{k} {v}" for k, v in counts.items() if k not in first]
+    return ", ".join(words)
 
 
 class IngestResult(BaseModel):
@@ -68,7 +78,20 @@ def ingest_webhook_events(
     run_id = str(runtime.flow_run.id or uuid.uuid4())
     store = resolve_warehouse(None, warehouse or None)
     store.lock_timeout = lock_timeout_seconds
-    spool = Path(spool_dir).expanduser() if spool_dir else default_spool_dir()
+    spool = (Path(spool_dir).expanduser() if spool_dir else default_spool_dir()).absolute()
+    since = parse_day(catch_up_since, "catch_up_since")  # a bad date fails before anything is read
+    if not spool.is_dir():
+        # The receiver creates its spool when it starts: a folder that is not there is another folder than
+        # the receiver's (a relative path taken from another working directory, a typo), and every
+        # delivery it accepts would wait there unseen while these runs stay green.
+        missing = f"No webhook spool at {spool}"
+        hint = (
+            f"the receiver creates it when it starts: {set_option('spool_dir', metavar='DIR')} (or "
+            "OPS_WEBHOOK_SPOOL) naming the folder `ops-instantly webhooks listen` prints as its spool"
+        )
+        if not catch_up:
+            raise OpsError(f"{missing}.", hint=hint)
+        logger.warning("%s: only the catch-up runs (%s).", missing, hint)
     try:
         spooled = ingest_spool(store, spool, run_id=run_id, keep_done_days=keep_done_days)
         recovered: IngestCounts | None = None
@@ -81,14 +104,14 @@ def ingest_webhook_events(
                     store,
                     workspace=workspace,
                     run_id=run_id,
-                    since=parse_day(catch_up_since, "catch_up_since"),
+                    since=since,
                 )
     except (WarehouseBusyError, WarehouseLockedError):
         logger.warning(
             "The warehouse stayed locked for %ss: the spool waits for the next run.", lock_timeout_seconds
         )
         return IngestResult(run_id=run_id, status="busy", spool={"segments_waiting": True})
-    logger.info("Webhook ingest: %s", spooled.as_dict())
+    logger.info("Webhook ingest of %s: %s", spool, describe_counts(spooled.as_dict()))
     return IngestResult(
         run_id=run_id,
         status="ingested",

@@ -76,7 +76,7 @@ def listen(
     app_ = create_app(directory, secret=secret, max_body=max_body)
 
     def ready() -> None:
-        typer.echo(f"Listening on {url} (spool {directory}; Ctrl-C to stop)")
+        typer.echo(f"Listening on {url} (spool {os.path.abspath(directory)}; Ctrl-C to stop)")
 
     def stopped() -> None:
         counts = app_.state.counts

@@ -21,6 +21,7 @@ from flows.ingest_webhook_events import ingest_webhook_events
 from flows.push_leads import push_leads
 from flows.sync_engagement import sync_engagement
 from instantly_client import InstantlyClient
+from ops_core.errors import OpsError
 from tests.instantly_sandbox.helpers import schedule, sequence
 from tests.webhooks.receiver_process import ReceiverProcess
 from warehouse.db import Warehouse
@@ -215,3 +216,34 @@ def test_the_hourly_sync_recovers_failed_deliveries_and_skips_workspaces_without
     synced = sync_engagement(warehouse=warehouse_location)
     assert synced.counts["webhook_catch_up"]["recovered_new"] == len(failed) > 0
     assert {key for key, _, _ in _rows(warehouse_location)} == failed
+
+
+def test_a_spool_folder_that_is_not_there_fails_in_one_line_naming_it(tmp_path, caplog) -> None:
+    # A spool_dir typed wrong in the UI (or a relative one taken from another folder) found nothing and the
+    # run went green every minute, while the receiver's deliveries waited in its own folder.
+    missing = tmp_path / "no-such-spool"
+    with pytest.raises(
+        OpsError,
+        match=rf"No webhook spool at {missing}\. \(the receiver creates it when it starts: set the `spool_dir` parameter",
+    ):
+        ingest_webhook_events(spool_dir=str(missing), warehouse=str(tmp_path / "wh.duckdb"))
+    assert not missing.exists()
+
+
+def test_a_bad_catch_up_date_fails_before_the_spool_is_read(tmp_path) -> None:
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    (spool / "1-1-000001.closed").write_text("")
+    with pytest.raises(OpsError, match="catch_up_since 'yesterday' is not a date"):
+        ingest_webhook_events(
+            spool_dir=str(spool), warehouse=str(tmp_path / "wh.duckdb"), catch_up_since="yesterday"
+        )
+    assert (spool / "1-1-000001.closed").exists()  # not marked done
+
+
+def test_the_ingest_log_line_names_the_spool_and_counts_in_words() -> None:
+    from flows.ingest_webhook_events import describe_counts
+
+    assert describe_counts({"segments": 2, "events": 106, "new": 105, "torn": 1}) == (
+        "2 segments, 106 events, 105 new, torn 1"
+    )
