@@ -16,6 +16,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from blocks import resolve_warehouse
+from flows._parameters import TextWithoutPassword
 from tasks.report import Report, collect_report, render_html, render_markdown, report_tables, write_report
 
 __all__ = ["build_report"]
@@ -41,7 +42,7 @@ def build_report(
     campaigns: Sequence[str] = (),
     out: str = "report.html",
     by: str = "",
-    warehouse: str = "",
+    warehouse: TextWithoutPassword = "",
 ) -> str:
     """Write a self-contained HTML report and publish its key numbers as artifacts.
 
@@ -52,7 +53,8 @@ def build_report(
         campaigns: The campaigns to report on, by name or id. Empty: every campaign in the warehouse.
         out: Where to write the HTML file.
         by: A source column (e.g. "Industry") to break the reply rate down by. Empty: no breakdown.
-        warehouse: The warehouse file or DuckLake URL. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
+        warehouse: The warehouse file or DuckLake URL, without a password (PGPASSWORD or ~/.pgpass on the worker).
+            Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
 
     Returns:
         The path of the HTML file.

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import SkipJsonSchema
 
 from blocks import InstantlyCredentials, resolve_credentials, resolve_warehouse
+from flows._parameters import TextWithoutPassword
 from ops_core.errors import OpsError
 from ops_core.interface import set_option
 from ops_core.parsing import parse_day
@@ -52,7 +53,7 @@ class IngestResult(BaseModel):
 @flow(name=FLOW_NAME, log_prints=True)
 def ingest_webhook_events(
     spool_dir: str = "",
-    warehouse: str = "",
+    warehouse: TextWithoutPassword = "",
     credentials: InstantlyCredentials | SkipJsonSchema[None] = None,
     catch_up: bool = False,
     catch_up_since: str = "",
@@ -63,7 +64,8 @@ def ingest_webhook_events(
 
     Args:
         spool_dir: The webhook receiver's spool directory. Empty: OPS_WEBHOOK_SPOOL, or ./webhook-spool.
-        warehouse: The warehouse file or DuckLake URL. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
+        warehouse: The warehouse file or DuckLake URL, without a password (PGPASSWORD or ~/.pgpass on the worker).
+            Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
         credentials: The Instantly workspace, for the catch-up. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
         catch_up: also recover failed deliveries from Instantly's delivery log (SPEC GET /webhook-events).
         catch_up_since: Read the delivery log from this day on (YYYY-MM-DD) instead of the last watermark.

@@ -38,6 +38,7 @@ from blocks import (
     resolve_credentials,
     resolve_warehouse,
 )
+from flows._parameters import TextWithoutPassword
 from ops_core.bounds import MAX_LEADS_PER_ADD, MAX_TIMEOUT_SECONDS, MAX_WAIT_SECONDS, MIN_TIMEOUT_SECONDS
 from ops_core.errors import OpsError
 from ops_core.interface import bare_option, capitalized, in_cli, option, set_option
@@ -212,7 +213,7 @@ def _run_id() -> str:
 @flow(name="push-leads", log_prints=True)
 def push_leads(
     credentials: InstantlyCredentials | SkipJsonSchema[None] = None,
-    source: str = "",
+    source: TextWithoutPassword = "",
     postgres_source: str = "",
     table: str = "",
     query: str = "",
@@ -225,7 +226,7 @@ def push_leads(
     batch_size: Annotated[int, Field(ge=1, le=MAX_LEADS_PER_ADD)] = MAX_LEADS_PER_ADD,
     timeout_seconds: Annotated[float, Field(ge=MIN_TIMEOUT_SECONDS, le=MAX_TIMEOUT_SECONDS)] = 30.0,
     wait_seconds: Annotated[float, Field(ge=0, le=MAX_WAIT_SECONDS)] = DEFAULT_WAIT_SECONDS,
-    warehouse: str = "",
+    warehouse: TextWithoutPassword = "",
     postgres: SkipJsonSchema[PostgresSource | None] = None,
 ) -> dict[str, Any]:
     """Push a table to Instantly campaigns as leads, exactly once; with no source, push every connected table.
@@ -254,7 +255,8 @@ def push_leads(
         timeout_seconds: How long to wait for each Instantly response.
         wait_seconds: How long to wait for another push of the same table to this warehouse to end (a
             schedule firing while a run is still going) before failing; 0 fails at once.
-        warehouse: The warehouse file or DuckLake URL. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
+        warehouse: The warehouse file or DuckLake URL, without a password (PGPASSWORD or ~/.pgpass on the worker).
+            Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
         postgres: A Postgres connection that is not saved as a block (in-process callers such as the CLI's
             `--source postgresql://user:password@...`). Not part of the UI's form or a deployment.
 

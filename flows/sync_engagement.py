@@ -27,6 +27,7 @@ from blocks import (
     resolve_credentials,
     resolve_warehouse,
 )
+from flows._parameters import TextWithoutPassword
 from ops_core.bounds import MAX_LOOKBACK_DAYS
 from ops_core.parsing import parse_day
 from ops_core.text import counted
@@ -63,7 +64,7 @@ def sync_engagement(
     since: str = "",
     write_back_to: str = "",
     write_back_tables: Sequence[str] = (),
-    warehouse: str = "",
+    warehouse: TextWithoutPassword = "",
     lock_timeout_seconds: Annotated[float, Field(gt=0)] = DEFAULT_LOCK_TIMEOUT,
     leads_per_chain: Annotated[int, Field(ge=100)] = DEFAULT_LEADS_PER_CHAIN,
     write_back_postgres: SkipJsonSchema[PostgresSource | None] = None,
@@ -81,7 +82,8 @@ def sync_engagement(
         write_back_to: The name of a saved Postgres Source block: write the engagement columns (status,
             opens, replies...) back to the tables pushed from that database. Empty: no write-back.
         write_back_tables: Which of those Postgres tables to write back. Empty: every table pushed from it.
-        warehouse: The warehouse file or DuckLake URL. Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
+        warehouse: The warehouse file or DuckLake URL, without a password (PGPASSWORD or ~/.pgpass on the worker).
+            Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
         lock_timeout_seconds: Seconds to wait for the warehouse while other runs write to it, before failing.
         leads_per_chain: Leads per parallel page chain when listing a campaign's leads.
         write_back_postgres: A write-back connection that is not saved as a block (in-process callers such

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["redact_url"]
+__all__ = ["NO_PASSWORD_PATTERN", "redact_url"]
+
+# The JSON-schema `pattern` of a flow parameter that may name a URL or connection string (`source`,
+# `warehouse`): it refuses `scheme://user:secret@` and any `password=` (libpq keyword or query parameter),
+# so the Prefect server (and the UI's form) refuses such a run before it is created, and the password is never
+# stored with the run's parameters. Lookaheads only: ECMAScript (the UI) and Python (the server) read both.
+NO_PASSWORD_PATTERN = (
+    r"^(?![A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]*:[^/?#@\s]*@)(?![\s\S]*[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]\s*=)"
+)
 
 
 def redact_url(url: str) -> str:
