@@ -497,6 +497,9 @@ def extract_source(
                         }
                         source_row |= {"email_column": email_column, "row_count": count}
                         source_row |= {"extracted_at": datetime.now(UTC), "run_id": run_id}
+                        source_row |= dict(
+                            zip(("source_table", "source_query"), source_relation(spec), strict=True)
+                        )
                         upsert_row(con, "ops.source_tables", ["table_name"], source_row)
                         # The engagement views follow the table's columns: rebuild them with it.
                         create_engagement_views(con)
@@ -538,18 +541,63 @@ def refuse_another_source(warehouse: Warehouse, spec: SourceSpec) -> None:
             _refuse_another_source(con, table_name_for(spec), spec)
 
 
+def source_relation(spec: SourceSpec) -> tuple[str | None, str | None]:
+    """(table, query) of a database source as ops.source_tables records them (pure): the table as read,
+    `schema.table` with its case (Postgres: the default schema added; DuckDB: `main`), or the --query SQL.
+    (None, None) for a file."""
+    if spec.kind == "postgres":
+        if spec.query:
+            return None, spec.query.strip().rstrip(";").strip()
+        assert spec.table
+        return (spec.table if "." in spec.table else f"{spec.schema}.{spec.table}"), None
+    if spec.kind == "duckdb" and spec.table:
+        return (spec.table if "." in spec.table else f"main.{spec.table}"), None
+    return None, None
+
+
+def _select_all_sql(table: str) -> str:
+    """`SELECT * FROM "schema"."Table"` in single quotes, as a shell takes it (pure)."""
+    return "'" + f"SELECT * FROM {quote_qualified(table)}".replace("'", "'\\''") + "'"
+
+
+def _shown_source(source: str, table: str | None, query: str | None) -> str:
+    """A recorded source as a message names it: the URL or path, and which table or query (pure)."""
+    if table:
+        return f"{redact_url(source)} (table {table})"
+    return f"{redact_url(source)} (a query)" if query else redact_url(source)
+
+
 def _refuse_another_source(con: duckdb.DuckDBPyConnection, name: str, spec: SourceSpec) -> None:
-    """Refuse to replace `ops.<name>` with rows from a source other than the one it was extracted from.
+    """Refuse to replace `ops.<name>` with rows from a source other than the one it was extracted from: another
+    file, database, or table or query of the same database.
 
     Raises:
         OpsError: ops.<name> was recorded from another source (named without its password).
     """
-    row = con.execute("SELECT source FROM ops.source_tables WHERE table_name = ?", [name]).fetchone()
-    if row is not None and not _same_source(row[0], spec):
-        raise OpsError(
-            f"ops.{name} already holds {redact_url(row[0])}, not {spec.display}; refusing to replace it.",
-            hint=f"{set_option('table', metavar='OTHER_NAME')} to keep both under another name (ops.{name} stays as it is)",
+    cur = con.execute("SELECT * FROM ops.source_tables WHERE table_name = ?", [name])
+    found = cur.fetchone()
+    if found is None:
+        return
+    row = dict(zip([d[0] for d in cur.description or []], found, strict=True))
+    recorded = (row.get("source_table"), row.get("source_query"))  # absent before migration 0014
+    relation = source_relation(spec)
+    if _same_source(row["source"], spec) and (recorded == (None, None) or recorded == relation):
+        return
+    table, query = relation
+    if spec.kind == "postgres" and table:
+        hint = (
+            f"read it under another name: {option_value('query', _select_all_sql(table))} and "
+            f"{option_value('table', 'OTHER_NAME')} (ops.{name} stays as it is)"
         )
+    elif spec.kind == "duckdb":
+        hint = f"push it to another warehouse ({option('warehouse')}); ops.{name} stays as it is"
+    else:
+        hint = f"{set_option('table', metavar='OTHER_NAME')} to keep both under another name (ops.{name} stays as it is)"
+    raise OpsError(
+        f"ops.{name} already holds {_shown_source(row['source'], *recorded)}, not "
+        f"{_shown_source(spec.source, table, query)}; refusing to replace it.",
+        hint=hint,
+    )
 
 
 def _not_blank_row_sql(spec: SourceSpec, columns: Sequence[str]) -> str:

@@ -21,6 +21,7 @@ from ops_core.errors import OpsError, first_line
 from ops_core.interface import option
 from ops_core.sql import quote_ident
 from tasks.extract import redact_url
+from tasks.mapping import custom_variable_name
 from warehouse.db import Warehouse
 from warehouse.views import SourceTable, source_tables
 
@@ -58,23 +59,33 @@ class WriteBackTarget:
 def plan_tables(tables: Sequence[SourceTable], target: WriteBackTarget) -> list[tuple[SourceTable, str]]:
     """(source table, Postgres table) pairs to write (pure).
 
-    Named tables are taken as given (`schema.table` or a table in the target's schema); otherwise every
-    source table extracted from this Postgres database (same URL, password aside) is written.
+    Named tables are taken as given (`schema.table` or a table in the target's schema), found by their
+    warehouse name (`contacts`) or the Postgres table they were read from (`crm.Contacts`); otherwise every
+    source table extracted from this Postgres database (same URL, password aside) is written to the table it
+    was read from. A table read with a --query has none: it is written only when named. Tables recorded
+    before the push kept their Postgres table (migration 0014) are taken to be `<schema>.<warehouse name>`.
     """
     by_name = {t.name: t for t in tables}
+    by_pg = {t.source_table: t for t in tables if t.source_table}
     if target.tables:
         chosen = []
         for name in target.tables:
             short = name.rsplit(".", 1)[-1]
-            if short not in by_name:
+            qualified = name if "." in name else f"{target.schema}.{name}"
+            table = by_name.get(short) or by_pg.get(qualified) or by_name.get(custom_variable_name(short))
+            if table is None:
                 raise OpsError(
                     f"No source table {short!r} in the warehouse to write back.",
                     hint="push it first; known tables: " + (", ".join(sorted(by_name)) or "none"),
                 )
-            chosen.append((by_name[short], name if "." in name else f"{target.schema}.{name}"))
+            chosen.append((table, qualified))
         return chosen
     url = redact_url(target.url.get_secret_value())
-    return [(t, f"{target.schema}.{t.name}") for t in tables if t.source == url]
+    return [
+        (t, t.source_table or f"{target.schema}.{t.name}")
+        for t in tables
+        if t.source == url and not t.source_query
+    ]
 
 
 def read_engagement(warehouse: Warehouse, table: SourceTable) -> list[tuple[Any, ...]]:
@@ -106,6 +117,14 @@ def write_back_engagement(warehouse: Warehouse, target: WriteBackTarget) -> dict
     with warehouse.connect(read_only=True) as con:
         tables = source_tables(con)
     pairs = plan_tables(tables, target)
+    url = redact_url(target.url.get_secret_value())
+    queried = sorted(t.name for t in tables if t.source == url and t.source_query)
+    if not pairs and queried:
+        raise OpsError(
+            f"The tables pushed from this Postgres database were read with a query ({', '.join(queried)}), "
+            "which names no table to write to.",
+            hint=f"name the Postgres table to write with {option('write_back_tables', metavar='SCHEMA.TABLE')}",
+        )
     if not pairs:
         raise OpsError(
             "No source table in the warehouse was extracted from this Postgres database.",

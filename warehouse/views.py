@@ -52,6 +52,8 @@ class SourceTable:
     key_column: str | None = None
     email_column: str | None = None
     source: str | None = None
+    source_table: str | None = None  # a database source's `schema.table` as read (migration 0014)
+    source_query: str | None = None  # or its --query
 
 
 def _rank_sql(expr: str, ranks: dict[str, int] | dict[int, int], default: int) -> str:
@@ -233,10 +235,15 @@ def source_tables(con: duckdb.DuckDBPyConnection) -> list[SourceTable]:
     """The tables listed in ops.source_tables that exist (none before the first push)."""
     if not table_exists(con, "ops", "source_tables"):
         return []
-    rows = con.execute(
-        "SELECT table_name, key_column, email_column, source FROM ops.source_tables"
-    ).fetchall()
-    return [SourceTable(*row) for row in rows if table_exists(con, "ops", row[0])]
+    cur = con.execute("SELECT * FROM ops.source_tables")  # a read-only connection may predate migration 0014
+    names = [d[0] for d in cur.description or []]
+    fields = ("table_name", "key_column", "email_column", "source", "source_table", "source_query")
+    tables = []
+    for values in cur.fetchall():
+        row = dict(zip(names, values, strict=True))
+        if table_exists(con, "ops", row["table_name"]):
+            tables.append(SourceTable(*(row.get(f) for f in fields)))
+    return tables
 
 
 def create_engagement_views(con: duckdb.DuckDBPyConnection) -> list[str]:

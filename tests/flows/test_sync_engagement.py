@@ -618,3 +618,45 @@ def test_cli_sync_json_is_one_document_whose_counts_match_the_warehouse_and_the_
         served = after.get(f"{method} /api/v2{path}", 0) - before.get(f"{method} /api/v2{path}", 0)
         assert served == n, (endpoint, n, served)
     assert sandbox.api_key not in json.dumps(document)
+
+
+def test_write_back_goes_to_the_table_read_from_a_schema_and_skips_a_query(
+    env, client, warehouse_path, postgres_url
+):
+    # Was: "The Postgres table public.contacts does not exist." for crm."Contacts" (the warehouse name was
+    # looked up in the default schema), and a table pushed with --query failed the whole write-back.
+    import psycopg
+
+    schema = f"wb_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as pg:
+        pg.execute(f'CREATE SCHEMA {schema}; CREATE TABLE {schema}."Contacts" ("Email" text, "Name" text)')
+        pg.execute(
+            f"INSERT INTO {schema}.\"Contacts\" SELECT 'c' || g || '@{schema.replace('_', '-')}.dev', 'C' || g FROM generate_series(1, 5) g"
+        )
+    try:
+        campaign = _campaign(client, "Writeback schema", [])
+        push_leads(
+            source=postgres_url,
+            table=f"{schema}.Contacts",
+            campaigns=[campaign.id],
+            warehouse=str(warehouse_path),
+        )
+        push_leads(
+            source=postgres_url,
+            query=f'SELECT * FROM {schema}."Contacts" WHERE "Name" = \'C1\'',
+            table="first_contact",
+            campaigns=[campaign.id],
+            warehouse=str(warehouse_path),
+        )
+        client.campaigns.activate(campaign.id)
+        _advance(env, 10)
+        result = sync_engagement(
+            warehouse=str(warehouse_path), write_back_postgres=PostgresSource(url=SecretStr(postgres_url))
+        )
+        assert result.counts["write_back"] == {f"{schema}.Contacts": 5}
+        with psycopg.connect(postgres_url) as pg:
+            written = pg.execute(f'SELECT count(instantly_lead_id) FROM {schema}."Contacts"').fetchone()
+        assert written == (5,)
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as pg:
+            pg.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -671,3 +671,45 @@ def test_sheet_rows_blank_in_every_cell_are_not_rows(tmp_path: Path, warehouse_p
     _, table = _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
     assert query(warehouse_path, "SELECT Email, Name FROM ops.sheet") == [("a@x.co", "A"), ("b@x.co", "B")]
     assert table.row_count == 2
+
+
+def test_a_postgres_table_of_the_same_name_in_another_schema_does_not_replace_its_copy(
+    postgres_url: str, warehouse_path: Path
+) -> None:
+    # Was: crm."Contacts" and sales."Contacts" are both ops.contacts from one URL, and the second push
+    # replaced the first's rows without a word (its ledger and engagement view then mixed both tables).
+    import psycopg
+
+    schemas = [f"t_{kind}_{uuid.uuid4().hex[:8]}" for kind in ("crm", "sales")]
+    with psycopg.connect(postgres_url, autocommit=True) as pg:
+        for schema in schemas:
+            pg.execute(f'CREATE SCHEMA {schema}; CREATE TABLE {schema}."Contacts" (email text)')
+            pg.execute(f"INSERT INTO {schema}.\"Contacts\" VALUES ('a@{schema}.example')")
+    try:
+        wh = Warehouse(warehouse_path)
+        _extract(SourceSpec(postgres_url, table=f"{schemas[0]}.Contacts"), wh)
+        _extract(SourceSpec(postgres_url, table=f"{schemas[0]}.Contacts"), wh)  # the same table: replaced
+        assert query(warehouse_path, "SELECT source_table, source_query FROM ops.source_tables") == [
+            (f"{schemas[0]}.Contacts", None)
+        ]
+        with pytest.raises(OpsError) as exc:
+            _extract(SourceSpec(postgres_url, table=f"{schemas[1]}.Contacts"), wh)
+        assert f"ops.contacts already holds {postgres_url} (table {schemas[0]}.Contacts), not" in str(
+            exc.value
+        )
+        assert f"""'SELECT * FROM "{schemas[1]}"."Contacts"' and """ in str(exc.value)
+        assert query(warehouse_path, "SELECT email FROM ops.contacts") == [(f"a@{schemas[0]}.example",)]
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as pg:
+            for schema in schemas:
+                pg.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def test_two_queries_of_one_database_under_one_name_do_not_replace_each_other(
+    postgres_url: str, warehouse_path: Path
+) -> None:
+    wh = Warehouse(warehouse_path)
+    _extract(SourceSpec(postgres_url, query="SELECT 'a@x.co' AS email;"), wh)
+    _extract(SourceSpec(postgres_url, query="SELECT 'a@x.co' AS email"), wh)  # the same query
+    with pytest.raises(OpsError, match=r"ops.query already holds .* \(a query\), not .* \(a query\)"):
+        _extract(SourceSpec(postgres_url, query="SELECT 'b@x.co' AS email"), wh)

@@ -100,7 +100,7 @@ def warehouse(warehouse_location: str) -> Warehouse:
         con.execute("ALTER TABLE ops.prospects ADD COLUMN _row_key VARCHAR")
         con.execute("UPDATE ops.prospects SET _row_key = email")
         con.execute(
-            "INSERT INTO ops.source_tables VALUES ('prospects', 'test.csv', NULL, 'email', 4, ?, 'run-1')",
+            "INSERT INTO ops.source_tables (table_name, source, key_column, email_column, row_count, extracted_at, run_id) VALUES ('prospects', 'test.csv', NULL, 'email', 4, ?, 'run-1')",
             [NOW],
         )
         create_engagement_views(con)

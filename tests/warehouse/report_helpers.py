@@ -55,6 +55,6 @@ def add_source_table(
             f"INSERT INTO ops.{quote_ident(table)} VALUES ({', '.join('?' * (len(row) + 1))})", [*row, row[0]]
         )
     con.execute(
-        "INSERT INTO ops.source_tables VALUES (?, ?, NULL, 'email', ?, ?, 'run-1')",
+        "INSERT INTO ops.source_tables (table_name, source, key_column, email_column, row_count, extracted_at, run_id) VALUES (?, ?, NULL, 'email', ?, ?, 'run-1')",
         [table, f"{table}.csv", len(rows), NOW],
     )

@@ -37,7 +37,7 @@ def con(warehouse: Warehouse):
             " (4, NULL, 'Dan', NULL, '4', now(), 'p')"
         )
         con.execute(
-            "INSERT INTO ops.source_tables VALUES ('people', 'people.csv', 'id', 'email', 4, now(), 'p')"
+            "INSERT INTO ops.source_tables (table_name, source, key_column, email_column, row_count, extracted_at, run_id) VALUES ('people', 'people.csv', 'id', 'email', 4, now(), 'p')"
         )
         pushed = [
             ("c1", "1", "ann@a.co", "L-ann-1"),

@@ -129,7 +129,7 @@ def test_another_runs_write_that_lands_late_below_the_passs_start_is_read(con: A
 def test_a_new_extract_of_the_table_during_the_pass_is_read_whole(con: Any, folder: Path) -> None:
     a_mixed_ledger(con)
     con.execute(
-        "INSERT INTO ops.source_tables VALUES ('people', 'a.csv', NULL, 'email', 20, TIMESTAMP '2026-01-01', 'x1')"
+        "INSERT INTO ops.source_tables (table_name, source, key_column, email_column, row_count, extracted_at, run_id) VALUES ('people', 'a.csv', NULL, 'email', 20, TIMESTAMP '2026-01-01', 'x1')"
     )
     snap = LedgerSnapshot.take(con, SCOPE, folder)
     try:
