@@ -23,7 +23,13 @@ from ops_core.errors import OpsError
 from ops_core.interface import set_option
 from ops_core.parsing import parse_day
 from tasks.push import workspace_identity
-from tasks.webhook_events import CATCH_UP_COUNTS, IngestCounts, ingest_spool, replay_failed_deliveries
+from tasks.webhook_events import (
+    CATCH_UP_COUNTS,
+    IngestCounts,
+    disabled_webhooks,
+    ingest_spool,
+    replay_failed_deliveries,
+)
 from warehouse.db import WarehouseLockedError
 from warehouse.lock import WarehouseBusyError
 from webhooks.spool import default_spool_dir
@@ -108,6 +114,10 @@ def ingest_webhook_events(
                     run_id=run_id,
                     since=since,
                 )
+                if not recovered.skipped:  # the workspace has webhooks: say which Instantly disabled
+                    first = next(client.webhooks.pages(), None)
+                    for line in disabled_webhooks(first.items if first else []):
+                        logger.warning(line)
     except (WarehouseBusyError, WarehouseLockedError):
         logger.warning(
             "The warehouse stayed locked for %ss: the spool waits for the next run.", lock_timeout_seconds

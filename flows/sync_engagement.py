@@ -152,8 +152,9 @@ def sync_engagement(
     publish_summary(result)
     # The run's Logs tab says what the CLI prints (the Artifacts tab has the tables).
     logger = get_run_logger()
+    disabled = set((counts.get("webhook_catch_up") or {}).get("disabled") or [])
     for line in summary_lines(counts):
-        logger.info(line)
+        (logger.warning if line in disabled else logger.info)(line)
     logger.info(
         "synced %s as of %s in %.1f s",
         counted(len(found), "campaign"),

@@ -70,6 +70,7 @@ def summary_lines(counts: dict[str, Any]) -> list[str]:
     if recovered:
         deliveries = counted(recovered, "failed delivery", "failed deliveries")
         lines.append(f"webhook catch-up: {deliveries} recovered from Instantly's delivery log")
+    lines += (counts.get("webhook_catch_up") or {}).get("disabled") or []
     for table, rows in (counts.get("write_back") or {}).items():
         lines.append(f"wrote engagement to {table}: {counted(rows, 'row')} changed")
     return lines

@@ -21,7 +21,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from blocks.instantly import InstantlyCredentials
-from instantly_client import InstantlyClient
+from instantly_client import InstantlyClient, Webhook
 from instantly_client.errors import InstantlyError
 from ops_core.errors import OpsError, first_line
 from tasks.push import workspace_identity
@@ -211,14 +211,19 @@ def catch_up_webhooks(
 ) -> dict[str, Any]:
     """The sync's catch-up: recover failed deliveries when the workspace has webhooks; never fails the sync.
 
-    One `GET /webhooks?limit=1` tells whether there is anything to catch up; without webhooks (or without the
-    plan for them) nothing else is called. Any failure is logged and reported in the counts: the
-    `ingest-webhook-events` deployment or `webhooks replay` can catch up later.
+    `GET /webhooks` (one page) tells whether there is anything to catch up; without webhooks (or without the
+    plan for them) nothing else is called. Webhooks Instantly disabled after failed deliveries are reported
+    under `disabled` (`disabled_webhooks`): nothing reaches the receiver until they are resumed, and the
+    delivery log holds only the attempts that failed, not the events since. Any failure is logged and
+    reported in the counts: the `ingest-webhook-events` deployment or `webhooks replay` can catch up later.
     """
     try:
         with credentials.get_client() as client:
-            if next(iter(client.webhooks.list(limit=1)), None) is None:
+            first = next(client.webhooks.pages(), None)
+            hooks = first.items if first else []
+            if not hooks:
                 return {"skipped": ["no webhooks subscribed"]}
+            disabled = disabled_webhooks(hooks)
             workspace, _ = workspace_identity(client, credentials)
             counts = replay_failed_deliveries(client, warehouse, workspace=workspace, run_id=run_id)
     except InstantlyError as exc:
@@ -229,7 +234,22 @@ def catch_up_webhooks(
     except OpsError as exc:  # the warehouse stayed locked, or the load failed (nothing changed)
         log.warning("webhook catch-up failed, the next run retries: %s", exc)
         return {"failed": exc.message}
-    return counts.as_dict(always=CATCH_UP_COUNTS)
+    return {**counts.as_dict(always=CATCH_UP_COUNTS), **({"disabled": disabled} if disabled else {})}
+
+
+def disabled_webhooks(hooks: Iterable[Webhook]) -> list[str]:
+    """One line per webhook Instantly disabled (status -1) after failed deliveries, saying how to resume it (pure)."""
+    lines = []
+    for hook in hooks:
+        if hook.status != -1:
+            continue
+        since = f" since {hook.timestamp_error}" if hook.timestamp_error else ""
+        lines.append(
+            f"Instantly disabled webhook {hook.id} ({hook.target_hook_url}){since} after failed deliveries: "
+            f"nothing reaches the receiver until `ops-instantly webhooks resume {hook.id}` (then `webhooks "
+            "replay`); events meanwhile come only with the syncs"
+        )
+    return lines
 
 
 def _load(con: duckdb.DuckDBPyConnection, events: list[Delivered], run_id: str) -> int:

@@ -22,6 +22,7 @@ from flows.push_leads import push_leads
 from flows.sync_engagement import sync_engagement
 from instantly_client import InstantlyClient
 from ops_core.errors import OpsError
+from tasks.sync_summary import summary_lines
 from tests.instantly_sandbox.helpers import schedule, sequence
 from tests.webhooks.receiver_process import ReceiverProcess
 from warehouse.db import Warehouse
@@ -176,7 +177,7 @@ def test_a_reply_delivered_by_webhook_shows_in_the_engagement_view_before_any_sy
 
 
 def test_failed_deliveries_are_recovered_from_the_delivery_log_once(
-    sandbox, client, warehouse_location, tmp_path
+    sandbox, client, warehouse_location, tmp_path, caplog
 ) -> None:
     hook = _subscribe(client, "http://127.0.0.1:9/instantly/webhook")  # nothing listens: every attempt fails
     campaign = _campaign(client, "Missed", [f"m{i}@example.com" for i in range(5)])
@@ -197,6 +198,7 @@ def test_failed_deliveries_are_recovered_from_the_delivery_log_once(
         spool_dir=str(tmp_path / "spool"), warehouse=warehouse_location, catch_up=True
     )
     assert second.catch_up is not None and second.catch_up["recovered_new"] == 0  # nothing new
+    assert f"Instantly disabled webhook {hook} " in caplog.text  # the run's warning says how to resume it
     assert len(_rows(warehouse_location)) == len(rows)
 
 
@@ -209,13 +211,24 @@ def test_the_hourly_sync_recovers_failed_deliveries_and_skips_workspaces_without
     alone = sync_engagement(warehouse=warehouse_location)
     assert alone.counts["webhook_catch_up"] == {"skipped": ["no webhooks subscribed"]}
 
-    _subscribe(client, "http://127.0.0.1:9/instantly/webhook")  # the receiver is down
+    hook = _subscribe(client, "http://127.0.0.1:9/instantly/webhook")  # the receiver is down
     sandbox.advance(days=1)
     assert sandbox.wait_for_webhooks(timeout=60)
     failed = {event_id(a.payload or {}) for a in client.webhook_events.list(success=False)}
     synced = sync_engagement(warehouse=warehouse_location)
     assert synced.counts["webhook_catch_up"]["recovered_new"] == len(failed) > 0
     assert {key for key, _, _ in _rows(warehouse_location)} == failed
+    # Instantly disabled the webhook: the sync says so, and how to resume it (seen: a receiver restarted for
+    # two seconds left the webhook disabled, and nothing told the user the webhooks had stopped).
+    (disabled,) = synced.counts["webhook_catch_up"]["disabled"]
+    assert disabled.startswith(
+        f"Instantly disabled webhook {hook} (http://127.0.0.1:9/instantly/webhook) since "
+    )
+    assert f"`ops-instantly webhooks resume {hook}`" in disabled
+    assert disabled in summary_lines(synced.counts)
+
+    client.webhooks.resume(hook)
+    assert "disabled" not in sync_engagement(warehouse=warehouse_location).counts["webhook_catch_up"]
 
 
 def test_a_spool_folder_that_is_not_there_fails_in_one_line_naming_it(tmp_path, caplog) -> None:
