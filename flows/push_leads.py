@@ -617,9 +617,7 @@ def _summary(report: TablePushReport, run_id: str) -> dict[str, Any]:
         "table": report.table.name,
         "rows": report.table.row_count,
         "skip_hint": skip_hint() if any(r.counts.get("skipped") for r in report.campaigns) else None,
-        "duplicate_hint": duplicate_hint()
-        if any(r.counts.get("duplicate") for r in report.campaigns)
-        else None,
+        "duplicate_hint": duplicate_hint() if any(r.already_in_campaign for r in report.campaigns) else None,
         "campaigns": [
             {
                 "id": r.campaign_id,

@@ -332,7 +332,7 @@ def summary_markdown(tables: Sequence[TablePushReport], run_id: str, not_pushed:
         ]
     if any(r.counts.get("skipped") for r in reports):
         lines += [f"**Skipped rows:** {skip_hint()}.", ""]
-    if any(r.counts.get("duplicate") for r in reports):
+    if any(r.already_in_campaign for r in reports):  # not rows repeating a row of the table
         lines += [f"**Already in the campaign:** {duplicate_hint()}.", ""]
     if any(r.unresolved for r in reports):
         lines += [

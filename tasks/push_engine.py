@@ -155,9 +155,11 @@ class CampaignPush:
 
     def _count(self, results: pl.DataFrame) -> None:
         counts = results["outcome"].value_counts()
+        already = results.filter((pl.col("outcome") == "duplicate") & pl.col("lead_id").is_not_null()).height
         with self._lock:
             for outcome, n in counts.iter_rows():
                 self.report.counts[outcome] += n
+            self.report.already_in_campaign += already
 
     def _target_in_flight(self) -> int:
         # Sized on the server's own latency (the lowest of recent responses), not the mean: when the server

@@ -97,7 +97,8 @@ class CampaignReport:
     """The outcome of pushing one table to one campaign.
 
     `guard_lifted`: leads skip_if_in_campaign skipped only because they are in another campaign of this push,
-    sent again without the flag (the summary says so). `requests_by_endpoint`: every HTTP request the push's
+    sent again without the flag (the summary says so). `already_in_campaign`: the `duplicate` rows the API
+    found in the campaign (they have its lead id; a row repeating another row of the table has none). `requests_by_endpoint`: every HTTP request the push's
     client sent (`ClientStats.by_endpoint`: retries and the lookups that explain a bulk add included).
     """
 
@@ -110,6 +111,7 @@ class CampaignReport:
     unresolved: int = 0
     seconds: float = 0.0
     guard_lifted: int = 0
+    already_in_campaign: int = 0
 
     @property
     def requests(self) -> int:

@@ -395,3 +395,20 @@ def test_a_lead_already_in_the_campaign_is_explained_then_updated_by_the_next_pu
     assert document["tables"][0]["duplicate_hint"] is None
     [ada] = [lead for lead in campaign_leads(env, campaign) if lead["email"] == "ada@example.com"]
     assert ada["payload"].get("firstName") == "Ada"
+
+
+def test_rows_repeating_a_row_of_the_table_are_not_said_to_be_in_the_campaign(
+    env: Any, tmp_path: Path, warehouse_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Was: "Some leads were already in the campaign: Instantly kept the data they had; the next push updates
+    # them ..." for a table whose duplicates were its own repeated rows (no lead was in the campaign).
+    import json
+
+    campaign = make_campaign(env, "Repeats")
+    csv = tmp_path / "repeats.csv"
+    csv.write_text("ID,email\n1,ada@example.com\n2,ADA@example.com\n2,bob@example.com\n")
+    result = run_cli(capsys, "push", "--source", str(csv), "--key", "ID", "--campaign", campaign, "--json")
+    assert result.code == 0, result.err
+    document = json.loads(result.out)
+    assert document["outcomes"]["duplicate"] == 2 and document["outcomes"]["created"] == 1
+    assert document["tables"][0]["duplicate_hint"] is None
