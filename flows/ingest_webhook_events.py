@@ -73,11 +73,11 @@ def ingest_webhook_events(
         warehouse: The warehouse file or DuckLake URL, without a password (PGPASSWORD or ~/.pgpass on the worker).
             Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
         credentials: The Instantly workspace, for the catch-up. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
-        catch_up: also recover failed deliveries from Instantly's delivery log (SPEC GET /webhook-events).
+        catch_up: Also recover failed deliveries from Instantly's delivery log (SPEC GET /webhook-events).
         catch_up_since: Read the delivery log from this day on (YYYY-MM-DD) instead of the last watermark.
-        lock_timeout_seconds: how long to wait for another process's warehouse write lock; when it is not
+        lock_timeout_seconds: How long to wait for another process's warehouse write lock; when it is not
             released in time the run ends `busy` and the next run takes the segments.
-        keep_done_days: how long ingested segments stay on disk.
+        keep_done_days: How long ingested segments stay on disk, in days.
 
     Returns:
         The counts of the spool ingest and, with `catch_up`, of the catch-up.

@@ -84,7 +84,11 @@ def create_app(
         except ClientDisconnect:  # the sender hung up mid-body: nothing to answer, nothing stored
             counts["disconnected"] += 1
             return JSONResponse({"status": "refused"}, status_code=400)
-        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError; RecursionError: nesting
+        except UnicodeDecodeError:  # before ValueError, its base: the refusal says which it was
+            return _reject(request, counts, 400, "body is not UTF-8 text")
+        except RecursionError:
+            return _reject(request, counts, 400, "body nests too deep")
+        except ValueError:
             return _reject(request, counts, 400, "body is not JSON")
         try:
             record = encode_record(payload, datetime.now(UTC))

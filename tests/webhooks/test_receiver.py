@@ -56,23 +56,27 @@ def test_every_event_name_is_acknowledged_and_spooled(receiver: ReceiverProcess,
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "status"),
+    ("kwargs", "status", "reason"),
     [
-        ({"json": REPLY, "headers": {SECRET_HEADER: "wrong"}}, 401),
-        ({"json": REPLY, "headers": {SECRET_HEADER: ""}}, 401),
-        ({"content": b'{"event_type": "reply_received", "pad": "' + b"x" * 5000 + b'"}'}, 413),
-        ({"content": b"{not json"}, 400),
-        ({"content": b"[1, 2]"}, 400),
-        ({"content": b"\xff\xfe\x00"}, 400),
-        ({"content": b'{"event_type": "reply_received", "reply_text": "\\ud800"}'}, 400),
-        ({"content": b"[" * 3000}, 400),  # nesting deeper than Python's recursion limit
+        ({"json": REPLY, "headers": {SECRET_HEADER: "wrong"}}, 401, None),
+        ({"json": REPLY, "headers": {SECRET_HEADER: ""}}, 401, None),
+        ({"content": b'{"event_type": "reply_received", "pad": "' + b"x" * 5000 + b'"}'}, 413, None),
+        ({"content": b"{not json"}, 400, "body is not JSON"),
+        ({"content": b"[1, 2]"}, 400, "body is not a JSON object"),
+        ({"content": b'{"event_type": "\xff"}'}, 400, "body is not UTF-8 text"),
+        ({"content": b'{"event_type": "reply_received", "reply_text": "\\ud800"}'}, 400, None),
+        # nesting deeper than Python's recursion limit: the refusal said "body is not JSON"
+        ({"content": b"[" * 3000}, 400, "body nests too deep"),
     ],
 )
 def test_bad_deliveries_are_refused_with_one_status_and_never_spooled(
-    receiver: ReceiverProcess, kwargs, status
+    receiver: ReceiverProcess, kwargs, status, reason
 ) -> None:
     before = b"".join(p.read_bytes() for p in receiver.spool.iterdir())
-    assert _post(receiver, **kwargs).status_code == status
+    answer = _post(receiver, **kwargs)
+    assert answer.status_code == status
+    if reason:
+        assert answer.json()["reason"] == reason
     assert b"".join(p.read_bytes() for p in receiver.spool.iterdir()) == before
     assert receiver.proc.poll() is None  # still running
 
