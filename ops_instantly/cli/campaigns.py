@@ -327,7 +327,7 @@ def update(
     Example: ops-instantly campaigns update "Q3 founders" --daily-limit 80 --account ava@outreach-sandbox.io
     """
     from flows.manage_campaigns import update_campaign
-    from tasks.campaign_spec import CampaignChanges, check_timezone, parse_days, parse_spec
+    from tasks.campaign_spec import CampaignChanges, check_changes, parse_spec
 
     found = _spec_data(
         file, update=True, name=name, timezone=timezone, days=days, start=start, end=end,
@@ -337,11 +337,7 @@ def update(
     if not found.data:
         raise OpsError("Nothing to update.", hint="pass --file or an option such as --daily-limit 80")
     changes = parse_spec(found.data, CampaignChanges, _source(file), api_shape=found.api_shape)
-    if changes.schedule is not None:  # fail fast, before any API call
-        if changes.schedule.timezone:
-            check_timezone(changes.schedule.timezone)
-        if changes.schedule.days is not None:
-            parse_days(changes.schedule.days)
+    check_changes(changes)  # fail fast, before any API call and before the flow run
     _refuse_unknown_accounts(changes.email_list, credentials)
     _note(found)
     target = _resolve(campaign, credentials)

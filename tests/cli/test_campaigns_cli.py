@@ -256,6 +256,32 @@ def test_a_name_in_the_wrong_case_is_refused_naming_the_right_one(
     )
 
 
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--from", "25:00"], "Schedule from time '25:00' is not HH:MM"),
+        (["--from", "18:00", "--to", "09:00"], "from time 18:00 must be before its to time 09:00"),
+    ],
+)
+def test_an_update_with_a_bad_time_fails_before_any_api_call_or_flow_run(
+    env: Any, args: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Seen: `campaigns update NAME --from 25:00` failed inside its flow run, so the Prefect server the CLI
+    # points at kept a Failed run for a typo. Checked first, the campaign is not even looked up.
+    assert_one_line_error(run_cli(capsys, "campaigns", "update", "No such campaign", *args), fragment)
+
+
+def test_an_update_with_an_unknown_option_fails_before_any_api_call(
+    env: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    changes = tmp_path / "changes.yaml"
+    changes.write_text("options:\n  bogus_field: 1\n")
+    assert_one_line_error(
+        run_cli(capsys, "campaigns", "update", "No such campaign", "--file", str(changes)),
+        "Invalid campaign: bogus_field: Extra inputs are not permitted",
+    )
+
+
 def test_a_misspelt_name_is_refused_naming_the_close_one(
     env: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
