@@ -191,6 +191,12 @@ def _check_source(url: str, job: TablePush) -> None:
             f"{capitalized(option('table'))} is needed to read from {redact_url(url)}.",
             hint=set_option("table", metavar="NAME", verb="add"),
         )
+    if job.query and kind != "postgres":
+        raise OpsError(
+            f"{capitalized(option('query'))} is for Postgres sources, not {redact_url(url)}.",
+            hint=f"leave {option('query')} out"
+            + (f" and name the table with {option('table')}" if kind == "duckdb" else ""),
+        )
     if job.sheet and kind != "excel":
         raise OpsError(
             f"{capitalized(option('sheet'))} is for Excel sources (.xlsx, .xls, .ods).",

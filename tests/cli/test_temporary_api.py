@@ -87,6 +87,8 @@ def test_an_unsaved_source_block_fails_without_starting_the_temporary_api(
         ("leads.json", [], "Cannot tell what kind of source"),
         ("duckdb:///DIR/crm.duckdb", [], "--table is needed to read from duckdb:///"),
         ("leads.csv", ["--sheet", "Q3"], "--sheet is for Excel sources"),
+        # Was: the query was ignored, and the whole file pushed.
+        ("leads.csv", ["--query", "SELECT * FROM leads WHERE hot"], "--query is for Postgres sources"),
     ],
 )
 def test_a_source_that_cannot_be_read_as_given_fails_before_prefect_is_asked(
