@@ -11,6 +11,7 @@ keeps the column text): calamine knows which cells are dates, and polars makes a
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,8 +46,26 @@ def read_sheet(path: Path, sheet: str | None, display: str) -> pl.DataFrame:
     if dated:
         typed = _read(path, sheet, display, columns=dated, infer_schema_length=None, drop_empty_rows=False)
         if typed.height == text.height:  # the same cells, read twice: the same rows
-            text = text.with_columns(typed[c] for c in dated if typed[c].dtype in (pl.Date, pl.Datetime))
+            text = text.with_columns(
+                _time_of_day(typed[c]) for c in dated if typed[c].dtype in (pl.Date, pl.Datetime)
+            )
     return text.filter(~pl.all_horizontal(pl.all().is_null()))
+
+
+# The day a time-only cell (a serial number below 1: "9:30") falls on once read as a date and time: calamine
+# counts from 1899-12-31 (serial 1 is 1900-01-01); Excel's own day 0 is 1899-12-30.
+_EXCEL_DAY_ZERO = (dt.date(1899, 12, 30), dt.date(1899, 12, 31))
+
+
+def _time_of_day(column: pl.Series) -> pl.Series:
+    """A Datetime column of time-only cells (every date on Excel's day zero) as a Time column, sent as
+    "09:30:00"; any other column as it is. Before, "Best time to call" went out as "1899-12-31T09:30:00"."""
+    import polars as pl
+
+    values = column.drop_nulls()
+    if column.dtype != pl.Datetime or values.is_empty() or not values.dt.date().is_in(_EXCEL_DAY_ZERO).all():
+        return column
+    return column.dt.time()
 
 
 def first_rows(path: Path, sheet: str | None, display: str, count: int) -> list[tuple[int, list[str]]]:

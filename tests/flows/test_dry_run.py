@@ -108,6 +108,28 @@ def test_a_dry_run_shows_excel_dates_as_iso_dates(
     assert '"met_at": "2026-11-30T09:15:00", "signup_date": "2026-11-30"' in result.out
 
 
+def test_a_dry_run_shows_excel_times_of_day_as_times(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Was: "best_time": "1899-12-31T09:30:00" (a time-only cell is a date on Excel's day zero).
+    import xlsxwriter
+
+    book = tmp_path / "calls.xlsx"
+    with xlsxwriter.Workbook(str(book)) as workbook:
+        sheet = workbook.add_worksheet()
+        hhmm = workbook.add_format({"num_format": "hh:mm"})
+        sheet.write_row(0, 0, ["email", "Best Time", "Called At"])
+        sheet.write_string(1, 0, "ana@example.com")
+        sheet.write_datetime(1, 1, dt.datetime(1899, 12, 31, 9, 30), hhmm)
+        sheet.write_datetime(1, 2, dt.datetime(2026, 11, 30, 9, 30), hhmm)  # a date shown as a time: kept
+        sheet.write_string(2, 0, "bo@example.com")
+        sheet.write_number(2, 1, 0.75, hhmm)  # 18:00, typed as a number
+    result = run_cli(capsys, "push", "--dry-run", "--source", str(book))
+    assert result.code == 0, result.err
+    assert '"best_time": "09:30:00", "called_at": "2026-11-30T09:30:00"' in result.out
+    assert '"best_time": "18:00:00"' in result.out
+
+
 def test_a_header_under_a_title_row_is_named_by_its_line_not_missing(
     folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
