@@ -34,6 +34,7 @@ import codecs
 import csv
 import gzip
 import io
+import re
 import string
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -75,7 +76,7 @@ _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 @dataclass(frozen=True)
 class CsvLayout:
     """How to read one CSV file: its codec, delimiter, column names (in file order) and the lines above the
-    header (blank ones: the header is the first line that is not blank)."""
+    header (blank ones, and Excel's `sep=;` line: the header is the first other line)."""
 
     encoding: str
     delimiter: str
@@ -221,6 +222,17 @@ def first_lines(path: Path, count: int) -> list[tuple[int, list[str]]]:
     return out
 
 
+# Excel's delimiter line: a first line `sep=;` tells Excel the delimiter, and Excel exports in some locales
+# (and tools that write for them) start with it. It is not the header: the header is the line after it.
+_SEP_LINE = re.compile(r"^\ufeff?sep=(.)\1*\s*$", re.IGNORECASE)
+
+
+def _sep_line(line: str) -> str | None:
+    """The delimiter an Excel `sep=X` line names, or None for any other line (pure)."""
+    match = _SEP_LINE.match(line.rstrip("\r\n"))
+    return match[1] if match else None
+
+
 def read_layout(path: Path) -> CsvLayout:
     """Encoding, delimiter and column names of a CSV file (reads the header only, after the encoding scan).
 
@@ -229,15 +241,17 @@ def read_layout(path: Path) -> CsvLayout:
     """
     encoding = detect_encoding(path)
     skip = 0
+    named: str | None = None
     with open_text(path, encoding) as text:
         try:
             first_line = text.readline()
-            while first_line and not first_line.strip():
+            while first_line and (not first_line.strip() or (named is None and _sep_line(first_line))):
+                named = named or _sep_line(first_line)
                 skip += 1
                 first_line = text.readline()
         except UnicodeDecodeError as exc:
             raise _decode_error(path, encoding, exc, 1) from None
-    delimiter = sniff_delimiter(first_line)
+    delimiter = named or sniff_delimiter(first_line)
     header = next(csv.reader([first_line], delimiter=delimiter), [])
     if not any(cell.strip() for cell in header):
         return CsvLayout(encoding, delimiter, ())

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.csv_source import column_names
+from tasks.csv_source import column_names, read_layout
 from tasks.extract import SourceSpec, describe_source, extract_source
 from tasks.mapping import resolve_mapping
 from tasks.push import preview_push
@@ -104,3 +104,27 @@ def test_blank_lines_above_the_header_are_skipped_not_read_as_a_row(
     else:
         assert (rows, refused) == (1, [])
     assert payloads == [{"email": "x@a.com", "first_name": "Zoë"}]
+
+
+@pytest.mark.parametrize(
+    ("text", "delimiter", "columns", "skip"),
+    [
+        ("sep=;\nEmail;Name\n", ";", ("Email", "Name"), 1),
+        ("\ufeffSEP=|\r\n\r\nEmail|Name\r\n", "|", ("Email", "Name"), 2),  # a BOM, a blank line after it
+        (
+            "sep=,,,\nEmail,Name\n",
+            ",",
+            ("Email", "Name"),
+            1,
+        ),  # padded with delimiters, as some tools write it
+        ("sep=\t\nEmail\tName\n", "\t", ("Email", "Name"), 1),
+        ("Email;Name\nsep=,\n", ";", ("Email", "Name"), 0),  # only a first line names the delimiter
+    ],
+)
+def test_excels_sep_line_is_skipped_and_names_the_delimiter(
+    tmp_path: Path, text: str, delimiter: str, columns: tuple[str, ...], skip: int
+) -> None:
+    path = tmp_path / "sep.csv"
+    path.write_text(text, encoding="utf-8")
+    layout = read_layout(path)
+    assert (layout.delimiter, layout.columns, layout.skip) == (delimiter, columns, skip)

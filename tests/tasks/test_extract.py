@@ -713,3 +713,19 @@ def test_two_queries_of_one_database_under_one_name_do_not_replace_each_other(
     _extract(SourceSpec(postgres_url, query="SELECT 'a@x.co' AS email"), wh)  # the same query
     with pytest.raises(OpsError, match=r"ops.query already holds .* \(a query\), not .* \(a query\)"):
         _extract(SourceSpec(postgres_url, query="SELECT 'b@x.co' AS email"), wh)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])  # DuckDB's reader, and the row-by-row one
+def test_excels_sep_line_names_the_delimiter_and_is_not_the_header(
+    tmp_path: Path, warehouse_path: Path, encoding: str
+) -> None:
+    # Was: "The header of sep.csv is on line 2 (Email, Name, Umsatz), not on line 1 (sep=), which has no
+    # email column. (delete the lines above the header ...)": Excel writes and reads that first line.
+    path = tmp_path / "sep.csv"
+    path.write_bytes("sep=;\r\nEmail;Name;Umsatz\r\nzoë@x.co;Zoë;1,5\r\nb@x.co;B;2\r\n".encode(encoding))
+    mapping, table = _extract(SourceSpec(str(path)), Warehouse(warehouse_path))
+    assert mapping.email_column == "Email" and table.row_count == 2
+    assert query(warehouse_path, "SELECT Email, Name, Umsatz FROM ops.sep") == [
+        ("zoë@x.co", "Zoë", "1,5"),
+        ("b@x.co", "B", "2"),
+    ]
