@@ -368,7 +368,24 @@ def describe_source(spec: SourceSpec) -> list[str]:
     columns = source_columns(spec)
     if not columns or columns == ["column0"] or columns == ["__UNNAMED__0"]:
         raise OpsError(f"The source {spec.display} is empty (no header).", hint="check the file")
+    taken = [c for c in columns if c.lower() in _OURS]
+    if taken:
+        raise OpsError(
+            f"The source {spec.display} has a column named {taken[0]}, a column ops-instantly adds to "
+            f"ops.{table_name_for(spec)} itself (its row key, or why a line could not be read).",
+            hint="rename that column in the source"
+            + (
+                f", or select it under another name with {option('query')}" if spec.kind == "postgres" else ""
+            ),
+        )
     return columns
+
+
+# The internal columns whose source namesake would change what is pushed: a `_row_problem` made every row
+# `invalid` ("<its value>; the row was not read"), a `_row_key` was silently replaced by ours. A source's
+# `_loaded_at` / `_run_id` (a dbt model's) are replaced by ours in the copy and never sent
+# (docs/lead-tables.md), as before.
+_OURS = ("_row_key", ROW_PROBLEM)
 
 
 # How DuckDB and calamine name a blank header cell (column_names: `column<i>`; calamine: `__UNNAMED__<i>`).

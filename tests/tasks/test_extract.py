@@ -729,3 +729,14 @@ def test_excels_sep_line_names_the_delimiter_and_is_not_the_header(
         ("zoë@x.co", "Zoë", "1,5"),
         ("b@x.co", "B", "2"),
     ]
+
+
+@pytest.mark.parametrize("column", ["_row_problem", "_ROW_KEY"])
+def test_a_source_column_named_like_one_of_ours_is_refused(tmp_path: Path, column: str) -> None:
+    # Was: a `_row_problem` column made every row `invalid` ("oops; the row was not read").
+    path = tmp_path / "model.parquet"
+    pl.DataFrame({"Email": ["a@x.co"], column: ["oops"]}).write_parquet(path)
+    with pytest.raises(
+        OpsError, match=f"has a column named {column}, a column ops-instantly adds to ops.model"
+    ):
+        describe_source.fn(SourceSpec(str(path)))
