@@ -424,6 +424,8 @@ def connected_pushes(store: Warehouse) -> list[TablePush]:
                 source="" if block else plan["source"],
                 postgres_block=block,
                 table=plan["table"] or "",
+                query=plan.get("query") or "",
+                sheet=plan.get("sheet") or "",
                 key_column=plan.get("key") or "",
                 mapping_rules=plan["mapping_rules"],
             )

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from warehouse.db import table_exists
+from warehouse.db import column_exists, table_exists
 from warehouse.merge import claim, upsert_row
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
 BLOCK_PREFIX = "block:"
 
 _COLUMNS = "table_name, campaign_id, campaign_name, source, key_column, mapping, created_at"
+_READ_AS = ("sheet", "query")  # migration 0015: absent from an older warehouse opened read-only
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class Connection:
         key_column: the table's key column; `None` means the push default.
         mapping: the column mapping (the content of the `--mapping` file), or `None` for the default.
         created_at: when the connection was recorded.
+        sheet: the workbook's sheet to read (`--sheet`); `None` means the first sheet.
+        query: the Postgres query to read instead of the table (`--query`); `table_name` names the result.
     """
 
     table_name: str
@@ -54,6 +57,21 @@ class Connection:
     key_column: str | None = None
     mapping: dict[str, Any] | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    sheet: str | None = None
+    query: str | None = None
+
+    @property
+    def read_as(self) -> str:
+        """Where the table is read from, as messages show it: `book.xlsx (sheet 'Leads')`,
+        `postgresql://host/db (a query)`, or the source alone."""
+        return read_as(self.source or "", self.sheet, self.query)
+
+
+def read_as(source: str, sheet: str | None = None, query: str | None = None) -> str:
+    """A source with the sheet or query it is read through, as messages show it (pure)."""
+    if sheet:
+        return f"{source} (sheet {sheet!r})"
+    return f"{source} (a query)" if query else source
 
 
 def list_connections(con: duckdb.DuckDBPyConnection, table_name: str | None = None) -> list[Connection]:
@@ -63,7 +81,8 @@ def list_connections(con: duckdb.DuckDBPyConnection, table_name: str | None = No
     """
     if not table_exists(con, "ops", "connections"):
         return []
-    sql = f"SELECT {_COLUMNS} FROM ops.connections"
+    read_as = [c if column_exists(con, "ops", "connections", c) else f"NULL AS {c}" for c in _READ_AS]
+    sql = f"SELECT {_COLUMNS}, {', '.join(read_as)} FROM ops.connections"
     params: list[Any] = []
     if table_name:
         sql += " WHERE table_name = ?"
@@ -78,6 +97,8 @@ def list_connections(con: duckdb.DuckDBPyConnection, table_name: str | None = No
             key_column=r[4],
             mapping=json.loads(r[5]) if r[5] else None,
             created_at=r[6],
+            sheet=r[7],
+            query=r[8],
         )
         for r in rows
     ]
@@ -93,23 +114,39 @@ def save_connection(con: duckdb.DuckDBPyConnection, connection: Connection) -> N
         "key_column": connection.key_column,
         "mapping": json.dumps(connection.mapping) if connection.mapping is not None else None,
         "created_at": connection.created_at,
+        "sheet": connection.sheet,
+        "query": connection.query,
     }
     upsert_row(con, "ops.connections", ["table_name", "campaign_id"], row)
 
 
 def repoint_table(
-    con: duckdb.DuckDBPyConnection, table_name: str, source: str
+    con: duckdb.DuckDBPyConnection,
+    table_name: str,
+    source: str,
+    *,
+    sheet: str | None = None,
+    query: str | None = None,
 ) -> tuple[str | None, list[Connection]]:
-    """Make `source` where `table_name` is read from: every connection of the table, and the source recorded
-    for `ops.<table_name>` (so its next push replaces the rows from there instead of refusing another source).
+    """Make `source` (its `sheet`, or a Postgres `query`) where `table_name` is read from: every connection of
+    the table, and the source recorded for `ops.<table_name>` (so its next push replaces the rows from there
+    instead of refusing another source).
 
     For a connected file that moved, or a table now read from elsewhere: `connect-table` with the new
     `--source` says so. Returns (the source recorded before, or None when it was the same or the table was
-    never pushed; the table's connections whose source changed, as they were).
+    never pushed; the table's connections whose source, sheet or query changed, as they were).
     """
-    changed = [c for c in list_connections(con, table_name) if c.source != source]
+    changed = [
+        c for c in list_connections(con, table_name) if (c.source, c.sheet, c.query) != (source, sheet, query)
+    ]
     for c in changed:
-        save_connection(con, replace(c, source=source))
+        save_connection(con, replace(c, source=source, sheet=sheet, query=query))
+    if query is not None and column_exists(con, "ops", "source_tables", "source_query"):
+        claim(con)  # the next push reads this query: not "another source" (tasks/extract.py)
+        con.execute(
+            "UPDATE ops.source_tables SET source_query = ?, source_table = NULL WHERE table_name = ?",
+            [query.strip().rstrip(";").strip(), table_name],
+        )
     before = None
     if table_exists(con, "ops", "source_tables"):
         row = con.execute(
@@ -151,12 +188,12 @@ def plan_connected_pushes(connections: list[Connection]) -> list[dict[str, Any]]
     """
     from ops_core.errors import OpsError
 
-    groups: dict[tuple[str, str | None, str | None, str], list[Connection]] = {}
+    groups: dict[tuple[str, str | None, str | None, str, str | None, str | None], list[Connection]] = {}
     for c in connections:
-        key = (c.table_name, c.source, c.key_column, json.dumps(c.mapping, sort_keys=True))
+        key = (c.table_name, c.source, c.key_column, json.dumps(c.mapping, sort_keys=True), c.sheet, c.query)
         groups.setdefault(key, []).append(c)
     plans = []
-    for (table, source, key_column, mapping), connected in groups.items():
+    for (table, source, key_column, mapping, sheet, query), connected in groups.items():
         if not source:
             raise OpsError(
                 f"The connection of {table} has no source to read it from.",
@@ -168,6 +205,8 @@ def plan_connected_pushes(connections: list[Connection]) -> list[dict[str, Any]]
             "campaigns": [c.campaign_id for c in connected],
             "campaign_names": [c.campaign_name or c.campaign_id for c in connected],
             "mapping_rules": json.loads(mapping),
+            "sheet": sheet,
+            "query": query,
         }
         if source.startswith(BLOCK_PREFIX):
             plan["source_block"] = source[len(BLOCK_PREFIX) :]

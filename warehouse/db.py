@@ -371,6 +371,17 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool
     return bool(found and found[0])
 
 
+def column_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str, column: str) -> bool:
+    """True when `schema.table` has `column` on this connection (a read-only connection to an older warehouse
+    sees the columns of the migrations applied when it was last written)."""
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "AND column_name = ?",
+        [schema, table, column],
+    ).fetchone()
+    return bool(found and found[0])
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 

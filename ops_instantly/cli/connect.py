@@ -56,6 +56,12 @@ def connect_table(
         None, "--source-block", help="Postgres Source block holding the connection URL.", metavar="BLOCK"
     ),
     key: str | None = typer.Option(None, help="The table's key column (as for push --key)."),
+    sheet: str | None = typer.Option(
+        None, help="The workbook's sheet to read (as for push --sheet; default: the first)."
+    ),
+    query: str | None = typer.Option(
+        None, help="A Postgres query to read instead of the table; --table names the result.", metavar="SQL"
+    ),
     warehouse: str | None = typer.Option(None, help=WAREHOUSE_HELP),
     credentials: str | None = CREDENTIALS_OPTION,
 ) -> None:
@@ -63,11 +69,11 @@ def connect_table(
 
     Example: ops-instantly connect-table --table ops.prospects --campaign "Q3 founders" --key id
     """
-    from ops_core.sources import absolute_source
+    from ops_core.sources import absolute_source, source_kind
     from ops_core.text import quoted
     from ops_core.urls import redact_url
     from tasks.campaign_summary import read_campaign_check
-    from warehouse.connections import BLOCK_PREFIX, Connection, repoint_table, save_connection
+    from warehouse.connections import BLOCK_PREFIX, Connection, read_as, repoint_table, save_connection
 
     table = table.strip()
     if not table:
@@ -78,6 +84,17 @@ def connect_table(
         raise OpsError(
             "The --source URL holds a password, which the warehouse must not store.",
             hint="save it in a Postgres Source block and pass --source-block NAME",
+        )
+    kind = "postgres" if source_block else source_kind(source) if source else None
+    if query is not None and (not query.strip() or kind != "postgres"):
+        raise OpsError(
+            "--query is for a Postgres source (--source postgresql://... or --source-block), and not empty.",
+            hint="leave --query out, or give the Postgres source it reads",
+        )
+    if sheet is not None and (not sheet.strip() or kind != "excel"):
+        raise OpsError(
+            "--sheet is for an Excel source (--source book.xlsx, .xls, .ods), and not empty.",
+            hint="leave --sheet out, or give the workbook it reads",
         )
     if source_block:
         source = f"{BLOCK_PREFIX}{source_block}"
@@ -91,7 +108,9 @@ def connect_table(
         for wanted in dict.fromkeys(campaign):  # each campaign once, in the order given
             checks.append(read_campaign_check(client, wanted))
     with open_warehouse(warehouse).connect() as con:
-        before, changed = repoint_table(con, table, source) if source else (None, [])
+        before, changed = (
+            repoint_table(con, table, source, sheet=sheet, query=query) if source else (None, [])
+        )
         for check in checks:
             save_connection(
                 con,
@@ -102,6 +121,8 @@ def connect_table(
                     source=source,
                     key_column=key,
                     mapping=mapping_data,
+                    sheet=sheet,
+                    query=query,
                 ),
             )
     for check in checks:
@@ -111,11 +132,13 @@ def connect_table(
     connected = {check.id for check in checks}
     also = [c.campaign_name or c.campaign_id for c in changed if c.campaign_id not in connected]
     if before is not None or also:
-        shown = redact_url(before or changed[0].source or "")
-        note = f"; also for its connection to {', '.join(map(quoted, also))}" if also else ""
-        typer.echo(
-            f"{table} is now read from {redact_url(source or '')}, not {shown}: its next push reads it there{note}"
+        was = changed[0] if changed else None
+        shown = read_as(
+            redact_url(before or (was.source if was else "") or ""), *((was.sheet, was.query) if was else ())
         )
+        note = f"; also for its connection to {', '.join(map(quoted, also))}" if also else ""
+        now = read_as(redact_url(source or ""), sheet, query)
+        typer.echo(f"{table} is now read from {now}, not {shown}: its next push reads it there{note}")
 
 
 @app.command("connections")
@@ -176,7 +199,7 @@ def connections(
                 c.table_name,
                 c.campaign_name,
                 c.campaign_id,
-                c.source,
+                c.read_as,
                 c.key_column,
                 "file" if c.mapping is not None else "auto",
                 f"{c.created_at:%Y-%m-%d %H:%M}",

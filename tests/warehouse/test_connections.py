@@ -33,6 +33,25 @@ def test_a_saved_connection_reads_back_with_its_mapping_and_time(warehouse_path:
     assert read_connections(Warehouse(warehouse_path)) == [saved]
 
 
+def test_a_connection_keeps_its_sheet_or_query_and_each_makes_a_push_of_its_own(warehouse_path: Path) -> None:
+    by_sheet = Connection("fair", "c1", "One", source="/data/fair.xlsx", sheet="Leads", created_at=WHEN)
+    by_query = Connection(
+        "vips", "c2", "Two", source="block:crm", query="SELECT * FROM crm.contacts WHERE vip", created_at=WHEN
+    )
+    with Warehouse(warehouse_path).connect() as con:
+        save_connection(con, by_sheet)
+        save_connection(con, by_query)
+    assert read_connections(Warehouse(warehouse_path)) == [by_sheet, by_query]
+    assert (by_sheet.read_as, by_query.read_as) == ("/data/fair.xlsx (sheet 'Leads')", "block:crm (a query)")
+    first = Connection("fair", "c3", "Three", source="/data/fair.xlsx", created_at=WHEN)  # its first sheet
+    plans = plan_connected_pushes([by_sheet, first, by_query])
+    assert [(p["table"], p["sheet"], p["query"], p["campaigns"]) for p in plans] == [
+        ("fair", "Leads", None, ["c1"]),
+        ("fair", None, None, ["c3"]),
+        ("vips", None, "SELECT * FROM crm.contacts WHERE vip", ["c2"]),
+    ]
+
+
 def test_saving_the_same_table_and_campaign_again_replaces_it(warehouse_path: Path) -> None:
     with Warehouse(warehouse_path).connect() as con:
         save_connection(con, Connection("prospects", "c1", "Old name", source="a.csv", created_at=WHEN))
@@ -88,6 +107,8 @@ def test_connections_group_into_one_push_per_table() -> None:
             "campaigns": ["c1", "c2"],
             "campaign_names": ["One", "Two"],
             "mapping_rules": None,
+            "sheet": None,
+            "query": None,
             "source": "/data/p.csv",
         },
         {
@@ -96,6 +117,8 @@ def test_connections_group_into_one_push_per_table() -> None:
             "campaigns": ["c3"],
             "campaign_names": ["Three"],
             "mapping_rules": None,
+            "sheet": None,
+            "query": None,
             "source_block": "crm",
         },
     ]
