@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -33,15 +34,15 @@ def test_a_saved_connection_reads_back_with_its_mapping_and_time(warehouse_path:
     assert read_connections(Warehouse(warehouse_path)) == [saved]
 
 
-def test_a_connection_keeps_its_sheet_or_query_and_each_makes_a_push_of_its_own(warehouse_path: Path) -> None:
+def test_a_connection_keeps_its_sheet_or_query_and_each_makes_a_push_of_its_own(warehouse: Any) -> None:
     by_sheet = Connection("fair", "c1", "One", source="/data/fair.xlsx", sheet="Leads", created_at=WHEN)
     by_query = Connection(
         "vips", "c2", "Two", source="block:crm", query="SELECT * FROM crm.contacts WHERE vip", created_at=WHEN
     )
-    with Warehouse(warehouse_path).connect() as con:
+    with warehouse.connect() as con:
         save_connection(con, by_sheet)
         save_connection(con, by_query)
-    assert read_connections(Warehouse(warehouse_path)) == [by_sheet, by_query]
+    assert read_connections(warehouse) == [by_sheet, by_query]  # a DuckDB file and a DuckLake alike
     assert (by_sheet.read_as, by_query.read_as) == ("/data/fair.xlsx (sheet 'Leads')", "block:crm (a query)")
     first = Connection("fair", "c3", "Three", source="/data/fair.xlsx", created_at=WHEN)  # its first sheet
     plans = plan_connected_pushes([by_sheet, first, by_query])
