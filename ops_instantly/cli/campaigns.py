@@ -222,6 +222,15 @@ def _refuse_unknown_accounts(emails: list[str] | None, credentials: str | None) 
         )
 
 
+def _done(campaign: Any, line: str, json_: bool) -> None:
+    """What a campaign write prints: its line, or with --json the campaign as the commands see it
+    (`{"id", "name", "status", "status_label", "daily_limit", "timezone", "steps"}`, docs/cli-json.md)."""
+    if json_:
+        print_json(campaign)
+    else:
+        typer.echo(line)
+
+
 def _note(found: CampaignInput) -> None:
     """Name the file's fields the API would not use (read-only ones), on stderr, once the input is valid."""
     note = found.note()
@@ -283,6 +292,7 @@ def create(
     body: str | None = BODY_OPTION,
     accounts: list[str] | None = ACCOUNT_OPTION,
     credentials: str | None = CREDENTIALS_OPTION,
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Create a campaign (a Draft: nothing is sent until `campaigns activate`). Flags override the file.
 
@@ -301,7 +311,7 @@ def create(
     _refuse_unknown_accounts(spec.email_list, credentials)
     _note(found)
     created = run_flow(create_campaign, spec, credentials=load_credentials(credentials))
-    typer.echo(f"created {quoted(created.name)} ({created.id}), status {created.status_label}")
+    _done(created, f"created {quoted(created.name)} ({created.id}), status {created.status_label}", json_)
 
 
 @campaigns_app.command("update")
@@ -321,6 +331,7 @@ def update(
     body: str | None = BODY_OPTION,
     accounts: list[str] | None = ACCOUNT_OPTION,
     credentials: str | None = CREDENTIALS_OPTION,
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Change a campaign: only the fields in the file or flags change (a schedule change keeps unset parts).
 
@@ -342,7 +353,7 @@ def update(
     _note(found)
     target = _resolve(campaign, credentials)
     updated = run_flow(update_campaign, target.id, changes, credentials=load_credentials(credentials))
-    typer.echo(f"updated {quoted(updated.name)} ({updated.id}), status {updated.status_label}")
+    _done(updated, f"updated {quoted(updated.name)} ({updated.id}), status {updated.status_label}", json_)
 
 
 @campaigns_app.command("activate")
@@ -352,6 +363,7 @@ def activate(
         False, "--force", help="Activate even if the pre-launch check finds problems."
     ),
     credentials: str | None = CREDENTIALS_OPTION,
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Start (or resume) sending, after the pre-launch check (`campaigns check`) passes.
 
@@ -361,11 +373,13 @@ def activate(
 
     found = _resolve(campaign, credentials)
     result = run_flow(activate_campaign, found.id, credentials=load_credentials(credentials), force=force)
-    typer.echo(f"{quoted(result.name)} ({result.id}) is {result.status_label}")
+    _done(result, f"{quoted(result.name)} ({result.id}) is {result.status_label}", json_)
 
 
 @campaigns_app.command("pause")
-def pause(campaign: str = CAMPAIGN_ARG, credentials: str | None = CREDENTIALS_OPTION) -> None:
+def pause(
+    campaign: str = CAMPAIGN_ARG, credentials: str | None = CREDENTIALS_OPTION, json_: bool = JSON_OPTION
+) -> None:
     """Stop sending until activated again.
 
     Example: ops-instantly campaigns pause "Q3 founders"
@@ -374,7 +388,7 @@ def pause(campaign: str = CAMPAIGN_ARG, credentials: str | None = CREDENTIALS_OP
 
     found = _resolve(campaign, credentials)
     result = run_flow(pause_campaign, found.id, credentials=load_credentials(credentials))
-    typer.echo(f"{quoted(result.name)} ({result.id}) is {result.status_label}")
+    _done(result, f"{quoted(result.name)} ({result.id}) is {result.status_label}", json_)
 
 
 @campaigns_app.command("duplicate")
@@ -382,6 +396,7 @@ def duplicate(
     campaign: str = CAMPAIGN_ARG,
     name: str | None = typer.Option(None, help='Name of the copy (default: "<name> (copy)").'),
     credentials: str | None = CREDENTIALS_OPTION,
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Copy a campaign's settings and steps (not its leads) into a new Draft.
 
@@ -391,7 +406,7 @@ def duplicate(
 
     found = _resolve(campaign, credentials)
     copy = run_flow(duplicate_campaign, found.id, name or "", credentials=load_credentials(credentials))
-    typer.echo(f"created {quoted(copy.name)} ({copy.id}), status {copy.status_label}")
+    _done(copy, f"created {quoted(copy.name)} ({copy.id}), status {copy.status_label}", json_)
 
 
 @campaigns_app.command("delete")
@@ -399,6 +414,7 @@ def delete(
     campaign: str = CAMPAIGN_ARG,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     credentials: str | None = CREDENTIALS_OPTION,
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Delete a campaign (asks first; there is no undo).
 
@@ -410,4 +426,4 @@ def delete(
     if not yes:
         typer.confirm(f"Delete campaign {quoted(found.name)} ({found.id}, {found.status_label})?", abort=True)
     deleted = run_flow(delete_campaign, found.id, credentials=load_credentials(credentials))
-    typer.echo(f"deleted {quoted(deleted.name)} ({deleted.id})")
+    _done(deleted, f"deleted {quoted(deleted.name)} ({deleted.id})", json_)

@@ -297,3 +297,29 @@ def test_every_listing_and_show_command_offers_json() -> None:
     }
     assert {"campaigns list", "campaigns show", "accounts", "connections", "webhooks list"} <= set(found)
     assert [name for name, opts in found.items() if "--json" not in opts] == []
+
+
+def test_campaign_writes_print_the_campaign_as_one_json_document(
+    env: Any, client: Any, prefect_harness: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    created = run_cli(capsys, "campaigns", "create", "--file", FRIENDLY, "--name", "Json write", "--json")
+    assert created.code == 0, created.err
+    campaign = json.loads(created.out)  # stdout is the document and nothing else: a script takes the id
+    assert client.campaigns.get(campaign["id"]).name == "Json write"
+    assert (campaign["name"], campaign["status_label"]) == ("Json write", "Draft")
+
+    copied = json.loads(
+        run_cli(capsys, "campaigns", "duplicate", campaign["id"], "--name", "Json copy", "--json").out
+    )
+    assert copied["id"] != campaign["id"] and client.campaigns.get(copied["id"]).name == "Json copy"
+    updated = json.loads(
+        run_cli(capsys, "campaigns", "update", copied["id"], "--daily-limit", "40", "--json").out
+    )
+    assert updated["daily_limit"] == 40 == client.campaigns.get(copied["id"]).daily_limit
+    paused = json.loads(run_cli(capsys, "campaigns", "pause", copied["id"], "--json").out)
+    assert paused["id"] == copied["id"] and paused["status_label"] == "Paused"
+    deleted = json.loads(run_cli(capsys, "campaigns", "delete", copied["id"], "--yes", "--json").out)
+    assert deleted["id"] == copied["id"]
+    assert [c.id for c in client.campaigns.list()] == [campaign["id"]]
