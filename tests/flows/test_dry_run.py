@@ -11,7 +11,7 @@ import pytest
 
 from tasks.extract import SourceSpec, extract_source
 from tests.cli._cli_helpers import assert_one_line_error, run_cli
-from tests.tasks.push_helpers import query
+from tests.tasks.push_helpers import Formatted, query, write_workbook
 from warehouse.db import Warehouse
 
 
@@ -90,19 +90,16 @@ def test_a_dry_run_shows_excel_dates_as_iso_dates(
     folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # What the dry run prints is what the push sends (the same mapping, after the same warehouse round trip).
-    import xlsxwriter
-
-    book = tmp_path / "fair.xlsx"
-    with xlsxwriter.Workbook(str(book)) as workbook:
-        sheet = workbook.add_worksheet()
-        sheet.write_row(0, 0, ["email", "Signup Date", "Met At"])
-        sheet.write_string(1, 0, "ana@example.com")
-        sheet.write_datetime(
-            1, 1, dt.datetime(2026, 11, 30), workbook.add_format({"num_format": "d mmm yyyy"})
-        )
-        sheet.write_datetime(
-            1, 2, dt.datetime(2026, 11, 30, 9, 15), workbook.add_format({"num_format": "hh:mm"})
-        )
+    signup, met = dt.datetime(2026, 11, 30), dt.datetime(2026, 11, 30, 9, 15)
+    book = write_workbook(
+        tmp_path / "fair.xlsx",
+        {
+            "Sheet1": [
+                ["email", "Signup Date", "Met At"],
+                ["ana@example.com", Formatted(signup, "d mmm yyyy"), Formatted(met, "hh:mm")],
+            ]
+        },
+    )
     result = run_cli(capsys, "push", "--dry-run", "--source", str(book))
     assert result.code == 0, result.err
     assert '"met_at": "2026-11-30T09:15:00", "signup_date": "2026-11-30"' in result.out
@@ -112,18 +109,20 @@ def test_a_dry_run_shows_excel_times_of_day_as_times(
     folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Was: "best_time": "1899-12-31T09:30:00" (a time-only cell is a date on Excel's day zero).
-    import xlsxwriter
-
-    book = tmp_path / "calls.xlsx"
-    with xlsxwriter.Workbook(str(book)) as workbook:
-        sheet = workbook.add_worksheet()
-        hhmm = workbook.add_format({"num_format": "hh:mm"})
-        sheet.write_row(0, 0, ["email", "Best Time", "Called At"])
-        sheet.write_string(1, 0, "ana@example.com")
-        sheet.write_datetime(1, 1, dt.datetime(1899, 12, 31, 9, 30), hhmm)
-        sheet.write_datetime(1, 2, dt.datetime(2026, 11, 30, 9, 30), hhmm)  # a date shown as a time: kept
-        sheet.write_string(2, 0, "bo@example.com")
-        sheet.write_number(2, 1, 0.75, hhmm)  # 18:00, typed as a number
+    book = write_workbook(
+        tmp_path / "calls.xlsx",
+        {
+            "Sheet1": [
+                ["email", "Best Time", "Called At"],
+                [
+                    "ana@example.com",
+                    Formatted(dt.datetime(1899, 12, 31, 9, 30), "hh:mm"),
+                    Formatted(dt.datetime(2026, 11, 30, 9, 30), "hh:mm"),  # a date shown as a time: kept
+                ],
+                ["bo@example.com", Formatted(0.75, "hh:mm")],  # 18:00, typed as a number
+            ]
+        },
+    )
     result = run_cli(capsys, "push", "--dry-run", "--source", str(book))
     assert result.code == 0, result.err
     assert '"best_time": "09:30:00", "called_at": "2026-11-30T09:30:00"' in result.out
@@ -148,14 +147,17 @@ def test_a_header_under_a_title_row_is_named_by_its_line_not_missing(
 def test_a_header_under_a_title_row_of_a_sheet_is_named_by_how_far_down_it_is(
     folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import xlsxwriter
-
-    book = tmp_path / "export.xlsx"
-    with xlsxwriter.Workbook(str(book)) as workbook:
-        sheet = workbook.add_worksheet("Leads")
-        sheet.write(0, 0, "Leads export - November 2026")
-        sheet.write_row(2, 0, ["Work Email", "Company"])
-        sheet.write_row(3, 0, ["ana@example.com", "Acme"])
+    book = write_workbook(
+        tmp_path / "export.xlsx",
+        {
+            "Leads": [
+                ["Leads export - November 2026"],
+                [],
+                ["Work Email", "Company"],
+                ["ana@example.com", "Acme"],
+            ]
+        },
+    )
     result = run_cli(capsys, "push", "--dry-run", "--source", str(book))
     assert_one_line_error(
         result,
@@ -168,16 +170,14 @@ def test_a_workbook_whose_leads_are_not_on_its_first_sheet_names_the_sheet_that_
     folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Was: "No email column found (columns: Export summary, __UNNAMED__1)": a cover sheet came first.
-    import xlsxwriter
-
-    book = tmp_path / "export.xlsx"
-    with xlsxwriter.Workbook(str(book)) as workbook:
-        cover = workbook.add_worksheet("Summary")
-        cover.write_row(0, 0, ["Export summary", "", "rows: 1"])
-        workbook.add_worksheet("Notes").write(0, 0, "nothing")
-        leads = workbook.add_worksheet("Leads Q4")
-        leads.write_row(0, 0, ["Email", "Company"])
-        leads.write_row(1, 0, ["ana@example.com", "Acme"])
+    book = write_workbook(
+        tmp_path / "export.xlsx",
+        {
+            "Summary": [["Export summary", "", "rows: 1"]],
+            "Notes": [["nothing"]],
+            "Leads Q4": [["Email", "Company"], ["ana@example.com", "Acme"]],
+        },
+    )
     result = run_cli(capsys, "push", "--dry-run", "--source", str(book))
     assert_one_line_error(
         result,

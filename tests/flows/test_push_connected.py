@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from flows.push_leads import push_leads
 from ops_core.errors import OpsError
 from tests.cli._cli_helpers import assert_one_line_error, run_cli
-from tests.tasks.push_helpers import campaign_leads, make_campaign
+from tests.tasks.push_helpers import campaign_leads, make_campaign, write_workbook
 from warehouse.connections import list_connections
 from warehouse.db import Warehouse
 
@@ -223,48 +224,37 @@ def test_a_connected_file_that_moved_is_repointed_with_connect_table(
 
 
 def test_a_connected_sheet_and_a_connected_query_are_what_the_scheduled_push_reads(
-    env: Any, sandbox: Any, postgres_url: str, tmp_path: Path, capsys
+    env: Any, sandbox: Any, postgres_url: str, postgres_table: Callable[..., str], tmp_path: Path, capsys
 ) -> None:
-    import uuid
-
-    import psycopg
-    import xlsxwriter
-
     fair, vips = make_campaign(sandbox, "Fair"), make_campaign(sandbox, "VIPs")
-    book = tmp_path / "fair.xlsx"
-    with xlsxwriter.Workbook(str(book)) as workbook:
-        workbook.add_worksheet("Summary").write_row(0, 0, ["Trade fair", "2026"])
-        leads = workbook.add_worksheet("Leads")
-        for r, row in enumerate(
-            [["email", "first name"], ["ann@fair.example", "Ann"], ["bob@fair.example", "Bob"]]
-        ):
-            leads.write_row(r, 0, row)
-    table = f"conn_query_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgres_url, autocommit=True) as pg:
-        pg.execute(f"CREATE TABLE {table} (email text, first_name text, vip boolean)")
-        pg.execute(
-            f"INSERT INTO {table} VALUES ('vi@crm.example', 'Vi', true), ('no@crm.example', 'No', false)"
-        )
-    try:
-        assert run_cli(capsys, "connect-table", "--table", "fair", "--source", str(book), "--sheet", "Leads",
-                       "--campaign", fair).code == 0  # fmt: skip
-        result = run_cli(capsys, "connect-table", "--table", "vips", "--source", postgres_url,
-                         "--query", f"SELECT * FROM {table} WHERE vip", "--campaign", vips)  # fmt: skip
-        assert result.code == 0, result.err
-        listed = run_cli(capsys, "connections")
-        assert "fair.xlsx (sheet 'Leads')" in listed.out and "(a query)" in listed.out
+    book = write_workbook(
+        tmp_path / "fair.xlsx",
+        {
+            "Summary": [["Trade fair", "2026"]],
+            "Leads": [["email", "first name"], ["ann@fair.example", "Ann"], ["bob@fair.example", "Bob"]],
+        },
+    )
+    table = postgres_table(
+        "conn_query",
+        "email text, first_name text, vip boolean",
+        [("vi@crm.example", "Vi", True), ("no@crm.example", "No", False)],
+    )
+    assert run_cli(capsys, "connect-table", "--table", "fair", "--source", str(book), "--sheet", "Leads",
+                   "--campaign", fair).code == 0  # fmt: skip
+    result = run_cli(capsys, "connect-table", "--table", "vips", "--source", postgres_url,
+                     "--query", f"SELECT * FROM {table} WHERE vip", "--campaign", vips)  # fmt: skip
+    assert result.code == 0, result.err
+    listed = run_cli(capsys, "connections")
+    assert "fair.xlsx (sheet 'Leads')" in listed.out and "(a query)" in listed.out
 
-        summary = push_leads()  # what a scheduled run does: no arguments
+    summary = push_leads()  # what a scheduled run does: no arguments
 
-        assert sorted(t["table"] for t in summary["tables"]) == ["fair", "vips"]
-        assert sorted(lead["email"] for lead in campaign_leads(sandbox, fair)) == [
-            "ann@fair.example",
-            "bob@fair.example",
-        ]
-        assert [lead["email"] for lead in campaign_leads(sandbox, vips)] == ["vi@crm.example"]
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as pg:
-            pg.execute(f"DROP TABLE IF EXISTS {table}")
+    assert sorted(t["table"] for t in summary["tables"]) == ["fair", "vips"]
+    assert sorted(lead["email"] for lead in campaign_leads(sandbox, fair)) == [
+        "ann@fair.example",
+        "bob@fair.example",
+    ]
+    assert [lead["email"] for lead in campaign_leads(sandbox, vips)] == ["vi@crm.example"]
 
 
 def test_sheet_and_query_are_refused_for_a_source_that_has_none(

@@ -13,7 +13,14 @@ import pytest
 
 from ops_instantly._paths import REPO_ROOT
 from tests.cli._cli_helpers import assert_one_line_error, run_cli
-from tests.tasks.push_helpers import campaign_leads, make_campaign, query, request_count, set_faults
+from tests.tasks.push_helpers import (
+    campaign_leads,
+    make_campaign,
+    query,
+    request_count,
+    set_faults,
+    write_workbook,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::UserWarning")]
 
@@ -239,17 +246,14 @@ def test_an_xlsx_source_is_pushed_from_its_first_sheet_or_the_named_one(
     import polars as pl
 
     campaign = make_campaign(env, "Sheets")
-    book = tmp_path / "Trade Fair Leads.xlsx"
-    import xlsxwriter
-
-    with xlsxwriter.Workbook(str(book)) as workbook:
-        people = workbook.add_worksheet("People")
-        for r, row in enumerate([["E-Mail", "Vorname", "Firma", "Telefon"], ["Jo@Example.com\u200b", "Jo", "Acme", 4917612345678],
-                                 ["lu@example.com", "Lu", "Beta", None]]):  # fmt: skip
-            people.write_row(r, 0, row)
-        other = workbook.add_worksheet("Later")
-        other.write_row(0, 0, ["email", "first_name"])
-        other.write_row(1, 0, ["max@example.com", "Max"])
+    book = write_workbook(
+        tmp_path / "Trade Fair Leads.xlsx",
+        {
+            "People": [["E-Mail", "Vorname", "Firma", "Telefon"], ["Jo@Example.com\u200b", "Jo", "Acme", 4917612345678],
+                       ["lu@example.com", "Lu", "Beta", None]],
+            "Later": [["email", "first_name"], ["max@example.com", "Max"]],
+        },
+    )  # fmt: skip
 
     first = run_cli(capsys, "push", "--source", str(book), "--campaign", "Sheets")
     assert first.code == 0, first.err

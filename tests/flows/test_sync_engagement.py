@@ -352,102 +352,90 @@ def test_the_views_name_the_campaigns_right_after_a_push_and_take_a_renamed_one_
     assert _sql(warehouse_location, by_campaign) == [("East (renamed)",), ("West",)]
 
 
-def test_postgres_source_gets_its_engagement_columns_written_back(env, client, warehouse_path, postgres_url):
+def test_postgres_source_gets_its_engagement_columns_written_back(
+    env, client, warehouse_path, postgres_url, postgres_table
+):
     import psycopg
 
-    table = f"people_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgres_url, autocommit=True) as pg:
-        pg.execute(f"CREATE TABLE {table} (id integer PRIMARY KEY, email text, name text)")
-        pg.execute(
-            f"INSERT INTO {table} SELECT g, 'w' || g || '@writeback.dev', 'W' || g"
-            " FROM generate_series(1, 20) g"
-        )
-    try:
-        campaign = _campaign(client, "Writeback", [])
-        push_leads(
-            source=postgres_url,
-            table=table,
-            key_column="id",
-            campaigns=[campaign.id],
-            warehouse=str(warehouse_path),
-        )
-        client.campaigns.activate(campaign.id)
-        _advance(env, 10)
-        params = dict(
-            warehouse=str(warehouse_path), write_back_postgres=PostgresSource(url=SecretStr(postgres_url))
-        )
-        result = sync_engagement(**params)
-        assert result.counts["write_back"] == {f"public.{table}": 20}
-        view = _sql(
-            warehouse_path,
-            "SELECT id, instantly_email_status, instantly_reply_count, instantly_open_count,"
-            f" instantly_lead_id, instantly_campaigns FROM ops.{table}_engagement ORDER BY id",
-        )
-        with psycopg.connect(postgres_url) as pg:
-            written = pg.execute(
-                f"SELECT id, instantly_email_status, instantly_reply_count, instantly_open_count,"
-                f" instantly_lead_id, instantly_campaigns FROM {table} ORDER BY id"
-            ).fetchall()
-        assert written == view
-        assert {r[5][0] for r in written} == {"Writeback"}
-        # Nothing changed: a second write-back updates no row.
-        assert sync_engagement(**params).counts["write_back"] == {f"public.{table}": 0}
-        # The next push of the table leaves the written-back columns out: no lead is updated for them.
-        again = push_leads(
-            source=postgres_url,
-            table=table,
-            key_column="id",
-            campaigns=[campaign.id],
-            warehouse=str(warehouse_path),
-        )
-        counts = again["campaigns"][0]["counts"]
-        assert (counts.get("unchanged"), counts.get("updated", 0)) == (20, 0), counts
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as pg:
-            pg.execute(f"DROP TABLE IF EXISTS {table}")
+    table = postgres_table(
+        "people",
+        "id integer PRIMARY KEY, email text, name text",
+        [(g, f"w{g}@writeback.dev", f"W{g}") for g in range(1, 21)],
+    )
+    campaign = _campaign(client, "Writeback", [])
+    push_leads(
+        source=postgres_url,
+        table=table,
+        key_column="id",
+        campaigns=[campaign.id],
+        warehouse=str(warehouse_path),
+    )
+    client.campaigns.activate(campaign.id)
+    _advance(env, 10)
+    params = dict(
+        warehouse=str(warehouse_path), write_back_postgres=PostgresSource(url=SecretStr(postgres_url))
+    )
+    result = sync_engagement(**params)
+    assert result.counts["write_back"] == {f"public.{table}": 20}
+    view = _sql(
+        warehouse_path,
+        "SELECT id, instantly_email_status, instantly_reply_count, instantly_open_count,"
+        f" instantly_lead_id, instantly_campaigns FROM ops.{table}_engagement ORDER BY id",
+    )
+    with psycopg.connect(postgres_url) as pg:
+        written = pg.execute(
+            f"SELECT id, instantly_email_status, instantly_reply_count, instantly_open_count,"
+            f" instantly_lead_id, instantly_campaigns FROM {table} ORDER BY id"
+        ).fetchall()
+    assert written == view
+    assert {r[5][0] for r in written} == {"Writeback"}
+    # Nothing changed: a second write-back updates no row.
+    assert sync_engagement(**params).counts["write_back"] == {f"public.{table}": 0}
+    # The next push of the table leaves the written-back columns out: no lead is updated for them.
+    again = push_leads(
+        source=postgres_url,
+        table=table,
+        key_column="id",
+        campaigns=[campaign.id],
+        warehouse=str(warehouse_path),
+    )
+    counts = again["campaigns"][0]["counts"]
+    assert (counts.get("unchanged"), counts.get("updated", 0)) == (20, 0), counts
 
 
 def test_write_back_gives_rows_sharing_an_email_the_same_engagement(
-    env, client, warehouse_path, postgres_url
+    env, client, warehouse_path, postgres_url, postgres_table
 ):
     # No key column: rows match on the normalised email, which repeats here (the push reports the repeats as
     # duplicates). The write-back used to fail for every table of the database on its temp table's key.
     import psycopg
 
-    dups, plain = (f"{kind}_{uuid.uuid4().hex[:8]}" for kind in ("dups", "plain"))
+    dups, plain = (postgres_table(kind, "email text, name text") for kind in ("dups", "plain"))
     with psycopg.connect(postgres_url, autocommit=True) as pg:
         for table in (dups, plain):
-            pg.execute(f"CREATE TABLE {table} (email text, name text)")
             pg.execute(
                 f"INSERT INTO {table} SELECT '{table}' || g || '@writeback.dev', 'W' || g FROM generate_series(1, 10) g"
             )
         pg.execute(
             f"INSERT INTO {dups} VALUES (' {dups.upper()}3@WriteBack.dev ', 'again'), ('{dups}3@writeback.dev', 'third')"
         )
-    try:
-        campaign = _campaign(client, "Writeback dups", [])
-        for table in (dups, plain):
-            push_leads(
-                source=postgres_url, table=table, campaigns=[campaign.id], warehouse=str(warehouse_path)
-            )
-        client.campaigns.activate(campaign.id)
-        _advance(env, 10)
-        result = sync_engagement(
-            warehouse=str(warehouse_path), write_back_postgres=PostgresSource(url=SecretStr(postgres_url))
-        )
-        assert result.counts["write_back"] == {f"public.{dups}": 12, f"public.{plain}": 10}
-        with psycopg.connect(postgres_url) as pg:
-            rows = pg.execute(
-                f"SELECT lower(trim(email)), instantly_lead_id, instantly_email_status, instantly_campaigns"
-                f" FROM {dups} ORDER BY 1"
-            ).fetchall()
-        third = [r for r in rows if r[0] == f"{dups}3@writeback.dev"]
-        assert len(third) == 3 and len({r[1:] for r in (tuple(map(str, r)) for r in third)}) == 1
-        assert third[0][1] and third[0][3] == ["Writeback dups"]
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as pg:
-            for table in (dups, plain):
-                pg.execute(f"DROP TABLE IF EXISTS {table}")
+    campaign = _campaign(client, "Writeback dups", [])
+    for table in (dups, plain):
+        push_leads(source=postgres_url, table=table, campaigns=[campaign.id], warehouse=str(warehouse_path))
+    client.campaigns.activate(campaign.id)
+    _advance(env, 10)
+    result = sync_engagement(
+        warehouse=str(warehouse_path), write_back_postgres=PostgresSource(url=SecretStr(postgres_url))
+    )
+    assert result.counts["write_back"] == {f"public.{dups}": 12, f"public.{plain}": 10}
+    with psycopg.connect(postgres_url) as pg:
+        rows = pg.execute(
+            f"SELECT lower(trim(email)), instantly_lead_id, instantly_email_status, instantly_campaigns"
+            f" FROM {dups} ORDER BY 1"
+        ).fetchall()
+    third = [r for r in rows if r[0] == f"{dups}3@writeback.dev"]
+    assert len(third) == 3 and len({r[1:] for r in (tuple(map(str, r)) for r in third)}) == 1
+    assert third[0][1] and third[0][3] == ["Writeback dups"]
 
 
 @pytest.mark.parametrize(

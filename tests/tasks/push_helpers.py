@@ -1,4 +1,5 @@
-"""Helpers for the push tests: sandbox campaigns and state, and a messy Ops table with its expected leads."""
+"""Helpers for the push tests: sandbox campaigns and state, a messy Ops table with its expected leads, and
+source files."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import httpx
@@ -129,6 +130,35 @@ def _csv_value(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
+
+
+class Formatted(NamedTuple):
+    """A workbook cell shown with an Excel number format, e.g.
+    `Formatted(dt.datetime(2026, 11, 30), "d mmm yyyy")`."""
+
+    value: Any
+    num_format: str
+
+
+def write_workbook(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
+    """An .xlsx written with xlsxwriter: one sheet per item of `sheets`, in order, its rows from the first
+    column (`[]` is an empty row). Each cell is written as xlsxwriter's `write` types it (None and "" leave it
+    blank), a `Formatted` one with its number format. Returns `path`."""
+    import xlsxwriter
+
+    with xlsxwriter.Workbook(str(path)) as book:
+        formats: dict[str, Any] = {}
+        for name, rows in sheets.items():
+            sheet = book.add_worksheet(name)
+            for r, row in enumerate(rows):
+                for c, cell in enumerate(row):
+                    if isinstance(cell, Formatted):
+                        if cell.num_format not in formats:
+                            formats[cell.num_format] = book.add_format({"num_format": cell.num_format})
+                        sheet.write(r, c, cell.value, formats[cell.num_format])
+                    else:
+                        sheet.write(r, c, cell)
+    return path
 
 
 def assert_campaign_matches(leads: list[dict[str, Any]], table: MessyTable) -> None:

@@ -12,37 +12,38 @@ from ops_core.errors import OpsError
 from tasks.excel_source import read_sheet
 from tasks.lead_frame import LeadFrames, parse_lead
 from tasks.mapping import resolve_mapping
+from tests.tasks.push_helpers import Formatted, write_workbook
 
 
 def _book(path: Path) -> Path:
-    import xlsxwriter
-
-    with xlsxwriter.Workbook(str(path)) as book:
-        sheet = book.add_worksheet("People")
-        day = book.add_format({"num_format": "yyyy-mm-dd"})
-        stamp = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-        sheet.write_row(0, 0, ["email", "signup", "met_at", "mixed", "typed_as_text", "zip"])
-        rows = [
-            (
-                "a@x.co",
-                dt.datetime(2026, 11, 30),
-                dt.datetime(2026, 11, 30, 14, 5, 7),
-                dt.datetime(2026, 1, 1),
-            ),
-            ("b@x.co", dt.datetime(2026, 1, 2), dt.datetime(2026, 1, 2), "n/a"),
-        ]
-        for r, (email, signup, met_at, mixed) in enumerate(rows, start=1):
-            sheet.write_string(r, 0, email)
-            sheet.write_datetime(r, 1, signup, day)
-            sheet.write_datetime(r, 2, met_at, stamp)
-            if isinstance(mixed, dt.datetime):
-                sheet.write_datetime(r, 3, mixed, day)
-            else:
-                sheet.write_string(r, 3, mixed)
-            sheet.write_string(r, 4, "2026-03-04 00:00:00")  # a text cell, not a date
-            sheet.write_number(r, 5, 1234)
-        sheet.write_string(4, 0, "c@x.co")  # after an empty row, which is left out
-    return path
+    day, stamp = "yyyy-mm-dd", "yyyy-mm-dd hh:mm"
+    text = "2026-03-04 00:00:00"  # a text cell, not a date
+    return write_workbook(
+        path,
+        {
+            "People": [
+                ["email", "signup", "met_at", "mixed", "typed_as_text", "zip"],
+                [
+                    "a@x.co",
+                    Formatted(dt.datetime(2026, 11, 30), day),
+                    Formatted(dt.datetime(2026, 11, 30, 14, 5, 7), stamp),
+                    Formatted(dt.datetime(2026, 1, 1), day),
+                    text,
+                    1234,
+                ],
+                [
+                    "b@x.co",
+                    Formatted(dt.datetime(2026, 1, 2), day),
+                    Formatted(dt.datetime(2026, 1, 2), stamp),
+                    "n/a",
+                    text,
+                    1234,
+                ],
+                [],
+                ["c@x.co"],  # after an empty row, which is left out
+            ]
+        },
+    )
 
 
 def test_a_date_column_is_a_date_a_datetime_column_keeps_its_time_and_the_rest_stay_text(

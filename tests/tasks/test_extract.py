@@ -26,7 +26,7 @@ from tasks.extract import (
 )
 from tasks.mapping import resolve_mapping
 from tasks.push import preview_push
-from tests.tasks.push_helpers import query
+from tests.tasks.push_helpers import query, write_workbook
 from warehouse.db import Warehouse
 
 
@@ -421,12 +421,7 @@ def _case_headers(path: Path) -> Path:
         ["dupcase@example.com", "visible note", "SECOND note", "third"],
     )
     if path.suffix == ".xlsx":
-        import xlsxwriter
-
-        with xlsxwriter.Workbook(str(path)) as book:
-            sheet = book.add_worksheet()
-            sheet.write_row(0, 0, header)
-            sheet.write_row(1, 0, row)
+        write_workbook(path, {"Sheet1": [header, row]})
     else:
         pl.DataFrame([row], schema=header, orient="row").write_parquet(path)
     return path
