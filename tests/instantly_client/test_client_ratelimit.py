@@ -115,11 +115,48 @@ def test_rate_limiter_paces_starts_evenly(clock, per_second, per_minute, headroo
 
 
 def test_rate_limiter_paces_just_under_the_budget_by_default(clock):
-    limiter = RateLimiter(20, 1200, clock=clock, sleep=clock.sleep)
-    assert limiter.budget == 20
-    assert limiter.rate == pytest.approx(19.0)  # 5% headroom
-    times = start_times(limiter, clock, 101)
-    assert times[-1] == pytest.approx(100 / 19.0)
+    limiter = RateLimiter(100, 6000, clock=clock, sleep=clock.sleep)
+    assert limiter.budget == 100
+    assert limiter.rate == pytest.approx(97.5)  # 2.5% headroom
+    times = start_times(limiter, clock, 1001)
+    # paced at 97.5/s, and never more than the ceiling's whole number (97) really start in any second
+    assert 1000 / 97.5 <= times[-1] <= 1000 / 97
+    assert max(bisect.bisect_left(times, t + 1.0 - 1e-5) - i for i, t in enumerate(times)) == 97
+
+
+def test_the_first_429_at_the_ceiling_widens_the_headroom_instead_of_cutting(clock):
+    """One refusal at 97.5% says the arrivals jitter more than 2.5% tolerates: the pace drops to 95% and
+    stays there, not to 90% of 97.5% and a slow climb back (about 30 requests of budget at 100/s)."""
+    limiter = RateLimiter(100, 6000, clock=clock, sleep=clock.sleep)
+    start_times(limiter, clock, 300)
+    limiter.on_response(429, started=clock(), retry_after=None)
+    limiter.acquire()
+    assert (limiter.rate, limiter.ceiling, limiter.headroom) == pytest.approx((95.0, 95.0, 0.05))
+    clock.sleep(60)  # no recovery above the wider ceiling
+    start_times(limiter, clock, 3)
+    assert limiter.rate == pytest.approx(95.0)
+    clock.sleep(0.5)
+    limiter.on_response(429, started=clock(), retry_after=None)  # the next refusal cuts, as before
+    limiter.acquire()
+    assert limiter.rate < 95.0 * 0.9 + 1e-9
+    assert limiter.headroom == pytest.approx(0.05)  # widened once only
+
+
+def test_a_429_sent_before_the_headroom_widened_does_not_cut(clock):
+    limiter = RateLimiter(100, 6000, clock=clock, sleep=clock.sleep)
+    start_times(limiter, clock, 300)
+    sent = clock()
+    limiter.on_response(429, started=sent, retry_after=None)
+    clock.sleep(0.01)
+    limiter.on_response(429, started=sent, retry_after=None)  # the same burst of refusals
+    limiter.acquire()
+    assert limiter.rate == pytest.approx(95.0)
+
+
+@pytest.mark.parametrize("widen", [-0.01, 0.975, 2.0])
+def test_widen_must_leave_a_pace(widen):
+    with pytest.raises(ValueError, match="widen"):
+        RateLimiter(100, None, widen=widen)
 
 
 def test_rate_limiter_after_idle_starts_at_once_but_never_bursts(clock):
@@ -180,7 +217,9 @@ def test_rate_limiter_windows_hold_in_any_window_even_with_threads(clock):
     ],
 )
 def test_rate_limiter_cuts_its_pace_on_429_and_recovers(clock, gap, events, expected_rate):
-    limiter = RateLimiter(10, None, headroom=0.0, decrease=0.8, recovery=0.02, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(
+        10, None, headroom=0.0, widen=0.0, decrease=0.8, recovery=0.02, clock=clock, sleep=clock.sleep
+    )
     for _ in range(21):  # two seconds of requests: at the pace (10/s), or `gap` seconds apart on top
         limiter.acquire()
         clock.sleep(gap)
@@ -196,7 +235,9 @@ def test_rate_limiter_cuts_its_pace_on_429_and_recovers(clock, gap, events, expe
 
 
 def test_retry_after_pauses_every_start_until_it_has_passed(clock):
-    limiter = RateLimiter(10, None, headroom=0.0, decrease=0.8, recovery=0.02, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(
+        10, None, headroom=0.0, widen=0.0, decrease=0.8, recovery=0.02, clock=clock, sleep=clock.sleep
+    )
     start_times(limiter, clock, 21)  # 0.0 .. 2.0 at the pace
     limiter.on_response(429, started=clock(), retry_after=3.0)
     times = start_times(limiter, clock, 2)
@@ -207,7 +248,9 @@ def test_retry_after_pauses_every_start_until_it_has_passed(clock):
 
 def test_a_429_voids_slots_reserved_at_the_old_pace(clock):
     """A thread asleep on a slot booked before the 429 queues again at the new pace when it wakes."""
-    limiter = RateLimiter(10, None, headroom=0.0, decrease=0.8, recovery=0.02, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(
+        10, None, headroom=0.0, widen=0.0, decrease=0.8, recovery=0.02, clock=clock, sleep=clock.sleep
+    )
     start_times(limiter, clock, 21)  # starts at 0.0 .. 2.0 (10/s); the next free slot is 2.1
     woke: list[float] = []
 
@@ -275,7 +318,7 @@ def test_requests_that_leave_late_never_clump_above_the_ceiling_in_any_second(cl
 
 def test_a_429_in_the_first_second_cuts_from_the_pace_not_from_a_slow_start(clock):
     """Ten requests in the first 0.5 s are 20/s, not 5/s over the usual 2 s span."""
-    limiter = RateLimiter(20, None, headroom=0.0, decrease=0.8, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(20, None, headroom=0.0, widen=0.0, decrease=0.8, clock=clock, sleep=clock.sleep)
     start_times(limiter, clock, 10)  # 0.0 .. 0.45 at 20/s
     limiter.on_response(429, started=clock(), retry_after=None)
     assert limiter.rate == pytest.approx(16.0)
