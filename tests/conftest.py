@@ -22,6 +22,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
+from tests.postgres_scratch import PostgresScratch  # noqa: E402
 from tests.services import postgres_available, require_service  # noqa: E402
 from tests.warehouse_backends import (  # noqa: E402, F401  (fixtures)
     add_backend_option,
@@ -76,6 +77,17 @@ def postgres_url() -> str:
     """URL of the real Postgres test database (skips when absent, fails in CI)."""
     require_service("Postgres at 127.0.0.1:5432", postgres_available(POSTGRES_URL))
     return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_scratch(postgres_url: str) -> Iterator[PostgresScratch]:
+    """Tables and schemas the test creates in the Postgres test database, dropped after it, passed or failed
+    (tests/postgres_scratch.py)."""
+    scratch = PostgresScratch(postgres_url)
+    try:
+        yield scratch
+    finally:
+        scratch.drop()
 
 
 @pytest.fixture(scope="session")

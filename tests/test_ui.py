@@ -25,6 +25,7 @@ import duckdb
 import httpx
 import pytest
 
+from tests.postgres_scratch import PostgresScratch
 from tests.prefect_server import prefect_exe, prefect_server
 from tests.services import require_service
 from tests.tasks.push_helpers import make_campaign
@@ -150,10 +151,9 @@ def _serve_logos_from_the_repo(context: Any) -> None:
 
 
 def test_a_push_launched_from_the_ui_form_shows_its_results_and_no_secret(
-    tmp_path: Path, postgres_url: str
+    tmp_path: Path, postgres_url: str, postgres_scratch: PostgresScratch
 ) -> None:
     require_service("Chromium (Debian package `chromium`) with Playwright", _browser_available())
-    import psycopg
     from playwright.sync_api import sync_playwright
 
     from instantly_sandbox import SandboxServer
@@ -162,107 +162,97 @@ def test_a_push_launched_from_the_ui_form_shows_its_results_and_no_secret(
     password = f"ui-check-pw-{uuid.uuid4().hex[:12]}"  # trust auth on the test server accepts any password
     secret_url = postgres_url.replace("postgresql://postgres@", f"postgresql://postgres:{password}@")
     assert password in secret_url
-    table = f"ui_leads_{uuid.uuid4().hex[:8]}"
     warehouse = tmp_path / "warehouse.duckdb"
     screens = Screens(tmp_path / "screenshots")
-    with psycopg.connect(postgres_url, autocommit=True) as pg:
-        pg.execute(f"CREATE TABLE {table} (email text, first_name text, company text)")
-        pg.execute(
-            f"INSERT INTO {table} SELECT 'ui' || g || '@example.com', 'Ann' || g, 'Acme' FROM generate_series(1, {ROWS}) g"
+    table = postgres_scratch.table("ui_leads", "email text, first_name text, company text")
+    postgres_scratch.execute(
+        f"INSERT INTO {table} SELECT 'ui' || g || '@example.com', 'Ann' || g, 'Acme' FROM generate_series(1, {ROWS}) g"
+    )
+    with (
+        SandboxServer(port=0, seed=11, api_keys=[key]) as sandbox,
+        prefect_server(tmp_path / "prefect-home", ui=True) as env,
+    ):
+        sandbox.api_key = key
+        campaign_id = make_campaign(sandbox, "UI check")
+        # INFO: the run's own log lines are what the check reads (the test session runs at WARNING).
+        env = {**env, "OPS_WAREHOUSE": str(warehouse), "PREFECT_LOGGING_LEVEL": "INFO"}
+        api = env["PREFECT_API_URL"]
+        _run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from pydantic import SecretStr; "
+                "from blocks import InstantlyCredentials, PostgresSource; "
+                "InstantlyCredentials(api_key=SecretStr(sys.argv[1]), base_url=sys.argv[2]).save('default'); "
+                "PostgresSource(url=SecretStr(sys.argv[3])).save('crm')",
+                key,
+                sandbox.base_url,
+                secret_url,
+            ],
+            env,
         )
-    try:
-        with (
-            SandboxServer(port=0, seed=11, api_keys=[key]) as sandbox,
-            prefect_server(tmp_path / "prefect-home", ui=True) as env,
-        ):
-            sandbox.api_key = key
-            campaign_id = make_campaign(sandbox, "UI check")
-            # INFO: the run's own log lines are what the check reads (the test session runs at WARNING).
-            env = {**env, "OPS_WAREHOUSE": str(warehouse), "PREFECT_LOGGING_LEVEL": "INFO"}
-            api = env["PREFECT_API_URL"]
-            _run(
-                [
-                    sys.executable,
-                    "-c",
-                    "import sys; from pydantic import SecretStr; "
-                    "from blocks import InstantlyCredentials, PostgresSource; "
-                    "InstantlyCredentials(api_key=SecretStr(sys.argv[1]), base_url=sys.argv[2]).save('default'); "
-                    "PostgresSource(url=SecretStr(sys.argv[3])).save('crm')",
-                    key,
-                    sandbox.base_url,
-                    secret_url,
-                ],
-                env,
-            )
-            ops = str(Path(sys.executable).parent / "ops-instantly")
-            _run(
-                [
-                    ops,
-                    "connect-table",
-                    "--table",
-                    table,
-                    "--source-block",
-                    "crm",
-                    "--campaign",
-                    "UI check",
-                    "--credentials",
-                    "default",
-                ],
-                env,
-            )
-            _run([prefect_exe(), "work-pool", "create", "ops-instantly", "--type", "process"], env)
-            _run([prefect_exe(), "--no-prompt", "deploy", "--all"], env)
-            deployment = httpx.get(f"{api}/deployments/name/push-leads/push-leads", timeout=10).json()
-            assert set(deployment["parameter_openapi_schema"]["properties"]) == set(PUSH_PARAMETERS)
-            block_ref = deployment["parameters"]["credentials"]["$ref"]["block_document_id"]
-            for each in httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json():
-                _assert_flat_form(each)
+        ops = str(Path(sys.executable).parent / "ops-instantly")
+        _run(
+            [
+                ops,
+                "connect-table",
+                "--table",
+                table,
+                "--source-block",
+                "crm",
+                "--campaign",
+                "UI check",
+                "--credentials",
+                "default",
+            ],
+            env,
+        )
+        _run([prefect_exe(), "work-pool", "create", "ops-instantly", "--type", "process"], env)
+        _run([prefect_exe(), "--no-prompt", "deploy", "--all"], env)
+        deployment = httpx.get(f"{api}/deployments/name/push-leads/push-leads", timeout=10).json()
+        assert set(deployment["parameter_openapi_schema"]["properties"]) == set(PUSH_PARAMETERS)
+        block_ref = deployment["parameters"]["credentials"]["$ref"]["block_document_id"]
+        for each in httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json():
+            _assert_flat_form(each)
 
-            worker_log = tmp_path / "worker.log"
-            with _worker(env, worker_log), sync_playwright() as playwright:
-                context = playwright.chromium.launch_persistent_context(
-                    str(tmp_path / "chromium-profile"),
-                    executable_path=CHROMIUM,
-                    headless=True,
-                    args=CHROMIUM_ARGS,
-                    viewport={"width": 1280, "height": 900},
-                )
-                _serve_logos_from_the_repo(context)
-                page = context.new_page()
-                ui = api.removesuffix("/api")
-                run_id = _launch_from_the_form(
-                    page, ui, deployment["id"], block_ref, screens, [key, password]
-                )
-                run = _wait_for_final_state(api, run_id, worker_log)
-                assert run["state"]["type"] == "COMPLETED", worker_log.read_text()[-4000:]
-                _check_the_run_page(page, ui, run_id, screens, [key, password])
-                _check_the_block_catalog(page, ui, screens, [key, password])
-                context.close()
-
-            # The launched run carries the result: its own artifacts and logs, no child flow run.
-            artifacts = httpx.post(
-                f"{api}/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run_id]}}}, timeout=10
-            ).json()
-            assert {"push-summary", "push-batches"} <= {a["key"] for a in artifacts}
-            summary = next(a for a in artifacts if a["key"] == "push-summary")["data"]
-            assert f"run_id = '{run_id}'" in summary
-            children = httpx.post(
-                f"{api}/flow_runs/filter",
-                json={"flow_runs": {"parent_flow_run_id": {"any_": [run_id]}}},
-                timeout=10,
-            ).json()
-            assert children == []
-            logs = httpx.post(
-                f"{api}/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}}, timeout=10
-            ).json()
-            assert any(
-                f"ops.{table} -> campaign 'UI check': created {ROWS}" in log["message"] for log in logs
+        worker_log = tmp_path / "worker.log"
+        with _worker(env, worker_log), sync_playwright() as playwright:
+            context = playwright.chromium.launch_persistent_context(
+                str(tmp_path / "chromium-profile"),
+                executable_path=CHROMIUM,
+                headless=True,
+                args=CHROMIUM_ARGS,
+                viewport={"width": 1280, "height": 900},
             )
-            stored = str(run["parameters"]) + str(logs) + str(artifacts)
-            assert key not in stored and password not in stored
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as pg:
-            pg.execute(f"DROP TABLE IF EXISTS {table}")
+            _serve_logos_from_the_repo(context)
+            page = context.new_page()
+            ui = api.removesuffix("/api")
+            run_id = _launch_from_the_form(page, ui, deployment["id"], block_ref, screens, [key, password])
+            run = _wait_for_final_state(api, run_id, worker_log)
+            assert run["state"]["type"] == "COMPLETED", worker_log.read_text()[-4000:]
+            _check_the_run_page(page, ui, run_id, screens, [key, password])
+            _check_the_block_catalog(page, ui, screens, [key, password])
+            context.close()
+
+        # The launched run carries the result: its own artifacts and logs, no child flow run.
+        artifacts = httpx.post(
+            f"{api}/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run_id]}}}, timeout=10
+        ).json()
+        assert {"push-summary", "push-batches"} <= {a["key"] for a in artifacts}
+        summary = next(a for a in artifacts if a["key"] == "push-summary")["data"]
+        assert f"run_id = '{run_id}'" in summary
+        children = httpx.post(
+            f"{api}/flow_runs/filter",
+            json={"flow_runs": {"parent_flow_run_id": {"any_": [run_id]}}},
+            timeout=10,
+        ).json()
+        assert children == []
+        logs = httpx.post(
+            f"{api}/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}}, timeout=10
+        ).json()
+        assert any(f"ops.{table} -> campaign 'UI check': created {ROWS}" in log["message"] for log in logs)
+        stored = str(run["parameters"]) + str(logs) + str(artifacts)
+        assert key not in stored and password not in stored
 
     con = duckdb.connect(str(warehouse), read_only=True)
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -224,7 +223,7 @@ def test_a_connected_file_that_moved_is_repointed_with_connect_table(
 
 
 def test_a_connected_sheet_and_a_connected_query_are_what_the_scheduled_push_reads(
-    env: Any, sandbox: Any, postgres_url: str, postgres_table: Callable[..., str], tmp_path: Path, capsys
+    env: Any, sandbox: Any, postgres_url: str, postgres_scratch: Any, tmp_path: Path, capsys
 ) -> None:
     fair, vips = make_campaign(sandbox, "Fair"), make_campaign(sandbox, "VIPs")
     book = write_workbook(
@@ -234,7 +233,7 @@ def test_a_connected_sheet_and_a_connected_query_are_what_the_scheduled_push_rea
             "Leads": [["email", "first name"], ["ann@fair.example", "Ann"], ["bob@fair.example", "Bob"]],
         },
     )
-    table = postgres_table(
+    table = postgres_scratch.table(
         "conn_query",
         "email text, first_name text, vip boolean",
         [("vi@crm.example", "Vi", True), ("no@crm.example", "No", False)],

@@ -8,8 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ import pytest
 from flows.push_leads import push_leads
 from ops_instantly._paths import REPO_ROOT
 from tests.cli._cli_helpers import assert_one_line_error, run_cli
+from tests.postgres_scratch import PostgresScratch
 from tests.tasks.push_helpers import (
     HEADER,
     MessyTable,
@@ -101,22 +100,21 @@ def test_a_messy_csv_lands_exactly_once_and_reruns_send_only_changes(
 
 
 @pytest.fixture
-def pg_messy(postgres_url: str) -> Iterator[tuple[str, MessyTable]]:
+def pg_messy(postgres_url: str, postgres_scratch: PostgresScratch) -> tuple[str, MessyTable]:
     """The messy rows in a real, uniquely named Postgres table (typed: date, text[], integer)."""
     import psycopg
 
-    name = f"push_flow_{uuid.uuid4().hex[:10]}"
     table = messy_table(10_000, seed=2)
     columns = ", ".join(f'"{c}" {t}' for c, t in zip(HEADER, ["text"] * 5 + ["date", "text[]", "integer", "text"],
                                                     strict=True))  # fmt: skip
-    with psycopg.connect(postgres_url, autocommit=True) as con:
-        con.execute(f"CREATE TABLE {name} ({columns})")
-        with con.cursor().copy(f"COPY {name} FROM STDIN") as copy:
-            for row in table.rows:
-                copy.write_row([row[c] for c in HEADER])
-    yield name, table
-    with psycopg.connect(postgres_url, autocommit=True) as con:
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    name = postgres_scratch.table("push_flow", columns)
+    with (
+        psycopg.connect(postgres_url, autocommit=True) as con,
+        con.cursor().copy(f"COPY {name} FROM STDIN") as copy,
+    ):
+        for row in table.rows:
+            copy.write_row([row[c] for c in HEADER])
+    return name, table
 
 
 def test_the_same_rows_from_postgres_land_exactly_once(

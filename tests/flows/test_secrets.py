@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from blocks import PostgresSource
 from flows.push_leads import push_leads
 from flows.sync_engagement import sync_engagement
+from tests.postgres_scratch import PostgresScratch
 from tests.tasks.push_helpers import make_campaign
 
 pytestmark = pytest.mark.slow
@@ -60,10 +61,13 @@ def _everything_in_the_warehouse(path: Path) -> str:
 
 
 def test_the_api_key_and_a_source_password_stay_secret(
-    prefect_harness: None, postgres_url: str, warehouse_path: Path, monkeypatch, caplog
+    prefect_harness: None,
+    postgres_url: str,
+    postgres_scratch: PostgresScratch,
+    warehouse_path: Path,
+    monkeypatch,
+    caplog,
 ) -> None:
-    import psycopg
-
     from instantly_sandbox import SandboxServer
 
     key = "sandbox-key-that-must-stay-secret"
@@ -74,18 +78,13 @@ def test_the_api_key_and_a_source_password_stay_secret(
         monkeypatch.setenv("OPS_WAREHOUSE", str(warehouse_path))
         server.api_key = key
         campaign = make_campaign(server, "Secrets")
-        table = f"secret_src_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(postgres_url, autocommit=True) as con:
-            con.execute(f"CREATE TABLE {table} (email text, first_name text)")
-            con.execute(f"INSERT INTO {table} VALUES ('a@example.com', 'Ann'), ('b@example.com', 'Bob')")
-        try:
-            url = postgres_url.replace("postgresql://postgres@", f"postgresql://postgres:{PASSWORD}@")
-            source = PostgresSource(url=SecretStr(url))
-            pushed = push_leads(postgres=source, table=table, campaigns=[campaign])
-            synced = sync_engagement(write_back_postgres=source)
-        finally:
-            with psycopg.connect(postgres_url, autocommit=True) as con:
-                con.execute(f"DROP TABLE IF EXISTS {table}")
+        table = postgres_scratch.table(
+            "secret_src", "email text, first_name text", [("a@example.com", "Ann"), ("b@example.com", "Bob")]
+        )
+        url = postgres_url.replace("postgresql://postgres@", f"postgresql://postgres:{PASSWORD}@")
+        source = PostgresSource(url=SecretStr(url))
+        pushed = push_leads(postgres=source, table=table, campaigns=[campaign])
+        synced = sync_engagement(write_back_postgres=source)
 
     kept = _everything_prefect_kept([pushed["run_id"], synced.run_id]) + _everything_in_the_warehouse(
         warehouse_path

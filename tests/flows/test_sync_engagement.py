@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import logging
 import re
-import uuid
 from datetime import timedelta
 
 import httpx
@@ -353,11 +352,11 @@ def test_the_views_name_the_campaigns_right_after_a_push_and_take_a_renamed_one_
 
 
 def test_postgres_source_gets_its_engagement_columns_written_back(
-    env, client, warehouse_path, postgres_url, postgres_table
+    env, client, warehouse_path, postgres_url, postgres_scratch
 ):
     import psycopg
 
-    table = postgres_table(
+    table = postgres_scratch.table(
         "people",
         "id integer PRIMARY KEY, email text, name text",
         [(g, f"w{g}@writeback.dev", f"W{g}") for g in range(1, 21)],
@@ -404,21 +403,20 @@ def test_postgres_source_gets_its_engagement_columns_written_back(
 
 
 def test_write_back_gives_rows_sharing_an_email_the_same_engagement(
-    env, client, warehouse_path, postgres_url, postgres_table
+    env, client, warehouse_path, postgres_url, postgres_scratch
 ):
     # No key column: rows match on the normalised email, which repeats here (the push reports the repeats as
     # duplicates). The write-back used to fail for every table of the database on its temp table's key.
     import psycopg
 
-    dups, plain = (postgres_table(kind, "email text, name text") for kind in ("dups", "plain"))
-    with psycopg.connect(postgres_url, autocommit=True) as pg:
-        for table in (dups, plain):
-            pg.execute(
-                f"INSERT INTO {table} SELECT '{table}' || g || '@writeback.dev', 'W' || g FROM generate_series(1, 10) g"
-            )
-        pg.execute(
-            f"INSERT INTO {dups} VALUES (' {dups.upper()}3@WriteBack.dev ', 'again'), ('{dups}3@writeback.dev', 'third')"
+    dups, plain = (postgres_scratch.table(kind, "email text, name text") for kind in ("dups", "plain"))
+    for table in (dups, plain):
+        postgres_scratch.execute(
+            f"INSERT INTO {table} SELECT '{table}' || g || '@writeback.dev', 'W' || g FROM generate_series(1, 10) g"
         )
+    postgres_scratch.execute(
+        f"INSERT INTO {dups} VALUES (' {dups.upper()}3@WriteBack.dev ', 'again'), ('{dups}3@writeback.dev', 'third')"
+    )
     campaign = _campaign(client, "Writeback dups", [])
     for table in (dups, plain):
         push_leads(source=postgres_url, table=table, campaigns=[campaign.id], warehouse=str(warehouse_path))
@@ -609,42 +607,37 @@ def test_cli_sync_json_is_one_document_whose_counts_match_the_warehouse_and_the_
 
 
 def test_write_back_goes_to_the_table_read_from_a_schema_and_skips_a_query(
-    env, client, warehouse_path, postgres_url
+    env, client, warehouse_path, postgres_url, postgres_scratch
 ):
     # Was: "The Postgres table public.contacts does not exist." for crm."Contacts" (the warehouse name was
     # looked up in the default schema), and a table pushed with --query failed the whole write-back.
     import psycopg
 
-    schema = f"wb_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgres_url, autocommit=True) as pg:
-        pg.execute(f'CREATE SCHEMA {schema}; CREATE TABLE {schema}."Contacts" ("Email" text, "Name" text)')
-        pg.execute(
-            f"INSERT INTO {schema}.\"Contacts\" SELECT 'c' || g || '@{schema.replace('_', '-')}.dev', 'C' || g FROM generate_series(1, 5) g"
-        )
-    try:
-        campaign = _campaign(client, "Writeback schema", [])
-        push_leads(
-            source=postgres_url,
-            table=f"{schema}.Contacts",
-            campaigns=[campaign.id],
-            warehouse=str(warehouse_path),
-        )
-        push_leads(
-            source=postgres_url,
-            query=f'SELECT * FROM {schema}."Contacts" WHERE "Name" = \'C1\'',
-            table="first_contact",
-            campaigns=[campaign.id],
-            warehouse=str(warehouse_path),
-        )
-        client.campaigns.activate(campaign.id)
-        _advance(env, 10)
-        result = sync_engagement(
-            warehouse=str(warehouse_path), write_back_postgres=PostgresSource(url=SecretStr(postgres_url))
-        )
-        assert result.counts["write_back"] == {f"{schema}.Contacts": 5}
-        with psycopg.connect(postgres_url) as pg:
-            written = pg.execute(f'SELECT count(instantly_lead_id) FROM {schema}."Contacts"').fetchone()
-        assert written == (5,)
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as pg:
-            pg.execute(f"DROP SCHEMA {schema} CASCADE")
+    schema = postgres_scratch.schema("wb")
+    postgres_scratch.execute(
+        f'CREATE TABLE {schema}."Contacts" ("Email" text, "Name" text);'
+        f"INSERT INTO {schema}.\"Contacts\" SELECT 'c' || g || '@{schema.replace('_', '-')}.dev', 'C' || g FROM generate_series(1, 5) g"
+    )
+    campaign = _campaign(client, "Writeback schema", [])
+    push_leads(
+        source=postgres_url,
+        table=f"{schema}.Contacts",
+        campaigns=[campaign.id],
+        warehouse=str(warehouse_path),
+    )
+    push_leads(
+        source=postgres_url,
+        query=f'SELECT * FROM {schema}."Contacts" WHERE "Name" = \'C1\'',
+        table="first_contact",
+        campaigns=[campaign.id],
+        warehouse=str(warehouse_path),
+    )
+    client.campaigns.activate(campaign.id)
+    _advance(env, 10)
+    result = sync_engagement(
+        warehouse=str(warehouse_path), write_back_postgres=PostgresSource(url=SecretStr(postgres_url))
+    )
+    assert result.counts["write_back"] == {f"{schema}.Contacts": 5}
+    with psycopg.connect(postgres_url) as pg:
+        written = pg.execute(f'SELECT count(instantly_lead_id) FROM {schema}."Contacts"').fetchone()
+    assert written == (5,)

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from ops_instantly.example_table import main
+from tests.postgres_scratch import PostgresScratch
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,18 +32,16 @@ def test_readme_creates_the_postgres_table_before_pushing_from_it() -> None:
     assert f"--source {url} --table {table}" in lines[push]
 
 
-def test_the_readme_line_loads_every_row_and_replaces_the_table(postgres_url: str) -> None:
-    table = "ops_test_example_table"
+def test_the_readme_line_loads_every_row_and_replaces_the_table(
+    postgres_url: str, postgres_scratch: PostgresScratch
+) -> None:
+    table = postgres_scratch.name("ops_test_example_table")
     command = [sys.executable, "-m", "ops_instantly.example_table", "examples/leads.csv", postgres_url, table]
     for _ in range(2):  # twice: a second run replaces, it does not append
         done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
-    try:
-        with psycopg.connect(postgres_url) as con:
-            rows = con.execute(f'SELECT "Email", "First Name" FROM {table} ORDER BY "Email"').fetchall()
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as con:
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+    with psycopg.connect(postgres_url) as con:
+        rows = con.execute(f'SELECT "Email", "First Name" FROM {table} ORDER BY "Email"').fetchall()
     assert len(rows) == 20
     assert ("ava.nguyen@northwind.example", "Ava") in rows
 

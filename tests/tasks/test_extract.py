@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -26,6 +24,7 @@ from tasks.extract import (
 )
 from tasks.mapping import resolve_mapping
 from tasks.push import preview_push
+from tests.postgres_scratch import PostgresScratch
 from tests.tasks.push_helpers import query, write_workbook
 from warehouse.db import Warehouse
 
@@ -478,25 +477,20 @@ def test_a_duckdb_source_needs_a_table(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def pg_table(postgres_url: str) -> Iterator[str]:
-    """A uniquely named table in the test database, dropped afterwards."""
-    import psycopg
-
-    name = f"push_extract_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_url, autocommit=True) as con:
-        con.execute(
-            f"CREATE TABLE {name} (id serial, email text, joined date, tags text[], meta jsonb, score numeric, "
-            "seen timestamptz, ok boolean, uid uuid)"
-        )
-        con.execute(
-            f"INSERT INTO {name} (email, joined, tags, meta, score, seen, ok, uid) "
-            "SELECT 'p' || g || '@x.co', DATE '2024-01-01' + g, ARRAY['a', 'b' || g], "
-            "jsonb_build_object('k', g), g / 2.0, TIMESTAMPTZ '2024-01-01 00:00+00', g % 2 = 0, "
-            "'00000000-0000-0000-0000-000000000001' FROM generate_series(1, 25000) AS g"
-        )
-    yield name
-    with psycopg.connect(postgres_url, autocommit=True) as con:
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+def pg_table(postgres_scratch: PostgresScratch) -> str:
+    """A uniquely named table in the test database of 25,000 rows of many types, dropped afterwards."""
+    name = postgres_scratch.table(
+        "push_extract",
+        "id serial, email text, joined date, tags text[], meta jsonb, score numeric, seen timestamptz, "
+        "ok boolean, uid uuid",
+    )
+    postgres_scratch.execute(
+        f"INSERT INTO {name} (email, joined, tags, meta, score, seen, ok, uid) "
+        "SELECT 'p' || g || '@x.co', DATE '2024-01-01' + g, ARRAY['a', 'b' || g], "
+        "jsonb_build_object('k', g), g / 2.0, TIMESTAMPTZ '2024-01-01 00:00+00', g % 2 = 0, "
+        "'00000000-0000-0000-0000-000000000001' FROM generate_series(1, 25000) AS g"
+    )
+    return name
 
 
 def test_postgres_is_read_in_chunks_with_types_kept(
@@ -669,35 +663,27 @@ def test_sheet_rows_blank_in_every_cell_are_not_rows(tmp_path: Path, warehouse_p
 
 
 def test_a_postgres_table_of_the_same_name_in_another_schema_does_not_replace_its_copy(
-    postgres_url: str, warehouse_path: Path
+    postgres_url: str, postgres_scratch: PostgresScratch, warehouse_path: Path
 ) -> None:
     # Was: crm."Contacts" and sales."Contacts" are both ops.contacts from one URL, and the second push
     # replaced the first's rows without a word (its ledger and engagement view then mixed both tables).
-    import psycopg
-
-    schemas = [f"t_{kind}_{uuid.uuid4().hex[:8]}" for kind in ("crm", "sales")]
-    with psycopg.connect(postgres_url, autocommit=True) as pg:
-        for schema in schemas:
-            pg.execute(f'CREATE SCHEMA {schema}; CREATE TABLE {schema}."Contacts" (email text)')
-            pg.execute(f"INSERT INTO {schema}.\"Contacts\" VALUES ('a@{schema}.example')")
-    try:
-        wh = Warehouse(warehouse_path)
-        _extract(SourceSpec(postgres_url, table=f"{schemas[0]}.Contacts"), wh)
-        _extract(SourceSpec(postgres_url, table=f"{schemas[0]}.Contacts"), wh)  # the same table: replaced
-        assert query(warehouse_path, "SELECT source_table, source_query FROM ops.source_tables") == [
-            (f"{schemas[0]}.Contacts", None)
-        ]
-        with pytest.raises(OpsError) as exc:
-            _extract(SourceSpec(postgres_url, table=f"{schemas[1]}.Contacts"), wh)
-        assert f"ops.contacts already holds {postgres_url} (table {schemas[0]}.Contacts), not" in str(
-            exc.value
+    schemas = [postgres_scratch.schema(f"t_{kind}") for kind in ("crm", "sales")]
+    for schema in schemas:
+        postgres_scratch.execute(
+            f'CREATE TABLE {schema}."Contacts" (email text);'
+            f"INSERT INTO {schema}.\"Contacts\" VALUES ('a@{schema}.example')"
         )
-        assert f"""'SELECT * FROM "{schemas[1]}"."Contacts"' and """ in str(exc.value)
-        assert query(warehouse_path, "SELECT email FROM ops.contacts") == [(f"a@{schemas[0]}.example",)]
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as pg:
-            for schema in schemas:
-                pg.execute(f"DROP SCHEMA {schema} CASCADE")
+    wh = Warehouse(warehouse_path)
+    _extract(SourceSpec(postgres_url, table=f"{schemas[0]}.Contacts"), wh)
+    _extract(SourceSpec(postgres_url, table=f"{schemas[0]}.Contacts"), wh)  # the same table: replaced
+    assert query(warehouse_path, "SELECT source_table, source_query FROM ops.source_tables") == [
+        (f"{schemas[0]}.Contacts", None)
+    ]
+    with pytest.raises(OpsError) as exc:
+        _extract(SourceSpec(postgres_url, table=f"{schemas[1]}.Contacts"), wh)
+    assert f"ops.contacts already holds {postgres_url} (table {schemas[0]}.Contacts), not" in str(exc.value)
+    assert f"""'SELECT * FROM "{schemas[1]}"."Contacts"' and """ in str(exc.value)
+    assert query(warehouse_path, "SELECT email FROM ops.contacts") == [(f"a@{schemas[0]}.example",)]
 
 
 def test_two_queries_of_one_database_under_one_name_do_not_replace_each_other(
