@@ -125,9 +125,10 @@ def child(args: argparse.Namespace) -> None:
             rate_per_minute=args.rate_per_second * 60,
             timeout=120,
         ) as client:
-            pushed = time.perf_counter()
+            pushed, push_cpu0, sandbox_cpu0 = time.perf_counter(), usage()[0], cpu_seconds(args.sandbox_pid)
             report = CampaignPush(client, warehouse, target).run()
             push_seconds = time.perf_counter() - pushed
+            push_cpu, sandbox_cpu = usage()[0] - push_cpu0, cpu_seconds(args.sandbox_pid) - sandbox_cpu0
             stats = client.stats
         cpu, rss = usage()
         print(
@@ -142,6 +143,8 @@ def child(args: argparse.Namespace) -> None:
                     "requests": stats.requests,
                     "rate_limited": stats.rate_limited,
                     "cpu_seconds": round(cpu - cpu0, 2),
+                    "push_cpu_seconds": round(push_cpu, 2),
+                    "sandbox_push_cpu_seconds": round(sandbox_cpu, 2),
                     "peak_rss_mb": rss,
                     "latency_ewma_ms": round(1000 * (stats.latency_ewma or 0), 1),
                 }
@@ -191,7 +194,8 @@ def one_budget(
                 warehouse = tmp / f"wh-{rows}-{budget}.duckdb"
                 command = [sys.executable, __file__, "--child", "--csv", str(csv), "--warehouse", str(warehouse),
                            "--campaign", campaign, "--base-url", sandbox.base_url,
-                           "--rate-per-second", str(budget), "--rerun"]  # fmt: skip
+                           "--rate-per-second", str(budget), "--sandbox-pid", str(sandbox.pid),
+                           "--rerun"]  # fmt: skip
                 try:
                     first, again = run_child(command, timeout)
                 except ChildFailedError as exc:
@@ -258,8 +262,21 @@ def _row(
         "peak_rss_mb": r.get("peak_rss_mb"),
         "client_cpu_seconds": round(float(r.get("cpu_seconds", 0.0)) * scale, 1),
         "wall_vs_ideal": round(wall / ideal, 2) if requests else None,
+        "push_cpu_seconds": r.get("push_cpu_seconds"),  # ours: the push alone, and the sandbox meanwhile
+        "sandbox_push_cpu_seconds": r.get("sandbox_push_cpu_seconds"),
+        "machine_busy_pct": _machine_busy(r),
         "counts": r.get("counts"),
     }
+
+
+def _machine_busy(r: dict[str, Any]) -> float | None:
+    """How busy the machine's cores were during our push: (the push's CPU seconds + the sandbox's) /
+    (cores x push seconds), in %. Near 100, the budget cannot be kept busy: the two processes share the cores
+    (the sandbox stands in for a server that runs elsewhere). None for the SDK runs."""
+    if "push_cpu_seconds" not in r or not r.get("push_seconds"):
+        return None
+    cpu = float(r["push_cpu_seconds"]) + float(r["sandbox_push_cpu_seconds"])
+    return round(100 * cpu / ((os.cpu_count() or 1) * float(r["push_seconds"])), 1)
 
 
 def print_table(results: list[dict[str, Any]], latency: float) -> None:
@@ -267,7 +284,7 @@ def print_table(results: list[dict[str, Any]], latency: float) -> None:
         f"\nPush at {LEADS_PER_ADD} leads per request, latency {latency:g} ms (sandbox rate limit = budget)"
     )
     head = f"{'mode':52} {'rows':>9} {'req/s':>5} {'wall s':>8} {'leads/s':>8} {'budget %':>8} {'429s':>5}"
-    print(head + f" {'RSS MB':>7} {'CPU s':>6} {'x ideal':>7}")
+    print(head + f" {'RSS MB':>7} {'CPU s':>6} {'x ideal':>7} {'busy %':>6}")
     for r in results:
         if "error" in r:
             print(f"{r['mode']:52} {r['rows']:>9,} {r['budget']:>5g}  FAILED: {r['error'][:80]}")
@@ -275,7 +292,7 @@ def print_table(results: list[dict[str, Any]], latency: float) -> None:
         print(
             f"{r['mode']:52} {r['rows']:>9,} {r['budget']:>5g} {r['wall_seconds']:>8} {r['leads_per_second']:>8,}"
             f" {r['budget_used_pct']:>8} {r['rate_limited']:>5} {r['peak_rss_mb'] or '':>7}"
-            f" {r['client_cpu_seconds']:>6} {r['wall_vs_ideal'] or '':>7}"
+            f" {r['client_cpu_seconds']:>6} {r['wall_vs_ideal'] or '':>7} {r.get('machine_busy_pct') or '':>6}"
         )
 
 
@@ -294,6 +311,7 @@ def main() -> None:
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--rate-per-second", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--rerun", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--sandbox-pid", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)

@@ -32,6 +32,7 @@ def test_push_benchmark_creates_every_lead_once_and_its_rerun_sends_no_write(tmp
     assert ours["counts"] == {"created": ROWS} and ours["leads_in_sandbox"] == ROWS
     assert ours["requests"] == ROWS // 1000  # 1,000 leads per request
     assert ours["peak_rss_mb"] > 0 and ours["client_cpu_seconds"] > 0 and ours["wall_vs_ideal"] > 0
+    assert 0 < ours["machine_busy_pct"] <= 100  # both processes' CPU while pushing, over the machine's
     rerun = results["ours, no-change re-run"]
     assert rerun["counts"] == {"unchanged": ROWS} and rerun["writes_sent"] == 0 and rerun["requests"] == 0
 
