@@ -31,6 +31,8 @@ def test_prefect_yaml_declares_the_deployments_without_secrets() -> None:
         "sync-engagement",
         "backfill-daily-analytics",
         "ingest-webhook-events",
+        "pause-campaign",
+        "activate-campaign",
     }
     assert deployments["sync-engagement"]["schedules"][0]["interval"] == 3600
     assert deployments["ingest-webhook-events"]["schedules"][0]["interval"] == 60
@@ -52,32 +54,30 @@ def _run(args: list[str], env: dict[str, str], timeout: float = 240) -> subproce
     return result
 
 
+def _campaign_body(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "campaign_schedule": {
+            "schedules": [
+                {
+                    "name": "Weekdays",
+                    "timing": {"from": "09:00", "to": "17:00"},
+                    "days": {str(d): d in (1, 2, 3, 4, 5) for d in range(7)},
+                    "timezone": "America/Detroit",
+                }
+            ]
+        },
+        "sequences": [
+            {"steps": [{"type": "email", "delay": 2, "variants": [{"subject": "Hi", "body": "Hello"}]}]}
+        ],
+    }
+
+
 def _seed_campaign(sandbox: SandboxServer) -> str:
     from instantly_client import InstantlyClient
 
     with InstantlyClient(api_key=sandbox.api_key, base_url=sandbox.base_url) as client:
-        campaign = client.campaigns.create(
-            {
-                "name": "Deployment test",
-                "campaign_schedule": {
-                    "schedules": [
-                        {
-                            "name": "Weekdays",
-                            "timing": {"from": "09:00", "to": "17:00"},
-                            "days": {str(d): d in (1, 2, 3, 4, 5) for d in range(7)},
-                            "timezone": "America/Detroit",
-                        }
-                    ]
-                },
-                "sequences": [
-                    {
-                        "steps": [
-                            {"type": "email", "delay": 2, "variants": [{"subject": "Hi", "body": "Hello"}]}
-                        ]
-                    }
-                ],
-            }
-        )
+        campaign = client.campaigns.create(_campaign_body("Deployment test"))
         client.leads.add(
             campaign_id=campaign.id, leads=[{"email": f"lead{i}@example.com"} for i in range(40)]
         )
@@ -292,3 +292,59 @@ def test_a_deployment_run_whose_source_vanished_fails_in_one_log_line_and_writes
         "items"
     ]
     assert len(leads_after) == leads_before
+
+
+@pytest.mark.slow
+def test_a_campaign_is_paused_and_activated_from_its_deployments_as_the_ui_launches_them(
+    deployed: Deployed,
+) -> None:
+    from instantly_client import InstantlyClient
+
+    api, sandbox = deployed.api, deployed.sandbox
+    with InstantlyClient(api_key=sandbox.api_key, base_url=sandbox.base_url) as client:
+        campaign_id = client.campaigns.create(_campaign_body("Launch test")).id
+        client.campaigns.activate(campaign_id)  # straight through the API: no pre-launch check
+
+    def status() -> int:
+        with InstantlyClient(api_key=sandbox.api_key, base_url=sandbox.base_url) as client:
+            return int(client.campaigns.get(campaign_id).status)
+
+    def launch(name: str, parameters: dict[str, Any]) -> tuple[dict, subprocess.CompletedProcess[str]]:
+        # What the UI's Custom run does: a run of the deployment with the form's parameters, on a queue of
+        # its own so the one poll below cannot pick up the sync's 10-second schedule instead.
+        deployment = _api("GET", f"{api}/deployments/name/{name}/{name}")
+        assert "campaign" in deployment["parameter_openapi_schema"]["required"]
+        created = _api(
+            "POST",
+            f"{api}/deployments/{deployment['id']}/create_flow_run",
+            json={"work_queue_name": "campaign-actions", "parameters": parameters},
+        )
+        worker = deployed.worker_once("--work-queue", "campaign-actions")
+        return _api("GET", f"{api}/flow_runs/{created['id']}"), worker
+
+    _run([prefect_exe(), "work-queue", "create", "campaign-actions", "--pool", "ops-instantly"], deployed.env)
+    assert status() == 1  # active (SPEC Campaign.status: 1 Active, 2 Paused)
+
+    run, worker = launch("pause-campaign", {"campaign": "Launch test"})
+    assert run["state"]["type"] == "COMPLETED", worker.stdout[-4000:] + worker.stderr[-4000:]
+    assert status() == 2
+    assert sandbox.api_key not in str(run["parameters"])
+
+    # The campaign has no sending account: the pre-launch check blocks, the run fails in one line
+    # and the campaign stays paused; `force` (a checkbox in the form) launches it anyway.
+    run, worker = launch("activate-campaign", {"campaign": "Launch test"})
+    assert run["state"]["type"] == "FAILED", worker.stdout[-4000:] + worker.stderr[-4000:]
+    message = run["state"]["message"]
+    assert "\n" not in message and "no sending account is attached" in message, message
+    assert "activate with the `force` parameter" in message, message
+    assert status() == 2
+    artifacts = _api(
+        "POST", f"{api}/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run["id"]]}}}
+    )
+    assert "prelaunch-check" in [
+        a["key"] for a in artifacts
+    ]  # the check's report, in the run's Artifacts tab
+
+    run, worker = launch("activate-campaign", {"campaign": "Launch test", "force": True})
+    assert run["state"]["type"] == "COMPLETED", worker.stdout[-4000:] + worker.stderr[-4000:]
+    assert status() == 1
