@@ -12,7 +12,7 @@ from ops_core.errors import OpsError
 from ops_core.interface import option
 from ops_core.urls import redact_url
 
-__all__ = ["absolute_source", "duckdb_path", "source_kind"]
+__all__ = ["absolute_source", "duckdb_path", "same_file", "source_kind"]
 
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -42,6 +42,18 @@ def duckdb_path(source: str) -> Path:
     """The file of duckdb:///abs/path.duckdb or duckdb://rel/path.duckdb (pure)."""
     rest = source[len("duckdb://") :] if source.lower().startswith("duckdb://") else source
     return Path(rest).expanduser()
+
+
+def same_file(recorded: str, source: str) -> bool:
+    """Whether two sources as written name one thing: the same text, or two file paths (no `://`) with one
+    real path, a relative one taken from the current folder (as `absolute_source` takes it). A push given
+    `leads.csv` records that text, `connect-table` the absolute path of the same file.
+    """
+    if recorded == source:
+        return True
+    if "://" in recorded or "://" in source:
+        return False
+    return Path(recorded).expanduser().resolve() == Path(source).expanduser().resolve()
 
 
 def absolute_source(source: str) -> str:

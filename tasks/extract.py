@@ -22,7 +22,7 @@ from prefect.cache_policies import NONE
 from ops_core.emails import email_key_sql
 from ops_core.errors import OpsError, first_line
 from ops_core.interface import bare_option, capitalized, option, option_value, set_option
-from ops_core.sources import absolute_source, duckdb_path, source_kind
+from ops_core.sources import absolute_source, duckdb_path, same_file, source_kind
 from ops_core.sql import quote_ident, quote_literal, quote_qualified
 from ops_core.text import has_text_sql, quoted
 from ops_core.urls import redact_url
@@ -542,9 +542,7 @@ def _same_source(recorded: str, spec: SourceSpec) -> bool:
     """Whether `recorded` (ops.source_tables.source) names the source of `spec` (files compared by real path)."""
     if recorded == spec.display:
         return True
-    if spec.kind in ("csv", "parquet", "excel") and "://" not in recorded:
-        return Path(recorded).expanduser().resolve() == Path(spec.source).expanduser().resolve()
-    return False
+    return spec.kind in ("csv", "parquet", "excel") and same_file(recorded, spec.source)
 
 
 def refuse_another_source(warehouse: Warehouse, spec: SourceSpec) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from ops_core.sources import same_file
 from warehouse.db import column_exists, table_exists
 from warehouse.merge import claim, upsert_row
 
@@ -133,8 +134,8 @@ def repoint_table(
     instead of refusing another source).
 
     For a connected file that moved, or a table now read from elsewhere: `connect-table` with the new
-    `--source` says so. Returns (the source recorded before, or None when it was the same or the table was
-    never pushed; the table's connections whose source, sheet or query changed, as they were).
+    `--source` says so. Returns (the source recorded before, or None when it was the same, also written another
+    way (`leads.csv` and its absolute path), or the table was never pushed; the table's connections whose source, sheet or query changed, as they were).
     """
     changed = [
         c for c in list_connections(con, table_name) if (c.source, c.sheet, c.query) != (source, sheet, query)
@@ -153,7 +154,9 @@ def repoint_table(
             "SELECT source FROM ops.source_tables WHERE table_name = ?", [table_name]
         ).fetchone()
         if row is not None and row[0] != source:
-            before = row[0]
+            # The same file written another way (a push given `leads.csv`, now its absolute path) is
+            # recorded anew without saying it moved.
+            before = None if same_file(row[0], source) else row[0]
             claim(con)
             con.execute("UPDATE ops.source_tables SET source = ? WHERE table_name = ?", [source, table_name])
     return before, changed

@@ -222,6 +222,34 @@ def test_a_connected_file_that_moved_is_repointed_with_connect_table(
         ]
 
 
+def test_connecting_the_file_a_push_read_by_a_relative_path_does_not_say_it_moved(
+    env: Any, sandbox: Any, warehouse_path: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    # The README's order: `push --source examples/leads.csv`, then `connect-table` with the same path.
+    make_campaign(sandbox, "First")
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "leads.csv").write_text("email,first name\na@example.com,Ann\n")
+    monkeypatch.chdir(tmp_path)
+    pushed = run_cli(capsys, "push", "--source", "exports/leads.csv", "--campaign", "First")
+    assert pushed.code == 0, pushed.err
+    with Warehouse(warehouse_path).connect(read_only=True) as con:
+        recorded = con.execute("SELECT source FROM ops.source_tables WHERE table_name = 'leads'").fetchone()
+    assert recorded == ("exports/leads.csv",)  # as the push was given it
+
+    result = run_cli(
+        capsys, "connect-table", "--table", "leads", "--source", "exports/leads.csv", "--campaign", "First"
+    )
+    assert result.code == 0, result.err
+    assert "connected leads -> 'First'" in result.out
+    assert "is now read from" not in result.out
+    absolute = str(tmp_path / "exports" / "leads.csv")
+    with Warehouse(warehouse_path).connect(read_only=True) as con:
+        assert con.execute("SELECT source FROM ops.source_tables WHERE table_name = 'leads'").fetchall() == [
+            (absolute,)  # what a worker in another folder reads
+        ]
+        assert [c.source for c in list_connections(con)] == [absolute]
+
+
 def test_a_connected_sheet_and_a_connected_query_are_what_the_scheduled_push_reads(
     env: Any, sandbox: Any, postgres_url: str, postgres_scratch: Any, tmp_path: Path, capsys
 ) -> None:
