@@ -109,4 +109,7 @@ def sync(
         return
     for line in summary_lines(result.counts):
         typer.echo(line)
-    typer.echo(f"run {result.run_id} (as of {result.as_of.isoformat()})")
+    # as_of: the windows' last day, the later of this machine's UTC date and the newest the API's data shows.
+    typer.echo(
+        f"run {result.run_id} (daily analytics up to {result.as_of.isoformat()}, the API's today in UTC)"
+    )
