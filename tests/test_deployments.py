@@ -17,6 +17,7 @@ import yaml
 
 from instantly_sandbox import SandboxServer
 from tests.prefect_server import prefect_exe, prefect_server
+from tests.tasks.push_helpers import CAMPAIGN_WITH_STEPS
 from warehouse.db import Warehouse
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,30 +55,11 @@ def _run(args: list[str], env: dict[str, str], timeout: float = 240) -> subproce
     return result
 
 
-def _campaign_body(name: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "campaign_schedule": {
-            "schedules": [
-                {
-                    "name": "Weekdays",
-                    "timing": {"from": "09:00", "to": "17:00"},
-                    "days": {str(d): d in (1, 2, 3, 4, 5) for d in range(7)},
-                    "timezone": "America/Detroit",
-                }
-            ]
-        },
-        "sequences": [
-            {"steps": [{"type": "email", "delay": 2, "variants": [{"subject": "Hi", "body": "Hello"}]}]}
-        ],
-    }
-
-
 def _seed_campaign(sandbox: SandboxServer) -> str:
     from instantly_client import InstantlyClient
 
     with InstantlyClient(api_key=sandbox.api_key, base_url=sandbox.base_url) as client:
-        campaign = client.campaigns.create(_campaign_body("Deployment test"))
+        campaign = client.campaigns.create({"name": "Deployment test", **CAMPAIGN_WITH_STEPS})
         client.leads.add(
             campaign_id=campaign.id, leads=[{"email": f"lead{i}@example.com"} for i in range(40)]
         )
@@ -302,7 +284,7 @@ def test_a_campaign_is_paused_and_activated_from_its_deployments_as_the_ui_launc
 
     api, sandbox = deployed.api, deployed.sandbox
     with InstantlyClient(api_key=sandbox.api_key, base_url=sandbox.base_url) as client:
-        campaign_id = client.campaigns.create(_campaign_body("Launch test")).id
+        campaign_id = client.campaigns.create({"name": "Launch test", **CAMPAIGN_WITH_STEPS}).id
         client.campaigns.activate(campaign_id)  # straight through the API: no pre-launch check
 
     def status() -> int:

@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from tests.prefect_server import prefect_server
+from tests.tasks.push_helpers import CAMPAIGN_WITH_STEPS
 
 REPO = Path(__file__).resolve().parents[2]
 PUSHED = 1200
@@ -22,25 +23,7 @@ SYNCED = 300
 
 
 def _campaign(client, name: str) -> str:
-    campaign = client.campaigns.create(
-        {
-            "name": name,
-            "campaign_schedule": {
-                "schedules": [
-                    {
-                        "name": "Weekdays",
-                        "timing": {"from": "09:00", "to": "17:00"},
-                        "days": {str(d): d in (1, 2, 3, 4, 5) for d in range(7)},
-                        "timezone": "America/Detroit",
-                    }
-                ]
-            },
-            "sequences": [
-                {"steps": [{"type": "email", "delay": 2, "variants": [{"subject": "Hi", "body": "Hello"}]}]}
-            ],
-        }
-    )
-    return str(campaign.id)
+    return str(client.campaigns.create({"name": name, **CAMPAIGN_WITH_STEPS}).id)
 
 
 def _cli(*args: str) -> list[str]:

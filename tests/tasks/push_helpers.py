@@ -24,6 +24,13 @@ CAMPAIGN_BODY = {
         ]
     }
 }  # fmt: skip
+# ... with one email step: a campaign that sends once activated (the sandbox's `advance` then makes engagement).
+CAMPAIGN_WITH_STEPS = {
+    **CAMPAIGN_BODY,
+    "sequences": [
+        {"steps": [{"type": "email", "delay": 2, "variants": [{"subject": "Hi", "body": "Hello"}]}]}
+    ],
+}
 
 
 def make_campaign(sandbox: Any, name: str) -> str:
