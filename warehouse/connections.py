@@ -134,8 +134,9 @@ def repoint_table(
     instead of refusing another source).
 
     For a connected file that moved, or a table now read from elsewhere: `connect-table` with the new
-    `--source` says so. Returns (the source recorded before, or None when it was the same, also written another
-    way (`leads.csv` and its absolute path), or the table was never pushed; the table's connections whose source, sheet or query changed, as they were).
+    `--source` says so. Returns (the source recorded before, or None when it was the same, also written
+    another way (`leads.csv` and its absolute path), or the table was never pushed; the table's connections
+    whose source, sheet or query changed, as they were).
     """
     changed = [
         c for c in list_connections(con, table_name) if (c.source, c.sheet, c.query) != (source, sheet, query)
