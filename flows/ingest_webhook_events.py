@@ -72,7 +72,7 @@ def ingest_webhook_events(
         spool_dir: The webhook receiver's spool directory. Empty: OPS_WEBHOOK_SPOOL, or ./webhook-spool.
         warehouse: The warehouse file or DuckLake URL, without a password (PGPASSWORD or ~/.pgpass on the worker).
             Empty: OPS_WAREHOUSE on the worker, or ./warehouse.duckdb.
-        credentials: The Instantly workspace, for the catch-up. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
+        credentials: The Instantly workspace, for the catch-up. Empty: the block named by OPS_CREDENTIALS_BLOCK on the worker, else its INSTANTLY_API_KEY, else the block named default.
         catch_up: Also recover failed deliveries from Instantly's delivery log (SPEC GET /webhook-events).
         catch_up_since: Read the delivery log from this day on (YYYY-MM-DD) instead of the last watermark.
         lock_timeout_seconds: How long to wait for another process's warehouse write lock; when it is not

@@ -47,7 +47,7 @@ def create_campaign(spec: CampaignSpec, credentials: Credentials = None) -> Camp
 
     Args:
         spec: The campaign: its name, sending schedule and email steps.
-        credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
+        credentials: The Instantly workspace. Empty: the block named by OPS_CREDENTIALS_BLOCK on the worker, else its INSTANTLY_API_KEY, else the block named default.
     """
     created = campaign_tasks.create_campaign(resolve_credentials(credentials), spec)
     print(f"created campaign {quoted(created.name)} ({created.id}), status {created.status_label}")
@@ -63,7 +63,7 @@ def update_campaign(
     Args:
         campaign: The campaign's name or id.
         changes: The fields to change; the others stay as they are.
-        credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
+        credentials: The Instantly workspace. Empty: the block named by OPS_CREDENTIALS_BLOCK on the worker, else its INSTANTLY_API_KEY, else the block named default.
     """
     updated = campaign_tasks.update_campaign(resolve_credentials(credentials), campaign, changes)
     print(f"updated campaign {quoted(updated.name)} ({updated.id})")
@@ -76,7 +76,7 @@ def activate_campaign(campaign: str, credentials: Credentials = None, force: boo
 
     Args:
         campaign: The campaign's name or id.
-        credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
+        credentials: The Instantly workspace. Empty: the block named by OPS_CREDENTIALS_BLOCK on the worker, else its INSTANTLY_API_KEY, else the block named default.
         force: Activate even when the check finds blocking problems (they are still logged).
 
     Raises:
@@ -100,7 +100,7 @@ def pause_campaign(campaign: str, credentials: Credentials = None) -> CampaignSu
 
     Args:
         campaign: The campaign's name or id.
-        credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
+        credentials: The Instantly workspace. Empty: the block named by OPS_CREDENTIALS_BLOCK on the worker, else its INSTANTLY_API_KEY, else the block named default.
     """
     result = campaign_tasks.pause_campaign(resolve_credentials(credentials), campaign)
     print(f"campaign {quoted(result.name)} ({result.id}) is {result.status_label}")
@@ -114,7 +114,7 @@ def duplicate_campaign(campaign: str, name: str = "", credentials: Credentials =
     Args:
         campaign: The campaign to copy, by name or id.
         name: The copy's name. Empty: the original's name with " (copy)".
-        credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
+        credentials: The Instantly workspace. Empty: the block named by OPS_CREDENTIALS_BLOCK on the worker, else its INSTANTLY_API_KEY, else the block named default.
     """
     copy = campaign_tasks.duplicate_campaign(resolve_credentials(credentials), campaign, name or None)
     print(f"copied {quoted(campaign)} to {quoted(copy.name)} ({copy.id})")
@@ -127,7 +127,7 @@ def delete_campaign(campaign: str, credentials: Credentials = None) -> CampaignS
 
     Args:
         campaign: The campaign's name or id.
-        credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
+        credentials: The Instantly workspace. Empty: the block named by OPS_CREDENTIALS_BLOCK on the worker, else its INSTANTLY_API_KEY, else the block named default.
     """
     deleted = campaign_tasks.delete_campaign(resolve_credentials(credentials), campaign)
     print(f"deleted campaign {quoted(deleted.name)} ({deleted.id})")
@@ -153,7 +153,7 @@ def manage_campaigns(
         changes: The fields to change (update).
         name: The copy's name (duplicate; empty: the original's name with " (copy)").
         force: Activate despite blocking pre-launch problems (activate).
-        credentials: The Instantly workspace. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
+        credentials: The Instantly workspace. Empty: the block named by OPS_CREDENTIALS_BLOCK on the worker, else its INSTANTLY_API_KEY, else the block named default.
 
     Raises:
         OpsError: the action's input is missing.

@@ -242,7 +242,7 @@ def push_leads(
     logs and artifacts show the counts per campaign.
 
     Args:
-        credentials: The Instantly workspace to push to. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
+        credentials: The Instantly workspace to push to. Empty: the block named by OPS_CREDENTIALS_BLOCK on the worker, else its INSTANTLY_API_KEY, else the block named default.
         source: A CSV, Excel or Parquet file, a DuckDB file (duckdb:///path.duckdb), or a Postgres URL without a
             password. Leave it and postgres_source empty to push every table connected to a campaign.
         postgres_source: The name of a saved Postgres Source block to read the table from (Blocks in the

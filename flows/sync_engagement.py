@@ -75,7 +75,7 @@ def sync_engagement(
     so a failure leaves the warehouse as it was, and an interrupted run resumes from its staged pages.
 
     Args:
-        credentials: The Instantly workspace to sync. Empty: INSTANTLY_API_KEY on the worker, else the block named default.
+        credentials: The Instantly workspace to sync. Empty: the block named by OPS_CREDENTIALS_BLOCK on the worker, else its INSTANTLY_API_KEY, else the block named default.
         campaigns: The campaigns to sync, by name or id. Empty: every campaign.
         lookback_days: How many recent days of daily analytics to pull again (the numbers keep moving).
         since: Pull daily analytics and replies again from this day on (a backfill), as YYYY-MM-DD.

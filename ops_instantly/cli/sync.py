@@ -111,5 +111,6 @@ def sync(
         typer.echo(line)
     # as_of: the windows' last day, the later of this machine's UTC date and the newest the API's data shows.
     typer.echo(
-        f"run {result.run_id} (daily analytics up to {result.as_of.isoformat()}, the API's today in UTC)"
+        f"run {result.run_id} (daily analytics up to {result.as_of.isoformat()} UTC: the newest day the API's "
+        "data shows, or today if later)"
     )

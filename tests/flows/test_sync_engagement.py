@@ -526,7 +526,10 @@ def test_cli_sync_prints_what_changed_and_fails_in_one_line(three_weeks, warehou
     assert "instantly.campaign_step_analytics: 8 new, 0 updated, 0 unchanged" in out  # 2 x 2 steps x A/B
     # The last line says what its date is (it read `(as of 2026-12-13)`, which a newcomer could not place).
     assert re.search(
-        r"^run [0-9a-f-]{36} \(daily analytics up to \d{4}-\d{2}-\d{2}, the API's today in UTC\)$", out, re.M
+        r"^run [0-9a-f-]{36} \(daily analytics up to \d{4}-\d{2}-\d{2} UTC: the newest day the API's data shows, "
+        r"or today if later\)$",
+        out,
+        re.M,
     ), out
     leads_replied, bounced = _sql(
         warehouse_path,
