@@ -562,6 +562,32 @@ def patch_body(
     return body
 
 
+def holds_already(current: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
+    """Whether a lead already holds every value of a PATCH body, so the PATCH would change nothing.
+
+    Args:
+        current: the lead as GET /leads/{id} returns it (SPEC `Lead`: its fields, and `payload` with its
+            custom variables), as a dict.
+        body: a `patch_body`.
+
+    Values must be equal and of the same JSON type (`1` is not `"1"`, `true` is not `1`); a custom variable
+    set to null matches one the lead does not have. Anything else counts as a change: at worst a PATCH that
+    changes nothing is sent, never a change left out.
+    """
+    payload = current.get("payload") or {}
+    for name, value in body.items():
+        if name == "custom_variables":
+            if not all(_same(payload.get(k), v) for k, v in value.items()):
+                return False
+        elif not _same(current.get(name), value):
+            return False
+    return True
+
+
+def _same(theirs: Any, ours: Any) -> bool:
+    return type(theirs) is type(ours) and theirs == ours
+
+
 def canonical_json(lead: Mapping[str, Any]) -> str:
     """A lead payload as canonical JSON text (sorted keys, no spaces): what is sent and what is hashed."""
     return json.dumps(lead, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)

@@ -46,10 +46,11 @@ def duplicate_hint() -> str:
 
     SPEC POST /leads/add leaves such a lead as it was (`duplicated_leads`), so it keeps the data it had; the
     ledger records it without a payload hash, and the next push PATCHes it with its row's values (SPEC
-    PATCH /leads/{id}: there is no bulk update), after which it is `unchanged` like any other row.
+    PATCH /leads/{id}: there is no bulk update), after which it is `unchanged` like any other row; a lead
+    that, read first, already holds the row's values is not written (tasks/push_send.py).
     """
     return (
-        "Instantly kept the data they had; the next push updates them with this table's values "
+        "Instantly kept the data they had; the next push updates those that differ from this table's values "
         "(one PATCH /leads/{id} per lead)"
     )
 

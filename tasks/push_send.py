@@ -27,7 +27,7 @@ from instantly_client.errors import (
     ValidationError,
 )
 from tasks.lead_frame import parse_lead
-from tasks.mapping import patch_body
+from tasks.mapping import holds_already, patch_body
 from tasks.push_lookup import Lookups
 from tasks.push_models import BatchReport, CampaignReport, Job, JobResult, PushTarget
 from tasks.push_plan import (
@@ -50,6 +50,8 @@ _NOT_APPLIED = (
     RateLimitError,
     ConnectionFailedError,
 )
+# The reason of a row whose lead was read before an update and already held the row's values.
+_HELD_ALREADY = "the lead in Instantly already held these values: read, not written"
 
 
 class Sender:
@@ -260,8 +262,19 @@ class Sender:
         try:
             # SPEC patchLead does not say whether custom_variables merge or replace: read the lead's current
             # ones first and send them back with ours, so nothing someone else set is erased either way.
-            current = self.client.leads.get(lead_id).payload if "custom_variables" in lead else None
-            self.client.leads.update(lead_id, patch_body(lead, self.target.mapping, current))
+            current = self.client.leads.get(lead_id).model_dump() if "custom_variables" in lead else None
+            body = patch_body(lead, self.target.mapping, current and current.get("payload"))
+            if current is not None and holds_already(current, body):
+                # Read anyway: a lead that already holds this row's values (e.g. a duplicate that another
+                # table's push made) is not written again.
+                out.ledger.append(
+                    ledger.entry_frame(
+                        row, "done", batch_id=job.batch_id, lead_ids=[lead_id], outcomes="unchanged"
+                    )
+                )
+                out.results.append(ledger.result_frame(row, [lead_id], ["unchanged"], [_HELD_ALREADY]))
+                return
+            self.client.leads.update(lead_id, body)
         except OutcomeUnknownError:
             out.unknown += row["row_key"].to_list()
             out.ledger.append(ledger.entry_frame(row, "unknown", batch_id=job.batch_id, lead_ids=[lead_id]))

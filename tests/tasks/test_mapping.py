@@ -18,6 +18,7 @@ from tasks.mapping import (
     coerce_text,
     custom_variable_name,
     detect_fields,
+    holds_already,
     load_mapping_file,
     normalise_email,
     parse_overrides,
@@ -341,3 +342,18 @@ def test_a_patch_body_keeps_the_leads_other_custom_variables_under_ours() -> Non
         "custom_variables": {"owner_note": "VIP", "n": 3, "x": None, "city": "Bergen"},
     }
     assert patch_body(lead, mapping)["custom_variables"] == {"city": "Bergen"}
+
+
+def test_holds_already_needs_equal_values_of_the_same_json_type() -> None:
+    lead = {
+        "first_name": "Ann",
+        "company_name": None,
+        "payload": {"firstName": "Ann", "score": 1, "vip": True},
+    }
+    assert holds_already(lead, {"first_name": "Ann", "company_name": None, "custom_variables": {"score": 1}})
+    assert holds_already(lead, {"custom_variables": {"vip": True, "gone": None}})  # null matches absent
+    assert not holds_already(lead, {"custom_variables": {"score": "1"}})
+    assert not holds_already(lead, {"custom_variables": {"vip": 1}})
+    assert not holds_already(lead, {"first_name": "Anne"})
+    assert not holds_already(lead, {"company_name": "Acme"})
+    assert not holds_already(lead, {"custom_variables": {"city": "Berlin"}})

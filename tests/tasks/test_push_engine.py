@@ -222,6 +222,42 @@ def test_rows_already_in_the_campaign_are_duplicates_with_their_lead_id(
     assert third.counts == {"unchanged": 5}
 
 
+def test_a_duplicate_that_already_holds_the_rows_values_is_read_not_written(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    # The README's Postgres step: the same rows from another table, already pushed to this campaign.
+    campaign = make_campaign(sandbox, "Held")
+    wh = Warehouse(warehouse_path)
+    assert push(sandbox, wh, write_rows(tmp_path / "a.csv", 5), campaign, run_id="r1").counts == {
+        "created": 5
+    }
+    other = write_rows(tmp_path / "b.csv", 5)
+    assert push(sandbox, wh, other, campaign, run_id="r2").counts == {"duplicate": 5}
+    before = (
+        request_count(sandbox, "PATCH /api/v2/leads/{id}"),
+        request_count(sandbox, "GET /api/v2/leads/{id}"),
+    )
+
+    # Each lead is read (for its custom variables) and found to hold the row's values: no PATCH.
+    again = push(sandbox, wh, other, campaign, run_id="r3")
+    assert again.counts == {"unchanged": 5}
+    assert request_count(sandbox, "PATCH /api/v2/leads/{id}") == before[0]
+    assert request_count(sandbox, "GET /api/v2/leads/{id}") == before[1] + 5
+    reasons = query(warehouse_path, "SELECT DISTINCT reason FROM ops.push_results WHERE run_id = 'r3'")
+    assert reasons == [("the lead in Instantly already held these values: read, not written",)]
+    # Its ledger entries now hold the rows' hashes: the next run neither reads nor writes.
+    assert push(sandbox, wh, other, campaign, run_id="r4").counts == {"unchanged": 5}
+    assert request_count(sandbox, "GET /api/v2/leads/{id}") == before[1] + 5
+
+    # A row whose values differ from the lead's is still written.
+    changed = write_rows(tmp_path / "c.csv", 5, changed={2: "Zed"})
+    assert push(sandbox, wh, changed, campaign, run_id="r5").counts == {"duplicate": 5}
+    assert push(sandbox, wh, changed, campaign, run_id="r6").counts == {"unchanged": 4, "updated": 1}
+    assert request_count(sandbox, "PATCH /api/v2/leads/{id}") == before[0] + 1
+    zed = next(x for x in campaign_leads(sandbox, campaign) if x["email"] == "u2@ex.com")
+    assert zed["payload"]["firstName"] == "Zed"
+
+
 def test_a_refused_batch_is_split_until_the_halves_are_accepted(
     sandbox: Any, tmp_path: Path, warehouse_path: Path
 ) -> None:
