@@ -63,6 +63,7 @@ def test_an_unknown_source_kind_is_a_one_line_error_without_the_password() -> No
     ("spec", "name"),
     [
         (SourceSpec("data/Q3 Leads.csv"), "q3_leads"),
+        (SourceSpec("exports/Клиенты Größe.csv"), "klienty_grosse"),  # transliterated, as variable names
         (SourceSpec("x.parquet", table="Override"), "override"),
         (SourceSpec("postgresql://h/db", table="crm.Contacts"), "contacts"),
         (SourceSpec("postgresql://h/db", query="select 1"), "query"),

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
+import sys
+import unicodedata
 import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ops_core.errors import OpsError
 from ops_core.interface import cli_interface
@@ -26,6 +31,29 @@ from tasks.mapping import (
     payload_hash,
     resolve_mapping,
     unique_names,
+)
+
+PROPERTY = settings(max_examples=400, deadline=None, derandomize=True)
+
+
+def _nfkd_ascii(text: str) -> str:
+    """What the names were made of before transliteration: NFKD, then only the ASCII left."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+# Text that names a column without transliteration: ASCII, what NFKD folds to ASCII (accents, ligatures,
+# full-width forms, ™) and the symbols it drops (emoji, dashes, combining marks); not the letters and digits
+# it drops. A third of each, from the assigned code points.
+_ASSIGNED = [
+    c for c in map(chr, range(0x80, sys.maxunicode + 1)) if unicodedata.category(c) not in ("Cn", "Cs", "Co")
+]
+FOLDED_TEXT = st.text(
+    alphabet=st.one_of(
+        st.characters(min_codepoint=0x20, max_codepoint=0x7E),
+        st.sampled_from([c for c in _ASSIGNED if _nfkd_ascii(c)]),
+        st.sampled_from([c for c in _ASSIGNED if not _nfkd_ascii(c) and not c.isalnum()]),
+    ),
+    max_size=24,
 )
 
 
@@ -58,6 +86,8 @@ from tasks.mapping import (
           "company_name": "Empresa", "job_title": "Cargo", "phone": "Teléfono", "website": "Sitio web"}),
         (["Nome", "Cognome", "Azienda", "Email"],
          {"email": "Email", "first_name": "Nome", "last_name": "Cognome", "company_name": "Azienda"}),
+        # letters without an ASCII fold are not transliterated for matching: a bilingual header still matches
+        (["Email / Почта", "Имя"], {"email": "Email / Почта"}),
         # Google Contacts: the value columns, never the label columns
         (["First Name", "Last Name", "E-mail 1 - Label", "E-mail 1 - Value", "Phone 1 - Label",
           "Phone 1 - Value", "Organization Name", "Organization Title", "Website 1 - Value"],
@@ -92,11 +122,36 @@ def test_detect_fields_matches_common_header_spellings(columns: list[str], expec
         ("   ", "column"),
         ("___x___", "x"),
         ("a" * 100, "a" * 64),
-        ("Größe/Size", "groe_size"),
+        ("Téléphone portable", "telephone_portable"),
+        ("📧 Notes", "notes"),  # symbols without an ASCII fold are still dropped
+        # letters without an ASCII fold are transliterated (anyascii), not dropped
+        ("Größe/Size", "grosse_size"),
+        ("Straße", "strasse"),
+        ("Ærø", "aero"),
+        ("Œuvre", "oeuvre"),
+        ("Город", "gorod"),
+        ("Компания", "kompaniya"),
+        ("名前", "mingqian"),
+        ("ЧАСТОТА", "chastota"),  # one word in capitals, not ch_astota
+        ("ЖаннаКим", "zhanna_kim"),  # camelCase in any script
+        ("名前ID", "mingqian_id"),
+        ("Клиенты 2024", "klienty_2024"),
     ],
 )
 def test_custom_variable_names_are_snake_case_ascii_identifiers(column: str, name: str) -> None:
     assert custom_variable_name(column) == name
+
+
+@PROPERTY
+@given(st.text(max_size=40))
+def test_every_column_name_gives_a_lower_case_ascii_identifier(column: str) -> None:
+    assert re.fullmatch(r"[a-z][a-z0-9_]{0,63}", custom_variable_name(column))
+
+
+@PROPERTY
+@given(FOLDED_TEXT)
+def test_a_column_that_folds_to_ascii_keeps_the_name_it_had_before_transliteration(column: str) -> None:
+    assert custom_variable_name(column) == custom_variable_name(_nfkd_ascii(column))
 
 
 def test_unique_names_suffix_collisions_and_avoid_reserved_names() -> None:
@@ -113,6 +168,18 @@ def test_resolve_mapping_puts_every_other_column_in_custom_variables_without_col
     mapping = resolve_mapping(["Email", "First Name", "Signup Date", "signup_date", "Notes"])
     assert mapping.fields == {"email": "Email", "first_name": "First Name"}
     assert mapping.custom == {"signup_date": "Signup Date", "signup_date_2": "signup_date", "notes": "Notes"}
+
+
+def test_resolve_mapping_transliterates_non_latin_headers_into_distinct_names() -> None:
+    mapping = resolve_mapping(["Email", "Город", "Компания", "Größe", "Ærø", "名前", "Gorod"])
+    assert mapping.custom == {
+        "gorod": "Город",
+        "kompaniya": "Компания",
+        "grosse": "Größe",
+        "aero": "Ærø",
+        "mingqian": "名前",
+        "gorod_2": "Gorod",
+    }
 
 
 def test_resolve_mapping_ignores_the_warehouse_bookkeeping_columns() -> None:
