@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["NO_PASSWORD_PATTERN", "redact_url"]
+__all__ = ["PASSWORD_PATTERN", "PASSWORD_REFUSAL", "redact_url"]
 
-# The JSON-schema `pattern` of a flow parameter that may name a URL or connection string (`source`,
-# `warehouse`): it refuses `scheme://user:secret@` and any `password=` (libpq keyword or query parameter),
-# so the Prefect server (and the UI's form) refuses such a run before it is created, and the password is never
-# stored with the run's parameters. Lookaheads only: ECMAScript (the UI) and Python (the server) read both.
-NO_PASSWORD_PATTERN = (
-    r"^(?![A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]*:[^/?#@\s]*@)(?![\s\S]*[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]\s*=)"
+# A JSON-schema `pattern` (searched, not anchored) that finds a password in a URL or connection string:
+# `scheme://user:secret@` at the start, or any `password=` (libpq keyword or query parameter). A flow
+# parameter that may name one (`source`, `warehouse`) is refused when it matches (flows/_parameters.py), so
+# the Prefect server refuses such a run before it is created and the password is never stored with it. Plain
+# syntax only: ECMAScript (the UI) and Python (the server) read it alike.
+PASSWORD_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]*:[^/?#@\s]*@|[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]\s*="
+# What the refusal says it expected instead (the server's message quotes this, never the value).
+PASSWORD_REFUSAL = (
+    "a value without a password (keep the password in a block, e.g. a Postgres Source, or in the worker's "
+    "environment)"
 )
 
 

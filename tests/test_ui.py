@@ -298,6 +298,7 @@ def _launch_from_the_form(
     assert logo.evaluate("img => img.complete && img.naturalWidth > 0"), "the block logo did not load"
     _assert_no_secret(page, secrets, "the run form")
     screens.save(page, "ui-run-form")
+    _refuses_a_password_in_source(page, ui, deployment_id, screens, secrets)
     page.get_by_role("button", name="Submit").click()
     # The UI creates the run and goes back to the deployment's Runs tab.
     page.wait_for_url(re.compile(r".*/deployments/deployment/[0-9a-f-]{36}\?tab=Runs"), timeout=60_000)
@@ -309,6 +310,31 @@ def _launch_from_the_form(
     assert len(runs) == 1, runs
     assert runs[0]["parameters"]["credentials"] == {"$ref": {"block_document_id": block_ref}}
     return str(runs[0]["id"])
+
+
+def _refuses_a_password_in_source(
+    page: Any, ui: str, deployment_id: str, screens: Screens, secrets: list[str]
+) -> None:
+    """A `source` with a password is refused by the server with a message that does not quote it, and no run
+    is created; the field is emptied again."""
+    source = page.locator("main").get_by_text(re.compile(r"^source( \(Optional\))?$")).first
+    field = source.locator("xpath=following::textarea[1]")
+    password = secrets[-1]
+    field.fill(f"postgresql://postgres:{password}@127.0.0.1:5432/test")
+    page.get_by_role("button", name="Submit").click()
+    refusal = page.get_by_text(re.compile("without a password")).first
+    refusal.wait_for(timeout=30_000)
+    screens.save(page, "ui-run-form-password-refused")
+    shown = page.locator("body").inner_text()
+    assert "Validation failed for field 'source'" in shown, shown[-2000:]
+    assert password not in shown  # the text on screen (the field itself holds what was typed)
+    runs = httpx.post(
+        f"{ui}/api/flow_runs/filter",
+        json={"flow_runs": {"deployment_id": {"any_": [deployment_id]}}},
+        timeout=10,
+    ).json()
+    assert runs == []
+    field.fill("")
 
 
 def _assert_flat_form(deployment: dict[str, Any]) -> None:
