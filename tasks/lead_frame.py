@@ -53,6 +53,10 @@ _NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
 _JSON_ESCAPES = [("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"),
                  ("\x08", "\\b"), ("\x0c", "\\f")]  # fmt: skip
 _FAST_DTYPES = (pl.Utf8, pl.String)
+# DuckDB's infinite dates and timestamps (a Postgres `infinity`, tasks/postgres_source.py) reach polars as the
+# extremes of their integer, +/-(2^31 - 1) days or +/-(2^63 - 1) in the column's unit; no Python date holds
+# them (polars' to_list() panics).
+_INFINITE_PHYSICAL = {pl.Int32: 2**31 - 1, pl.Int64: 2**63 - 1}
 
 __all__ = ["ROW_COLUMNS", "LeadFrames", "json_string", "parse_lead"]
 
@@ -75,6 +79,23 @@ def json_string(text: pl.Expr, *, plain: bool = False) -> pl.Expr:
     return pl.lit('"') + text + pl.lit('"')
 
 
+def _python_values(series: pl.Series) -> list[Any]:
+    """`series.to_list()`, with a date or timestamp that is DuckDB's infinity or -infinity as the text
+    `infinity` / `-infinity` (DuckDB's and Postgres's own text for it), which the mapping sends as it is."""
+    if series.dtype != pl.Date and not isinstance(series.dtype, pl.Datetime):
+        return series.to_list()
+    physical = series.to_physical()
+    top = _INFINITE_PHYSICAL[physical.dtype]
+    infinite = (physical == top) | (physical == -top)
+    if not infinite.any():
+        return series.to_list()
+    finite = pl.select(pl.when(~infinite).then(series)).to_series()
+    return [
+        ("infinity" if number > 0 else "-infinity") if inf else value
+        for value, number, inf in zip(finite.to_list(), physical.to_list(), infinite.to_list(), strict=True)
+    ]
+
+
 def _text_of(series: pl.Series, name: str) -> pl.Expr | pl.Series:
     """`coerce_text` of every value of column `name` (holding `series`): stripped text or null.
 
@@ -90,7 +111,7 @@ def _text_of(series: pl.Series, name: str) -> pl.Expr | pl.Series:
         return column.cast(pl.Utf8)
     if series.dtype == pl.Boolean:
         return _boolean_text(column)
-    return pl.Series([coerce_text(v) for v in series.to_list()], dtype=pl.Utf8)
+    return pl.Series([coerce_text(v) for v in _python_values(series)], dtype=pl.Utf8)
 
 
 def _boolean_text(column: pl.Expr) -> pl.Expr:
@@ -112,7 +133,7 @@ def _custom_of(series: pl.Series, name: str) -> tuple[pl.Expr | pl.Series, pl.Ex
         return encoded, pl.when(unsafe).then(text.str.len_chars())
     if series.dtype == pl.Boolean:
         return _boolean_text(pl.col(name)).fill_null("null"), pl.lit(None, dtype=pl.UInt32)
-    values = [coerce_scalar(v) for v in series.to_list()]
+    values = [coerce_scalar(v) for v in _python_values(series)]
     encoded_list = [json.dumps(v, ensure_ascii=False) for v in values]
     lengths = [len(v) if isinstance(v, str) else None for v in values]
     return pl.Series(encoded_list, dtype=pl.Utf8), pl.Series(lengths, dtype=pl.UInt32)
@@ -240,7 +261,7 @@ class LeadFrames:
             raw = pl.col(email_col)
             firsts["_ascii"] = (raw.str.len_bytes() == raw.str.len_chars()).fill_null(False)
         else:
-            firsts["email"] = pl.Series([normalise_email(v) for v in source.to_list()], dtype=pl.Utf8)
+            firsts["email"] = pl.Series([normalise_email(v) for v in _python_values(source)], dtype=pl.Utf8)
             firsts["_ascii"] = pl.lit(False)
         work = frame.select("rowid", "row_key", **firsts, **lengths)
         if fast_email:  # other emails go through normalise_email itself (rare)
@@ -289,7 +310,8 @@ class LeadFrames:
     ) -> pl.DataFrame | None:
         if slow.is_empty():
             return None
-        source = frame[slow["_i"].to_list()].select([f"c{i}" for i in range(len(columns))]).rows()
+        picked = frame[slow["_i"].to_list()].select([f"c{i}" for i in range(len(columns))])
+        source = list(zip(*(_python_values(column) for column in picked.iter_columns()), strict=True))
         outcome: list[str | None] = []
         reason: list[str | None] = []
         for rowid, email, values in zip(

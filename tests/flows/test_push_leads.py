@@ -101,16 +101,20 @@ def test_a_messy_csv_lands_exactly_once_and_reruns_send_only_changes(
 
 @pytest.fixture
 def pg_messy(postgres_url: str, postgres_scratch: PostgresScratch) -> tuple[str, MessyTable]:
-    """The messy rows in a real, uniquely named Postgres table (typed: date, text[], integer)."""
+    """The messy rows in a real, uniquely named Postgres table (typed: date, text[], integer), with an identity
+    primary key: a table is read in its key's order, here the rows' (the first row of an email wins)."""
     import psycopg
 
     table = messy_table(10_000, seed=2)
     columns = ", ".join(f'"{c}" {t}' for c, t in zip(HEADER, ["text"] * 5 + ["date", "text[]", "integer", "text"],
                                                     strict=True))  # fmt: skip
-    name = postgres_scratch.table("push_flow", columns)
+    name = postgres_scratch.table(
+        "push_flow", f"row_no integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, {columns}"
+    )
+    header = ", ".join(f'"{c}"' for c in HEADER)
     with (
         psycopg.connect(postgres_url, autocommit=True) as con,
-        con.cursor().copy(f"COPY {name} FROM STDIN") as copy,
+        con.cursor().copy(f"COPY {name} ({header}) FROM STDIN") as copy,
     ):
         for row in table.rows:
             copy.write_row([row[c] for c in HEADER])

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import psycopg
 import pytest
 
 from ops_core.errors import OpsError
@@ -622,6 +623,137 @@ def test_postgres_numeric_with_a_precision_is_kept_exact(postgres_url: str, ware
         1234567.1,
         "12345678901234567890123456789012345678901",
     )
+
+
+def test_postgres_infinite_dates_and_timestamps_are_read_and_sent_as_the_text_infinity(
+    postgres_url: str, postgres_scratch: PostgresScratch, warehouse_path: Path
+) -> None:
+    """psycopg refused the whole table (`timestamp too large (after year 10K): 'infinity'`). They are DuckDB's
+    infinite values in the copy, as DuckDB's postgres scanner reads them; ordinary values are as before."""
+    wh = Warehouse(warehouse_path)
+    name = postgres_scratch.table(
+        "pg_infinity",
+        "id integer PRIMARY KEY, email text, seen timestamptz, stamp timestamp, joined date",
+        [
+            (1, "a@x.co", "infinity", "-infinity", "infinity"),
+            (2, "b@x.co", "2024-01-01 10:00:00.5+02", "2024-01-01 05:00", "2024-01-02"),
+            (3, "c@x.co", "-infinity", None, "-infinity"),
+        ],
+    )
+    mapping, table = _extract(SourceSpec(postgres_url, table=name), wh)
+    types = dict(query(warehouse_path, f"SELECT column_name, data_type FROM information_schema.columns "
+                                       f"WHERE table_name = '{name}'"))  # fmt: skip
+    assert [types[c] for c in ("seen", "stamp", "joined")] == [
+        "TIMESTAMP WITH TIME ZONE",
+        "TIMESTAMP",
+        "DATE",
+    ]
+    text = "SELECT CAST(seen AS VARCHAR), CAST(stamp AS VARCHAR), CAST(joined AS VARCHAR) FROM ops.{} WHERE id <> 2"
+    assert query(warehouse_path, text.format(name) + " ORDER BY id") == [
+        ("infinity", "-infinity", "infinity"),
+        ("-infinity", None, "-infinity"),
+    ]
+    ordinary = (
+        f"SELECT seen = TIMESTAMPTZ '2024-01-01 08:00:00.5+00', stamp, joined FROM ops.{name} WHERE id = 2"
+    )
+    assert query(warehouse_path, ordinary) == [(True, dt.datetime(2024, 1, 1, 5, 0), dt.date(2024, 1, 2))]
+    sent = [p["custom_variables"] for p in preview_push.fn(wh, table, mapping).payloads]
+    assert [(s["seen"], s["stamp"], s["joined"]) for s in sent] == [
+        ("infinity", "-infinity", "infinity"),
+        ("2024-01-01T08:00:00.500000+00:00", "2024-01-01T05:00:00", "2024-01-02"),
+        ("-infinity", None, "-infinity"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("date", "0044-03-15 BC"),  # DuckDB would read the text as the year 44 AD
+        ("timestamp", "12024-01-01 00:00"),
+        ("timestamptz", "0001-01-01 00:00:00+00 BC"),
+    ],
+)
+def test_a_postgres_date_outside_the_years_1_to_9999_is_a_one_line_error_naming_its_column_and_row(
+    postgres_url: str, postgres_scratch: PostgresScratch, warehouse_path: Path, column: str, value: str
+) -> None:
+    name = postgres_scratch.table(
+        "pg_far_date",
+        f"id integer PRIMARY KEY, email text, due {column}",
+        [(2, "b@x.co", value), (1, "a@x.co", "2024-01-01")],
+    )
+    with pytest.raises(OpsError) as exc:
+        _extract(SourceSpec(postgres_url, table=name), Warehouse(warehouse_path))
+    assert exc.value.message.startswith(f"Cannot read from Postgres {postgres_url}: column 'due' holds '")
+    assert "in row 2, outside the years 1-9999" in exc.value.message and "\n" not in str(exc.value)
+    assert '(SELECT ..., "due"::text AS "due")' in str(exc.value)  # the hint: how to read it as text
+
+
+def test_postgres_bytea_and_interval_are_sent_as_postgres_writes_them_whatever_the_servers_output_settings(
+    postgres_url: str, postgres_scratch: PostgresScratch, warehouse_path: Path
+) -> None:
+    """They went out as Python reprs, `b'\\xde\\xad\\xbe\\xef'` and `1 day, 2:00:00`. The read fixes the output
+    formats it depends on: a server set to escape bytea and write dates the SQL way reads the same."""
+    name = postgres_scratch.table(
+        "pg_bytes",
+        "email text, blob bytea, wait interval, joined date, blobs bytea[], waits interval[]",
+        [("a@x.co", b"\xde\xad\xbe\xef", dt.timedelta(days=1, hours=2), dt.date(2024, 1, 2), [b"\x01"],
+          [dt.timedelta(minutes=90)])],
+    )  # fmt: skip
+    url = f"{postgres_url}?options=-c%20bytea_output%3Descape%20-c%20DateStyle%3DSQL%2CDMY"
+    wh = Warehouse(warehouse_path)
+    mapping, table = _extract(SourceSpec(url, table=name), wh)
+    sent = preview_push.fn(wh, table, mapping).payloads[0]["custom_variables"]
+    assert sent == {
+        "blob": "\\xdeadbeef",
+        "wait": "1 day 02:00:00",
+        "joined": "2024-01-02",
+        "blobs": '["\\\\x01"]',  # JSON of Postgres's text of each element
+        "waits": '["01:30:00"]',
+    }
+
+
+def _winner(spec: SourceSpec, wh: Warehouse) -> tuple[dict[str, object], list[str]]:
+    """(the custom variables of the one lead pushed, the dry run's examples) of a two-row, one-email table."""
+    mapping, table = _extract(spec, wh)
+    preview = preview_push.fn(wh, table, mapping)
+    assert preview.validation == {"valid": 1, "duplicate": 1}
+    return preview.payloads[0]["custom_variables"], preview.examples
+
+
+@pytest.mark.parametrize("key", ["id integer PRIMARY KEY", "id integer"], ids=["primary-key", "no-key"])
+def test_an_update_that_changes_nothing_does_not_change_which_postgres_row_of_one_email_is_pushed(
+    postgres_url: str, postgres_scratch: PostgresScratch, warehouse_path: Path, key: str
+) -> None:
+    """The first row of an email wins. A table was read in physical order, which a no-op UPDATE changes (the
+    row moves to the end): the next push PATCHed the lead with the other row's data. It is read by its
+    primary key, else by the whole row's text (json and point have no ordering of their own)."""
+    wh = Warehouse(warehouse_path)
+    name = postgres_scratch.table(
+        "pg_order",
+        f"{key}, email text, note text, meta json, spot point",
+        [(1, "ann@x.co", "first", '{"a": 1}', "(1,2)"), (2, " Ann@X.co", "second", '{"b": 2}', "(3,4)")],
+    )
+    spec = SourceSpec(postgres_url, table=name)
+    before = _winner(spec, wh)
+    postgres_scratch.execute(f"UPDATE {name} SET note = note WHERE id = 1")
+    with psycopg.connect(postgres_url) as pg:  # the update did move the row: physical order is now 2, 1
+        assert [r[0] for r in pg.execute(f"SELECT id FROM {name}").fetchall()] == [2, 1]
+    after = _winner(spec, wh)
+    assert before == after
+    assert before[0]["note"] == "first"
+    assert before[1] == ["duplicate: row 2: same email as row 1 (case and spaces ignored)"]
+    assert query(warehouse_path, f"SELECT id, _row_key FROM ops.{name}") == [(1, "ann@x.co"), (2, "ann@x.co")]
+
+
+def test_a_postgres_query_is_read_in_its_own_order_which_decides_the_row_of_one_email_pushed(
+    postgres_url: str, postgres_scratch: PostgresScratch, warehouse_path: Path
+) -> None:
+    name = postgres_scratch.table(
+        "pg_query_order", "id integer PRIMARY KEY, email text, note text",
+        [(1, "ann@x.co", "first"), (2, "ann@x.co", "second")],
+    )  # fmt: skip
+    spec = SourceSpec(postgres_url, query=f"SELECT * FROM {name} ORDER BY id DESC")
+    assert _winner(spec, Warehouse(warehouse_path))[0]["note"] == "second"
 
 
 def test_csv_lines_of_only_delimiters_are_not_rows(tmp_path: Path, warehouse_path: Path) -> None:

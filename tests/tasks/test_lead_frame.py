@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import itertools
+import json
 import random
 from typing import Any
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -164,6 +166,27 @@ def test_integers_beyond_2_to_the_53_are_sent_as_text_like_the_row_path() -> Non
     assert '"id":9007199254740991' in got[0]["lead"]
     assert '"id":"9007199254740992","small":"9007199254740993"' in got[1]["lead"]
     assert '"id":"18446744073709551615"' in got[2]["lead"]
+
+
+def test_infinite_dates_and_timestamps_are_sent_as_the_text_infinity() -> None:
+    """DuckDB's +/-infinity (a Postgres `infinity`, tasks/postgres_source.py) holds no Python date: polars'
+    to_list() panicked. It is sent as its text, in the fast path and in the row functions' (a bad email)."""
+    frame = duckdb.sql(
+        "SELECT * FROM (VALUES (0, 'a@x.co', 'infinity'::TIMESTAMPTZ, '-infinity'::TIMESTAMP, 'infinity'::DATE),"
+        " (1, 'bad', '-infinity'::TIMESTAMPTZ, 'infinity'::TIMESTAMP, '-infinity'::DATE),"
+        " (2, 'c@x.co', TIMESTAMPTZ '2024-01-01 08:00:00+00', TIMESTAMP '2024-01-01 05:00:00', DATE '2024-01-02'))"
+        " AS t(rowid, c0, c1, c2, c3)"
+    ).pl()
+    frame = frame.with_columns(pl.col("rowid").cast(pl.Int64), row_key=pl.col("c0"))
+    mapping = resolve_mapping(["email", "seen", "stamp", "joined"])
+    out = LeadFrames(mapping, key_given=False).prepare(frame, mapping.columns)
+    assert out["outcome"].to_list() == [None, "invalid", None]
+    leads = [None if lead is None else json.loads(lead)["custom_variables"] for lead in out["lead"]]
+    assert leads == [
+        {"seen": "infinity", "stamp": "-infinity", "joined": "infinity"},
+        None,
+        {"seen": "2024-01-01T08:00:00+00:00", "stamp": "2024-01-01T05:00:00", "joined": "2024-01-02"},
+    ]
 
 
 @pytest.mark.parametrize(
