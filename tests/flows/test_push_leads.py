@@ -385,7 +385,8 @@ def test_a_lead_already_in_the_campaign_is_explained_then_updated_by_the_next_pu
     assert first.code == 0, first.err
     assert (
         "Some leads were already in the campaign: Instantly kept the data they had; the next push updates "
-        "them with this table's values (one PATCH /leads/{id} per lead)." in " ".join(first.out.split())
+        "those that differ from this table's values (one PATCH /leads/{id} per lead)."
+        in " ".join(first.out.split())
     )
     [ada] = [lead for lead in campaign_leads(env, campaign) if lead["email"] == "ada@example.com"]
     assert ada["payload"].get("firstName") == "Old"
