@@ -80,20 +80,42 @@ def json_string(text: pl.Expr, *, plain: bool = False) -> pl.Expr:
 
 
 def _python_values(series: pl.Series) -> list[Any]:
-    """`series.to_list()`, with a date or timestamp that is DuckDB's infinity or -infinity as the text
-    `infinity` / `-infinity` (DuckDB's and Postgres's own text for it), which the mapping sends as it is."""
+    """`series.to_list()`, with the dates and timestamps no Python date holds as text, which the mapping sends
+    as it is: DuckDB's infinity or -infinity as `infinity` / `-infinity` (DuckDB's and Postgres's own text for
+    it), and a year before 1 or after 9999 (a Parquet or DuckDB source may hold one) as `mapping.iso_text`
+    writes the others, with the year in ISO 8601's expanded form: `10000-01-01`, `-0043-03-15T10:00:00`."""
     if series.dtype != pl.Date and not isinstance(series.dtype, pl.Datetime):
         return series.to_list()
     physical = series.to_physical()
     top = _INFINITE_PHYSICAL[physical.dtype]
     infinite = (physical == top) | (physical == -top)
-    if not infinite.any():
+    finite = pl.select(pl.when(~infinite).then(series)).to_series() if infinite.any() else series
+    if isinstance(series.dtype, pl.Datetime) and series.dtype.time_zone is not None:
+        finite = finite.dt.convert_time_zone("UTC")  # what iso_text sends: the time in UTC
+    year = finite.dt.year()
+    far = ((year < 1) | (year > 9999)).fill_null(False)
+    if not infinite.any() and not far.any():
         return series.to_list()
-    finite = pl.select(pl.when(~infinite).then(series)).to_series()
-    return [
-        ("infinity" if number > 0 else "-infinity") if inf else value
-        for value, number, inf in zip(finite.to_list(), physical.to_list(), infinite.to_list(), strict=True)
-    ]
+    values = pl.select(pl.when(~far).then(finite)).to_series().to_list()
+    for i in far.arg_true().to_list():
+        values[i] = _far_date_text(finite.slice(i, 1))
+    for i in infinite.arg_true().to_list():
+        values[i] = "infinity" if physical[i] > 0 else "-infinity"
+    return values
+
+
+def _far_date_text(one: pl.Series) -> str:
+    """`mapping.iso_text` of the one date or timestamp in `one` (in UTC if it has a time zone), whose year
+    Python's dates cannot hold."""
+    year = int(one.dt.year()[0])
+    text = f"{year:04d}" if year >= 0 else f"-{-year:04d}"
+    text += f"-{one.dt.month()[0]:02d}-{one.dt.day()[0]:02d}"
+    if isinstance(one.dtype, pl.Datetime):
+        micro = int(one.dt.microsecond()[0])
+        text += f"T{one.dt.hour()[0]:02d}:{one.dt.minute()[0]:02d}:{one.dt.second()[0]:02d}"
+        text += f".{micro:06d}" if micro else ""
+        text += "+00:00" if one.dtype.time_zone is not None else ""
+    return text
 
 
 def _text_of(series: pl.Series, name: str) -> pl.Expr | pl.Series:

@@ -522,8 +522,8 @@ def iso_text(value: dt.date | dt.time) -> str:
     microseconds); one with a time zone is sent in UTC, `2026-11-30T14:05:07+00:00`, so the text (and the
     payload hash) does not depend on the time zone of the machine that reads it. An Excel column of dates
     arrives as dates (tasks/excel_source.py); a CSV cell is text and is sent as written. DuckDB's infinite
-    dates and timestamps (a Postgres `infinity`), which no Python date holds, arrive as the text `infinity` /
-    `-infinity` (tasks/lead_frame.py `_python_values`) and are sent as that text.
+    dates and timestamps (a Postgres `infinity`) and the years before 1 or after 9999, which no Python date
+    holds, arrive as text (tasks/lead_frame.py `_python_values`: `infinity`, `10000-01-01`) and are sent as it.
     """
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         return value.astimezone(dt.UTC).isoformat()

@@ -189,6 +189,32 @@ def test_infinite_dates_and_timestamps_are_sent_as_the_text_infinity() -> None:
     ]
 
 
+def test_dates_of_years_python_cannot_hold_are_sent_as_iso_text() -> None:
+    """A Parquet or DuckDB date after 9999 (or before year 1) holds no Python date: the push failed with
+    `Error: year 10000 is out of range`. It is sent as iso_text would write it, the year in ISO's expanded form."""
+    frame = duckdb.sql(
+        "SELECT * FROM (VALUES (0, 'a@x.co', TIMESTAMPTZ '10000-01-01 10:00:00+02', TIMESTAMP '10000-01-01 05:00:00.5',"
+        " DATE '0044-03-15 (BC)'),"
+        " (1, 'bad', TIMESTAMPTZ '10000-01-01 10:00:00+02', NULL, DATE '10000-01-01'),"
+        " (2, 'c@x.co', TIMESTAMPTZ '2024-01-01 08:00:00+00', TIMESTAMP '2024-01-01 05:00:00', DATE '2024-01-02'))"
+        " AS t(rowid, c0, c1, c2, c3)"
+    ).pl()
+    frame = frame.with_columns(pl.col("rowid").cast(pl.Int64), row_key=pl.col("c0"))
+    mapping = resolve_mapping(["email", "seen", "stamp", "joined"])
+    out = LeadFrames(mapping, key_given=False).prepare(frame, mapping.columns)
+    assert out["outcome"].to_list() == [None, "invalid", None]
+    leads = [None if lead is None else json.loads(lead)["custom_variables"] for lead in out["lead"]]
+    assert leads == [
+        {
+            "seen": "10000-01-01T08:00:00+00:00",
+            "stamp": "10000-01-01T05:00:00.500000",
+            "joined": "-0043-03-15",
+        },
+        None,
+        {"seen": "2024-01-01T08:00:00+00:00", "stamp": "2024-01-01T05:00:00", "joined": "2024-01-02"},
+    ]
+
+
 @pytest.mark.parametrize(
     "text", ["plain", 'q"uote', "back\\slash", "tab\tnew\nline\r", "\x00\x01\x1f\x7f", "é😀\u2028"]
 )
