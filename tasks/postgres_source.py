@@ -12,8 +12,8 @@ Dates, timestamps, `bytea` and `interval` are read as the server's text (`_PG_AS
 Python objects. `bytea` and `interval` are stored as that text: `\\xdeadbeef`, `1 day 02:00:00` (the
 server's IntervalStyle). Dates and timestamps are cast by DuckDB from their ISO text to DATE, TIMESTAMP or
 TIMESTAMPTZ, so `infinity` and `-infinity` become DuckDB's infinite values, as DuckDB's own postgres scanner
-reads them, and are sent as the text `infinity` / `-infinity` (tasks/lead_frame.py). Other values are sent
-as before.
+reads them, and are sent as the text `infinity` / `-infinity` (tasks/lead_frame.py). So are times, ranges,
+records and network addresses, whose Python objects print otherwise than Postgres (`_PG_TEXT_OUTPUT`).
 """
 
 from __future__ import annotations
@@ -61,7 +61,16 @@ _DUCKDB_MAX_DECIMAL_DIGITS = 38  # DuckDB's DECIMAL holds at most 38 digits
 # Types read as the server's text output (psycopg's TextLoader), alone and as elements of arrays. psycopg's
 # own objects cannot hold `infinity` or a year past 9999 (it refused the whole table), and their str() is
 # Python's (`b'\xde\xad'`, `1 day, 2:00:00`), not the text Postgres shows.
-_PG_AS_TEXT = (_PG_BYTEA, _PG_DATE, _PG_TIMESTAMP, _PG_TIMESTAMPTZ, _PG_INTERVAL)
+# The same for the types whose Python objects print otherwise than Postgres: time and timetz
+# (`10:00:01.500000`, `10:00:00+02:00` for `10:00:01.5`, `10:00:00+02`), an anonymous record or composite (a
+# tuple's repr, `('1', 'a')`, for `(1,a)`), ranges and multiranges (`[1, 5)` for `[1,5)`), inet and cidr.
+_PG_TEXT_OUTPUT = {
+    "time": 1083, "timetz": 1266, "record": 2249, "inet": 869, "cidr": 650,
+    "int4range": 3904, "int8range": 3926, "numrange": 3906, "tsrange": 3908, "tstzrange": 3910,
+    "daterange": 3912, "int4multirange": 4451, "int8multirange": 4536, "nummultirange": 4532,
+    "tsmultirange": 4533, "tstzmultirange": 4534, "datemultirange": 4535,
+}  # fmt: skip
+_PG_AS_TEXT = (_PG_BYTEA, _PG_DATE, _PG_TIMESTAMP, _PG_TIMESTAMPTZ, _PG_INTERVAL, *_PG_TEXT_OUTPUT.values())
 # The output formats that text depends on, for this read's transaction only (SET LOCAL). DateStyle ISO sets
 # the output format alone (a DMY input order stays); bytea_output is output only.
 _PG_OUTPUT_SETTINGS = ("SET LOCAL DateStyle = 'ISO'", "SET LOCAL bytea_output = 'hex'")

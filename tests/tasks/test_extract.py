@@ -712,6 +712,35 @@ def test_postgres_bytea_and_interval_are_sent_as_postgres_writes_them_whatever_t
     }
 
 
+def test_postgres_times_ranges_records_and_addresses_are_sent_as_postgres_writes_them(
+    postgres_url: str, postgres_scratch: PostgresScratch, warehouse_path: Path
+) -> None:
+    """psycopg's objects printed otherwise: `10:00:00+02:00`, `[1, 5)`, `('1', 'a')` (a tuple's repr)."""
+    name = postgres_scratch.name("pg_texts")
+    postgres_scratch.execute(
+        f"CREATE TABLE {name} AS SELECT 'a@x.co'::text AS email, '10:00:01.5'::time AS at,"
+        " '10:00+02'::timetz AS at_tz, '[1,5)'::int4range AS span, '{[1,2),[4,6)}'::int4multirange AS spans,"
+        " tstzrange('2024-01-01 00:00+00', NULL) AS stay, '1.2.3.4'::inet AS ip, '10.0.0.0/8'::cidr AS net,"
+        " '{1.2.3.4}'::inet[] AS ips"
+    )
+    wh = Warehouse(warehouse_path)
+    # A query: a table cannot hold an anonymous record.
+    query = f"SELECT *, ROW(1, 'a b') AS pair FROM {name}"
+    mapping, table = _extract(SourceSpec(postgres_url, query=query, table="pg_texts"), wh)
+    sent = preview_push.fn(wh, table, mapping).payloads[0]["custom_variables"]
+    assert sent == {
+        "at": "10:00:01.5",
+        "at_tz": "10:00:00+02",
+        "span": "[1,5)",
+        "spans": "{[1,2),[4,6)}",
+        "stay": '["2024-01-01 00:00:00+00",)',
+        "ip": "1.2.3.4",
+        "net": "10.0.0.0/8",
+        "pair": '(1,"a b")',
+        "ips": '["1.2.3.4"]',
+    }
+
+
 def _winner(spec: SourceSpec, wh: Warehouse) -> tuple[dict[str, object], list[str]]:
     """(the custom variables of the one lead pushed, the dry run's examples) of a two-row, one-email table."""
     mapping, table = _extract(spec, wh)
