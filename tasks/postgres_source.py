@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -107,6 +108,10 @@ def _pg_type(type_code: int, precision: int | None, scale: int | None) -> str:
 
 def _pg_value(value: Any, duck_type: str) -> Any:
     if value is not None and duck_type.startswith("DECIMAL"):
+        if isinstance(value, Decimal) and not value.is_finite():
+            # A numeric 'NaN' or 'Infinity' fits no DECIMAL (the whole table was refused): null, as a
+            # non-finite float is sent (mapping._jsonable).
+            return None
         return str(value)  # exact: DuckDB casts the text to the column's DECIMAL(p,s)
     if value is None or duck_type != "VARCHAR":
         return float(value) if duck_type == "DOUBLE" and value is not None else value

@@ -741,6 +741,21 @@ def test_postgres_times_ranges_records_and_addresses_are_sent_as_postgres_writes
     }
 
 
+def test_a_postgres_numeric_nan_or_infinity_is_sent_as_null_not_a_refusal_of_the_table(
+    postgres_url: str, postgres_scratch: PostgresScratch, warehouse_path: Path
+) -> None:
+    """`Could not convert string "NaN" to DECIMAL(10,2)` refused the whole table."""
+    name = postgres_scratch.name("pg_nan")
+    postgres_scratch.execute(
+        f"CREATE TABLE {name} (email text, score numeric(10,2), big numeric);"
+        f" INSERT INTO {name} VALUES ('a@x.co', 'NaN', 'Infinity'), ('b@x.co', 1.5, '-Infinity'), ('c@x.co', 2, 3)"
+    )
+    wh = Warehouse(warehouse_path)
+    mapping, table = _extract(SourceSpec(postgres_url, table=name), wh)
+    sent = [p["custom_variables"] for p in preview_push.fn(wh, table, mapping).payloads]
+    assert sent == [{"score": None, "big": None}, {"score": 1.5, "big": None}, {"score": 2.0, "big": 3.0}]
+
+
 def _winner(spec: SourceSpec, wh: Warehouse) -> tuple[dict[str, object], list[str]]:
     """(the custom variables of the one lead pushed, the dry run's examples) of a two-row, one-email table."""
     mapping, table = _extract(spec, wh)
