@@ -22,6 +22,12 @@ swallows bring theirs; with one column, any line break), the csv module looks at
 lines (`no_swallowed_lines`), without reading the file into a table again. A quote inside an unquoted cell
 (`Bob "the" Smith`) is read literally by both readers.
 
+Line numbers: each row carries the file line it starts on (`_source_row`, which the push's reasons name, and
+the `line N` of a `_row_problem`). The row-by-row reader knows it. For DuckDB's copy, a file with no cell over
+lines has one row a line, so the empty lines DuckDB skipped, found in the file's bytes (`blank_lines`), give
+every row's line (`row_lines`); a file with one is counted by the csv module (`record_lines`, or in the pass
+of `no_swallowed_lines`), so both readers number a file alike.
+
 Encodings: a BOM decides (UTF-8, UTF-16, UTF-32); valid UTF-8 is UTF-8; otherwise charset-normalizer
 guesses among the Windows code pages Excel writes ("CSV (Comma delimited)" is the system's ANSI code page,
 cp1252 in Western Europe and the Americas), preferring cp1252 whenever it fits, then among the East Asian
@@ -39,10 +45,14 @@ import string
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from ops_core.errors import OpsError
 from ops_core.sql import quote_ident, quote_literal
+from tasks.mapping import SOURCE_ROW
+
+if TYPE_CHECKING:
+    import polars as pl
 
 MAX_ROW_CHARS = 1_000_000  # our choice: a longer row is not a lead; it is reported `invalid` by line number
 FIELD_SIZE_LIMIT = 1 << 28  # the csv module's own limit (default 128 KiB) must not stop a file at one cell
@@ -302,6 +312,119 @@ def spanning_cells_sql(layout: CsvLayout) -> str:
     return " OR ".join(breaks.format(c=quote_ident(c)) for c in layout.columns)
 
 
+def header_line(layout: CsvLayout) -> int:
+    """The file line (1-based) of the header: the first after the blank lines and `sep=` line above it."""
+    return layout.skip + 1
+
+
+def blank_lines(path: Path, after: int) -> list[int] | None:
+    """The empty lines (1-based) after line `after`, which the DuckDB reader skips, found in the bytes of a
+    UTF-8 file without reading it as rows (byte searches over 16 MB blocks: a few hundredths of a second a
+    million lines). Every empty line counts, also one inside a quoted cell: for a file with no cell over lines.
+
+    Returns:
+        None for a file with a carriage return that ends no line feed (a lone CR, which the csv module takes
+        for a line end and this scan does not): `record_lines` counts its lines.
+    """
+    found: list[int] = []
+    ends = 0  # line feeds before data[0]
+    carry = b""
+    with _open_binary(path) as fh:
+        while True:
+            block = fh.read(_SCAN_BLOCK)
+            data = carry + block
+            # Empty lines before the last line feed are decided; the next block may carry the one after it.
+            cut = len(data) if not block else data.rfind(b"\n")
+            if cut < 0:
+                carry = data
+                continue
+            if data.count(b"\r", 0, cut + 1) != data.count(b"\r\n", 0, cut + 1):
+                return None
+            pos, count = 0, ends
+            for at in _empty_next(data, cut):
+                count += data.count(b"\n", pos, at + 1)
+                pos = at + 1
+                if count + 1 > after:
+                    found.append(count + 1)
+            ends += data.count(b"\n", 0, cut)
+            carry = data[cut:]
+            if not block:
+                return found
+
+
+_SCAN_BLOCK = 1 << 24  # bytes read at a time by `blank_lines` and `count_lines`
+
+
+def count_lines(path: Path) -> int:
+    """The file's lines: its line feeds, and a last line without one (one byte count a block: about 0.1 s
+    for a 100 MB file, most of it reading)."""
+    lines, last = 0, b"\n"
+    with _open_binary(path) as fh:
+        while block := fh.read(_SCAN_BLOCK):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
+
+
+def _empty_next(data: bytes, cut: int) -> list[int]:
+    """The offsets below `cut` of the line feeds whose next line is empty (pure; one search of the block for
+    each line end when it has none, as nearly every file)."""
+    found = []
+    for pattern in (b"\n\n", b"\n\r\n"):
+        at = data.find(pattern)
+        while 0 <= at < cut:
+            found.append(at)
+            at = data.find(pattern, at + 1)
+    return sorted(found)
+
+
+def consecutive_rows(header: int, blanks: Sequence[int], rows: int) -> bool:
+    """Whether the `rows` rows are on the lines right after the `header` line, one a line: no empty line
+    among them (one after the last row does not count) (pure)."""
+    return all(b - header - 1 - j >= rows for j, b in enumerate(sorted(blanks)))
+
+
+def row_lines(header: int, blanks: Sequence[int], rows: int) -> pl.Series:
+    """The line each of `rows` rows starts on, for a file whose rows are one line each and whose lines after
+    the `header` line are rows except the empty `blanks` (pure, columnar: no loop over rows).
+
+    Row k (0-based) is on line header + 1 + k + (the blank lines before it); the j-th blank line (0-based)
+    comes after `blanks[j] - header - 1 - j` rows.
+    """
+    import polars as pl
+
+    position = pl.int_range(0, rows, dtype=pl.Int64, eager=True)
+    after_rows = pl.Series([b - header - 1 - j for j, b in enumerate(sorted(blanks))], dtype=pl.Int64)
+    before = after_rows.search_sorted(position, side="right") if len(after_rows) else 0
+    return (position + header + 1 + before).alias(SOURCE_ROW)
+
+
+def record_lines(path: Path, layout: CsvLayout) -> pl.Series | None:
+    """The line each row starts on, read with the csv module as `read_rows` reads the file (for a file with
+    a cell over lines, whose row lines only a reader of quotes knows), or None when the csv module refuses a
+    line (`read_rows` then reads the file, and says why)."""
+    import polars as pl
+
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_SIZE_LIMIT))
+    starts: list[int] = []
+    with open_text(path, layout.encoding) as text:
+        reader = csv.reader(text, delimiter=layout.delimiter, quotechar='"', doublequote=True, strict=True)
+        previous_end = 0
+        header_seen = False
+        try:
+            for record in reader:
+                start, previous_end = previous_end + 1, reader.line_num
+                if not record:  # a blank line
+                    continue
+                if not header_seen:  # the header, or a line of spaces above it
+                    header_seen = previous_end > layout.skip
+                    continue
+                starts.append(start)
+        except (csv.Error, UnicodeDecodeError):
+            return None
+    return pl.Series(SOURCE_ROW, starts, dtype=pl.Int64)
+
+
 def row_problem(fields: int, expected: int, chars: int) -> str | None:
     """Why a parsed CSV record cannot be a row (pure), or None."""
     if chars > MAX_ROW_CHARS:
@@ -317,8 +440,9 @@ def row_problem(fields: int, expected: int, chars: int) -> str | None:
 
 def read_rows(
     path: Path, layout: CsvLayout, keep_on_error: Sequence[str], *, email_column: str | None = None
-) -> Iterator[list[tuple[str | None, ...]]]:
-    """Chunks of rows (column values in layout order, then `_row_problem`), every record of the file.
+) -> Iterator[list[tuple[str | int | None, ...]]]:
+    """Chunks of rows (column values in layout order, then `_row_problem`, then the line the row starts on),
+    every record of the file.
 
     A record that cannot be a row keeps only the columns in `keep_on_error` (the email and key columns),
     so the push can name it, and gets `"line N: why"`. Blank lines are skipped, empty cells are None.
@@ -333,7 +457,7 @@ def read_rows(
     expected = len(layout.columns)
     keep = [layout.columns.index(c) for c in keep_on_error if c in layout.columns]
     email = layout.columns.index(email_column) if email_column in layout.columns else None
-    chunk: list[tuple[str | None, ...]] = []
+    chunk: list[tuple[str | int | None, ...]] = []
     with open_text(path, layout.encoding) as text:
         lines = _LastLine(text)
         # strict: the csv module's lenient mode ends a file inside a quoted cell without a word, and drops
@@ -367,7 +491,7 @@ def read_rows(
                             own = _rows_of_their_own(lines.taken, layout.delimiter, expected, email)
                             if own:
                                 raise _quote_error(path, start, previous_end, _looks_like_rows(start, own))
-                        chunk.append((*[v if v != "" else None for v in record], None))
+                        chunk.append((*[v if v != "" else None for v in record], None, start))
                     elif start < previous_end:  # a quoted cell ran over lines and the row is not one
                         raise _quote_error(path, start, previous_end, problem)
                 if problem is not None:
@@ -377,7 +501,7 @@ def read_rows(
                     for i in keep:
                         if i < len(record) and len(record[i]) <= MAX_ROW_CHARS // 10:
                             values[i] = record[i] or None
-                    chunk.append((*values, f"line {start:,}: {problem}"))
+                    chunk.append((*values, f"line {start:,}: {problem}", start))
                 if len(chunk) >= CHUNK_ROWS:
                     yield chunk
                     chunk = []
@@ -387,9 +511,14 @@ def read_rows(
         yield chunk
 
 
-def no_swallowed_lines(path: Path, layout: CsvLayout, email_column: str | None) -> bool:
+def no_swallowed_lines(
+    path: Path, layout: CsvLayout, email_column: str | None, starts: list[int] | None = None
+) -> bool:
     """For a file DuckDB's reader read whole, with a cell that spans lines (`spanning_cells_sql`): look at
     each row that spans lines with the csv module, without reading the rows into a table.
+
+    Args:
+        starts: when given, gets the line each row starts on (`record_lines`), in the same pass.
 
     Returns:
         True when every such row spans lines on purpose (DuckDB's copy stands); False when the csv module
@@ -419,6 +548,8 @@ def no_swallowed_lines(path: Path, layout: CsvLayout, email_column: str | None) 
                 if not record or not header_seen:  # a blank line; the header, or a line of spaces above it
                     header_seen = header_seen or previous_end > layout.skip
                     continue
+                if starts is not None:
+                    starts.append(start)
                 if start == previous_end:
                     continue
                 if row_problem(len(record), expected, sum(len(v) for v in record)) is not None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ops_core.errors import OpsError, first_line
 from ops_core.interface import option
+from tasks.mapping import SOURCE_ROW
 
 if TYPE_CHECKING:
     import polars as pl
@@ -27,10 +28,14 @@ _DATE_TEXT = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 __all__ = ["first_rows", "read_sheet", "sheet_names"]
 
 
-def read_sheet(path: Path, sheet: str | None, display: str) -> pl.DataFrame:
+def read_sheet(path: Path, sheet: str | None, display: str, *, numbered: bool = False) -> pl.DataFrame:
     """The sheet (default: the first) as a polars frame: text columns, and Date/Datetime for date columns.
 
     Rows that are empty in every column are left out.
+
+    Args:
+        numbered: add `_source_row`, each row's number as Excel shows it (blank rows and the rows above the
+            header, the sheet's first row with a cell, counted).
 
     Raises:
         OpsError: the file or the sheet cannot be read (one line, naming `display` and the sheet).
@@ -49,7 +54,68 @@ def read_sheet(path: Path, sheet: str | None, display: str) -> pl.DataFrame:
             text = text.with_columns(
                 _time_of_day(typed[c]) for c in dated if typed[c].dtype in (pl.Date, pl.Datetime)
             )
-    return text.filter(~pl.all_horizontal(pl.all().is_null()))
+    if not numbered:
+        return text.filter(~pl.all_horizontal(pl.all().is_null()))
+    first = _rows_above(path, sheet, display) + 2  # the sheet row under the header
+    numbers = pl.int_range(first, first + text.height, dtype=pl.Int64).alias(SOURCE_ROW)
+    return text.with_columns(numbers).filter(~pl.all_horizontal(pl.all().exclude(SOURCE_ROW).is_null()))
+
+
+def _rows_above(path: Path, sheet: str | None, display: str) -> int:
+    """The empty rows above the sheet's first row with a cell (its header), which calamine starts at."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        found = _xlsx_first_row(path, sheet)
+        if found is not None:
+            return found - 1
+    import fastexcel
+
+    # Other formats: the sheet's height from its row 1, less its height from its first row with a cell
+    # (two more readings of the sheet: .xls, .xlsb and .ods are rarely large).
+    try:
+        reader = fastexcel.read_excel(path)
+        whole = reader.load_sheet(sheet or 0, header_row=None, skip_rows=0, n_rows=1).total_height
+        used = reader.load_sheet(sheet or 0, header_row=None, n_rows=1).total_height
+    except Exception as exc:  # fastexcel raises its own types
+        raise _unreadable(path, display, exc) from None
+    return max(0, whole - used)
+
+
+_SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+
+
+def _xlsx_first_row(path: Path, sheet: str | None) -> int | None:
+    """The row number (1-based) of an .xlsx sheet's first cell with a value, read from the start of the
+    sheet's XML (calamine reads the whole sheet to know it), or None when the workbook is not laid out as
+    expected."""
+    import zipfile
+    from xml.etree import ElementTree
+
+    try:
+        with zipfile.ZipFile(path) as book:
+            workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
+            sheets = workbook.findall(f"{_SHEET_NS}sheets/{_SHEET_NS}sheet")
+            chosen = next((s for s in sheets if s.get("name") == sheet), None) if sheet else sheets[0]
+            if chosen is None:
+                return None
+            rels = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+            target = next((r.get("Target") for r in rels if r.get("Id") == chosen.get(f"{_REL_NS}id")), None)
+            if target is None:
+                return None
+            name = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            with book.open(name) as xml:
+                for _, element in ElementTree.iterparse(xml):
+                    if element.tag == f"{_SHEET_NS}c" and (
+                        element.find(f"{_SHEET_NS}v") is not None
+                        or element.find(f"{_SHEET_NS}is") is not None
+                    ):
+                        digits = "".join(ch for ch in element.get("r", "") if ch.isdigit())
+                        return int(digits) if digits else None
+                    if element.tag == f"{_SHEET_NS}row":
+                        element.clear()
+    except (KeyError, IndexError, ValueError, OSError, zipfile.BadZipFile, ElementTree.ParseError):
+        return None
+    return None
 
 
 # The day a time-only cell (a serial number below 1: "9:30") falls on once read as a date and time: calamine

@@ -1,8 +1,10 @@
 """Extract an Ops table (CSV, Excel, Parquet, DuckDB or Postgres) into the warehouse as `ops.<table>`.
 
 The copy keeps every source column and adds `_row_key` (the --key column as text, else the normalised email),
-`_row_problem` (why a CSV line could not be read as a row, else NULL: see tasks/csv_source.py), `_loaded_at`
-and `_run_id`. It replaces the previous copy in one transaction, so a crash leaves the old one.
+`_source_row` (where a user finds the row in their source: the file line a CSV row starts on, the sheet row of
+an Excel row, else the 1-based position in the order read; the push's reasons name it), `_row_problem` (why a
+CSV line could not be read as a row, else NULL: see tasks/csv_source.py), `_loaded_at` and `_run_id`. It
+replaces the previous copy in one transaction, so a crash leaves the old one.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from ops_core.text import has_text_sql, quoted
 from ops_core.urls import redact_url
 from tasks import csv_source, excel_source, postgres_source
 from tasks.csv_source import detect_encoding
-from tasks.mapping import INTERNAL_COLUMNS, ROW_PROBLEM, custom_variable_name, detect_fields
+from tasks.mapping import INTERNAL_COLUMNS, ROW_PROBLEM, SOURCE_ROW, custom_variable_name, detect_fields
 from warehouse.db import Warehouse, in_transaction
 from warehouse.merge import upsert_row
 from warehouse.views import create_engagement_views
@@ -86,6 +88,8 @@ class ExtractedTable:
     key_column: str | None
     email_column: str
     empty_columns: tuple[str, ...] = ()  # source columns with no non-blank value in any row
+    # What reasons call `_source_row`: "line" for a CSV file (the line a row starts on), else "row".
+    place: str = "row"
 
 
 def table_name_for(spec: SourceSpec) -> str:
@@ -117,13 +121,20 @@ def _file(spec: SourceSpec) -> Path:
 
 def _load_csv(
     spec: SourceSpec, con: duckdb.DuckDBPyConnection, staging: str, keep_on_error: list[str]
-) -> None:
-    """Copy a CSV file into `staging` (every column VARCHAR, plus `_row_problem`).
+) -> str:
+    """Copy a CSV file into `staging` (every column VARCHAR, plus `_row_problem`); return the relation to
+    read it from, with `_source_row`, the line each row starts on.
 
     The fixed-option DuckDB reader first (a cell over lines that holds the delimiter: its rows over
     lines looked at by the csv module, which refuses lines a stray quote swallowed); if it refuses the file,
     or the file is not UTF-8, the row-by-row reader, which keeps the good rows and reports each bad line
     (tasks/csv_source.py). `keep_on_error` starts with the email column.
+
+    The row-by-row reader knows the line each row starts on. For DuckDB's copy, the lines come from the
+    empty lines it skipped (a scan of the bytes) when no cell spans lines, else from the csv module: without
+    an empty line between rows (nearly every file), a row's line is the header's plus its position; else the
+    lines are joined to the rows by position (`_CSV_LINES`, registered on `con` until the caller
+    unregisters it).
     """
     path = _file(spec)
     layout = csv_source.read_layout(path)
@@ -135,23 +146,26 @@ def _load_csv(
                 f"CREATE OR REPLACE TABLE {staging} AS SELECT *, CAST(NULL AS VARCHAR) AS {ROW_PROBLEM} "
                 f"FROM {csv_source.duckdb_read_csv(path, layout)}"
             )
-            # A cell with a line break and the delimiter may be lines two stray quotes merged, silently:
-            # only the csv module sees the lines, and tells that from a cell spanning lines on purpose.
-            spanning = csv_source.spanning_cells_sql(layout)
-            if con.execute(f"SELECT 1 FROM {staging} WHERE {spanning} LIMIT 1").fetchone() is None:
-                return
-            if csv_source.no_swallowed_lines(path, layout, keep_on_error[0]):
-                return
+            lines = _duckdb_row_lines(con, staging, path, layout, keep_on_error[0])
+            if isinstance(lines, int):  # one row a line from line `lines` on: a row's line is its position's
+                return f"(SELECT *, CAST(rowid + {lines} AS BIGINT) AS {SOURCE_ROW} FROM {staging})"
+            if lines is not None:
+                con.register(_CSV_LINES, lines.to_frame())
+                return f"(SELECT * FROM {staging} POSITIONAL JOIN {_CSV_LINES})"
         except duckdb.InvalidInputException:
             pass  # a line DuckDB will not read: the row-by-row reader says which, and keeps the rest
     import pyarrow as pa
 
     cols = ", ".join(f"{quote_ident(c)} VARCHAR" for c in [*layout.columns, ROW_PROBLEM])
-    con.execute(f"CREATE OR REPLACE TABLE {staging} ({cols})")
-    names = [*layout.columns, ROW_PROBLEM]
+    con.execute(f"CREATE OR REPLACE TABLE {staging} ({cols}, {SOURCE_ROW} BIGINT)")
+    names = [*layout.columns, ROW_PROBLEM, SOURCE_ROW]
+    types = [pa.string()] * (len(names) - 1) + [pa.int64()]
     for rows in csv_source.read_rows(path, layout, keep_on_error, email_column=keep_on_error[0]):
         batch = pa.table(
-            {f"c{i}": pa.array(list(col), pa.string()) for i, col in enumerate(zip(*rows, strict=True))}
+            {
+                f"c{i}": pa.array(list(col), kind)
+                for i, (col, kind) in enumerate(zip(zip(*rows, strict=True), types, strict=True))
+            }
         )
         con.register("csv_chunk", batch)
         try:
@@ -159,17 +173,59 @@ def _load_csv(
             con.execute(f"INSERT INTO {staging} BY NAME SELECT {select} FROM csv_chunk")
         finally:
             con.unregister("csv_chunk")
+    return staging
 
 
-def _read_excel(spec: SourceSpec) -> Any:
+_CSV_LINES = "csv_row_lines"  # the frame of `_source_row` joined to DuckDB's copy of a CSV by position
+
+
+def _duckdb_row_lines(
+    con: duckdb.DuckDBPyConnection, staging: str, path: Path, layout: csv_source.CsvLayout, email_column: str
+) -> Any:
+    """The line each row of DuckDB's copy of a CSV (`staging`) starts on, as a polars Series; the line of its
+    first row when the rows are the lines after it, one a line; or None when the csv module reads the file
+    otherwise than DuckDB did (the row-by-row reader then reads it)."""
+    import polars as pl
+
+    # A cell with a line break: its row spans lines. Without one (nearly every file), every row is one line
+    # and the lines DuckDB skipped are the empty ones.
+    breaks = " OR ".join(
+        f"contains({quote_ident(c)}, chr(10)) OR contains({quote_ident(c)}, chr(13))" for c in layout.columns
+    )
+    spans = con.execute(f"SELECT 1 FROM {staging} WHERE {breaks} LIMIT 1").fetchone() is not None
+    rows = con.execute(f"SELECT count(*) FROM {staging}").fetchone()[0]  # type: ignore[index]
+    header = csv_source.header_line(layout)
+    if not spans and csv_source.count_lines(path) == header + rows:  # no empty line below the header
+        return header + 1
+    blanks = None if spans else csv_source.blank_lines(path, header)
+    if blanks is not None and csv_source.consecutive_rows(header, blanks, rows):
+        return header + 1
+    if blanks is not None:
+        return csv_source.row_lines(header, blanks, rows)
+    # A cell with a line break and the delimiter may be lines two stray quotes merged, silently: only the csv
+    # module sees the lines, and tells that from a cell spanning lines on purpose.
+    spanning = csv_source.spanning_cells_sql(layout)
+    if spans and con.execute(f"SELECT 1 FROM {staging} WHERE {spanning} LIMIT 1").fetchone() is not None:
+        starts: list[int] = []
+        if not csv_source.no_swallowed_lines(path, layout, email_column, starts):
+            return None
+        lines: pl.Series | None = pl.Series(SOURCE_ROW, starts, dtype=pl.Int64)
+    else:
+        lines = csv_source.record_lines(path, layout)
+    return lines if lines is not None and len(lines) == rows else None
+
+
+def _read_excel(spec: SourceSpec, *, numbered: bool = False) -> Any:
     """The sheet as a polars DataFrame: every column as text like a CSV, dates as dates (tasks/excel_source.py),
-    its columns named as a CSV's (calamine keeps "Notes" and "notes", which DuckDB takes for one name)."""
-    frame = excel_source.read_sheet(_file(spec), spec.sheet, spec.display)
-    return frame.rename(dict(zip(frame.columns, csv_source.column_names(frame.columns), strict=True)))
+    its columns named as a CSV's (calamine keeps "Notes" and "notes", which DuckDB takes for one name);
+    `numbered`: then `_source_row`, the sheet's row number."""
+    frame = excel_source.read_sheet(_file(spec), spec.sheet, spec.display, numbered=numbered)
+    data = [c for c in frame.columns if not (numbered and c == SOURCE_ROW)]
+    return frame.rename(dict(zip(data, csv_source.column_names(data), strict=True)))
 
 
 def _load_excel(spec: SourceSpec, con: duckdb.DuckDBPyConnection, staging: str) -> None:
-    frame = _read_excel(spec)
+    frame = _read_excel(spec, numbered=True)
     con.register("excel_sheet", frame)
     try:
         con.execute(f"CREATE OR REPLACE TABLE {staging} AS SELECT * FROM excel_sheet")
@@ -235,7 +291,8 @@ def describe_source(spec: SourceSpec) -> list[str]:
     if taken:
         raise OpsError(
             f"The source {spec.display} has a column named {taken[0]}, a column ops-instantly adds to "
-            f"ops.{table_name_for(spec)} itself (its row key, or why a line could not be read).",
+            f"ops.{table_name_for(spec)} itself (its row key, the row's line or row in the source, or why a line "
+            "could not be read).",
             hint="rename that column in the source"
             + (
                 f", or select it under another name with {option('query')}" if spec.kind == "postgres" else ""
@@ -245,10 +302,11 @@ def describe_source(spec: SourceSpec) -> list[str]:
 
 
 # The internal columns whose source namesake would change what is pushed: a `_row_problem` made every row
-# `invalid` ("<its value>; the row was not read"), a `_row_key` was silently replaced by ours. A source's
+# `invalid` ("<its value>; the row was not read"), a `_row_key` was silently replaced by ours, and so would a
+# `_source_row` be (the line or row the push's reasons name). A source's
 # `_loaded_at` / `_run_id` (a dbt model's) are replaced by ours in the copy and never sent
 # (docs/lead-tables.md), as before.
-_OURS = ("_row_key", ROW_PROBLEM)
+_OURS = ("_row_key", SOURCE_ROW, ROW_PROBLEM)
 
 
 # How DuckDB and calamine name a blank header cell (column_names: `column<i>`; calamine: `__UNNAMED__<i>`).
@@ -313,7 +371,7 @@ _STAGING_DB = "ops_staging"  # the in-memory database a file's extract stages it
 def extract_source(
     spec: SourceSpec, warehouse: Warehouse, *, email_column: str, key_column: str | None, run_id: str
 ) -> ExtractedTable:
-    """Copy the source into `ops.<table>` with `_row_key`, `_loaded_at` and `_run_id`; record it.
+    """Copy the source into `ops.<table>` with `_row_key`, `_source_row`, `_loaded_at` and `_run_id`; record it.
 
     Raises:
         OpsError: unreadable source, unknown --key column, no rows, or ops.<table> holds another source.
@@ -337,8 +395,7 @@ def extract_source(
                 postgres_source.load(spec, con, staging)
                 relation = staging
             elif spec.kind == "csv":
-                _load_csv(spec, con, staging, [c for c in (email_column, key_column) if c])
-                relation = staging
+                relation = _load_csv(spec, con, staging, [c for c in (email_column, key_column) if c])
             elif spec.kind == "excel":
                 _load_excel(spec, con, staging)
                 relation = staging
@@ -346,6 +403,7 @@ def extract_source(
                 relation = _attach_relation(con, spec, warehouse)
             columns = [c for c in _columns(con, relation)]
             problem = ROW_PROBLEM if ROW_PROBLEM in columns else f"CAST(NULL AS VARCHAR) AS {ROW_PROBLEM}"
+            place = _source_row_sql(spec)
             if key_column and key_column not in columns:
                 raise OpsError(
                     f"The {bare_option('key_column')} column {key_column!r} is not in {spec.display}.",
@@ -360,7 +418,7 @@ def extract_source(
                     with attempt, in_transaction(con):
                         con.execute(
                             f"CREATE OR REPLACE TABLE {target} AS SELECT {keep}, {row_key} AS _row_key, "
-                            f"{problem}, now() AS _loaded_at, CAST(? AS VARCHAR) AS _run_id FROM {relation}{where}",
+                            f"{place}, {problem}, now() AS _loaded_at, CAST(? AS VARCHAR) AS _run_id FROM {relation}{where}",
                             [run_id],
                         )
                         count = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]  # type: ignore[index]
@@ -386,6 +444,8 @@ def extract_source(
             finally:
                 if spec.kind in ("postgres", "csv", "excel"):
                     con.execute(f"DROP TABLE IF EXISTS {staging}")
+                if spec.kind == "csv":
+                    con.unregister(_CSV_LINES)
         except duckdb.Error as exc:
             raise _duckdb_error(spec, exc) from None
         finally:
@@ -398,6 +458,7 @@ def extract_source(
         key_column=key_column,
         email_column=email_column,
         empty_columns=empty,
+        place="line" if spec.kind == "csv" else "row",
     )
 
 
@@ -493,6 +554,17 @@ def _not_blank_row_sql(spec: SourceSpec, columns: Sequence[str]) -> str:
     if spec.kind == "csv":
         checks.append(f"{ROW_PROBLEM} IS NOT NULL")
     return " WHERE " + " OR ".join(f"coalesce({check}, false)" for check in checks)
+
+
+def _source_row_sql(spec: SourceSpec) -> str:
+    """`... AS _source_row`: where a user finds each row in their source (pure). A CSV's and a sheet's
+    staging copy has it (the line the row starts on, the sheet's row number); other sources are numbered
+    1, 2, ... in the order read (a Postgres source's staging copy holds that order)."""
+    if spec.kind in ("csv", "excel"):
+        return SOURCE_ROW
+    if spec.kind == "postgres":
+        return f"CAST(rowid + 1 AS BIGINT) AS {SOURCE_ROW}"
+    return f"CAST(row_number() OVER () AS BIGINT) AS {SOURCE_ROW}"
 
 
 def _empty_columns(con: duckdb.DuckDBPyConnection, target: str, columns: list[str]) -> tuple[str, ...]:

@@ -177,25 +177,39 @@ class LeadFrames:
     Args:
         mapping: the resolved column mapping.
         key_given: the row key comes from a --key column (must be present and unique).
+        place: what reasons call a row's place in its source (`source_row`): "line" for a CSV file (the line
+            the row starts on), "row" for the others (a sheet's row number, else the position read).
     """
 
-    def __init__(self, mapping: ColumnMapping, *, key_given: bool) -> None:
+    def __init__(self, mapping: ColumnMapping, *, key_given: bool, place: str = "row") -> None:
         self.mapping = mapping
         self.key_given = key_given
+        self.place = place
         self.counts: Counter[str] = Counter()
-        # Each value's first row so far, with the value's hash (see `_first`).
+        # Each value's first row so far (rowid, and its place in the source), with the value's hash (`_first`).
         self._seen_keys = pl.DataFrame(
-            schema={"row_key": pl.Utf8, "first_key_row": pl.Int64, "_h": pl.UInt64}
+            schema={
+                "row_key": pl.Utf8,
+                "first_key_row": pl.Int64,
+                "first_key_place": pl.Int64,
+                "_h": pl.UInt64,
+            }
         )
         self._seen_emails = pl.DataFrame(
-            schema={"email": pl.Utf8, "first_email_row": pl.Int64, "_h": pl.UInt64}
+            schema={
+                "email": pl.Utf8,
+                "first_email_row": pl.Int64,
+                "first_email_place": pl.Int64,
+                "_h": pl.UInt64,
+            }
         )
 
     def prepare(self, frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
         """Map and validate one slice.
 
         Args:
-            frame: `rowid` (0-based source position), `row_key`, any pass-through columns, and the source
+            frame: `rowid` (0-based source position), `row_key`, `source_row` (the row's line or row in its
+                source, which reasons name; without it, rowid + 1), any pass-through columns, and the source
                 columns named `c0, c1, ...` in the order of `columns`.
             columns: the source column names (mapping.columns).
 
@@ -208,8 +222,10 @@ class LeadFrames:
                 *(pl.lit(None, dtype=pl.Utf8).alias(c) for c in ROW_COLUMNS if c not in frame.columns)
             )
         position = {name: f"c{i}" for i, name in enumerate(columns)}
-        row_no = pl.col("rowid") + 1
+        row_no = self._here(pl.col("_place"))
         work = self._values(frame, position)
+        place = frame["source_row"] if "source_row" in frame.columns else frame["rowid"] + 1
+        work = work.with_columns(_place=place.cast(pl.Int64))
         key_blank = (
             (pl.col("row_key").is_null() | (pl.col("row_key") == "")) if self.key_given else pl.lit(False)
         )
@@ -231,7 +247,7 @@ class LeadFrames:
             .then(pl.lit("rejected"))
             .otherwise(pl.col("_problem_outcome")),
             _problem_reason=pl.when(pl.col("_key_blank"))
-            .then(pl.format("row {}: the key column is blank", row_no))
+            .then(pl.format("{}: the key column is blank", row_no))
             .otherwise(pl.col("_problem_reason")),
         )
         if "row_problem" in frame.columns:  # the extract could not read the source line: `invalid`, first
@@ -336,17 +352,17 @@ class LeadFrames:
         source = list(zip(*(_python_values(column) for column in picked.iter_columns()), strict=True))
         outcome: list[str | None] = []
         reason: list[str | None] = []
-        for rowid, email, values in zip(
-            slow["rowid"].to_list(), slow["email"].to_list(), source, strict=True
+        for place, email, values in zip(
+            slow["_place"].to_list(), slow["email"].to_list(), source, strict=True
         ):
             problem = email_problem(email)
             if problem:
                 outcome.append("invalid")
-                reason.append(f"row {rowid + 1}: {problem}")
+                reason.append(f"{self.place} {place}: {problem}")
                 continue
             too_long = length_problem(build_lead(dict(zip(columns, values, strict=True)), self.mapping))
             outcome.append("rejected" if too_long else None)
-            reason.append(f"row {rowid + 1}: {too_long}" if too_long else None)
+            reason.append(f"{self.place} {place}: {too_long}" if too_long else None)
         return pl.DataFrame(
             {"rowid": slow["rowid"], "_problem_outcome": outcome, "_problem_reason": reason},
             schema={"rowid": pl.Int64, "_problem_outcome": pl.Utf8, "_problem_reason": pl.Utf8},
@@ -354,7 +370,7 @@ class LeadFrames:
 
     def _dedupe(self, work: pl.DataFrame) -> pl.DataFrame:
         """Repeated keys, then repeated emails, among rows without a problem; the first row wins."""
-        row_no = pl.col("rowid") + 1
+        row_no = self._here(pl.col("_place"))
         work = work.with_columns(pl.col("rowid").cast(pl.Int64))
         ok = pl.col("_problem_outcome").is_null()
         if self.key_given:
@@ -365,10 +381,10 @@ class LeadFrames:
                 _problem_reason=pl.when(key_dup)
                 .then(
                     pl.format(
-                        "row {}: key {} repeats row {}",
+                        "{}: key {} repeats {}",
                         row_no,
                         _shown("row_key"),
-                        pl.col("first_key_row") + 1,
+                        self._here(pl.col("first_key_place")),
                     )
                 )
                 .otherwise("_problem_reason"),
@@ -380,9 +396,9 @@ class LeadFrames:
             reason=pl.when(email_dup)
             .then(
                 pl.format(
-                    "row {}: same email as row {} (case and spaces ignored)",
+                    "{}: same email as {} (case and spaces ignored)",
                     row_no,
-                    pl.col("first_email_row") + 1,
+                    self._here(pl.col("first_email_place")),
                 )
             )
             .otherwise("_problem_reason"),
@@ -391,19 +407,32 @@ class LeadFrames:
     def _first(
         self, work: pl.DataFrame, ok: pl.Expr, column: str, first: str, seen_attr: str
     ) -> pl.DataFrame:
-        """Add `first` (the rowid of the first ok row with this value, earlier slices included)."""
+        """Add `first` (the rowid of the first ok row with this value, earlier slices included) and its
+        `_place` as `first` with `_place` for `_row` (rows are in source order: the first row's is the least)."""
         seen: pl.DataFrame = getattr(self, seen_attr)
-        here = work.filter(ok).group_by(column).agg(pl.col("rowid").min().alias("_first_here"))
+        first_place = first.replace("_row", "_place")
+        here = (
+            work.filter(ok)
+            .group_by(column)
+            .agg(pl.col("rowid").min().alias("_first_here"), pl.col("_place").min().alias("_place_here"))
+        )
         here = here.with_columns(_h=pl.col(column).hash())
         # Only the seen values this slice has, found by their hashes (kept with them), then the join on the
         # values themselves: joining all of `seen` (a row per value of the table so far) hashed every earlier
         # value again for each slice (4x the CPU at 1,000,000 rows), and so did `is_in` on the values.
         earlier = seen.filter(pl.col("_h").is_in(here["_h"].implode())).drop("_h")
         here = here.join(earlier, on=column, how="left")
-        here = here.with_columns(pl.coalesce(first, "_first_here").alias(first))
-        fresh = here.filter(pl.col(first) == pl.col("_first_here")).select(column, first, "_h")
+        here = here.with_columns(
+            pl.coalesce(first, "_first_here").alias(first),
+            pl.coalesce(first_place, "_place_here").alias(first_place),
+        )
+        fresh = here.filter(pl.col(first) == pl.col("_first_here")).select(column, first, first_place, "_h")
         setattr(self, seen_attr, pl.concat([seen, fresh], rechunk=False))
-        return work.join(here.select(column, first), on=column, how="left", nulls_equal=False)
+        return work.join(here.select(column, first, first_place), on=column, how="left", nulls_equal=False)
+
+    def _here(self, place: pl.Expr) -> pl.Expr:
+        """`line 12` / `row 12`: a row's place in its source as reasons name it."""
+        return pl.format(f"{self.place} {{}}", place)
 
     @staticmethod
     def _lead_json(fields: list[str], custom: list[str], escape: dict[str, bool]) -> pl.Expr:

@@ -191,8 +191,11 @@ WRITTEN_BACK_COLUMNS = frozenset(ENGAGEMENT_COLUMNS)
 
 # Columns the extract adds to ops.<table>; never sent. `_row_problem`: why a source line could not be read as a
 # row ("line 4: one field too many ..."), NULL for every good row; such a row is reported `invalid`.
+# `_source_row`: where a user finds the row in their own source, which the push's reasons name: the file line
+# the row starts on (a CSV), the sheet's row number (Excel), else its 1-based position in the order read.
 ROW_PROBLEM = "_row_problem"
-INTERNAL_COLUMNS = ("_row_key", ROW_PROBLEM, "_loaded_at", "_run_id")
+SOURCE_ROW = "_source_row"
+INTERNAL_COLUMNS = ("_row_key", SOURCE_ROW, ROW_PROBLEM, "_loaded_at", "_run_id")
 MAX_VARIABLE_NAME = 64  # our choice: short enough to read in Instantly's variable picker
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _FILE_KEYS = {"fields", "rename", "exclude", "include"}

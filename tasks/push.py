@@ -134,7 +134,7 @@ def preview_push(
     warehouse: Warehouse, table: ExtractedTable, mapping: ColumnMapping, *, payloads: int = 3
 ) -> DryRunPreview:
     """Validate every row and keep the first payloads, sending nothing."""
-    frames = LeadFrames(mapping, key_given=table.key_column is not None)
+    frames = LeadFrames(mapping, key_given=table.key_column is not None, place=table.place)
     preview = DryRunPreview(table=table.name, rows=table.row_count, mapping=mapping.rows(), validation={})
     # No campaign: the ledger join matches nothing, so this reads the source rows only.
     scope = LedgerScope("", "", table.name, "")
@@ -193,6 +193,7 @@ def push_to_campaign(
             campaign_name=campaign.name,
             mapping=mapping,
             key_given=table.key_column is not None,
+            place=table.place,
             row_count=table.row_count,
             skip_mode=skip_mode,
             siblings=frozenset(s for s in siblings if s != campaign.id),

@@ -28,6 +28,7 @@ class PushTarget:
     mapping: ColumnMapping
     key_given: bool
     row_count: int
+    place: str = "row"  # what reasons call a row's place in its source: "line" (a CSV file) or "row"
     skip_mode: str = "in_campaign"
     siblings: frozenset[str] = frozenset()
     batch_size: int = MAX_LEADS_PER_ADD

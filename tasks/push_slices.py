@@ -41,7 +41,7 @@ def plan_slices(
         retry: a retry pass (only some rows): rows refused by our validation are not reported again.
         batch_id: the next batch id.
     """
-    frames = LeadFrames(target.mapping, key_given=target.key_given)
+    frames = LeadFrames(target.mapping, key_given=target.key_given, place=target.place)
     overrides = pl.DataFrame(
         [(k, *v) for k, v in found.items()],
         schema={"row_key": pl.Utf8, "o_outcome": pl.Utf8, "o_lead_id": pl.Utf8, "o_reason": pl.Utf8},

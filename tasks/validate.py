@@ -126,9 +126,12 @@ class RowValidator:
 
     Args:
         key_given: the row key comes from a --key column (so it must be present and unique).
+        place: what reasons call a row's number: "line" for a CSV file (the line the row starts on), "row"
+            for the others (a sheet's row number, else the position read).
     """
 
     key_given: bool = False
+    place: str = "row"
     _emails: dict[str, int] = field(default_factory=dict)
     _keys: dict[str, int] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
@@ -139,7 +142,8 @@ class RowValidator:
         """None when the row can be sent; otherwise the outcome and reason.
 
         Args:
-            row_number: 1-based position among the table's rows.
+            row_number: where the row is in its source (`_source_row`: a CSV's line, a sheet's row, else the
+                1-based position), which the reasons name; rows come in source order.
             problem: the extract's `_row_problem` ("line 4: one field too many ..."): the row is `invalid`.
         """
         rejection = self._check(lead, row_key, row_number, problem)
@@ -151,25 +155,26 @@ class RowValidator:
     ) -> Rejection | None:
         if problem:
             return Rejection("invalid", invalid_row_reason(problem))
+        here = f"{self.place} {row_number}"
         if self.key_given and not row_key:
-            return Rejection("rejected", f"row {row_number}: the key column is blank")
+            return Rejection("rejected", f"{here}: the key column is blank")
         email = lead.get("email")
         problem = email_problem(email)
         if problem:
-            return Rejection("invalid", f"row {row_number}: {problem}")
+            return Rejection("invalid", f"{here}: {problem}")
         too_long = length_problem(lead)
         if too_long:
-            return Rejection("rejected", f"row {row_number}: {too_long}")
+            return Rejection("rejected", f"{here}: {too_long}")
         if self.key_given and row_key is not None:
             first_key = self._keys.setdefault(row_key, row_number)
             if first_key != row_number:
                 return Rejection(
-                    "duplicate", f"row {row_number}: key {_show(row_key)} repeats row {first_key}"
+                    "duplicate", f"{here}: key {_show(row_key)} repeats {self.place} {first_key}"
                 )
         first = self._emails.setdefault(email, row_number)
         if first != row_number:
             return Rejection(
-                "duplicate", f"row {row_number}: same email as row {first} (case and spaces ignored)"
+                "duplicate", f"{here}: same email as {self.place} {first} (case and spaces ignored)"
             )
         return None
 

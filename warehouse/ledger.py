@@ -153,7 +153,12 @@ def _read_rows(
     newest = newest.filter(pl.col("l_state") != FORGOTTEN)
     joined = rows.join(newest, on="row_key", how="left", maintain_order="left")
     return joined.select(
-        "rowid", "row_key", "row_problem", *SLICE_LEDGER_COLUMNS, *(f"c{i}" for i in range(len(columns)))
+        "rowid",
+        "row_key",
+        "source_row",
+        "row_problem",
+        *SLICE_LEDGER_COLUMNS,
+        *(f"c{i}" for i in range(len(columns))),
     )
 
 
@@ -164,12 +169,17 @@ def source_rows(
     where: str,
     params: Sequence[object] = (),
 ) -> pl.DataFrame:
-    """Source rows matching `where` (on `t`) in source order: rowid, row_key, row_problem, c0, c1, ..."""
+    """Source rows matching `where` (on `t`) in source order: rowid, row_key, source_row (`_source_row`: where
+    the row is in its source file or table), row_problem, c0, c1, ..."""
     table = f"ops.{quote_ident(scope.source_table)}"
     cols = "".join(f", t.{quote_ident(c)} AS c{i}" for i, c in enumerate(columns))
+    # A copy extracted before `_source_row` existed (the next extract adds it): positions, as reasons said then.
+    names = {d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description or []}
+    place = "t._source_row" if "_source_row" in names else "CAST(t.rowid + 1 AS BIGINT)"
     # con.execute, not con.sql(params=...): a relation with parameters scanned the whole table (15x slower).
     rows = con.execute(
-        f"SELECT t.rowid AS rowid, t._row_key AS row_key, t._row_problem AS row_problem{cols} "
+        f"SELECT t.rowid AS rowid, t._row_key AS row_key, {place} AS source_row, "
+        f"t._row_problem AS row_problem{cols} "
         f"FROM {table} AS t WHERE {where}",
         list(params),
     ).pl()
@@ -191,7 +201,9 @@ def read_slice(
 ) -> pl.DataFrame:
     """Rows [start, stop) of ops.<table> in source order with their current ledger entry, as one frame.
 
-    Columns: rowid, row_key, row_problem (the extract's `_row_problem`: why the source line was not read),
+    Columns: rowid, row_key, source_row (the extract's `_source_row`: the line or row a user finds the row
+    on in their source, which reasons name), row_problem (the extract's `_row_problem`: why the source line
+    was not read),
     then SLICE_LEDGER_COLUMNS (the current entry's state, payload hash, lead id, outcome and email; null
     when the row was never pushed to this campaign), then the source `columns` as c0, c1, ...
 

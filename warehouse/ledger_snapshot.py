@@ -137,7 +137,7 @@ class LedgerSnapshot:
         data = [f"c{i}" for i in range(len(columns))]
         if self.path is None:
             nulls = [pl.lit(None, dtype=pl.Utf8).alias(c) for c in ledger.SLICE_LEDGER_COLUMNS]
-            return rows.select("rowid", "row_key", "row_problem", *nulls, *data)
+            return rows.select("rowid", "row_key", "source_row", "row_problem", *nulls, *data)
         newest = (
             pl.scan_parquet(self.path)
             .filter(pl.col("rowid").is_between(start, stop, closed="left"))
@@ -145,7 +145,9 @@ class LedgerSnapshot:
             .unique("rowid", keep="first", maintain_order=True)
         )
         joined = rows.join(newest, on="rowid", how="left", maintain_order="left")
-        return joined.select("rowid", "row_key", "row_problem", *ledger.SLICE_LEDGER_COLUMNS, *data)
+        return joined.select(
+            "rowid", "row_key", "source_row", "row_problem", *ledger.SLICE_LEDGER_COLUMNS, *data
+        )
 
     def close(self) -> None:
         """Remove the file (if any). Idempotent."""

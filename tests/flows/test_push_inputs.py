@@ -310,7 +310,10 @@ def test_a_windows_export_with_bad_lines_and_loader_columns_sends_only_what_it_s
     assert reasons["ed@example.com"][0] == "invalid" and reasons["ed@example.com"][1].startswith(
         "line 6: the row is"
     )
-    assert reasons["@example.com"] == ("invalid", "row 4: invalid email '@example.com': nothing before the @")
+    assert reasons["@example.com"] == (
+        "invalid",
+        "line 5: invalid email '@example.com': nothing before the @",
+    )
 
 
 def test_a_run_from_the_ui_names_the_parameters_where_the_cli_names_its_options(

@@ -415,3 +415,34 @@ def test_rows_repeating_a_row_of_the_table_are_not_said_to_be_in_the_campaign(
     document = json.loads(result.out)
     assert document["outcomes"]["duplicate"] == 2 and document["outcomes"]["created"] == 1
     assert document["tables"][0]["duplicate_hint"] is None
+
+
+def test_the_source_row_is_never_sent_so_a_rerun_of_a_table_pushed_before_it_writes_nothing(
+    env: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    """`_source_row` (the line a reason names) is bookkeeping, like `_row_key`: no custom variable, and the
+    payloads and their hashes are those of the rows alone, as a push before the column was added made them.
+    So a re-run of an unchanged table sends nothing."""
+    from tasks.mapping import payload_hash
+
+    campaign = make_campaign(env, "Lines")
+    csv = tmp_path / "lines.csv"
+    csv.write_text(
+        "email,First Name,Notes\n\nada@example.com,Ada,hi\n\nbob@example.com,Bob,\nADA@example.com,A,\n"
+    )
+    first = push_leads(source=str(csv), campaigns=[campaign])
+    assert first["campaigns"][0]["counts"] == {"created": 2, "duplicate": 1}
+    assert query(warehouse_path, "SELECT reason FROM ops.push_results WHERE outcome = 'duplicate'") == [
+        ("line 6: same email as line 3 (case and spaces ignored)",)
+    ]
+    ada = {"email": "ada@example.com", "first_name": "Ada", "custom_variables": {"notes": "hi"}}
+    bob = {"email": "bob@example.com", "first_name": "Bob", "custom_variables": {"notes": None}}
+    hashes = query(warehouse_path, "SELECT row_key, payload_hash FROM ops.push_ledger ORDER BY 1")
+    assert hashes == [("ada@example.com", payload_hash(ada)), ("bob@example.com", payload_hash(bob))]
+    leads = {lead["email"]: lead["payload"] for lead in campaign_leads(env, campaign)}
+    assert not any("source_row" in str(key) for payload in leads.values() for key in payload)
+
+    adds, patches = request_count(env), request_count(env, "PATCH /api/v2/leads/{id}")
+    second = push_leads(source=str(csv), campaigns=[campaign])
+    assert second["campaigns"][0]["counts"] == {"unchanged": 2, "duplicate": 1}
+    assert (request_count(env), request_count(env, "PATCH /api/v2/leads/{id}")) == (adds, patches)

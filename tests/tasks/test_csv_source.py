@@ -128,3 +128,72 @@ def test_excels_sep_line_is_skipped_and_names_the_delimiter(
     path.write_text(text, encoding="utf-8")
     layout = read_layout(path)
     assert (layout.delimiter, layout.columns, layout.skip) == (delimiter, columns, skip)
+
+
+# (file text, the line each row starts on): blank lines above the header and between rows, quoted cells over
+# lines (one with the delimiter and an empty line in it), all counted as the file's own lines.
+_ROW_LINES = [
+    ("email,name\nann@x.co,Ann\nANN@x.co,Zoë\n", [2, 3], "line 3: same email as line 2"),
+    (
+        "\n\nemail,name\n\nann@x.co,Ann\n\n\nbob@x.co,Zoë\n Ann@X.co ,Ann 2\n",
+        [5, 8, 9],
+        "line 9: same email as line 5",
+    ),
+    (
+        'email,name\nann@x.co,"two\nlines"\n\nbob@x.co,"Zoë, over\n\nthree lines"\nANN@x.co,Ann\n',
+        [2, 5, 8],
+        "line 8: same email as line 2",
+    ),
+    (
+        'email,name\nann@x.co,"two\nlines"\nbob@x.co,Zoë\nann@x.co,Ann\n',
+        [2, 4, 5],
+        "line 5: same email as line 2",
+    ),
+]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+@pytest.mark.parametrize(("text", "lines", "reason"), _ROW_LINES)
+@pytest.mark.parametrize("reader", _READERS)
+def test_reasons_name_the_file_line_each_row_starts_on_whichever_reader_reads_it(
+    tmp_path: Path, warehouse_path: Path, reader: str, newline: str, text: str, lines: list[int], reason: str
+) -> None:
+    """Was `row 2: same email as row 1` (positions in the warehouse copy) beside the reader's own `line 13:
+    one field too many`: every reader gives `_source_row` the line the row starts on, and reasons name it."""
+    path = _write(tmp_path / "dupes.csv", text, reader, newline=newline)
+    _, examples, _ = _push_preview(path, warehouse_path)
+    numbers = query(warehouse_path, "SELECT _source_row, _row_problem FROM ops.dupes ORDER BY rowid")
+    assert [n for n, _ in numbers[: len(lines)]] == lines
+    assert f"duplicate: {reason} (case and spaces ignored)" in examples
+    if reader == "row-by-row-reader":  # the ragged last line: its own line, in both schemes
+        last, problem = numbers[-1]
+        assert len(numbers) == len(lines) + 1 and last == lines[-1] + 1
+        assert problem.startswith(f"line {last}: ")
+
+
+def test_the_lines_of_rows_come_from_the_blank_lines_between_them() -> None:
+    from tasks.csv_source import row_lines
+
+    assert row_lines(1, [], 3).to_list() == [2, 3, 4]
+    assert row_lines(3, [4, 7, 8], 4).to_list() == [5, 6, 9, 10]
+    assert row_lines(1, [5], 3).to_list() == [2, 3, 4]  # a blank line after the last row
+
+
+def test_empty_lines_are_found_across_blocks_and_line_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasks import csv_source
+
+    path = tmp_path / "gaps.csv"
+    path.write_bytes(b"\n\r\nemail\r\na@x.co\r\n\r\n\nb@x.co\n\n")
+    for block in (1 << 24, 1, 2, 3):  # a line end, or an empty line, split between two reads
+        monkeypatch.setattr(csv_source, "_SCAN_BLOCK", block)
+        assert csv_source.blank_lines(path, 3) == [5, 6, 8]
+        assert csv_source.blank_lines(path, 1) == [2, 5, 6, 8]
+    assert csv_source.consecutive_rows(3, [5, 6, 8], 2) is False
+    assert csv_source.consecutive_rows(3, [6], 2) is True  # after the last row
+    assert csv_source.count_lines(path) == 8
+    path.write_bytes(b"email\na@x.co")
+    assert csv_source.count_lines(path) == 2
+    path.write_bytes(b"email\ra@x.co\r\rb@x.co\r")  # old Mac line ends: the csv module counts them
+    assert csv_source.blank_lines(path, 1) is None

@@ -898,3 +898,49 @@ def test_a_source_column_named_like_one_of_ours_is_refused(tmp_path: Path, colum
         OpsError, match=f"has a column named {column}, a column ops-instantly adds to ops.model"
     ):
         describe_source.fn(SourceSpec(str(path)))
+
+
+@pytest.mark.parametrize("probe", ["xlsx-xml", "calamine"])
+@pytest.mark.parametrize("above", [0, 2], ids=["header-on-row-1", "two-empty-rows-above"])
+def test_reasons_name_the_sheet_row_as_excel_shows_it(
+    tmp_path: Path, warehouse_path: Path, above: int, probe: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was `row 3: same email as row 1` (positions in the warehouse copy, the blank row left out) for sheet
+    row 5 repeating sheet row 2 under a header on row 1, with row 4 blank. The rows above the header are
+    found in an .xlsx's XML, and with calamine for the other formats (`probe`)."""
+    from tasks import excel_source
+
+    if probe == "calamine":
+        monkeypatch.setattr(excel_source, "_xlsx_first_row", lambda *_: None)
+    rows: list[list[object]] = [["Email", "Name"], ["ann@x.co", "Ann"], ["bob@x.co", "Bob"], []]
+    rows += [[" ANN@x.co", "Ann again"], ["nope", "Cy"]]
+    book = write_workbook(tmp_path / "leads.xlsx", {"Cover": [["Q3 leads"]], "Leads Q3": [[]] * above + rows})
+    spec = SourceSpec(str(book), sheet="Leads Q3")
+    wh = Warehouse(warehouse_path)
+    mapping, table = _extract(spec, wh)
+    assert query(warehouse_path, "SELECT _source_row FROM ops.leads ORDER BY rowid") == [
+        (n + above,) for n in (2, 3, 5, 6)
+    ]
+    assert preview_push.fn(wh, table, mapping).examples == [
+        f"duplicate: row {5 + above}: same email as row {2 + above} (case and spaces ignored)",
+        f"invalid: row {6 + above}: invalid email 'nope': no @",
+    ]
+    assert "_source_row" not in mapping.columns and "_source_row" not in table.columns
+
+
+def test_rows_of_a_parquet_file_are_numbered_in_the_order_read(tmp_path: Path, warehouse_path: Path) -> None:
+    path = tmp_path / "people.parquet"
+    pl.DataFrame({"email": ["a@x.co", "b@x.co", "A@x.co"]}).write_parquet(path)
+    wh = Warehouse(warehouse_path)
+    mapping, table = _extract(SourceSpec(str(path)), wh)
+    assert query(warehouse_path, "SELECT _source_row FROM ops.people ORDER BY rowid") == [(1,), (2,), (3,)]
+    assert preview_push.fn(wh, table, mapping).examples == [
+        "duplicate: row 3: same email as row 1 (case and spaces ignored)"
+    ]
+
+
+def test_a_source_column_named_source_row_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("email,_source_row\na@x.co,7\n")
+    with pytest.raises(OpsError, match="_source_row"):
+        describe_source.fn(SourceSpec(str(path)))

@@ -40,14 +40,17 @@ def messy_text(rng: random.Random) -> str | None:
     return "".join(parts)
 
 
-def row_path(frame: pl.DataFrame, mapping: ColumnMapping, key_given: bool) -> list[dict[str, Any]]:
+def row_path(
+    frame: pl.DataFrame, mapping: ColumnMapping, key_given: bool, place: str = "row"
+) -> list[dict[str, Any]]:
     """What the row-by-row rules say about each row (build_lead + RowValidator + payload_hash)."""
-    validator = RowValidator(key_given=key_given)
+    validator = RowValidator(key_given=key_given, place=place)
     out = []
     for row in frame.iter_rows(named=True):
         values = {col: row[f"c{i}"] for i, col in enumerate(mapping.columns)}
         lead = build_lead(values, mapping)
-        rejection = validator.check(lead, row["row_key"], row["rowid"] + 1, row.get("row_problem"))
+        number = row.get("source_row", row["rowid"] + 1)
+        rejection = validator.check(lead, row["row_key"], number, row.get("row_problem"))
         out.append(
             {
                 "email": lead.get("email"),
@@ -73,9 +76,9 @@ def frame_of(
 
 
 def columnar(
-    frame: pl.DataFrame, mapping: ColumnMapping, key_given: bool, slices: int
+    frame: pl.DataFrame, mapping: ColumnMapping, key_given: bool, slices: int, place: str = "row"
 ) -> list[dict[str, Any]]:
-    frames = LeadFrames(mapping, key_given=key_given)
+    frames = LeadFrames(mapping, key_given=key_given, place=place)
     step = max(1, frame.height // slices)
     out = pl.concat(
         [frames.prepare(frame.slice(i, step), mapping.columns) for i in range(0, frame.height, step)]
@@ -123,6 +126,37 @@ def test_key_column_blank_and_repeated_keys_match_the_row_path() -> None:
         None,
         None,
         "duplicate",
+    ]
+
+
+@pytest.mark.parametrize("slices", [1, 3])
+def test_reasons_name_the_source_line_of_each_row_and_of_the_row_it_repeats(slices: int) -> None:
+    """`source_row` (the extract's `_source_row`) is what reasons name, also across slices: a CSV's lines,
+    with a blank line and a cell over lines between its rows, not the rows' positions."""
+    columns = ["Email", "First Name", "Notes"]
+    mapping = resolve_mapping(columns)
+    emails = ["a@x.co", "b@x.co", "bad", "A@X.co ", "c@x.co", "x@y.co", "b@x.co"]
+    keys = ["k1", "k2", "k3", "k4", "k1", None, "k7"]
+    rows = [[e, "Ann", "n" * (5001 if i == 5 else 1)] for i, e in enumerate(emails)]
+    lines = [2, 3, 5, 6, 9, 10, 12]
+    frame = frame_of(columns, rows, keys, {}).with_columns(source_row=pl.Series(lines, dtype=pl.Int64))
+    got = columnar(frame, mapping, False, slices, place="line")
+    assert got == row_path(frame, mapping, False, place="line")
+    assert [g["reason"] for g in got] == [
+        None,
+        None,
+        "line 5: invalid email 'bad': no @",
+        "line 6: same email as line 2 (case and spaces ignored)",
+        None,
+        "line 10: custom variable notes is 5,001 characters (max 5,000)",
+        "line 12: same email as line 3 (case and spaces ignored)",
+    ]
+    keyed = columnar(frame, mapping, True, slices, place="line")
+    assert keyed == row_path(frame, mapping, True, place="line")
+    assert [g["reason"] for g in keyed][3:6] == [
+        "line 6: same email as line 2 (case and spaces ignored)",
+        "line 9: key 'k1' repeats line 2",
+        "line 10: the key column is blank",
     ]
 
 

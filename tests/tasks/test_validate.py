@@ -108,3 +108,15 @@ def test_an_invalid_first_row_does_not_make_a_later_valid_row_a_duplicate() -> N
     validator = RowValidator()
     assert validator.check({"email": "a@x.co", "first_name": "x" * 5000}, "a@x.co", 1) is not None
     assert validator.check({"email": "a@x.co"}, "a@x.co", 2) is None
+
+
+def test_reasons_name_a_csv_rows_line_and_the_line_of_the_row_it_repeats() -> None:
+    validator = RowValidator(key_given=True, place="line")
+    assert validator.check({"email": "a@x.co"}, "k1", 3) is None
+    repeated = validator.check({"email": "b@x.co"}, "k1", 5)
+    same_email = validator.check({"email": "a@x.co"}, "k8", 9)
+    assert repeated is not None and repeated.reason == "line 5: key 'k1' repeats line 3"
+    assert (
+        same_email is not None
+        and same_email.reason == "line 9: same email as line 3 (case and spaces ignored)"
+    )

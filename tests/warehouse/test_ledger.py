@@ -82,7 +82,14 @@ def test_a_slice_carries_the_current_entry_of_this_campaign_only(con: Any) -> No
     write(con, entry("b", "rejected", outcome="skipped"), scope=other)
 
     sliced = ledger.read_slice(con, SCOPE, ["email"], 1, 3)
-    assert sliced.columns == ["rowid", "row_key", "row_problem", *ledger.SLICE_LEDGER_COLUMNS, "c0"]
+    assert sliced.columns == [
+        "rowid",
+        "row_key",
+        "source_row",
+        "row_problem",
+        *ledger.SLICE_LEDGER_COLUMNS,
+        "c0",
+    ]
     assert sliced.select("row_key", "l_state", "l_hash", "l_lead_id", "l_outcome").rows() == [
         ("b", "done", "hb", "L-b", "created"),
         ("c", None, None, None, None),
