@@ -202,20 +202,27 @@ def test_integers_beyond_2_to_the_53_are_sent_as_text_like_the_row_path() -> Non
     assert '"id":"18446744073709551615"' in got[2]["lead"]
 
 
+def _dated_leads(sql: str) -> tuple[list[str | None], list[dict[str, str] | None]]:
+    """(outcomes, custom variables or None) of rows `rowid, c0 (email), c1, c2, c3` from DuckDB's `sql`, the
+    three dated columns mapped as `seen`, `stamp`, `joined`: DuckDB's own dates, as a DuckDB source's reach
+    the push."""
+    frame = duckdb.sql(sql).pl().with_columns(pl.col("rowid").cast(pl.Int64), row_key=pl.col("c0"))
+    mapping = resolve_mapping(["email", "seen", "stamp", "joined"])
+    out = LeadFrames(mapping, key_given=False).prepare(frame, mapping.columns)
+    leads = [None if lead is None else json.loads(lead)["custom_variables"] for lead in out["lead"]]
+    return out["outcome"].to_list(), leads
+
+
 def test_infinite_dates_and_timestamps_are_sent_as_the_text_infinity() -> None:
     """DuckDB's +/-infinity (a Postgres `infinity`, tasks/postgres_source.py) holds no Python date: polars'
     to_list() panicked. It is sent as its text, in the fast path and in the row functions' (a bad email)."""
-    frame = duckdb.sql(
+    outcomes, leads = _dated_leads(
         "SELECT * FROM (VALUES (0, 'a@x.co', 'infinity'::TIMESTAMPTZ, '-infinity'::TIMESTAMP, 'infinity'::DATE),"
         " (1, 'bad', '-infinity'::TIMESTAMPTZ, 'infinity'::TIMESTAMP, '-infinity'::DATE),"
         " (2, 'c@x.co', TIMESTAMPTZ '2024-01-01 08:00:00+00', TIMESTAMP '2024-01-01 05:00:00', DATE '2024-01-02'))"
         " AS t(rowid, c0, c1, c2, c3)"
-    ).pl()
-    frame = frame.with_columns(pl.col("rowid").cast(pl.Int64), row_key=pl.col("c0"))
-    mapping = resolve_mapping(["email", "seen", "stamp", "joined"])
-    out = LeadFrames(mapping, key_given=False).prepare(frame, mapping.columns)
-    assert out["outcome"].to_list() == [None, "invalid", None]
-    leads = [None if lead is None else json.loads(lead)["custom_variables"] for lead in out["lead"]]
+    )
+    assert outcomes == [None, "invalid", None]
     assert leads == [
         {"seen": "infinity", "stamp": "-infinity", "joined": "infinity"},
         None,
@@ -226,18 +233,14 @@ def test_infinite_dates_and_timestamps_are_sent_as_the_text_infinity() -> None:
 def test_dates_of_years_python_cannot_hold_are_sent_as_iso_text() -> None:
     """A Parquet or DuckDB date after 9999 (or before year 1) holds no Python date: the push failed with
     `Error: year 10000 is out of range`. It is sent as iso_text would write it, the year in ISO's expanded form."""
-    frame = duckdb.sql(
+    outcomes, leads = _dated_leads(
         "SELECT * FROM (VALUES (0, 'a@x.co', TIMESTAMPTZ '10000-01-01 10:00:00+02', TIMESTAMP '10000-01-01 05:00:00.5',"
         " DATE '0044-03-15 (BC)'),"
         " (1, 'bad', TIMESTAMPTZ '10000-01-01 10:00:00+02', NULL, DATE '10000-01-01'),"
         " (2, 'c@x.co', TIMESTAMPTZ '2024-01-01 08:00:00+00', TIMESTAMP '2024-01-01 05:00:00', DATE '2024-01-02'))"
         " AS t(rowid, c0, c1, c2, c3)"
-    ).pl()
-    frame = frame.with_columns(pl.col("rowid").cast(pl.Int64), row_key=pl.col("c0"))
-    mapping = resolve_mapping(["email", "seen", "stamp", "joined"])
-    out = LeadFrames(mapping, key_given=False).prepare(frame, mapping.columns)
-    assert out["outcome"].to_list() == [None, "invalid", None]
-    leads = [None if lead is None else json.loads(lead)["custom_variables"] for lead in out["lead"]]
+    )
+    assert outcomes == [None, "invalid", None]
     assert leads == [
         {
             "seen": "10000-01-01T08:00:00+00:00",
