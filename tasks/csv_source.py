@@ -119,6 +119,14 @@ def detect_encoding(path: Path, chunk: int = 1 << 20) -> str:
             if head.startswith(bom):
                 return name
         fh.seek(0)
+        # NUL bytes are valid UTF-8, so UTF-16 without a BOM (mostly ASCII: a NUL in every other byte) would
+        # pass the check below as UTF-8 and fail later in the reader: look for it first.
+        sample = fh.read(_SAMPLE_BYTES)
+        if b"\x00" in sample:
+            utf16 = _utf16_without_bom(sample)
+            if utf16:
+                return utf16
+        fh.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
         offset = 0
         try:

@@ -105,10 +105,7 @@ def _xlsx_first_row(path: Path, sheet: str | None) -> int | None:
             name = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
             with book.open(name) as xml:
                 for _, element in ElementTree.iterparse(xml):
-                    if element.tag == f"{_SHEET_NS}c" and (
-                        element.find(f"{_SHEET_NS}v") is not None
-                        or element.find(f"{_SHEET_NS}is") is not None
-                    ):
+                    if element.tag == f"{_SHEET_NS}c" and _holds_text(element):
                         digits = "".join(ch for ch in element.get("r", "") if ch.isdigit())
                         return int(digits) if digits else None
                     if element.tag == f"{_SHEET_NS}row":
@@ -116,6 +113,16 @@ def _xlsx_first_row(path: Path, sheet: str | None) -> int | None:
     except (KeyError, IndexError, ValueError, OSError, zipfile.BadZipFile, ElementTree.ParseError):
         return None
     return None
+
+
+def _holds_text(cell: Any) -> bool:
+    """Whether a sheet XML cell (`<c>`) holds a value calamine reads: a non-empty `<v>` or inline string (a
+    formula that returns "" stores `<v></v>`, a row calamine skips like an empty one)."""
+    value = cell.find(f"{_SHEET_NS}v")
+    if value is not None and value.text:
+        return True
+    inline = cell.find(f"{_SHEET_NS}is")
+    return inline is not None and bool("".join(inline.itertext()))
 
 
 # The day a time-only cell (a serial number below 1: "9:30") falls on once read as a date and time: calamine

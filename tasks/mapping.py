@@ -514,8 +514,15 @@ def coerce_scalar(value: Any) -> CustomValue:
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).hex()
     if isinstance(value, list | tuple | dict | set | frozenset):
-        return json.dumps(_jsonable(value), ensure_ascii=False, default=str)
+        return json_text(value)
     return str(value)
+
+
+def json_text(value: list[Any] | tuple[Any, ...] | dict[str, Any] | set[Any] | frozenset[Any]) -> str:
+    """A list or object as the JSON text a custom variable carries (the API takes no arrays or objects):
+    dates as `iso_text`, decimals and UUIDs as text, and a non-finite number (NaN, Infinity) as null, as
+    everywhere else; always valid JSON (`[null, 1.0]`, never `[NaN, 1.0]`)."""
+    return json.dumps(_jsonable(value), ensure_ascii=False, default=str)
 
 
 def iso_text(value: dt.date | dt.time) -> str:
@@ -639,6 +646,8 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return iso_text(value)
+    if isinstance(value, decimal.Decimal) and not value.is_finite():
+        return None
     if isinstance(value, decimal.Decimal | uuid.UUID):
         return str(value)
     if isinstance(value, float) and not math.isfinite(value):

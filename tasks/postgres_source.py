@@ -18,7 +18,6 @@ records and network addresses, whose Python objects print otherwise than Postgre
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -30,6 +29,7 @@ from ops_core.interface import bare_option, option
 from ops_core.sql import quote_ident
 from ops_core.urls import redact_url
 from tasks import csv_source
+from tasks.mapping import json_text
 
 if TYPE_CHECKING:
     import polars as pl
@@ -73,8 +73,15 @@ _PG_TEXT_OUTPUT = {
 }  # fmt: skip
 _PG_AS_TEXT = (_PG_BYTEA, _PG_DATE, _PG_TIMESTAMP, _PG_TIMESTAMPTZ, _PG_INTERVAL, *_PG_TEXT_OUTPUT.values())
 # The output formats that text depends on, for this read's transaction only (SET LOCAL). DateStyle ISO sets
-# the output format alone (a DMY input order stays); bytea_output is output only.
-_PG_OUTPUT_SETTINGS = ("SET LOCAL DateStyle = 'ISO'", "SET LOCAL bytea_output = 'hex'")
+# the output format alone (a DMY input order stays); bytea_output is output only; TimeZone only how a
+# timestamptz is written (the same instant).
+_PG_OUTPUT_SETTINGS = (
+    "SET LOCAL DateStyle = 'ISO'",
+    "SET LOCAL bytea_output = 'hex'",
+    # timestamptz text (in ranges and arrays, which stay text) in UTC, whatever the session's TimeZone (PGTZ):
+    # as every source's timestamps with a zone are sent (mapping.iso_text).
+    "SET LOCAL TimeZone = 'UTC'",
+)
 # Postgres's ISO text of a date or timestamp of the years 1-9999, or +/-infinity: what DuckDB reads back
 # exactly and a lead's date (Python's) can hold. A BC date ends in " BC", which DuckDB would read as AD.
 _PG_DATE_TEXT = (
@@ -118,7 +125,7 @@ def _pg_value(value: Any, duck_type: str) -> Any:
     if isinstance(value, str):
         return value
     if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False, default=str)
+        return json_text(value)  # arrays and json/jsonb: valid JSON, NaN as null
     return str(value)
 
 

@@ -82,6 +82,9 @@ def test_table_names_are_snake_case(spec: SourceSpec, name: str) -> None:
         ("email\nä@x.co\n".encode("utf-16"), "utf-16"),
         ("email\nä@x.co\n".encode("utf-32"), "utf-32"),
         ("email\nä@x.co\n".encode("utf-16-le"), "utf-16-le"),  # no BOM
+        # No BOM and only ASCII: valid UTF-8 as bytes (a NUL is a character), which it was taken for.
+        ("Email,Name\na@x.com,Ann\n".encode("utf-16-le"), "utf-16-le"),
+        ("Email,Name\na@x.com,Ann\n".encode("utf-16-be"), "utf-16-be"),
         (b"email\na@x.co\n", "utf-8"),
         # Excel's "CSV (Comma delimited)" on Western Windows: cp1252 (curly apostrophe 0x92, en dash, euro)
         ("email,company\nana@example.com,O’Brien – Partners “Gold” €\n".encode("cp1252"), "cp1252"),
@@ -756,6 +759,29 @@ def test_a_postgres_numeric_nan_or_infinity_is_sent_as_null_not_a_refusal_of_the
     assert sent == [{"score": None, "big": None}, {"score": 1.5, "big": None}, {"score": 2.0, "big": 3.0}]
 
 
+def test_postgres_values_do_not_depend_on_the_session_time_zone_and_arrays_are_valid_json(
+    postgres_url: str, postgres_scratch: PostgresScratch, warehouse_path: Path
+) -> None:
+    """With PGTZ=Asia/Kolkata a tstzrange and a timestamptz[] came out in +05:30 (the next push PATCHed the
+    lead); a float8[] holding NaN came out as `[NaN, 1.0]`, which is not JSON."""
+    name = postgres_scratch.name("pg_zone")
+    postgres_scratch.execute(
+        f"CREATE TABLE {name} (email text PRIMARY KEY, r tstzrange, a timestamptz[], f float8[], n numeric[]);"
+        f" INSERT INTO {name} VALUES ('a@x.co', '[2020-01-01 00:00+00,2020-02-01 00:00+00)',"
+        " '{2020-01-01 00:00+00}', '{NaN,1}', '{1.5,NaN}')"
+    )
+    url = f"{postgres_url}?options=-c%20TimeZone%3DAsia%2FKolkata"
+    wh = Warehouse(warehouse_path)
+    mapping, table = _extract(SourceSpec(url, table=name), wh)
+    sent = preview_push.fn(wh, table, mapping).payloads[0]["custom_variables"]
+    assert sent == {
+        "r": '["2020-01-01 00:00:00+00","2020-02-01 00:00:00+00")',
+        "a": '["2020-01-01 00:00:00+00"]',
+        "f": "[null, 1.0]",
+        "n": '["1.5", null]',
+    }
+
+
 def _winner(spec: SourceSpec, wh: Warehouse) -> tuple[dict[str, object], list[str]]:
     """(the custom variables of the one lead pushed, the dry run's examples) of a two-row, one-email table."""
     mapping, table = _extract(spec, wh)
@@ -926,6 +952,25 @@ def test_reasons_name_the_sheet_row_as_excel_shows_it(
         f"invalid: row {6 + above}: invalid email 'nope': no @",
     ]
     assert "_source_row" not in mapping.columns and "_source_row" not in table.columns
+
+
+def test_a_formula_that_returns_nothing_above_the_header_is_an_empty_row(
+    tmp_path: Path, warehouse_path: Path
+) -> None:
+    """A1 `=""` (Excel stores `<v></v>`) counted as the first row with a value: every row number was 2 low."""
+    import xlsxwriter
+
+    path = tmp_path / "formula.xlsx"
+    with xlsxwriter.Workbook(str(path)) as book:
+        sheet = book.add_worksheet("Leads")
+        sheet.write_formula(0, 0, '=""', None, "")
+        for r, row in ((2, ["Email", "Name"]), (3, ["ann@x.co", "Ann"]), (5, ["ANN@x.co", "Dup"])):
+            sheet.write_row(r, 0, row)
+    wh = Warehouse(warehouse_path)
+    mapping, table = _extract(SourceSpec(str(path)), wh)
+    assert preview_push.fn(wh, table, mapping).examples == [
+        "duplicate: row 6: same email as row 4 (case and spaces ignored)"
+    ]
 
 
 def test_rows_of_a_parquet_file_are_numbered_in_the_order_read(tmp_path: Path, warehouse_path: Path) -> None:
