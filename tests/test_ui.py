@@ -280,12 +280,7 @@ def _launch_from_the_form(
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Custom run").click()
     page.wait_for_url(re.compile(r".*/deployments/deployment/[0-9a-f-]{36}/run.*"))
-    page.get_by_text(re.compile(r"^timeout_seconds")).wait_for()
-    # The credentials picker shows the block the deployment chose, by name (once the blocks have loaded).
-    page.wait_for_function(
-        "() => /\\bdefault\\s*\\n\\s*Add\\b/.test(document.querySelector('main').innerText)"
-    )
-    page.wait_for_load_state("networkidle")
+    _wait_for_the_form(page)
     text = page.locator("main").inner_text()
     for name in PUSH_PARAMETERS:
         assert re.search(rf"^{name}( \(Optional\))?$", text, re.MULTILINE), f"no {name} field on the form"
@@ -299,6 +294,9 @@ def _launch_from_the_form(
     _assert_no_secret(page, secrets, "the run form")
     screens.save(page, "ui-run-form")
     _refuses_a_password_in_source(page, ui, deployment_id, screens, secrets)
+    # A new form: after a refused Submit, one with the field emptied again did not always submit (CI, loaded).
+    page.reload()
+    _wait_for_the_form(page)
     page.get_by_role("button", name="Submit").click()
     # The UI creates the run and goes back to the deployment's Runs tab.
     page.wait_for_url(re.compile(r".*/deployments/deployment/[0-9a-f-]{36}\?tab=Runs"), timeout=60_000)
@@ -312,11 +310,21 @@ def _launch_from_the_form(
     return str(runs[0]["id"])
 
 
+def _wait_for_the_form(page: Any) -> None:
+    """Until the run form is ready: its fields, and the credentials picker showing the block the deployment
+    chose, by name (once the blocks have loaded)."""
+    page.get_by_text(re.compile(r"^timeout_seconds")).wait_for()
+    page.wait_for_function(
+        "() => /\\bdefault\\s*\\n\\s*Add\\b/.test(document.querySelector('main').innerText)"
+    )
+    page.wait_for_load_state("networkidle")
+
+
 def _refuses_a_password_in_source(
     page: Any, ui: str, deployment_id: str, screens: Screens, secrets: list[str]
 ) -> None:
     """A `source` with a password is refused by the server with a message that does not quote it, and no run
-    is created; the field is emptied again."""
+    is created."""
     source = page.locator("main").get_by_text(re.compile(r"^source( \(Optional\))?$")).first
     field = source.locator("xpath=following::textarea[1]")
     password = secrets[-1]
@@ -334,7 +342,6 @@ def _refuses_a_password_in_source(
         timeout=10,
     ).json()
     assert runs == []
-    field.fill("")
 
 
 def _assert_flat_form(deployment: dict[str, Any]) -> None:
