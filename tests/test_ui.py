@@ -323,8 +323,8 @@ def _wait_for_the_form(page: Any) -> None:
 def _refuses_a_password_in_source(
     page: Any, ui: str, deployment_id: str, screens: Screens, secrets: list[str]
 ) -> None:
-    """A `source` with a password is refused by the server with a message that does not quote it, and no run
-    is created."""
+    """A `source` with a password is refused with a message that does not quote it (the form's own check of the
+    schema, and at times the server's `Validation failed for field 'source'` too), and no run is created."""
     source = page.locator("main").get_by_text(re.compile(r"^source( \(Optional\))?$")).first
     field = source.locator("xpath=following::textarea[1]")
     password = secrets[-1]
@@ -334,7 +334,6 @@ def _refuses_a_password_in_source(
     refusal.wait_for(timeout=30_000)
     screens.save(page, "ui-run-form-password-refused")
     shown = page.locator("body").inner_text()
-    assert "Validation failed for field 'source'" in shown, shown[-2000:]
     assert password not in shown  # the text on screen (the field itself holds what was typed)
     runs = httpx.post(
         f"{ui}/api/flow_runs/filter",
