@@ -22,6 +22,11 @@ swallows bring theirs; with one column, any line break), the csv module looks at
 lines (`no_swallowed_lines`), without reading the file into a table again. A quote inside an unquoted cell
 (`Bob "the" Smith`) is read literally by both readers.
 
+Blank lines: an empty line and a line of only spaces or tabs are no row, above the header or between rows
+(`blank_line`); one inside a quoted cell is the cell's. DuckDB's reader skips empty lines only: a line of
+spaces is a field too few for it (the row-by-row reader then reads the file), and in a file of one column a
+row of blanks, which the extract leaves out like a line of only delimiters.
+
 Line numbers: each row carries the file line it starts on (`_source_row`, which the push's reasons name, and
 the `line N` of a `_row_problem`). The row-by-row reader knows it. For DuckDB's copy, a file with no cell over
 lines has one row a line, so the empty lines DuckDB skipped, found in the file's bytes (`blank_lines`), give
@@ -422,7 +427,7 @@ def record_lines(path: Path, layout: CsvLayout) -> pl.Series | None:
         try:
             for record in reader:
                 start, previous_end = previous_end + 1, reader.line_num
-                if not record:  # a blank line
+                if not record:  # an empty line, which DuckDB skips (a line of spaces is a row to it)
                     continue
                 if not header_seen:  # the header, or a line of spaces above it
                     header_seen = previous_end > layout.skip
@@ -487,9 +492,9 @@ def read_rows(
                     if start < reader.line_num or problem == _QUOTE_NEVER_CLOSED:
                         raise _quote_error(path, start, reader.line_num, problem) from None
                 previous_end = reader.line_num
-                if record is not None and not record:  # a blank line
+                if record is not None and blank_line(record, lines.taken):
                     continue
-                if not header_seen:  # the header, or a line of spaces above it
+                if not header_seen:  # the header
                     header_seen = previous_end > layout.skip
                     continue
                 if record is not None:
@@ -567,6 +572,13 @@ def no_swallowed_lines(
                     raise _quote_error(path, start, previous_end, _looks_like_rows(start, own))
         except (csv.Error, UnicodeDecodeError):
             return False
+
+
+def blank_line(record: Sequence[str], lines: Sequence[str]) -> bool:
+    """Whether a record the csv module read from `lines` is a blank line, not a row (pure): an empty line, or
+    one of only spaces and tabs (which the csv module reads as a one-cell record, a row with fields missing).
+    A line of spaces inside a quoted cell is the cell's: its record spans lines."""
+    return not record or (len(lines) == 1 and not lines[0].strip())
 
 
 _QUOTE_NEVER_CLOSED = "the file ends inside a quoted cell"

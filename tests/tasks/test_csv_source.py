@@ -149,7 +149,12 @@ _ROW_LINES = [
         [2, 4, 5],
         "line 5: same email as line 2",
     ),
-]
+    # Lines of only spaces or tabs between rows are blank lines (were `invalid: line 3: one field missing`);
+    # one inside a quoted cell is the cell's.
+    ("email,name\nann@x.co,Ann\n   \nbob@x.co,Zoë\n\t \nANN@x.co,Ann 2\n", [2, 4, 6], "line 6: same email as line 2"),
+    ('email,name\nann@x.co,"two\n   \nlines"\nbob@x.co,Zoë\nANN@x.co,Ann\n', [2, 5, 6], "line 6: same email as line 2"),
+    ("email\nann@x.co\n  \nbob@x.co\nANN@x.co\n", [2, 4, 5], "line 5: same email as line 2"),  # one column
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
