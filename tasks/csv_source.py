@@ -25,7 +25,8 @@ lines (`no_swallowed_lines`), without reading the file into a table again. A quo
 Blank lines: an empty line and a line of only spaces or tabs are no row, above the header or between rows
 (`blank_line`); one inside a quoted cell is the cell's. DuckDB's reader skips empty lines only: a line of
 spaces is a field too few for it (the row-by-row reader then reads the file), and in a file of one column a
-row of blanks, which the extract leaves out like a line of only delimiters.
+row of blanks, which the extract leaves out like a line of only delimiters. The header is read as a CSV
+record too (`first_record`): a quoted header cell over lines (`"Email<newline>Address"`) is one cell.
 
 Line numbers: each row carries the file line it starts on (`_source_row`, which the push's reasons name, and
 the `line N` of a `_row_problem`). The row-by-row reader knows it. For DuckDB's copy, a file with no cell over
@@ -90,13 +91,15 @@ _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 @dataclass(frozen=True)
 class CsvLayout:
-    """How to read one CSV file: its codec, delimiter, column names (in file order) and the lines above the
-    header (blank ones, and Excel's `sep=;` line: the header is the first other line)."""
+    """How to read one CSV file: its codec, delimiter, column names (in file order), the lines above the
+    header (blank ones, and Excel's `sep=;` line: the header is the first other line) and the header's own
+    lines (more than one when a quoted header cell spans lines)."""
 
     encoding: str
     delimiter: str
     columns: tuple[str, ...]
     skip: int = 0
+    header_lines: int = 1
 
     @property
     def utf8(self) -> bool:
@@ -226,23 +229,58 @@ def column_names(header: Sequence[str]) -> tuple[str, ...]:
 
 
 def first_lines(path: Path, count: int) -> list[tuple[int, list[str]]]:
-    """Of the file's first `count` lines, those that are not blank, as (line number, 1-based; cells), each split
-    with the delimiter it shows itself (a title line above the header shows none). A line that does not
-    decode ends the list.
+    """Of the records that start on the file's first `count` lines, those that are not blank, as (line number,
+    1-based, the record starts on; cells), each split with the delimiter it shows itself (a title line above
+    the header shows none); a quoted cell over lines is one cell (`first_record`). A line that does not decode
+    ends the list.
     """
     encoding = detect_encoding(path)
-    out: list[tuple[int, list[str]]] = []
+    lines: list[str] = []
     with open_text(path, encoding) as text:
         try:
-            for number, line in enumerate(text, start=1):
-                if number > count:
+            for line in text:
+                lines.append(line)
+                if len(lines) >= count + HEADER_MAX_LINES:
                     break
-                if line.strip():
-                    cells = next(csv.reader([line], delimiter=sniff_delimiter(line)), [])
-                    out.append((number, cells))
         except UnicodeDecodeError:
             pass
+    out: list[tuple[int, list[str]]] = []
+    at = 0
+    while at < min(count, len(lines)):
+        if not lines[at].strip():
+            at += 1
+            continue
+        taken, cells, _ = first_record(lines[at : at + HEADER_MAX_LINES])
+        out.append((at + 1, cells))
+        at += taken
     return out
+
+
+HEADER_MAX_LINES = 10  # our choice: a quote in a header line not closed within this many lines is stray
+
+
+def first_record(lines: Sequence[str], delimiter: str | None = None) -> tuple[int, list[str], str]:
+    """The CSV record that starts at `lines[0]` (a header, or a title line above it), read without knowing the
+    delimiter yet: (how many of `lines` it takes, its cells, its delimiter: `delimiter`, else the one it shows).
+
+    A quote `lines[0]` leaves open makes the record run on to the line that closes it (`"Email<newline>
+    Address",Name`: one cell); when no line does, or the csv module reads those lines otherwise (a quote
+    inside an unquoted cell, `Screen 5"`, is a literal quote), the record is `lines[0]` alone, as before (pure).
+    """
+    end = 1
+    while end < len(lines) and "".join(lines[:end]).count('"') % 2:
+        end += 1
+    if end > 1:
+        chosen = delimiter or sniff_delimiter("".join(lines[:end]))
+        reader = csv.reader(lines[:end], delimiter=chosen, quotechar='"', doublequote=True, strict=True)
+        try:
+            cells = next(reader, [])
+            if reader.line_num == end:
+                return end, cells, chosen
+        except csv.Error:
+            pass
+    chosen = delimiter or sniff_delimiter(lines[0])
+    return 1, next(csv.reader([lines[0]], delimiter=chosen), []), chosen
 
 
 # Excel's delimiter line: a first line `sep=;` tells Excel the delimiter, and Excel exports in some locales
@@ -274,11 +312,18 @@ def read_layout(path: Path) -> CsvLayout:
                 first_line = text.readline()
         except UnicodeDecodeError as exc:
             raise _decode_error(path, encoding, exc, 1) from None
-    delimiter = named or sniff_delimiter(first_line)
-    header = next(csv.reader([first_line], delimiter=delimiter), [])
+        lines = [first_line]
+        try:  # a quoted header cell over lines: `first_record` reads them as one cell
+            while (
+                len(lines) < HEADER_MAX_LINES and "".join(lines).count('"') % 2 and (line := text.readline())
+            ):
+                lines.append(line)
+        except UnicodeDecodeError:
+            pass  # the header is its first lines; the reader names the line that does not decode
+    taken, header, delimiter = first_record(lines, named)
     if not any(cell.strip() for cell in header):
         return CsvLayout(encoding, delimiter, ())
-    return CsvLayout(encoding, delimiter, column_names(header), skip)
+    return CsvLayout(encoding, delimiter, column_names(header), skip, taken)
 
 
 def _decode_error(path: Path, encoding: str, exc: UnicodeDecodeError, line: int) -> OpsError:
@@ -326,8 +371,9 @@ def spanning_cells_sql(layout: CsvLayout) -> str:
 
 
 def header_line(layout: CsvLayout) -> int:
-    """The file line (1-based) of the header: the first after the blank lines and `sep=` line above it."""
-    return layout.skip + 1
+    """The file line (1-based) the header ends on (rows start on the next one): its first line is the first
+    after the blank lines and `sep=` line above it, and a quoted header cell over lines takes more."""
+    return layout.skip + layout.header_lines
 
 
 def blank_lines(path: Path, after: int) -> list[int] | None:

@@ -328,11 +328,13 @@ def misplaced_header(spec: SourceSpec, columns: Sequence[str]) -> OpsError | Non
     else:
         rows = excel_source.first_rows(_file(spec), spec.sheet, spec.display, HEADER_SEARCH_ROWS)
     for number, cells in rows[1:]:
-        names = [c.strip() for c in cells if c.strip()]
+        names = [" ".join(c.split()) for c in cells if c.strip()]  # a cell over lines: shown on one line
         if "email" not in detect_fields(names):
             continue
         shown = ", ".join(names[:6]) + (" ..." if len(names) > 6 else "")
-        first = ", ".join(c for c in columns[:3] if not _BLANK_HEADER_CELL.match(c)) or "blank"
+        first = (
+            ", ".join(" ".join(c.split()) for c in columns[:3] if not _BLANK_HEADER_CELL.match(c)) or "blank"
+        )
         top = rows[0][0]
         if spec.kind == "csv":
             where, unit = f"on line {number:,} ({shown}), not on line {top:,} ({first})", "lines"

@@ -154,6 +154,9 @@ _ROW_LINES = [
     ("email,name\nann@x.co,Ann\n   \nbob@x.co,Zoë\n\t \nANN@x.co,Ann 2\n", [2, 4, 6], "line 6: same email as line 2"),
     ('email,name\nann@x.co,"two\n   \nlines"\nbob@x.co,Zoë\nANN@x.co,Ann\n', [2, 5, 6], "line 6: same email as line 2"),
     ("email\nann@x.co\n  \nbob@x.co\nANN@x.co\n", [2, 4, 5], "line 5: same email as line 2"),  # one column
+    # A header cell over lines is one cell (was the header `e`, then the rows one line early).
+    ('"e\nmail",name\nann@x.co,Ann\nANN@x.co,Zoë\n', [3, 4], "line 4: same email as line 3"),
+    ('email,"first\nname"\nann@x.co,Ann\nANN@x.co,Zoë\n', [3, 4], "line 4: same email as line 3"),
 ]  # fmt: skip
 
 
@@ -174,6 +177,43 @@ def test_reasons_name_the_file_line_each_row_starts_on_whichever_reader_reads_it
         last, problem = numbers[-1]
         assert len(numbers) == len(lines) + 1 and last == lines[-1] + 1
         assert problem.startswith(f"line {last}: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "delimiter", "columns", "lines"),
+    [
+        ('"Email\nAddress";Name\na@x.co;Ann\n', ";", ("Email\nAddress", "Name"), 2),
+        ('\n"e\r\nmail","Last\n\nName",x\r\na@x.co,B,1\r\n', ",", ("e\r\nmail", "Last\n\nName", "x"), 4),
+        ('Email,Screen 5"\na@x.co,"x, y"\n', ",", ("Email", 'Screen 5"'), 1),  # a quote inside a cell: literal
+        ('Email,"Name\na@x.co,Ann\n', ",", ("Email", "Name\n"), 1),  # never closed: the first line, as before
+    ],
+)  # fmt: skip
+def test_a_quoted_header_cell_over_lines_is_one_cell_and_the_header_ends_on_its_last_line(
+    tmp_path: Path, text: str, delimiter: str, columns: tuple[str, ...], lines: int
+) -> None:
+    """`"e<newline>mail",first_name` was read a line at a time: the header `e`, and "the header is on line 2
+    (mail", first_name)"."""
+    from tasks.csv_source import header_line
+
+    path = tmp_path / "h.csv"
+    path.write_bytes(text.encode())
+    layout = read_layout(path)
+    assert (layout.delimiter, layout.columns) == (delimiter, columns)
+    assert header_line(layout) == layout.skip + lines
+
+
+def test_a_header_cell_over_lines_named_like_an_email_column_is_the_email_column(
+    tmp_path: Path, warehouse_path: Path
+) -> None:
+    path = tmp_path / "hdr.csv"
+    path.write_text('"Email\nAddress",Name\na@x.co,Ann\nb@x.co,Bob\n')
+    assert resolve_mapping(describe_source.fn(SourceSpec(str(path)))).email_column == "Email\nAddress"
+    rows, refused, payloads = _push_preview(path, warehouse_path)
+    assert (rows, refused) == (2, [])
+    assert payloads == [
+        {"email": "a@x.co", "custom_variables": {"name": "Ann"}},
+        {"email": "b@x.co", "custom_variables": {"name": "Bob"}},
+    ]
 
 
 def test_the_lines_of_rows_come_from_the_blank_lines_between_them() -> None:

@@ -915,6 +915,20 @@ def test_excels_sep_line_names_the_delimiter_and_is_not_the_header(
     ]
 
 
+def test_a_header_with_a_cell_over_lines_under_a_title_line_is_named_whole_on_one_line(
+    tmp_path: Path,
+) -> None:
+    # Was: "The header of title.csv is on line 2 (Email), not on line 1 (Leads export)": the probe read lines.
+    path = tmp_path / "title.csv"
+    path.write_text('Leads export\n"Email\nAddress";Name\na@x.co;Ann\n')
+    spec = SourceSpec(str(path))
+    error = extract.misplaced_header(spec, describe_source.fn(spec))
+    assert error is not None and "\n" not in str(error)
+    assert "title.csv is on line 2 (Email Address, Name), not on line 1 (Leads export), which has" in str(
+        error
+    )
+
+
 @pytest.mark.parametrize("column", ["_row_problem", "_ROW_KEY"])
 def test_a_source_column_named_like_one_of_ours_is_refused(tmp_path: Path, column: str) -> None:
     # Was: a `_row_problem` column made every row `invalid` ("oops; the row was not read").
