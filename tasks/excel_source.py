@@ -7,11 +7,16 @@ text looks like dates and times is read once more with types (over the whole she
 keeps the column text): calamine knows which cells are dates, and polars makes a column whose times are all
 00:00:00 a `Date` (the rest stay `Datetime`). The mapping then sends them as every source's dates are sent
 (`tasks.mapping.coerce_scalar`): "2026-11-30", "2026-11-30T14:05:07".
+
+Excel error values (`#N/A`, `#DIV/0!`, `#VALUE!` ...: a formula that failed) are read as empty cells, as
+calamine reads them: a cell of one is blank in the lead, and a row of only such cells above the header is an
+empty row (the header is the row under it), like a blank row or one of `=""`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +26,10 @@ from tasks.mapping import SOURCE_ROW
 
 if TYPE_CHECKING:
     import polars as pl
+
+# How calamine names a header cell with no value (a blank cell, or an error value such as #N/A).
+_UNNAMED = re.compile(r"^__UNNAMED__\d+$")
+HEADER_PROBE_ROWS = 20  # our choice: how many rows of only error values above a header are looked through
 
 # How calamine's text mode renders a date cell ("2026-11-30 00:00:00"; ISO in .ods files: "2026-11-30").
 _DATE_TEXT = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
@@ -43,26 +52,44 @@ def read_sheet(path: Path, sheet: str | None, display: str, *, numbered: bool = 
     import polars as pl
 
     text = _read(path, sheet, display, infer_schema_length=0, drop_empty_rows=False)
+    header: dict[str, Any] = {}  # the header's sheet row, when it is not the first row with a cell
+    above = _rows_of_no_value(path, sheet, display, text.columns)
+    if above:
+        header = {"read_options": {"header_row": _rows_above(path, sheet, display) + above}}
+        text = _read(path, sheet, display, infer_schema_length=0, drop_empty_rows=False, **header)
     dated = [
         name
         for name, dtype in text.schema.items()
         if dtype == pl.String and _all_match(text[name], _DATE_TEXT)
     ]
     if dated:
-        typed = _read(path, sheet, display, columns=dated, infer_schema_length=None, drop_empty_rows=False)
+        typed = _read(
+            path, sheet, display, columns=dated, infer_schema_length=None, drop_empty_rows=False, **header
+        )
         if typed.height == text.height:  # the same cells, read twice: the same rows
             text = text.with_columns(
                 _time_of_day(typed[c]) for c in dated if typed[c].dtype in (pl.Date, pl.Datetime)
             )
     if not numbered:
         return text.filter(~pl.all_horizontal(pl.all().is_null()))
-    first = _rows_above(path, sheet, display) + 2  # the sheet row under the header
+    first = _rows_above(path, sheet, display) + above + 2  # the sheet row under the header
     numbers = pl.int_range(first, first + text.height, dtype=pl.Int64).alias(SOURCE_ROW)
     return text.with_columns(numbers).filter(~pl.all_horizontal(pl.all().exclude(SOURCE_ROW).is_null()))
 
 
+def _rows_of_no_value(path: Path, sheet: str | None, display: str, columns: list[str]) -> int:
+    """How many rows at the top of the sheet's cells hold no value, when `columns` (read from the first) are
+    all `__UNNAMED__<i>`; else 0. Such rows hold only error values (`#N/A`): calamine starts the sheet at
+    them, as at any cell, but reads an error as no value. 0 also when none of the first rows has a value."""
+    if not columns or not all(_UNNAMED.match(c) for c in columns):
+        return 0
+    rows = first_rows(path, sheet, display, HEADER_PROBE_ROWS)
+    return rows[0][0] - 1 if rows else 0
+
+
 def _rows_above(path: Path, sheet: str | None, display: str) -> int:
-    """The empty rows above the sheet's first row with a cell (its header), which calamine starts at."""
+    """The empty rows above the sheet's first row with a cell (its header, unless `_rows_of_no_value`), which
+    calamine starts at."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         found = _xlsx_first_row(path, sheet)
         if found is not None:

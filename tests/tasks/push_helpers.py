@@ -147,10 +147,18 @@ class Formatted(NamedTuple):
     num_format: str
 
 
+class Formula(NamedTuple):
+    """A workbook cell holding a formula and the value Excel last computed for it, e.g. an error value:
+    `Formula("=NA()", "#N/A")` (stored as `<c t="e">`, as Excel saves it)."""
+
+    formula: str
+    value: Any
+
+
 def write_workbook(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
     """An .xlsx written with xlsxwriter: one sheet per item of `sheets`, in order, its rows from the first
     column (`[]` is an empty row). Each cell is written as xlsxwriter's `write` types it (None and "" leave it
-    blank), a `Formatted` one with its number format. Returns `path`."""
+    blank), a `Formatted` one with its number format, a `Formula` with its value. Returns `path`."""
     import xlsxwriter
 
     with xlsxwriter.Workbook(str(path)) as book:
@@ -163,6 +171,8 @@ def write_workbook(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
                         if cell.num_format not in formats:
                             formats[cell.num_format] = book.add_format({"num_format": cell.num_format})
                         sheet.write(r, c, cell.value, formats[cell.num_format])
+                    elif isinstance(cell, Formula):
+                        sheet.write_formula(r, c, cell.formula, None, cell.value)
                     else:
                         sheet.write(r, c, cell)
     return path

@@ -12,7 +12,7 @@ from ops_core.errors import OpsError
 from tasks.excel_source import read_sheet
 from tasks.lead_frame import LeadFrames, parse_lead
 from tasks.mapping import resolve_mapping
-from tests.tasks.push_helpers import Formatted, write_workbook
+from tests.tasks.push_helpers import Formatted, Formula, write_workbook
 
 
 def _book(path: Path) -> Path:
@@ -101,3 +101,59 @@ def test_a_file_with_an_excel_name_that_is_no_workbook_says_what_it_is(
     with pytest.raises(OpsError, match=said) as raised:
         read_sheet(path, None, "report.xls")
     assert "Invalid OLE" not in str(raised.value) and "\n" not in str(raised.value)
+
+
+_NA = Formula("=NA()", "#N/A")
+
+
+@pytest.mark.parametrize("probe", ["xlsx-xml", "calamine"])
+@pytest.mark.parametrize(
+    ("above", "first"),
+    [
+        ([[_NA]], 3),
+        ([[None, _NA, Formula("=1/0", "#DIV/0!")]], 3),
+        ([[], [_NA], [Formula('=VALUE("x")', "#VALUE!")]], 5),  # the sheet's first cell on row 2
+    ],
+    ids=["na", "na-and-div0", "empty-row-then-two-error-rows"],
+)
+def test_rows_of_only_excel_error_values_above_the_header_are_empty_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, probe: str, above: list[list[object]], first: int
+) -> None:
+    """A title row holding only `=NA()` was read as the header (`No email column found (columns:
+    __UNNAMED__0, __UNNAMED__1)`): calamine reads an error value as no value, so such a row is as empty as a
+    blank one or one of `=""`, and the header is the row under it. Rows keep their sheet row numbers."""
+    from tasks import excel_source
+
+    if probe == "calamine":
+        monkeypatch.setattr(excel_source, "_xlsx_first_row", lambda *_: None)
+    rows: list[list[object]] = [["email", "first_name"], ["a@x.co", "Ann"], [], ["b@x.co", "Bob"]]
+    book = write_workbook(tmp_path / "export.xlsx", {"Leads": above + rows})
+    frame = read_sheet(book, None, "export.xlsx", numbered=True)
+    assert frame.columns == ["email", "first_name", "_source_row"]
+    assert frame.rows() == [("a@x.co", "Ann", first), ("b@x.co", "Bob", first + 2)]
+    assert read_sheet(book, None, "export.xlsx").columns == ["email", "first_name"]
+
+
+def test_excel_error_values_in_data_cells_are_read_as_empty_cells_and_every_row_is_kept(
+    tmp_path: Path,
+) -> None:
+    """`#N/A`, `#DIV/0!`, `#VALUE!` are what a formula failed to compute, not a value to send ("Hi #N/A"):
+    read as empty cells, also in a date column, which stays a date column."""
+    day = "yyyy-mm-dd"
+    rows: list[list[object]] = [
+        ["email", "first_name", "signup"],
+        ["a@x.co", "Ann", Formatted(dt.datetime(2026, 1, 2), day)],
+        ["b@x.co", Formula("=1/0", "#DIV/0!"), Formula("=NA()", "#N/A")],
+        [_NA, "Cy", Formatted(dt.datetime(2026, 1, 3), day)],
+        ["d@x.co", Formula('=VALUE("x")', "#VALUE!"), Formatted(dt.datetime(2026, 1, 4), day)],
+    ]
+    frame = read_sheet(
+        write_workbook(tmp_path / "errors.xlsx", {"Leads": rows}), None, "e.xlsx", numbered=True
+    )
+    assert frame.schema["signup"] == pl.Date
+    assert frame.rows() == [
+        ("a@x.co", "Ann", dt.date(2026, 1, 2), 2),
+        ("b@x.co", None, None, 3),
+        (None, "Cy", dt.date(2026, 1, 3), 4),
+        ("d@x.co", None, dt.date(2026, 1, 4), 5),
+    ]

@@ -26,7 +26,7 @@ from tasks.extract import (
 from tasks.mapping import resolve_mapping
 from tasks.push import preview_push
 from tests.postgres_scratch import PostgresScratch
-from tests.tasks.push_helpers import query, write_workbook
+from tests.tasks.push_helpers import Formula, query, write_workbook
 from warehouse.db import Warehouse
 
 
@@ -927,6 +927,38 @@ def test_a_header_with_a_cell_over_lines_under_a_title_line_is_named_whole_on_on
     assert "title.csv is on line 2 (Email Address, Name), not on line 1 (Leads export), which has" in str(
         error
     )
+
+
+@pytest.mark.parametrize("title", [["Leads export"], ["Leads export", Formula("=NA()", "#N/A")]])
+def test_a_title_row_with_an_excel_error_value_is_named_like_a_title_row_without_one(
+    tmp_path: Path, title: list[object]
+) -> None:
+    book = write_workbook(
+        tmp_path / "export.xlsx", {"Leads": [title, ["email", "first_name"], ["a@x.co", "Ann"]]}
+    )
+    spec = SourceSpec(str(book))
+    error = extract.misplaced_header(spec, describe_source.fn(spec))
+    assert error is not None
+    assert (
+        "export.xlsx is 1 row(s) below its first row with text (email, first_name), not that row (Leads export), "
+        "which has no email column." in str(error)
+    )
+
+
+def test_a_row_of_only_an_excel_error_value_above_the_header_is_skipped_and_rows_keep_their_numbers(
+    tmp_path: Path, warehouse_path: Path
+) -> None:
+    # Was: "No email column found (columns: __UNNAMED__0, __UNNAMED__1)".
+    rows: list[list[object]] = [[Formula("=NA()", "#N/A")], ["email", "first_name"], ["a@x.co", "Ann"]]
+    rows += [["nope", "Bo"], ["A@x.co", "Ann again"]]
+    book = write_workbook(tmp_path / "export.xlsx", {"Leads": rows})
+    wh = Warehouse(warehouse_path)
+    mapping, table = _extract(SourceSpec(str(book)), wh)
+    assert query(warehouse_path, "SELECT _source_row FROM ops.export ORDER BY rowid") == [(3,), (4,), (5,)]
+    assert preview_push.fn(wh, table, mapping).examples == [
+        "invalid: row 4: invalid email 'nope': no @",
+        "duplicate: row 5: same email as row 3 (case and spaces ignored)",
+    ]
 
 
 @pytest.mark.parametrize("column", ["_row_problem", "_ROW_KEY"])
