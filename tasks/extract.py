@@ -30,7 +30,7 @@ from ops_core.urls import redact_url
 from tasks import csv_source, excel_source, postgres_source
 from tasks.csv_source import detect_encoding
 from tasks.mapping import INTERNAL_COLUMNS, ROW_PROBLEM, SOURCE_ROW, custom_variable_name, detect_fields
-from warehouse.db import Warehouse, in_transaction
+from warehouse.db import NO_DICTIONARY_COMPRESSION, Warehouse, in_transaction
 from warehouse.merge import upsert_row
 from warehouse.views import create_engagement_views
 
@@ -389,6 +389,7 @@ def extract_source(
     else:
         row_key = email_key_sql(f"CAST({quote_ident(email_column)} AS VARCHAR)")
     with warehouse.connect() as con:
+        con.execute(NO_DICTIONARY_COMPRESSION)  # the copy's text is mostly unique: emails, names, notes
         _refuse_another_source(con, name, spec)
         if not warehouse.lake:
             con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {_STAGING_DB}")

@@ -30,7 +30,7 @@ import polars as pl
 
 from tasks.push_models import Job, JobResult
 from warehouse import ledger
-from warehouse.db import Warehouse, in_transaction
+from warehouse.db import NO_DICTIONARY_COMPRESSION, Warehouse, in_transaction
 from warehouse.ledger import LedgerScope
 from warehouse.ledger_snapshot import LedgerSnapshot, snapshot_folder
 
@@ -50,16 +50,14 @@ WAIT_SECONDS = 30.0  # ... or all of them once the oldest has waited this long (
 # push: 944 MB instead of 1,351 MB). 256 MB since the connection stays open across cycles: a no-change
 # re-run of 1,000,000 leads (every slice reads the ledger) peaked at 1,050 MB instead of 1,314 MB.
 # No automatic checkpoint at 16 MB of WAL (DuckDB's default, about 30,000 leads): the connection is
-# closed, and so checkpointed, on the Recorder's terms instead. No dictionary compression: a checkpoint
-# tries it on every string column, and the ledger's are mostly unique (row keys, emails, lead ids, hashes),
-# where it never wins; without it the checkpoints of a million-lead push's ledger cost 3.4 s of CPU instead
-# of 4.6 s, for a file 15% larger (the few repeated strings get FSST instead). All four hold for the
-# connection's database until it is closed.
+# closed, and so checkpointed, on the Recorder's terms instead. No dictionary compression: the ledger's
+# strings are mostly unique (warehouse.db.NO_DICTIONARY_COMPRESSION). All four hold for the connection's
+# database until it is closed.
 PUSH_SETTINGS = (
     "SET threads = 1",
     "SET memory_limit = '256MB'",
     "SET checkpoint_threshold = '1GB'",
-    "SET disabled_compression_methods = 'dictionary'",
+    NO_DICTIONARY_COMPRESSION,
 )
 
 
