@@ -30,7 +30,7 @@ from ops_core.urls import redact_url
 from tasks import csv_source, excel_source, postgres_source
 from tasks.csv_source import detect_encoding
 from tasks.mapping import INTERNAL_COLUMNS, ROW_PROBLEM, SOURCE_ROW, custom_variable_name, detect_fields
-from warehouse.db import NO_DICTIONARY_COMPRESSION, Warehouse, in_transaction
+from warehouse.db import NO_DICTIONARY_COMPRESSION, Warehouse, in_transaction, quiet
 from warehouse.merge import upsert_row
 from warehouse.views import create_engagement_views
 
@@ -250,7 +250,7 @@ def source_columns(spec: SourceSpec) -> list[str]:
         return list(csv_source.read_layout(_file(spec)).columns)
     if spec.kind == "excel":
         return [str(c) for c in _read_excel(spec).columns]
-    con = duckdb.connect()
+    con = quiet(duckdb.connect())
     try:
         relation = _attach_relation(con, spec, None)
         return _columns(con, relation)

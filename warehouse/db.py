@@ -72,6 +72,15 @@ class WarehouseLockedError(OpsError):
     """A process outside ops-instantly (a DuckDB CLI, a notebook) holds the warehouse file's lock."""
 
 
+def quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """`con` without DuckDB's progress bar, which DuckDB draws on standard output for a query that runs over
+    2 s (an extract or a dry run of a million rows on a busy machine): into a `--json` document, the CLI's
+    own lines and a worker's logs. A setting of each connection and cursor (not of the database), so every
+    one this project opens goes through here. Returns `con`."""
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 # DuckDB's lock error names the holder: 'Conflicting lock is held in /usr/bin/python3.11 (PID 4242)'.
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 
@@ -231,7 +240,7 @@ class Warehouse:
         self.check_location()
         deadline = time.monotonic() + self.lock_timeout
         with warehouse_lock(self.path, exclusive=not read_only, timeout=self.lock_timeout):
-            con = self._open(read_only, deadline)
+            con = quiet(self._open(read_only, deadline))
             try:
                 if not read_only:
                     migrate(con)
@@ -466,7 +475,7 @@ def _lake_connection(lake: LakeLocation, *, read_only: bool) -> Iterator[duckdb.
         base = _lakes.get(key)
         if base is None:
             base = _lakes[key] = _attach_lake(lake, read_only=read_only)
-        con = base.cursor()
+        con = quiet(base.cursor())
     try:
         con.execute(f"USE {CATALOG}")
         this = (os.getpid(), lake.catalog)

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from ops_core.sql import quote_literal
-from warehouse.db import Warehouse, migrate
+from warehouse.db import Warehouse, migrate, quiet
 
 __all__ = ["ScratchWarehouse"]
 
@@ -50,7 +50,7 @@ class ScratchWarehouse(Warehouse):
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = self._con.cursor()
+        con = quiet(self._con.cursor())
         try:
             yield con
         finally:

@@ -23,6 +23,40 @@ def test_migrations_are_numbered_uniquely_and_in_order() -> None:
     assert len(set(versions)) == len(versions)
 
 
+_PROGRESS_BARS = """
+import os
+import sys
+import duckdb
+from blocks.warehouse import open_warehouse
+from warehouse.scratch import ScratchWarehouse
+
+def bar(con):
+    return con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]
+
+warehouse = open_warehouse(sys.argv[1], os.environ.get("OPS_WAREHOUSE_DATA_PATH"))
+with warehouse.connect() as con:
+    write = bar(con)
+with warehouse.connect(read_only=True) as con:
+    read = bar(con)
+with ScratchWarehouse() as scratch, scratch.connect() as con:
+    dry_run = bar(con)
+print(bar(duckdb.connect()), write, read, dry_run)
+"""
+
+
+def test_no_connection_draws_duckdb_progress_bar(warehouse_location: str) -> None:
+    # DuckDB draws it on standard output for a query over 2 s, and turns it on in a process like the CLI or a
+    # worker (not under pytest): it landed in a `--json` document and in a test's output on a busy machine
+    # (`100% ▕████▏ (00:00:02.24 elapsed)`).
+    done = subprocess.run(
+        [sys.executable, "-c", _PROGRESS_BARS, warehouse_location],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    # DuckDB's default there; then a write, a read-only and a dry run's connection of ours
+    assert done.stdout.split() == ["True", "False", "False", "False"]
+
+
 def test_write_connection_applies_every_migration_once(warehouse: Warehouse) -> None:
     wh = warehouse
     with wh.connect() as con:
