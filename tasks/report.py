@@ -179,6 +179,8 @@ def _cards(h: Headline | None) -> str:
 
 
 def _daily_html(r: CampaignReport) -> str:
+    if not r.days:  # not one day of analytics: no empty chart (an axis of "0"), no "0 days" table
+        return "<h3>Per day</h3><p class='muted'>No daily analytics for this campaign yet.</p>"
     parts = ["<h3>Per day</h3>", to_svg(daily_chart(r.days, f"Daily activity: {r.name}"))]
     parts.append(
         "<p class='muted'>Sent, opened (unique) and replied (unique) per day: "

@@ -230,6 +230,18 @@ def test_an_empty_warehouse_gives_a_report_that_says_so(warehouse_path: Path) ->
     assert render_markdown(report).startswith("# Campaign report\n\nRange: no activity yet.")
 
 
+def test_a_campaign_without_any_analytics_has_no_empty_daily_chart(warehouse: Warehouse) -> None:
+    with warehouse.transaction() as con:  # created, never sent, synced
+        con.execute(
+            "INSERT INTO instantly.campaigns (id, name, status, status_label, data, _hash, _loaded_at, _run_id)"
+            " VALUES ('c3', 'Draft one', 0, 'Draft', '{}', ?, ?, ?)",
+            META,
+        )
+    html = render_html(collect_report.fn(warehouse, ["Draft one"]))
+    assert "No daily analytics for this campaign yet." in html
+    assert "Daily activity" not in html and "(0 days)" not in html
+
+
 def test_days_span_the_whole_range(warehouse: Warehouse) -> None:
     report = collect_report.fn(warehouse)
     assert report.days == [date(2026, 9, 1) + timedelta(days=i) for i in range(4)]
