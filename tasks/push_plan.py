@@ -4,7 +4,8 @@ attribute a bulk-add response to the rows that were sent. No I/O here, so all of
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -60,6 +61,28 @@ def skip_flags(mode: str) -> dict[str, bool]:
     if mode not in SKIP_MODES:
         raise ValueError(f"skip mode must be one of {', '.join(SKIP_MODES)}, got {mode!r}")
     return {"skip_if_in_campaign": mode == "in_campaign", "skip_if_in_workspace": mode == "in_workspace"}
+
+
+def skip_guard(skip_mode: str, siblings: Iterable[str] = ()) -> str:
+    """What a skip depends on besides the row's data, as the suffix a skipped row's ledger hash carries (pure).
+
+    POST /leads/add skips a lead by the skip flags (the --skip-if mode) and, under skip_if_in_campaign, the
+    push lets its own campaigns through (`sibling_verdict`). A row skipped under one guard is "unchanged
+    since" only under the same guard: a re-run with --skip-if none, another mode, or other campaigns pushed
+    together (or connected to the table) sends it again. Empty for skip_if_in_campaign with no siblings, the
+    guard of every skip recorded before the ledger kept guards, so such a re-run still sends nothing.
+
+    Args:
+        skip_mode: the --skip-if mode.
+        siblings: the other campaigns of the push (PushTarget.siblings).
+    """
+    if skip_mode not in SKIP_MODES:
+        raise ValueError(f"skip mode must be one of {', '.join(SKIP_MODES)}, got {skip_mode!r}")
+    ours = sorted(set(siblings)) if skip_mode == "in_campaign" else []
+    if skip_mode == "in_campaign" and not ours:
+        return ""
+    text = ":".join([skip_mode, *ours])
+    return "+" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def sibling_verdict(found_in: set[str] | None, ours: set[str]) -> str | None:
@@ -143,8 +166,13 @@ def decide(
     payload_hash: str,
     email: str,
     skip_mode: str,
+    siblings: Iterable[str] = (),
 ) -> Decision:
-    """Decide a valid row's action from its ledger entry (None: never pushed to this campaign)."""
+    """Decide a valid row's action from its ledger entry (None: never pushed to this campaign).
+
+    A rejected row is resent once its data changed; a skipped one also once its `skip_guard` did (its
+    ledger hash is the payload's followed by the guard it was skipped under).
+    """
     if state is None:
         return Decision("add")
     if state == "done":
@@ -154,8 +182,8 @@ def decide(
             return Decision("keep", "unchanged", lead_id=ledger_lead_id)
         return Decision("update", lead_id=ledger_lead_id) if ledger_lead_id else Decision("add")
     if state == "rejected":
-        retry_skip = ledger_outcome == "skipped" and skip_mode == "none"
-        if ledger_hash == payload_hash and not retry_skip:
+        guard = skip_guard(skip_mode, siblings) if ledger_outcome == "skipped" else ""
+        if ledger_hash == payload_hash + guard:
             outcome = ledger_outcome or "rejected"
             return Decision("keep", outcome, f"{outcome} on an earlier run; unchanged since, so not resent")
         if ledger_lead_id:
@@ -165,13 +193,14 @@ def decide(
     raise ValueError(f"row in ledger state {state!r} must be reconciled before it is planned")
 
 
-def decide_frame(rows: pl.DataFrame, *, skip_mode: str) -> pl.DataFrame:
+def decide_frame(rows: pl.DataFrame, *, skip_mode: str, siblings: Iterable[str] = ()) -> pl.DataFrame:
     """`decide` for every row of a frame of valid rows, as expressions.
 
     Args:
         rows: `email`, `payload_hash` and the ledger entry `l_state`, `l_hash`, `l_lead_id`, `l_outcome`,
             `l_email` (nulls: never pushed to this campaign).
         skip_mode: the --skip-if mode.
+        siblings: the other campaigns of the push (a skipped row's guard: `skip_guard`).
 
     Returns:
         The frame with `action` (add | update | keep), `d_outcome`, `d_reason` and `d_lead_id`, the fields
@@ -187,8 +216,14 @@ def decide_frame(rows: pl.DataFrame, *, skip_mode: str) -> pl.DataFrame:
     email_changed = (
         done & pl.col("l_email").is_not_null() & (pl.col("l_email") != "") & (pl.col("l_email") != email)
     )
-    retry_skip = (pl.col("l_outcome") == "skipped").fill_null(False) & pl.lit(skip_mode == "none")
-    keep_rejected = rejected & same & ~retry_skip
+    guard = skip_guard(skip_mode, siblings)
+    if guard:  # a skipped row is unchanged under the guard it was skipped under only
+        skipped = (pl.col("l_outcome") == "skipped").fill_null(False)
+        expected = pl.when(skipped).then(pl.col("payload_hash") + pl.lit(guard)).otherwise("payload_hash")
+        same_rejected = (pl.col("l_hash") == expected).fill_null(False)
+    else:
+        same_rejected = same
+    keep_rejected = rejected & same_rejected
     rejected_outcome = pl.coalesce(pl.col("l_outcome"), pl.lit("rejected"))
     out = rows.with_columns(
         action=pl.when(state.is_null())

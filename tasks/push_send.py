@@ -38,6 +38,7 @@ from tasks.push_plan import (
     needs_campaign_lookup,
     sibling_verdict,
     skip_flags,
+    skip_guard,
 )
 from warehouse import ledger
 
@@ -202,9 +203,11 @@ class Sender:
             done = rows[known]
             states = ["done" if lead_id else "rejected" for lead_id in lead_ids]
             # A duplicate was already in the campaign with data we did not send: no hash, so the next run
-            # PATCHes it with this row's data instead of calling it unchanged.
+            # PATCHes it with this row's data instead of calling it unchanged. A skipped row's hash carries
+            # the guard it was skipped under, so a push under another guard sends it again (push_plan.decide).
+            guarded = skip_guard(self.target.skip_mode, self.target.siblings)
             hashes = [
-                None if o == "duplicate" and lead_id else h
+                None if o == "duplicate" and lead_id else (h + guarded if o == "skipped" and h else h)
                 for o, lead_id, h in zip(outcomes, lead_ids, done["payload_hash"].to_list(), strict=True)
             ]
             out.ledger.append(

@@ -62,7 +62,9 @@ def plan_slices(
                     reason="reason",
                 )
             )
-        decided = decide_frame(rows.filter(pl.col("outcome").is_null()), skip_mode=target.skip_mode)
+        decided = decide_frame(
+            rows.filter(pl.col("outcome").is_null()), skip_mode=target.skip_mode, siblings=target.siblings
+        )
         keep = decided.filter(pl.col("action") == "keep").join(overrides, on="row_key", how="left")
         was_found = pl.col("o_outcome").is_not_null()
         local.append(

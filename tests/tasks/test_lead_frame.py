@@ -15,7 +15,7 @@ import pytest
 
 from tasks.lead_frame import LeadFrames, json_string
 from tasks.mapping import ColumnMapping, build_lead, canonical_json, payload_hash, resolve_mapping
-from tasks.push_plan import decide, decide_frame
+from tasks.push_plan import decide, decide_frame, skip_guard
 from tasks.validate import RowValidator
 
 WEIRD = ["", " ", "\t", "\x1c", "\u3000", "\xa0", "\u200b", "\n", '"', "\\", "\x01", "\x7f", "é", "😀", "'"]
@@ -267,24 +267,29 @@ OUTCOMES = [None, "created", "skipped", "blocklisted"]
 
 
 def test_decide_frame_agrees_with_decide_on_every_combination() -> None:
-    combos = list(itertools.product(STATES, [None, "h1", "h2"], [None, "L1"], OUTCOMES, [None, "", "a@x.co", "b@x.co"],
-                                    ["in_campaign", "none"]))  # fmt: skip
-    for skip_mode in ("in_campaign", "none"):
-        cases = [c for c in combos if c[5] == skip_mode]
-        frame = pl.DataFrame(
-            [(s, h, lid, o, e, "h1", "a@x.co") for s, h, lid, o, e, _ in cases],
-            schema=["l_state", "l_hash", "l_lead_id", "l_outcome", "l_email", "payload_hash", "email"],
-            orient="row",
+    guards = [("in_campaign", ()), ("in_campaign", ("c2",)), ("none", ())]
+    hashes = [None, "h1", "h2", *("h1" + skip_guard(m, s) for m, s in guards if skip_guard(m, s))]
+    for skip_mode, siblings in guards:
+        cases = list(
+            itertools.product(STATES, hashes, [None, "L1"], OUTCOMES, [None, "", "a@x.co", "b@x.co"])
         )
+        frame = pl.DataFrame(
+            [(*case, "h1", "a@x.co") for case in cases],
+            schema=dict.fromkeys(["l_state", "l_hash", "l_lead_id", "l_outcome", "l_email", "payload_hash", "email"],
+                                 pl.Utf8),
+            orient="row",
+        )  # fmt: skip
         got = (
-            decide_frame(frame, skip_mode=skip_mode)
+            decide_frame(frame, skip_mode=skip_mode, siblings=siblings)
             .select("action", "d_outcome", "d_reason", "d_lead_id")
             .rows()
         )
         for case, row in zip(cases, got, strict=True):
-            s, h, lid, o, e, _ = case
-            d = decide(s, h, lid, o, e, payload_hash="h1", email="a@x.co", skip_mode=skip_mode)
-            assert row == (d.action, d.outcome, d.reason, d.lead_id), case
+            s, h, lid, o, e = case
+            d = decide(
+                s, h, lid, o, e, payload_hash="h1", email="a@x.co", skip_mode=skip_mode, siblings=siblings
+            )
+            assert row == (d.action, d.outcome, d.reason, d.lead_id), (case, skip_mode, siblings)
 
 
 def test_decide_frame_refuses_rows_still_open() -> None:

@@ -14,6 +14,7 @@ from ops_instantly.errors import OpsError
 from tasks.extract import SourceSpec, describe_source, extract_source
 from tasks.mapping import build_lead, payload_hash, resolve_mapping
 from tasks.push_engine import CampaignPush, CampaignReport, PushTarget
+from tasks.push_plan import skip_reason
 from tests.tasks.push_helpers import campaign_leads, make_campaign, query, request_count, set_faults
 from warehouse import ledger, ledger_snapshot
 from warehouse.db import Warehouse
@@ -41,6 +42,7 @@ def push(
     run_id: str,
     batch_size: int = 100,
     skip_mode: str = "in_campaign",
+    siblings: frozenset[str] = frozenset(),
     timeout: float = 5.0,
     slice_rows: int = 700,
 ) -> CampaignReport:
@@ -54,6 +56,7 @@ def push(
         key_given=False,
         row_count=table.row_count,
         skip_mode=skip_mode,
+        siblings=siblings,
         batch_size=batch_size,
         slice_rows=slice_rows,
     )
@@ -199,6 +202,81 @@ def test_two_campaigns_need_skip_if_none_and_skipped_rows_say_so(
     assert added.counts == {"created": 120}
     assert_exactly_once(sandbox, first, 120)
     assert_exactly_once(sandbox, second, 120)
+
+
+def test_rows_skipped_alone_are_added_once_pushed_together_with_the_campaign_that_held_them(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    # The README's `--campaign "Q3 founders outreach" --campaign "Q3 follow-up"  # both get every lead`, after
+    # the follow-up was first pushed on its own (its rows skipped: the leads were in the first campaign).
+    first, second = make_campaign(sandbox, "Q3 founders outreach"), make_campaign(sandbox, "FU2")
+    wh = Warehouse(warehouse_path)
+    csv = write_rows(tmp_path / "leads.csv", 20)
+    assert push(sandbox, wh, csv, first, run_id="r1").counts == {"created": 20}
+    assert push(sandbox, wh, csv, second, run_id="r2").counts == {"skipped": 20}
+
+    together = [
+        push(sandbox, wh, csv, first, run_id="r3", siblings=frozenset({second})),
+        push(sandbox, wh, csv, second, run_id="r3", siblings=frozenset({first})),
+    ]
+    assert [r.counts for r in together] == [{"unchanged": 20}, {"created": 20}]
+    assert together[1].guard_lifted == 20
+    assert_exactly_once(sandbox, first, 20)
+    assert_exactly_once(sandbox, second, 20)
+    reasons = query(
+        warehouse_path, "SELECT DISTINCT outcome, reason FROM ops.push_results WHERE run_id = 'r3' AND campaign_id = ?",
+        [second],
+    )  # fmt: skip
+    assert reasons == [("created", "added although in another campaign of this push (campaigns of one push "
+                                  "do not block each other)")]  # fmt: skip
+
+    # A plain re-run, together or alone, sends nothing.
+    adds = request_count(sandbox)
+    again = [
+        push(sandbox, wh, csv, first, run_id="r4", siblings=frozenset({second})),
+        push(sandbox, wh, csv, second, run_id="r4", siblings=frozenset({first})),
+        push(sandbox, wh, csv, second, run_id="r5"),
+    ]
+    assert [r.counts for r in again] == [{"unchanged": 20}] * 3
+    assert [r.requests for r in again] == [0, 0, 0] and request_count(sandbox) == adds
+    assert_compact(warehouse_path)
+
+
+def test_a_skip_by_a_campaign_outside_the_push_is_kept_until_the_skip_setting_or_the_campaigns_change(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    outside, first, second = (make_campaign(sandbox, n) for n in ("Outside", "First", "Second"))
+    wh = Warehouse(warehouse_path)
+    csv = write_rows(tmp_path / "leads.csv", 10)
+    push(sandbox, wh, write_rows(tmp_path / "outside.csv", 10), outside, run_id="r0")
+
+    def together(run_id: str) -> list[CampaignReport]:
+        return [
+            push(sandbox, wh, csv, first, run_id=run_id, siblings=frozenset({second})),
+            push(sandbox, wh, csv, second, run_id=run_id, siblings=frozenset({first})),
+        ]
+
+    assert [r.counts for r in together("r1")] == [{"skipped": 10}] * 2
+    adds = request_count(sandbox)
+    # The same push again: nothing changed, nothing sent; the reason says why.
+    assert [r.counts for r in together("r2")] == [{"skipped": 10}] * 2 and request_count(sandbox) == adds
+    kept = query(warehouse_path, "SELECT DISTINCT reason FROM ops.push_results WHERE run_id = 'r2'")
+    assert kept == [("skipped on an earlier run; unchanged since, so not resent",)]
+
+    # First alone: its guard changed (no sibling now), so it is asked again, once, and skipped again, saying so.
+    alone = push(sandbox, wh, csv, first, run_id="r3")
+    assert alone.counts == {"skipped": 10} and request_count(sandbox) == adds + 1
+    fresh = query(warehouse_path, "SELECT DISTINCT reason FROM ops.push_results WHERE run_id = 'r3'")
+    assert fresh == [(skip_reason("in_campaign"),)]
+    assert push(sandbox, wh, csv, first, run_id="r4").counts == {"skipped": 10}
+    assert request_count(sandbox) == adds + 1
+
+    # Another skip setting is a change too: skip_if_in_workspace asks again (and skips), --skip-if none adds.
+    assert push(sandbox, wh, csv, first, run_id="r5", skip_mode="in_workspace").counts == {"skipped": 10}
+    assert request_count(sandbox) == adds + 2
+    assert push(sandbox, wh, csv, first, run_id="r6", skip_mode="none").counts == {"created": 10}
+    assert_exactly_once(sandbox, first, 10)
+    assert campaign_leads(sandbox, second) == []
 
 
 def test_rows_already_in_the_campaign_are_duplicates_with_their_lead_id(

@@ -18,6 +18,7 @@ from tasks.push_plan import (
     in_flight_target,
     needs_campaign_lookup,
     skip_flags,
+    skip_guard,
 )
 
 
@@ -72,8 +73,15 @@ def test_skip_modes_map_to_api_flags(mode: str, flags: dict[str, bool]) -> None:
     assert skip_flags(mode) == flags
 
 
-def _decide(state, h, lead_id, outcome, email, *, new_hash="h1", new_email="a@x.co", mode="in_campaign"):  # type: ignore[no-untyped-def]
-    return decide(state, h, lead_id, outcome, email, payload_hash=new_hash, email=new_email, skip_mode=mode)
+def _decide(
+    state, h, lead_id, outcome, email, *, new_hash="h1", new_email="a@x.co", mode="in_campaign", siblings=()
+):  # type: ignore[no-untyped-def]
+    return decide(state, h, lead_id, outcome, email, payload_hash=new_hash, email=new_email, skip_mode=mode,
+                  siblings=siblings)  # fmt: skip
+
+
+# What a row skipped under each guard has in the ledger (its payload hash, then the guard).
+ALONE, WITH_C2 = "h1", "h1" + skip_guard("in_campaign", ["c2"])
 
 
 @pytest.mark.parametrize(
@@ -89,12 +97,41 @@ def _decide(state, h, lead_id, outcome, email, *, new_hash="h1", new_email="a@x.
         (("rejected", "h0", None, "blocklisted", "a@x.co"), {}, "add", None),  # data changed: try again
         (("rejected", "h1", None, "skipped", "a@x.co"), {}, "keep", "skipped"),
         (("rejected", "h1", None, "skipped", "a@x.co"), {"mode": "none"}, "add", None),  # now allowed
+        # A skip is "unchanged since" under the guard it was skipped under only: the same campaigns pushed
+        # together and the same --skip-if.
+        (("rejected", ALONE, None, "skipped", "a@x.co"), {"siblings": ["c2"]}, "add", None),
+        (("rejected", WITH_C2, None, "skipped", "a@x.co"), {"siblings": ["c2"]}, "keep", "skipped"),
+        (("rejected", WITH_C2, None, "skipped", "a@x.co"), {}, "add", None),
+        (("rejected", WITH_C2, None, "skipped", "a@x.co"), {"siblings": ["c2", "c3"]}, "add", None),
+        (("rejected", ALONE, None, "skipped", "a@x.co"), {"mode": "in_workspace"}, "add", None),
+        (
+            ("rejected", "h1" + skip_guard("none"), None, "skipped", "a@x.co"),
+            {"mode": "none"},
+            "keep",
+            "skipped",
+        ),
+        (
+            ("rejected", "h0" + skip_guard("in_campaign", ["c2"]), None, "skipped", "a@x.co"),
+            {"siblings": ["c2"]},
+            "add",
+            None,
+        ),  # data changed
+        (("rejected", "h1", None, "blocklisted", "a@x.co"), {"siblings": ["c2"]}, "keep", "blocklisted"),
         (("rejected", "h0", "L1", "rejected", "a@x.co"), {}, "update", None),
     ],
 )
 def test_decide_from_the_ledger(ledger: tuple, kwargs: dict, action: str, outcome: str | None) -> None:  # type: ignore[type-arg]
     decision = _decide(*ledger, **kwargs)
     assert (decision.action, decision.outcome) == (action, outcome)
+
+
+def test_the_skip_guard_is_empty_for_one_campaign_and_ignores_sibling_order() -> None:
+    assert skip_guard("in_campaign") == skip_guard("in_campaign", []) == ""
+    assert skip_guard("in_campaign", ["a", "b"]) == skip_guard("in_campaign", ("b", "a", "a")) != ""
+    assert len({skip_guard("in_campaign", ["a"]), skip_guard("in_workspace"), skip_guard("none")}) == 3
+    assert skip_guard("in_workspace", ["a"]) == skip_guard("in_workspace")  # no campaign lets a lead through
+    with pytest.raises(ValueError, match="skip mode"):
+        skip_guard("never")
 
 
 @pytest.mark.parametrize("state", ["pending", "sent", "unknown"])
