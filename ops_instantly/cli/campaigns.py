@@ -13,6 +13,7 @@ import typer
 
 from ops_core.text import quoted
 from ops_instantly.cli._app import app
+from ops_instantly.cli._ask import confirm
 from ops_instantly.cli._json import JSON_OPTION, as_returned, print_json
 from ops_instantly.cli._support import (
     CREDENTIALS_OPTION,
@@ -416,7 +417,7 @@ def delete(
     credentials: str | None = CREDENTIALS_OPTION,
     json_: bool = JSON_OPTION,
 ) -> None:
-    """Delete a campaign (asks first; there is no undo).
+    """Delete a campaign (asks first, in a terminal; a script passes --yes; there is no undo).
 
     Example: ops-instantly campaigns delete "Old test" --yes
     """
@@ -424,6 +425,10 @@ def delete(
 
     found = _resolve(campaign, credentials)
     if not yes:
-        typer.confirm(f"Delete campaign {quoted(found.name)} ({found.id}, {found.status_label})?", abort=True)
+        confirm(
+            f"Delete campaign {quoted(found.name)} ({found.id}, {found.status_label})?",
+            refused=f"Campaign {quoted(found.name)} not deleted",
+            skip="pass --yes to delete it without asking",
+        )
     deleted = run_flow(delete_campaign, found.id, credentials=load_credentials(credentials))
     _done(deleted, f"deleted {quoted(deleted.name)} ({deleted.id})", json_)

@@ -9,6 +9,7 @@ import sys
 import typer
 
 from ops_instantly.cli._app import app
+from ops_instantly.cli._ask import ask_secret, stdin_is_terminal
 from ops_instantly.cli._support import api_errors, require_prefect_api
 from ops_instantly.errors import OpsError
 
@@ -20,28 +21,21 @@ def _api_key(given: str | None) -> str:
     key = (given or _piped_key() or os.environ.get("INSTANTLY_API_KEY") or "").strip()
     if key:
         return key
-    if not _stdin_is_terminal():
+    if not stdin_is_terminal():
         raise OpsError(
             "No API key given.",
             hint="pipe it in (`ops-instantly login < keyfile`), pass --api-key, set INSTANTLY_API_KEY, "
             "or run it in a terminal",
         )
-    key = typer.prompt("Instantly API key", hide_input=True).strip()
+    key = ask_secret("Instantly API key").strip()
     if not key:
         raise OpsError("No API key given.")
     return key
 
 
-def _stdin_is_terminal() -> bool:
-    try:
-        return sys.stdin is not None and sys.stdin.isatty()
-    except (OSError, ValueError):  # closed, or replaced by a test runner
-        return False
-
-
 def _piped_key() -> str:
     """The first line of standard input when it is a pipe or a file (`echo KEY | ops-instantly login`)."""
-    if sys.stdin is None or _stdin_is_terminal():
+    if sys.stdin is None or stdin_is_terminal():
         return ""
     try:
         return sys.stdin.readline().strip()

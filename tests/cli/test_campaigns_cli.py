@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -162,21 +163,77 @@ def test_an_account_the_workspace_lacks_is_refused_before_any_write(
     assert [c.id for c in client.campaigns.list()] == [cid]
 
 
-def test_delete_asks_first_and_keeps_the_campaign_on_no(
-    env: Any, client: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+class _Terminal(io.StringIO):
+    """Standard input that is a terminal, with the answer already typed."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _draft(client: Any, name: str) -> str:
     schedule = {
         "name": "s",
         "timing": {"from": "09:00", "to": "17:00"},
         "days": {"1": True},
         "timezone": "America/Chicago",
     }
-    cid = client.campaigns.create({"name": "Keep me", "campaign_schedule": {"schedules": [schedule]}}).id
-    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
-    result = run_cli(capsys, "campaigns", "delete", "Keep me")
-    assert result.code != 0 and "Delete campaign 'Keep me'" in result.out
-    assert result.err.strip() == "Aborted."
+    return str(client.campaigns.create({"name": name, "campaign_schedule": {"schedules": [schedule]}}).id)
+
+
+@pytest.mark.parametrize(
+    ("typed", "why"), [("n\n", "not confirmed"), ("\n", "not confirmed"), ("", "no answer")], ids=repr
+)
+def test_delete_asks_on_stderr_and_a_no_or_no_answer_is_one_error_naming_yes(
+    typed: str,
+    why: str,
+    env: Any,
+    client: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cid = _draft(client, "Keep me")
+    monkeypatch.setattr("sys.stdin", _Terminal(typed))
+    result = run_cli(capsys, "campaigns", "delete", "Keep me", "--json")
+    assert result.code != 0 and result.out == ""  # stdout is for the JSON document only
+    assert result.err.startswith(f"Delete campaign 'Keep me' ({cid}, Draft)? [y/N]: ")
+    error = (
+        result.err.rstrip("\n").rsplit("\n", 1)[-1].split("[y/N]: ")[-1]
+    )  # the typed newline is not echoed
+    assert error.startswith("error: Campaign 'Keep me' not deleted: ") and why in error and "--yes" in error
     assert client.campaigns.get(cid).name == "Keep me"
+
+
+@pytest.mark.parametrize("piped", ["y\n", ""], ids=["echo y |", "no input"])
+def test_delete_without_a_terminal_asks_nothing_and_fails_in_one_line_naming_yes(
+    piped: str,
+    env: Any,
+    client: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cid = _draft(client, "Keep me")
+    monkeypatch.setattr("sys.stdin", io.StringIO(piped))
+    result = run_cli(capsys, "campaigns", "delete", "Keep me", "--json")
+    assert result.out == ""
+    assert_one_line_error(result, "error: Campaign 'Keep me' not deleted: no terminal", "pass --yes")
+    assert client.campaigns.get(cid).name == "Keep me"
+
+
+def test_delete_confirmed_in_a_terminal_prints_only_the_json_on_stdout(
+    env: Any,
+    client: Any,
+    prefect_harness: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cid = _draft(client, "Delete me")
+    monkeypatch.setattr("sys.stdin", _Terminal("maybe\ny\n"))
+    result = run_cli(capsys, "campaigns", "delete", "Delete me", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["id"] == cid
+    assert result.err.count("[y/N]: ") == 2 and "Please answer y or n." in result.err
+    with pytest.raises(NotFoundError):
+        client.campaigns.get(cid)
 
 
 def test_accounts_lists_status_warmup_and_daily_limit(
