@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
 
@@ -14,7 +14,17 @@ from ops_core.errors import did_you_mean
 if TYPE_CHECKING:
     from instantly_client import InstantlyClient
 
-__all__ = ["CampaignCheck", "CampaignSummary", "find_campaign", "read_campaign_check", "summarize"]
+__all__ = [
+    "CampaignCheck",
+    "CampaignSummary",
+    "already",
+    "find_campaign",
+    "read_campaign_check",
+    "summarize",
+]
+
+# The status `activate` and `pause` set (SPEC POST /campaigns/{id}/activate, /pause; Campaign.status).
+STATUS_AFTER = {"activate": CampaignStatus.ACTIVE, "pause": CampaignStatus.PAUSED}
 
 
 class CampaignSummary(BaseModel):
@@ -62,6 +72,12 @@ def summarize(campaign: Campaign) -> CampaignSummary:
         timezone=schedules[0].get("timezone"),
         steps=len(steps),
     )
+
+
+def already(status: int | None, action: Literal["activate", "pause"]) -> bool:
+    """True when a campaign with this status is already where `action` would put it: sending the request
+    would change nothing, so the commands and tasks skip it (pure)."""
+    return status is not None and status == STATUS_AFTER[action]
 
 
 def find_campaign(client: InstantlyClient, id_or_name: str) -> Campaign:

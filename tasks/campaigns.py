@@ -22,6 +22,7 @@ from tasks.campaign_spec import CampaignChanges, CampaignSpec, create_body, patc
 from tasks.campaign_summary import (
     CampaignCheck,
     CampaignSummary,
+    already,
     find_campaign,
     read_campaign_check,
     summarize,
@@ -150,17 +151,21 @@ def update_campaign(
 
 @task(name="activate-campaign", **_TASK)
 def activate_campaign(credentials: InstantlyCredentials, id_or_name: str) -> CampaignSummary:
-    """Start (or resume) sending."""
+    """Start (or resume) sending; an Active campaign is returned as it is, with no request."""
     with credentials.get_client() as client:
         campaign = find_campaign(client, id_or_name)
+        if already(campaign.status, "activate"):
+            return summarize(campaign)
         return summarize(client.campaigns.activate(str(campaign.id)))
 
 
 @task(name="pause-campaign", **_TASK)
 def pause_campaign(credentials: InstantlyCredentials, id_or_name: str) -> CampaignSummary:
-    """Stop sending until activated again."""
+    """Stop sending until activated again; a Paused campaign is returned as it is, with no request."""
     with credentials.get_client() as client:
         campaign = find_campaign(client, id_or_name)
+        if already(campaign.status, "pause"):
+            return summarize(campaign)
         return summarize(client.campaigns.pause(str(campaign.id)))
 
 

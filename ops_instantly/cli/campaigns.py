@@ -7,7 +7,7 @@ commands that only read call the client directly.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import typer
 
@@ -232,6 +232,17 @@ def _done(campaign: Any, line: str, json_: bool) -> None:
         typer.echo(line)
 
 
+def _already(found: Any, action: Literal["activate", "pause"], json_: bool) -> bool:
+    """Print that the campaign (read by `_resolve`) is already where `action` would put it, and return True;
+    False when the action has something to do. The status was just read: nothing to send, no flow to run."""
+    from tasks.campaign_summary import already
+
+    if not already(found.status, action):
+        return False
+    _done(found, f"{quoted(found.name)} ({found.id}) is already {found.status_label}", json_)
+    return True
+
+
 def _note(found: CampaignInput) -> None:
     """Name the file's fields the API would not use (read-only ones), on stderr, once the input is valid."""
     note = found.note()
@@ -368,11 +379,15 @@ def activate(
 ) -> None:
     """Start (or resume) sending, after the pre-launch check (`campaigns check`) passes.
 
+    An Active campaign is left as it is (exit 0, "is already Active"; no flow run, no request).
+
     Example: ops-instantly campaigns activate "Q3 founders"
     """
     from flows.manage_campaigns import activate_campaign
 
     found = _resolve(campaign, credentials)
+    if _already(found, "activate", json_):
+        return
     result = run_flow(activate_campaign, found.id, credentials=load_credentials(credentials), force=force)
     _done(result, f"{quoted(result.name)} ({result.id}) is {result.status_label}", json_)
 
@@ -383,11 +398,15 @@ def pause(
 ) -> None:
     """Stop sending until activated again.
 
+    A Paused campaign is left as it is (exit 0, "is already Paused"; no flow run, no request).
+
     Example: ops-instantly campaigns pause "Q3 founders"
     """
     from flows.manage_campaigns import pause_campaign
 
     found = _resolve(campaign, credentials)
+    if _already(found, "pause", json_):
+        return
     result = run_flow(pause_campaign, found.id, credentials=load_credentials(credentials))
     _done(result, f"{quoted(result.name)} ({result.id}) is {result.status_label}", json_)
 

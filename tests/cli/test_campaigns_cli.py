@@ -236,6 +236,26 @@ def test_delete_confirmed_in_a_terminal_prints_only_the_json_on_stdout(
         client.campaigns.get(cid)
 
 
+@pytest.mark.parametrize(("action", "label"), [("pause", "Paused"), ("activate", "Active")])
+def test_pause_or_activate_when_already_there_says_so_exits_0_and_sends_nothing(
+    action: str, label: str, env: Any, client: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cid = _draft(client, "Q3")
+    client.campaigns.activate(cid)
+    if action == "pause":
+        client.campaigns.pause(cid)
+    env.admin("POST", "stats/reset")
+    result = run_cli(capsys, "campaigns", action, "Q3")
+    assert (result.code, result.out, result.err) == (0, f"'Q3' ({cid}) is already {label}\n", "")
+    as_json = run_cli(capsys, "campaigns", action, cid, "--json")
+    assert as_json.code == 0 and as_json.err == ""
+    assert json.loads(as_json.out) == {
+        "id": cid, "name": "Q3", "status": 2 if action == "pause" else 1, "status_label": label,
+        "daily_limit": None, "timezone": "America/Chicago", "steps": 0,
+    }  # fmt: skip
+    assert not [path for path in env.stats["per_path"] if path.startswith("POST")]
+
+
 def test_accounts_lists_status_warmup_and_daily_limit(
     env: Any, client: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from instantly_client import InstantlyClient, NotFoundError
 from instantly_client.models import Campaign
-from tasks.campaign_summary import read_campaign_check, summarize
+from tasks.campaign_summary import already, read_campaign_check, summarize
 from tests.tasks.push_helpers import CAMPAIGN_BODY, make_campaign
 
 SCHEDULE = {"schedules": [{"name": "w", "timing": {"from": "09:00", "to": "17:00"}, "days": {"1": True},
@@ -25,6 +25,25 @@ STEPS = [{"steps": [{"type": "email", "delay": 0, "variants": [{"subject": "a", 
 def test_a_summary_names_the_status_in_words(status: int | None, label: str | None) -> None:
     summary = summarize(Campaign(id="c1", name="Q3", status=status))
     assert (summary.id, summary.name, summary.status, summary.status_label) == ("c1", "Q3", status, label)
+
+
+@pytest.mark.parametrize(
+    ("status", "action", "expected"),
+    [
+        (2, "pause", True),
+        (1, "activate", True),
+        (1, "pause", False),
+        (0, "pause", False),
+        (2, "activate", False),
+        (0, "activate", False),
+        (4, "activate", False),  # Running Subsequences: activate's request decides
+        (None, "pause", False),  # unknown: send the request
+    ],
+)
+def test_a_campaign_already_paused_or_active_needs_no_request(
+    status: int | None, action: Any, expected: bool
+) -> None:
+    assert already(status, action) is expected
 
 
 def test_a_summary_counts_the_first_sequences_steps_and_reads_the_timezone() -> None:

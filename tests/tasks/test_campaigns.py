@@ -195,6 +195,20 @@ def test_tasks_create_check_and_change_a_campaign_in_the_sandbox(creds: Instantl
     assert names == ["Q3 founders outreach"]
 
 
+def test_pause_and_activate_tasks_send_nothing_when_the_campaign_is_already_there(
+    creds: InstantlyCredentials, sandbox: Any
+) -> None:
+    created = campaign_tasks.create_campaign.fn(creds, load_campaign_file(EXAMPLE))
+    assert campaign_tasks.pause_campaign.fn(creds, created.id).status_label == "Paused"
+    assert campaign_tasks.pause_campaign.fn(creds, created.id).status_label == "Paused"
+    assert campaign_tasks.activate_campaign.fn(creds, created.id).status_label == "Active"
+    assert campaign_tasks.activate_campaign.fn(creds, created.id).status_label == "Active"
+    sent = sandbox.stats["per_path"]
+    assert (
+        sent["POST /api/v2/campaigns/{id}/pause"] == 1 and sent["POST /api/v2/campaigns/{id}/activate"] == 1
+    )
+
+
 def test_duplicate_and_rename_refuse_a_name_another_campaign_has(creds: InstantlyCredentials) -> None:
     spec = load_campaign_file(EXAMPLE)
     original = campaign_tasks.create_campaign.fn(creds, spec)
