@@ -7,9 +7,11 @@ Instantly's subscription; it is never printed, logged or passed as a parameter.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from instantly_client import InstantlyClient, Webhook
 from webhooks.events import SECRET_HEADER
@@ -25,6 +27,29 @@ class Subscribed:
     webhook_id: str
     event_type: str
     duplicates: list[str] = field(default_factory=list)
+
+
+def plain_http_warning(url: str) -> str | None:
+    """A one-line warning for a receiver URL in plain http off loopback, else None (pure).
+
+    SPEC CreateWebhook.target_hook_url accepts `^https?://`, while Instantly's guide asks for an HTTPS endpoint
+    (notes §8, BLOG-WH): warned, not refused. Loopback (127.0.0.0/8, ::1, localhost) is local testing.
+    """
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() != "http":
+        return None
+    host = (parts.hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:  # a host name
+        pass
+    return (
+        f"warning: {url} is plain http: the shared secret and every event would travel unencrypted, and "
+        "Instantly's docs ask for https (put a TLS proxy in front: docs/webhooks.md)"
+    )
 
 
 def load_secret(block_name: str) -> str | None:

@@ -136,7 +136,10 @@ def replay(
 
 @webhooks_app.command("subscribe")
 def subscribe(
-    url: str = typer.Option(..., help="Public https URL of the receiver (…/instantly/webhook)."),
+    url: str = typer.Option(
+        ...,
+        help="Public https URL of the receiver (…/instantly/webhook); http:// is warned about, except on loopback.",
+    ),
     event: list[str] | None = typer.Option(
         None,
         "--event",
@@ -155,8 +158,11 @@ def subscribe(
     Example: ops-instantly webhooks subscribe --url https://hooks.example.com/instantly/webhook
     """
     from tasks.campaign_summary import find_campaign
-    from webhooks.subscriptions import ensure_secret, subscribe
+    from webhooks.subscriptions import ensure_secret, plain_http_warning, subscribe
 
+    warning = plain_http_warning(url)
+    if warning:
+        typer.echo(warning, err=True)
     events = event or ["all_events"]
     require_prefect_api()
     secret, created = ensure_secret(secret_block)

@@ -48,6 +48,20 @@ def test_subscribe_twice_reuses_the_subscription_and_never_prints_the_secret(cli
         assert secret not in result.out + result.err
 
 
+def test_subscribe_warns_on_stderr_about_plain_http_but_not_on_loopback_and_subscribes(
+    client, block, capsys
+) -> None:
+    public = "http://hooks.example.com/instantly/webhook"
+    warned = run_cli(capsys, "webhooks", "subscribe", "--url", public, "--secret-block", block)
+    assert warned.code == 0 and "Created " in warned.out  # warned, not refused: SPEC allows ^https?://
+    [line] = warned.err.splitlines()
+    assert line.startswith(f"warning: {public} is plain http") and "https" in line
+    local = "http://127.0.0.1:8800/instantly/webhook"
+    quiet = run_cli(capsys, "webhooks", "subscribe", "--url", local, "--secret-block", block)
+    assert quiet.code == 0 and quiet.err == ""
+    assert sorted(h.target_hook_url for h in client.webhooks.list()) == sorted([public, local])
+
+
 def test_subscribe_updates_a_subscription_whose_secret_or_state_is_stale(client, block, capsys) -> None:
     stale = client.webhooks.create(
         {"target_hook_url": URL, "event_type": "all_events", "headers": {SECRET_HEADER: "old"}}
