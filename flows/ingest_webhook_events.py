@@ -40,10 +40,14 @@ FLOW_NAME = "ingest-webhook-events"
 
 
 def describe_counts(counts: dict[str, object]) -> str:
-    """`2 segments, 106 events, 106 new, torn 1` for a log line (pure)."""
+    """`2 segments, 106 events, 106 new, torn 1` for a log line, lists as `held_in a.held, b.held` (pure)."""
     first = ("segments", "events", "new")
     words = [f"{counts.get(k, 0)} {k}" for k in first]
-    words += [f"{k} {v}" for k, v in counts.items() if k not in first]
+    words += [
+        f"{k} {', '.join(map(str, v)) if isinstance(v, list) else v}"
+        for k, v in counts.items()
+        if k not in first
+    ]
     return ", ".join(words)
 
 

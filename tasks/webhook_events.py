@@ -28,8 +28,8 @@ from tasks.push import workspace_identity
 from warehouse.db import Warehouse
 from warehouse.merge import insert_missing
 from warehouse.views import create_engagement_views
-from webhooks.events import COLUMNS, event_id, parse_timestamp, to_row
-from webhooks.spool import mark_done, prune_done, read_segment, ready_segments
+from webhooks.events import COLUMNS, canonical_json, event_id, parse_timestamp, to_row
+from webhooks.spool import held_path, hold_lines, mark_done, prune_done, read_segment, ready_segments
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +66,12 @@ assert tuple(_ARROW_SCHEMA.names) == COLUMNS
 
 @dataclass
 class Delivered:
-    """One event to load: the payload, when it was received and where it came from."""
+    """One event to load: the payload, when it was received and where it came from (a spool line or none)."""
 
     payload: Mapping[str, Any]
     received_at: datetime
     source: str
+    origin: tuple[Path, int] | None = None  # the spool segment and its line (1-based)
 
 
 @dataclass
@@ -82,36 +83,89 @@ class IngestCounts:
     new: int = 0
     torn: int = 0
     unreadable: int = 0
+    held: int = 0
     recovered_failed: int = 0
     recovered_new: int = 0
     pruned: int = 0
     skipped: list[str] = field(default_factory=list)
+    held_in: list[str] = field(default_factory=list)
 
     def as_dict(self, always: tuple[str, ...] = ("segments", "events", "new")) -> dict[str, Any]:
         """The non-zero counts, plus those named in `always`."""
         return {k: v for k, v in self.__dict__.items() if v or k in always}
 
 
-def insert_events(con: duckdb.DuckDBPyConnection, events: Iterable[Delivered], run_id: str) -> int:
-    """Insert events not yet stored (by content hash), inside the caller's transaction. Returns how many were new."""
-    loaded_at = datetime.now(UTC)
-    unique: dict[str, Delivered] = {}
+@dataclass
+class Prepared:
+    """Events as rows of `instantly.webhook_events` (one per content hash), and those that cannot be one."""
+
+    rows: list[tuple[Delivered, dict[str, Any]]] = field(default_factory=list)
+    refused: list[tuple[Delivered, str]] = field(default_factory=list)
+    whole: pa.Table | None = None  # all rows, built once
+
+    def table(self, only: Path | None = None) -> pa.Table:
+        """The rows as an Arrow table; `only`: those from that spool segment."""
+        if only is None and self.whole is not None:
+            return self.whole
+        picked = [r for e, r in self.rows if only is None or (e.origin is not None and e.origin[0] == only)]
+        return pa.Table.from_pylist(picked, schema=_ARROW_SCHEMA)
+
+
+def prepare_events(events: Iterable[Delivered], *, run_id: str, loaded_at: datetime) -> Prepared:
+    """Rows for events not seen earlier in the batch (first receipt wins); an event that cannot become a row
+    for any reason is refused with the reason, alone: it never stops the others (pure)."""
+    prepared, seen = Prepared(), set()
     for event in events:
-        unique.setdefault(event_id(event.payload), event)  # first receipt wins within a batch
-    if not unique:
-        return 0
-    rows = [
-        to_row(e.payload, received_at=e.received_at, source=e.source, loaded_at=loaded_at, run_id=run_id)
-        for e in unique.values()
-    ]
-    batch = pa.Table.from_pylist([dict(zip(COLUMNS, row, strict=True)) for row in rows], schema=_ARROW_SCHEMA)
-    before = _count(con)
-    con.register("_webhook_batch", batch)
+        try:
+            key = event_id(event.payload)
+            if key in seen:
+                continue
+            row = to_row(
+                event.payload,
+                received_at=event.received_at,
+                source=event.source,
+                loaded_at=loaded_at,
+                run_id=run_id,
+            )
+            named = dict(zip(COLUMNS, row, strict=True))
+        except Exception as exc:  # noqa: BLE001 - one event must not block the rest, whatever it holds
+            prepared.refused.append((event, _reason(exc)))
+            continue
+        seen.add(key)
+        prepared.rows.append((event, named))
     try:
-        insert_missing(con, "instantly.webhook_events", ["event_key"], COLUMNS, "_webhook_batch")
-    finally:
-        con.unregister("_webhook_batch")
-    return _count(con) - before
+        prepared.whole = prepared.table()
+    except Exception:  # noqa: BLE001 - a value Arrow (so the column) cannot hold: find its rows, one by one
+        rows, prepared.rows = prepared.rows, []
+        for event, named in rows:
+            try:
+                pa.Table.from_pylist([named], schema=_ARROW_SCHEMA)
+            except Exception as exc:  # noqa: BLE001
+                prepared.refused.append((event, _reason(exc)))
+                continue
+            prepared.rows.append((event, named))
+        prepared.whole = prepared.table()
+    return prepared
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {first_line(exc)}"
+
+
+def insert_events(con: duckdb.DuckDBPyConnection, events: Iterable[Delivered], run_id: str) -> int:
+    """Insert events not yet stored (by content hash), inside the caller's transaction. Returns how many were new.
+
+    An event that cannot become a row is skipped with a warning (the delivery log still holds it).
+    """
+    prepared = prepare_events(events, run_id=run_id, loaded_at=datetime.now(UTC))
+    for event, reason in prepared.refused:
+        log.warning(
+            "webhook event received %s not loaded (%s): %s",
+            event.received_at,
+            reason,
+            canonical_json(event.payload)[:200],
+        )
+    return _insert(con, prepared.table())
 
 
 @task(name="ingest_spool", retries=0, cache_policy=NO_CACHE)
@@ -120,9 +174,12 @@ def ingest_spool(
 ) -> IngestCounts:
     """Load closed spool segments in one transaction, then mark them done (only after the commit).
 
-    A crash between the commit and the renames re-reads those segments next time: the content hash makes that
-    harmless. Raises `WarehouseBusyError` / `WarehouseLockedError` when the warehouse is not free within its
-    `lock_timeout`; nothing is marked then.
+    A line that cannot become a row (`prepare_events`) is copied to `<segment>-held.held` first, with a warning
+    naming it: the rest loads. When the warehouse refuses the batch, each segment is loaded in its own
+    transaction, so only the segment it refuses waits (the error names it). A crash between a commit and the
+    renames re-reads those segments next time: the content hash makes that harmless. Raises
+    `WarehouseBusyError` / `WarehouseLockedError` when the warehouse is not free within its `lock_timeout`;
+    nothing is marked then.
     """
     counts = IngestCounts()
     paths = ready_segments(spool_dir)[:MAX_SEGMENTS_PER_RUN]
@@ -132,17 +189,77 @@ def ingest_spool(
             segment = read_segment(path)
             counts.torn += segment.torn
             counts.unreadable += segment.unreadable
-            events += [Delivered(p, at, SOURCE_RECEIVER) for at, p in segment.records]
+            events += [
+                Delivered(p, at, SOURCE_RECEIVER, (path, line))
+                for (at, p), line in zip(segment.records, segment.lines, strict=True)
+            ]
         counts.segments, counts.events = len(paths), len(events)
-        with _loading():
-            for attempt in warehouse.transactions():
-                with attempt as con:
-                    counts.new = _load(con, events, run_id)
-        for path in paths:
+        prepared = prepare_events(events, run_id=run_id, loaded_at=datetime.now(UTC))
+        counts.held, counts.held_in = len(prepared.refused), _hold(prepared.refused)
+        try:
+            counts.new = _load_in_one(warehouse, prepared.table())
+            loaded = paths
+        except duckdb.Error as exc:  # the warehouse refused something: find the segment, load the others
+            if len(paths) > 1:
+                log.warning(
+                    "Loading %d webhook spool segments at once failed (%s): loading them one at a time",
+                    len(paths),
+                    first_line(exc),
+                )
+            counts.new, loaded = _load_each(warehouse, prepared, paths)
+        for path in loaded:
             with contextlib.suppress(FileNotFoundError):  # a concurrent ingest got there first
                 mark_done(path)
     counts.pruned = prune_done(spool_dir, keep_days=keep_done_days)
     return counts
+
+
+def _hold(refused: list[tuple[Delivered, str]]) -> list[str]:
+    """Copy the refused spool lines to `<segment>-held.held` (before the commit); one warning per line."""
+    by_segment: dict[Path, list[int]] = {}
+    for event, reason in refused:
+        assert event.origin is not None
+        path, line = event.origin
+        by_segment.setdefault(path, []).append(line)
+        log.warning(
+            "webhook spool %s line %d cannot be loaded (%s): kept in %s",
+            path.name,
+            line,
+            reason,
+            held_path(path).name,
+        )
+    return [str(hold_lines(path, lines)) for path, lines in by_segment.items()]
+
+
+def _load_in_one(warehouse: Warehouse, table: pa.Table) -> int:
+    for attempt in warehouse.transactions():
+        with attempt as con:
+            new = _insert(con, table)
+            if new:
+                create_engagement_views(con)  # views made before 0007 learn the webhook overlay
+    return new
+
+
+def _load_each(warehouse: Warehouse, prepared: Prepared, paths: list[Path]) -> tuple[int, list[Path]]:
+    """Each segment in its own transaction; raises, naming the first segment refused, after loading the rest."""
+    new, loaded, failed = 0, [], []
+    for path in paths:
+        try:
+            new += _load_in_one(warehouse, prepared.table(only=path))
+        except duckdb.Error as exc:
+            failed.append((path, first_line(exc)))
+            continue
+        loaded.append(path)
+    if failed:
+        for path in loaded:
+            with contextlib.suppress(FileNotFoundError):
+                mark_done(path)
+        path, reason = failed[0]
+        raise OpsError(
+            f"Loading webhook spool segment {path} failed, it waits in the spool ({len(failed)} segment(s) "
+            f"waiting, {len(loaded)} loaded with {new} new events): {reason}"
+        )
+    return new, loaded
 
 
 @task(name="replay_failed_deliveries", retries=0, cache_policy=NO_CACHE)
@@ -252,11 +369,16 @@ def disabled_webhooks(hooks: Iterable[Webhook]) -> list[str]:
     return lines
 
 
-def _load(con: duckdb.DuckDBPyConnection, events: list[Delivered], run_id: str) -> int:
-    new = insert_events(con, events, run_id)
-    if new:
-        create_engagement_views(con)  # views made before 0007 learn the webhook overlay
-    return new
+def _insert(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> int:
+    if not batch.num_rows:
+        return 0
+    before = _count(con)
+    con.register("_webhook_batch", batch)
+    try:
+        insert_missing(con, "instantly.webhook_events", ["event_key"], COLUMNS, "_webhook_batch")
+    finally:
+        con.unregister("_webhook_batch")
+    return _count(con) - before
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,10 @@ SECRET_HEADER = "X-Ops-Instantly-Secret"
 
 # Payload names that differ from subscription names (notes §8.2, C4): delivered -> subscribed.
 _KIND = {"link_clicked": "email_link_clicked", "auto_reply_received": "reply_received"}
+
+# instantly.webhook_events.step and .variant are INTEGER (migration 0005): 32-bit signed. A value outside it,
+# or no integer at all (NaN, Infinity, 1e400 which JSON parsers read as Infinity), is NULL there.
+INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
 
 # The columns of instantly.webhook_events written by the ingest, in order (migrations 0005 and 0007).
 COLUMNS: tuple[str, ...] = (
@@ -54,6 +59,18 @@ def canonical_json(payload: Mapping[str, Any]) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def payload_json(payload: Mapping[str, Any]) -> str:
+    """The payload as stored in the JSON column: `canonical_json`, with a non-finite number (NaN, Infinity,
+    an overflowing `1e400`) as null, the one rule everywhere (tasks/mapping.py `json_text`), so the column
+    always holds standard JSON. The event's id still hashes the payload as received (`event_id`)."""
+    try:
+        return json.dumps(
+            payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str, allow_nan=False
+        )
+    except ValueError:  # a NaN or Infinity somewhere (the receiver's parser accepts them)
+        return canonical_json(_finite(payload))
+
+
 def event_id(payload: Mapping[str, Any]) -> str:
     """The content-hash id of a delivered event: 32 hex characters of sha256 over its canonical JSON."""
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()[:32]
@@ -85,7 +102,7 @@ def to_row(
         _int_or_none(payload.get("variant")),
         _text(payload.get("reply_subject")),
         _text(payload.get("reply_text") or payload.get("reply_text_snippet")),
-        canonical_json(payload),
+        payload_json(payload),
         received_at,
         source,
         loaded_at,
@@ -111,7 +128,22 @@ def _text(value: Any) -> str | None:
 
 
 def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None and not isinstance(value, bool) else None
-    except (TypeError, ValueError):
+    """An INTEGER column's value: None when absent, not a number, not finite or outside 32 bits."""
+    if value is None or isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
         return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if INTEGER_MIN <= number <= INTEGER_MAX else None
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every non-finite float, at any depth, as None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value

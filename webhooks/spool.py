@@ -5,6 +5,8 @@ Layout of a spool directory (one line of JSON per accepted delivery, `{"received
     <ms>-<pid>-<n>.open     the segment a running receiver appends to (it holds an flock on the file)
     <ms>-<pid>-<n>.closed   full or old enough: ready for the ingest
     <ms>-<pid>-<n>.done     ingested and committed (pruned after `keep_days`)
+    <ms>-<pid>-<n>-held.held   the segment's lines the ingest could not load (kept, never pruned; rename
+                               the file to `<ms>-<pid>-<n>-held.closed` to load them again)
 
 The receiver answers 200 only after the group holding the event has been written and fsync'd, so an
 acknowledged event survives a crash (SIGKILL, power loss). A receiver killed mid-write can leave a torn last
@@ -28,7 +30,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-OPEN, CLOSED, DONE = ".open", ".closed", ".done"
+OPEN, CLOSED, DONE, HELD = ".open", ".closed", ".done", ".held"
 DEFAULT_SEGMENT_RECORDS = 5000  # a segment closes after this many events ...
 DEFAULT_SEGMENT_SECONDS = 5.0  # ... or once its first event is this old (the ingest runs every minute)
 DEFAULT_SPOOL = "./webhook-spool"
@@ -189,6 +191,7 @@ class Segment:
 
     path: Path
     records: list[tuple[datetime, dict[str, Any]]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)  # each record's line in the file (1-based)
     torn: int = 0  # an unterminated last line: a write cut short, never acknowledged
     unreadable: int = 0  # complete lines that are not a record (should not happen; logged, kept on disk)
 
@@ -210,7 +213,7 @@ def read_segment(path: Path) -> Segment:
     lines = data.split(b"\n")
     if lines and lines[-1]:
         segment.torn = 1
-    for line in lines[:-1]:
+    for number, line in enumerate(lines[:-1], start=1):
         if not line:
             continue
         try:
@@ -223,6 +226,7 @@ def read_segment(path: Path) -> Segment:
             segment.unreadable += 1
             continue
         segment.records.append((received_at, payload))
+        segment.lines.append(number)
     if segment.torn or segment.unreadable:
         log.warning(
             "webhook spool %s: %d torn, %d unreadable line(s) skipped",
@@ -241,6 +245,31 @@ def mark_done(path: Path) -> Path:
     return done
 
 
+def held_path(path: Path) -> Path:
+    """Where a segment's lines the ingest could not load are kept (its own name: renamed `.closed`, then
+    `.done`, it never meets the segment's `.done`)."""
+    return path.with_name(f"{path.stem}-held{HELD}")
+
+
+def hold_lines(path: Path, numbers: list[int]) -> Path:
+    """Copy lines `numbers` (1-based) of a segment, byte for byte, to `<segment>-held.held`; durable on return.
+
+    Call before the segment's commit: a crash before it re-reads the segment and writes the same file again.
+    """
+    lines = path.read_bytes().split(b"\n")
+    held = held_path(path)
+    staging = held.with_suffix(".held-new")
+    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, b"".join(lines[n - 1] + b"\n" for n in sorted(numbers)))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.rename(staging, held)
+    _fsync_dir(path.parent)
+    return held
+
+
 def prune_done(directory: str | Path, *, keep_days: float) -> int:
     """Delete `.done` segments older than `keep_days`; returns how many were deleted."""
     cutoff = (datetime.now(UTC) - timedelta(days=keep_days)).timestamp()
@@ -254,11 +283,11 @@ def prune_done(directory: str | Path, *, keep_days: float) -> int:
 
 
 def spool_counts(directory: str | Path) -> dict[str, int]:
-    """How many segments are open, closed (waiting for the ingest) and done."""
+    """How many segments are open, closed (waiting for the ingest), done, and held (lines the ingest could not load)."""
     root = Path(directory)
     return {
         state.lstrip("."): len(list(root.glob(f"*{state}"))) if root.is_dir() else 0
-        for state in (OPEN, CLOSED, DONE)
+        for state in (OPEN, CLOSED, DONE, HELD)
     }
 
 

@@ -267,8 +267,15 @@ def _print_ingest(result: IngestResult) -> None:
         )
         return
     spool = result.spool
+    held = spool.get("held_in")
     typer.echo(
         f"spool: {spool.get('segments', 0)} segments, {spool.get('events', 0)} events, {spool.get('new', 0)} new"
+        + (
+            f", {spool.get('held', 0)} that cannot be loaded kept in {', '.join(map(str, held))} (see the "
+            "warnings; rename a file to .closed to load it again)"
+            if isinstance(held, list) and held
+            else ""
+        )
     )
     if result.catch_up is not None:
         skipped = result.catch_up.get("skipped")

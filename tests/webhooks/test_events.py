@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 from datetime import UTC, datetime
 
 import pytest
 
-from webhooks.events import COLUMNS, event_id, event_kind, parse_timestamp, to_row
+from webhooks.events import (
+    COLUMNS,
+    canonical_json,
+    event_id,
+    event_kind,
+    parse_timestamp,
+    payload_json,
+    to_row,
+)
 
 REPLY = {
     "timestamp": "2026-11-20T10:00:00.000Z",
@@ -62,3 +73,47 @@ def test_a_payload_missing_every_optional_field_or_with_odd_types_still_makes_a_
     assert row["step"] is None and row["variant"] is None and row["lead_email"] is None
     assert row["campaign_id"] is None
     assert parse_timestamp("2026-11-20T10:00:00") == datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("body", "step", "variant"),
+    [
+        ('{"step": 99999999999999, "variant": 2}', None, 2),
+        ('{"step": 3000000000}', None, None),
+        ('{"step": 2147483648, "variant": -2147483649}', None, None),
+        ('{"step": 2147483647, "variant": -2147483648}', 2147483647, -2147483648),
+        ('{"step": 1e400}', None, None),  # Python reads it as Infinity
+        ('{"variant": -1e300}', None, None),
+        ('{"step": NaN, "variant": -Infinity}', None, None),
+        ('{"step": "99999999999999999999", "variant": "3"}', None, 3),
+        ('{"step": 2.0, "variant": 1e3}', 2, 1000),
+    ],
+)
+def test_a_number_its_integer_column_cannot_hold_is_null_and_the_payload_keeps_it(
+    body, step, variant
+) -> None:
+    payload = json.loads(body)  # as the receiver parses a delivery
+    row = dict(
+        zip(
+            COLUMNS,
+            to_row(payload, received_at=NOW, source="receiver", loaded_at=NOW, run_id="r"),
+            strict=True,
+        )
+    )
+    assert (row["step"], row["variant"]) == (step, variant)
+    assert json.loads(row["payload"], parse_constant=_refuse) == {  # standard JSON: NaN, Infinity are null
+        k: v if not isinstance(v, float) or math.isfinite(v) else None for k, v in payload.items()
+    }
+
+
+def test_the_stored_payload_is_standard_json_at_any_depth_and_the_id_hashes_what_was_received() -> None:
+    payload = json.loads('{"a": [1, NaN, {"b": Infinity}], "c": -1e999, "d": 1.5}')
+    assert payload_json(payload) == '{"a":[1,null,{"b":null}],"c":null,"d":1.5}'
+    # The id of an event with NaN is what it was before payload_json existed: a re-delivery stays one event.
+    assert event_id(payload) == hashlib.sha256(canonical_json(payload).encode()).hexdigest()[:32]
+    assert "NaN" in canonical_json(payload)
+    assert payload_json(REPLY) == canonical_json(REPLY)
+
+
+def _refuse(constant: str) -> None:
+    raise AssertionError(f"non-standard JSON constant {constant} in the stored payload")
