@@ -40,9 +40,10 @@ def _zone(name: str) -> ZoneInfo:
 
 def sim(campaign: dict[str, Any]) -> dict[str, Any]:
     """The campaign's internal sending state (not part of the API shape)."""
-    return campaign.setdefault(
+    internal: dict[str, Any] = campaign.setdefault(
         "_sim", {"queue": [], "pos": 0, "followups": [], "sent_by_day": {}, "new_by_day": {}, "rr": 0}
     )
+    return internal
 
 
 def enqueue_new_lead(campaign: dict[str, Any], lead: dict[str, Any]) -> None:
@@ -152,7 +153,13 @@ def _tick(state: State, campaign: dict[str, Any], t: int, tick: int) -> None:
 
 
 def _take_followups(
-    state: State, campaign: dict, s: dict, t: int, day: str, allowance: int, batch: list
+    state: State,
+    campaign: dict[str, Any],
+    s: dict[str, Any],
+    t: int,
+    day: str,
+    allowance: int,
+    batch: list[tuple[str, int]],
 ) -> None:
     heap = s["followups"]
     while heap and heap[0][0] <= t and len(batch) < allowance:
@@ -162,7 +169,15 @@ def _take_followups(
             batch.append((lead_id, step))
 
 
-def _take_new(state: State, campaign: dict, s: dict, t: int, day: str, allowance: int, batch: list) -> None:
+def _take_new(
+    state: State,
+    campaign: dict[str, Any],
+    s: dict[str, Any],
+    t: int,
+    day: str,
+    allowance: int,
+    batch: list[tuple[str, int]],
+) -> None:
     max_new = campaign.get("daily_max_leads") or math.inf
     queue = s["queue"]
     while s["pos"] < len(queue) and len(batch) < allowance and s["new_by_day"].get(day, 0) < max_new:
@@ -183,7 +198,14 @@ def render(text: str, lead: dict[str, Any]) -> str:
     return _VAR.sub(lambda m: str(values.get(m.group(1), "")), text)
 
 
-def _send(state: State, campaign: dict, lead: dict, step: int, ts: int, accounts: list[dict]) -> None:
+def _send(
+    state: State,
+    campaign: dict[str, Any],
+    lead: dict[str, Any],
+    step: int,
+    ts: int,
+    accounts: list[dict[str, Any]],
+) -> None:
     cfg, rng, cid, lid = state.config, state.rng, campaign["id"], lead["id"]
     steps = steps_of(campaign)
     spec = steps[step]
@@ -214,7 +236,14 @@ def _send(state: State, campaign: dict, lead: dict, step: int, ts: int, accounts
 
 
 def _react(
-    state: State, campaign: dict, lead: dict, step: int, variant: int, ts: int, account: str, subject: str
+    state: State,
+    campaign: dict[str, Any],
+    lead: dict[str, Any],
+    step: int,
+    variant: int,
+    ts: int,
+    account: str,
+    subject: str,
 ) -> None:
     cfg, rng, cid, lid = state.config, state.rng, campaign["id"], lead["id"]
     later = state.schedule

@@ -18,7 +18,7 @@ POST /_sandbox/webhooks/wait  {"timeout": 10}   block until queued webhook deliv
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from ._engagement import simulate
 from ._router import ApiError, Request, route
@@ -26,8 +26,10 @@ from ._shapes import raw_lead
 from ._state import DEFAULT_ENGAGEMENT
 from ._util import MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, iso
 
+_R = TypeVar("_R")
 
-def _saved(sb: Any, result: Any) -> Any:
+
+def _saved(sb: Any, result: _R) -> _R:
     sb.save()
     return result
 
@@ -63,12 +65,14 @@ def advance(sb: Any, req: Request) -> dict[str, Any]:
 
 @route("GET", "/_sandbox/faults")
 def get_faults(sb: Any, req: Request) -> dict[str, Any]:
-    return sb.faults.to_json()
+    faults: dict[str, Any] = sb.faults.to_json()
+    return faults
 
 
 @route("POST", "/_sandbox/faults")
 def set_faults(sb: Any, req: Request) -> dict[str, Any]:
-    return sb.faults.configure(req.body or {})
+    faults: dict[str, Any] = sb.faults.configure(req.body or {})
+    return faults
 
 
 @route("GET", "/_sandbox/config")

@@ -41,7 +41,7 @@ CAMPAIGN_DEFAULTS: dict[str, Any] = {
 
 
 def get_campaign(sb: Any, campaign_id: str) -> dict[str, Any]:
-    campaign = sb.state.campaigns.get(campaign_id)
+    campaign: dict[str, Any] | None = sb.state.campaigns.get(campaign_id)
     if campaign is None:
         raise not_found("Campaign not found")
     return campaign

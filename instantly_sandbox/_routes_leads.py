@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from itertools import chain, repeat
 from typing import Any
 
@@ -16,7 +17,7 @@ from ._shapes import LEAD_CORE, LeadBuilder, build_lead, job, public, refresh_pa
 from ._util import iso
 
 EMAIL_RE = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
-STATUS_FILTERS = {
+STATUS_FILTERS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "FILTER_VAL_COMPLETED": lambda ld: ld["status"] == 3,
     "FILTER_VAL_UNSUBSCRIBED": lambda ld: ld["status"] == -2,
     "FILTER_VAL_ACTIVE": lambda ld: ld["status"] == 1,
@@ -50,7 +51,7 @@ INTEREST_FILTERS = {
 
 
 def get_lead(sb: Any, lead_id: str) -> dict[str, Any]:
-    lead = sb.state.leads.get(lead_id)
+    lead: dict[str, Any] | None = sb.state.leads.get(lead_id)
     if lead is None:
         raise not_found("Lead not found")
     return lead
@@ -295,7 +296,7 @@ def list_leads(sb: Any, req: Request) -> dict[str, Any]:
         keys, first_ids = sb.state.campaign_email_order(body["campaign"])
         start = bisect.bisect_right(keys, (body.get("starting_after") or "").lower())
         page = [sb.state.leads[i] for i in first_ids[start : start + limit]]
-        out = {"items": [public(x) for x in page]}
+        out: dict[str, Any] = {"items": [public(x) for x in page]}
         if len(page) == limit:
             out["next_starting_after"] = page[-1]["email"]
         return out
@@ -310,7 +311,7 @@ def list_leads(sb: Any, req: Request) -> dict[str, Any]:
         keys = sorted(by_email)
         start = bisect.bisect_right(keys, (body.get("starting_after") or "").lower())  # keys are lower-cased
         page = [by_email[k] for k in keys[start : start + limit]]
-        out: dict[str, Any] = {"items": [public(x) for x in page]}
+        out = {"items": [public(x) for x in page]}
         if len(page) == limit:
             out["next_starting_after"] = page[-1]["email"]  # SPEC: the cursor is the email here
         return out
@@ -449,7 +450,7 @@ def move_leads(sb: Any, req: Request) -> dict[str, Any]:
 
 @route("GET", "/api/v2/background-jobs/{id}")
 def get_job(sb: Any, req: Request) -> dict[str, Any] | Response:
-    record = sb.state.jobs.get(req.params["id"])
+    record: dict[str, Any] | None = sb.state.jobs.get(req.params["id"])
     if record is None:
         raise not_found("Background job not found")
     return record

@@ -62,7 +62,7 @@ def analytics_steps(sb: Any, req: Request) -> list[dict[str, Any]]:
 
 # -- webhooks ---------------------------------------------------------------------------------------------
 def _hook(sb: Any, hook_id: str) -> dict[str, Any]:
-    hook = sb.state.webhooks.get(hook_id)
+    hook: dict[str, Any] | None = sb.state.webhooks.get(hook_id)
     if hook is None:
         raise not_found("Webhook not found")
     return hook
@@ -126,7 +126,8 @@ def delete_webhook(sb: Any, req: Request) -> dict[str, Any]:
 def test_webhook(sb: Any, req: Request) -> dict[str, Any]:
     with sb.state.lock:
         hook = dict(_hook(sb, req.params["id"]))
-    return sb.dispatcher.test(hook)  # a real POST, outside the state lock
+    result: dict[str, Any] = sb.dispatcher.test(hook)  # a real POST, outside the state lock
+    return result
 
 
 @route("POST", "/api/v2/webhooks/{id}/resume")
@@ -156,7 +157,7 @@ def list_accounts(sb: Any, req: Request) -> dict[str, Any]:
 def list_emails(sb: Any, req: Request) -> dict[str, Any]:
     q, state = req.query, sb.state
     kinds = {"received": ("replied", "auto_reply"), "sent": ("sent",), "manual": ()}.get(
-        q.get("email_type"), ("sent", "replied", "auto_reply")
+        q.get("email_type") or "", ("sent", "replied", "auto_reply")
     )
     events = state.events_by_campaign.get(q["campaign_id"], []) if q.get("campaign_id") else state.events
     low = parse_when(q["min_timestamp_created"]) if q.get("min_timestamp_created") else None

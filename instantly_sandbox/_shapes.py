@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from ._events import Event
 from ._state import State
@@ -30,7 +30,7 @@ PAYLOAD_COPIES = {  # SPEC Lead.payload examples carry camelCase copies of the c
 }
 
 
-class SharedEmpty(dict):  # type: ignore[type-arg]
+class SharedEmpty(dict[str, Any]):
     """The one empty `{}` every new lead starts with as `status_summary` and `status_summary_subseq` (two
     dicts per lead less at a million leads). Nothing changes it in place (events replace the field), and any
     attempt raises TypeError, so the sharing can never leak a change from one lead to another. It encodes,
@@ -39,7 +39,7 @@ class SharedEmpty(dict):  # type: ignore[type-arg]
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError("a lead's shared empty dict: assign a new dict to the field instead")
 
-    __setitem__ = __delitem__ = __ior__ = setdefault = update = pop = popitem = clear = _refuse  # type: ignore[assignment]
+    __setitem__ = __delitem__ = __ior__ = setdefault = update = pop = popitem = clear = _refuse
 
 
 EMPTY = SharedEmpty()
@@ -143,7 +143,9 @@ class LeadBuilder:
     """Builds the new leads of one request (one campaign or list, one creation time) from a template."""
 
     def __init__(self, state: State, *, campaign_id: str | None, list_id: str | None) -> None:
-        self._template = lead_template(state, campaign_id=campaign_id, list_id=list_id, now=iso(state.now()))
+        self._template = lead_template(
+            state, campaign_id=campaign_id, list_id=list_id, now=cast(str, iso(state.now()))
+        )  # an int in, a str out
 
     def build(self, lead_id: str, fields: dict[str, Any], email: str | None) -> dict[str, Any]:
         """The stored lead for input `fields` (LEAD_INPUT keys), with `email` as given (already trimmed)."""
@@ -222,14 +224,16 @@ _UPDATABLE = frozenset((*LEAD_CORE, "pl_value_lead", "assigned_to", "custom_vari
 _GOOGLE_DOMAINS = frozenset(("gmail.com", "googlemail.com"))  # what lead_domain_is_google matches
 
 
-def build_lead(state: State, fields: dict[str, Any], *, campaign_id: str | None, list_id: str | None) -> dict:
+def build_lead(
+    state: State, fields: dict[str, Any], *, campaign_id: str | None, list_id: str | None
+) -> dict[str, Any]:
     """One new lead from input `fields` (see :class:`LeadBuilder` for many)."""
     builder = LeadBuilder(state, campaign_id=campaign_id, list_id=list_id)
     return builder.build(state.new_id(), fields, fields.get("email"))
 
 
 def lead_domain_is_google(email: str | None) -> bool:
-    return bool(email) and email.lower().endswith(("@gmail.com", "@googlemail.com"))
+    return email is not None and email.lower().endswith(("@gmail.com", "@googlemail.com"))
 
 
 def raw_lead(lead: dict[str, Any]) -> dict[str, Any]:

@@ -41,30 +41,40 @@ _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S*$")
 
 FORMATS = FormatChecker(formats=())
 
+_Check = Callable[[object], bool]
 
-@FORMATS.checks("uuid")
+
+def _checks(
+    name: str, raises: type[Exception] | tuple[type[Exception], ...] = ()
+) -> Callable[[_Check], _Check]:
+    """`FORMATS.checks`, typed (jsonschema ships no type information)."""
+    register: Callable[[_Check], _Check] = FORMATS.checks(name, raises=raises)
+    return register
+
+
+@_checks("uuid")
 def _is_uuid(value: object) -> bool:
     return not isinstance(value, str) or bool(_UUID.match(value))
 
 
-@FORMATS.checks("date-time")
+@_checks("date-time")
 def _is_date_time(value: object) -> bool:
     return not isinstance(value, str) or bool(_DATE_TIME.match(value))
 
 
-@FORMATS.checks("date", raises=ValueError)
+@_checks("date", raises=ValueError)
 def _is_date(value: object) -> bool:
     if isinstance(value, str):
         date.fromisoformat(value)
     return True
 
 
-@FORMATS.checks("email")
+@_checks("email")
 def _is_email(value: object) -> bool:
     return not isinstance(value, str) or bool(_EMAIL.match(value))
 
 
-@FORMATS.checks("uri")
+@_checks("uri")
 def _is_uri(value: object) -> bool:
     return not isinstance(value, str) or bool(_URI.match(value))
 
@@ -72,7 +82,8 @@ def _is_uri(value: object) -> bool:
 @cache
 def document() -> dict[str, Any]:
     with SPEC_PATH.open(encoding="utf-8") as fh:
-        return json.load(fh)
+        doc: dict[str, Any] = json.load(fh)
+    return doc
 
 
 def deref(node: Any, _seen: tuple[str, ...] = ()) -> Any:
@@ -96,7 +107,8 @@ def deref(node: Any, _seen: tuple[str, ...] = ()) -> Any:
 
 
 def operation(method: str, template: str) -> dict[str, Any]:
-    return document()["paths"][template][method.lower()]
+    op: dict[str, Any] = document()["paths"][template][method.lower()]
+    return op
 
 
 @cache
@@ -202,7 +214,8 @@ def request_body_schema(method: str, template: str) -> dict[str, Any] | None:
     body = operation(method, template).get("requestBody")
     if not body:
         return None
-    return body.get("content", {}).get("application/json", {}).get("schema")
+    schema: dict[str, Any] | None = body.get("content", {}).get("application/json", {}).get("schema")
+    return schema
 
 
 def response_schema(method: str, template: str, status: int) -> dict[str, Any] | None:

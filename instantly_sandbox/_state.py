@@ -252,7 +252,7 @@ class State:
     def ids_with_email(self, key: str) -> tuple[str, ...]:
         """The ids `by_email` holds for the lower-cased email `key` (one id is held as a plain string)."""
         ids = self.by_email.get(key, ())
-        return (ids,) if type(ids) is str else ids
+        return (ids,) if isinstance(ids, str) else ids
 
     def leads_with_email(self, email: str) -> list[dict[str, Any]]:
         return [self.leads[i] for i in self.ids_with_email(email.lower()) if i in self.leads]

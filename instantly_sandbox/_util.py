@@ -138,8 +138,8 @@ class IdFactory:
         with self._lock:
             return f"{ms // 1000:08x}{self._rng.getrandbits(64):016x}"
 
-    def getstate(self) -> list:
+    def getstate(self) -> list[int]:
         return [self._last_ms, self._seq]
 
-    def setstate(self, state: list) -> None:
+    def setstate(self, state: list[int]) -> None:
         self._last_ms, self._seq = int(state[0]), int(state[1])

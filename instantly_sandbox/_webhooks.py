@@ -37,7 +37,9 @@ def matches(hook: dict[str, Any], ev: Event, event_type: str) -> bool:
     )
 
 
-def build_payload(state: State, ev: Event, event_type: str, lead: dict | None, campaign: dict | None) -> dict:
+def build_payload(
+    state: State, ev: Event, event_type: str, lead: dict[str, Any] | None, campaign: dict[str, Any] | None
+) -> dict[str, Any]:
     lead = lead or {}
     data = ev.data or {}
     payload: dict[str, Any] = {
@@ -89,7 +91,7 @@ class Dispatcher:
         self._thread.start()
         state.listeners.append(self.on_event)
 
-    def on_event(self, ev: Event, lead: dict | None, campaign: dict | None) -> None:
+    def on_event(self, ev: Event, lead: dict[str, Any] | None, campaign: dict[str, Any] | None) -> None:
         if not self.state.webhooks:
             return
         event_type = payload_event_type(ev)

@@ -73,4 +73,4 @@ def _glibc_mallopt() -> Callable[[int, int], int] | None:
     gnu_get_libc_version.restype = ctypes.c_char_p
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    return mallopt  # type: ignore[no-any-return]
+    return mallopt

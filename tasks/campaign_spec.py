@@ -259,8 +259,8 @@ class CampaignChanges(_Spec):
 class CampaignSpec(CampaignChanges):
     """A whole campaign (`campaigns create`): a name and a schedule timezone are required."""
 
-    name: str = Field(..., min_length=1, description="Campaign name.")  # type: ignore[assignment]
-    schedule: ScheduleSpec = Field(..., description="Sending schedule (timezone required).")  # type: ignore[assignment]
+    name: str = Field(..., min_length=1, description="Campaign name.")
+    schedule: ScheduleSpec = Field(..., description="Sending schedule (timezone required).")
 
 
 # -- specs to API bodies -------------------------------------------------------------------------------
@@ -645,7 +645,7 @@ class _StrictLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         keys = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=True)
             if key in keys:
                 mark = key_node.start_mark
                 raise _RepeatedKey(key, f" at line {mark.line + 1}, column {mark.column + 1}")
