@@ -7,6 +7,7 @@ import math
 import os
 import threading
 from functools import partial
+from typing import TypedDict
 
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
@@ -33,6 +34,12 @@ __all__ = [
     "InstantlyCredentials",
     "resolve_credentials",
 ]
+
+
+class _TimeoutOption(TypedDict, total=False):
+    """InstantlyClient's `timeout`, given only when set (the client keeps its own default otherwise)."""
+
+    timeout: float
 
 
 class InstantlyCredentials(Block):
@@ -115,6 +122,7 @@ with credentials.get_client() as client:
         Raises:
             OpsError: `global_rate_limit` names a limit that does not exist or has no slot decay.
         """
+        timeout_option: _TimeoutOption = {} if timeout is None else {"timeout": timeout}
         return InstantlyClient(
             api_key=self.api_key.get_secret_value(),
             base_url=self.base_url,
@@ -122,7 +130,7 @@ with credentials.get_client() as client:
             rate_per_second=self.rate_per_second,
             rate_per_minute=self.rate_per_minute,
             global_limiter=self._global_limiter(),
-            **({} if timeout is None else {"timeout": timeout}),
+            **timeout_option,
         )
 
     def _global_limiter(self) -> BatchLimiter | None:

@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -597,9 +597,10 @@ def _first_error(exc: ValidationError, api_shape: bool = False) -> str:
     return f"{where}: {message}" if where else message
 
 
-def parse_spec(
-    data: Any, model: type[CampaignChanges], source: str, *, api_shape: bool = False
-) -> CampaignChanges:
+_Spec_T = TypeVar("_Spec_T", bound=CampaignChanges)
+
+
+def parse_spec(data: Any, model: type[_Spec_T], source: str, *, api_shape: bool = False) -> _Spec_T:
     """Validate a friendly mapping (see `normalise_campaign`) as a spec; errors name `source` and the field
     (by its path in the API's shape when `api_shape`)."""
     if not isinstance(data, dict):

@@ -110,13 +110,19 @@ def refuse_taken_name(client: InstantlyClient, name: str, *, hint: str, renaming
     key = _look_alike(name)
     # SPEC GET /campaigns `search`: "Search by campaign name" (the sandbox: a case-insensitive substring)
     listed = client.campaigns.list(search=" ".join(name.split()))
-    found = [c for c in listed if _look_alike(c.name) == key and str(c.id) != renaming]
-    exact = [c for c in found if c.name == name]
+    # A campaign without a name (the API may list one: `name` is optional) takes no name.
+    found = [
+        (c.name, c)
+        for c in listed
+        if c.name is not None and _look_alike(c.name) == key and str(c.id) != renaming
+    ]
+    exact = [c for taken, c in found if taken == name]
     if exact:
         raise OpsError(f"A campaign named {quoted(name)} already exists (id {exact[0].id}).", hint=hint)
     if found:
+        taken, other = found[0]
         raise OpsError(
-            f"A campaign named {quoted(found[0].name)} already exists (id {found[0].id}); "
+            f"A campaign named {quoted(taken)} already exists (id {other.id}); "
             f"{quoted(name)} differs from it only in case or spaces.",
             hint="give it a name that differs in more than case or spaces, or use that campaign",
         )

@@ -152,7 +152,8 @@ def schedule_in_words(schedule: Mapping[str, Any] | None, *, now: datetime | Non
     """One line per schedule, e.g. "Weekdays: Mon-Fri, 08:00-18:00 America/Detroit (UTC-05:00 now)"."""
     lines = []
     now = now or datetime.now(UTC)
-    for s in (schedule or {}).get("schedules") or []:
+    schedule = schedule or {}
+    for s in schedule.get("schedules") or []:
         days = s.get("days") or {}
         on = [d for d in range(7) if days.get(str(d))]
         timing = s.get("timing") or {}
@@ -171,8 +172,8 @@ def schedule_in_words(schedule: Mapping[str, Any] | None, *, now: datetime | Non
             f"{name}{_days_in_words(on)}, {timing.get('from', '?')}-{timing.get('to', '?')} {zone}{offset}"
         )
     bounds = [
-        f"from {schedule['start_date']}" if (schedule or {}).get("start_date") else "",
-        f"until {schedule['end_date']}" if (schedule or {}).get("end_date") else "",
+        f"from {schedule['start_date']}" if schedule.get("start_date") else "",
+        f"until {schedule['end_date']}" if schedule.get("end_date") else "",
     ]
     if any(bounds):
         lines.append(" ".join(b for b in bounds if b).capitalize())

@@ -112,8 +112,8 @@ class CampaignPush:
             # Skipped after a first push settled as written (a third of a second at 1,000,000 leads, which
             # the push would wait for), unless another run wrote to the same ledger meanwhile.
             if not nothing_stale or ledger.written_by_others(con, self.scope, 0):
-                for attempt in self.warehouse.retrying():  # a DuckLake conflict with another push: again
-                    with attempt:
+                for retry in self.warehouse.retrying():  # a DuckLake conflict with another push: again
+                    with retry:
                         ledger.compact(con, self.scope)
         self.report.seconds = time.monotonic() - started
         after = self.client.stats.by_endpoint

@@ -7,7 +7,7 @@ row. Adds left over at the end of a slice wait for the next one, so every bulk a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 import polars as pl
@@ -33,7 +33,7 @@ def plan_slices(
     found: Found,
     retry: bool,
     batch_id: Callable[[], str],
-) -> Iterator[Slice]:
+) -> Generator[Slice, None, None]:
     """Plan every slice (as ledger.read_slice gives them), in source order.
 
     Args:

@@ -131,7 +131,10 @@ def _funnel(con: duckdb.DuckDBPyConnection, rels: set[str], cid: str) -> Funnel 
             [cid],
         ).fetchone()
         if row and row[0]:
-            return Funnel(*(int(v) for v in row), source="instantly.leads (one row per lead)")
+            leads, contacted, opened, replied, interested = (int(v) for v in row)
+            return Funnel(
+                leads, contacted, opened, replied, interested, source="instantly.leads (one row per lead)"
+            )
     if "instantly.campaign_analytics" in rels:
         row = con.execute(
             "SELECT leads_count, new_leads_contacted_count, coalesce(open_count_unique, open_count),"
@@ -140,8 +143,12 @@ def _funnel(con: duckdb.DuckDBPyConnection, rels: set[str], cid: str) -> Funnel 
             [cid],
         ).fetchone()
         if row:
+            leads, contacted, opened, replied = (int(v or 0) for v in row[:4])
             return Funnel(
-                *(int(v or 0) for v in row[:4]),
+                leads,
+                contacted,
+                opened,
+                replied,
                 interested=None,
                 source=f"instantly.campaign_analytics snapshot of {row[4]} (no interested count)",
             )

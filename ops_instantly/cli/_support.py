@@ -169,9 +169,9 @@ def open_client(block: str | None, *, timeout: float | None = None) -> Instantly
         "rate_per_minute": DEFAULT_RATE_PER_MINUTE,
         **instantly_env(),
     }
-    return InstantlyClient(
-        api_key=instantly_api_key(), **settings, **({} if timeout is None else {"timeout": timeout})
-    )
+    if timeout is not None:
+        settings["timeout"] = timeout
+    return InstantlyClient(api_key=instantly_api_key(), **settings)
 
 
 def open_warehouse(location: str | None) -> Warehouse:

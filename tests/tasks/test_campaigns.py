@@ -231,3 +231,16 @@ def test_duplicate_and_rename_refuse_a_name_another_campaign_has(creds: Instantl
 
     names = sorted(c.name for c in campaign_tasks.list_campaigns.fn(creds))
     assert names == ["Q3 founders outreach", "Q3 founders outreach (copy)", "Q4"]
+
+
+def test_a_campaign_without_a_name_takes_no_name() -> None:
+    """The API may list a campaign without a `name` (the model's name is optional): no crash, no clash."""
+    from types import SimpleNamespace
+
+    from instantly_client.models import Campaign
+
+    listed = [Campaign(id="c-1", name=None), Campaign(id="c-2", name="Q3  founders ")]
+    client: Any = SimpleNamespace(campaigns=SimpleNamespace(list=lambda **_: listed))
+    campaign_tasks.refuse_taken_name(client, "Fresh", hint="")
+    with pytest.raises(OpsError, match=r"already exists \(id c-2\); 'Q3 Founders' differs"):
+        campaign_tasks.refuse_taken_name(client, "Q3 Founders", hint="")
