@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from prefect.blocks.core import Block
 
@@ -27,7 +27,8 @@ def load_block(block_type: type[B], name: str, *, hint: str) -> B:
     """
     check_saved(block_type, name, hint=hint)
     try:
-        return block_type.load(name)
+        # Prefect's async_dispatch: called outside an event loop, `load` returns the block itself.
+        return cast(B, block_type.load(name))
     except ValueError:  # Prefect's "Unable to find block document named ..."
         pass
     raise _no_such_block(block_type, name, hint, _saved_names(block_type)) from None

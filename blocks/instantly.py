@@ -7,7 +7,7 @@ import math
 import os
 import threading
 from functools import partial
-from typing import TypedDict
+from typing import TypedDict, cast
 
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
@@ -252,7 +252,8 @@ def resolve_credentials(block: InstantlyCredentials | str | None = None) -> Inst
         return InstantlyCredentials.from_env()
     check_credentials_saved(None)
     try:
-        return InstantlyCredentials.load(DEFAULT_BLOCK_NAME)
+        # Prefect's async_dispatch: called outside an event loop, `load` returns the block itself.
+        return cast(InstantlyCredentials, InstantlyCredentials.load(DEFAULT_BLOCK_NAME))
     except ValueError:
         problem = f"no InstantlyCredentials block named {DEFAULT_BLOCK_NAME!r}"
     except Exception as exc:  # the Prefect API could not be asked

@@ -131,7 +131,7 @@ def run_demo(
         say(f"2/6 Sandbox (a local Instantly API v2) at {sandbox.base_url}")
 
         with InstantlyClient(api_key=sandbox.api_key, base_url=sandbox.base_url) as client:
-            ids = []
+            ids: list[str] = []
             for name, steps in zip(DEMO_CAMPAIGNS, (2, 4), strict=True):
                 campaign = client.campaigns.create(
                     {
@@ -144,6 +144,7 @@ def run_demo(
                         "link_tracking": True,
                     }
                 )
+                assert campaign.id is not None  # the sandbox returns the id of the campaign it created
                 ids.append(campaign.id)
         say(f"3/6 Created campaigns: {', '.join(DEMO_CAMPAIGNS)}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from typing import Any
 
 import polars as pl
 
@@ -79,7 +80,7 @@ def demo_leads(rows: int = 300, *, seed: int = 42) -> pl.DataFrame:
     """A messy Ops table: ~4% invalid or blank emails and ~4% duplicates (case and whitespace variants)."""
     rng = random.Random(seed)
     sources = random.Random(seed + 1)  # its own stream: the other columns stay as they were
-    records = []
+    records: list[dict[str, Any]] = []
     for i in range(rows):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         company, domain, industry = rng.choice(COMPANIES)

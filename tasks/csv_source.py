@@ -106,7 +106,7 @@ class CsvLayout:
         return self.encoding in ("utf-8", "utf-8-sig")
 
 
-def _open_binary(path: Path) -> IO[bytes]:
+def _open_binary(path: Path) -> gzip.GzipFile | io.BufferedReader:
     return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
 
 

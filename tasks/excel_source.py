@@ -251,9 +251,12 @@ def _read(path: Path, sheet: str | None, display: str, **options: Any) -> pl.Dat
     import polars as pl
 
     try:
-        if sheet:
-            return pl.read_excel(path, sheet_name=sheet, engine="calamine", **options)
-        return pl.read_excel(path, sheet_id=1, engine="calamine", **options)
+        frame: pl.DataFrame = (
+            pl.read_excel(path, sheet_name=sheet, engine="calamine", **options)
+            if sheet
+            else pl.read_excel(path, sheet_id=1, engine="calamine", **options)
+        )
+        return frame
     except Exception as exc:  # fastexcel raises its own types; each becomes one line
         if not sheet:
             raise _unreadable(path, display, exc) from None

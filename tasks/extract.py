@@ -431,7 +431,7 @@ def extract_source(
                                 f"The source {spec.display} has no rows.",
                                 hint="check the file, table or query",
                             )
-                        source_row = {
+                        source_row: dict[str, Any] = {
                             "table_name": name,
                             "source": spec.display,
                             "key_column": key_column,

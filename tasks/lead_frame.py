@@ -56,7 +56,7 @@ _FAST_DTYPES = (pl.Utf8, pl.String)
 # DuckDB's infinite dates and timestamps (a Postgres `infinity`, tasks/postgres_source.py) reach polars as the
 # extremes of their integer, +/-(2^31 - 1) days or +/-(2^63 - 1) in the column's unit; no Python date holds
 # them (polars' to_list() panics).
-_INFINITE_PHYSICAL = {pl.Int32: 2**31 - 1, pl.Int64: 2**63 - 1}
+_INFINITE_PHYSICAL: dict[pl.DataType | type[pl.DataType], int] = {pl.Int32: 2**31 - 1, pl.Int64: 2**63 - 1}
 
 __all__ = ["ROW_COLUMNS", "LeadFrames", "json_string", "parse_lead"]
 

@@ -134,11 +134,12 @@ def _drop_vanished_days(con: duckdb.DuckDBPyConnection, pulled: PulledData) -> i
     deleted = 0
     for campaign_id, (start, end) in pulled.daily_windows.items():
         keep = sorted(returned.get(campaign_id, set()))
-        stale = con.execute(
+        counted = con.execute(
             "SELECT count(*) FROM instantly.campaign_daily_analytics WHERE campaign_id = ?"
             " AND date BETWEEN ? AND ? AND NOT list_contains(?::VARCHAR[], strftime(date, '%Y-%m-%d'))",
             [campaign_id, start, end, keep],
-        ).fetchone()[0]
+        ).fetchone()
+        stale = counted[0] if counted else 0
         if stale:
             con.execute(
                 "DELETE FROM instantly.campaign_daily_analytics WHERE campaign_id = ?"

@@ -164,6 +164,7 @@ def _pg_select(con: Any, spec: SourceSpec) -> Any:
         parts = [spec.schema, parts[0]]
     table = sql.Identifier(*parts)
     key = [row[0] for row in con.execute(_PRIMARY_KEY_SQL, [table.as_string(con)]).fetchall()]
+    order: sql.Composable
     if key:
         order = sql.SQL(", ").join(sql.Identifier("ops_row", k) for k in key)
     else:

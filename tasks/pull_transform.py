@@ -44,7 +44,7 @@ STEP_COUNTS = (
     "won",
 )
 
-SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+SCHEMAS: dict[str, dict[str, pl.DataType | type[pl.DataType]]] = {
     "campaigns": {
         "id": _STR,
         "name": _STR,
@@ -298,7 +298,8 @@ def _position(value: object, what: str) -> int:
 def email_row(record: Mapping[str, Any]) -> dict[str, Any]:
     """A row of instantly.emails from an Email record."""
     _require(record, "id", "email")
-    body = record.get("body") if isinstance(record.get("body"), Mapping) else {}
+    raw_body = record.get("body")
+    body: Mapping[str, Any] = raw_body if isinstance(raw_body, Mapping) else {}
     return _hashed(
         {
             "id": record["id"],

@@ -12,7 +12,8 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
+from uuid import UUID
 
 import polars as pl
 from prefect import task
@@ -247,10 +248,14 @@ class ArtifactProgress:
         self._done: dict[str, int] = {}
         self._last = 0.0
         self._lock = threading.Lock()
-        self.artifact_id = create_progress_artifact(
-            progress=0.0,
-            key="push-progress",
-            description=f"Rows of ops.{table} pushed to {counted(campaigns, 'campaign')}.",
+        # Prefect's async_dispatch: called outside an event loop, it returns the artifact's id itself.
+        self.artifact_id = cast(
+            UUID,
+            create_progress_artifact(
+                progress=0.0,
+                key="push-progress",
+                description=f"Rows of ops.{table} pushed to {counted(campaigns, 'campaign')}.",
+            ),
         )
 
     def on_progress(self, campaign: str, done: int, total: int) -> None:
@@ -292,7 +297,7 @@ def batch_rows(tables: Sequence[TablePushReport], limit: int = 500) -> list[dict
                     updates.update(batch.counts)
                     patches += 1
                     continue
-                counts = {k: batch.counts.get(k, 0) for k in _BATCH_COLUMNS}
+                counts: dict[str, int] = {k: batch.counts.get(k, 0) for k in _BATCH_COLUMNS}
                 out.append({**where, "batch": batch.batch_id, "rows": batch.rows, **counts})
             if patches:
                 counts = {k: updates.get(k, 0) for k in _BATCH_COLUMNS}

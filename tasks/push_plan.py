@@ -7,12 +7,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import polars as pl
 
 from instantly_client import concurrency_for
 from ops_core.interface import option_value
+
+if TYPE_CHECKING:
+    from warehouse.ledger import Outcome
 
 T = TypeVar("T")
 
@@ -332,7 +335,7 @@ def attribute_leftover(
     elsewhere: set[int] | None,
     *,
     skip_mode: str,
-) -> dict[int, tuple[str, str | None, str]]:
+) -> dict[int, tuple[Outcome, str | None, str]]:
     """Outcome, lead id and reason for each row sent but not created.
 
     Args:
@@ -342,14 +345,18 @@ def attribute_leftover(
         elsewhere: positions found in another campaign of the workspace, or None when not looked up.
         skip_mode: the --skip-if mode of the request.
     """
-    out: dict[int, tuple[str, str | None, str]] = {}
+    out: dict[int, tuple[Outcome, str | None, str]] = {}
     rest = []
     for i in leftover:
         if i in in_campaign:
             out[i] = ("duplicate", in_campaign[i], REASONS["duplicate"])
         else:
             rest.append(i)
-    kinds = {"skipped": counts.skipped, "blocklisted": counts.blocklisted, "invalid": counts.invalid}
+    kinds: dict[Literal["skipped", "blocklisted", "invalid"], int] = {
+        "skipped": counts.skipped,
+        "blocklisted": counts.blocklisted,
+        "invalid": counts.invalid,
+    }
     nonzero = [k for k, n in kinds.items() if n > 0]
     if len(nonzero) == 1:
         kind = nonzero[0]

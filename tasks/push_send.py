@@ -186,22 +186,25 @@ class Sender:
         unknown = [i for i in range(sent) if i not in created and i not in verdicts and i not in resend]
         known = [i for i in range(sent) if i in created or i in verdicts]
         lead_ids: list[str | None] = []
-        outcomes: list[str] = []
+        outcomes: list[ledger.Outcome] = []
         why: list[str | None] = []
+        outcome: ledger.Outcome
+        lead_id: str | None
+        row_reason: str | None
         for i in known:
             if i in created:
-                outcome, lead_id, reason = "created", created[i], reasons[i]
+                outcome, lead_id, row_reason = "created", created[i], reasons[i]
             else:
-                outcome, lead_id, reason = verdicts[i]
+                outcome, lead_id, row_reason = verdicts[i]
             lead_ids.append(lead_id)
             outcomes.append(outcome)
-            why.append(reason)
+            why.append(row_reason)
         if unknown:
             out.unknown += [keys[i] for i in unknown]
             out.ledger.append(ledger.entry_frame(rows[unknown], "unknown", batch_id=job.batch_id))
         if known:
             done = rows[known]
-            states = ["done" if lead_id else "rejected" for lead_id in lead_ids]
+            states: list[ledger.LedgerState] = ["done" if lead_id else "rejected" for lead_id in lead_ids]
             # A duplicate was already in the campaign with data we did not send: no hash, so the next run
             # PATCHes it with this row's data instead of calling it unchanged. A skipped row's hash carries
             # the guard it was skipped under, so a push under another guard sends it again (push_plan.decide).
@@ -230,7 +233,7 @@ class Sender:
             self._add(job, rows[resend].with_columns(reason=pl.lit(note)), out, guard=False)
 
     def _skipped_by_siblings(
-        self, emails: list[str], verdicts: dict[int, tuple[str, str | None, str]]
+        self, emails: list[str], verdicts: dict[int, tuple[ledger.Outcome, str | None, str]]
     ) -> list[int]:
         """Rows skipped by skip_if_in_campaign only because of this push's other campaigns (to resend).
 

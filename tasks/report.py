@@ -370,7 +370,7 @@ def report_tables(report: Report) -> dict[str, list[dict[str, Any]]]:
          "winner": "yes" if v.is_winner else ""}
         for r in report.campaigns for v in r.variants
     ]  # fmt: skip
-    tables = {"headline": headline, "variants": variants}
+    tables: dict[str, list[dict[str, Any]]] = {"headline": headline, "variants": variants}
     if report.by:
         tables["segments"] = [
             {"campaign": r.name, report.by: s.segment if s.segment is not None else "(empty)",

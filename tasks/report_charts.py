@@ -60,7 +60,8 @@ def daily_chart(days: Sequence[DayRow], title: str) -> alt.TopLevelMixin:
         .encode(x=_day_axis(days, band_position=0.5), y=alt.Y("value:Q", title="leads"), color=colour)
         .properties(width=WIDTH, height=140)
     )
-    return alt.vconcat(top, bottom).configure_view(stroke=None)
+    chart: alt.TopLevelMixin = alt.vconcat(top, bottom).configure_view(stroke=None)
+    return chart
 
 
 def _day_axis(days: Sequence[DayRow], band_position: float | None = None) -> alt.X:
@@ -98,7 +99,10 @@ def funnel_chart(funnel: Funnel) -> alt.TopLevelMixin:
     base = alt.Chart(alt.Data(values=values)).encode(y=y, x=alt.X("value:Q", title="leads"))
     bars = base.mark_bar(color=COLOURS["sent"])
     text = base.mark_text(align="left", dx=4).encode(text="label:N")
-    return (bars + text).properties(width=WIDTH - 160, height=28 * len(values)).configure_view(stroke=None)
+    chart: alt.TopLevelMixin = (
+        (bars + text).properties(width=WIDTH - 160, height=28 * len(values)).configure_view(stroke=None)
+    )
+    return chart
 
 
 def segment_chart(segments: Sequence[SegmentRow], column: str) -> alt.TopLevelMixin:
@@ -117,4 +121,7 @@ def segment_chart(segments: Sequence[SegmentRow], column: str) -> alt.TopLevelMi
     )
     bars = base.mark_bar(color=COLOURS["replied"])
     text = base.mark_text(align="left", dx=4).encode(text="label:N")
-    return (bars + text).properties(width=WIDTH - 260, height=24 * len(values)).configure_view(stroke=None)
+    chart: alt.TopLevelMixin = (
+        (bars + text).properties(width=WIDTH - 260, height=24 * len(values)).configure_view(stroke=None)
+    )
+    return chart

@@ -42,7 +42,10 @@ class SyncResult:
 
 def pull_summary(lead_stats: dict[str, Any], resumed_from: str | None, api_stats: Any) -> dict[str, Any]:
     """The pull's own numbers for ops.sync_runs.counts: chains, resume, requests, 429s, latency."""
-    api = dataclasses.asdict(api_stats) if dataclasses.is_dataclass(api_stats) else dict(api_stats)
+    if dataclasses.is_dataclass(api_stats) and not isinstance(api_stats, type):  # an instance, not the class
+        api = dataclasses.asdict(api_stats)
+    else:
+        api = dict(api_stats)
     return {**lead_stats, "resumed_from": resumed_from, "api": api}
 
 

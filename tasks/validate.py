@@ -158,9 +158,9 @@ class RowValidator:
         here = f"{self.place} {row_number}"
         if self.key_given and not row_key:
             return Rejection("rejected", f"{here}: the key column is blank")
-        email = lead.get("email")
+        email: str | None = lead.get("email")
         problem = email_problem(email)
-        if problem:
+        if problem or email is None:  # a missing email is a problem ("missing email")
             return Rejection("invalid", f"{here}: {problem}")
         too_long = length_problem(lead)
         if too_long:

@@ -176,6 +176,7 @@ def _write_table(pg: Any, pg_table: str, table: SourceTable, rows: list[tuple[An
     ) as copy:
         for row in rows:
             copy.write_row([*row[:-1], list(row[-1] or [])])
+    match: sql.Composable
     if table.key_column:
         match = sql.SQL("CAST(t.{} AS text) = e.row_key").format(sql.Identifier(table.key_column))
     else:

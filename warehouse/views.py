@@ -242,7 +242,7 @@ def source_tables(con: duckdb.DuckDBPyConnection) -> list[SourceTable]:
     for values in cur.fetchall():
         row = dict(zip(names, values, strict=True))
         if table_exists(con, "ops", row["table_name"]):
-            tables.append(SourceTable(*(row.get(f) for f in fields)))
+            tables.append(SourceTable(row["table_name"], *(row.get(f) for f in fields[1:])))
     return tables
 
 

@@ -11,6 +11,7 @@ import ipaddress
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from instantly_client import InstantlyClient, Webhook
@@ -57,7 +58,8 @@ def load_secret(block_name: str) -> str | None:
     from prefect.blocks.system import Secret
 
     try:
-        block = Secret.load(block_name)
+        # Prefect's async_dispatch: called outside an event loop, `load` returns the block itself.
+        block = cast("Secret[Any]", Secret.load(block_name))
     except ValueError:
         return None
     value = block.get()

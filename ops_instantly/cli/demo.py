@@ -40,7 +40,8 @@ def demo(
             f" FROM ops.{DEMO_TABLE}_engagement ORDER BY instantly_reply_count DESC, instantly_open_count DESC"
             f" LIMIT 12"
         ).fetchall()
-        total = con.execute(f"SELECT count(*) FROM ops.{DEMO_TABLE}_engagement").fetchone()[0]
+        counted = con.execute(f"SELECT count(*) FROM ops.{DEMO_TABLE}_engagement").fetchone()
+        total = counted[0] if counted else 0
         reports = read_reports(con)
 
     table = Table(title=f"ops.{DEMO_TABLE}_engagement (first 12 of {total} source rows)")

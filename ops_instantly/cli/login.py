@@ -75,13 +75,9 @@ def login(
     from pydantic import SecretStr
 
     from blocks import InstantlyCredentials
-    from blocks.instantly import (
-        CREDENTIALS_BLOCK_ENV,
-        DEFAULT_BLOCK_NAME,
-        DEFAULT_RATE_PER_MINUTE,
-        DEFAULT_RATE_PER_SECOND,
-    )
+    from blocks.instantly import DEFAULT_BLOCK_NAME, DEFAULT_RATE_PER_MINUTE, DEFAULT_RATE_PER_SECOND
     from instantly_client import DEFAULT_BASE_URL
+    from ops_core.settings import CREDENTIALS_BLOCK_ENV
 
     if not _BLOCK_NAME.match(name):
         raise OpsError(
