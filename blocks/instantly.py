@@ -65,6 +65,7 @@ credentials = InstantlyCredentials.load("default")
 with credentials.get_client() as client:
     print([campaign.name for campaign in client.campaigns.list()])
 ```"""
+    # Prefect types these ClassVar[HttpUrl | None]; a URL string serves (its BlockType model validates it).
     _documentation_url = "https://developer.instantly.ai/"  # type: ignore[assignment]
     _logo_url = logo_url("instantly-credentials")  # type: ignore[assignment]
 

@@ -34,6 +34,7 @@ from blocks import PostgresSource
 source = PostgresSource.load("crm")
 url = source.url.get_secret_value()  # postgresql://user:password@host:5432/dbname
 ```"""
+    # Prefect types these ClassVar[HttpUrl | None]; a URL string serves (its BlockType model validates it).
     _documentation_url = "https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING"  # type: ignore[assignment]
     _logo_url = logo_url("postgres-source")  # type: ignore[assignment]
 

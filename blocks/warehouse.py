@@ -54,6 +54,7 @@ warehouse = DuckDBWarehouse.load("default").get_warehouse()
 with warehouse.connect(read_only=True) as con:
     con.sql("select * from ops.sync_runs").show()
 ```"""
+    # Prefect types these ClassVar[HttpUrl | None]; a URL string serves (its BlockType model validates it).
     _documentation_url = "https://duckdb.org/docs/"  # type: ignore[assignment]
     _logo_url = logo_url("duckdb-warehouse")  # type: ignore[assignment]
 

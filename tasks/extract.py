@@ -193,7 +193,8 @@ def _duckdb_row_lines(
         f"contains({quote_ident(c)}, chr(10)) OR contains({quote_ident(c)}, chr(13))" for c in layout.columns
     )
     spans = con.execute(f"SELECT 1 FROM {staging} WHERE {breaks} LIMIT 1").fetchone() is not None
-    rows = con.execute(f"SELECT count(*) FROM {staging}").fetchone()[0]  # type: ignore[index]
+    counted = con.execute(f"SELECT count(*) FROM {staging}").fetchone()
+    rows = counted[0] if counted else 0
     header = csv_source.header_line(layout)
     if not spans and csv_source.count_lines(path) == header + rows:  # no empty line below the header
         return header + 1
@@ -424,7 +425,8 @@ def extract_source(
                             f"{place}, {problem}, now() AS _loaded_at, CAST(? AS VARCHAR) AS _run_id FROM {relation}{where}",
                             [run_id],
                         )
-                        count = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]  # type: ignore[index]
+                        counted = con.execute(f"SELECT count(*) FROM {target}").fetchone()
+                        count = counted[0] if counted else 0
                         empty = _empty_columns(con, target, [c for c in columns if c not in INTERNAL_COLUMNS])
                         if count == 0:
                             raise OpsError(
@@ -590,7 +592,8 @@ def _empty_columns(con: duckdb.DuckDBPyConnection, target: str, columns: list[st
 def _attached(con: duckdb.DuckDBPyConnection) -> bool:
     try:
         row = con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [_SOURCE_DB])
-        return bool(row.fetchone()[0])  # type: ignore[index]
+        found = row.fetchone()
+        return bool(found and found[0])
     except duckdb.Error:
         return False
 

@@ -59,13 +59,13 @@ class Jobs:
                 with self._lock:
                     futures = list(self._futures)
                 done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-                failed = [f for f in done if not f.cancelled() and f.exception() is not None]
+                failed = [e for f in done if not f.cancelled() and (e := f.exception()) is not None]
                 if failed:
                     with self._lock:
                         for future in self._futures:
                             future.cancel()
                     wait(futures)
-                    raise failed[0].exception()  # type: ignore[misc]
+                    raise failed[0]
                 with self._lock:
                     if not pending and len(self._futures) == len(futures):
                         return

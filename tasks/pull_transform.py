@@ -392,7 +392,7 @@ def _float(value: object) -> float | None:
     if value is None or isinstance(value, bool):
         return None
     try:
-        return float(value)  # type: ignore[arg-type]
+        return float(value)  # type: ignore[arg-type]  # any value: what float() refuses is caught below
     except (TypeError, ValueError):
         return None
 

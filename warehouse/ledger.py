@@ -58,22 +58,26 @@ _ALL_ENTRIES = (
     f"CAST(NULL AS VARCHAR), batch_id FROM {_INTENTS})"
 )
 
-_ENTRY_SCHEMA: dict[str, type[pl.DataType]] = {
-    "row_key": pl.Utf8,
-    "email": pl.Utf8,
-    "lead_id": pl.Utf8,
-    "payload_hash": pl.Utf8,
-    "state": pl.Utf8,
-    "outcome": pl.Utf8,
-    "batch_id": pl.Utf8,
-}
-_RESULT_SCHEMA: dict[str, type[pl.DataType]] = {
-    "row_key": pl.Utf8,
-    "email": pl.Utf8,
-    "lead_id": pl.Utf8,
-    "outcome": pl.Utf8,
-    "reason": pl.Utf8,
-}
+_ENTRY_SCHEMA = pl.Schema(
+    {
+        "row_key": pl.Utf8,
+        "email": pl.Utf8,
+        "lead_id": pl.Utf8,
+        "payload_hash": pl.Utf8,
+        "state": pl.Utf8,
+        "outcome": pl.Utf8,
+        "batch_id": pl.Utf8,
+    }
+)
+_RESULT_SCHEMA = pl.Schema(
+    {
+        "row_key": pl.Utf8,
+        "email": pl.Utf8,
+        "lead_id": pl.Utf8,
+        "outcome": pl.Utf8,
+        "reason": pl.Utf8,
+    }
+)
 ENTRY_COLUMNS = tuple(_ENTRY_SCHEMA)  # the columns of an entries frame (see LedgerEntry)
 RESULT_COLUMNS = tuple(_RESULT_SCHEMA)  # the columns of a results frame (see ResultRow)
 # What read_slice adds to each source row: its current entry, null when never pushed to this campaign.
@@ -331,10 +335,10 @@ def entry_frame(
         lead_ids, payload_hashes: one per row, replacing the rows' own columns.
     """
 
-    def column(value: object) -> pl.Series | pl.Expr:
+    def column(value: str | Sequence[str | None] | None) -> pl.Series | pl.Expr:
         if isinstance(value, str) or value is None:
             return pl.lit(value, dtype=pl.Utf8)
-        return pl.Series(list(value), dtype=pl.Utf8)  # type: ignore[call-overload]
+        return pl.Series(list(value), dtype=pl.Utf8)
 
     return rows.select(
         "row_key",
@@ -432,7 +436,7 @@ def write(
     """
     frames = []
     if entries is not None and not entries.is_empty():
-        frames.append(entries.select(ENTRY_COLUMNS).cast(_ENTRY_SCHEMA))  # type: ignore[arg-type]
+        frames.append(entries.select(ENTRY_COLUMNS).cast(_ENTRY_SCHEMA))
     keys = forget if isinstance(forget, pl.Series) else pl.Series(list(forget), dtype=pl.Utf8)
     if not keys.is_empty():
         frames.append(
@@ -496,7 +500,7 @@ def append_results(
         )
     if results.is_empty():
         return 0
-    rows = results.select(RESULT_COLUMNS).cast(_RESULT_SCHEMA)  # type: ignore[arg-type]
+    rows = results.select(RESULT_COLUMNS).cast(_RESULT_SCHEMA)
     con.register("result_rows", rows.to_arrow())
     try:
         con.execute(

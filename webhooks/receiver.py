@@ -198,6 +198,7 @@ def serve(
         if on_stop is not None:
             on_stop()
 
+    # uvicorn has no startup/shutdown hooks for a Server it runs: wrap its own methods on this instance.
     server.startup = started  # type: ignore[method-assign]
     server.shutdown = stopped  # type: ignore[method-assign]
     server.run(sockets=[sock])

@@ -234,8 +234,9 @@ def _source_parameters(source: str | None, **named: Any) -> SourceParameters:
     if source and redact_url(source) != source:
         # A password never becomes a run parameter: the URL travels in-process in an unsaved block, whose
         # SecretStr the run's recorded parameters show as stars.
+        # `named` (Any values) holds the other SourceParameters keys, as the caller passes them.
         return {**named, "source": "", "postgres": PostgresSource(url=SecretStr(source))}  # type: ignore[typeddict-item]
-    return {**named, "source": source or "", "postgres": None}  # type: ignore[typeddict-item]
+    return {**named, "source": source or "", "postgres": None}  # type: ignore[typeddict-item]  # as above
 
 
 def _per_table(result: dict[str, Any]) -> list[dict[str, Any]]:
