@@ -40,9 +40,9 @@ FLOW_NAME = "ingest-webhook-events"
 
 
 def describe_counts(counts: dict[str, object]) -> str:
-    """`2 segments, 106 events, 106 new, torn 1` for a log line, lists as `held_in a.held, b.held` (pure)."""
+    """`2 segments, 1 event, 1 new, torn 1` for a log line, lists as `held_in a.held, b.held` (pure)."""
     first = ("segments", "events", "new")
-    words = [f"{counts.get(k, 0)} {k}" for k in first]
+    words = [f"{n} {k.removesuffix('s') if n == 1 else k}" for k in first for n in [counts.get(k, 0)]]
     words += [
         f"{k} {', '.join(map(str, v)) if isinstance(v, list) else v}"
         for k, v in counts.items()

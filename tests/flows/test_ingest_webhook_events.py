@@ -260,6 +260,7 @@ def test_the_ingest_log_line_names_the_spool_and_counts_in_words() -> None:
     assert describe_counts({"segments": 2, "events": 106, "new": 105, "torn": 1}) == (
         "2 segments, 106 events, 105 new, torn 1"
     )
+    assert describe_counts({"segments": 1, "events": 1, "new": 1}) == "1 segment, 1 event, 1 new"
     assert describe_counts({"segments": 1, "held": 2, "held_in": ["/s/1-held.held", "/s/2-held.held"]}) == (
-        "1 segments, 0 events, 0 new, held 2, held_in /s/1-held.held, /s/2-held.held"
+        "1 segment, 0 events, 0 new, held 2, held_in /s/1-held.held, /s/2-held.held"
     )
