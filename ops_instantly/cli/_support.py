@@ -252,14 +252,15 @@ def console() -> Any:
 
 
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Print a rich table (`-` for missing values)."""
+    """Print a rich table (`-` for missing values); values are text, never rich markup (`Q3 [EU]`)."""
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left")
+    table = Table(title=Text(title), title_justify="left")
     for name in columns:
         table.add_column(name, no_wrap=name in ("id", "email", "campaign id"))
     for row in rows:
-        table.add_row(*("-" if v is None else str(v) for v in row))
+        table.add_row(*(Text("-" if v is None else str(v)) for v in row))
     console().print(table)
 
 

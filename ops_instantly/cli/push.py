@@ -279,17 +279,22 @@ class _ProgressBar:
 
 def _print_summary(result: dict[str, Any]) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     from warehouse.ledger import OUTCOMES  # imported here: a push has loaded it already
 
     out = console()
-    summary = Table(title=f"Push of ops.{result['table']} ({result['rows']:,} rows)", title_justify="left")
+    summary = Table(
+        title=Text(f"Push of ops.{result['table']} ({result['rows']:,} rows)"), title_justify="left"
+    )
     summary.add_column("campaign")
     for name in OUTCOMES:
         summary.add_column(name, justify="right")
     summary.add_column("requests", justify="right")
     for c in result["campaigns"]:
-        summary.add_row(c["name"], *(f"{c['counts'].get(o, 0):,}" for o in OUTCOMES), f"{c['requests']:,}")
+        summary.add_row(
+            Text(c["name"]), *(f"{c['counts'].get(o, 0):,}" for o in OUTCOMES), f"{c['requests']:,}"
+        )
     out.print(summary)
     from tasks.push_models import describe_requests
 
@@ -309,7 +314,7 @@ def _print_summary(result: dict[str, Any]) -> None:
             highlight=False,
         )
     if result.get("skip_hint"):
-        out.print(f"Some rows were skipped: {result['skip_hint']}.")
+        out.print(f"Some rows were skipped: {result['skip_hint']}.", markup=False)
     if result.get("duplicate_hint"):
         out.print(f"Some leads were already in the campaign: {result['duplicate_hint']}.", markup=False)
     if any(c["unresolved"] for c in result["campaigns"]):
@@ -317,23 +322,35 @@ def _print_summary(result: dict[str, Any]) -> None:
     out.print(f"Per-row outcomes: SELECT * FROM ops.push_results WHERE run_id = '{result['run_id']}'")
 
 
+def _one_line(name: str) -> str:
+    """A column name with its control characters escaped as in JSON (`Email\\nAddress`); others as they are."""
+    if name.isprintable():
+        return name
+    return "".join(c if c.isprintable() else json.dumps(c)[1:-1] for c in name)
+
+
 def _print_dry_run(result: dict[str, Any]) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     out = console()
-    mapping = Table(title=f"Mapping of ops.{result['table']} ({result['rows']:,} rows)", title_justify="left")
+    rows = result["rows"]
+    title = Text(f"Mapping of ops.{result['table']} ({rows:,} row{'' if rows == 1 else 's'})")
+    mapping = Table(title=title, title_justify="left")
     mapping.add_column("column")
     mapping.add_column("sent as")
     for column, target in result["mapping"]:
-        mapping.add_row(column, target)
+        # As the user's own text, never rich markup (`Notes [internal]` lost its `[internal]`); a header
+        # cell spanning lines shows its line break as `\n`, as a --mapping file writes it, not as a row.
+        mapping.add_row(Text(_one_line(column)), Text(target))
     out.print(mapping)
     validation = ", ".join(f"{k}: {v:,}" for k, v in sorted(result["validation"].items()))
-    out.print(f"Validation: {validation}")
+    out.print(f"Validation: {validation}", markup=False, highlight=False)
     if result.get("campaigns"):
         found = ", ".join(f"{c['name']} ({c['id']})" for c in result["campaigns"])
         out.print(f"Campaigns found: {found}", markup=False, highlight=False)
     for example in result["examples"]:
-        out.print(f"  {example}")
+        out.print(f"  {example}", markup=False, highlight=False)
     out.print("First payloads:")
     for payload in result["payloads"]:
         out.print(json.dumps(payload, ensure_ascii=False), markup=False, highlight=False)

@@ -466,3 +466,15 @@ def test_create_from_flags_without_a_timezone_says_which_flag_to_add(
     assert list(client.campaigns.list()) == []
     made = run_cli(capsys, "campaigns", "create", "--name", "Bare", "--timezone", "America/Detroit")
     assert made.code == 0, made.err  # the hint's flag is enough
+
+
+def test_list_shows_a_campaign_name_with_brackets_as_written(
+    env: Any, client: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Was: rich read `[EU]` as markup, and `campaigns list` showed `Q3` for the campaign `Q3 [EU]`.
+    always = {"timing": {"from": "00:00", "to": "23:59"}, "days": {"1": True}, "timezone": "America/Detroit"}
+    schedule = {"schedules": [{"name": "Always", **always}]}
+    client.campaigns.create({"name": "Q3 [EU] [bold]launch[/bold]", "campaign_schedule": schedule})
+    listed = run_cli(capsys, "campaigns", "list")
+    assert listed.code == 0, listed.err
+    assert "Q3 [EU] [bold]launch[/bold]" in listed.out, listed.out

@@ -197,3 +197,21 @@ def test_a_mapping_that_names_the_email_column_is_not_second_guessed_by_the_head
     result = run_cli(capsys, "push", "--dry-run", "--source", str(source), "--mapping", str(mapping))
     assert result.code == 0, result.err
     assert "Validation: valid: 2" in result.out
+
+
+def test_the_mapping_shows_column_names_as_written(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Was: rich read `[internal]` as markup and showed `Notes`, and a header cell over two lines looked like
+    # two columns, the second mapped to nothing; `(1 rows)`.
+    source = tmp_path / "in" / "odd.csv"
+    source.parent.mkdir()
+    source.write_text('"Email\nAddress",Notes [internal],[bold]Score[/bold]\nbad-email [x],a,5\n')
+    result = run_cli(capsys, "push", "--dry-run", "--source", str(source))
+    assert result.code == 0, result.err
+    assert "Mapping of ops.odd (1 row)" in _flat(result.out)
+    lines = result.out.splitlines()
+    assert any("Email\\nAddress" in line and "email" in line for line in lines), result.out
+    assert any("Notes [internal]" in line and "custom_variables.notes_internal" in line for line in lines)
+    assert any("[bold]Score[/bold]" in line for line in lines)
+    assert not any(line.strip("│ ").startswith("Address") for line in lines)
