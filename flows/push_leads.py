@@ -482,9 +482,9 @@ def _dry_run(
     if FlowRunContext.get() is not None:  # the run's artifact and log; the CLI prints the preview itself
         publish_dry_run(preview)
         get_run_logger().info(
-            "Dry run of ops.%s (%s rows): %s; nothing sent",
+            "Dry run of ops.%s (%s): %s; nothing sent",
             table.name,
-            f"{table.row_count:,}",
+            counted(table.row_count, "row"),
             ", ".join(f"{k} {v:,}" for k, v in sorted(preview.validation.items())) or "no rows",
         )
     return {

@@ -317,7 +317,7 @@ def summary_markdown(tables: Sequence[TablePushReport], run_id: str, not_pushed:
         lines += ["# Not pushed", "", *[f"- {why}" for why in not_pushed], ""]
     for pushed in tables:
         lines += [
-            f"# Push of `ops.{pushed.table.name}` ({pushed.table.row_count:,} rows)",
+            f"# Push of `ops.{pushed.table.name}` ({counted(pushed.table.row_count, 'row')})",
             "",
             "| campaign | " + " | ".join(OUTCOMES) + " | requests | by kind | seconds |",
             "|---|" + "---:|" * (len(OUTCOMES) + 1) + "---|---:|",
@@ -381,7 +381,7 @@ def publish_dry_run(preview: DryRunPreview) -> None:
 
     from prefect.artifacts import create_markdown_artifact
 
-    lines = [f"# Dry run of `ops.{preview.table}` ({preview.rows:,} rows): nothing sent", ""]
+    lines = [f"# Dry run of `ops.{preview.table}` ({counted(preview.rows, 'row')}): nothing sent", ""]
     lines += ["| column | to |", "|---|---|", *[f"| {c} | {t} |" for c, t in preview.mapping]]
     lines += ["", "## Validation", ""]
     lines += [f"- {k}: {v:,}" for k, v in sorted(preview.validation.items())]

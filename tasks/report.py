@@ -17,6 +17,7 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from ops_core.text import counted
 from tasks.report_charts import daily_chart, funnel_chart, segment_chart, to_svg
 from warehouse.db import Warehouse
 from warehouse.report_data import (
@@ -190,7 +191,9 @@ def _daily_html(r: CampaignReport) -> str:
     )
     rows = [(str(d.day), _num(d.sent), _num(d.opened), _num(d.replied), _num(d.bounced)) for d in r.days]
     table = _table(["Day", "Sent", "Opened", "Replied", "Bounced"], rows, cls="daily")
-    parts.append(f"<details><summary>Every day's numbers ({len(rows)} days)</summary>{table}</details>")
+    parts.append(
+        f"<details><summary>Every day's numbers ({counted(len(rows), 'day')})</summary>{table}</details>"
+    )
     return "".join(parts)
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from ops_core.bounds import MAX_LEADS_PER_ADD, MAX_TIMEOUT_SECONDS, MAX_WAIT_SECONDS, MIN_TIMEOUT_SECONDS
+from ops_core.text import counted
 from ops_instantly.cli._app import app
 from ops_instantly.cli._json import print_json
 from ops_instantly.cli._run_json import push_document
@@ -285,7 +286,7 @@ def _print_summary(result: dict[str, Any]) -> None:
 
     out = console()
     summary = Table(
-        title=Text(f"Push of ops.{result['table']} ({result['rows']:,} rows)"), title_justify="left"
+        title=Text(f"Push of ops.{result['table']} ({counted(result['rows'], 'row')})"), title_justify="left"
     )
     summary.add_column("campaign")
     for name in OUTCOMES:
@@ -334,8 +335,7 @@ def _print_dry_run(result: dict[str, Any]) -> None:
     from rich.text import Text
 
     out = console()
-    rows = result["rows"]
-    title = Text(f"Mapping of ops.{result['table']} ({rows:,} row{'' if rows == 1 else 's'})")
+    title = Text(f"Mapping of ops.{result['table']} ({counted(result['rows'], 'row')})")
     mapping = Table(title=title, title_justify="left")
     mapping.add_column("column")
     mapping.add_column("sent as")
