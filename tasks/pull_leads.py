@@ -180,7 +180,8 @@ def _walk_open_ended(
     The open-ended chain holds every lead added after the last known id and, until it splits, nothing
     tells where to cut it, so it is the longest and the pull waits for it: queued behind every other
     thread's request, each of its pages would wait about one round trip more (bench/README.md, "The
-    sync's leads pull").
+    sync's leads pull"). Each of its requests also holds a slot for the next, about when that one will
+    ask, so a page leaves as the previous answer is read instead of waiting for the next free slot.
     """
     with ahead_of_the_queue():
         fetched.append(_walk(client, staging, chain, expected[chain.campaign_id], split))

@@ -316,6 +316,64 @@ def test_an_urgent_request_with_nobody_queued_keeps_the_pace(clock):
         assert start_times(limiter, clock, 4) == pytest.approx([0.0, 0.1, 0.2, 0.3])
 
 
+def urgent_chain_under_a_full_queue(limiter, clock, *, pages: int, latency, seed: int = 3):
+    """An urgent chain (ahead_of_the_queue) asking for its next page as each answer comes, while ordinary
+    requests keep the queue a second deep and start on their slots. Returns the chain's waits for a slot
+    and every start (the chain's and the ordinary ones), sorted."""
+    rng = random.Random(seed)
+    waits: list[float] = []
+    starts: list[float] = []
+    for _ in range(pages):
+        now = clock()
+        while limiter._queued and limiter._queued[0].slot <= now:  # their owners woke and left
+            starts.append(limiter._queued.pop(0).slot)
+        while not limiter._queued or limiter._queued[-1].slot < now + 1.0:
+            limiter._reserve(now, queue=True)
+        with ahead_of_the_queue():
+            limiter.acquire()
+        waits.append(clock() - now)
+        starts.append(clock())
+        clock.sleep(latency(rng))  # the round trip, then the chain asks again
+    starts += [ticket.slot for ticket in limiter._queued if ticket.slot <= clock()]
+    return waits, sorted(starts)
+
+
+def test_an_urgent_chain_finds_the_slot_it_held_due_when_its_answer_comes(clock):
+    """Each urgent start holds a queued slot for the thread's next request, about when it will ask: the
+    chain's pages then leave as their answers come (without it: most of a slot's 51 ms each). The booked
+    slots keep the pace; a held slot used late moves one start by less than a slot, and the cap on real
+    starts (test_requests_that_leave_late_never_clump_above_the_ceiling_in_any_second) bounds any second."""
+    limiter = RateLimiter(20, 1200, clock=clock, sleep=clock.sleep)
+    waits, starts = urgent_chain_under_a_full_queue(
+        limiter, clock, pages=120, latency=lambda rng: 0.262 + rng.uniform(-0.02, 0.02)
+    )
+    assert sum(waits[3:]) / len(waits[3:]) < 0.01  # seconds; about 0.047 before
+    booked = sorted(limiter._starts)
+    assert busiest_second(booked) <= 20  # the windows hold
+    assert (len(booked) - 1) / (booked[-1] - booked[0]) <= 19.5 + 1e-6  # the pace: 97.5% of the budget
+    assert len(starts) >= 0.97 * 19.5 * (starts[-1] - starts[0])  # every slot used
+
+
+def test_a_held_slot_is_void_after_a_429_and_when_it_is_too_old(clock):
+    limiter = RateLimiter(10, None, headroom=0.0, clock=clock, sleep=clock.sleep)
+    thread = threading.get_ident()
+    with ahead_of_the_queue():
+        for _ in range(3):
+            limiter.acquire()
+            clock.sleep(0.25)
+        assert thread in limiter._held
+        limiter.on_response(429, started=clock() - 0.25)
+        assert limiter._held == {}  # a 429 voids every booking, held slots too
+        limiter.acquire()
+        limiter.acquire()
+        held = limiter._held[thread]
+        clock.sleep(2.0)  # the chain paused: its held slot is long gone
+        before = clock()
+        limiter.acquire()
+    assert clock() == before  # nobody queued: it starts now, on a fresh slot ...
+    assert limiter._starts[-2] > held.slot  # ... booked now, not the stale one
+
+
 def test_requests_that_leave_late_never_clump_above_the_ceiling_in_any_second(clock):
     """A thread the OS runs late leaves late; the requests booked after it, already due, would leave with it
     (13 in one second here). Real starts stay at the ceiling's count per second (10) instead."""
