@@ -23,7 +23,7 @@ SECRET_HEADER = "X-Ops-Instantly-Secret"
 _KIND = {"link_clicked": "email_link_clicked", "auto_reply_received": "reply_received"}
 
 # instantly.webhook_events.step and .variant are INTEGER (migration 0005): 32-bit signed. A value outside it,
-# or no integer at all (NaN, Infinity, 1e400 which JSON parsers read as Infinity), is NULL there.
+# or no integer at all (2.7, NaN, Infinity, 1e400 which JSON parsers read as Infinity), is NULL there.
 INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
 
 # The columns of instantly.webhook_events written by the ingest, in order (migrations 0005 and 0007).
@@ -128,9 +128,10 @@ def _text(value: Any) -> str | None:
 
 
 def _int_or_none(value: Any) -> int | None:
-    """An INTEGER column's value: None when absent, not a number, not finite or outside 32 bits."""
-    if value is None or isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
-        return None
+    """An INTEGER column's value: None when absent, not a number, not a whole number (2.7; `int` would make
+    it 2), not finite or outside 32 bits."""
+    if value is None or isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        return None  # is_integer is False for NaN and the infinities too
     try:
         number = int(value)
     except (TypeError, ValueError, OverflowError):

@@ -87,6 +87,7 @@ def test_a_payload_missing_every_optional_field_or_with_odd_types_still_makes_a_
         ('{"step": NaN, "variant": -Infinity}', None, None),
         ('{"step": "99999999999999999999", "variant": "3"}', None, 3),
         ('{"step": 2.0, "variant": 1e3}', 2, 1000),
+        ('{"step": 2.7, "variant": -0.5}', None, None),  # not a step number: int() would say 2 and 0
     ],
 )
 def test_a_number_its_integer_column_cannot_hold_is_null_and_the_payload_keeps_it(
