@@ -381,7 +381,8 @@ class RateLimiter:
 
         Inside :func:`ahead_of_the_queue`, the request takes the slot its thread's last urgent request held
         for it (:meth:`_hold_next`), or else the earliest slot an ordinary request booked and still waits
-        for; that request is booked again at the end of the queue.
+        for; that request is booked again at the end of the queue. Outside it, a slot the thread still
+        holds is taken first too.
         """
         urgent = _URGENT.get()
         thread = threading.get_ident()
@@ -397,7 +398,11 @@ class RateLimiter:
                         or self._reserve(now, queue=False)
                     )
                 else:
-                    ticket = self._reserve(now, queue=True)
+                    # The thread left its urgent chain: its next request of any kind takes the slot it held
+                    # (unused, it would be a hole in the pace), and a later chain learns its cycle afresh.
+                    self._urgent_started.pop(thread, None)
+                    self._urgent_cycle.pop(thread, None)
+                    ticket = self._take_held(thread, now) or self._reserve(now, queue=True)
             if self._wait_for(ticket, now):
                 break
             # A 429 voided the booking while we slept: queue again at the new pace.

@@ -374,6 +374,23 @@ def test_a_held_slot_is_void_after_a_429_and_when_it_is_too_old(clock):
     assert limiter._starts[-2] > held.slot  # ... booked now, not the stale one
 
 
+def test_a_thread_leaving_its_urgent_chain_takes_the_slot_it_held_with_its_next_request(clock):
+    """Unused, a held slot would be a hole in the pace (a slot nobody starts in)."""
+    limiter = RateLimiter(10, None, headroom=0.0, clock=clock, sleep=clock.sleep)
+    thread = threading.get_ident()
+    with ahead_of_the_queue():
+        for _ in range(3):
+            limiter.acquire()
+            clock.sleep(0.25)
+    held = limiter._held[thread].slot
+    clock.sleep(0.05)
+    before = clock()
+    limiter.acquire()  # an ordinary request of the same thread
+    assert clock() == before and held <= before  # the held slot, already due: it leaves at once
+    assert limiter._held == {}
+    assert len(limiter._starts) == 4  # three urgent starts and this one: no slot booked for nobody
+
+
 def test_requests_that_leave_late_never_clump_above_the_ceiling_in_any_second(clock):
     """A thread the OS runs late leaves late; the requests booked after it, already due, would leave with it
     (13 in one second here). Real starts stay at the ceiling's count per second (10) instead."""
