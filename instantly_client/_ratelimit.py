@@ -91,9 +91,7 @@ Sleep = Callable[[float], None]
 HTTP_TOO_MANY_REQUESTS = 429
 CLOCK_EPSILON = 1e-6  # seconds: clock readings closer than this count as the same moment
 SENT_SPAN = 2.0  # seconds over which the rate really sent is measured when a 429 cuts the pace
-HELD_FOR = (
-    1.0  # seconds: a held slot older than this is dropped (used later, it could add a start to a second)
-)
+HELD_FOR = 1.0  # seconds: an older held slot is dropped (started later, it could add a start to a second)
 CYCLE_WEIGHT = 0.25  # weight of the newest ask in an urgent thread's learned cycle (start to next ask)
 MAX_CYCLE = 10.0  # seconds: a longer pause between a thread's urgent requests is not a cycle to learn
 PROBE_BELOW = 0.95  # after a cut, recover quickly up to this fraction of the pace that failed ...
@@ -525,9 +523,12 @@ class RateLimiter:
         The set of booked slots changes only by one slot added at the end, booked like any other, so the
         pace and the windows hold exactly as without urgent requests. None when nobody is queued.
         """
-        if not self._queued:
-            return None
-        displaced = self._queued.pop(0)  # queued in slot order: the first is the earliest
+        return self._take_over(0, now) if self._queued else None  # queued in slot order: 0 is the earliest
+
+    def _take_over(self, index: int, now: float) -> _Ticket:
+        """A ticket for the slot of the queued request at `index`, whose owner is booked again at the end
+        of the queue (lock held)."""
+        displaced = self._queued.pop(index)
         ticket = _Ticket(displaced.slot, self._generation)
         displaced.slot = self._book(now)
         self._queued.append(displaced)
@@ -562,10 +563,9 @@ class RateLimiter:
         """Hold a slot for this urgent thread's next request, at about the moment it will ask (lock held).
 
         The earliest queued slot no sooner than one slot before the learned cycle (start to next ask) is
-        taken over, its ordinary owner booked again at the end, as :meth:`_jump_queue` does: the set of
-        booked slots changes only by one slot added at the end. With nobody queued, the next free slot is
-        held (booking one further ahead would leave the slots in between unused). Nothing is held until
-        the thread's cycle is known.
+        taken over (:meth:`_take_over`, as jumping the queue does): the set of booked slots changes only by
+        one slot added at the end. With nobody queued, the next free slot is held (booking one further
+        ahead would leave the slots in between unused). Nothing is held until the thread's cycle is known.
         """
         self._urgent_started[thread] = started
         cycle = self._urgent_cycle.get(thread)
@@ -575,11 +575,8 @@ class RateLimiter:
         index = next((i for i, queued in enumerate(self._queued) if queued.slot >= target), None)
         if index is None:
             self._held[thread] = _Ticket(self._book(started), self._generation)
-            return
-        displaced = self._queued.pop(index)
-        self._held[thread] = _Ticket(displaced.slot, self._generation)
-        displaced.slot = self._book(started)
-        self._queued.append(displaced)
+        else:
+            self._held[thread] = self._take_over(index, started)
 
     def __repr__(self) -> str:
         return (
