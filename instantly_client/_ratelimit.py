@@ -612,7 +612,9 @@ def ahead_of_the_queue() -> Iterator[None]:
 
     For the one request chain a job waits on (the leads pull's open-ended tail cursor): its requests keep
     the pace and the windows, they only take the place of an ordinary request already waiting, which is
-    booked again at the end of the queue. Only :class:`RateLimiter` honours it.
+    booked again at the end of the queue. Each also holds such a place for the thread's next request,
+    about when that one will ask, so a chain whose answers come back just after a slot has gone does not
+    wait for the next one (`RateLimiter._hold_next`). Only :class:`RateLimiter` honours it.
     """
     token = _URGENT.set(True)
     try:
