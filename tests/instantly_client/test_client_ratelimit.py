@@ -354,13 +354,19 @@ def test_an_urgent_chain_finds_the_slot_it_held_due_when_its_answer_comes(clock)
     assert len(starts) >= 0.97 * 19.5 * (starts[-1] - starts[0])  # every slot used
 
 
+def urgent_pages(limiter, clock, pages: int, round_trip: float = 0.25) -> None:
+    """An urgent chain of this thread alone: each page asked for as the last one's answer comes."""
+    with ahead_of_the_queue():
+        for _ in range(pages):
+            limiter.acquire()
+            clock.sleep(round_trip)
+
+
 def test_a_held_slot_is_void_after_a_429_and_when_it_is_too_old(clock):
     limiter = RateLimiter(10, None, headroom=0.0, clock=clock, sleep=clock.sleep)
     thread = threading.get_ident()
+    urgent_pages(limiter, clock, 3)  # its cycle learned, it holds a slot
     with ahead_of_the_queue():
-        for _ in range(3):
-            limiter.acquire()
-            clock.sleep(0.25)
         assert thread in limiter._held
         limiter.on_response(429, started=clock() - 0.25)
         assert limiter._held == {}  # a 429 voids every booking, held slots too
@@ -378,10 +384,7 @@ def test_a_thread_leaving_its_urgent_chain_takes_the_slot_it_held_with_its_next_
     """Unused, a held slot would be a hole in the pace (a slot nobody starts in)."""
     limiter = RateLimiter(10, None, headroom=0.0, clock=clock, sleep=clock.sleep)
     thread = threading.get_ident()
-    with ahead_of_the_queue():
-        for _ in range(3):
-            limiter.acquire()
-            clock.sleep(0.25)
+    urgent_pages(limiter, clock, 3)
     held = limiter._held[thread].slot
     clock.sleep(0.05)
     before = clock()
