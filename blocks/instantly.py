@@ -26,6 +26,7 @@ from ops_core.settings import (
     MAX_RATE_PER_SECOND,
     instantly_api_key,
     instantly_env,
+    instantly_rates,
 )
 
 __all__ = [
@@ -239,22 +240,26 @@ def resolve_credentials(block: InstantlyCredentials | str | None = None) -> Inst
     3. INSTANTLY_API_KEY (with INSTANTLY_BASE_URL, ...) from the environment;
     4. the block named `default`, which `ops-instantly login` saves.
 
-    Steps 1, 2 and 4 need the Prefect API (the server in PREFECT_API_URL, or a temporary one).
+    Steps 1, 2 and 4 need the Prefect API (the server in PREFECT_API_URL, or a temporary one). Whichever
+    applies, INSTANTLY_RATE_PER_SECOND / INSTANTLY_RATE_PER_MINUTE, when set, are this process's rates (a
+    worker's share of a budget its block's rates do not know about); the block itself is not changed.
 
     Raises:
-        OpsError: a named block does not exist (with the closest existing name), or nothing applies.
+        OpsError: a named block does not exist (with the closest existing name), nothing applies, or an
+            INSTANTLY_RATE_* variable is invalid.
     """
+    rates = instantly_rates()  # checked first: a bad value fails before any block is loaded
     if isinstance(block, InstantlyCredentials):
-        return block
+        return _with_rates(block, rates)
     name = (block or os.environ.get(CREDENTIALS_BLOCK_ENV, "")).strip()
     if name:
-        return load_block(InstantlyCredentials, name, hint=_CREATE_HINT)
+        return _with_rates(load_block(InstantlyCredentials, name, hint=_CREATE_HINT), rates)
     if os.environ.get("INSTANTLY_API_KEY", "").strip():
         return InstantlyCredentials.from_env()
     check_credentials_saved(None)
     try:
         # Prefect's async_dispatch: called outside an event loop, `load` returns the block itself.
-        return cast(InstantlyCredentials, InstantlyCredentials.load(DEFAULT_BLOCK_NAME))
+        return _with_rates(cast(InstantlyCredentials, InstantlyCredentials.load(DEFAULT_BLOCK_NAME)), rates)
     except ValueError:
         problem = f"no InstantlyCredentials block named {DEFAULT_BLOCK_NAME!r}"
     except Exception as exc:  # the Prefect API could not be asked
@@ -262,6 +267,11 @@ def resolve_credentials(block: InstantlyCredentials | str | None = None) -> Inst
             f"the Prefect API could not be asked for the block {DEFAULT_BLOCK_NAME!r} ({one_line(exc)[:200]})"
         )
     raise _no_credentials(problem)
+
+
+def _with_rates(credentials: InstantlyCredentials, rates: dict[str, float]) -> InstantlyCredentials:
+    """A copy of the block with the process's rates (INSTANTLY_RATE_*), or the block itself when none is set."""
+    return credentials.model_copy(update=rates) if rates else credentials
 
 
 def check_credentials_saved(block: str | None) -> None:

@@ -76,9 +76,31 @@ from warehouse.db import Warehouse
 from warehouse.push_guard import DEFAULT_WAIT_SECONDS, push_guard
 from warehouse.scratch import ScratchWarehouse
 
-__all__ = ["SkipIf", "SourceParameters", "TablePush", "check_source", "preview_push_leads", "push_leads"]
+__all__ = [
+    "PartlyPushedError",
+    "SkipIf",
+    "SourceParameters",
+    "TablePush",
+    "check_source",
+    "preview_push_leads",
+    "push_leads",
+]
 
 SkipIf = Literal["in_campaign", "in_workspace", "none"]
+
+
+class PartlyPushedError(OpsError):
+    """The push reached some of its campaigns or connected tables and not others (one deleted in Instantly,
+    a source that moved): the run failed, naming what was not pushed where.
+
+    Attributes:
+        pushed: what was pushed, shaped as `push_leads` returns it (one table's summary, or `{"run_id",
+            "tables"}` for connected tables), so a caller can show those outcomes with the error.
+    """
+
+    def __init__(self, message: str, *, hint: str | None, pushed: dict[str, Any]) -> None:
+        super().__init__(message, hint=hint)
+        self.pushed = pushed
 
 
 class SourceParameters(TypedDict, total=False):
@@ -341,9 +363,16 @@ def push_leads(
         hint = (
             "the other tables were pushed; fix these and run the push again" if not_pushed else partly[0][1]
         )
-        raise OpsError(message, hint=hint)
+        raise PartlyPushedError(
+            message, hint=hint, pushed=_summaries(reports, run_id, one_table) if reports else {}
+        )
     store.finish_run(run_id, "completed", outcomes)
     _log_outcomes_query(store, run_id)
+    return _summaries(reports, run_id, one_table)
+
+
+def _summaries(reports: list[TablePushReport], run_id: str, one_table: bool) -> dict[str, Any]:
+    """What `push_leads` returns: one table's summary, or every connected table's."""
     summaries = [_summary(r, run_id) for r in reports]
     return summaries[0] if one_table else {"run_id": run_id, "tables": summaries}
 
@@ -411,8 +440,10 @@ def connected_pushes(store: Warehouse) -> list[TablePush]:
     connected = read_connections(store) if store.exists() else []
     if not connected:
         raise OpsError(
-            "Nothing to push: no source given and no table is connected to a campaign.",
-            hint=f"{set_option('source', 'campaigns')}, or run `ops-instantly connect-table` first",
+            "Nothing to push: no source given and no table is connected to a campaign in the warehouse "
+            f"{store.display}{'' if store.exists() else ' (there is none yet)'}.",
+            hint=f"{set_option('source', 'campaigns')}, or run `ops-instantly connect-table` first (with the "
+            "same OPS_WAREHOUSE or --warehouse as this run: a worker's may differ from your shell's)",
         )
     jobs = []
     for plan in plan_connected_pushes(connected):

@@ -22,6 +22,7 @@ __all__ = [
     "MAX_RATE_PER_SECOND",
     "instantly_api_key",
     "instantly_env",
+    "instantly_rates",
 ]
 
 # The workspace ceiling, shared by every key and tool: 100 requests/s and 6,000 requests/min
@@ -79,6 +80,18 @@ def instantly_env() -> dict[str, Any]:
     workspace = _set("INSTANTLY_WORKSPACE_ID")
     if workspace is not None:
         found["workspace_id"] = workspace
+    return found | instantly_rates()
+
+
+def instantly_rates() -> dict[str, float]:
+    """INSTANTLY_RATE_PER_SECOND and INSTANTLY_RATE_PER_MINUTE when set, checked, as `rate_per_second` and
+    `rate_per_minute`: this process's share of the workspace budget, whatever the credentials' source (the
+    key from the environment or from a block, whose own rates they replace).
+
+    Raises:
+        OpsError: one line naming the variable, its value and what is allowed.
+    """
+    found: dict[str, float] = {}
     for field, (name, ceiling, default) in _RATES.items():
         raw = _set(name)
         if raw is None:

@@ -496,7 +496,7 @@ def _sequence_from_api(value: Any, source: str, ignored: list[tuple[str, str]]) 
         if step.get("type", "email") != "email":
             raise OpsError(
                 f"{source}: sequences.0.steps.{i}.type {step['type']!r} is not a step type the API knows "
-                "(SPEC: 'email' only)."
+                "(Instantly has 'email' steps only)."
             )
         friendly: dict[str, Any] = {}
         for key, item in step.items():

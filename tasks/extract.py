@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 from prefect import task
 from prefect.cache_policies import NONE
+from warehouse.names import custom_variable_name, ops_table_name
 
 from ops_core.emails import email_key_sql
 from ops_core.errors import OpsError
@@ -29,7 +30,7 @@ from ops_core.text import has_text_sql, quoted
 from ops_core.urls import redact_url
 from tasks import csv_source, excel_source, postgres_source
 from tasks.csv_source import detect_encoding
-from tasks.mapping import INTERNAL_COLUMNS, ROW_PROBLEM, SOURCE_ROW, custom_variable_name, detect_fields
+from tasks.mapping import INTERNAL_COLUMNS, ROW_PROBLEM, SOURCE_ROW, detect_fields
 from warehouse.db import NO_DICTIONARY_COMPRESSION, Warehouse, in_transaction, quiet
 from warehouse.merge import upsert_row
 from warehouse.views import create_engagement_views
@@ -95,8 +96,8 @@ class ExtractedTable:
 def table_name_for(spec: SourceSpec) -> str:
     """The snake_case warehouse name: --table without its schema, else the file stem (pure)."""
     if spec.table:
-        base = spec.table.rsplit(".", 1)[-1]
-    elif spec.kind in ("csv", "parquet", "excel"):
+        return ops_table_name(spec.table)
+    if spec.kind in ("csv", "parquet", "excel"):
         base = Path(spec.source).name.split(".")[0]
     elif spec.query:
         base = "query"

@@ -24,14 +24,13 @@ import hashlib
 import json
 import math
 import re
-import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from anyascii import anyascii
+from warehouse.names import MAX_VARIABLE_NAME, custom_variable_name, folded
 
 from ops_core import emails
 from ops_core.engagement import ENGAGEMENT_COLUMNS
@@ -196,7 +195,6 @@ WRITTEN_BACK_COLUMNS = frozenset(ENGAGEMENT_COLUMNS)
 ROW_PROBLEM = "_row_problem"
 SOURCE_ROW = "_source_row"
 INTERNAL_COLUMNS = ("_row_key", SOURCE_ROW, ROW_PROBLEM, "_loaded_at", "_run_id")
-MAX_VARIABLE_NAME = 64  # our choice: short enough to read in Instantly's variable picker
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _FILE_KEYS = {"fields", "rename", "exclude", "include"}
 
@@ -285,48 +283,12 @@ def left_out_reason(name: str) -> str | None:
     return None
 
 
-def _folded(text: str) -> str:
-    """`text` in ASCII by Unicode's compatibility decomposition, dropping what does not decompose to ASCII:
-    accents, ligatures, full-width forms fold ('Prénom' -> 'Prenom', 'ﬁ' -> 'fi'); 'ß', 'ø', Cyrillic, CJK,
-    emoji and other symbols are dropped ('Größe' -> 'Groe', 'Город' -> '')."""
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-
-
-def _transliterated(text: str) -> str:
-    """`text` in ASCII: `_folded`, except that a letter or digit it would drop is transliterated (anyascii) in
-    the case it has: 'Größe' -> 'Grosse', 'Ærø' -> 'AEro', 'Город' -> 'Gorod', 'ЧАСТОТА' -> 'CHASTOTA',
-    '名前' -> 'mingqian'. Whatever `_folded` keeps stays as it was, as do the symbols it drops ('📧 Email' ->
-    ' Email'), so only names that lost letters change."""
-    out = []
-    for char in unicodedata.normalize("NFC", text):  # composed: 'й', not 'и' and a breve (macOS file names)
-        ascii_char = _folded(char)
-        if not ascii_char and char.isalnum():
-            # Cased like its letter: 'Ж' -> 'ZH' (not 'Zh', whose 'hA' in 'ЖАР' would read as camelCase).
-            ascii_char = anyascii(char)
-            ascii_char = ascii_char.upper() if char.isupper() else ascii_char.lower()
-        out.append(ascii_char)
-    return "".join(out)
-
-
 def header_token(name: str) -> str:
     """Lower-case ASCII letters and digits of a header: 'E-mail Address' -> 'emailaddress'.
 
     Letters without an ASCII fold are dropped, not transliterated: no spelling in SYNONYMS has one, and a
     header such as 'Email / Почта' still matches `email`."""
-    return re.sub(r"[^a-z0-9]", "", _folded(name).lower())
-
-
-def custom_variable_name(column: str) -> str:
-    """A snake-case ASCII identifier for a column: 'Signup Date (UTC)' -> 'signup_date_utc', 'Größe' ->
-    'grosse', 'Город' -> 'gorod' (`_transliterated`)."""
-    text = _transliterated(column)
-    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)  # camelCase -> camel_Case
-    text = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
-    if not text:
-        text = "column"
-    if text[0].isdigit():
-        text = f"c_{text}"
-    return text[:MAX_VARIABLE_NAME].rstrip("_")
+    return re.sub(r"[^a-z0-9]", "", folded(name).lower())
 
 
 def unique_names(names: Sequence[str], reserved: Iterable[str] = ()) -> list[str]:

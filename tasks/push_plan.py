@@ -37,11 +37,14 @@ REASONS = {
 
 def skip_hint() -> str:
     """Why rows were skipped, and how to add them anyway (the push's summary and artifact). The per-row
-    reasons above stay one text whichever interface ran the push: they are data in ops.push_results."""
+    reasons above stay one text whichever interface ran the push: they are data in ops.push_results.
+
+    SPEC POST /leads/add `skip_if_in_campaign` skips a lead that is in ANY campaign of the workspace.
+    """
     return (
-        "skip_if_in_campaign skips a lead that is already in a campaign outside this push (SPEC POST "
-        "/leads/add skips it in ANY campaign; campaigns pushed together, or connected to the same table, do "
-        f"not block each other); {option_value('skip_if', 'none')} adds it anyway"
+        "skip_if_in_campaign skips a lead that is already in another campaign of the workspace (Instantly "
+        "checks every campaign; campaigns pushed together, or connected to the same table, do not block each "
+        f"other); {option_value('skip_if', 'none')} adds it anyway"
     )
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr
+from warehouse.names import custom_variable_name
 
 from ops_core.emails import email_key_sql
 from ops_core.engagement import ENGAGEMENT_COLUMNS
@@ -21,7 +22,6 @@ from ops_core.errors import OpsError, first_line
 from ops_core.interface import option
 from ops_core.sql import quote_ident
 from tasks.extract import redact_url
-from tasks.mapping import custom_variable_name
 from warehouse.db import Warehouse
 from warehouse.views import SourceTable, source_tables
 

@@ -16,6 +16,7 @@ import duckdb
 from ops_core.sources import same_file
 from warehouse.db import column_exists, table_exists
 from warehouse.merge import claim, upsert_row
+from warehouse.names import ops_table_name
 
 __all__ = [
     "BLOCK_PREFIX",
@@ -76,7 +77,8 @@ def read_as(source: str, sheet: str | None = None, query: str | None = None) -> 
 
 
 def list_connections(con: duckdb.DuckDBPyConnection, table_name: str | None = None) -> list[Connection]:
-    """Every connection (or those of one table), ordered by table and campaign name.
+    """Every connection (or those of one table, however it is spelled: `ops.prospects`, `prospects`),
+    ordered by table and campaign name.
 
     Works on a read-only connection; returns `[]` when the warehouse predates migration 0004.
     """
@@ -84,11 +86,10 @@ def list_connections(con: duckdb.DuckDBPyConnection, table_name: str | None = No
         return []
     read_as = [c if column_exists(con, "ops", "connections", c) else f"NULL AS {c}" for c in _READ_AS]
     sql = f"SELECT {_COLUMNS}, {', '.join(read_as)} FROM ops.connections"
-    params: list[Any] = []
+    rows = con.execute(sql + " ORDER BY table_name, campaign_name, campaign_id").fetchall()
     if table_name:
-        sql += " WHERE table_name = ?"
-        params.append(table_name)
-    rows = con.execute(sql + " ORDER BY table_name, campaign_name, campaign_id", params).fetchall()
+        wanted = ops_table_name(table_name)
+        rows = [r for r in rows if ops_table_name(r[0]) == wanted]
     return [
         Connection(
             table_name=r[0],
@@ -106,7 +107,15 @@ def list_connections(con: duckdb.DuckDBPyConnection, table_name: str | None = No
 
 
 def save_connection(con: duckdb.DuckDBPyConnection, connection: Connection) -> None:
-    """Insert or replace the connection of (table_name, campaign_id)."""
+    """Insert or replace the connection of (table_name, campaign_id): one per warehouse table and campaign,
+    so the table's connection to that campaign under another spelling (`ops.hooks`, `hooks`) is replaced."""
+    for old in list_connections(con, connection.table_name):
+        if old.campaign_id == connection.campaign_id and old.table_name != connection.table_name:
+            claim(con)
+            con.execute(
+                "DELETE FROM ops.connections WHERE table_name = ? AND campaign_id = ?",
+                [old.table_name, old.campaign_id],
+            )
     row = {
         "table_name": connection.table_name,
         "campaign_id": connection.campaign_id,
@@ -141,6 +150,7 @@ def repoint_table(
     changed = [
         c for c in list_connections(con, table_name) if (c.source, c.sheet, c.query) != (source, sheet, query)
     ]
+    table_name = ops_table_name(table_name)  # as ops.source_tables names it (`ops.hooks` -> `hooks`)
     for c in changed:
         save_connection(con, replace(c, source=source, sheet=sheet, query=query))
     if query is not None and column_exists(con, "ops", "source_tables", "source_query"):
@@ -166,9 +176,13 @@ def repoint_table(
 def remove_connections(
     con: duckdb.DuckDBPyConnection, table_name: str, campaign_ids: list[str] | None = None
 ) -> int:
-    """Remove a table's connections (all of them, or those to `campaign_ids`). Returns how many went."""
-    sql = "DELETE FROM ops.connections WHERE table_name = ?"
-    params: list[Any] = [table_name]
+    """Remove a table's connections (all of them, or those to `campaign_ids`), the table spelled any way
+    that names it (`ops.prospects`, `prospects`). Returns how many went."""
+    spellings = sorted({c.table_name for c in list_connections(con, table_name)})
+    if not spellings:
+        return 0
+    sql = f"DELETE FROM ops.connections WHERE table_name IN ({', '.join('?' for _ in spellings)})"
+    params: list[Any] = list(spellings)
     if campaign_ids:
         sql += f" AND campaign_id IN ({', '.join('?' for _ in campaign_ids)})"
         params.extend(campaign_ids)
@@ -194,10 +208,18 @@ def plan_connected_pushes(connections: list[Connection]) -> list[dict[str, Any]]
 
     groups: dict[tuple[str, str | None, str | None, str, str | None, str | None], list[Connection]] = {}
     for c in connections:
-        key = (c.table_name, c.source, c.key_column, json.dumps(c.mapping, sort_keys=True), c.sheet, c.query)
+        key = (
+            _read_table(c),
+            c.source,
+            c.key_column,
+            json.dumps(c.mapping, sort_keys=True),
+            c.sheet,
+            c.query,
+        )
         groups.setdefault(key, []).append(c)
     plans = []
-    for (table, source, key_column, mapping, sheet, query), connected in groups.items():
+    for (_, source, key_column, mapping, sheet, query), connected in groups.items():
+        table = connected[0].table_name
         if not source:
             raise OpsError(
                 f"The connection of {table} has no source to read it from.",
@@ -218,3 +240,14 @@ def plan_connected_pushes(connections: list[Connection]) -> list[dict[str, Any]]
             plan["source"] = source
         plans.append(plan)
     return plans
+
+
+def _read_table(connection: Connection) -> str:
+    """What a connection's table name reads: the source's table in a database (a Postgres `crm.leads` is
+    not `public.leads`), else only the warehouse table it names (`ops.hooks` and `hooks` of a CSV are one)."""
+    source = connection.source or ""
+    if source.startswith(BLOCK_PREFIX) or source.lower().startswith(("postgres", "duckdb://")):
+        return connection.table_name
+    if source.lower().endswith((".duckdb", ".ddb")):
+        return connection.table_name
+    return ops_table_name(connection.table_name)

@@ -126,11 +126,13 @@ def load_credentials(block: str | None) -> InstantlyCredentials:
     """The credentials `blocks.resolve_credentials` picks: a block (needs the Prefect API) or the environment.
 
     The environment's settings are checked first, before Prefect is even imported: a bad
-    INSTANTLY_RATE_PER_SECOND fails in a fraction of a second.
+    INSTANTLY_RATE_PER_SECOND fails in a fraction of a second (it applies to a block's credentials too).
     """
-    if not needs_prefect_api_for_credentials(block):
-        from ops_core.settings import instantly_env
+    from ops_core.settings import instantly_env, instantly_rates
 
+    if needs_prefect_api_for_credentials(block):
+        instantly_rates()
+    else:
         instantly_env()
     from blocks import resolve_credentials
 

@@ -21,6 +21,7 @@ from ops_instantly.cli._support import (
     load_credentials,
     number,
     open_client,
+    open_warehouse,
     print_table,
     run_flow,
 )
@@ -451,3 +452,26 @@ def delete(
         )
     deleted = run_flow(delete_campaign, found.id, credentials=load_credentials(credentials))
     _done(deleted, f"deleted {quoted(deleted.name)} ({deleted.id})", json_)
+    _still_connected(found.id)
+
+
+def _still_connected(campaign_id: str) -> None:
+    """Say on stderr which tables of the warehouse (OPS_WAREHOUSE) are still connected to a deleted campaign:
+    their scheduled push fails on it until the connection goes. Quiet when there is no warehouse, or it
+    cannot be read now (held by a run): the campaign is deleted either way."""
+    from warehouse.connections import read_connections
+
+    try:
+        store = open_warehouse(None)
+        store.lock_timeout = 2.0  # a run holding the file: no note rather than a wait
+        connected = (
+            [c for c in read_connections(store) if c.campaign_id == campaign_id] if store.exists() else []
+        )
+    except Exception:  # noqa: BLE001  (a note, never a failure of the delete that succeeded)
+        return
+    for c in connected:
+        typer.echo(
+            f"note: {c.table_name} is still connected to it in {store.display}; its next push fails until you "
+            f"run `ops-instantly connections --table {c.table_name} --remove --campaign {campaign_id}`",
+            err=True,
+        )

@@ -157,7 +157,7 @@ def push(
     )
 
     # Only now Prefect is imported (blocks, flows): bad settings failed above in well under a second.
-    from flows.push_leads import preview_push_leads, push_leads
+    from flows.push_leads import PartlyPushedError, preview_push_leads, push_leads
 
     params: dict[str, Any] = {**named(), "warehouse": warehouse or ""}
     sending: dict[str, Any] = dict(batch_size=batch_size, timeout_seconds=timeout)
@@ -177,13 +177,18 @@ def push(
         return
     creds = load_credentials(credentials)
     require_prefect_api()  # its status line first: the progress bar below takes the terminal
-    with _ProgressBar() as bar:
-        from tasks.push import listening
+    from tasks.push import listening
 
-        with listening(bar):
+    try:
+        with _ProgressBar() as bar, listening(bar):
             result = run_flow(
                 push_leads, credentials=creds, skip_if=skip_if, **params, **sending, show_status=False
             )
+    except PartlyPushedError as exc:
+        if not as_json:  # a failed command prints no JSON document (docs/cli-json.md)
+            for each in _per_table(exc.pushed) if exc.pushed else []:
+                _print_summary(each)  # what did reach its campaigns, above the one-line error
+        raise
     if as_json:
         print_json(push_document(_per_table(result), warehouse=open_warehouse(warehouse).display))
         return

@@ -478,3 +478,32 @@ def test_list_shows_a_campaign_name_with_brackets_as_written(
     listed = run_cli(capsys, "campaigns", "list")
     assert listed.code == 0, listed.err
     assert "Q3 [EU] [bold]launch[/bold]" in listed.out, listed.out
+
+
+def test_deleting_a_connected_campaign_says_which_tables_are_still_connected_to_it(
+    env: Any,
+    client: Any,
+    prefect_harness: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("OPS_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    cid = _draft(client, "Old")
+    csv = tmp_path / "hooks.csv"
+    csv.write_text("email\na@example.com\n")
+    connected = run_cli(
+        capsys, "connect-table", "--table", "ops.hooks", "--source", str(csv), "--campaign", cid
+    )
+    assert connected.code == 0, connected.err
+
+    result = run_cli(capsys, "campaigns", "delete", "Old", "--yes")
+
+    assert result.code == 0, result.err
+    assert result.out == f"deleted 'Old' ({cid})\n"
+    assert result.err.strip() == (
+        f"note: ops.hooks is still connected to it in {tmp_path / 'warehouse.duckdb'}; its next push fails "
+        f"until you run `ops-instantly connections --table ops.hooks --remove --campaign {cid}`"
+    )
+    removed = run_cli(capsys, "connections", "--table", "hooks", "--remove")  # either spelling
+    assert removed.code == 0 and removed.out == "removed 1 connection(s) of hooks\n"

@@ -27,8 +27,9 @@ def test_a_push_without_arguments_pushes_every_connected_table(
     mapping = tmp_path / "mapping.yaml"
     mapping.write_text("exclude: [team]\n")
 
-    with pytest.raises(OpsError, match="Nothing to push"):
+    with pytest.raises(OpsError, match="Nothing to push") as nothing:
         push_leads()
+    assert f"in the warehouse {warehouse_path}" in str(nothing.value)  # a worker's may not be the shell's
     result = run_cli(
         capsys, "connect-table", "--table", "prospects", "--source", str(csv), "--key", "id",
         "--mapping", str(mapping), "--campaign", "First", "--campaign", second,
@@ -105,6 +106,10 @@ def test_a_campaign_deleted_in_instantly_does_not_keep_the_tables_other_campaign
     assert result.code == 1 and "Traceback" not in result.err
     errors = [line for line in result.err.splitlines() if line.startswith("error:")]  # after the progress bar
     assert len(errors) == 1 and why in errors[0] and f"--remove --campaign {deleted}`" in errors[0]
+    # What did reach its campaign is shown with the error, as a push that succeeds shows it.
+    assert "Push of ops.alpha (2 rows)" in result.out and "Per-row outcomes:" in result.out
+    kept_row = next(line for line in result.out.splitlines() if "Kept" in line and "│" in line)
+    assert kept_row.split("│")[2].strip() == "2"  # created
     assert sorted(lead["email"] for lead in campaign_leads(sandbox, kept)) == [
         "alpha1@example.com",
         "alpha2@example.com",

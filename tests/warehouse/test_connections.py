@@ -86,6 +86,37 @@ def test_remove_takes_all_of_a_tables_connections_or_only_the_named_campaigns(wa
         assert [(c.table_name, c.campaign_id) for c in list_connections(con)] == [("other", "c1")]
 
 
+def test_a_table_spelled_with_its_schema_or_without_is_one_table_to_list_remove_and_push(
+    warehouse_path: Path,
+) -> None:
+    with Warehouse(warehouse_path).connect() as con:
+        save_connection(con, Connection("ops.hooks", "c1", "One", source="/data/hooks.csv", created_at=WHEN))
+        save_connection(con, Connection("ops.hooks", "c2", "Two", source="/data/hooks.csv", created_at=WHEN))
+        # The same table and campaign under another spelling replaces that connection: one push, not two.
+        save_connection(con, Connection("hooks", "c1", "One", source="/data/hooks.csv", created_at=WHEN))
+        assert sorted((c.table_name, c.campaign_id) for c in list_connections(con)) == [
+            ("hooks", "c1"),
+            ("ops.hooks", "c2"),
+        ]
+        assert [c.campaign_id for c in list_connections(con, "ops.hooks")] == ["c1", "c2"]
+        assert [c.campaign_id for c in list_connections(con, "Hooks")] == ["c1", "c2"]
+        plans = plan_connected_pushes(list_connections(con))
+        assert [(p["table"], p["campaigns"]) for p in plans] == [("hooks", ["c1", "c2"])]
+        assert remove_connections(con, "ops.hooks", ["c2"]) == 1
+        assert remove_connections(con, "ops.hooks") == 1
+        assert list_connections(con) == []
+
+
+def test_a_database_sources_schema_names_another_table_to_read_so_it_is_its_own_push() -> None:
+    plans = plan_connected_pushes(
+        [
+            Connection("crm.leads", "c1", "One", source="block:crm"),
+            Connection("sales.leads", "c2", "Two", source="block:crm"),
+        ]
+    )
+    assert [(p["table"], p["campaigns"]) for p in plans] == [("crm.leads", ["c1"]), ("sales.leads", ["c2"])]
+
+
 def test_a_warehouse_from_before_connections_existed_lists_none(tmp_path: Path) -> None:
     path = tmp_path / "old.duckdb"
     duckdb.connect(str(path)).close()  # no migrations applied: no ops.connections table
