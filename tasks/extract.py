@@ -19,7 +19,6 @@ from typing import Any
 import duckdb
 from prefect import task
 from prefect.cache_policies import NONE
-from warehouse.names import custom_variable_name, ops_table_name
 
 from ops_core.emails import email_key_sql
 from ops_core.errors import OpsError
@@ -33,6 +32,7 @@ from tasks.csv_source import detect_encoding
 from tasks.mapping import INTERNAL_COLUMNS, ROW_PROBLEM, SOURCE_ROW, detect_fields
 from warehouse.db import NO_DICTIONARY_COMPRESSION, Warehouse, in_transaction, quiet
 from warehouse.merge import upsert_row
+from warehouse.names import custom_variable_name, ops_table_name
 from warehouse.views import create_engagement_views
 
 HEADER_SEARCH_ROWS = 20  # our choice: how far down a file or sheet a header under a title is looked for

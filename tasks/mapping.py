@@ -30,12 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from warehouse.names import MAX_VARIABLE_NAME, custom_variable_name, folded
-
 from ops_core import emails
 from ops_core.engagement import ENGAGEMENT_COLUMNS
 from ops_core.errors import OpsError
 from ops_core.interface import in_cli, option
+from warehouse.names import MAX_VARIABLE_NAME, custom_variable_name, folded
 
 # Lead fields /leads/add accepts as strings (SPEC POST /leads/add leads[] item; additionalProperties false).
 LEAD_FIELDS = (

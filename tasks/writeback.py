@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr
-from warehouse.names import custom_variable_name
 
 from ops_core.emails import email_key_sql
 from ops_core.engagement import ENGAGEMENT_COLUMNS
@@ -23,6 +22,7 @@ from ops_core.interface import option
 from ops_core.sql import quote_ident
 from tasks.extract import redact_url
 from warehouse.db import Warehouse
+from warehouse.names import custom_variable_name
 from warehouse.views import SourceTable, source_tables
 
 if TYPE_CHECKING:

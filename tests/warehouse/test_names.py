@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from warehouse.names import ops_table_name
 
 
