@@ -665,6 +665,7 @@ def _summary(report: TablePushReport, run_id: str) -> dict[str, Any]:
                 "requests": r.requests,
                 "requests_by_kind": r.requests_by_kind(),
                 "reconciled": r.reconciled,
+                "created_earlier": r.created_earlier,
                 "unresolved": r.unresolved,
                 "guard_lifted": r.guard_lifted,
                 "seconds": round(r.seconds, 2),

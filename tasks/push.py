@@ -336,6 +336,14 @@ def summary_markdown(tables: Sequence[TablePushReport], run_id: str, not_pushed:
             "skips only leads in campaigns outside this push.",
             "",
         ]
+    earlier = [r for r in reports if r.created_earlier]
+    if earlier:
+        names = ", ".join(f"{r.campaign_name} ({r.created_earlier:,})" for r in earlier)
+        lines += [
+            f"**Of the created, sent by an interrupted earlier run** and found by a lookup, not sent again: "
+            f"{names}.",
+            "",
+        ]
     if any(r.counts.get("skipped") for r in reports):
         lines += [f"**Skipped rows:** {skip_hint()}.", ""]
     if any(r.already_in_campaign for r in reports):  # not rows repeating a row of the table

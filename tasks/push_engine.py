@@ -89,6 +89,7 @@ class CampaignPush:
         started = time.monotonic()
         before = self.client.stats.by_endpoint
         found = self._reconcile(record=False).found
+        self.report.created_earlier = len(found)
         only: set[str] | None = None
         nothing_stale = False  # nothing for ledger.compact to delete (PassOutcome.settled)
         for attempt in range(1, MAX_PASSES + 1):

@@ -97,6 +97,8 @@ class PushListener(Protocol):
 class CampaignReport:
     """The outcome of pushing one table to one campaign.
 
+    `created_earlier`: rows an earlier, interrupted run had sent, found in the campaign by a lookup when this
+    run started: reported `created` (their reason says so) and not sent again.
     `guard_lifted`: leads skip_if_in_campaign skipped only because they are in another campaign of this push,
     sent again without the flag (the summary says so). `already_in_campaign`: the `duplicate` rows the API
     found in the campaign (they have its lead id; a row repeating another row of the table has none). `requests_by_endpoint`: every HTTP request the push's
@@ -109,6 +111,7 @@ class CampaignReport:
     batches: list[BatchReport] = field(default_factory=list)
     requests_by_endpoint: dict[str, int] = field(default_factory=dict)
     reconciled: int = 0
+    created_earlier: int = 0
     unresolved: int = 0
     seconds: float = 0.0
     guard_lifted: int = 0

@@ -30,7 +30,8 @@ def push_document(tables: Iterable[Mapping[str, Any]], *, warehouse: str) -> dic
          "requests": {"total": int, "by_kind": {"adds": int, "lookups": int, ...}},
          "tables": [{"table": str, "rows": int, "skip_hint": str | null, "duplicate_hint": str | null,
                      "campaigns": [{"id": str, "name": str, "outcomes": {...}, "requests": {...},
-                                    "reconciled": int, "unresolved": int, "guard_lifted": int,
+                                    "reconciled": int, "created_earlier": int, "unresolved": int,
+                                    "guard_lifted": int,
                                     "seconds": float}]}]}
 
     Request kinds: adds (POST /leads/add), lookups (POST /leads/list), updates (PATCH /leads/{id}), reads
@@ -56,6 +57,7 @@ def push_document(tables: Iterable[Mapping[str, Any]], *, warehouse: str) -> dic
                     "outcomes": outcomes,
                     "requests": _requests(c["requests_by_kind"]),
                     "reconciled": c["reconciled"],
+                    "created_earlier": c.get("created_earlier", 0),
                     "unresolved": c["unresolved"],
                     "guard_lifted": c["guard_lifted"],
                     "seconds": c["seconds"],

@@ -319,6 +319,14 @@ def _print_summary(result: dict[str, Any]) -> None:
             markup=False,
             highlight=False,
         )
+    earlier = [c for c in result["campaigns"] if c.get("created_earlier")]
+    if earlier:
+        names = ", ".join(f"{c['name']} ({c['created_earlier']:,})" for c in earlier)
+        out.print(
+            f"Of the created, sent by an interrupted earlier run and found by a lookup, not sent again: {names}.",
+            markup=False,
+            highlight=False,
+        )
     if result.get("skip_hint"):
         out.print(f"Some rows were skipped: {result['skip_hint']}.", markup=False)
     if result.get("duplicate_hint"):

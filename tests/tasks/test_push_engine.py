@@ -129,6 +129,7 @@ def test_a_crash_after_writing_intents_is_reconciled_before_anything_is_resent(
 
     assert_exactly_once(sandbox, campaign, 300)
     assert report.reconciled == 200
+    assert report.created_earlier == 100  # the summary says which of the 300 created the crashed run sent
     assert report.counts == {"created": 300}
     assert request_count(sandbox) - adds_before == 2  # only rows 100-299 were sent, in two batches
     reasons = query(
