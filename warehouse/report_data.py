@@ -270,7 +270,7 @@ def read_report(
     if by and column is None:
         raise OpsError(
             f"No source table in the warehouse has a column {by!r}.",
-            hint=by_hint(con, rels),
+            hint=by_hint(con, rels, [k[0] for k in known] if campaigns else ()),
         )
     start, end = _range(con, rels, [k[0] for k in known])
     span = Report(start, end, by, []).days

@@ -12,6 +12,8 @@ the breakdown).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import duckdb
 
 from ops_core.engagement import ENGAGEMENT_COLUMNS
@@ -56,16 +58,22 @@ def source_columns(con: duckdb.DuckDBPyConnection, rels: set[str], by: str) -> l
     return found
 
 
-def by_hint(con: duckdb.DuckDBPyConnection, rels: set[str]) -> str:
-    """The hint for an unknown --by column: the columns the pushed tables do have."""
-    names = sorted(
-        {c for _, columns in _source_table_columns(con, rels) for c in columns if not c.startswith("_")},
-        key=str.lower,
-    )
+def by_hint(con: duckdb.DuckDBPyConnection, rels: set[str], campaign_ids: Sequence[str] = ()) -> str:
+    """The hint for an unknown --by column: the columns the pushed tables do have; with `campaign_ids` (the
+    report's --campaign), only those of the tables pushed to these campaigns, when any was."""
+    tables = _source_table_columns(con, rels)
+    whose = "a pushed table"
+    if campaign_ids and tables:
+        unknown: list[tuple[str, str | None]] = [(t, None) for t, _ in tables]
+        feeding = {t for cid in campaign_ids for t in _feeding(con, unknown, cid)}
+        if feeding:
+            tables = [(t, columns) for t, columns in tables if t in feeding]
+            whose = f"a table pushed to {'this campaign' if len(campaign_ids) == 1 else 'these campaigns'}"
+    names = sorted({c for _, columns in tables for c in columns if not c.startswith("_")}, key=str.lower)
     if not names:
         return "push a table first (`ops-instantly push`), then pick one of its columns"
     shown = ", ".join(names[:15]) + (", ..." if len(names) > 15 else "")
-    return f"pick a column of a pushed table: {shown}"
+    return f"pick a column of {whose}: {shown}"
 
 
 def _view(table: str) -> str:

@@ -245,3 +245,28 @@ def test_a_campaign_without_any_analytics_has_no_empty_daily_chart(warehouse: Wa
 def test_days_span_the_whole_range(warehouse: Warehouse) -> None:
     report = collect_report.fn(warehouse)
     assert report.days == [date(2026, 9, 1) + timedelta(days=i) for i in range(4)]
+
+
+def test_an_unknown_by_column_lists_the_columns_of_the_tables_pushed_to_the_reported_campaign(
+    warehouse: Warehouse, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.cli._cli_helpers import assert_one_line_error, run_cli
+
+    with warehouse.connect() as con:  # a second pushed table, feeding no campaign of the report
+        con.execute(
+            "CREATE TABLE ops.fair AS SELECT 'f0@x.co' AS email, 'B12' AS \"Booth\", 'f0@x.co' AS _row_key"
+        )
+        con.execute(
+            "INSERT INTO ops.source_tables (table_name, source, key_column, email_column, row_count, extracted_at,"
+            " run_id) VALUES ('fair', 'fair.csv', NULL, 'email', 1, ?, 'run-2')",
+            [NOW],
+        )
+        create_engagement_views(con)
+    out = str(tmp_path / "r.html")
+    args = ["report", "--warehouse", warehouse.location, "--out", out, "--by", "Shoe size"]
+    everything = run_cli(capsys, *args)
+    assert_one_line_error(everything, "Shoe size", "pick a column of a pushed table: Booth, email, Industry)")
+    founders = run_cli(capsys, *args, "--campaign", "Founders")
+    assert_one_line_error(
+        founders, "Shoe size", "pick a column of a table pushed to this campaign: email, Industry)"
+    )
