@@ -349,7 +349,8 @@ def _print_dry_run(result: dict[str, Any]) -> None:
 
     out = console()
     title = Text(f"Mapping of ops.{result['table']} ({counted(result['rows'], 'row')})")
-    mapping = Table(title=title, title_justify="left")
+    # At least as wide as its title: rich wraps a title to the table's width (`Mapping of ops.x (2` / `rows)`).
+    mapping = Table(title=title, title_justify="left", min_width=len(title.plain))
     mapping.add_column("column")
     mapping.add_column("sent as")
     for column, target in result["mapping"]:

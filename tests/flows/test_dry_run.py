@@ -52,6 +52,7 @@ def test_a_dry_run_creates_no_warehouse(
     result = run_cli(capsys, "push", "--dry-run", "--source", str(source))
     assert result.code == 0, result.err
     assert "Mapping of ops.leads (3 rows)" in _flat(result.out) and "Validation: valid: 3" in result.out
+    assert result.out.splitlines()[0].strip() == "Mapping of ops.leads (3 rows)"  # not wrapped to the table
     assert list(folder.iterdir()) == [] and list((tmp_path / "cwd").iterdir()) == []
 
 
