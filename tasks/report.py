@@ -277,7 +277,9 @@ def _segments_html(r: CampaignReport, by: str | None) -> str:
         + _table(
             [by, "Rows", "Contacted", "Replied", "Reply rate", "Positive reply rate"], rows, cls="segments"
         )
-        + f"<p class='muted'>Source: {_e(r.segment_source)}; rates are over the rows contacted.</p>"
+        + f"<p class='muted'>Source: {_e(r.segment_source)}; rates are over the rows contacted. The leads as "
+        "last synced, with the webhook events received since: fresher than the headline's campaign analytics, "
+        "so their totals can be higher.</p>"
     )
 
 

@@ -190,6 +190,8 @@ def test_build_report_flow_writes_the_file_and_publishes_artifacts(
         campaigns=["c1"], out=str(tmp_path / "r.html"), by="Industry", warehouse=warehouse.location
     )
     assert "Reply rate by Industry" in Path(out).read_text()
+    # Its counts and the headline's come from two syncs' worth of freshness: the page says which is which.
+    assert "fresher than the headline's campaign analytics" in Path(out).read_text()
     with get_client(sync_client=True) as client:
         artifacts = {a.key: a for a in client.read_latest_artifacts()}
     assert "| Founders | Active | 6 | 5 | 22 | 60.0% | 40.0% |" in str(artifacts[ARTIFACT_KEY].data)
