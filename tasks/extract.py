@@ -30,7 +30,7 @@ from ops_core.urls import redact_url
 from tasks import csv_source, excel_source, postgres_source
 from tasks.csv_source import detect_encoding
 from tasks.mapping import INTERNAL_COLUMNS, ROW_PROBLEM, SOURCE_ROW, detect_fields
-from warehouse.db import NO_DICTIONARY_COMPRESSION, Warehouse, in_transaction, quiet
+from warehouse.db import NO_DICTIONARY_COMPRESSION, Warehouse, in_transaction, quiet, table_exists
 from warehouse.merge import upsert_row
 from warehouse.names import custom_variable_name, ops_table_name
 from warehouse.views import create_engagement_views
@@ -436,7 +436,7 @@ def extract_source(
                             )
                         source_row: dict[str, Any] = {
                             "table_name": name,
-                            "source": spec.display,
+                            "source": _recorded_source(spec),
                             "key_column": key_column,
                         }
                         source_row |= {"email_column": email_column, "row_count": count}
@@ -466,6 +466,14 @@ def extract_source(
         empty_columns=empty,
         place="line" if spec.kind == "csv" else "row",
     )
+
+
+def _recorded_source(spec: SourceSpec) -> str:
+    """What ops.source_tables records as a table's source: a file by its absolute path (a relative one typed
+    in another folder names another file, and would pass `_same_source`), else as displayed (no password)."""
+    if spec.kind in ("csv", "parquet", "excel"):
+        return str(Path(spec.source).expanduser().resolve())
+    return spec.display
 
 
 def _same_source(recorded: str, spec: SourceSpec) -> bool:
@@ -519,6 +527,7 @@ def _refuse_another_source(con: duckdb.DuckDBPyConnection, name: str, spec: Sour
     Raises:
         OpsError: ops.<name> was recorded from another source (named without its password).
     """
+    _refuse_a_warehouse_name(con, name)
     cur = con.execute("SELECT * FROM ops.source_tables WHERE table_name = ?", [name])
     found = cur.fetchone()
     if found is None:
@@ -542,6 +551,29 @@ def _refuse_another_source(con: duckdb.DuckDBPyConnection, name: str, spec: Sour
         f"ops.{name} already holds {_shown_source(row['source'], *recorded)}, not "
         f"{_shown_source(spec.source, table, query)}; refusing to replace it.",
         hint=hint,
+    )
+
+
+def _refuse_a_warehouse_name(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Refuse a source table named like one of the warehouse's own tables or views in schema `ops` (the push
+    ledger, `push_results`, `connections`, `sync_runs`, another table's engagement views ...), or whose
+    engagement views would be named like a source table: its copy would replace that table (a LinkedIn export
+    is `Connections.csv`) and break every later push and sync.
+
+    Raises:
+        OpsError: one line naming the clash and how to name the table otherwise.
+    """
+    sources = {r[0] for r in con.execute("SELECT table_name FROM ops.source_tables").fetchall()}
+    views = [f"{name}_engagement", f"{name}_engagement_by_campaign"]
+    if name not in sources and table_exists(con, "ops", name):
+        why = f"ops.{name} is one of the warehouse's own tables or views"
+    elif clash := next((v for v in views if v in sources), None):
+        why = f"the engagement views of ops.{name} would replace the source table ops.{clash}"
+    else:
+        return
+    raise OpsError(
+        f"Cannot extract the source into ops.{name}: {why}.",
+        hint=f"{set_option('table', metavar='OTHER_NAME')} to name it otherwise (e.g. {name}_leads)",
     )
 
 

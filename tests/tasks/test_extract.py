@@ -583,6 +583,65 @@ def test_a_re_extract_of_the_same_file_by_another_spelling_of_its_path_is_allowe
     assert query(warehouse_path, "SELECT email FROM ops.t") == [("b@x.co",)]
 
 
+def test_a_relative_path_typed_in_another_folder_names_another_file_and_is_refused(
+    tmp_path: Path, warehouse_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wh = Warehouse(warehouse_path)
+    for folder, email in (("a", "a@x.co"), ("b", "b@x.co")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "crm.csv").write_text(f"email\n{email}\n")
+    monkeypatch.chdir(tmp_path / "a")
+    _extract(SourceSpec("crm.csv"), wh)
+    assert query(warehouse_path, "SELECT source FROM ops.source_tables") == [
+        (str(tmp_path / "a" / "crm.csv"),)
+    ]
+    monkeypatch.chdir(tmp_path / "b")  # `crm.csv` again, another file: it was replaced without a word
+    with pytest.raises(OpsError, match=f"ops.crm already holds {tmp_path / 'a' / 'crm.csv'}, not crm.csv"):
+        _extract(SourceSpec("crm.csv"), wh)
+    assert query(warehouse_path, "SELECT email FROM ops.crm") == [("a@x.co",)]
+    _extract(SourceSpec(str(tmp_path / "a" / "crm.csv")), wh)  # the first file by its full path: the same
+
+
+@pytest.mark.parametrize(
+    "name", ["push_results", "Connections", "sync_runs", "push_ledger", "campaign_rates"]
+)
+def test_a_source_named_like_one_of_the_warehouses_own_tables_is_refused_and_it_is_kept(
+    name: str, tmp_path: Path, warehouse_path: Path
+) -> None:
+    # A LinkedIn export is `Connections.csv`: its copy replaced ops.connections, and later pushes failed.
+    wh = Warehouse(warehouse_path)
+    clash = tmp_path / f"{name}.csv"
+    clash.write_text("email,Name\nn1@x.co,A\n")
+    table = name.lower()
+    columns = f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}'"
+    (tmp_path / "first.csv").write_text("email\nf@x.co\n")
+    _extract(SourceSpec(str(tmp_path / "first.csv")), wh)  # the warehouse and its own tables exist
+    before = query(warehouse_path, columns)
+    with pytest.raises(OpsError) as exc:
+        _extract(SourceSpec(str(clash)), wh)
+    assert str(exc.value) == (
+        f"Cannot extract the source into ops.{table}: ops.{table} is one of the warehouse's own tables or "
+        f"views. (set the `table` parameter to name it otherwise (e.g. {table}_leads))"
+    )
+    assert query(warehouse_path, columns) == before and before
+    _extract(SourceSpec(str(clash), table=f"{table}_leads"), wh)  # the hint works
+
+
+def test_a_source_whose_engagement_views_would_clash_with_another_source_table_is_refused(
+    tmp_path: Path, warehouse_path: Path
+) -> None:
+    for name in ("fair", "fair_engagement"):
+        (tmp_path / f"{name}.csv").write_text("email\nf@x.co\n")
+    wh = Warehouse(warehouse_path)
+    _extract(SourceSpec(str(tmp_path / "fair_engagement.csv")), wh)
+    with pytest.raises(OpsError, match="the engagement views of ops.fair would replace the source table"):
+        _extract(SourceSpec(str(tmp_path / "fair.csv")), wh)
+    other = Warehouse(tmp_path / "other.duckdb")
+    _extract(SourceSpec(str(tmp_path / "fair.csv")), other)
+    with pytest.raises(OpsError, match="ops.fair_engagement is one of the warehouse's own tables or views"):
+        _extract(SourceSpec(str(tmp_path / "fair_engagement.csv")), other)
+
+
 def test_an_unreachable_postgres_is_a_one_line_error_without_the_password(warehouse_path: Path) -> None:
     spec = SourceSpec("postgresql://postgres:hunter2@127.0.0.1:1/test", table="x")
     with pytest.raises(OpsError) as exc:
