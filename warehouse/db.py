@@ -34,6 +34,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_rand
 
 from ops_core.errors import OpsError
 from ops_core.interface import option
+from warehouse import run_history
 from warehouse.lake import (
     CATALOG,
     OFFLINE_CONFIG,
@@ -357,18 +358,46 @@ class Warehouse:
 
     # -- run history -----------------------------------------------------------------------------------
 
-    def start_run(self, run_id: str, flow: str) -> None:
-        """Record a run as started in ops.sync_runs."""
+    def start_run(self, run_id: str, flow: str) -> list[str]:
+        """Record a run as started in ops.sync_runs (`running`, with this process as its `runner`), and mark
+        `crashed` the other `running` runs whose process has certainly ended (`warehouse/run_history.py`).
+
+        Args:
+            run_id: the run's id (its Prefect flow run id); a row with this id is replaced.
+            flow: the flow's name (`push-leads`, `sync-engagement`).
+
+        Returns:
+            The run ids marked `crashed` (each also logged as one warning line).
+
+        Raises:
+            OpsError: the warehouse cannot be written (see `connect()`). Deciding which other runs ended never
+                fails the start: a check that cannot be made leaves those rows as they are.
+        """
+        here = run_history.Runner.me()
         row = {"run_id": run_id, "flow": flow, "started_at": _now(), "finished_at": None}
-        row |= {"status": "running", "counts": None, "message": None}
+        row |= {"status": "running", "counts": None, "message": None, "runner": here.text}
         for attempt in self.transactions():
             with attempt as con:
+                crashed, undecided = run_history.crash_ended_here(con, run_id, here)
                 upsert_row(con, "ops.sync_runs", ["run_id"], row)
+        # Asked after the commit, holding no connection: Prefect's API may take seconds to answer.
+        ended = run_history.ended_per_prefect(undecided)
+        if ended:
+            try:
+                for attempt in self.transactions():
+                    with attempt as con:
+                        marked = run_history.mark_crashed(con, ended, noticed_by=run_id)
+                crashed += marked
+            except Exception:  # noqa: BLE001  the run has started; its own row is recorded
+                logging.getLogger(__name__).debug("Could not mark ended runs crashed", exc_info=True)
+        run_history.report_crashed(crashed)
+        return [run.run_id for run in crashed]
 
     def finish_run(
         self, run_id: str, status: str, counts: dict[str, Any], message: str | None = None
     ) -> None:
-        """Record a run's outcome and counts in ops.sync_runs."""
+        """Record a run's outcome and counts in ops.sync_runs (over `crashed` too, should a later run's start
+        have taken this one for ended: see `start_run`)."""
         values = [_now(), status, json.dumps(counts, default=str), message, run_id]
         for attempt in self.transactions():
             with attempt as con:

@@ -308,6 +308,19 @@ def test_killing_the_push_at_random_points_never_duplicates_or_loses_a_lead(
     assert_campaign_matches(campaign_leads(sandbox, campaign), table)
     open_rows = query(warehouse_path, "SELECT count(*) FROM ops.push_ledger WHERE state <> 'done'")
     assert open_rows == [(0,)], context
+    # The run history shows no killed run as running: a later push marked each one crashed. (A kill may
+    # also land before a push recorded its start, or after it recorded its outcome: only the first kill
+    # is certainly mid-push, its run first in the history.)
+    runs = query(warehouse_path, "SELECT run_id, status, finished_at IS NOT NULL, message FROM ops.sync_runs "
+                 "ORDER BY started_at")  # fmt: skip
+    statuses = [status for _, status, _, _ in runs]
+    assert statuses[0] == "crashed" and statuses[-1] == "completed", (context, runs)
+    assert "running" not in statuses, (context, runs)
+    later = {run_id for run_id, _, _, _ in runs[1:]}
+    for _, status, finished, message in runs:
+        if status == "crashed":
+            assert finished and message.startswith("the run's process ended without recording an outcome")
+            assert message.rpartition("noticed by run ")[2] in later, message
 
 
 def test_push_json_is_one_document_whose_counts_match_the_ledger_and_the_sandbox(
