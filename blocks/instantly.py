@@ -7,10 +7,10 @@ import math
 import os
 import threading
 from functools import partial
-from typing import TypedDict, cast
+from typing import Any, TypedDict, cast
 
 from prefect.blocks.core import Block
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, SerializationInfo, field_serializer
 
 from blocks._assets import logo_url
 from blocks._load import check_saved, load_block
@@ -28,6 +28,7 @@ from ops_core.settings import (
     instantly_env,
     instantly_rates,
 )
+from ops_core.urls import redact_url
 
 __all__ = [
     "DEFAULT_RATE_PER_MINUTE",
@@ -101,6 +102,19 @@ with credentials.get_client() as client:
         "every request also takes a slot from it (fetched a few at a time). Empty: per-process limits only.",
     )
 
+    @field_serializer("base_url")
+    def _base_url_without_password(self, base_url: str, info: SerializationInfo) -> str:
+        """The base URL as a run's recorded parameters (and any other dump) show it: without the password a
+        `user:secret@` may carry. Only saving the block, which asks for its secrets, keeps it."""
+        if info.context and info.context.get("include_secrets") is True:
+            return base_url
+        return redact_url(base_url)
+
+    def __repr_args__(self) -> list[tuple[str | None, Any]]:
+        return [
+            (key, redact_url(value) if key == "base_url" else value) for key, value in super().__repr_args__()
+        ]
+
     @classmethod
     def from_env(cls) -> InstantlyCredentials:
         """Build credentials from INSTANTLY_API_KEY, INSTANTLY_BASE_URL, INSTANTLY_WORKSPACE_ID and
@@ -144,13 +158,13 @@ with credentials.get_client() as client:
     @property
     def workspace_key(self) -> str:
         """A stable, secret-free name for the key (the push ledger keys rows by the workspace id from the API,
-        and by this only when the key cannot read its workspace)."""
+        and by this only when the key cannot read its workspace): the base URL without its password."""
         import hashlib
 
         if self.workspace_id:
             return self.workspace_id
         digest = hashlib.sha256(self.api_key.get_secret_value().encode()).hexdigest()[:12]
-        return f"{self.base_url.rstrip('/')}#{digest}"
+        return f"{redact_url(self.base_url.rstrip('/'))}#{digest}"
 
 
 # A process takes slots of the global limit in batches of about this many seconds of its budget: at 100

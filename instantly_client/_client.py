@@ -22,6 +22,7 @@ from ._ratelimit import (
     shared_limiter,
     shared_window_limiter,
 )
+from ._redact import url_without_password
 from ._retry import RetryPolicy, Verdict, call_with_retries, classify, parse_retry_after
 from ._stats import ClientStats, StatsRecorder, endpoint_of
 from ._version import __version__
@@ -141,6 +142,7 @@ class InstantlyClient:
             raise ValueError("max_retries must be >= 0")
         self._api_key = SecretStr(key.strip())
         self.base_url = base_url.rstrip("/")
+        self._shown_url = url_without_password(self.base_url)  # what messages and the repr show of it
         self.workspace_id = workspace_id
         self.rate_per_second = rate_per_second
         self.rate_per_minute = rate_per_minute
@@ -200,7 +202,7 @@ class InstantlyClient:
 
     def __repr__(self) -> str:
         return (
-            f"InstantlyClient(base_url={self.base_url!r}, workspace_id={self.workspace_id!r}, "
+            f"InstantlyClient(base_url={self._shown_url!r}, workspace_id={self.workspace_id!r}, "
             f"rate_per_second={self.rate_per_second}, rate_per_minute={self.rate_per_minute})"
         )
 
@@ -259,9 +261,12 @@ class InstantlyClient:
             return limiter
 
     def _redact(self, text: str | None) -> str | None:
+        """``text`` without the API key, and with the base URL (a request's URL too) as the repr shows it."""
         if text is None:
             return None
-        return text.replace(self._api_key.get_secret_value(), "**********")
+        return text.replace(self._api_key.get_secret_value(), "**********").replace(
+            self.base_url, self._shown_url
+        )
 
     def _send(
         self,
@@ -349,7 +354,7 @@ class InstantlyClient:
             return RequestTimeoutError(f"request timed out ({kind})", method=method, path=path)
         detail = self._redact(str(exc)) or kind
         return ConnectionFailedError(
-            f"could not reach {self.base_url} ({kind}: {detail})", method=method, path=path
+            f"could not reach {self._shown_url} ({kind}: {detail})", method=method, path=path
         )
 
     def _handle(

@@ -71,6 +71,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from ._redact import url_without_password
+
 __all__ = [
     "BatchLimiter",
     "CallableLimiter",
@@ -633,8 +635,9 @@ _registry_lock = threading.Lock()
 
 
 def limiter_key(base_url: str, *, workspace_id: str | None = None, api_key: str | None = None) -> str:
-    """Registry key for a workspace: base URL plus workspace id, else a hash of the key (never the key)."""
-    base = base_url.rstrip("/")
+    """Registry key for a workspace: base URL (never its password) plus workspace id, else a hash of the key
+    (never the key)."""
+    base = url_without_password(base_url.rstrip("/"))
     if workspace_id:
         return f"{base}|workspace:{workspace_id}"
     if api_key:

@@ -7,7 +7,8 @@
 - `ops_core.engagement`: a lead's email status and the rank tables that say which status is most advanced.
 - `ops_core.settings`: the INSTANTLY_* environment settings, checked without importing Prefect.
 - `ops_core.parsing`: parameter values the Prefect UI's form sends as text (`YYYY-MM-DD` days).
-- `ops_core.urls`: a URL without its password (`redact_url`), for messages and anything stored.
+- `ops_core.urls`: a URL or libpq connection string without its password (`redact_url`), and any text
+  with the passwords in it starred (`redact_passwords`), for messages and anything stored.
 
 Every other package may import these; these import only the standard library (tests/test_import_rules.py).
 """

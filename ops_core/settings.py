@@ -13,6 +13,7 @@ from typing import Any
 
 from ops_core.errors import OpsError
 from ops_core.interface import set_option
+from ops_core.urls import redact_url
 
 __all__ = [
     "CREDENTIALS_BLOCK_ENV",
@@ -73,7 +74,7 @@ def instantly_env() -> dict[str, Any]:
     if base_url is not None:
         if not base_url.startswith(("https://", "http://")):
             raise OpsError(
-                f"INSTANTLY_BASE_URL={base_url!r} is not an http(s) URL.",
+                f"INSTANTLY_BASE_URL={redact_url(base_url)!r} is not an http(s) URL.",
                 hint="e.g. https://api.instantly.ai/api/v2, or unset it",
             )
         found["base_url"] = base_url

@@ -71,8 +71,11 @@ def absolute_source(source: str) -> str:
     if not any(c in str(path) for c in "*?["):  # a Parquet glob names no one file
         if path.is_dir():
             raise OpsError(
-                f"{path} is a folder, not a file.", hint=f"pass the file inside it as {option('source')}"
+                f"{redact_url(str(path))} is a folder, not a file.",
+                hint=f"pass the file inside it as {option('source')}",
             )
         if not path.is_file():
-            raise OpsError(f"No such file: {path}.", hint=f"check the {option('source')} path")
+            raise OpsError(
+                f"No such file: {redact_url(str(path))}.", hint=f"check the {option('source')} path"
+            )
     return f"duckdb://{path}" if duckdb_url else str(path)

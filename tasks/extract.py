@@ -113,10 +113,13 @@ def _file(spec: SourceSpec) -> Path:
     path = Path(spec.source).expanduser()
     if path.is_dir():
         raise OpsError(
-            f"{path} is a folder, not a file.", hint=f"pass the file inside it as {option('source')}"
+            f"{redact_url(str(path))} is a folder, not a file.",
+            hint=f"pass the file inside it as {option('source')}",
         )
-    if not path.is_file():
-        raise OpsError(f"No such file: {path}.", hint=f"check the {bare_option('source')} path")
+    if not path.is_file():  # e.g. a libpq `host=... password=...` string, shown without its password
+        raise OpsError(
+            f"No such file: {redact_url(str(path))}.", hint=f"check the {bare_option('source')} path"
+        )
     return path
 
 
@@ -278,7 +281,9 @@ def _attach_relation(con: duckdb.DuckDBPyConnection, spec: SourceSpec, warehouse
     if warehouse is not None and warehouse.path is not None and path.resolve() == warehouse.path.resolve():
         return quote_qualified(spec.table)  # the warehouse itself: the connection is already on it
     if not path.is_file():
-        raise OpsError(f"No such DuckDB file: {path}.", hint=f"check the {bare_option('source')} path")
+        raise OpsError(
+            f"No such DuckDB file: {redact_url(str(path))}.", hint=f"check the {bare_option('source')} path"
+        )
     con.execute(f"ATTACH {quote_literal(str(path))} AS {_SOURCE_DB} (READ_ONLY)")
     return f"{_SOURCE_DB}." + quote_qualified(spec.table)
 
@@ -430,10 +435,7 @@ def extract_source(
                         count = counted[0] if counted else 0
                         empty = _empty_columns(con, target, [c for c in columns if c not in INTERNAL_COLUMNS])
                         if count == 0:
-                            raise OpsError(
-                                f"The source {spec.display} has no rows.",
-                                hint="check the file, table or query",
-                            )
+                            raise OpsError(_no_rows(spec), hint="check the file, table or query")
                         source_row: dict[str, Any] = {
                             "table_name": name,
                             "source": _recorded_source(spec),
@@ -474,6 +476,19 @@ def _recorded_source(spec: SourceSpec) -> str:
     if spec.kind in ("csv", "parquet", "excel"):
         return str(Path(spec.source).expanduser().resolve())
     return spec.display
+
+
+def _no_rows(spec: SourceSpec) -> str:
+    """What an extract that found no rows says, naming what it read (pure): the table of a database (as
+    ops.source_tables records it), its query, a workbook's sheet, or the file."""
+    table, query = source_relation(spec)
+    if table:
+        return f"The source table {table} in {spec.display} has no rows."
+    if query:
+        return f"The query on {spec.display} returns no rows."
+    if spec.sheet:
+        return f"The sheet {quoted(spec.sheet)} of {spec.display} has no rows."
+    return f"The source {spec.display} has no rows."
 
 
 def _same_source(recorded: str, spec: SourceSpec) -> bool:

@@ -34,6 +34,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_rand
 
 from ops_core.errors import OpsError
 from ops_core.interface import option
+from ops_core.urls import redact_passwords
 from warehouse import run_history
 from warehouse.lake import (
     CATALOG,
@@ -44,7 +45,6 @@ from warehouse.lake import (
     lake_ddl,
     load_extensions,
     parse_lake,
-    redact,
 )
 from warehouse.lock import others_waiting, warehouse_lock
 from warehouse.merge import upsert_row
@@ -531,7 +531,7 @@ def _attach_lake(lake: LakeLocation, *, read_only: bool) -> duckdb.DuckDBPyConne
         base.execute(lake.attach_sql(read_only=read_only))
     except duckdb.Error as exc:
         base.close()
-        first = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        first = redact_passwords(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
         if "creating a new DuckLake is explicitly disabled" in first:
             raise OpsError(
                 f"No warehouse at {lake.display}", hint="run a push or sync first, or set OPS_WAREHOUSE"

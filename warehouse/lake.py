@@ -21,6 +21,7 @@ import duckdb
 
 from ops_core.errors import OpsError
 from ops_core.sql import quote_literal
+from ops_core.urls import redact_passwords
 
 LAKE_PREFIX = "ducklake:"
 # Seconds to wait for the catalog's Postgres to answer when connecting (libpq `connect_timeout`), unless the
@@ -38,8 +39,6 @@ EXTENSION_WHEELS = {
 # statement that needs one) would otherwise try INSTALL from extensions.duckdb.org.
 OFFLINE_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
-_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)([^@\s]+)(@)")
 _INLINE_PK = re.compile(r"\s+PRIMARY\s+KEY\b(?!\s*\()", re.IGNORECASE)
 _TABLE_PK = re.compile(r",\s*PRIMARY\s+KEY\s*\([^)]*\)", re.IGNORECASE)
 _UNIQUE = re.compile(r"\bUNIQUE\b|\bCREATE\s+(UNIQUE\s+)?INDEX\b|\bSEQUENCE\b", re.IGNORECASE)
@@ -65,7 +64,7 @@ class LakeLocation:
     @property
     def display(self) -> str:
         """The URL with any password replaced by ***: safe for logs, errors and the UI."""
-        return redact(self.url)
+        return redact_passwords(self.url)
 
     def attach_sql(self, *, read_only: bool) -> str:
         """The ATTACH statement for this lake as `lake` (pure)."""
@@ -104,15 +103,10 @@ def parse_lake(location: str, data_path: str | None = None) -> LakeLocation:
     catalog = location[len(LAKE_PREFIX) :].strip()
     if not catalog.startswith("postgres:") or not catalog[len("postgres:") :].strip():
         raise OpsError(
-            f"Unsupported warehouse {redact(location)!r}: expected ducklake:postgres:<connection string>.",
+            f"Unsupported warehouse {redact_passwords(location)!r}: expected ducklake:postgres:<connection string>.",
             hint="e.g. OPS_WAREHOUSE='ducklake:postgres:dbname=ops host=127.0.0.1 user=postgres'",
         )
     return LakeLocation(catalog=catalog, data_path=(data_path or None))
-
-
-def redact(text: str) -> str:
-    """`text` with libpq `password=...` values and URL passwords replaced by ***."""
-    return _URL_PASSWORD.sub(r"\1***\3", _PASSWORD.sub(r"\1***", text))
 
 
 def extension_file(name: str) -> Path:

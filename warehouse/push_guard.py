@@ -47,8 +47,9 @@ from typing import Any, Protocol
 
 from ops_core.errors import OpsError
 from ops_core.interface import option
+from ops_core.urls import redact_passwords
 from warehouse.db import Warehouse
-from warehouse.lake import LakeLocation, redact
+from warehouse.lake import LakeLocation
 
 __all__ = ["DEFAULT_WAIT_SECONDS", "Holder", "OtherPushRunningError", "push_guard", "push_lock_path"]
 
@@ -242,7 +243,9 @@ class _LakeLock:
                 application_name=app.encode()[:_APP_NAME_MAX].decode(errors="ignore"),
             )
         except psycopg.Error as exc:
-            first = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+            first = redact_passwords(
+                str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            )
             raise OpsError(
                 f"Cannot reach the catalog database of {self.lake.display} to take the push's lock: {first}",
                 hint="check the catalog database is reachable from this machine",
@@ -270,7 +273,9 @@ class _LakeLock:
         except psycopg.OperationalError as exc:  # the server went away while this run waited
             raise OpsError(
                 f"Lost the catalog database of {self.lake.display} while taking the push's lock: "
-                + redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__),
+                + redact_passwords(
+                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                ),
                 hint="run the push again when the catalog database is reachable",
             ) from None
         self.held = bool(row and row[0])

@@ -78,6 +78,7 @@ def login(
     from blocks.instantly import DEFAULT_BLOCK_NAME, DEFAULT_RATE_PER_MINUTE, DEFAULT_RATE_PER_SECOND
     from instantly_client import DEFAULT_BASE_URL
     from ops_core.settings import CREDENTIALS_BLOCK_ENV
+    from ops_core.urls import redact_url
 
     if not _BLOCK_NAME.match(name):
         raise OpsError(
@@ -102,7 +103,9 @@ def login(
             f"Could not save the block {name!r} to the Prefect API: {' '.join(str(exc).split())[:200]}",
             hint="check PREFECT_API_URL and that the server is up",
         ) from None
-    typer.echo(f"Key accepted by {creds.base_url} ({seen}); saved as InstantlyCredentials block {name!r}.")
+    typer.echo(
+        f"Key accepted by {redact_url(creds.base_url)} ({seen}); saved as InstantlyCredentials block {name!r}."
+    )
     if name == DEFAULT_BLOCK_NAME:
         typer.echo("Commands use it when given no --credentials (INSTANTLY_API_KEY, if set, comes first).")
     else:

@@ -128,9 +128,12 @@ def push(
     if source and "://" not in source:
         from pathlib import Path
 
-        if not Path(source).expanduser().exists():
+        from ops_core.urls import redact_url
+
+        if not Path(source).expanduser().exists():  # a libpq `host=... password=...` string too: redacted
             raise OpsError(
-                f"No such file: {source}.", hint="check the path, or pass a duckdb:/// or postgresql:// URL"
+                f"No such file: {redact_url(source)}.",
+                hint="check the path, or pass a duckdb:/// or postgresql:// URL",
             )
     if not dry_run:  # a dry run starts no Prefect API, and writes nothing (not even a new lake's catalog)
         check_warehouse(warehouse)  # a DuckLake that cannot be reached fails now, before Prefect starts

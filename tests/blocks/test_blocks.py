@@ -58,12 +58,27 @@ def test_the_warehouse_path_follows_ops_warehouse(monkeypatch, tmp_path) -> None
     assert resolve_warehouse(path=str(tmp_path / "x.duckdb")).path == tmp_path / "x.duckdb"
 
 
+def test_a_password_in_the_base_url_stays_out_of_the_repr_the_run_parameters_and_the_workspace_key() -> None:
+    from flows.push_leads import push_leads
+
+    creds = InstantlyCredentials(api_key=SecretStr("k"), base_url="http://user:SECRETpw@127.0.0.1:9/api/v2")
+    recorded = push_leads.serialize_parameters({"credentials": creds})  # what Prefect stores with a run
+    assert recorded["credentials"]["base_url"] == "http://user@127.0.0.1:9/api/v2"
+    for text in (repr(creds), str(creds), creds.workspace_key):
+        assert "SECRETpw" not in text and "user@127.0.0.1:9/api/v2" in text
+    with creds.get_client() as client:
+        assert client.base_url == creds.base_url  # the client is given the URL as it is
+
+
 def test_a_saved_block_loads_back_with_its_secret(prefect_harness) -> None:
-    InstantlyCredentials(api_key=SecretStr("saved-key"), base_url="http://127.0.0.1:9/api/v2").save(
+    # The base URL's password too: only a run's parameters and reprs leave it out, not the saved block.
+    base_url = "http://user:SECRETpw@127.0.0.1:9/api/v2"
+    InstantlyCredentials(api_key=SecretStr("saved-key"), base_url=base_url).save(
         "test-blocks", overwrite=True
     )
     loaded = resolve_credentials("test-blocks")
     assert loaded.api_key.get_secret_value() == "saved-key"
+    assert loaded.base_url == base_url
     with pytest.raises(OpsError, match="No InstantlyCredentials block named 'nope'"):
         resolve_credentials("nope")
 

@@ -28,10 +28,24 @@ def test_bad_input_is_one_line_and_a_nonzero_exit(argv, expected, monkeypatch, t
 
 
 @pytest.mark.slow  # about 12 s: the client retries the refused connection before giving up
-def test_an_unreachable_api_url_is_one_line(monkeypatch, capsys) -> None:
+def test_an_unreachable_api_url_is_one_line_without_its_password(monkeypatch, capsys) -> None:
     monkeypatch.setenv("INSTANTLY_API_KEY", "k")
-    monkeypatch.setenv("INSTANTLY_BASE_URL", "http://127.0.0.1:1/api/v2")
-    assert_one_line_error(run_cli(capsys, "campaigns", "list"), "could not reach http://127.0.0.1:1/api/v2")
+    monkeypatch.setenv("INSTANTLY_BASE_URL", "http://user:SECRETpw@127.0.0.1:1/api/v2")
+    result = run_cli(capsys, "campaigns", "list")
+    assert_one_line_error(result, "could not reach http://user:***@127.0.0.1:1/api/v2")
+    assert "SECRETpw" not in result.err + result.out
+
+
+@pytest.mark.parametrize("dry_run", [["--dry-run"], []])
+def test_a_libpq_connection_string_as_the_source_is_echoed_without_its_password(
+    dry_run, monkeypatch, tmp_path, capsys
+) -> None:
+    monkeypatch.setenv("INSTANTLY_API_KEY", "k")
+    monkeypatch.chdir(tmp_path)
+    source = "host=127.0.0.1 user=postgres password=SECRETpg3 dbname=test"
+    result = run_cli(capsys, "push", "--source", source, "--campaign", "X", *dry_run)
+    assert_one_line_error(result, "host=127.0.0.1 user=postgres password=*** dbname=test")
+    assert "SECRETpg3" not in result.err + result.out
 
 
 def test_every_command_has_help_with_an_example(capsys) -> None:

@@ -266,6 +266,29 @@ def test_errors_and_tracebacks_never_contain_the_key(make_client, script_factory
     assert api_key not in caplog.text
 
 
+def test_a_password_in_the_base_url_is_starred_in_errors_logs_and_the_repr(
+    make_client, script_factory, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    base_url = "http://user:SECRETpw@instantly.test/api/v2"
+    script = script_factory(default=httpx.ConnectError("[Errno 111] Connection refused"))
+    client = make_client(script, base_url=base_url, max_retries=1)
+    with pytest.raises(ConnectionFailedError) as info:
+        client.request("GET", "/campaigns")
+    shown = "http://user:***@instantly.test/api/v2"
+    assert info.value.message.startswith(f"could not reach {shown} (ConnectError")
+    assert "SECRETpw" not in "".join(traceback.format_exception(info.value))
+    assert "SECRETpw" not in repr(client) and shown in repr(client)
+    assert "SECRETpw" not in caplog.text
+    assert script.requests[0].url.password == "SECRETpw"  # the URL itself is used as given
+
+    # A transport that names the request's URL in its error (as a proxy may): the message stars it too.
+    naming = script_factory(default=lambda request: httpx.ConnectError(f"refused by {request.url}"))
+    with pytest.raises(ConnectionFailedError) as info:
+        make_client(naming, base_url=base_url, max_retries=0).request("GET", "/campaigns")
+    assert f"refused by {shown}/campaigns" in str(info.value) and "SECRETpw" not in str(info.value)
+
+
 # -- stats --------------------------------------------------------------------------------------
 
 

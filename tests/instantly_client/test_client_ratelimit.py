@@ -600,6 +600,14 @@ def test_limiter_key_prefers_workspace_and_never_contains_the_raw_key():
     assert hashed != limiter_key("http://x/api/v2", api_key="another")
 
 
+def test_limiter_key_never_contains_a_password_of_the_base_url():
+    assert (
+        limiter_key("http://u:pw-secret@x/api/v2", workspace_id="ws1")
+        == "http://u:***@x/api/v2|workspace:ws1"
+    )
+    assert "pw-secret" not in limiter_key("http://u:pw-secret@x/api/v2", api_key="k")
+
+
 def test_callable_limiter_satisfies_the_protocol_and_calls_through():
     calls = []
     limiter = CallableLimiter(lambda: calls.append(1))

@@ -72,6 +72,11 @@ def test_set_settings_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
             "api.instantly.ai",
             "INSTANTLY_BASE_URL='api.instantly.ai' is not an http(s) URL",
         ),
+        (
+            "INSTANTLY_BASE_URL",
+            "ftp://user:SECRETpw@api.instantly.ai/api/v2",
+            "INSTANTLY_BASE_URL='ftp://user@api.instantly.ai/api/v2' is not an http(s) URL",
+        ),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_the_variable_and_value(

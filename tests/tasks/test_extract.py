@@ -54,10 +54,12 @@ def test_source_kinds(source: str, kind: str) -> None:
     assert source_kind(source) == kind
 
 
-def test_an_unknown_source_kind_is_a_one_line_error_without_the_password() -> None:
+@pytest.mark.parametrize("source", ["mysql://u:secret@h/db", "host=h user=u password=secret dbname=db"])
+def test_an_unknown_source_kind_is_a_one_line_error_without_the_password(source: str) -> None:
     with pytest.raises(OpsError) as exc:
-        source_kind("mysql://u:secret@h/db")
+        source_kind(source)
     assert "secret" not in str(exc.value)
+    assert SourceSpec(source).display in str(exc.value)  # named as every message names it
 
 
 @pytest.mark.parametrize(
@@ -648,6 +650,28 @@ def test_an_unreachable_postgres_is_a_one_line_error_without_the_password(wareho
         describe_source.fn(spec)
     assert "Cannot connect to Postgres at postgresql://postgres@127.0.0.1:1/test" in exc.value.message
     assert "hunter2" not in str(exc.value)
+
+
+def test_an_empty_postgres_table_or_query_is_named_in_the_error(
+    postgres_url: str, postgres_scratch: PostgresScratch, warehouse_path: Path
+) -> None:
+    empty = postgres_scratch.table("redact_empty", "email text, name text")
+    url = postgres_url.replace("postgres@", "postgres:hunter2@", 1)  # trust auth ignores the password
+    shown = redact_url(url)
+    with pytest.raises(OpsError) as exc:
+        _extract(SourceSpec(url, table=empty), Warehouse(warehouse_path))
+    assert exc.value.message == f"The source table public.{empty} in {shown} has no rows."
+    with pytest.raises(OpsError) as exc:
+        _extract(SourceSpec(url, query=f"SELECT * FROM {empty}", table="q"), Warehouse(warehouse_path))
+    assert exc.value.message == f"The query on {shown} returns no rows."
+    assert "hunter2" not in str(exc.value)
+
+
+def test_an_empty_sheet_is_named_in_the_error(tmp_path: Path, warehouse_path: Path) -> None:
+    book = write_workbook(tmp_path / "book.xlsx", {"Notes": [["x"]], "Leads": [["email", "name"]]})
+    with pytest.raises(OpsError) as exc:
+        _extract(SourceSpec(str(book), sheet="Leads"), Warehouse(warehouse_path))
+    assert exc.value.message == f"The sheet 'Leads' of {book} has no rows."
 
 
 def test_an_unknown_postgres_table_is_a_one_line_error(postgres_url: str) -> None:
