@@ -579,6 +579,8 @@ def _push_table(
             )
             reports.append(report)
             counts = ", ".join(f"{k} {v:,}" for k, v in report.counts.items() if v) or "nothing to send"
+            if report.created_earlier:  # not this run's doing: an interrupted run's, found by a lookup
+                counts += f" (of the created, {report.created_earlier:,} by an interrupted earlier run)"
             logger.info(
                 "ops.%s -> campaign %r: %s (%s: %s; %.1f s)",
                 table.name,
