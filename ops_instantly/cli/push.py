@@ -272,14 +272,16 @@ class _ProgressBar:
         self._lock = threading.Lock()
 
     def __enter__(self) -> _ProgressBar:
-        self._progress.start()
-        return self
+        return self  # started by the first progress: a push that fails before it leaves no blank line
 
     def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        if self._tasks:
+            self._progress.stop()
 
     def on_progress(self, campaign: str, done: int, total: int) -> None:
         with self._lock:
+            if not self._tasks:
+                self._progress.start()
             task = self._tasks.get(campaign)
             if task is None:
                 task = self._tasks[campaign] = self._progress.add_task(f"push to {campaign}", total=total)
