@@ -116,6 +116,9 @@ class CampaignPush:
                 for retry in self.warehouse.retrying():  # a DuckLake conflict with another push: again
                     with retry:
                         ledger.compact(con, self.scope)
+            for retry in self.warehouse.retrying():
+                with retry:
+                    ledger.drop_superseded_unchanged(con, self.scope)
         self.report.seconds = time.monotonic() - started
         after = self.client.stats.by_endpoint
         self.report.requests_by_endpoint = {

@@ -514,6 +514,23 @@ def append_results(
     return rows.height
 
 
+def drop_superseded_unchanged(con: duckdb.DuckDBPyConnection, scope: LedgerScope) -> int:
+    """Delete the `unchanged` rows of the scope's earlier runs from ops.push_results; returns how many.
+
+    An `unchanged` row records that a run sent nothing for a row, so a table pushed on a schedule would add
+    one per row and run (a million rows an hour for a million-row table) and tell nothing the newest run
+    does not. The push runs this once it has finished: the newest finished run of a table and campaign keeps
+    every row's outcome, earlier runs keep every outcome but `unchanged`, and every run's totals stay in
+    ops.sync_runs.counts. A crashed run never gets here, so the run before it keeps its rows.
+    """
+    row = con.execute(
+        "DELETE FROM ops.push_results WHERE source_table = ? AND campaign_id = ? AND outcome = 'unchanged' "
+        "AND run_id <> ?",
+        [scope.source_table, scope.campaign_id, scope.run_id],
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def compact(con: duckdb.DuckDBPyConnection, scope: LedgerScope) -> int:
     """Delete the scope's superseded entries (and rows whose newest entry forgets them); returns how many.
 

@@ -166,6 +166,29 @@ def test_a_rerun_sends_nothing_and_a_changed_row_is_patched(
     assert_compact(warehouse_path)  # row 7's first entry was superseded: compacted
 
 
+def test_a_finished_push_drops_earlier_runs_unchanged_results_of_its_table_and_campaign(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    kept, other = make_campaign(sandbox, "Kept"), make_campaign(sandbox, "Other")
+    wh = Warehouse(warehouse_path)
+    csv = write_rows(tmp_path / "leads.csv", 300)
+    push(sandbox, wh, csv, kept, run_id="r1", skip_mode="none")
+    push(sandbox, wh, csv, other, run_id="o1", skip_mode="none")
+    push(sandbox, wh, csv, kept, run_id="r2", skip_mode="none")
+    push(sandbox, wh, csv, other, run_id="o2", skip_mode="none")
+    write_rows(csv, 300, changed={7: "Changed"})
+    push(sandbox, wh, csv, kept, run_id="r3", skip_mode="none")
+
+    sql = "SELECT run_id, outcome, count(*) FROM ops.push_results GROUP BY ALL ORDER BY ALL"
+    assert query(warehouse_path, sql) == [
+        ("o1", "created", 300),
+        ("o2", "unchanged", 300),  # another campaign's newest run: untouched
+        ("r1", "created", 300),  # what happened stays
+        ("r3", "unchanged", 299),  # the newest run keeps every row's outcome
+        ("r3", "updated", 1),
+    ]  # r2 said only `unchanged`: superseded by r3
+
+
 def test_blocklisted_rows_are_reported_and_retried_only_when_they_change(
     sandbox: Any, tmp_path: Path, warehouse_path: Path
 ) -> None:
