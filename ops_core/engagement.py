@@ -26,6 +26,10 @@ ENGAGEMENT_COLUMNS: tuple[str, ...] = (
     "instantly_campaigns",
 )
 
+# The columns `ops.<table>_engagement_by_campaign` adds besides ENGAGEMENT_COLUMNS (one row per campaign). No
+# write-back writes these, so a source column of one of these names is never ours (warehouse/names.py).
+BY_CAMPAIGN_COLUMNS: tuple[str, ...] = ("instantly_campaign_id", "instantly_campaign_name", "instantly_link")
+
 # The email status of one lead, least to most advanced. Bounced and unsubscribed outrank a reply: they are
 # terminal (the address is dead, or the person must not be emailed again), which is what a CRM must know.
 EMAIL_STATUSES: tuple[str, ...] = (

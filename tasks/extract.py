@@ -32,7 +32,7 @@ from tasks.csv_source import detect_encoding
 from tasks.mapping import INTERNAL_COLUMNS, ROW_PROBLEM, SOURCE_ROW, detect_fields
 from warehouse.db import NO_DICTIONARY_COMPRESSION, Warehouse, in_transaction, quiet, table_exists
 from warehouse.merge import upsert_row
-from warehouse.names import custom_variable_name, ops_table_name
+from warehouse.names import custom_variable_name, engagement_clash, ops_table_name
 from warehouse.views import create_engagement_views
 
 HEADER_SEARCH_ROWS = 20  # our choice: how far down a file or sheet a header under a title is looked for
@@ -305,7 +305,27 @@ def describe_source(spec: SourceSpec) -> list[str]:
                 f", or select it under another name with {option('query')}" if spec.kind == "postgres" else ""
             ),
         )
+    clashes = {c: ours for c in columns if (ours := engagement_clash(c))}
+    if clashes:
+        raise _engagement_clash_error(spec, clashes)
     return columns
+
+
+def _engagement_clash_error(spec: SourceSpec, clashes: dict[str, str]) -> OpsError:
+    """The error for source columns named like the engagement views' own (`warehouse.names.engagement_clash`),
+    raised before anything is copied or sent: else the views would show the source's value under our name (and
+    ours as `<name>_1`), or leave the source's column out."""
+    several = len(clashes) > 1
+    it = "them" if several else "it"
+    case = " (DuckDB ignores the case of column names)" if any(c != o for c, o in clashes.items()) else ""
+    query = f" or select {it} under another name with {option('query')}" if spec.kind == "postgres" else ""
+    stale = "they are stale copies" if several else "it is a stale copy"
+    return OpsError(
+        f"The source {spec.display} has {'columns' if several else 'a column'} named {', '.join(clashes)}, "
+        f"which the engagement views of ops.{table_name_for(spec)} would take for their own "
+        f"{', '.join(dict.fromkeys(clashes.values()))}{case}.",
+        hint=f"rename {it} in the source{query}; delete {it} if {stale} of ours",
+    )
 
 
 # The internal columns whose source namesake would change what is pushed: a `_row_problem` made every row

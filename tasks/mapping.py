@@ -34,7 +34,7 @@ from ops_core import emails
 from ops_core.engagement import ENGAGEMENT_COLUMNS
 from ops_core.errors import OpsError
 from ops_core.interface import in_cli, option
-from warehouse.names import MAX_VARIABLE_NAME, custom_variable_name, folded
+from warehouse.names import MAX_VARIABLE_NAME, custom_variable_name, folded, written_back_column
 
 # Lead fields /leads/add accepts as strings (SPEC POST /leads/add leads[] item; additionalProperties false).
 LEAD_FIELDS = (
@@ -277,7 +277,7 @@ def left_out_reason(name: str) -> str | None:
     changing, so sending them would update every lead on every run."""
     if is_loader_column(name):
         return LEFT_OUT_LOADER
-    if name.lower() in WRITTEN_BACK_COLUMNS:
+    if written_back_column(name):  # another case of one is refused by the extract (names.engagement_clash)
         return LEFT_OUT_WRITE_BACK
     return None
 

@@ -13,6 +13,9 @@ Instantly timestamp with the lead's own (`timestamp_last_reply` for replies, and
 pulls the lead, its row already counts the event and the overlay adds nothing: the sync stays the source of
 truth and reconciles.
 
+The columns they add are `warehouse.names.VIEW_COLUMNS`; a source column of one of those names (in any ASCII
+case) is replaced by the view's own, never shown beside it (`warehouse.names.view_column_sql`).
+
 Rows are linked to leads through the push ledger (row key -> lead id), and by normalised email for leads
 the ledger does not link to this table (leads added outside this project). Views are re-bound at query
 time, so they follow the source table when a push replaces it.
@@ -28,7 +31,6 @@ from instantly_client.models.enums import InterestStatus, LeadStatus
 from ops_core.emails import email_key_sql
 from ops_core.engagement import (
     EMAIL_STATUS_RANK,
-    ENGAGEMENT_COLUMNS,
     INTEREST_CUSTOM_RANK,
     INTEREST_NULL_RANK,
     INTEREST_STATUS_RANK,
@@ -38,9 +40,8 @@ from ops_core.engagement import (
 from ops_core.sql import quote_ident, quote_literal
 from warehouse import ledger
 from warehouse.db import table_exists
+from warehouse.names import view_column_sql
 
-# The columns the views add: ENGAGEMENT_COLUMNS (ops_core/engagement.py), and these per campaign.
-BY_CAMPAIGN_COLUMNS: tuple[str, ...] = ("instantly_campaign_id", "instantly_campaign_name", "instantly_link")
 _NULL_INTEREST = -1_000_000  # stands for "no interest status" (plain Lead) inside the rank CASE
 
 
@@ -186,9 +187,11 @@ def _links_sql(table: SourceTable) -> str:
 
 def engagement_views_sql(table: SourceTable) -> list[str]:
     """CREATE OR REPLACE VIEW statements for one source table (pure)."""
-    # Source columns already named like ours (written back to Postgres, then extracted again) are replaced.
-    names = ", ".join(quote_literal(c) for c in (*ENGAGEMENT_COLUMNS, *BY_CAMPAIGN_COLUMNS))
-    src = f"(SELECT COLUMNS(lambda c: c NOT IN ({names})) FROM ops.{quote_ident(table.name)})"
+    # Source columns named like ours (written back to Postgres, then extracted again) are replaced, in any ASCII
+    # case: DuckDB would rename ours `instantly_reply_count_1` next to a source's `Instantly_Reply_Count`, and
+    # `instantly_reply_count` would read theirs. The extract refuses such a source (names.engagement_clash);
+    # this keeps the views right on a table extracted before it did.
+    src = f"(SELECT COLUMNS(lambda c: NOT {view_column_sql('c')}) FROM ops.{quote_ident(table.name)})"
     links = f"""
     links AS (
         SELECT k.row_key, coalesce(ld.campaign_id, k.campaign_id) AS campaign_id, k.lead_id, k.link

@@ -237,6 +237,29 @@ def test_a_campaign_name_in_the_wrong_case_is_not_pushed_but_the_error_names_the
     assert request_count(env) == 0
 
 
+def test_a_csv_column_named_like_an_engagement_column_in_another_case_fails_the_push_in_one_line(
+    env: Any, tmp_path: Path, warehouse_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Was: pushed without the column ("left out: engagement column from sync --write-back"), and the view's
+    # `instantly_reply_count` read it while the real count became `instantly_reply_count_1`.
+    campaign = make_campaign(env, "Clash")
+    csv = tmp_path / "clash.csv"
+    csv.write_text("Email,First Name,Instantly_Reply_Count\nana@example.com,Ana,12\n")
+    expected = (
+        f"error: The source {csv} has a column named Instantly_Reply_Count, which the engagement views of "
+        "ops.clash would take for their own instantly_reply_count (DuckDB ignores the case of column names)."
+        " (rename it in the source; delete it if it is a stale copy of ours)"
+    )
+    for dry_run in (["--dry-run"], []):
+        result = run_cli(capsys, "push", "--source", str(csv), "--campaign", "Clash", *dry_run)
+        assert_one_line_error(result, expected)
+    assert request_count(env) == 0 and campaign_leads(env, campaign) == []
+
+    csv.write_text("Email,First Name,Replies in CRM\nana@example.com,Ana,12\n")
+    assert run_cli(capsys, "push", "--source", str(csv), "--campaign", "Clash").code == 0
+    assert campaign_leads(env, campaign)[0]["payload"]["replies_in_crm"] == "12"
+
+
 # -- Excel ------------------------------------------------------------------------------------------------
 
 

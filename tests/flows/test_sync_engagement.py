@@ -402,6 +402,61 @@ def test_postgres_source_gets_its_engagement_columns_written_back(
     assert (counts.get("unchanged"), counts.get("updated", 0)) == (20, 0), counts
 
 
+@pytest.mark.slow
+def test_a_source_column_named_like_an_engagement_column_is_refused_until_renamed_and_then_kept(
+    env, client, warehouse_path, postgres_url, postgres_scratch
+):
+    # Was: pushed without it (left out as ours), `instantly_reply_count` in ops.<table>_engagement read it (the
+    # real count was `instantly_reply_count_1`), and the write-back copied it into `instantly_reply_count`.
+    import psycopg
+
+    from ops_core.errors import OpsError
+    from tests.tasks.push_helpers import campaign_leads
+
+    table = postgres_scratch.table(
+        "crm",
+        'id integer PRIMARY KEY, email text, "Instantly_Reply_Count" integer',
+        [(g, f"r{g}@clash.dev", 100 + g) for g in range(1, 11)],
+    )
+    campaign = _campaign(client, "Clash", [])
+    push = dict(
+        source=postgres_url,
+        table=table,
+        key_column="id",
+        campaigns=[campaign.id],
+        warehouse=str(warehouse_path),
+    )
+    with pytest.raises(OpsError, match="a column named Instantly_Reply_Count, .* own instantly_reply_count"):
+        push_leads(**push)
+    assert campaign_leads(env, campaign.id) == []
+    assert _sql(warehouse_path, f"SELECT count(*) FROM duckdb_tables() WHERE table_name = '{table}'") == [
+        (0,)
+    ]
+
+    postgres_scratch.execute(f'ALTER TABLE {table} RENAME "Instantly_Reply_Count" TO crm_reply_count')
+    assert push_leads(**push)["campaigns"][0]["counts"]["created"] == 10
+    sent = {
+        lead["email"]: lead["payload"].get("crm_reply_count") for lead in campaign_leads(env, campaign.id)
+    }
+    assert sent == {f"r{g}@clash.dev": 100 + g for g in range(1, 11)}  # nothing lost
+    client.campaigns.activate(campaign.id)
+    _advance(env, 10)
+    sync_engagement(
+        warehouse=str(warehouse_path), write_back_postgres=PostgresSource(url=SecretStr(postgres_url))
+    )
+    view = _sql(
+        warehouse_path,
+        f"SELECT id, crm_reply_count, instantly_reply_count FROM ops.{table}_engagement ORDER BY id",
+    )
+    assert [r[1] for r in view] == [100 + g for g in range(1, 11)]
+    assert all(isinstance(r[2], int) and r[2] < 100 for r in view)  # the real counts, not the source's
+    with psycopg.connect(postgres_url) as pg:
+        written = pg.execute(
+            f"SELECT id, crm_reply_count, instantly_reply_count FROM {table} ORDER BY id"
+        ).fetchall()
+    assert written == view
+
+
 def test_write_back_gives_rows_sharing_an_email_the_same_engagement(
     env, client, warehouse_path, postgres_url, postgres_scratch
 ):

@@ -1073,6 +1073,42 @@ def test_a_source_column_named_like_one_of_ours_is_refused(tmp_path: Path, colum
         describe_source.fn(SourceSpec(str(path)))
 
 
+def test_a_source_column_named_like_an_engagement_column_in_another_case_is_refused(tmp_path: Path) -> None:
+    # Was: pushed without it (left out as a written-back column), and in ops.leads_engagement
+    # `instantly_reply_count` read this column while the real count became `instantly_reply_count_1`.
+    path = tmp_path / "leads.csv"
+    path.write_text("Email,Instantly_Reply_Count,instantly_link,Notes\na@x.co,7,x,n\n")
+    with pytest.raises(OpsError) as raised:
+        describe_source.fn(SourceSpec(str(path)))
+    assert raised.value.message == (
+        f"The source {path} has columns named Instantly_Reply_Count, instantly_link, which the engagement views"
+        " of ops.leads would take for their own instantly_reply_count, instantly_link (DuckDB ignores the case"
+        " of column names)."
+    )
+    assert raised.value.hint == "rename them in the source; delete them if they are stale copies of ours"
+
+
+def test_a_postgres_column_named_like_an_engagement_column_can_be_selected_under_another_name(
+    postgres_url: str,
+) -> None:
+    clash = SourceSpec(postgres_url, query="SELECT 'a@x.co' AS email, 3 AS \"INSTANTLY_STATUS\"", table="crm")
+    with pytest.raises(
+        OpsError, match=r"a column named INSTANTLY_STATUS, .* their own instantly_status \("
+    ) as raised:
+        describe_source.fn(clash)
+    assert raised.value.hint is not None and "under another name with" in raised.value.hint
+    renamed = SourceSpec(postgres_url, query="SELECT 'a@x.co' AS email, 3 AS crm_status", table="crm")
+    assert describe_source.fn(renamed) == ["email", "crm_status"]
+
+
+def test_engagement_columns_a_write_back_added_are_read_and_left_out_of_the_leads(tmp_path: Path) -> None:
+    # Spelled as `sync --write-back` writes them: ours from an earlier sync (the views replace them).
+    path = tmp_path / "written.csv"
+    path.write_text("email,instantly_reply_count,instantly_status\na@x.co,2,Active\n")
+    mapping = resolve_mapping(describe_source.fn(SourceSpec(str(path))))
+    assert mapping.custom == {} and mapping.excluded == ("instantly_reply_count", "instantly_status")
+
+
 @pytest.mark.parametrize("probe", ["xlsx-xml", "calamine"])
 @pytest.mark.parametrize("above", [0, 2], ids=["header-on-row-1", "two-empty-rows-above"])
 def test_reasons_name_the_sheet_row_as_excel_shows_it(

@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ops_core.engagement import ENGAGEMENT_COLUMNS
 from tasks.pull_transform import campaign_row, frame, lead_row
 from warehouse import ledger
 from warehouse.db import Warehouse
 from warehouse.ledger import LedgerEntry, LedgerScope
 from warehouse.merge import merge_frame
-from warehouse.views import ENGAGEMENT_COLUMNS, create_engagement_views
+from warehouse.views import create_engagement_views
 
 T1 = "2026-03-01T10:00:00.000Z"
 T2 = "2026-03-05T10:00:00.000Z"
@@ -86,6 +87,23 @@ def test_engagement_view_keeps_every_source_column_and_replaces_stale_engagement
     assert columns.count("instantly_status") == 1  # the source's stale copy is replaced, not duplicated
     assert set(ENGAGEMENT_COLUMNS) <= set(columns)
     assert "_row_key" in columns
+
+
+def test_a_source_column_named_like_ours_in_another_case_never_shadows_the_views_own(con):
+    # A table extracted before the extract refused such columns. Was: `instantly_reply_count` read the source's
+    # 'stale' text and the real count was `instantly_reply_count_1`; the write-back wrote the source's.
+    con.execute("ALTER TABLE ops.people ADD COLUMN \"Instantly_Reply_Count\" VARCHAR DEFAULT 'theirs'")
+    con.execute("ALTER TABLE ops.people ADD COLUMN \"INSTANTLY_LINK\" VARCHAR DEFAULT 'theirs'")
+    create_engagement_views(con)
+    for view in ("people_engagement", "people_engagement_by_campaign"):
+        columns = [d[0] for d in con.execute(f"SELECT * FROM ops.{view} LIMIT 0").description]
+        assert not [
+            c for c in columns if c.endswith("_1") or c in ("Instantly_Reply_Count", "INSTANTLY_LINK")
+        ]
+    rows = con.execute("SELECT id, instantly_reply_count FROM ops.people_engagement ORDER BY id").fetchall()
+    assert rows == [(1, 1), (2, 0), (3, 0), (4, 0)]
+    links = con.execute("SELECT DISTINCT instantly_link FROM ops.people_engagement_by_campaign ORDER BY 1")
+    assert links.fetchall() == [("email",), ("ledger",)]
 
 
 def test_by_campaign_view_has_one_row_per_source_row_and_campaign(con):
