@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import TypeVar, cast
 
 from prefect.blocks.core import Block
+from pydantic import ValidationError
 
 from blocks._local import saved_names_without_api
 from ops_core.errors import OpsError, did_you_mean
 
 B = TypeVar("B", bound=Block)
 
-__all__ = ["check_saved", "load_block"]
+__all__ = ["check_saved", "invalid_block", "load_block", "validation_problems"]
 
 
 def load_block(block_type: type[B], name: str, *, hint: str) -> B:
@@ -23,15 +24,38 @@ def load_block(block_type: type[B], name: str, *, hint: str) -> B:
         hint: how to create such a block, shown with the error.
 
     Raises:
-        OpsError: no such block; names the closest saved block of that type when one is close.
+        OpsError: no such block (naming the closest saved block of that type when one is close), or the saved
+            block fails the block's checks (`invalid_block`).
     """
     check_saved(block_type, name, hint=hint)
     try:
         # Prefect's async_dispatch: called outside an event loop, `load` returns the block itself.
         return cast(B, block_type.load(name))
+    except RuntimeError as exc:  # Prefect's "Unable to load ... due to failed validation"
+        if isinstance(exc.__cause__, ValidationError):
+            raise invalid_block(block_type, name, exc.__cause__) from None
+        raise
     except ValueError:  # Prefect's "Unable to find block document named ..."
         pass
     raise _no_such_block(block_type, name, hint, _saved_names(block_type)) from None
+
+
+def invalid_block(block_type: type[Block], name: str, exc: ValidationError) -> OpsError:
+    """The one-line error for a saved block that fails its checks (saved before a check existed, or in a form
+    that did not apply it): what is wrong, never the value, and how to mend it."""
+    return OpsError(
+        f"The {block_type.__name__} block {name!r} cannot be used: {validation_problems(exc)}.",
+        hint=f"edit it in the Prefect UI (Blocks > {name} > Edit) or save it again",
+    )
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """A pydantic error as one line, each field with what it expected, never the value it refused (pure):
+    `base_url: expected a base URL without a password: ...`."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg'].removeprefix('Value error, ')}"
+        for error in exc.errors(include_input=False, include_url=False)
+    )
 
 
 def check_saved(block_type: type[Block], name: str, *, hint: str) -> None:

@@ -6,14 +6,24 @@ import contextlib
 import math
 import os
 import threading
+from contextvars import ContextVar
 from functools import partial
 from typing import Any, TypedDict, cast
 
 from prefect.blocks.core import Block
-from pydantic import Field, SecretStr, SerializationInfo, field_serializer
+from prefect.client.schemas.objects import BlockDocument
+from pydantic import (
+    ConfigDict,
+    Field,
+    SecretStr,
+    SerializationInfo,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
 from blocks._assets import logo_url
-from blocks._load import check_saved, load_block
+from blocks._load import check_saved, invalid_block, load_block
 from blocks._local import saved_names_without_api
 from instantly_client import DEFAULT_BASE_URL, BatchLimiter, InstantlyClient
 from ops_core.errors import OpsError, one_line
@@ -28,7 +38,7 @@ from ops_core.settings import (
     instantly_env,
     instantly_rates,
 )
-from ops_core.urls import redact_url
+from ops_core.urls import PASSWORD_PATTERN, has_password, redact_url, url_key
 
 __all__ = [
     "DEFAULT_RATE_PER_MINUTE",
@@ -36,6 +46,21 @@ __all__ = [
     "InstantlyCredentials",
     "resolve_credentials",
 ]
+
+
+# Why a block refuses a base URL with a password, and what to do instead (one line). The client never sends
+# it: it authenticates with the API key (a Bearer header, which keeps httpx from turning a URL's `user:secret@`
+# into Basic auth), and a proxy's password belongs in the proxy setting httpx reads from the environment.
+BASE_URL_PASSWORD_REFUSAL = (
+    "a base URL without a password: the Prefect UI shows base_url in plain text, and the client never sends "
+    "it (the API key authenticates); for a proxy that needs one, set HTTPS_PROXY=http://user:secret@proxy:port "
+    "in the worker's environment"
+)
+
+# Set while `from_env` builds a block: a password in INSTANTLY_BASE_URL stays in the environment (never saved in
+# a block nor shown in the UI), so it is accepted there, and shown as *** wherever the URL is. A context
+# variable, not pydantic's validation context: Block's own __init__ validates without the caller's context.
+_FROM_ENV: ContextVar[bool] = ContextVar("instantly_credentials_from_env", default=False)
 
 
 class _TimeoutOption(TypedDict, total=False):
@@ -71,10 +96,24 @@ with credentials.get_client() as client:
     _documentation_url = "https://developer.instantly.ai/"  # type: ignore[assignment]
     _logo_url = logo_url("instantly-credentials")  # type: ignore[assignment]
 
+    # A pydantic error quotes the value it refused (`input_value=...`): never, for a base URL with a password.
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     api_key: SecretStr = Field(
         ..., title="API key", description="Instantly API v2 key (Settings, Integrations, API Keys)."
     )
-    base_url: str = Field(DEFAULT_BASE_URL, title="Base URL", description="API base URL, ending in /api/v2.")
+    base_url: str = Field(
+        DEFAULT_BASE_URL,
+        title="Base URL",
+        description="API base URL, ending in /api/v2. Shown in plain text: no password (`user:secret@`); "
+        "for a proxy that needs one, set HTTPS_PROXY in the worker's environment.",
+        # The Prefect UI's form checks the block schema: a value with a password fails this `if`/`then`, whose
+        # message quotes only the `const` (a failing `pattern` would quote the value, password and all).
+        json_schema_extra={
+            "if": {"type": "string", "pattern": PASSWORD_PATTERN},
+            "then": {"const": BASE_URL_PASSWORD_REFUSAL},
+        },
+    )
     workspace_id: str | None = Field(
         None,
         title="Workspace ID",
@@ -102,10 +141,25 @@ with credentials.get_client() as client:
         "every request also takes a slot from it (fetched a few at a time). Empty: per-process limits only.",
     )
 
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_without_password(cls, base_url: str) -> str:
+        """Refuse a password in the base URL (`user:secret@`, `?password=`): a saved block's base_url is shown
+        in plain text by the Prefect UI. Only `from_env` accepts one (it never reaches a saved block)."""
+        if has_password(base_url) and not _FROM_ENV.get():
+            raise ValueError(f"expected {BASE_URL_PASSWORD_REFUSAL}")
+        return base_url
+
+    def _to_block_document(self, *args: Any, **kwargs: Any) -> BlockDocument:
+        # Every save goes through here: a block built by `from_env` may hold a password, never a saved one.
+        if has_password(self.base_url):
+            raise ValueError(f"Not saved: base_url must be {BASE_URL_PASSWORD_REFUSAL}.")
+        return super()._to_block_document(*args, **kwargs)
+
     @field_serializer("base_url")
-    def _base_url_without_password(self, base_url: str, info: SerializationInfo) -> str:
-        """The base URL as a run's recorded parameters (and any other dump) show it: without the password a
-        `user:secret@` may carry. Only saving the block, which asks for its secrets, keeps it."""
+    def _base_url_shown(self, base_url: str, info: SerializationInfo) -> str:
+        """The base URL as a run's recorded parameters (and any other dump) show it: with *** for the password
+        that INSTANTLY_BASE_URL may carry (`from_env`). Only a dump that asks for the secrets keeps it."""
         if info.context and info.context.get("include_secrets") is True:
             return base_url
         return redact_url(base_url)
@@ -120,10 +174,18 @@ with credentials.get_client() as client:
         """Build credentials from INSTANTLY_API_KEY, INSTANTLY_BASE_URL, INSTANTLY_WORKSPACE_ID and
         INSTANTLY_RATE_PER_*.
 
+        INSTANTLY_BASE_URL may carry a password (`user:secret@`), unlike a block's base_url: the environment
+        never reaches the Prefect UI, and messages, reprs and run parameters show it as ***.
+
         Raises:
             OpsError: no key, or a setting out of range, named with its value (`instantly_env`).
         """
-        return cls(api_key=SecretStr(instantly_api_key()), **instantly_env())
+        settings = {"api_key": SecretStr(instantly_api_key()), **instantly_env()}
+        token = _FROM_ENV.set(True)
+        try:
+            return cls(**settings)
+        finally:
+            _FROM_ENV.reset(token)
 
     def get_client(self, *, timeout: float | None = None) -> InstantlyClient:
         """A client for this workspace: the one way every flow and task gets one.
@@ -158,13 +220,13 @@ with credentials.get_client() as client:
     @property
     def workspace_key(self) -> str:
         """A stable, secret-free name for the key (the push ledger keys rows by the workspace id from the API,
-        and by this only when the key cannot read its workspace): the base URL without its password."""
+        and by this only when the key cannot read its workspace): the base URL without its password (`url_key`)."""
         import hashlib
 
         if self.workspace_id:
             return self.workspace_id
         digest = hashlib.sha256(self.api_key.get_secret_value().encode()).hexdigest()[:12]
-        return f"{redact_url(self.base_url.rstrip('/'))}#{digest}"
+        return f"{url_key(self.base_url.rstrip('/'))}#{digest}"
 
 
 # A process takes slots of the global limit in batches of about this many seconds of its budget: at 100
@@ -274,6 +336,10 @@ def resolve_credentials(block: InstantlyCredentials | str | None = None) -> Inst
     try:
         # Prefect's async_dispatch: called outside an event loop, `load` returns the block itself.
         return _with_rates(cast(InstantlyCredentials, InstantlyCredentials.load(DEFAULT_BLOCK_NAME)), rates)
+    except RuntimeError as exc:  # Prefect's "Unable to load ... due to failed validation"
+        if not isinstance(exc.__cause__, ValidationError):
+            raise
+        raise invalid_block(InstantlyCredentials, DEFAULT_BLOCK_NAME, exc.__cause__) from None
     except ValueError:
         problem = f"no InstantlyCredentials block named {DEFAULT_BLOCK_NAME!r}"
     except Exception as exc:  # the Prefect API could not be asked

@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["PASSWORD_PATTERN", "PASSWORD_REFUSAL", "redact_passwords", "redact_url"]
+__all__ = [
+    "PASSWORD_PATTERN",
+    "PASSWORD_REFUSAL",
+    "has_password",
+    "redact_passwords",
+    "redact_url",
+    "url_key",
+]
+
+MASK = "***"  # what every message shows in place of a password (the client's `_redact.py` shows the same)
 
 # A JSON-schema `pattern` (searched, not anchored) that finds a password in a URL or connection string:
 # `scheme://user:secret@` at the start, or any `password=` (libpq keyword or query parameter). A flow
@@ -40,13 +49,33 @@ def redact_passwords(text: str) -> str:
     return _URL_PASSWORD.sub(r"\1***\3", _KEYWORD_PASSWORD.sub(r"\1***", text))
 
 
+def has_password(text: str) -> bool:
+    """Whether `text` holds a password as `PASSWORD_PATTERN` finds one (pure): a URL's `user:secret@`, or
+    any `password=`. The rule a JSON schema applies with that pattern, for Python code to apply alike."""
+    return re.search(PASSWORD_PATTERN, text) is not None
+
+
 def redact_url(url: str) -> str:
-    """The URL without its secrets (pure): the password in `user:secret@` and any query parameter that
-    holds one (libpq's `?password=`, `sslpassword`, `passfile` ...): postgresql://u:secret@h/db -> postgresql://u@h/db.
+    """The URL as a message shows it (pure): each password replaced by ***, the rest as it was, as the
+    client shows its base URL: the `user:secret@` of the authority and any query parameter that holds one
+    (libpq's `?password=`, `sslpassword`, `passfile` ...): postgresql://u:secret@h/db -> postgresql://u:***@h/db.
 
     What is not a URL is redacted as a text (`redact_passwords`): a libpq connection string
     `host=h password=secret` -> `host=h password=***`; so is a URL that does not parse (a bad port).
     """
+    return _without_passwords(url, MASK)
+
+
+def url_key(url: str) -> str:
+    """The URL as a name that is recorded (pure): its passwords left out, not masked, so the name stays the
+    same with or without a password and whatever messages show (`ops.source_tables.source`, a credentials
+    block's `workspace_key`): postgresql://u:secret@h/db?password=x&sslmode=require -> postgresql://u@h/db?sslmode=require.
+    What does not parse as a URL is redacted as a text (`redact_passwords`), with ***."""
+    return _without_passwords(url, None)
+
+
+def _without_passwords(url: str, mask: str | None) -> str:
+    """`url` with each password replaced by `mask`, or left out (with its `:` or query parameter) when None."""
     if "://" not in url:
         return redact_passwords(url)
     try:
@@ -57,13 +86,31 @@ def redact_url(url: str) -> str:
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode([(k, v) for k, v in pairs if "pass" not in k.lower()])
+        if any("pass" in k.lower() for k, _ in pairs):
+            kept = [(k, v) for k, v in pairs if mask is not None or "pass" not in k.lower()]
+            query = urlencode(
+                [(k, mask if mask is not None and "pass" in k.lower() else v) for k, v in kept], safe="*"
+            )
     if parts.password is None and query == parts.query:
         return redact_passwords(
             url
         )  # e.g. `ducklake:postgres:postgresql://u:secret@h/db`, or a stray keyword
     host = parts.hostname or ""
-    netloc = f"{parts.username}@{host}" if parts.username else host
+    if ":" in host and mask is not None:  # IPv6: urlsplit took its brackets off (a key keeps its old form)
+        host = f"[{host}]"
+    user = parts.username or ""
+    if parts.password is not None and mask is not None:
+        netloc = f"{user}:{mask}@{host}"
+    else:
+        netloc = f"{user}@{host}" if user else host
     if port:
         netloc += f":{port}"
-    return redact_passwords(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
+    if mask is None:
+        return redact_passwords(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
+    # The query is masked already: `redact_passwords` would take `password=***&sslmode=...` for one value.
+    head = redact_passwords(urlunsplit((parts.scheme, netloc, parts.path, "", "")))
+    return (
+        head
+        + (f"?{query}" if query else "")
+        + (f"#{redact_passwords(parts.fragment)}" if parts.fragment else "")
+    )

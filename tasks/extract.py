@@ -26,7 +26,7 @@ from ops_core.interface import bare_option, capitalized, option, option_value, s
 from ops_core.sources import absolute_source, duckdb_path, same_file, source_kind
 from ops_core.sql import quote_ident, quote_literal, quote_qualified
 from ops_core.text import has_text_sql, quoted
-from ops_core.urls import redact_url
+from ops_core.urls import redact_url, url_key
 from tasks import csv_source, excel_source, postgres_source
 from tasks.csv_source import detect_encoding
 from tasks.mapping import INTERNAL_COLUMNS, ROW_PROBLEM, SOURCE_ROW, detect_fields
@@ -492,10 +492,11 @@ def extract_source(
 
 def _recorded_source(spec: SourceSpec) -> str:
     """What ops.source_tables records as a table's source: a file by its absolute path (a relative one typed
-    in another folder names another file, and would pass `_same_source`), else as displayed (no password)."""
+    in another folder names another file, and would pass `_same_source`), else without its password
+    (`url_key`: the name stays the same whatever messages show of a password)."""
     if spec.kind in ("csv", "parquet", "excel"):
         return str(Path(spec.source).expanduser().resolve())
-    return spec.display
+    return url_key(spec.source)
 
 
 def _no_rows(spec: SourceSpec) -> str:
@@ -513,7 +514,7 @@ def _no_rows(spec: SourceSpec) -> str:
 
 def _same_source(recorded: str, spec: SourceSpec) -> bool:
     """Whether `recorded` (ops.source_tables.source) names the source of `spec` (files compared by real path)."""
-    if recorded == spec.display:
+    if recorded == url_key(spec.source):
         return True
     return spec.kind in ("csv", "parquet", "excel") and same_file(recorded, spec.source)
 

@@ -88,15 +88,18 @@ def require_prefect_api(*, show_status: bool = True) -> None:
 
     Without PREFECT_API_URL, this starts Prefect's temporary API (20-30 s on a small machine; a terminal
     shows a status line meanwhile) and a watchdog that stops it when this process ends (_server_watch.py).
+    The URL and the error are shown with *** for a password (PREFECT_API_URL may carry `user:secret@`).
     """
+    from ops_core.urls import redact_passwords, redact_url
+
     try:
         from prefect.client.orchestration import get_client
         from prefect.settings import PREFECT_API_URL
 
         configured = PREFECT_API_URL.value()
-        url = configured or "the ephemeral Prefect API"
+        url = redact_url(configured) if configured else "the ephemeral Prefect API"
         note = (
-            f"Connecting to the Prefect API at {configured}"
+            f"Connecting to the Prefect API at {url}"
             if configured
             else "Starting Prefect's temporary API (20-30 s)"
         )
@@ -115,7 +118,7 @@ def require_prefect_api(*, show_status: bool = True) -> None:
         problem = exc
         url = "the Prefect API"
     if problem is not None:
-        detail = " ".join(str(problem).split()) or type(problem).__name__
+        detail = redact_passwords(" ".join(str(problem).split()) or type(problem).__name__)
         raise OpsError(
             f"No reachable Prefect API at {url}: {detail[:200]}",
             hint="start one with `prefect server start` and set PREFECT_API_URL, or unset PREFECT_API_URL",

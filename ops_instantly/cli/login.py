@@ -75,18 +75,29 @@ def login(
     from pydantic import SecretStr
 
     from blocks import InstantlyCredentials
-    from blocks.instantly import DEFAULT_BLOCK_NAME, DEFAULT_RATE_PER_MINUTE, DEFAULT_RATE_PER_SECOND
+    from blocks.instantly import (
+        BASE_URL_PASSWORD_REFUSAL,
+        DEFAULT_BLOCK_NAME,
+        DEFAULT_RATE_PER_MINUTE,
+        DEFAULT_RATE_PER_SECOND,
+    )
     from instantly_client import DEFAULT_BASE_URL
     from ops_core.settings import CREDENTIALS_BLOCK_ENV
-    from ops_core.urls import redact_url
+    from ops_core.urls import has_password, redact_url
 
     if not _BLOCK_NAME.match(name):
         raise OpsError(
             f"Invalid block name {name!r}: use lowercase letters, digits and dashes (e.g. production)."
         )
+    url = (base_url or os.environ.get("INSTANTLY_BASE_URL") or DEFAULT_BASE_URL).strip()
+    if has_password(url):  # before the key is asked for: the block would refuse it anyway
+        given = "--base-url" if base_url else "INSTANTLY_BASE_URL"
+        raise OpsError(
+            f"Cannot save {redact_url(url)} ({given}) in a block: expected {BASE_URL_PASSWORD_REFUSAL}."
+        )
     creds = InstantlyCredentials(
         api_key=SecretStr(_api_key(api_key)),
-        base_url=(base_url or os.environ.get("INSTANTLY_BASE_URL") or DEFAULT_BASE_URL).strip(),
+        base_url=url,
         workspace_id=workspace_id,
         rate_per_second=rate_per_second or DEFAULT_RATE_PER_SECOND,
         rate_per_minute=rate_per_minute or DEFAULT_RATE_PER_MINUTE,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from blocks import (
     DuckDBWarehouse,
@@ -13,6 +13,7 @@ from blocks import (
     resolve_credentials,
     resolve_warehouse,
 )
+from blocks._load import validation_problems
 from ops_core.errors import OpsError
 
 
@@ -58,29 +59,118 @@ def test_the_warehouse_path_follows_ops_warehouse(monkeypatch, tmp_path) -> None
     assert resolve_warehouse(path=str(tmp_path / "x.duckdb")).path == tmp_path / "x.duckdb"
 
 
-def test_a_password_in_the_base_url_stays_out_of_the_repr_the_run_parameters_and_the_workspace_key() -> None:
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://user:SECRETpw@127.0.0.1:9/api/v2",
+        "https://:SECRETpw@gw.example/api/v2",
+        "https://gw/api/v2?password=SECRETpw",
+    ],
+)
+def test_a_block_refuses_a_base_url_with_a_password_saying_why_and_what_instead(base_url: str) -> None:
+    # The Prefect UI shows a saved block's base_url in plain text (only secret fields are masked).
+    with pytest.raises(ValidationError) as refused:
+        InstantlyCredentials(api_key=SecretStr("k"), base_url=base_url)
+    text = str(refused.value)
+    assert "SECRETpw" not in text
+    assert "the Prefect UI shows base_url in plain text" in text and "HTTPS_PROXY=" in text
+    assert "base_url: expected a base URL without a password: the Prefect UI" in validation_problems(
+        refused.value
+    )
+    assert InstantlyCredentials(api_key=SecretStr("k"), base_url="http://user@127.0.0.1:9/api/v2").base_url
+
+
+def test_the_block_schema_refuses_a_password_in_base_url_without_quoting_it() -> None:
+    # What the server's /ui/schemas/validate applies to the block's fields (the schema the UI's form is built
+    # from); Prefect 3.8.8's block forms do not call it with this schema, so the block itself refuses too.
+    from prefect.utilities.schema_tools.validation import validate
+
+    schema = InstantlyCredentials.model_json_schema()
+    ok = {"api_key": "k", "base_url": "http://127.0.0.1:8765/api/v2"}
+    assert validate(ok, schema, raise_on_error=False) == []
+    errors = validate(ok | {"base_url": "https://u:SECRETpw@gw/api/v2"}, schema, raise_on_error=False)
+    assert errors and all("SECRETpw" not in str(error.message) for error in errors)
+    assert any("the Prefect UI shows base_url in plain text" in str(error.message) for error in errors)
+
+
+def test_a_password_in_instantly_base_url_stays_out_of_the_repr_the_run_parameters_and_the_workspace_key(
+    monkeypatch,
+) -> None:
     from flows.push_leads import push_leads
 
-    creds = InstantlyCredentials(api_key=SecretStr("k"), base_url="http://user:SECRETpw@127.0.0.1:9/api/v2")
+    # The environment may hold one: it never reaches a saved block or the UI.
+    monkeypatch.setenv("INSTANTLY_API_KEY", "k")
+    monkeypatch.setenv("INSTANTLY_BASE_URL", "http://user:SECRETpw@127.0.0.1:9/api/v2")
+    creds = InstantlyCredentials.from_env()
     recorded = push_leads.serialize_parameters({"credentials": creds})  # what Prefect stores with a run
-    assert recorded["credentials"]["base_url"] == "http://user@127.0.0.1:9/api/v2"
-    for text in (repr(creds), str(creds), creds.workspace_key):
-        assert "SECRETpw" not in text and "user@127.0.0.1:9/api/v2" in text
+    assert recorded["credentials"]["base_url"] == "http://user:***@127.0.0.1:9/api/v2"
+    for text in (repr(creds), str(creds)):
+        assert "SECRETpw" not in text and "user:***@127.0.0.1:9/api/v2" in text
+    assert creds.workspace_key.startswith("http://user@127.0.0.1:9/api/v2#")  # as ledgers recorded it before
     with creds.get_client() as client:
-        assert client.base_url == creds.base_url  # the client is given the URL as it is
+        assert (
+            client.base_url == "http://user:SECRETpw@127.0.0.1:9/api/v2"
+        )  # the client is given the URL as it is
 
 
 def test_a_saved_block_loads_back_with_its_secret(prefect_harness) -> None:
-    # The base URL's password too: only a run's parameters and reprs leave it out, not the saved block.
-    base_url = "http://user:SECRETpw@127.0.0.1:9/api/v2"
-    InstantlyCredentials(api_key=SecretStr("saved-key"), base_url=base_url).save(
+    InstantlyCredentials(api_key=SecretStr("saved-key"), base_url="http://user@127.0.0.1:9/api/v2").save(
         "test-blocks", overwrite=True
     )
     loaded = resolve_credentials("test-blocks")
     assert loaded.api_key.get_secret_value() == "saved-key"
-    assert loaded.base_url == base_url
+    assert loaded.base_url == "http://user@127.0.0.1:9/api/v2"
     with pytest.raises(OpsError, match="No InstantlyCredentials block named 'nope'"):
         resolve_credentials("nope")
+
+
+def test_credentials_from_the_environment_with_a_password_are_never_saved(
+    prefect_harness, monkeypatch
+) -> None:
+    from prefect.client.orchestration import get_client
+
+    monkeypatch.setenv("INSTANTLY_API_KEY", "k")
+    monkeypatch.setenv("INSTANTLY_BASE_URL", "http://user:SECRETpw@127.0.0.1:9/api/v2")
+    with pytest.raises(
+        ValueError, match="Not saved: base_url must be a base URL without a password"
+    ) as refused:
+        InstantlyCredentials.from_env().save("test-env-password", overwrite=True)
+    assert "SECRETpw" not in str(refused.value)
+    with get_client(sync_client=True) as client:
+        names = [d.name for d in client.read_block_documents_by_type("instantly-credentials")]
+    assert "test-env-password" not in names
+
+
+@pytest.mark.parametrize("name", ["test-ui-password", "default"])
+def test_a_block_saved_with_a_password_elsewhere_is_refused_in_one_line_saying_how_to_mend_it(
+    prefect_harness, monkeypatch, name: str
+) -> None:
+    # The Prefect UI's block forms save what they are given (3.8.8 checks no block schema): the block refuses
+    # to load it, by name or as the default, never quoting the password.
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import BlockDocumentUpdate
+
+    monkeypatch.delenv("INSTANTLY_API_KEY", raising=False)
+    monkeypatch.delenv("OPS_CREDENTIALS_BLOCK", raising=False)
+    document_id = InstantlyCredentials(api_key=SecretStr("k"), base_url="http://127.0.0.1:9/api/v2").save(
+        name, overwrite=True
+    )
+    with get_client(sync_client=True) as client:
+        client.update_block_document(
+            document_id, BlockDocumentUpdate(data={"base_url": "https://user:SECRETpw@gw.example/api/v2"})
+        )
+        try:
+            with pytest.raises(OpsError) as refused:
+                resolve_credentials(name if name != "default" else None)
+        finally:
+            client.delete_block_document(document_id)
+    text = str(refused.value)
+    assert "SECRETpw" not in text and "\n" not in text
+    assert (
+        f"The InstantlyCredentials block '{name}' cannot be used: base_url: expected a base URL without"
+        in text
+    )
+    assert f"edit it in the Prefect UI (Blocks > {name} > Edit)" in text
 
 
 def test_every_missing_block_is_one_line_naming_the_closest_and_how_to_save_one(prefect_harness) -> None:

@@ -421,6 +421,17 @@ def test_no_reachable_prefect_api_is_one_line(env: Any, capsys: pytest.CaptureFi
     assert_one_line_error(result, "No reachable Prefect API at http://127.0.0.1:9/api")
 
 
+def test_no_reachable_prefect_api_hides_the_password_of_its_url(
+    env: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: "http://ops:SECRETpw@127.0.0.1:9/api"}):
+        result = run_cli(capsys, "campaigns", "pause", "anything-at-all", "--credentials", "default")
+    assert_one_line_error(result, "No reachable Prefect API at http://ops:***@127.0.0.1:9/api")
+    assert "SECRETpw" not in result.err + result.out
+
+
 def test_duplicate_refuses_a_name_that_is_taken_as_create_does(
     env: Any, client: Any, prefect_harness: None, capsys: pytest.CaptureFixture[str]
 ) -> None:

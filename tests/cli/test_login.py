@@ -63,3 +63,31 @@ def test_login_rejects_a_bad_block_name(capsys: pytest.CaptureFixture[str]) -> N
     assert_one_line_error(
         run_cli(capsys, "login", "--name", "My Workspace", "--api-key", "k"), "Invalid block name"
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "named"),
+    [
+        (["--base-url", "https://user:SECRETpw@gw.example/api/v2"], None, "(--base-url)"),
+        ([], "https://user:SECRETpw@gw.example/api/v2", "(INSTANTLY_BASE_URL)"),
+    ],
+)
+def test_login_refuses_a_base_url_with_a_password_before_asking_for_the_key(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    env: str | None,
+    named: str,
+) -> None:
+    # A block's base_url shows in plain text in the Prefect UI; no key is needed to know that.
+    monkeypatch.delenv("INSTANTLY_API_KEY", raising=False)
+    if env:
+        monkeypatch.setenv("INSTANTLY_BASE_URL", env)
+    result = run_cli(capsys, "login", "--name", "with-password", *argv)
+    assert_one_line_error(
+        result,
+        f"Cannot save https://user:***@gw.example/api/v2 {named} in a block",
+        "Prefect UI",
+        "HTTPS_PROXY=",
+    )
+    assert "SECRETpw" not in result.err + result.out

@@ -236,7 +236,7 @@ def test_an_unreachable_postgres_is_one_line_and_hides_the_password(
     make_campaign(env, "Real")
     url = "postgresql://postgres:hunter2@127.0.0.1:1/test"
     result = run_cli(capsys, "push", "--source", url, "--table", "leads", "--campaign", "Real")
-    assert_one_line_error(result, "Cannot connect to Postgres", "postgresql://postgres@127.0.0.1:1/test")
+    assert_one_line_error(result, "Cannot connect to Postgres", "postgresql://postgres:***@127.0.0.1:1/test")
     assert "hunter2" not in result.err + result.out
     assert request_count(env) == 0
 

@@ -75,7 +75,7 @@ def test_set_settings_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
         (
             "INSTANTLY_BASE_URL",
             "ftp://user:SECRETpw@api.instantly.ai/api/v2",
-            "INSTANTLY_BASE_URL='ftp://user@api.instantly.ai/api/v2' is not an http(s) URL",
+            "INSTANTLY_BASE_URL='ftp://user:***@api.instantly.ai/api/v2' is not an http(s) URL",
         ),
     ],
 )

@@ -4,15 +4,60 @@ from __future__ import annotations
 
 import pytest
 
-from ops_core.urls import redact_passwords, redact_url
+from instantly_client._redact import url_without_password
+from ops_core.urls import has_password, redact_passwords, redact_url, url_key
 
 
-def test_redact_url_drops_only_the_password() -> None:
+def test_redact_url_replaces_only_the_password_with_stars() -> None:
     assert redact_url("postgresql://bob:s3cret@db.local:5433/crm?sslmode=require") == (
-        "postgresql://bob@db.local:5433/crm?sslmode=require"
+        "postgresql://bob:***@db.local:5433/crm?sslmode=require"
     )
     assert redact_url("postgresql://bob@db/crm") == "postgresql://bob@db/crm"
+    assert redact_url("postgresql://bob:s3cret@[::1]:5432/crm") == "postgresql://bob:***@[::1]:5432/crm"
     assert redact_url("leads.csv") == "leads.csv"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://user:SECRET@127.0.0.1:8699/api/v2",
+        "https://:SECRET@api.example/api/v2?x=1",
+        "http://user:SEC@RET@h/api/v2",
+        "http://user:SECRET@h:notaport",
+        "http://user@h/api/v2",
+        "https://api.instantly.ai/api/v2",
+        "http://h/api/v2?next=a:b@c",
+        "postgresql://bob:s3cret@db.local:5433/crm",
+    ],
+)
+def test_a_base_url_shows_as_the_client_shows_it(url: str) -> None:
+    # One rule for a URL's password: the client (which cannot import ops_core) keeps its own copy of it.
+    assert redact_url(url) == url_without_password(url)
+
+
+def test_url_key_leaves_the_password_out_as_names_were_recorded_before_messages_showed_stars() -> None:
+    # ops.source_tables and the push ledger hold these names: they must not change with what messages show.
+    assert url_key("postgresql://bob:s3cret@db:5433/crm?sslmode=require&password=s3cret") == (
+        "postgresql://bob@db:5433/crm?sslmode=require"
+    )
+    assert url_key("http://user:s3cret@h/api/v2") == url_key("http://user@h/api/v2") == "http://user@h/api/v2"
+    assert url_key("host=h password=s3cret") == "host=h password=***"
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("https://user:s3cret@gateway.example/api/v2", True),
+        ("https://:s3cret@gateway.example/api/v2", True),
+        ("https://gateway.example/api/v2?password=s3cret", True),
+        ("https://user@gateway.example/api/v2", False),
+        ("https://api.instantly.ai/api/v2", False),
+        ("http://127.0.0.1:8765/api/v2", False),
+        ("http://h/api/v2?next=a:b@c", False),
+    ],
+)
+def test_has_password_finds_a_userinfo_password_or_a_password_keyword(text: str, found: bool) -> None:
+    assert has_password(text) is found
 
 
 @pytest.mark.parametrize(
@@ -23,10 +68,11 @@ def test_redact_url_drops_only_the_password() -> None:
         "postgresql://bob:s3cret@db/crm?sslmode=require&passfile=/s3cret",
     ],
 )
-def test_redact_url_drops_passwords_in_the_query_string_too(url: str) -> None:
+def test_redact_url_hides_passwords_in_the_query_string_too(url: str) -> None:
     redacted = redact_url(url)
-    assert "s3cret" not in redacted
+    assert "s3cret" not in redacted and "pass" in redacted and "=***" in redacted
     assert "sslmode=require" in redacted
+    assert "s3cret" not in url_key(url) and "pass" not in url_key(url) and "sslmode=require" in url_key(url)
 
 
 @pytest.mark.parametrize(
