@@ -20,7 +20,7 @@ from ops_core.engagement import ENGAGEMENT_COLUMNS
 from ops_core.errors import OpsError, first_line
 from ops_core.interface import option
 from ops_core.sql import quote_ident
-from tasks.extract import redact_url
+from ops_core.urls import url_key
 from warehouse.db import Warehouse
 from warehouse.names import custom_variable_name
 from warehouse.views import SourceTable, source_tables
@@ -80,7 +80,7 @@ def plan_tables(tables: Sequence[SourceTable], target: WriteBackTarget) -> list[
                 )
             chosen.append((table, qualified))
         return chosen
-    url = redact_url(target.url.get_secret_value())
+    url = url_key(target.url.get_secret_value())  # as ops.source_tables records it
     return [
         (t, t.source_table or f"{target.schema}.{t.name}")
         for t in tables
@@ -117,7 +117,7 @@ def write_back_engagement(warehouse: Warehouse, target: WriteBackTarget) -> dict
     with warehouse.connect(read_only=True) as con:
         tables = source_tables(con)
     pairs = plan_tables(tables, target)
-    url = redact_url(target.url.get_secret_value())
+    url = url_key(target.url.get_secret_value())  # as ops.source_tables records it
     queried = sorted(t.name for t in tables if t.source == url and t.source_query)
     if not pairs and queried:
         raise OpsError(
