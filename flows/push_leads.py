@@ -46,16 +46,13 @@ from ops_core.sources import absolute_source
 from ops_core.text import counted
 from tasks.extract import (
     ExtractedTable,
-    SourceSpec,
     describe_source,
     extract_source,
-    misplaced_header,
     redact_url,
     refuse_another_source,
     source_kind,
-    table_name_for,
 )
-from tasks.mapping import load_mapping_file, parse_overrides, resolve_mapping
+from tasks.mapping import MappingOverrides, load_mapping_file, parse_overrides
 from tasks.push import (
     ArtifactProgress,
     CampaignRef,
@@ -71,7 +68,8 @@ from tasks.push import (
 from tasks.push_engine import CampaignReport
 from tasks.push_models import describe_requests
 from tasks.push_plan import duplicate_hint, skip_hint
-from warehouse.connections import plan_connected_pushes, read_connections
+from tasks.source_header import SourceSpec, check_header, header_mapping, table_name_for
+from warehouse.connections import Connection, plan_connected_pushes, read_connections
 from warehouse.db import Warehouse
 from warehouse.push_guard import DEFAULT_WAIT_SECONDS, push_guard
 from warehouse.scratch import ScratchWarehouse
@@ -81,6 +79,7 @@ __all__ = [
     "SkipIf",
     "SourceParameters",
     "TablePush",
+    "check_connection",
     "check_source",
     "preview_push_leads",
     "push_leads",
@@ -445,6 +444,10 @@ def connected_pushes(store: Warehouse) -> list[TablePush]:
             hint=f"{set_option('source', 'campaigns')}, or run `ops-instantly connect-table` first (with the "
             "same OPS_WAREHOUSE or --warehouse as this run: a worker's may differ from your shell's)",
         )
+    return _connected_jobs(connected)
+
+
+def _connected_jobs(connected: list[Connection]) -> list[TablePush]:
     jobs = []
     for plan in plan_connected_pushes(connected):
         block = plan.get("source_block") or ""
@@ -465,17 +468,26 @@ def connected_pushes(store: Warehouse) -> list[TablePush]:
 
 
 def _mapping(job: TablePush, spec: SourceSpec) -> Any:
-    overrides = (
-        parse_overrides(job.mapping_rules, origin="the connection's mapping")
-        if job.mapping_rules is not None
-        else load_mapping_file(job.mapping_file or None)
-    )
-    columns = _step(describe_source, spec)
-    if "email" not in overrides.fields:  # a header under a title row: say where it is (not "no email column")
-        misplaced = misplaced_header(spec, columns)
-        if misplaced is not None:
-            raise misplaced
-    return resolve_mapping(columns, overrides)
+    return header_mapping(spec, _step(describe_source, spec), _overrides(job))
+
+
+def _overrides(job: TablePush) -> MappingOverrides:
+    if job.mapping_rules is not None:
+        return parse_overrides(job.mapping_rules, origin="the connection's mapping")
+    return load_mapping_file(job.mapping_file or None)
+
+
+def check_connection(connection: Connection) -> None:
+    """Read a connection's source header now, as the push of its table will (`connect-table` with a Postgres
+    Source block, whose URL only Prefect's API gives; other sources are checked without Prefect:
+    `tasks.source_header.check_header`). Reads no row and sends nothing.
+
+    Raises:
+        OpsError: what the push would refuse in the header (`check_header`); `SourceUnreachableError` when a
+            Postgres server cannot be reached from here.
+    """
+    for job in _connected_jobs([connection]):
+        check_header(resolve_source.fn(job), _overrides(job), job.key_column or None)
 
 
 def _dry_run(

@@ -34,11 +34,11 @@ from tasks.mapping import json_text
 if TYPE_CHECKING:
     import polars as pl
 
-    from tasks.extract import SourceSpec
+    from tasks.source_header import SourceSpec
 
 PG_CHUNK_ROWS = 10_000  # rows per fetchmany from the server-side cursor: bounded memory
 
-__all__ = ["PG_CHUNK_ROWS", "columns", "load"]
+__all__ = ["PG_CHUNK_ROWS", "SourceUnreachableError", "columns", "load"]
 
 _PG_BYTEA, _PG_DATE, _PG_TIMESTAMP, _PG_TIMESTAMPTZ, _PG_INTERVAL = 17, 1082, 1114, 1184, 1186
 _PG_NUMERIC = 1700
@@ -129,6 +129,11 @@ def _pg_value(value: Any, duck_type: str) -> Any:
     return str(value)
 
 
+class SourceUnreachableError(OpsError):
+    """The Postgres server cannot be reached or refuses the connection (before any table is read): from
+    another machine, a worker on the database's network may still read it."""
+
+
 def _pg_connect(url: str) -> Any:
     import psycopg
 
@@ -136,7 +141,7 @@ def _pg_connect(url: str) -> Any:
         return psycopg.connect(url, connect_timeout=10)
     except psycopg.Error as exc:
         first = first_line(exc)
-        raise OpsError(
+        raise SourceUnreachableError(
             f"Cannot connect to Postgres at {redact_url(url)}: {first}",
             hint=f"check that the server is up and the URL or {bare_option('postgres_source')} credentials are right",
         ) from None

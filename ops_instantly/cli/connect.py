@@ -103,6 +103,19 @@ def connect_table(
             source
         )  # a worker reads it from its own folder; a missing file is refused now
     mapping_data = _mapping(mapping)
+    if source:
+        _check_source_header(
+            Connection(
+                table_name=table,
+                campaign_id="",
+                campaign_name="",
+                source=source,
+                key_column=key,
+                mapping=mapping_data,
+                sheet=sheet,
+                query=query,
+            )
+        )
     checks = []
     with api_errors(), open_client(credentials) as client:
         for wanted in dict.fromkeys(campaign):  # each campaign once, in the order given
@@ -139,6 +152,37 @@ def connect_table(
         note = f"; also for its connection to {', '.join(map(quoted, also))}" if also else ""
         now = read_as(redact_url(source or ""), sheet, query)
         typer.echo(f"{table} is now read from {now}, not {shown}: its next push reads it there{note}")
+
+
+def _check_source_header(connection: Any) -> None:
+    """What the table's push would refuse in the source's header fails now, read as the push reads it; a
+    Postgres server this machine cannot reach is only noted (a worker on the database's network may reach
+    it). Only a Postgres Source block's source needs Prefect (its API holds the URL)."""
+    from tasks.mapping import MappingOverrides, parse_overrides
+    from tasks.postgres_source import SourceUnreachableError
+    from tasks.source_header import SourceSpec, check_header
+    from warehouse.connections import BLOCK_PREFIX
+
+    try:
+        if connection.source.startswith(BLOCK_PREFIX):
+            from flows.push_leads import check_connection
+
+            check_connection(connection)
+            return
+        overrides = (
+            parse_overrides(connection.mapping, origin="the mapping")
+            if connection.mapping is not None
+            else MappingOverrides()
+        )
+        spec = SourceSpec(
+            connection.source, table=connection.table_name, query=connection.query, sheet=connection.sheet
+        )
+        check_header(spec, overrides, connection.key_column)
+    except SourceUnreachableError as exc:
+        typer.echo(
+            f"note: the source's columns are not checked: {exc.message.rstrip('.')} from this machine (the push "
+            "reads it where it runs)"
+        )
 
 
 @app.command("connections")

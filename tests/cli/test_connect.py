@@ -94,3 +94,48 @@ def test_a_bad_mapping_file_is_one_line(
         "--warehouse", str(warehouse_path),
     )  # fmt: skip
     assert_one_line_error(result, "colums")
+
+
+@pytest.mark.parametrize(
+    ("header", "options", "error"),
+    [
+        ("email,Instantly_Reply_Count", [], "has a column named Instantly_Reply_Count"),
+        ("name,id", [], "No email column found (columns: name, id)"),
+        ("email,id", ["--key", "crm_id"], "The --key column 'crm_id' is not in"),
+        ("email,id", ["--mapping", "MAPPING"], "'Work Email'"),
+    ],
+)
+def test_a_source_whose_header_the_push_would_refuse_connects_nothing(
+    campaigns: dict[str, str],
+    warehouse_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    header: str,
+    options: list[str],
+    error: str,
+) -> None:
+    csv = tmp_path / "leads.csv"
+    csv.write_text(f"{header}\na@example.com,1\n")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("fields:\n  email: Work Email\n")
+    options = [str(mapping) if o == "MAPPING" else o for o in options]
+    result = run_cli(
+        capsys, "connect-table", "--table", "ops.leads", "--campaign", "Founders", "--source", str(csv),
+        *options, "--warehouse", str(warehouse_path),
+    )  # fmt: skip
+    assert_one_line_error(result, error)
+    assert not warehouse_path.exists()  # refused before anything is written
+
+
+def test_a_postgres_source_unreachable_from_here_is_noted_and_connected(
+    campaigns: dict[str, str], warehouse_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "postgresql://postgres@127.0.0.1:1/test"  # nothing listens on port 1
+    result = run_cli(
+        capsys, "connect-table", "--table", "public.leads", "--campaign", "Founders", "--source", url,
+        "--warehouse", str(warehouse_path),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert "note: the source's columns are not checked: Cannot connect to Postgres at " + url in result.out
+    with Warehouse(warehouse_path).connect(read_only=True) as con:
+        assert [(c.table_name, c.source) for c in list_connections(con)] == [("public.leads", url)]
