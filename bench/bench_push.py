@@ -5,7 +5,8 @@ added latency), writes N generated leads to a CSV and runs, each in its own proc
 own:
 
 - `ops-instantly push engine`: extract into a fresh warehouse, then `CampaignPush` (tasks/push_engine.py);
-  then the same push again (a no-change re-run: it must send no write);
+  then the same push again twice (no-change re-runs: they must send no write; the second is a schedule's
+  steady state, where the push also deletes the first re-run's `unchanged` results);
 - the published `instantlyai` SDK (bench/sdk_push.py in the bench SDK venv): its bulk add in a sequential
   loop, and all bulk adds under `asyncio.gather`;
 - single-lead `POST /leads` with a 100 ms pause (the SDK's `leads.create`), on a small N, extrapolated to
@@ -89,7 +90,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def child(args: argparse.Namespace) -> None:
-    """Extract the CSV into a warehouse and push it (twice with --rerun); print one JSON line per push."""
+    """Extract the CSV into a warehouse and push it (three times with --rerun); print one JSON line per push."""
     import ops_instantly.cli  # noqa: F401  (the process settings of `ops-instantly`, POLARS_MAX_THREADS among them)
     from instantly_client import InstantlyClient
     from tasks.extract import SourceSpec, describe_source, extract_source
@@ -104,7 +105,7 @@ def child(args: argparse.Namespace) -> None:
 
     warehouse = Warehouse(args.warehouse)
     spec = SourceSpec(args.csv)
-    for attempt in range(2 if args.rerun else 1):
+    for attempt in range(3 if args.rerun else 1):
         cpu0, started = usage()[0], time.perf_counter()
         mapping = resolve_mapping(describe_source.fn(spec))
         run_id = f"bench-{attempt}"
@@ -197,7 +198,7 @@ def one_budget(
                            "--rate-per-second", str(budget), "--sandbox-pid", str(sandbox.pid),
                            "--rerun"]  # fmt: skip
                 try:
-                    first, again = run_child(command, timeout)
+                    first, again, steady = run_child(command, timeout)
                 except ChildFailedError as exc:
                     out.append({"mode": mode, "rows": rows, "budget": budget, "error": str(exc)[:300],
                                 "leads_in_sandbox": leads_in(sandbox.url)})  # fmt: skip
@@ -211,6 +212,13 @@ def one_budget(
                 rerun["writes_sent"] = writes(final) - writes(after)
                 row["leads_in_sandbox"] = rerun["leads_in_sandbox"] = leads_in(sandbox.url)
                 out.append(rerun)
+                # The second re-run: what every scheduled run of an unchanged table does (it also deletes the
+                # first re-run's `unchanged` rows from ops.push_results).
+                stats = sandbox_stats(sandbox.url)
+                steady_row = _row("ours, second no-change re-run", rows, rows, budget, steady, final, stats)
+                steady_row["writes_sent"] = writes(stats) - writes(final)
+                steady_row["leads_in_sandbox"] = leads_in(sandbox.url)
+                out.append(steady_row)
                 continue
             sent_rows = args.single_lead_rows if mode == "sdk-single" else rows
             command = [str(SDK_PYTHON), str(ROOT / "bench" / "sdk_push.py"), mode.removeprefix("sdk-"),
