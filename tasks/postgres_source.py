@@ -130,8 +130,9 @@ def _pg_value(value: Any, duck_type: str) -> Any:
 
 
 class SourceUnreachableError(OpsError):
-    """The Postgres server cannot be reached or refuses the connection (before any table is read): from
-    another machine, a worker on the database's network may still read it."""
+    """No Postgres server answered (refused, timed out, unknown host): from another machine, a worker on the
+    database's network may still read it. A server that answers with a refusal (no such database or role, a
+    wrong password) raises a plain OpsError: that answer is the same from anywhere."""
 
 
 def _pg_connect(url: str) -> Any:
@@ -141,7 +142,10 @@ def _pg_connect(url: str) -> Any:
         return psycopg.connect(url, connect_timeout=10)
     except psycopg.Error as exc:
         first = first_line(exc)
-        raise SourceUnreachableError(
+        # libpq gives no SQLSTATE for a failed connection; a server's own refusal is the text it sent,
+        # which libpq quotes after `FATAL:` (`database "x" does not exist`, `password authentication failed`).
+        error = OpsError if "FATAL:" in str(exc) else SourceUnreachableError
+        raise error(
             f"Cannot connect to Postgres at {redact_url(url)}: {first}",
             hint=f"check that the server is up and the URL or {bare_option('postgres_source')} credentials are right",
         ) from None

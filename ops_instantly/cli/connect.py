@@ -180,7 +180,7 @@ def _check_source_header(connection: Any) -> None:
         check_header(spec, overrides, connection.key_column)
     except SourceUnreachableError as exc:
         typer.echo(
-            f"note: the source's columns are not checked: {exc.message.rstrip('.')} from this machine (the push "
+            f"note: the source's columns are not checked from this machine: {exc.message.rstrip('.')} (the push "
             "reads it where it runs)"
         )
 

@@ -136,6 +136,27 @@ def test_a_postgres_source_unreachable_from_here_is_noted_and_connected(
         "--warehouse", str(warehouse_path),
     )  # fmt: skip
     assert result.code == 0, result.err
-    assert "note: the source's columns are not checked: Cannot connect to Postgres at " + url in result.out
+    assert (
+        "note: the source's columns are not checked from this machine: Cannot connect to Postgres at " + url
+        in (result.out)
+    )
     with Warehouse(warehouse_path).connect(read_only=True) as con:
         assert [(c.table_name, c.source) for c in list_connections(con)] == [("public.leads", url)]
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://postgres@127.0.0.1:5432/no_such_db", "postgresql://nobody@127.0.0.1:5432/test"]
+)
+def test_a_postgres_server_that_answers_no_connects_nothing(
+    campaigns: dict[str, str],
+    warehouse_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    url: str,
+    postgres_url: str,  # the server is up: it is the one answering no
+) -> None:
+    result = run_cli(
+        capsys, "connect-table", "--table", "public.leads", "--campaign", "Founders", "--source", url,
+        "--warehouse", str(warehouse_path),
+    )  # fmt: skip
+    assert_one_line_error(result, "does not exist")  # the server's answer: the same from any worker
+    assert not warehouse_path.exists()
