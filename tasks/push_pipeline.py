@@ -162,9 +162,11 @@ class PushPass:
             with self._wake:
                 self._wake.notify()
             bookkeeper.join()
-            # Jobs whose intents were written but that were never sent: nothing reached Instantly, forget them.
+            # Jobs whose intents were written but that were never sent: nothing reached Instantly, forget the
+            # adds. An update's intent stays open with its lead id (forgotten, the row would read as never
+            # pushed and be added again as a `duplicate`): the next run's reconcile sends the PATCH again.
             self._settle(in_flight, backlog, outcome)
-            self.recorder.forget([key for job in backlog for key in job.row_keys])
+            self.recorder.forget([key for job in backlog if job.kind == "add" for key in job.row_keys])
         outcome.settled = (
             self.only is None
             and self.recorder.first_push

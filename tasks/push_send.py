@@ -85,8 +85,13 @@ class Sender:
             else:
                 self._update(job, out)
         except _NOT_APPLIED as exc:
-            touched = _touched(out, job)
-            out.forget += [k for k in keys if k not in touched]
+            # An add that provably never took effect is forgotten: the next run sends it as new. An update
+            # is not: forgotten, its row would read as never pushed and be added again (a `duplicate`, its
+            # lead left with its old values); its intent, with the lead id, stays open, and the next
+            # reconcile sends the PATCH again (idempotent).
+            if job.kind == "add":
+                touched = _touched(out, job)
+                out.forget += [k for k in keys if k not in touched]
             out.error = exc
         except InstantlyError as exc:  # an unexpected status: it may have been applied
             touched = _touched(out, job)

@@ -54,7 +54,7 @@ _INTENTS = "ops.push_ledger_intents"  # the `pending` entries (migration 0011)
 # Every entry, intents included, as ENTRY_COLUMNS plus write_id (a relation to select from).
 _ALL_ENTRIES = (
     f"(SELECT write_id, row_key, email, lead_id, payload_hash, state, outcome, batch_id FROM {_ENTRIES} "
-    f"UNION ALL SELECT write_id, row_key, email, CAST(NULL AS VARCHAR), payload_hash, 'pending', "
+    f"UNION ALL SELECT write_id, row_key, email, lead_id, payload_hash, 'pending', "
     f"CAST(NULL AS VARCHAR), batch_id FROM {_INTENTS})"
 )
 
@@ -465,14 +465,17 @@ def write(
     )
     pending = rows["state"] == "pending"
     for table, part, columns in (
-        (_INTENTS, rows.filter(pending), "row_key, email, payload_hash, batch_id"),
+        (_INTENTS, rows.filter(pending), "row_key, email, payload_hash, batch_id, lead_id"),
         (_ENTRIES, rows.filter(~pending), "row_key, email, lead_id, payload_hash, state, outcome, batch_id"),
     ):
         if part.is_empty():
             continue
         con.register("ledger_entries", part.to_arrow())
         try:
-            con.execute(f"INSERT INTO {table} SELECT ?, {columns} FROM ledger_entries", [write_id])
+            con.execute(
+                f"INSERT INTO {table} (write_id, {columns}) SELECT ?, {columns} FROM ledger_entries",
+                [write_id],
+            )
             if settle and table == _ENTRIES:
                 # The rule of `compact`: an intent goes once a newer entry of its row exists (this one).
                 con.execute(

@@ -138,6 +138,80 @@ def test_a_crash_after_writing_intents_is_reconciled_before_anything_is_resent(
     assert reasons == [(100,)]
 
 
+def test_a_crash_mid_update_is_patched_again_not_taken_for_a_created_lead(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    campaign = make_campaign(sandbox, "Crash mid-update")
+    wh = Warehouse(warehouse_path)
+    csv = write_rows(tmp_path / "leads.csv", 100)
+    push(sandbox, wh, csv, campaign, run_id="r1")
+    ids = dict(query(warehouse_path, f"SELECT row_key, lead_id FROM {ledger.CURRENT}"))
+    # A run killed mid-update: it wrote the update intents of rows 0-19 (with their lead ids, as the
+    # sender does) and PATCHed rows 0-9 before it died.
+    write_rows(csv, 100, changed={i: "Changed" for i in range(20)})
+    spec = SourceSpec(str(csv))
+    mapping = resolve_mapping(describe_source.fn(spec))
+    extract_source.fn(spec, wh, email_column="email", key_column=None, run_id="killed")
+    leads = [build_lead({"email": f"u{i}@ex.com", "first_name": "Changed", "score": str(i)}, mapping)
+             for i in range(20)]  # fmt: skip
+    intents = [LedgerEntry(f"u{i}@ex.com", f"u{i}@ex.com", ids[f"u{i}@ex.com"], payload_hash(lead), "pending")
+               for i, lead in enumerate(leads)]  # fmt: skip
+    with wh.connect() as con:
+        ledger.write(con, LedgerScope("ws", campaign, "leads", "killed"), ledger.entries_of(intents))
+    for i in range(10):
+        httpx.patch(f"{sandbox.base_url}/leads/{ids[f'u{i}@ex.com']}", headers={"Authorization": "Bearer sandbox-key"},
+                    json={"first_name": "Changed"}).raise_for_status()  # fmt: skip
+
+    report = push(sandbox, wh, csv, campaign, run_id="r3")
+
+    # Rows 0-9 are read and found to hold their values already (`unchanged`), rows 10-19 are PATCHed.
+    assert report.counts == {"unchanged": 90, "updated": 10} and report.created_earlier == 0
+    names = {x["email"]: x["payload"]["firstName"] for x in campaign_leads(sandbox, campaign)}
+    assert [e for e, name in names.items() if (name == "Changed") != (int(e[1:].split("@")[0]) < 20)] == []
+    assert_exactly_once(sandbox, campaign, 100)
+
+
+def test_ctrl_c_mid_update_leaves_the_unsent_patches_to_the_next_run_not_to_a_duplicate_add(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasks import push_pipeline
+
+    init = push_pipeline.PushPass.__init__
+
+    def interrupted_later(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        asked, in_flight = [0], self.in_flight
+
+        def ctrl_c_at_the_tenth_look() -> int:
+            if threading.current_thread() is threading.main_thread():
+                asked[0] += 1
+                if asked[0] == 10:
+                    raise KeyboardInterrupt
+            return int(in_flight())
+
+        self.in_flight = ctrl_c_at_the_tenth_look
+
+    campaign = make_campaign(sandbox, "Interrupted update")
+    wh = Warehouse(warehouse_path)
+    csv = write_rows(tmp_path / "leads.csv", 60)
+    push(sandbox, wh, csv, campaign, run_id="r1")
+    write_rows(csv, 60, changed={i: "Changed" for i in range(60)})
+    set_faults(sandbox, latency_ms=30)
+    with monkeypatch.context() as patched:
+        patched.setattr(push_pipeline.PushPass, "__init__", interrupted_later)
+        with pytest.raises(KeyboardInterrupt):
+            push(sandbox, wh, csv, campaign, run_id="r2")
+    patched_first = sum(x["payload"]["firstName"] == "Changed" for x in campaign_leads(sandbox, campaign))
+    assert 0 < patched_first < 60
+
+    again = push(sandbox, wh, csv, campaign, run_id="r3")
+
+    assert "duplicate" not in again.counts and again.counts["updated"] >= 60 - patched_first
+    assert all(x["payload"]["firstName"] == "Changed" for x in campaign_leads(sandbox, campaign))
+    assert request_count(sandbox) == 1  # the first push's one bulk add: nothing was added again
+    assert_exactly_once(sandbox, campaign, 60)
+
+
 @pytest.mark.parametrize("snapshot", ["file", "per-slice"])
 def test_a_rerun_sends_nothing_and_a_changed_row_is_patched(
     sandbox: Any, tmp_path: Path, warehouse_path: Path, monkeypatch: pytest.MonkeyPatch, snapshot: str

@@ -119,7 +119,10 @@ def test_another_runs_write_that_lands_late_below_the_passs_start_is_read(con: A
     snap = LedgerSnapshot.take(con, SCOPE, folder)
     try:
         con.execute("INSERT INTO ops.push_ledger_writes VALUES (1, 'ws', 'camp', 'people', 'run-2', now())")
-        con.execute("INSERT INTO ops.push_ledger_intents VALUES (1, 'k18', 'k18@x.co', 'h', 'b9')")
+        con.execute(
+            "INSERT INTO ops.push_ledger_intents (write_id, row_key, email, payload_hash, batch_id) "
+            "VALUES (1, 'k18', 'k18@x.co', 'h', 'b9')"
+        )
         assert snap.upto > 1
         assert states(snap.read_slice(con, ["email"], 18, 20)) == {"k18": "pending"}
     finally:
