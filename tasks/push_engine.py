@@ -118,7 +118,7 @@ class CampaignPush:
                         ledger.compact(con, self.scope)
             for retry in self.warehouse.retrying():
                 with retry:
-                    ledger.drop_superseded_unchanged(con, self.scope)
+                    ledger.drop_repeated_results(con, self.scope)
         self.report.seconds = time.monotonic() - started
         after = self.client.stats.by_endpoint
         self.report.requests_by_endpoint = {

@@ -13,6 +13,7 @@ import polars as pl
 
 from instantly_client import concurrency_for
 from ops_core.interface import option_value
+from warehouse.ledger import NOT_RESENT
 
 if TYPE_CHECKING:
     from warehouse.ledger import Outcome
@@ -191,7 +192,7 @@ def decide(
         guard = skip_guard(skip_mode, siblings) if ledger_outcome == "skipped" else ""
         if ledger_hash == payload_hash + guard:
             outcome = ledger_outcome or "rejected"
-            return Decision("keep", outcome, f"{outcome} on an earlier run; unchanged since, so not resent")
+            return Decision("keep", outcome, f"{outcome} {NOT_RESENT}")
         if ledger_lead_id:
             return Decision("update", lead_id=ledger_lead_id)
         return Decision("add")
@@ -251,7 +252,7 @@ def decide_frame(rows: pl.DataFrame, *, skip_mode: str, siblings: Iterable[str] 
         d_reason=pl.when(email_changed)
         .then(pl.format("email changed from {}: added as a new lead", pl.col("l_email")))
         .when(keep_rejected)
-        .then(pl.format("{} on an earlier run; unchanged since, so not resent", rejected_outcome)),
+        .then(pl.format("{} " + NOT_RESENT, rejected_outcome)),
         d_lead_id=pl.when(done & ~email_changed)
         .then(pl.col("l_lead_id"))
         .when(rejected & ~keep_rejected)

@@ -47,6 +47,10 @@ Outcome = Literal[
 ]
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)  # ops.push_results.outcome, in report order
 
+# The reason of a row kept as an earlier run left it (skipped, blocklisted, rejected, not sent again): the
+# planner's words (tasks/push_plan.py), and how `drop_repeated_results` knows such a row's result repeats one.
+NOT_RESENT = "on an earlier run; unchanged since, so not resent"
+
 CURRENT = "ops.push_ledger"  # the view of every row's current entry (one per row key and campaign)
 _WRITES = "ops.push_ledger_writes"
 _ENTRIES = "ops.push_ledger_entries"
@@ -517,19 +521,31 @@ def append_results(
     return rows.height
 
 
-def drop_superseded_unchanged(con: duckdb.DuckDBPyConnection, scope: LedgerScope) -> int:
-    """Delete the `unchanged` rows of the scope's earlier runs from ops.push_results; returns how many.
+def drop_repeated_results(con: duckdb.DuckDBPyConnection, scope: LedgerScope) -> int:
+    """Delete the scope's earlier results that the run just finished repeats (ops.push_results); returns how
+    many.
 
-    An `unchanged` row records that a run sent nothing for a row, so a table pushed on a schedule would add
-    one per row and run (a million rows an hour for a million-row table) and tell nothing the newest run
-    does not. The push runs this once it has finished: the newest finished run of a table and campaign keeps
-    every row's outcome, earlier runs keep every outcome but `unchanged`, and every run's totals stay in
-    ops.sync_runs.counts. A crashed run never gets here, so the run before it keeps its rows.
+    A table pushed on a schedule would otherwise add a row per source row and run (a million rows an hour
+    for a million-row table) that tells nothing the newest run does not: earlier runs' `unchanged` rows
+    (nothing was sent), their copies of a kept outcome (reason ending NOT_RESENT: the run that decided it
+    keeps its own row) and their `invalid` rows that this run reports again with the same reason. The push
+    runs this once it has finished: the newest finished run of a table and campaign keeps every row's
+    outcome, earlier runs keep what happened then, and every run's totals stay in ops.sync_runs.counts. A
+    crashed run never gets here, so the run before it keeps its rows.
     """
     row = con.execute(
-        "DELETE FROM ops.push_results WHERE source_table = ? AND campaign_id = ? AND outcome = 'unchanged' "
-        "AND run_id <> ?",
-        [scope.source_table, scope.campaign_id, scope.run_id],
+        """DELETE FROM ops.push_results p
+        WHERE p.source_table = ? AND p.campaign_id = ? AND p.run_id <> ? AND (
+            p.outcome = 'unchanged'
+            OR ends_with(p.reason, ?)
+            OR (p.outcome = 'invalid' AND EXISTS (
+                SELECT 1 FROM ops.push_results c
+                WHERE c.run_id = ? AND c.source_table = p.source_table AND c.campaign_id = p.campaign_id
+                    AND c.outcome = 'invalid' AND c.row_key IS NOT DISTINCT FROM p.row_key
+                    AND c.reason IS NOT DISTINCT FROM p.reason
+            ))
+        )""",
+        [scope.source_table, scope.campaign_id, scope.run_id, NOT_RESENT, scope.run_id],
     ).fetchone()
     return int(row[0]) if row else 0
 

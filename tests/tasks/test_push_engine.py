@@ -263,6 +263,37 @@ def test_a_finished_push_drops_earlier_runs_unchanged_results_of_its_table_and_c
     ]  # r2 said only `unchanged`: superseded by r3
 
 
+def test_a_finished_push_drops_earlier_results_that_only_repeat_what_its_own_say(
+    sandbox: Any, tmp_path: Path, warehouse_path: Path
+) -> None:
+    campaign = make_campaign(sandbox, "Repeats")
+    httpx.post(f"{sandbox.url}/_sandbox/blocklist", json={"entries": ["u3@ex.com"]})
+    wh = Warehouse(warehouse_path)
+    csv = tmp_path / "leads.csv"
+    good = [f"u{i}@ex.com,A,{i}" for i in range(10)]
+    csv.write_text("\n".join(["email,first_name,score", *good, "not-an-email,B,1", "other-bad,C,2"]) + "\n")
+    for run in ("r1", "r2", "r3"):
+        push(sandbox, wh, csv, campaign, run_id=run)
+    csv.write_text(
+        "\n".join(["email,first_name,score", *good, "not-an-email,B,1", "fixed@ex.com,C,2"]) + "\n"
+    )
+    push(sandbox, wh, csv, campaign, run_id="r4")
+
+    sql = "SELECT run_id, outcome, count(*) FROM ops.push_results GROUP BY ALL ORDER BY ALL"
+    assert query(warehouse_path, sql) == [
+        ("r1", "blocklisted", 1),  # the API's answer stays; later runs' copies of it go
+        ("r1", "created", 9),
+        ("r3", "invalid", 1),  # `other-bad` the last run it was invalid (r1's and r2's repeated that)
+        ("r4", "blocklisted", 1),  # the newest run keeps every row's outcome
+        ("r4", "created", 1),
+        ("r4", "invalid", 1),
+        ("r4", "unchanged", 9),
+    ]
+    assert query(
+        warehouse_path, "SELECT reason FROM ops.push_results WHERE run_id = 'r4' AND outcome = 'blocklisted'"
+    ) == [("blocklisted on an earlier run; unchanged since, so not resent",)]
+
+
 def test_blocklisted_rows_are_reported_and_retried_only_when_they_change(
     sandbox: Any, tmp_path: Path, warehouse_path: Path
 ) -> None:
