@@ -18,7 +18,21 @@ def url_without_password(url: str) -> str:
     ends = [i for i in (rest.find(c) for c in "/?#") if i >= 0]
     end = min(ends, default=len(rest))
     userinfo, at, host = rest[:end].rpartition("@")  # the last `@` ends the userinfo, as httpx reads it
-    if not at or ":" not in userinfo:
+    if not at:
+        # A password with an unencoded `/`, `?` or `#` ends the authority early: httpx reads `user:secret` as
+        # a host and a port that is not a number. Its `@` comes later: hide up to it.
+        user, colon, port = rest[:end].partition(":")
+        at_index = rest.find("@", end)
+        if (
+            colon
+            and port
+            and not port.isdigit()
+            and at_index >= 0
+            and not any(c.isspace() for c in rest[:at_index])
+        ):
+            return f"{scheme}://{user}:***@{rest[at_index + 1 :]}"
+        return url
+    if ":" not in userinfo:
         return url
     user = userinfo.partition(":")[0]
     return f"{scheme}://{user}:***@{host}{rest[end:]}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from ops_core.errors import OpsError
 from ops_core.interface import set_option
@@ -77,6 +78,13 @@ def instantly_env() -> dict[str, Any]:
                 f"INSTANTLY_BASE_URL={redact_url(base_url)!r} is not an http(s) URL.",
                 hint="e.g. https://api.instantly.ai/api/v2, or unset it",
             )
+        try:
+            urlsplit(base_url).port  # noqa: B018 - parsed for its ValueError
+        except ValueError:  # e.g. a password with an unencoded `/`: the URL parser reads it as the port
+            raise OpsError(
+                f"INSTANTLY_BASE_URL={redact_url(base_url)!r} is not a valid URL: its port is not a number.",
+                hint="percent-encode a `/`, `?`, `#` or `@` in a password (%2F, %3F, %23, %40)",
+            ) from None
         found["base_url"] = base_url
     workspace = _set("INSTANTLY_WORKSPACE_ID")
     if workspace is not None:

@@ -17,11 +17,16 @@ __all__ = [
 MASK = "***"  # what every message shows in place of a password (the client's `_redact.py` shows the same)
 
 # A JSON-schema `pattern` (searched, not anchored) that finds a password in a URL or connection string:
-# `scheme://user:secret@` at the start, or any `password=` (libpq keyword or query parameter). A flow
+# `scheme://user:secret@` at the start (also a secret with an unencoded `/`, `?` or `#`, which ends the
+# authority for a URL parser: it then reads `user:secret` as a host and a port that is not a number; a number
+# followed by a path is a port), or any `password=` (libpq keyword or query parameter). A flow
 # parameter that may name one (`source`, `warehouse`) is refused when it matches (flows/_parameters.py), so
 # the Prefect server refuses such a run before it is created and the password is never stored with it. Plain
 # syntax only: ECMAScript (the UI) and Python (the server) read it alike.
-PASSWORD_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]*:[^/?#@\s]*@|[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]\s*="
+PASSWORD_PATTERN = (
+    r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]*:(?:[^/?#@\s]*|[^/?#@\s]*[^\d/?#@\s][^@\s]*)@"
+    r"|[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]\s*="
+)
 # What the refusal says it expected instead (the server's message quotes this, never the value).
 PASSWORD_REFUSAL = (
     "a value without a password (keep the password in a block, e.g. a Postgres Source, or in the worker's "
@@ -34,10 +39,14 @@ PASSWORD_REFUSAL = (
 # `/`: `exports/password=1.csv` is a path); the value is
 # a quoted string (libpq's backslash escapes; unterminated: to the end) or, as libpq reads it, the next word.
 _KEYWORD_PASSWORD = re.compile(
-    r"""(?<![^\s'"(\[{,;:?&])(\w*password\s*=\s*)('(?:[^'\\]|\\.)*(?:'|$)|\S+)""", re.IGNORECASE
+    r"""(?<![^\s'"(\[{,;:?&#])(\w*password\s*=\s*)('(?:[^'\\]|\\.)*(?:'|$)|\S+)""", re.IGNORECASE
 )
-# The password of a URL anywhere in a text: `scheme://user:secret@`, up to the last `@` of the authority.
-_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*:)([^/?#\s]*)(@)")
+# The password of a URL anywhere in a text: `scheme://user:secret@`, up to the last `@` of the authority; or,
+# when the secret holds an unencoded `/`, `?` or `#` (what follows the `:` up to it is not a port number), up
+# to the next `@`.
+_URL_PASSWORD = re.compile(
+    r"([A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*:)([^/?#\s]*|(?=[^/?#@\s]*[^\d/?#@\s])[^@\s]*)(@)"
+)
 
 
 def redact_passwords(text: str) -> str:
@@ -50,9 +59,10 @@ def redact_passwords(text: str) -> str:
 
 
 def has_password(text: str) -> bool:
-    """Whether `text` holds a password as `PASSWORD_PATTERN` finds one (pure): a URL's `user:secret@`, or
-    any `password=`. The rule a JSON schema applies with that pattern, for Python code to apply alike."""
-    return re.search(PASSWORD_PATTERN, text) is not None
+    """Whether `text` holds a password (pure): what `PASSWORD_PATTERN` finds (a URL's `user:secret@`, any
+    `password=`), or anything else `redact_url` would hide (`?passwd=`, `?sslpassword=` ...). Whatever a
+    message masks is refused where a password must not be kept."""
+    return re.search(PASSWORD_PATTERN, text) is not None or redact_url(text) != text
 
 
 def redact_url(url: str) -> str:

@@ -92,3 +92,12 @@ def test_the_check_does_not_import_prefect() -> None:
     code = "import sys, ops_core.settings as s; s.instantly_env(); print('prefect' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_base_url_whose_password_reads_as_a_port_is_refused_without_showing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("INSTANTLY_BASE_URL", "http://ops:Zm9vYmFy/Kw9x@127.0.0.1:8890/api/v2")
+    with pytest.raises(OpsError) as caught:
+        instantly_env()
+    assert "its port is not a number" in str(caught.value) and "Zm9vYmFy" not in str(caught.value)

@@ -28,6 +28,9 @@ def test_redact_url_replaces_only_the_password_with_stars() -> None:
         "https://api.instantly.ai/api/v2",
         "http://h/api/v2?next=a:b@c",
         "postgresql://bob:s3cret@db.local:5433/crm",
+        "http://ops:Zm9vYmFy/Kw9x@127.0.0.1:8890/api/v2",  # a base64 password, its `/` not encoded
+        "http://ops:pa#ss@127.0.0.1:8890/api/v2",
+        "http://127.0.0.1:8890/api/v2/leads@x",  # a port, then a path with an `@`: no password
     ],
 )
 def test_a_base_url_shows_as_the_client_shows_it(url: str) -> None:
@@ -54,6 +57,12 @@ def test_url_key_leaves_the_password_out_as_names_were_recorded_before_messages_
         ("https://api.instantly.ai/api/v2", False),
         ("http://127.0.0.1:8765/api/v2", False),
         ("http://h/api/v2?next=a:b@c", False),
+        ("http://ops:Zm9vYmFy/Kw9x@127.0.0.1:8890/api/v2", True),
+        ("http://ops:pa#ss@127.0.0.1:8890/api/v2", True),
+        ("http://ops:1234@127.0.0.1:8890/api/v2", True),
+        ("http://127.0.0.1:8890/api/v2/leads@x", False),
+        ("http://127.0.0.1:8890/api/v2#password=hunter2", True),
+        ("http://127.0.0.1:8890/api/v2?passwd=hunter2", True),
     ],
 )
 def test_has_password_finds_a_userinfo_password_or_a_password_keyword(text: str, found: bool) -> None:
@@ -119,6 +128,15 @@ def test_a_url_that_does_not_parse_loses_its_password_instead_of_raising(url: st
             'could not open "host=h password=***": refused',
         ),
         ("GET http://u:s3cret@h/api/v2/x failed", "GET http://u:***@h/api/v2/x failed"),
+        ("at http://ops:s3cret/Kw9x@h:8890/api/v2: refused", "at http://ops:***@h:8890/api/v2: refused"),
+        (
+            "Cannot save http://h/api/v2#password=s3cret (--base-url)",
+            "Cannot save http://h/api/v2#password=*** (--base-url)",
+        ),
+        (
+            "GET http://h:8890/api/v2/leads?email=a@b.co failed",
+            "GET http://h:8890/api/v2/leads?email=a@b.co failed",
+        ),
     ],
 )
 def test_redact_passwords_finds_them_anywhere_in_a_text(text: str, redacted: str) -> None:
