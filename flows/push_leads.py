@@ -359,9 +359,12 @@ def push_leads(
         store.finish_run(run_id, "failed", outcomes, message=message[:500])
         if reports:
             _log_outcomes_query(store, run_id)
-        hint = (
-            "the other tables were pushed; fix these and run the push again" if not_pushed else partly[0][1]
-        )
+        if not not_pushed:
+            hint = partly[0][1]
+        elif len(not_pushed) < len(jobs):
+            hint = "the other tables were pushed; fix these and run the push again"
+        else:
+            hint = "fix these and run the push again"
         raise PartlyPushedError(
             message, hint=hint, pushed=_summaries(reports, run_id, one_table) if reports else {}
         )

@@ -64,7 +64,9 @@ def test_a_connected_table_that_fails_does_not_keep_the_others_from_their_push(
     with pytest.raises(OpsError, match=f"1 of 2 connected tables not pushed: alpha: .*{deleted}") as caught:
         push_leads()
 
-    assert "\n" not in str(caught.value)
+    assert "\n" not in str(caught.value) and caught.value.hint == (
+        "the other tables were pushed; fix these and run the push again"
+    )
     # beta comes after alpha, and was pushed all the same.
     assert sorted(lead["email"] for lead in campaign_leads(sandbox, kept)) == [
         "beta1@example.com",
@@ -302,3 +304,24 @@ def test_sheet_and_query_are_refused_for_a_source_that_has_none(
         )  # fmt: skip
         assert_one_line_error(result, option)
     assert not warehouse_path.exists()  # nothing recorded
+
+
+def test_when_every_connected_table_fails_the_error_says_no_other_table_was_pushed(
+    env: Any, sandbox: Any, warehouse_path: Path, tmp_path: Path, capsys
+) -> None:
+    deleted = make_campaign(sandbox, "Deleted later")
+    for name in ("alpha", "beta"):
+        csv = tmp_path / f"{name}.csv"
+        csv.write_text(f"email,first name\n{name}1@example.com,Ann\n")
+        result = run_cli(
+            capsys, "connect-table", "--table", name, "--source", str(csv), "--campaign", deleted
+        )
+        assert result.code == 0, result.err
+    httpx.delete(
+        f"{sandbox.base_url}/campaigns/{deleted}", headers={"Authorization": f"Bearer {sandbox.api_key}"}
+    ).raise_for_status()
+
+    with pytest.raises(OpsError, match="2 of 2 connected tables not pushed: alpha") as caught:
+        push_leads()
+
+    assert caught.value.hint == "fix these and run the push again"
