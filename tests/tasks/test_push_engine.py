@@ -83,6 +83,30 @@ def assert_compact(warehouse_path: Path) -> None:
     assert query(warehouse_path, "SELECT count(*) FROM ops.push_ledger_intents") == [(0,)]
 
 
+def ctrl_c_at_the_tenth_look(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within `monkeypatch`, the push's main thread gets Ctrl-C at its tenth look at the requests in flight
+    (the sender's loop asks between sends; the bookkeeper's own asks do not count: Ctrl-C reaches the main
+    thread only)."""
+    from tasks import push_pipeline
+
+    init = push_pipeline.PushPass.__init__
+
+    def interrupted_later(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        asked, in_flight = [0], self.in_flight
+
+        def looked() -> int:
+            if threading.current_thread() is threading.main_thread():
+                asked[0] += 1
+                if asked[0] == 10:
+                    raise KeyboardInterrupt
+            return int(in_flight())
+
+        self.in_flight = looked
+
+    monkeypatch.setattr(push_pipeline.PushPass, "__init__", interrupted_later)
+
+
 def test_faults_never_duplicate_or_lose_a_lead(sandbox: Any, tmp_path: Path, warehouse_path: Path) -> None:
     campaign = make_campaign(sandbox, "Faults")
     wh = Warehouse(warehouse_path)
@@ -174,23 +198,6 @@ def test_a_crash_mid_update_is_patched_again_not_taken_for_a_created_lead(
 def test_ctrl_c_mid_update_leaves_the_unsent_patches_to_the_next_run_not_to_a_duplicate_add(
     sandbox: Any, tmp_path: Path, warehouse_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tasks import push_pipeline
-
-    init = push_pipeline.PushPass.__init__
-
-    def interrupted_later(self: Any, *args: Any, **kwargs: Any) -> None:
-        init(self, *args, **kwargs)
-        asked, in_flight = [0], self.in_flight
-
-        def ctrl_c_at_the_tenth_look() -> int:
-            if threading.current_thread() is threading.main_thread():
-                asked[0] += 1
-                if asked[0] == 10:
-                    raise KeyboardInterrupt
-            return int(in_flight())
-
-        self.in_flight = ctrl_c_at_the_tenth_look
-
     campaign = make_campaign(sandbox, "Interrupted update")
     wh = Warehouse(warehouse_path)
     csv = write_rows(tmp_path / "leads.csv", 60)
@@ -198,7 +205,7 @@ def test_ctrl_c_mid_update_leaves_the_unsent_patches_to_the_next_run_not_to_a_du
     write_rows(csv, 60, changed={i: "Changed" for i in range(60)})
     set_faults(sandbox, latency_ms=30)
     with monkeypatch.context() as patched:
-        patched.setattr(push_pipeline.PushPass, "__init__", interrupted_later)
+        ctrl_c_at_the_tenth_look(patched)
         with pytest.raises(KeyboardInterrupt):
             push(sandbox, wh, csv, campaign, run_id="r2")
     patched_first = sum(x["payload"]["firstName"] == "Changed" for x in campaign_leads(sandbox, campaign))
@@ -642,29 +649,12 @@ def test_progress_follows_the_answers_while_their_outcomes_wait_for_a_row_group(
 def test_ctrl_c_records_the_answers_in_flight_and_forgets_unsent_jobs_so_the_rerun_looks_nothing_up(
     sandbox: Any, tmp_path: Path, warehouse_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tasks import push_pipeline
-
-    init = push_pipeline.PushPass.__init__
-
-    def interrupted_later(self: Any, *args: Any, **kwargs: Any) -> None:
-        init(self, *args, **kwargs)
-        asked, in_flight = [0], self.in_flight
-
-        def ctrl_c_at_the_tenth_look() -> int:  # the sender's loop asks this between sends
-            if threading.current_thread() is threading.main_thread():  # not the bookkeeper's own asks:
-                asked[0] += 1  # Ctrl-C reaches the main thread only
-                if asked[0] == 10:
-                    raise KeyboardInterrupt
-            return int(in_flight())
-
-        self.in_flight = ctrl_c_at_the_tenth_look
-
     campaign = make_campaign(sandbox, "Interrupted")
     wh = Warehouse(warehouse_path)
     csv = write_rows(tmp_path / "leads.csv", 3000)
     set_faults(sandbox, latency_ms=30)
     with monkeypatch.context() as patched:
-        patched.setattr(push_pipeline.PushPass, "__init__", interrupted_later)
+        ctrl_c_at_the_tenth_look(patched)
         with pytest.raises(KeyboardInterrupt):
             push(sandbox, wh, csv, campaign, run_id="r1")
     states = dict(query(warehouse_path, f"SELECT state, count(*) FROM {ledger.CURRENT} GROUP BY 1"))
